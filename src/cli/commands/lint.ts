@@ -1,0 +1,85 @@
+/** `cronsync lint [PATH...]`: validate manifests and report every problem in one run. */
+import { readFile } from 'node:fs/promises';
+import { IoError, UsageError } from '../../errors.js';
+import { loadManifests } from '../../manifest/load.js';
+import type { ManifestInput } from '../../manifest/load.js';
+import type { Issue } from '../../manifest/types.js';
+import { commandInPath, findManifestFiles } from '../../system/walk.js';
+import { parseCommandArgs } from '../args.js';
+import { palette, useColor } from '../io.js';
+import type { CliIo } from '../io.js';
+
+export const usage = `Usage: cronsync lint [PATH...] [--format text|json|github] [--strict]
+
+Validates Job manifests (*.yaml, *.yml) in the given files and directories (default: .)
+and reports every problem at once.
+
+Options:
+  --format FMT   text (default): file:line:col: severity [rule] message
+                 json: one JSON object with every issue
+                 github: ::error/::warning annotations for GitHub Actions
+  --strict       warnings also fail
+  --config FILE  lint what the agent's configured source holds instead of PATHs
+
+Exit codes: 0 valid (warnings allowed), 1 invalid, 2 usage or I/O error.
+`;
+
+type Format = 'text' | 'json' | 'github';
+
+/** Runs lint; returns 0, 1 or 2. */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { format: { type: 'string', default: 'text' }, strict: { type: 'boolean', default: false } });
+  const format = values.format as Format;
+  if (!['text', 'json', 'github'].includes(format)) throw new UsageError(`--format must be text, json or github (got "${format}")`);
+  let inputs: ManifestInput[];
+  if (values.config !== undefined) {
+    // TODO(#3): read the configured source once src/source lands.
+    throw new UsageError('--config is not wired yet');
+  } else {
+    try {
+      const files = await findManifestFiles(positionals.length > 0 ? positionals : ['.'], io.cwd);
+      inputs = await Promise.all(files.map(async (f) => ({ path: f.display, content: await readFileOrFail(f.absolute, f.display) })));
+    } catch (err) {
+      // An unreadable path is an I/O error (exit 2), not an invalid manifest (exit 1).
+      if (err instanceof IoError) throw new UsageError(err.message);
+      throw err;
+    }
+  }
+  const result = loadManifests(inputs, { commandExists: commandInPath(io.env.PATH ?? '') });
+  const errors = result.issues.filter((i) => i.severity === 'error').length;
+  const warnings = result.issues.length - errors;
+  io.stdout.write(formatIssues(result.issues, format, { files: inputs.length, jobs: result.jobs.length, color: useColor(io.stdout, io.env) }));
+  return errors > 0 || (values.strict && warnings > 0) ? 1 : 0;
+}
+
+async function readFileOrFail(abs: string, display: string): Promise<Buffer> {
+  try {
+    return await readFile(abs);
+  } catch (err) {
+    throw new IoError(`cannot read ${display}: ${(err as Error).message}`, { path: display });
+  }
+}
+
+/** Formats lint issues for output. */
+export function formatIssues(issues: readonly Issue[], format: Format, summary: { files: number; jobs: number; color: boolean }): string {
+  const errors = issues.filter((i) => i.severity === 'error').length;
+  const warnings = issues.length - errors;
+  if (format === 'json') {
+    return `${JSON.stringify({ valid: errors === 0, files: summary.files, jobs: summary.jobs, errors, warnings, issues }, null, 2)}\n`;
+  }
+  if (format === 'github') {
+    return issues.map((i) => `::${i.severity} file=${ghProp(i.file)},line=${i.line},col=${i.col},title=${ghProp(i.rule)}::${ghData(i.message)}\n`).join('');
+  }
+  const c = palette(summary.color);
+  const lines = issues.map((i) => `${i.file}:${i.line}:${i.col}: ${i.severity === 'error' ? c.red('error') : c.yellow('warning')} ${c.dim(`[${i.rule}]`)} ${i.message}\n`);
+  const tail = `${summary.files} file(s), ${summary.jobs} valid job(s), ${errors} error(s), ${warnings} warning(s)\n`;
+  return lines.join('') + (errors > 0 ? c.red(tail) : c.green(tail));
+}
+
+function ghData(s: string): string {
+  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+function ghProp(s: string): string {
+  return ghData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}

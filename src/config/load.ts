@@ -1,0 +1,140 @@
+/**
+ * Config loading (I/O): the file, then `CRONSYNC_*` environment variables, then flags.
+ * The merged data is validated by `validate.ts`.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { parseManifestFile } from '../manifest/parse.js';
+import type { RawDocument } from '../manifest/parse.js';
+import type { Issue } from '../manifest/types.js';
+import type { AgentConfig } from './types.js';
+import { CONFIG_SCHEMA_URL, validateConfig } from './validate.js';
+
+/** Platform default config file. */
+export function defaultConfigPath(platform = process.platform, env: NodeJS.ProcessEnv = process.env): string {
+  return platform === 'win32' ? join(env.ProgramData ?? 'C:\\ProgramData', 'cronsync', 'config.yaml') : '/etc/cronsync/config.yaml';
+}
+
+/** Platform default state dir. */
+export function defaultStateDir(platform = process.platform, env: NodeJS.ProcessEnv = process.env): string {
+  return platform === 'win32' ? join(env.ProgramData ?? 'C:\\ProgramData', 'cronsync', 'state') : '/var/lib/cronsync';
+}
+
+/** Where a config comes from and what overrides it. */
+export interface LoadConfigOptions {
+  /** `--config FILE`. */
+  file?: string;
+  env: NodeJS.ProcessEnv;
+  /** Flag overrides as dotted paths, e.g. `{ stateDir: '/tmp/x', 'log.level': 'debug' }`. */
+  overrides?: Record<string, string | undefined>;
+  cwd?: string;
+}
+
+type Leaf = { path: string[]; type: string; env: string };
+
+let leaves: Leaf[] | undefined;
+
+/** Every leaf key of the config schema with the environment variable that overrides it. */
+export function configEnvVars(): Leaf[] {
+  if (!leaves) {
+    const schema = JSON.parse(readFileSync(CONFIG_SCHEMA_URL, 'utf8')) as SchemaNode;
+    leaves = [];
+    collectLeaves(schema, [], leaves);
+  }
+  return leaves;
+}
+
+interface SchemaNode { type?: string; properties?: Record<string, SchemaNode>; $ref?: string }
+
+function collectLeaves(node: SchemaNode, path: string[], out: Leaf[]): void {
+  if (node.type === 'object' && node.properties) {
+    for (const [k, child] of Object.entries(node.properties)) collectLeaves(child, [...path, k], out);
+    if (path.length > 0 && path[path.length - 1] !== 'labels') return;
+  }
+  if (path.length === 0) return;
+  const env = `CRONSYNC_${path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_')}`;
+  out.push({ path, type: node.$ref ? 'string' : node.type ?? 'string', env });
+}
+
+/**
+ * Loads and validates the agent config.
+ * @throws {ConfigError} with every problem, each as `file:line:col: message`.
+ */
+export function loadConfig(opts: LoadConfigOptions): AgentConfig {
+  const file = opts.file ?? opts.env.CRONSYNC_CONFIG ?? defaultConfigPath(process.platform, opts.env);
+  let text: string;
+  try {
+    text = readFileSync(isAbsolute(file) ? file : join(opts.cwd ?? process.cwd(), file), 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(`cannot read config file ${file}: ${code === 'ENOENT' ? 'no such file (use --config FILE or CRONSYNC_CONFIG)' : (err as Error).message}`, { file });
+  }
+  const parsed = parseManifestFile(file, text);
+  const errors = parsed.issues.filter((i) => i.severity === 'error');
+  if (errors.length > 0) throw configError(file, errors);
+  const second = parsed.documents[1];
+  if (second) throw configError(file, [{ file, line: second.line, col: second.col, path: '', rule: 'config', severity: 'error', message: 'a config file holds one YAML document' }]);
+  const doc: RawDocument = parsed.documents[0] ?? { file, index: 0, line: 1, col: 1, value: {}, invalid: false, locate: () => ({ line: 1, col: 1 }) };
+  const data = structuredClone(doc.value) as Record<string, unknown>;
+
+  const origins = new Map<string, string>();
+  const issues: Issue[] = [];
+  for (const leaf of configEnvVars()) {
+    const raw = opts.env[leaf.env];
+    if (raw !== undefined) applyOverride(data, leaf, raw, leaf.env, origins, issues);
+  }
+  for (const [dotted, raw] of Object.entries(opts.overrides ?? {})) {
+    if (raw === undefined) continue;
+    const leaf = configEnvVars().find((l) => l.path.join('.') === dotted);
+    if (leaf) applyOverride(data, leaf, raw, `--${dotted}`, origins, issues);
+  }
+  if (issues.length > 0) throw configError(file, issues);
+
+  const res = validateConfig(doc, data, { hostname: hostname(), stateDir: defaultStateDir(process.platform, opts.env) });
+  if (!res.ok) {
+    throw configError(file, res.issues.map((i) => {
+      const origin = [...origins].find(([p]) => i.path === p || i.path.startsWith(`${p}.`));
+      return origin ? { ...i, file: origin[1], line: 0, col: 0 } : i;
+    }));
+  }
+  return res.value;
+}
+
+function applyOverride(data: Record<string, unknown>, leaf: Leaf, raw: string, origin: string, origins: Map<string, string>, issues: Issue[]): void {
+  let value: unknown = raw;
+  const bad = (what: string): void => {
+    issues.push({ file: origin, line: 0, col: 0, path: leaf.path.join('.'), rule: 'config', severity: 'error', message: `${origin} must be ${what} (got "${raw}")` });
+  };
+  if (leaf.type === 'boolean') {
+    if (!/^(true|false|1|0|yes|no)$/i.test(raw)) return bad('true or false');
+    value = /^(true|1|yes)$/i.test(raw);
+  } else if (leaf.type === 'integer') {
+    if (!/^\d+$/.test(raw)) return bad('a whole number');
+    value = Number(raw);
+  } else if (leaf.type === 'array') {
+    value = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  } else if (leaf.type === 'object') {
+    const obj: Record<string, string> = {};
+    for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) return bad('key=value pairs separated by commas');
+      obj[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    value = obj;
+  }
+  let node = data;
+  for (const seg of leaf.path.slice(0, -1)) {
+    const next = node[seg];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[seg] = {};
+    node = node[seg] as Record<string, unknown>;
+  }
+  node[leaf.path[leaf.path.length - 1]!] = value;
+  origins.set(leaf.path.join('.'), origin);
+}
+
+function configError(file: string, issues: readonly Issue[]): ConfigError {
+  const lines = issues.map((i) => (i.line > 0 ? `${i.file}:${i.line}:${i.col}: ${i.message}` : `${i.file}: ${i.message}`));
+  return new ConfigError(`invalid config ${file}:\n  ${lines.join('\n  ')}`, { file, issues: issues.map((i) => ({ ...i })) });
+}

@@ -1,0 +1,42 @@
+/**
+ * Pure validation of agent configuration data against `config.v1.schema.json`, with the same
+ * file:line:col errors as manifests.
+ */
+import { readFileSync } from 'node:fs';
+import AjvModule from 'ajv';
+import type { ValidateFunction } from 'ajv';
+import type { RawDocument } from '../manifest/parse.js';
+import type { Issue } from '../manifest/types.js';
+import { schemaIssues } from '../manifest/validate.js';
+import type { AgentConfig } from './types.js';
+
+/** Location of the config JSON Schema shipped in the package. */
+export const CONFIG_SCHEMA_URL = new URL('./config.v1.schema.json', import.meta.url);
+
+let compiled: ValidateFunction | undefined;
+
+function validator(): ValidateFunction {
+  if (!compiled) {
+    const Ajv = AjvModule.default ?? AjvModule;
+    compiled = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true }).compile(JSON.parse(readFileSync(CONFIG_SCHEMA_URL, 'utf8')) as object);
+  }
+  return compiled;
+}
+
+/** Platform defaults that the schema cannot express. */
+export interface ConfigDefaults { hostname: string; stateDir: string }
+
+/**
+ * Validates merged config data (defaults are applied in place). `doc` locates fields for
+ * error positions; overrides from the environment or flags that have no position point at
+ * the file's start.
+ */
+export function validateConfig(doc: RawDocument, data: Record<string, unknown>, defaults: ConfigDefaults): { ok: true; value: AgentConfig } | { ok: false; issues: Issue[] } {
+  const validate = validator();
+  if (!validate(data)) return { ok: false, issues: schemaIssues(doc, validate.errors ?? []).map((i) => ({ ...i, rule: i.rule === 'schema' ? 'config' : i.rule })) };
+  const cfg = data as unknown as AgentConfig;
+  cfg.file = doc.file;
+  cfg.agent.name ??= defaults.hostname;
+  cfg.stateDir ??= defaults.stateDir;
+  return { ok: true, value: cfg };
+}

@@ -1,0 +1,174 @@
+/**
+ * Manifest loading: bytes of one file → YAML 1.2 core documents, each with its position
+ * and a locator that maps a field path back to line:col. Pure: no I/O.
+ */
+import { LineCounter, isMap, isPair, isScalar, isSeq, parseAllDocuments } from 'yaml';
+import type { Document, Node } from 'yaml';
+import type { Issue } from './types.js';
+
+/** Largest manifest file accepted, in bytes. */
+export const MAX_FILE_BYTES = 1024 * 1024;
+/** Largest number of alias expansions in one document (alias bombs). */
+export const MAX_ALIAS_COUNT = 100;
+
+/** A 1-based line and column; `quoted` is set when the value is a quoted scalar (text starts one column later). */
+export interface Position { line: number; col: number; quoted?: boolean }
+
+/** RawDocument is one parsed, non-empty YAML document of a manifest file. */
+export interface RawDocument {
+  file: string;
+  /** 0-based index among the file's documents, counting empty ones. */
+  index: number;
+  line: number;
+  col: number;
+  /** The document as plain data. */
+  value: unknown;
+  /** True when the parser already reported an error for this document (it is still validated). */
+  invalid: boolean;
+  /** Position of a field (`['spec','schedule']`), or of its key when `key` is set. */
+  locate(path: readonly (string | number)[], key?: boolean): Position;
+}
+
+/** Result of loading one file: its documents and the problems that stopped any of them. */
+export interface ParsedFile {
+  file: string;
+  documents: RawDocument[];
+  issues: Issue[];
+  /** Number of documents with parse errors (some of them still produce a RawDocument). */
+  failed: number;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function fileIssue(file: string, rule: string, message: string, pos: Position = { line: 1, col: 1 }): Issue {
+  return { file, line: pos.line, col: pos.col, path: '', rule, severity: 'error', message };
+}
+
+/**
+ * Parses the bytes of one manifest file. Never throws: every problem becomes an Issue with
+ * rule `yaml-*` and the position of the fault.
+ */
+export function parseManifestFile(file: string, bytes: Uint8Array | string): ParsedFile {
+  const out: ParsedFile = { file, documents: [], issues: [], failed: 0 };
+  const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.byteLength;
+  if (size > MAX_FILE_BYTES) {
+    out.issues.push(fileIssue(file, 'yaml-too-large', `file is ${size} bytes; manifests are limited to ${MAX_FILE_BYTES} bytes (1 MiB)`));
+    out.failed = 1;
+    return out;
+  }
+  let text: string;
+  try {
+    text = typeof bytes === 'string' ? bytes : utf8.decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes as Uint8Array);
+    out.issues.push(fileIssue(file, 'yaml-encoding', `file is not valid UTF-8 (first bad byte at offset ${at.offset})`, at.pos));
+    out.failed = 1;
+    return out;
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+
+  const lc = new LineCounter();
+  const pos = (offset: number): Position => {
+    const p = lc.linePos(offset);
+    return { line: p.line, col: p.col };
+  };
+  let docs: Document.Parsed[];
+  try {
+    docs = parseAllDocuments(text, { version: '1.2', schema: 'core', uniqueKeys: true, lineCounter: lc, prettyErrors: false, strict: true }) as Document.Parsed[];
+  } catch (err) {
+    out.issues.push(fileIssue(file, 'yaml-syntax', `cannot parse YAML: ${(err as Error).message}`));
+    out.failed = 1;
+    return out;
+  }
+  if (!Array.isArray(docs)) docs = [docs];
+
+  docs.forEach((doc, index) => {
+    for (const e of doc.errors) {
+      const rule = e.code === 'DUPLICATE_KEY' ? 'yaml-duplicate-key' : 'yaml-syntax';
+      out.issues.push(fileIssue(file, rule, cleanYamlMessage(e.message), pos(e.pos[0])));
+    }
+    for (const w of doc.warnings) {
+      out.issues.push({ ...fileIssue(file, 'yaml-warning', cleanYamlMessage(w.message), pos(w.pos[0])), severity: 'warning' });
+    }
+    // A duplicate key still leaves a usable tree, so the rest of the document is validated too
+    // and lint reports every problem at once; the document stays invalid either way.
+    const duplicatesOnly = doc.errors.every((e) => e.code === 'DUPLICATE_KEY');
+    if (!duplicatesOnly) {
+      out.failed++;
+      return;
+    }
+    const contents = doc.contents;
+    if (contents === null || (isScalar(contents) && (contents.value === null || contents.value === undefined))) return;
+    const start = pos(contents.range?.[0] ?? 0);
+    if (!isMap(contents)) {
+      out.failed++;
+      out.issues.push(fileIssue(file, 'yaml-not-mapping', `document ${index + 1} is a ${isSeq(contents) ? 'sequence' : 'scalar'}; a manifest must be a mapping`, start));
+      return;
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (err) {
+      out.failed++;
+      const msg = (err as Error).message;
+      const rule = /alias/i.test(msg) ? 'yaml-alias-limit' : 'yaml-syntax';
+      out.issues.push(fileIssue(file, rule, rule === 'yaml-alias-limit' ? `too many alias expansions (limit ${MAX_ALIAS_COUNT}): ${msg}` : msg, start));
+      return;
+    }
+    if (doc.errors.length > 0) out.failed++;
+    out.documents.push({
+      file, index, line: start.line, col: start.col, value, invalid: doc.errors.length > 0,
+      locate: (path, key = false) => locateNode(contents, path, key, pos) ?? start,
+    });
+  });
+  return out;
+}
+
+function locateNode(root: Node, path: readonly (string | number)[], key: boolean, pos: (o: number) => Position): Position | undefined {
+  let node: unknown = root;
+  let keyNode: unknown;
+  let last: unknown = root;
+  for (const seg of path) {
+    keyNode = undefined;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) break;
+      keyNode = pair.key;
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg];
+    } else {
+      break;
+    }
+    if (node === null || node === undefined) { node = keyNode; break; }
+    last = node;
+  }
+  const target = (key && keyNode ? keyNode : node ?? last) as { range?: [number, number, number]; type?: string };
+  const offset = target?.range?.[0] ?? (last as { range?: [number] }).range?.[0];
+  if (offset === undefined) return undefined;
+  const quoted = isScalar(target) && (target.type === 'QUOTE_DOUBLE' || target.type === 'QUOTE_SINGLE');
+  return quoted ? { ...pos(offset), quoted } : pos(offset);
+}
+
+function cleanYamlMessage(msg: string): string {
+  return msg.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '');
+}
+
+function firstInvalidUtf8(bytes: Uint8Array): { offset: number; pos: Position } {
+  let lo = 0;
+  let hi = bytes.length;
+  // Binary search for the shortest prefix that fails to decode.
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, mid + 1), { stream: true });
+      lo = mid + 1;
+    } catch {
+      hi = mid;
+    }
+  }
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < lo; i++) if (bytes[i] === 0x0a) { line++; lineStart = i + 1; }
+  return { offset: lo, pos: { line, col: lo - lineStart + 1 } };
+}

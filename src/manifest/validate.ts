@@ -1,0 +1,157 @@
+/**
+ * Validation of one parsed document: schema (ajv) then semantic rules. Returns rather than
+ * throws: `{ ok: true, value, warnings }` or `{ ok: false, issues }`.
+ */
+import type { RawDocument } from './parse.js';
+import { jobValidator } from './schema.js';
+import type { SchemaError } from './schema.js';
+import { checkJobRules } from './rules.js';
+import type { RuleContext } from './rules.js';
+import type { Issue, Job } from './types.js';
+
+/** Result of validating one document. */
+export type ValidationResult =
+  | { ok: true; value: Job; warnings: Issue[] }
+  | { ok: false; issues: Issue[]; warnings: Issue[]; partial?: { tenant?: string; name?: string } };
+
+/** Validates one document into a normalised Job (defaults applied). Never throws. */
+export function validateDocument(doc: RawDocument, ctx: RuleContext = {}): ValidationResult {
+  const value = structuredClone(doc.value) as Record<string, unknown>;
+  const issues: Issue[] = [];
+  const kindIssue = checkKind(doc, value);
+  if (kindIssue) return { ok: false, issues: [kindIssue], warnings: [] };
+
+  const validate = jobValidator();
+  if (!validate(value)) {
+    issues.push(...schemaIssues(doc, validate.errors ?? []));
+  }
+  const ruleIssues = checkJobRules(doc, value, ctx);
+  issues.push(...ruleIssues.filter((i) => i.severity === 'error'));
+  const warnings = ruleIssues.filter((i) => i.severity === 'warning');
+  issues.sort(byPosition);
+  if (issues.length > 0 || doc.invalid) {
+    const md = (value.metadata ?? {}) as Record<string, unknown>;
+    return {
+      ok: false, issues, warnings,
+      partial: { tenant: typeof md.tenant === 'string' ? md.tenant : undefined, name: typeof md.name === 'string' ? md.name : undefined },
+    };
+  }
+  return { ok: true, value: value as unknown as Job, warnings };
+}
+
+/** Orders issues by line, then column, then rule id. */
+export function byPosition(a: Issue, b: Issue): number {
+  return a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col || a.rule.localeCompare(b.rule);
+}
+
+function checkKind(doc: RawDocument, value: Record<string, unknown>): Issue | undefined {
+  const problems: [string, string][] = [];
+  if (value.apiVersion !== 'v1') problems.push(['apiVersion', `apiVersion must be "v1" (got ${describe(value.apiVersion)})`]);
+  if (value.kind !== 'Job') problems.push(['kind', `kind must be "Job" (got ${describe(value.kind)})`]);
+  const first = problems[0];
+  if (!first) return undefined;
+  const present = first[0] in value;
+  const pos = doc.locate(present ? [first[0]] : [], false);
+  return { file: doc.file, line: pos.line, col: pos.col, path: first[0], rule: 'kind', severity: 'error', message: problems.map((p) => p[1]).join('; ') };
+}
+
+function describe(v: unknown): string {
+  return v === undefined ? 'nothing' : JSON.stringify(v);
+}
+
+/** ajv reports `if`/`anyOf` wrappers and duplicate messages; keep the useful ones. */
+function collapse(errors: SchemaError[]): SchemaError[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => {
+    const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function pointerToPath(pointer: string): (string | number)[] {
+  if (!pointer) return [];
+  return pointer.slice(1).split('/').map((s) => {
+    const seg = s.replace(/~1/g, '/').replace(/~0/g, '~');
+    return /^\d+$/.test(seg) ? Number(seg) : seg;
+  });
+}
+
+/** Maps ajv errors to issues located in the document (shared by manifests and config). */
+export function schemaIssues(doc: RawDocument, errors: readonly SchemaError[]): Issue[] {
+  return collapse([...errors]).map((e) => schemaIssue(doc, e));
+}
+
+function schemaIssue(doc: RawDocument, err: SchemaError): Issue {
+  const path = pointerToPath(err.instancePath);
+  const dotted = path.join('.');
+  let pos = doc.locate(path);
+  let message: string;
+  let rule = 'schema';
+  const p = err.params as Record<string, unknown>;
+  switch (err.keyword) {
+    case 'additionalProperties': {
+      const extra = String(p.additionalProperty);
+      pos = doc.locate([...path, extra], true);
+      rule = 'unknown-field';
+      message = `unknown field "${[...path, extra].join('.')}"${suggest(extra, err)}`;
+      return { file: doc.file, line: pos.line, col: pos.col, path: [...path, extra].join('.'), rule, severity: 'error', message };
+    }
+    case 'required':
+      rule = 'required';
+      message = `missing required field "${[...path, String(p.missingProperty)].join('.')}"`;
+      return { file: doc.file, line: pos.line, col: pos.col, path: [...path, String(p.missingProperty)].join('.'), rule, severity: 'error', message };
+    case 'type':
+      message = `${dotted || 'document'} must be ${article(String(p.type))}${p.type === 'string' ? ' (quote the value)' : ''}`;
+      break;
+    case 'enum':
+      message = `${dotted} must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+      break;
+    case 'pattern':
+      message = patternMessage(dotted, err);
+      break;
+    case 'propertyNames':
+      pos = doc.locate([...path, String(p.propertyName)], true);
+      message = `${dotted} has an invalid key "${String(p.propertyName)}"`;
+      break;
+    default:
+      message = `${dotted || 'document'} ${err.message ?? 'is invalid'}`;
+  }
+  return { file: doc.file, line: pos.line, col: pos.col, path: dotted, rule, severity: 'error', message };
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function patternMessage(dotted: string, err: SchemaError): string {
+  if (/duration/.test(err.schemaPath)) return `${dotted} must be a duration such as 90s, 15m, 2h or 1h30m`;
+  if (/(name|tenant)\/pattern$/.test(err.schemaPath)) return `${dotted} must be lowercase letters, digits and '-', starting and ending with a letter or digit`;
+  return `${dotted} must match ${String((err.params as { pattern: string }).pattern)}`;
+}
+
+function suggest(extra: string, err: SchemaError): string {
+  const props = (err.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  if (!props) return '';
+  const names = Object.keys(props);
+  const lower = extra.toLowerCase();
+  const hit = names.find((n) => n.toLowerCase() === lower)
+    ?? names.find((n) => distance(n.toLowerCase(), lower) <= 2)
+    ?? names.find((n) => n.length >= 4 && lower.length >= 4 && n.slice(0, 4).toLowerCase() === lower.slice(0, 4));
+  return hit ? ` (did you mean "${hit}"?)` : ` (allowed: ${names.join(', ')})`;
+}
+
+function distance(a: string, b: string): number {
+  const d: number[] = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0]!;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j]!;
+      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return d[b.length]!;
+}

@@ -1,0 +1,54 @@
+import type { DesiredJob } from '../desired/types.js';
+import type { JobId } from '../manifest/types.js';
+
+/** Marker is the provenance record stored inside a scheduler entry (SPEC §4). */
+export interface Marker {
+  sourceId: string;
+  jobId: JobId;
+  commit: string | null;
+  path: string;
+  index: number;
+  manifestHash: string;
+}
+
+/** InstalledEntry is one entry read back from a scheduler: ours (with a marker) or foreign. */
+export interface InstalledEntry {
+  /** Adapter-specific identity of the entry (a line range, a unit name, a task path). */
+  key: string;
+  /** Decoded marker, or null for a foreign entry. */
+  marker: Marker | null;
+  /** True when the entry is installed but inactive (commented out, disabled). */
+  paused: boolean;
+  /** True when the entry's text differs from what we would render for its marker (hand edit). */
+  drifted: boolean;
+  /** The raw text of the entry, for reporting. */
+  raw: string;
+}
+
+/** A job whose installed entry changes. */
+export interface PlanUpdate {
+  desired: DesiredJob;
+  installed: InstalledEntry;
+  /** Human-readable list of what changed (`schedule`, `command`, `drift`, ...). */
+  changes: string[];
+}
+
+/**
+ * Plan is what a sync will do. `final` is the complete set of our jobs that must be installed
+ * after apply, sorted by id: adapters that write a whole file render exactly this set and keep
+ * every foreign byte; adapters with one object per job use add/update/remove.
+ */
+export interface Plan {
+  sourceId: string;
+  final: DesiredJob[];
+  add: DesiredJob[];
+  update: PlanUpdate[];
+  remove: InstalledEntry[];
+  unchanged: DesiredJob[];
+  /** Jobs kept at their last applied version because their manifest is invalid now. */
+  kept: DesiredJob[];
+  /** Protected jobs whose manifest is gone: kept installed, reported. */
+  orphaned: DesiredJob[];
+  /** Entries that collide with ours but are not ours (foreign or another source). */
+  conflicts: InstalledEntry[];
+}

@@ -1,0 +1,137 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+interface Captured { code: number; out: string; err: string }
+
+async function cli(argv: string[], cwd: string, env: NodeJS.ProcessEnv = { PATH: process.env.PATH }, tty = false): Promise<Captured> {
+  const stdout = Object.assign(new PassThrough(), { isTTY: tty });
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const code = await main(argv, { stdout, stderr, env, cwd });
+  return { code, out, err };
+}
+
+function tree(files: Record<string, string | Buffer>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cronsync-lint-'));
+  for (const [rel, content] of Object.entries(files)) {
+    mkdirSync(join(dir, rel, '..'), { recursive: true });
+    writeFileSync(join(dir, rel), content);
+  }
+  return dir;
+}
+
+const valid = 'apiVersion: v1\nkind: Job\nmetadata: { name: ok, tenant: t }\nspec: { schedule: "0 0 * * *", command: /bin/true }\n';
+const four = [
+  'apiVersion: v1', 'kind: Job', 'metadata:', '  name: four', '  tenant: acme', '  name: four-again',
+  'spec:', '  schedule: "0 25 * * *"', '  timezone: Nowhere/Land', '  command: /bin/true', '  retries: 3', '',
+].join('\n');
+
+describe('cli/lint', () => {
+  it('lints the bundled example clean', async () => {
+    const res = await cli(['lint', 'manifests-example'], process.cwd());
+
+    expect(res.err).toBe('');
+    expect(res.out).toMatch(/8 file\(s\), 12 valid job\(s\), 0 error\(s\)/);
+    expect(res.code).toBe(0);
+  });
+
+  it('reports all four problems of one file at their line:col and exits 1', async () => {
+    const dir = tree({ 'jobs/four.yml': four, 'jobs/ok.yaml': valid, 'jobs/notes.txt': 'ignored' });
+
+    const res = await cli(['lint'], dir);
+
+    expect(res.out.split('\n').slice(0, 4)).toEqual([
+      'jobs/four.yml:6:3: error [yaml-duplicate-key] Map keys must be unique',
+      'jobs/four.yml:8:16: error [cron-range] hour value 25 is out of range 0-23',
+      'jobs/four.yml:9:13: error [timezone] unknown time zone "Nowhere/Land" (use an IANA name such as UTC or America/New_York)',
+      'jobs/four.yml:11:3: error [unknown-field] unknown field "spec.retries" (did you mean "retry"?)',
+    ]);
+    expect(res.code).toBe(1);
+  });
+
+  it('prints JSON and GitHub annotations', async () => {
+    const dir = tree({ 'four.yaml': four });
+
+    const json = await cli(['lint', '--format', 'json', '.'], dir);
+    const gh = await cli(['lint', '--format=github', 'four.yaml'], dir);
+
+    expect(JSON.parse(json.out)).toMatchObject({ valid: false, files: 1, jobs: 0, errors: 4, warnings: 0 });
+    expect(gh.out.split('\n')[1]).toBe('::error file=four.yaml,line=8,col=16,title=cron-range::hour value 25 is out of range 0-23');
+    expect(gh.code).toBe(1);
+  });
+
+  it('passes warnings unless --strict', async () => {
+    const dir = tree({ 'w.yaml': valid.replace('/bin/true', 'no-such-command-xyz') });
+
+    const loose = await cli(['lint', '.'], dir);
+    const strict = await cli(['lint', '--strict', '.'], dir);
+
+    expect(loose.out).toContain('warning [command-not-found]');
+    expect(loose.code).toBe(0);
+    expect(strict.code).toBe(1);
+  });
+
+  it('uses colour only on a TTY without NO_COLOR', async () => {
+    const dir = tree({ 'four.yaml': four });
+
+    const tty = await cli(['lint'], dir, { PATH: '' }, true);
+    const noColor = await cli(['lint'], dir, { PATH: '', NO_COLOR: '1' }, true);
+    const pipe = await cli(['lint'], dir, { PATH: '' }, false);
+
+    expect(tty.out).toContain('\u001b[31merror');
+    expect(noColor.out).not.toContain('\u001b[');
+    expect(pipe.out).not.toContain('\u001b[');
+  });
+
+  it.each([
+    [['lint', '--format', 'xml'], 2, /--format must be text, json or github/],
+    [['lint', '--bogus'], 2, /Unknown option '--bogus'/],
+    [['lint', 'does/not/exist'], 2, /cannot read does\/not\/exist: no such file or directory/],
+    [['frobnicate'], 2, /unknown command "frobnicate"/],
+  ])('%j exits %i with a clear message', async (argv, code, message) => {
+    const res = await cli(argv, tree({}));
+
+    expect(res.err).toMatch(message);
+    expect(res.err).not.toMatch(/\n\s+at /);
+    expect(res.code).toBe(code);
+  });
+
+  it('answers --help and --version', async () => {
+    const help = await cli(['lint', '--help'], process.cwd());
+    const version = await cli(['--version'], process.cwd());
+
+    expect(help.out).toContain('Usage: cronsync lint');
+    expect(help.code).toBe(0);
+    expect(version.out).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+
+  it('never throws and exits 0, 1 or 2 on arbitrary YAML or bytes', async () => {
+    const dir = tree({});
+    let n = 0;
+    const yamlish = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
+      fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
+      fc.constantFrom(valid, four, 'a: &a [*a]\n', '---\n- x\n', '%YAML 1.1\n---\na: 1\n', '!!binary x: y', 'a: !!js/function x'),
+      fc.tuple(fc.constant(valid), fc.string({ maxLength: 40 }), fc.nat({ max: valid.length })).map(([v, s, i]) => v.slice(0, i) + s + v.slice(i)),
+    );
+
+    await fc.assert(fc.asyncProperty(yamlish, async (content) => {
+      const file = `f${n++}.yaml`;
+      writeFileSync(join(dir, file), content);
+
+      const res = await cli(['lint', file], dir);
+
+      expect([0, 1, 2]).toContain(res.code);
+      expect(res.err).not.toContain('internal error');
+    }), { numRuns: 300 });
+  });
+});
