@@ -1,0 +1,245 @@
+/**
+ * Time-zone helpers of the schedule core: validation of IANA names and fast, cached
+ * conversion between instants and the wall clock of a zone. Pure apart from process-wide
+ * caches; no I/O. Offsets come from the runtime's ICU data through `Intl.DateTimeFormat`.
+ *
+ * Performance: a zone's UTC offsets are resolved once per calendar year into a small table of
+ * transitions (sampled every 6 hours, each change located to the second by bisection), so
+ * after the first query of a year every lookup is a binary search with no `Intl` call.
+ * Assumes at most one offset change per 6-hour window, true for every zone since 1900.
+ */
+
+const MS_MINUTE = 60_000;
+const MS_HOUR = 3_600_000;
+const SAMPLE_STEP = 6 * MS_HOUR;
+
+/** One change of a zone's UTC offset. Offsets are in milliseconds east of UTC. */
+export interface Transition {
+  /** The first instant (UTC epoch ms) at which `after` applies. */
+  readonly at: number;
+  readonly before: number;
+  readonly after: number;
+}
+
+interface YearTable {
+  readonly startOffset: number;
+  readonly transitions: readonly Transition[];
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+const yearTables = new Map<string, Map<number, YearTable>>();
+const validity = new Map<string, string | null>();
+
+/**
+ * Returns the canonical IANA name of a zone (`america/new_york` -> `America/New_York`), or
+ * null when the runtime does not know it. Fixed offsets such as `+05:00` and the empty string
+ * are rejected even where the runtime would accept them: schedulers need a named zone.
+ */
+export function canonicalTimeZone(zone: string): string | null {
+  const hit = validity.get(zone);
+  if (hit !== undefined) return hit;
+  let result: string | null = null;
+  if (typeof zone === 'string' && /^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(zone) && zone.length <= 64) {
+    try {
+      result = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+    } catch {
+      result = null;
+    }
+  }
+  if (validity.size > 10_000) validity.clear();
+  validity.set(zone, result);
+  return result;
+}
+
+/**
+ * Tells whether `zone` is a time-zone name the schedule core can evaluate: an IANA name known
+ * to the runtime (`UTC`, `Europe/Berlin`, `Etc/GMT+5`, legacy links such as `EST5EDT`).
+ * Rejects empty strings and numeric offsets (`+05:00`).
+ */
+export function isValidTimeZone(zone: string): boolean {
+  return canonicalTimeZone(zone) !== null;
+}
+
+function formatter(zone: string): Intl.DateTimeFormat {
+  let f = formatters.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(zone, f);
+  }
+  return f;
+}
+
+const FORMAT_RE = /^(\d+)\/(\d+)\/(\d+), (\d+):(\d+):(\d+)$/;
+
+/** Offset of `zone` at `utcMs`, straight from Intl (slow path; seconds precision). */
+function rawOffset(zone: string, utcMs: number): number {
+  const t = Math.floor(utcMs / 1000) * 1000;
+  const f = formatter(zone);
+  const m = FORMAT_RE.exec(f.format(t));
+  let y: number, mo: number, d: number, h: number, mi: number, s: number;
+  if (m) {
+    mo = Number(m[1]); d = Number(m[2]); y = Number(m[3]);
+    h = Number(m[4]); mi = Number(m[5]); s = Number(m[6]);
+  } else {
+    const p: Record<string, number> = {};
+    for (const part of f.formatToParts(t)) if (part.type !== 'literal') p[part.type] = Number(part.value);
+    y = p.year ?? 1970; mo = p.month ?? 1; d = p.day ?? 1; h = p.hour ?? 0; mi = p.minute ?? 0; s = p.second ?? 0;
+  }
+  const wall = Date.UTC(y, mo - 1, d, h, mi, s);
+  // Date.UTC maps years 0..99 to 1900..1999; correct it so early instants stay consistent.
+  const fixed = y < 100 ? new Date(wall).setUTCFullYear(y) : wall;
+  return fixed - t;
+}
+
+function buildYear(zone: string, year: number): YearTable {
+  const start = Date.UTC(year, 0, 1);
+  const end = Date.UTC(year + 1, 0, 1);
+  const startOffset = rawOffset(zone, start);
+  const transitions: Transition[] = [];
+  let prevT = start;
+  let prevO = startOffset;
+  for (let t = start + SAMPLE_STEP; t <= end; t += SAMPLE_STEP) {
+    const o = rawOffset(zone, t);
+    if (o !== prevO) {
+      // Bisect to the first second at which the new offset applies.
+      let lo = prevT; // offset prevO
+      let hi = t; // offset o
+      while (hi - lo > 1000) {
+        const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
+        if (mid <= lo) break;
+        if (rawOffset(zone, mid) === prevO) lo = mid;
+        else hi = mid;
+      }
+      if (hi < end) transitions.push({ at: hi, before: prevO, after: o });
+    }
+    prevT = t;
+    prevO = o;
+  }
+  return { startOffset, transitions };
+}
+
+function yearTable(zone: string, year: number): YearTable {
+  let byYear = yearTables.get(zone);
+  if (!byYear) {
+    byYear = new Map();
+    yearTables.set(zone, byYear);
+  }
+  let table = byYear.get(year);
+  if (!table) {
+    table = buildYear(zone, year);
+    byYear.set(year, table);
+  }
+  return table;
+}
+
+/**
+ * The UTC offset of `zone` at instant `utcMs`, in milliseconds east of UTC (New York in
+ * winter: -18,000,000). Cached; the zone must be valid (see {@link isValidTimeZone}).
+ */
+export function offsetAt(zone: string, utcMs: number): number {
+  const year = new Date(utcMs).getUTCFullYear();
+  const table = yearTable(zone, year);
+  const tr = table.transitions;
+  let lo = 0;
+  let hi = tr.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (tr[mid]!.at <= utcMs) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found >= 0 ? tr[found]!.after : table.startOffset;
+}
+
+/** Every offset transition of `zone` with `fromMs <= at < toMs`, in order. */
+export function transitionsBetween(zone: string, fromMs: number, toMs: number): Transition[] {
+  const out: Transition[] = [];
+  if (!(toMs > fromMs)) return out;
+  const y0 = new Date(fromMs).getUTCFullYear();
+  const y1 = new Date(toMs).getUTCFullYear();
+  for (let y = y0; y <= y1; y++) {
+    const table = yearTable(zone, y);
+    // A change exactly at New Year (UTC) shows up as a differing startOffset.
+    if (y > y0) {
+      const prevYearEnd = offsetAt(zone, Date.UTC(y, 0, 1) - 1);
+      const at = Date.UTC(y, 0, 1);
+      if (prevYearEnd !== table.startOffset && at >= fromMs && at < toMs) {
+        out.push({ at, before: prevYearEnd, after: table.startOffset });
+      }
+    }
+    for (const t of table.transitions) if (t.at >= fromMs && t.at < toMs) out.push(t);
+  }
+  return out;
+}
+
+/** A wall-clock reading: calendar fields as shown by a clock in some zone. */
+export interface WallTime {
+  readonly year: number;
+  readonly month: number; // 1..12
+  readonly day: number; // 1..31
+  readonly hour: number;
+  readonly minute: number;
+  readonly second: number;
+  /** Day of week, 0 = Sunday. */
+  readonly dow: number;
+}
+
+/** The wall clock of `zone` at `instant`. */
+export function toWallTime(zone: string, instant: Date | number): WallTime {
+  const ms = typeof instant === 'number' ? instant : instant.getTime();
+  const w = new Date(ms + offsetAt(zone, ms));
+  return {
+    year: w.getUTCFullYear(),
+    month: w.getUTCMonth() + 1,
+    day: w.getUTCDate(),
+    hour: w.getUTCHours(),
+    minute: w.getUTCMinutes(),
+    second: w.getUTCSeconds(),
+    dow: w.getUTCDay(),
+  };
+}
+
+/**
+ * The instants at which the wall clock of `zone` shows the given minute: none (it falls in a
+ * spring-forward gap), one, or two (fall-back overlap, earlier first).
+ */
+export function wallMinuteInstants(
+  zone: string,
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+): Date[] {
+  const wall = Date.UTC(year, month - 1, day, hour, minute);
+  const candidates = new Set<number>();
+  // Any offset in force around this wall time is one of those in force within +-36h of it.
+  for (const probe of [wall - 36 * MS_HOUR, wall, wall + 36 * MS_HOUR]) candidates.add(offsetAt(zone, probe));
+  for (const t of transitionsBetween(zone, wall - 36 * MS_HOUR, wall + 36 * MS_HOUR)) {
+    candidates.add(t.before);
+    candidates.add(t.after);
+  }
+  const out: number[] = [];
+  for (const o of candidates) {
+    const t = wall - o;
+    if (offsetAt(zone, t) === o && !out.includes(t)) out.push(t);
+  }
+  return out.sort((a, b) => a - b).map((t) => new Date(t));
+}
+
+/** Minutes east of UTC, for display (`offsetAt` / 60,000, rounded). */
+export function offsetMinutes(zone: string, instant: Date | number): number {
+  const ms = typeof instant === 'number' ? instant : instant.getTime();
+  return Math.round(offsetAt(zone, ms) / MS_MINUTE);
+}
