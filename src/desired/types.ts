@@ -7,6 +7,8 @@ export interface DesiredJob {
   provenance: Provenance;
   /** sha256 hex of the job's canonical JSON; changes whenever anything about the job changes. */
   manifestHash: string;
+  /** When this version was first applied (set on versions read back from the state dir). */
+  appliedAt?: string;
 }
 
 /** DesiredState maps each job id to the job that should be installed. */

@@ -1,20 +1,38 @@
 /**
  * Manifest set loading: many files → valid Jobs and every issue, with the cross-file rule
- * (name unique within a tenant). Pure: the caller reads the files.
+ * (name unique within a tenant). Pure: the caller reads the files. Per-file results can be
+ * cached by content id, so an unchanged file is never parsed twice.
  */
 import { parseManifestFile } from './parse.js';
 import { byPosition, validateDocument } from './validate.js';
 import type { RuleContext } from './rules.js';
 import type { Issue, Job } from './types.js';
 
-/** A file to load: its path (as shown to users) and its bytes. */
-export interface ManifestInput { path: string; content: Uint8Array | string }
+/** A file to load: its path (as shown to users), its bytes, and optionally a content id. */
+export interface ManifestInput {
+  path: string;
+  content: Uint8Array | string;
+  /** Content id (a git blob id or a hash); with a cache, equal ids skip parsing. */
+  oid?: string;
+  /** A problem that kept the file from being read (too large, a symlink); reported as is. */
+  error?: { rule: string; message: string };
+}
 
 /** A valid job and where it was defined (line:col of its metadata.name). */
 export interface LoadedJob { job: Job; file: string; index: number; line: number; col: number }
 
-/** What one file produced: the documents that failed, and the ones that are valid. */
-export interface FileOutcome { path: string; valid: number; invalid: number; names: { tenant?: string; name?: string; index: number }[] }
+/** What one file produced: counts, and the ids named by its documents, valid or not. */
+export interface FileOutcome {
+  path: string;
+  valid: number;
+  invalid: number;
+  /** True when at least one document failed before its tenant/name could be read. */
+  unreadable: boolean;
+  names: { tenant?: string; name?: string; index: number }[];
+}
+
+/** The cacheable result of one file. */
+export interface FileResult { jobs: LoadedJob[]; issues: Issue[]; outcome: FileOutcome }
 
 /** Result of loading a set of manifest files. */
 export interface LoadResult {
@@ -22,40 +40,85 @@ export interface LoadResult {
   /** Errors and warnings of every file, sorted by file and position. */
   issues: Issue[];
   files: Map<string, FileOutcome>;
+  /** `tenant/name` of every document that names a job but is invalid (incl. duplicates). */
+  invalidIds: Set<string>;
+  /** Files with a document that failed before naming its job. */
+  brokenFiles: Set<string>;
+  /** How many files were parsed (not taken from the cache). */
+  parsed: number;
 }
 
+/** Cache of per-file results keyed by path and content id. */
+export type LoadCache = Map<string, FileResult>;
+
 /** Loads and validates every file; documents with errors are left out of `jobs`. Never throws. */
-export function loadManifests(inputs: readonly ManifestInput[], ctx: RuleContext = {}): LoadResult {
-  const jobs: LoadedJob[] = [];
-  const issues: Issue[] = [];
-  const files = new Map<string, FileOutcome>();
+export function loadManifests(inputs: readonly ManifestInput[], ctx: RuleContext = {}, cache?: LoadCache): LoadResult {
+  const results: FileResult[] = [];
+  const next: LoadCache = new Map();
+  let parsed = 0;
   for (const input of inputs) {
-    const parsed = parseManifestFile(input.path, input.content);
-    const outcome: FileOutcome = { path: input.path, valid: 0, invalid: parsed.failed, names: [] };
-    issues.push(...parsed.issues);
-    for (const doc of parsed.documents) {
-      const res = validateDocument(doc, ctx);
-      issues.push(...res.warnings);
-      if (res.ok) {
-        outcome.valid++;
-        outcome.names.push({ tenant: res.value.metadata.tenant, name: res.value.metadata.name, index: doc.index });
-        const at = doc.locate(['metadata', 'name']);
-        jobs.push({ job: res.value, file: doc.file, index: doc.index, line: at.line, col: at.col });
-      } else {
-        if (!doc.invalid) outcome.invalid++;
-        outcome.names.push({ ...res.partial, index: doc.index });
-        issues.push(...res.issues);
-      }
+    const key = input.oid === undefined || input.error ? undefined : `${input.path}\0${input.oid}`;
+    let res = key === undefined ? undefined : cache?.get(key);
+    if (!res) {
+      res = loadFile(input, ctx);
+      parsed++;
     }
-    files.set(input.path, outcome);
+    if (key !== undefined) next.set(key, res);
+    results.push(res);
   }
-  const unique = dropDuplicateNames(jobs, issues);
+  if (cache) {
+    cache.clear();
+    for (const [k, v] of next) cache.set(k, v);
+  }
+
+  const jobs = results.flatMap((r) => r.jobs);
+  const issues = results.flatMap((r) => r.issues);
+  const files = new Map(results.map((r) => [r.outcome.path, r.outcome]));
+  const invalidIds = new Set<string>();
+  const brokenFiles = new Set<string>();
+  for (const r of results) {
+    if (r.outcome.unreadable) brokenFiles.add(r.outcome.path);
+    for (const n of r.outcome.names) if (n.tenant && n.name && !r.jobs.some((j) => j.index === n.index)) invalidIds.add(`${n.tenant}/${n.name}`);
+  }
+  const unique = dropDuplicateNames(jobs, issues, invalidIds);
   issues.sort(byPosition);
-  return { jobs: unique, issues, files };
+  return { jobs: unique, issues, files, invalidIds, brokenFiles, parsed };
+}
+
+/** Parses and validates one file. */
+export function loadFile(input: ManifestInput, ctx: RuleContext = {}): FileResult {
+  const outcome: FileOutcome = { path: input.path, valid: 0, invalid: 0, unreadable: false, names: [] };
+  if (input.error) {
+    outcome.invalid = 1;
+    outcome.unreadable = true;
+    return { jobs: [], outcome, issues: [{ file: input.path, line: 1, col: 1, path: '', rule: input.error.rule, severity: 'error', message: input.error.message }] };
+  }
+  const parsed = parseManifestFile(input.path, input.content);
+  const jobs: LoadedJob[] = [];
+  const issues = [...parsed.issues];
+  // Documents that failed outright (no RawDocument) cannot name their job.
+  outcome.unreadable = parsed.failed > parsed.documents.filter((d) => d.invalid).length;
+  outcome.invalid = parsed.failed;
+  for (const doc of parsed.documents) {
+    const res = validateDocument(doc, ctx);
+    issues.push(...res.warnings);
+    if (res.ok) {
+      outcome.valid++;
+      outcome.names.push({ tenant: res.value.metadata.tenant, name: res.value.metadata.name, index: doc.index });
+      const at = doc.locate(['metadata', 'name']);
+      jobs.push({ job: res.value, file: doc.file, index: doc.index, line: at.line, col: at.col });
+    } else {
+      if (!doc.invalid) outcome.invalid++;
+      outcome.names.push({ ...res.partial, index: doc.index });
+      if (!res.partial?.tenant || !res.partial.name) outcome.unreadable = true;
+      issues.push(...res.issues);
+    }
+  }
+  return { jobs, issues, outcome };
 }
 
 /** Rule `name-unique`: a second job with the same tenant/name is an error at both places. */
-function dropDuplicateNames(jobs: LoadedJob[], issues: Issue[]): LoadedJob[] {
+function dropDuplicateNames(jobs: LoadedJob[], issues: Issue[], invalidIds: Set<string>): LoadedJob[] {
   const byId = new Map<string, LoadedJob[]>();
   for (const j of jobs) {
     const id = `${j.job.metadata.tenant}/${j.job.metadata.name}`;
@@ -70,11 +133,12 @@ function dropDuplicateNames(jobs: LoadedJob[], issues: Issue[]): LoadedJob[] {
       continue;
     }
     // Every copy is invalid: installing either one would silently depend on file order.
+    invalidIds.add(id);
     for (const j of list) {
       const others = list.filter((o) => o !== j).map((o) => `${o.file}:${o.line}:${o.col}`).join(', ');
       issues.push({ file: j.file, line: j.line, col: j.col, path: 'metadata.name', rule: 'name-unique', severity: 'error', message: `job ${id} is defined more than once (also at ${others})` });
     }
   }
-  keep.sort((a, b) => a.file.localeCompare(b.file) || a.index - b.index);
+  keep.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.index - b.index));
   return keep;
 }

@@ -51,4 +51,10 @@ export interface Plan {
   orphaned: DesiredJob[];
   /** Entries that collide with ours but are not ours (foreign or another source). */
   conflicts: InstalledEntry[];
+  /**
+   * Our entries that must stay byte-identical because they cannot be re-rendered (kept or
+   * orphaned jobs whose snapshot is missing from the state dir). Whole-file adapters copy
+   * their raw text through.
+   */
+  preserve: InstalledEntry[];
 }

@@ -1,0 +1,91 @@
+/** `cronsync status [--json]`: show the status file; exit 1 when the last sync failed or is stale. */
+import { loadConfig } from '../../config/load.js';
+import { durationMs } from '../../manifest/duration.js';
+import { readLastRun } from '../../state/runs.js';
+import { readStatus, statusPath } from '../../status/io.js';
+import type { StatusFile } from '../../status/types.js';
+import { parseCommandArgs } from '../args.js';
+import { palette, useColor } from '../io.js';
+import type { CliIo } from '../io.js';
+
+export const usage = `Usage: cronsync status [--json] [--config FILE] [--state-dir DIR]
+
+Shows the agent's status file: source, commit, the last sync and one row per job
+(schedule and zone, next run, state, last run).
+
+Exit codes: 0 healthy, 1 when the last sync failed, no sync ran yet, or the last
+successful sync is older than 3 poll intervals.
+`;
+
+/** Runs status. */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs(argv, { json: { type: 'boolean', default: false }, 'state-dir': { type: 'string' } });
+  const cfg = values['state-dir'] && !values.config ? null : loadConfig({ file: values.config, env: io.env, cwd: io.cwd, overrides: { stateDir: values['state-dir'] } });
+  const stateDir = values['state-dir'] ?? cfg!.stateDir;
+  const intervalMs = durationMs(cfg?.source.interval ?? '60s') ?? 60_000;
+  const status = await readStatus(stateDir);
+  if (!status) {
+    io.stderr.write(`cronsync: no status yet (${statusPath(stateDir)} does not exist); run 'cronsync sync' or start the daemon\n`);
+    return 1;
+  }
+  for (const job of status.jobs) {
+    const r = await readLastRun(stateDir, job.id).catch(() => null);
+    if (r) job.lastRun = { startedAt: r.startedAt, status: r.status, exitCode: r.exitCode, durationMs: r.durationMs, attempts: r.attempts };
+  }
+  const now = Date.now();
+  const health = assess(status, intervalMs, now);
+  if (values.json) {
+    io.stdout.write(`${JSON.stringify({ ...status, healthy: health.ok, health: health.why }, null, 2)}\n`);
+  } else {
+    io.stdout.write(formatStatus(status, health, now, useColor(io.stdout, io.env)));
+  }
+  return health.ok ? 0 : 1;
+}
+
+/** Is the agent healthy: last attempt not an error and last success within 3 intervals. */
+export function assess(status: StatusFile, intervalMs: number, now: number): { ok: boolean; why: string } {
+  if (status.lastAttempt.result === 'error') return { ok: false, why: `last sync failed: ${status.lastAttempt.error ?? 'unknown error'}` };
+  const last = status.lastSuccess ? Date.parse(status.lastSuccess.finishedAt) : NaN;
+  if (!Number.isFinite(last)) return { ok: false, why: 'no successful sync yet' };
+  if (now - last > 3 * intervalMs) return { ok: false, why: `last successful sync was ${age(now - last)} ago (more than 3 intervals of ${age(intervalMs)})` };
+  return { ok: true, why: status.lastAttempt.result === 'partial' ? 'applied, with problems' : 'ok' };
+}
+
+function age(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 172800) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86400)}d`;
+}
+
+/** Renders the human-readable status. */
+export function formatStatus(status: StatusFile, health: { ok: boolean; why: string }, now: number, color: boolean): string {
+  const c = palette(color);
+  const s = status.source;
+  const attempt = status.lastAttempt;
+  const lines = [
+    `Agent:     ${status.agent.name} (tenant ${status.agent.tenant}) cronsync ${status.agent.version}`,
+    `Scheduler: ${status.scheduler.kind} (${status.scheduler.reason})`,
+    `Source:    ${s.url} @ ${s.ref || 'HEAD'}  commit ${s.commit ? s.commit.slice(0, 12) : '-'}`,
+    `Last sync: ${attempt.result === 'error' ? c.red('error') : attempt.result === 'partial' ? c.yellow('partial') : c.green('ok')} ${age(now - Date.parse(attempt.finishedAt))} ago${attempt.error ? ` - ${attempt.error}` : ''}`,
+    `Health:    ${health.ok ? c.green('healthy') : c.red('unhealthy')} (${health.why})`,
+    `Jobs:      ${status.counts.installed} installed, ${status.counts.invalid} invalid, ${status.counts.orphaned} orphaned, ${status.counts.conflicts} conflicts; check-ins spooled ${status.checkins.spooled}, dropped ${status.checkins.dropped}`,
+  ];
+  if (status.daemon) lines.push(`Daemon:    ${status.daemon.consecutiveFailures} consecutive failure(s), next attempt ${status.daemon.nextAttemptAt ?? '-'}`);
+  lines.push('');
+  const header = ['JOB', 'SCHEDULE', 'ZONE', 'NEXT RUN', 'STATE', 'LAST RUN'];
+  const rows = status.jobs.map((j) => [
+    j.id, j.schedule, j.timezone, j.nextRun ? j.nextRun.replace('.000Z', 'Z') : '-', j.state,
+    j.lastRun ? `${j.lastRun.status}${j.lastRun.exitCode === null ? '' : ` (exit ${j.lastRun.exitCode})`} ${age(now - Date.parse(j.lastRun.startedAt))} ago` : '-',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (r: string[]): string => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  lines.push(c.bold(fmt(header)), ...rows.map(fmt));
+  const problems = status.problems.filter((p) => p.severity === 'error' || p.rule !== 'command-not-found');
+  if (problems.length > 0) {
+    lines.push('', 'Problems:');
+    for (const p of problems) lines.push(`  ${p.path ? `${p.path}:${p.line}:${p.column}: ` : ''}${p.severity} [${p.rule}] ${p.message}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

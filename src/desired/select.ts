@@ -1,0 +1,63 @@
+/**
+ * Selection (pure): which valid jobs this agent owns, and the desired state built from them.
+ */
+import { createHash } from 'node:crypto';
+import type { LoadedJob } from '../manifest/load.js';
+import type { Job, JobId, Provenance } from '../manifest/types.js';
+import { jobId } from '../manifest/types.js';
+import type { DesiredState } from './types.js';
+
+/** The identity an agent is matched by. */
+export interface AgentIdentity { name: string; tenant: string; labels: Readonly<Record<string, string>> }
+
+/** Why a valid job is not in the desired state. */
+export type Exclusion = 'other-tenant' | 'selector' | 'disabled';
+
+/** Result of selection: the desired state and the valid jobs left out, with why. */
+export interface Selection {
+  desired: DesiredState;
+  excluded: Map<JobId, Exclusion>;
+}
+
+/** True when every key of the selector matches: `hostname` the agent name, others its labels. */
+export function selectorMatches(selector: Readonly<Record<string, string>>, agent: AgentIdentity): boolean {
+  return Object.entries(selector).every(([k, v]) => (k === 'hostname' ? agent.name === v : agent.labels[k] === v));
+}
+
+/** Source facts every provenance record of one snapshot shares. */
+export interface SnapshotOrigin { sourceId: string; url: string; ref: string; commit: string | null }
+
+/** Builds the desired state: this tenant's enabled jobs whose selector matches. */
+export function selectJobs(jobs: readonly LoadedJob[], agent: AgentIdentity, origin: SnapshotOrigin): Selection {
+  const desired: DesiredState = new Map();
+  const excluded = new Map<JobId, Exclusion>();
+  for (const lj of jobs) {
+    const id = jobId(lj.job);
+    if (lj.job.metadata.tenant !== agent.tenant) {
+      excluded.set(id, 'other-tenant');
+    } else if (!selectorMatches(lj.job.spec.agent.selector, agent)) {
+      excluded.set(id, 'selector');
+    } else if (!lj.job.spec.enabled) {
+      excluded.set(id, 'disabled');
+    } else {
+      const provenance: Provenance = { ...origin, path: lj.file, index: lj.index };
+      desired.set(id, { id, job: lj.job, provenance, manifestHash: manifestHash(lj.job) });
+    }
+  }
+  return { desired, excluded };
+}
+
+/** sha256 (hex) of a job's canonical JSON: keys sorted, defaults applied. */
+export function manifestHash(job: Job): string {
+  return createHash('sha256').update(canonicalJson(job)).digest('hex');
+}
+
+/** JSON with object keys sorted at every level, so equal data always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,144 @@
+/**
+ * The planner (pure): desired state + what the scheduler holds + the last applied versions
+ * → a Plan. Implements the removal rules of SPEC §4: nothing is removed by accident.
+ */
+import type { Exclusion } from '../desired/select.js';
+import type { DesiredJob, DesiredState } from '../desired/types.js';
+import type { Job, JobId } from '../manifest/types.js';
+import type { InstalledEntry, Plan } from './types.js';
+
+/** Label that keeps a job installed when its manifest is gone. */
+export const PROTECT_LABEL = 'cronsync.io/protect';
+
+/** Everything the planner looks at. */
+export interface PlanInput {
+  sourceId: string;
+  desired: DesiredState;
+  /** Valid jobs of the repository that this agent must not run, with why. */
+  excluded: ReadonlyMap<JobId, Exclusion>;
+  /** Ids whose manifest exists but is invalid now. */
+  invalid: ReadonlySet<JobId>;
+  /** Paths of files that no longer parse (every job that came from them is kept). */
+  brokenFiles: ReadonlySet<string>;
+  /** Entries read back from the scheduler. */
+  installed: readonly InstalledEntry[];
+  /** The last applied version of each job, from the state dir. */
+  applied: ReadonlyMap<JobId, DesiredJob>;
+  /** True when an installed entry is exactly what would be rendered for the job (no drift). */
+  isCurrent: (entry: InstalledEntry, job: DesiredJob) => boolean;
+  prune: boolean;
+  force: boolean;
+  allowMassRemoval: boolean;
+}
+
+/** Why a job is removed, kept or left alone; one line each for the report. */
+export interface PlanNote { id: JobId | null; kind: 'removed' | 'kept-invalid' | 'orphaned' | 'conflict' | 'no-snapshot' | 'duplicate'; message: string }
+
+/** A plan plus the facts the summary reports. */
+export interface PlanResult {
+  plan: Plan;
+  notes: PlanNote[];
+  /** Set when the sync would remove more than half of the installed jobs without --force. */
+  guard: { removing: number; installed: number } | null;
+}
+
+/** Computes the plan. Deterministic: every list is sorted by job id. */
+export function planChanges(input: PlanInput): PlanResult {
+  const notes: PlanNote[] = [];
+  const plan: Plan = { sourceId: input.sourceId, final: [], add: [], update: [], remove: [], unchanged: [], kept: [], orphaned: [], conflicts: [], preserve: [] };
+  const ours = new Map<JobId, InstalledEntry>();
+  const foreignIds = new Map<JobId, InstalledEntry>();
+  for (const e of input.installed) {
+    if (!e.marker) continue;
+    if (e.marker.sourceId !== input.sourceId) {
+      foreignIds.set(e.marker.jobId, e);
+    } else if (ours.has(e.marker.jobId)) {
+      // A second entry for one job (an interrupted apply): remove it; the first one is planned below.
+      plan.remove.push(e);
+      notes.push({ id: e.marker.jobId, kind: 'duplicate', message: `duplicate entry for ${e.marker.jobId} removed` });
+    } else {
+      ours.set(e.marker.jobId, e);
+    }
+  }
+
+  for (const d of sorted(input.desired.values())) {
+    const other = foreignIds.get(d.id);
+    if (other && !input.force) {
+      plan.conflicts.push(other);
+      notes.push({ id: d.id, kind: 'conflict', message: `${d.id} is already installed by another source (${other.marker?.sourceId ?? 'unknown'}); left alone (use --force to install it anyway)` });
+      continue;
+    }
+    const entry = ours.get(d.id);
+    if (!entry) {
+      plan.add.push(d);
+      continue;
+    }
+    if (entry.marker?.manifestHash !== d.manifestHash) {
+      plan.update.push({ desired: d, installed: entry, changes: jobChanges(input.applied.get(d.id)?.job, d.job) });
+    } else if (!input.isCurrent(entry, d)) {
+      plan.update.push({ desired: d, installed: entry, changes: ['drift'] });
+    } else {
+      plan.unchanged.push(d);
+    }
+  }
+
+  let removable = 0;
+  for (const [id, entry] of [...ours].sort(([a], [b]) => cmp(a, b))) {
+    if (input.desired.has(id)) continue;
+    const last = input.applied.get(id);
+    const keep = (kind: 'kept-invalid' | 'orphaned', message: string): void => {
+      notes.push({ id, kind, message });
+      if (last) {
+        (kind === 'kept-invalid' ? plan.kept : plan.orphaned).push(last);
+      } else {
+        plan.preserve.push(entry);
+        notes.push({ id, kind: 'no-snapshot', message: `${id} has no snapshot in the state dir; its entry is preserved as it is` });
+      }
+    };
+    const reason = input.excluded.get(id);
+    if (input.invalid.has(id) || input.brokenFiles.has(entry.marker?.path ?? '')) {
+      keep('kept-invalid', `${id}: manifest is invalid; the last applied version (commit ${short(entry.marker?.commit)}) stays installed`);
+    } else if (reason) {
+      plan.remove.push(entry);
+      removable++;
+      notes.push({ id, kind: 'removed', message: `${id} removed: ${reason === 'disabled' ? 'enabled: false' : reason === 'selector' ? 'no longer selects this agent' : 'moved to another tenant'}` });
+    } else if (last?.job.metadata.labels[PROTECT_LABEL] === 'true') {
+      keep('orphaned', `${id}: manifest is gone but the job is protected (${PROTECT_LABEL}); left installed`);
+    } else if (!input.prune) {
+      keep('orphaned', `${id}: manifest is gone; left installed because prune is off`);
+    } else {
+      plan.remove.push(entry);
+      removable++;
+      notes.push({ id, kind: 'removed', message: `${id} removed: manifest deleted` });
+    }
+  }
+
+  plan.final = sorted([...plan.add, ...plan.update.map((u) => u.desired), ...plan.unchanged, ...plan.kept, ...plan.orphaned]);
+  const guardTripped = removable * 2 > ours.size && removable > 0 && !input.force && !input.allowMassRemoval;
+  return { plan, notes, guard: guardTripped ? { removing: removable, installed: ours.size } : null };
+}
+
+/** Names the parts of a job that differ between two versions (env by name only). */
+export function jobChanges(before: Job | undefined, after: Job): string[] {
+  if (!before) return ['manifest'];
+  const out: string[] = [];
+  const specKeys = new Set([...Object.keys(before.spec), ...Object.keys(after.spec)]) as Set<keyof Job['spec']>;
+  for (const k of [...specKeys].sort()) {
+    if (JSON.stringify(before.spec[k]) !== JSON.stringify(after.spec[k])) out.push(k);
+  }
+  if (JSON.stringify(before.metadata.labels) !== JSON.stringify(after.metadata.labels)) out.push('labels');
+  if (JSON.stringify(before.metadata.annotations) !== JSON.stringify(after.metadata.annotations)) out.push('annotations');
+  return out.length > 0 ? out : ['provenance'];
+}
+
+function sorted(jobs: Iterable<DesiredJob>): DesiredJob[] {
+  return [...jobs].sort((a, b) => cmp(a.id, b.id));
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function short(commit: string | null | undefined): string {
+  return commit ? commit.slice(0, 12) : 'unknown';
+}

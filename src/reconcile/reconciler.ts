@@ -1,0 +1,52 @@
+/**
+ * The reconciler: runs the steps in order, stops at the first error, and always summarises
+ * (flux's deferred SummarizeAndPatch). One instance keeps caches between syncs.
+ */
+import { isCronsyncError } from '../errors.js';
+import type { StatusFile } from '../status/types.js';
+import { Reasons } from './reasons.js';
+import { STEPS } from './steps.js';
+import type { ReconcilerMemory } from './steps.js';
+import { summarize, syncResult } from './summarize.js';
+import type { ReconcileOptions, ReconcilerDeps, SyncContext, SyncOutcome } from './types.js';
+
+/** A reconciler bound to one config, source and adapter. */
+export interface Reconciler {
+  /** Runs one sync (or a dry run) and writes the status file; never throws. */
+  reconcile(opts?: ReconcileOptions): Promise<SyncOutcome & { status: StatusFile }>;
+}
+
+/** Creates a reconciler from its ports. */
+export function createReconciler(deps: ReconcilerDeps): Reconciler {
+  const mem: ReconcilerMemory = { cache: new Map(), written: new Map() };
+  let running = false;
+  return {
+    async reconcile(opts = {}) {
+      if (running) throw new Error('reconcile() called while a sync is running');
+      running = true;
+      const ctx: SyncContext = { startedAt: deps.clock.now(), force: opts.force ?? false, dryRun: opts.dryRun ?? false, signal: opts.signal ?? new AbortController().signal };
+      try {
+        for (const step of STEPS) {
+          if (ctx.signal.aborted) {
+            ctx.reason = Reasons.Cancelled;
+            throw new Error('sync cancelled');
+          }
+          await step(ctx, deps, mem);
+        }
+        if (!ctx.dryRun && ctx.snapshot) mem.snapshot = ctx.snapshot;
+      } catch (err) {
+        ctx.error = err instanceof Error ? err : new Error(String(err));
+        if (!isCronsyncError(err) && ctx.reason !== Reasons.Cancelled) ctx.reason ??= Reasons.Internal;
+        // A failed apply may have left the scheduler half-written: re-read everything next time.
+        mem.applied = undefined;
+        deps.log.error({ err: { code: (err as { code?: string }).code, message: ctx.error.message }, reason: ctx.reason }, 'Sync failed');
+      } finally {
+        running = false;
+      }
+      const status = await summarize(ctx, deps);
+      const p = ctx.planned?.plan;
+      const changes = Boolean(p && (p.add.length || p.update.length || p.remove.length));
+      return { result: syncResult(ctx), context: ctx, changes, status };
+    },
+  };
+}

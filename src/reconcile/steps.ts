@@ -1,0 +1,138 @@
+/**
+ * The ordered steps of one reconcile (flux-style). Each records facts in the context; none
+ * decides the sync result, which is `summarize`'s job.
+ */
+import { selectJobs } from '../desired/select.js';
+import type { DesiredJob } from '../desired/types.js';
+import { RemovalGuardError } from '../errors.js';
+import { loadManifests } from '../manifest/load.js';
+import type { LoadCache } from '../manifest/load.js';
+import type { JobId } from '../manifest/types.js';
+import { planChanges } from '../plan/plan.js';
+import { deleteLastRun } from '../state/runs.js';
+import { deleteJobSnapshot, listJobSnapshots, readJobSnapshot, serializeJobSnapshot, writeJobSnapshot } from '../state/snapshots.js';
+import type { JobSnapshot, SnapshotRuntime } from '../state/snapshots.js';
+import { Reasons } from './reasons.js';
+import type { ReconcileSnapshot, ReconcilerDeps, SyncContext } from './types.js';
+
+/** State a reconciler keeps between syncs (the daemon reuses it; one-shot syncs start empty). */
+export interface ReconcilerMemory {
+  snapshot?: ReconcileSnapshot;
+  cache: LoadCache;
+  /** Last applied version of every job, as on disk; loaded from the state dir on first use. */
+  applied?: Map<JobId, DesiredJob>;
+  /** Serialized snapshot per job as last written or read, to skip unchanged writes. */
+  written: Map<JobId, string>;
+}
+
+/** A step: reads and writes the context; throws a CronsyncError to stop the sync. */
+export type Step = (ctx: SyncContext, deps: ReconcilerDeps, mem: ReconcilerMemory) => Promise<void>;
+
+/** Step 1: fetch the source (cheap when nothing changed). */
+export const fetchSource: Step = async (ctx, deps, mem) => {
+  ctx.reason = Reasons.SourceFetchFailed;
+  ctx.snapshot = await deps.source.fetch(ctx.signal, mem.snapshot);
+};
+
+/** Step 2: parse and validate the manifests, reusing cached results of unchanged files. */
+export const loadStep: Step = async (ctx, deps, mem) => {
+  ctx.reason = Reasons.ManifestInvalid;
+  const snap = ctx.snapshot!;
+  ctx.load = loadManifests(snap.files.map((f) => ({ path: f.path, content: f.content, oid: f.oid, error: f.error })), { commandExists: deps.commandExists }, mem.cache);
+};
+
+/** Step 3: keep the jobs this agent owns. */
+export const selectStep: Step = async (ctx, deps) => {
+  const snap = ctx.snapshot!;
+  ctx.selection = selectJobs(ctx.load!.jobs, deps.config.agent, { sourceId: snap.sourceId, url: snap.url, ref: snap.ref, commit: snap.commit });
+};
+
+/** Step 4: read back what the scheduler holds and the last applied versions, then plan. */
+export const planStep: Step = async (ctx, deps, mem) => {
+  ctx.reason = Reasons.SchedulerFailed;
+  ctx.installed = await deps.adapter.inventory(ctx.signal);
+  ctx.reason = Reasons.StateDirFailed;
+  ctx.applied = mem.applied ??= await readApplied(deps.config.stateDir, mem);
+  const sel = ctx.selection!;
+  const load = ctx.load!;
+  ctx.planned = planChanges({
+    sourceId: deps.source.id,
+    desired: sel.desired,
+    excluded: sel.excluded,
+    invalid: new Set([...load.invalidIds].filter((id) => !sel.desired.has(id as JobId))) as Set<JobId>,
+    brokenFiles: load.brokenFiles,
+    installed: ctx.installed,
+    applied: ctx.applied,
+    isCurrent: (entry, job) => entry.raw === deps.adapter.renderEntry(job),
+    prune: deps.config.prune,
+    force: ctx.force,
+    allowMassRemoval: deps.config.allowMassRemoval,
+  });
+  const guard = ctx.planned.guard;
+  if (guard) {
+    ctx.reason = Reasons.RemovalGuardTripped;
+    throw new RemovalGuardError(`sync would remove ${guard.removing} of ${guard.installed} installed jobs (more than half); nothing was changed. Check the source, or run with --force (or set allowMassRemoval) if this is intended`, guard);
+  }
+};
+
+/** Step 5: write job snapshots, apply the plan, then delete snapshots of removed jobs. */
+export const applyStep: Step = async (ctx, deps, mem) => {
+  if (ctx.dryRun) return;
+  const plan = ctx.planned!.plan;
+  const stateDir = deps.config.stateDir;
+  const applied = ctx.applied!;
+  ctx.reason = Reasons.StateDirFailed;
+  const runtime = snapshotRuntime(deps);
+  const now = deps.clock.now().toISOString();
+  for (const d of plan.final) {
+    const prev = applied.get(d.id);
+    const snap: JobSnapshot = {
+      schemaVersion: 1, job: d.job, provenance: d.provenance, manifestHash: d.manifestHash,
+      appliedAt: prev && prev.manifestHash === d.manifestHash ? prev.appliedAt ?? now : now,
+      runtime,
+    };
+    const text = serializeJobSnapshot(snap);
+    if (mem.written.get(d.id) !== text) {
+      await writeJobSnapshot(stateDir, snap);
+      mem.written.set(d.id, text);
+    }
+    applied.set(d.id, { ...d, appliedAt: snap.appliedAt });
+  }
+  ctx.reason = Reasons.SchedulerFailed;
+  ctx.applyResult = await deps.adapter.apply(plan, ctx.signal);
+  ctx.reason = Reasons.StateDirFailed;
+  const keep = new Set(plan.final.map((d) => d.id));
+  for (const e of plan.remove) {
+    const id = e.marker?.jobId;
+    if (!id || keep.has(id)) continue;
+    await deleteJobSnapshot(stateDir, id);
+    await deleteLastRun(stateDir, id);
+    applied.delete(id);
+    mem.written.delete(id);
+  }
+  ctx.reason = undefined;
+};
+
+/** The steps of a sync, in order. `diff` is the same list run with dryRun. */
+export const STEPS: readonly Step[] = [fetchSource, loadStep, selectStep, planStep, applyStep];
+
+function snapshotRuntime(deps: ReconcilerDeps): SnapshotRuntime {
+  const c = deps.config;
+  return {
+    agentId: c.agent.name,
+    checkin: { url: c.checkin.url, protocol: c.checkin.protocol, start: c.checkin.start },
+    ...(c.secretsFile ? { secretsFile: c.secretsFile } : {}),
+    spool: { maxAgeDays: c.checkin.spool.maxAgeDays, maxCount: c.checkin.spool.maxCount },
+  };
+}
+
+async function readApplied(stateDir: string, mem: ReconcilerMemory): Promise<Map<JobId, DesiredJob>> {
+  const out = new Map<JobId, DesiredJob>();
+  for (const id of await listJobSnapshots(stateDir)) {
+    const s = await readJobSnapshot(stateDir, id).catch(() => null);
+    if (!s) continue;
+    out.set(id, { id, job: s.job, provenance: s.provenance, manifestHash: s.manifestHash, appliedAt: s.appliedAt });
+    mem.written.set(id, serializeJobSnapshot(s));
+  }
+  return out;
+}

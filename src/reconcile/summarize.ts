@@ -1,0 +1,115 @@
+/**
+ * summarize: the one place that turns the facts of a sync into its result, per-job states and
+ * the status file (SPEC §7). Called from `finally`, so it runs after every attempt.
+ */
+import type { DesiredJob } from '../desired/types.js';
+import { stripUrlCredentials } from '../errors.js';
+import { firstFire } from '../schedule/fires.js';
+import { readLastRun } from '../state/runs.js';
+import { readStatus, writeStatus } from '../status/io.js';
+import type { JobState, StatusFile, StatusJob, StatusProblem, SyncResult } from '../status/types.js';
+import { VERSION } from '../version.js';
+import type { ReconcilerDeps, SyncContext } from './types.js';
+
+/** Decides the result of a sync from its facts. */
+export function syncResult(ctx: SyncContext): SyncResult {
+  if (ctx.error) return 'error';
+  const errors = ctx.load?.issues.some((i) => i.severity === 'error') ?? false;
+  const notes = ctx.planned?.notes.some((n) => n.kind !== 'removed' && n.kind !== 'duplicate') ?? false;
+  return errors || notes ? 'partial' : 'ok';
+}
+
+/** Builds the status document of a finished attempt; `previous` fills in what a failed one lacks. */
+export async function buildStatus(ctx: SyncContext, deps: ReconcilerDeps, previous: StatusFile | null, finishedAt: Date): Promise<StatusFile> {
+  const result = syncResult(ctx);
+  const cfg = deps.config;
+  const plan = ctx.planned?.plan;
+  const applied = Boolean(ctx.applyResult) || (plan !== undefined && ctx.dryRun);
+  const snap = ctx.snapshot;
+  const jobs = plan && applied ? await jobRows(ctx, deps, finishedAt) : await refreshRows(previous?.jobs ?? [], deps, finishedAt);
+  const attempt = { startedAt: ctx.startedAt.toISOString(), finishedAt: finishedAt.toISOString(), result, error: ctx.error ? stripUrlCredentials(ctx.error.message) : null, reason: ctx.error ? ctx.reason ?? 'Internal' : null };
+  return {
+    schemaVersion: 1,
+    agent: { name: cfg.agent.name, tenant: cfg.agent.tenant, labels: cfg.agent.labels, version: VERSION },
+    scheduler: deps.scheduler,
+    source: snap
+      ? { id: snap.sourceId, url: stripUrlCredentials(snap.url), ref: snap.ref, commit: snap.commit, fetchedAt: snap.fetchedAt }
+      : previous?.source ?? { id: deps.source.id, url: stripUrlCredentials(cfg.source.url), ref: cfg.source.ref ?? '', commit: null, fetchedAt: null },
+    lastAttempt: attempt,
+    lastSuccess: result !== 'error' ? { startedAt: attempt.startedAt, finishedAt: attempt.finishedAt, commit: snap?.commit ?? null } : previous?.lastSuccess ?? null,
+    counts: {
+      desired: ctx.selection?.desired.size ?? previous?.counts.desired ?? 0,
+      installed: applied && plan ? plan.final.length : previous?.counts.installed ?? 0,
+      added: applied ? plan?.add.length ?? 0 : 0,
+      updated: applied ? plan?.update.length ?? 0 : 0,
+      removed: applied ? plan?.remove.length ?? 0 : 0,
+      unchanged: applied ? plan?.unchanged.length ?? 0 : 0,
+      invalid: plan?.kept.length ?? 0,
+      conflicts: plan?.conflicts.length ?? 0,
+      orphaned: plan?.orphaned.length ?? 0,
+    },
+    jobs,
+    problems: problems(ctx),
+    checkins: (await deps.checkinStats?.().catch(() => undefined)) ?? previous?.checkins ?? { spooled: 0, dropped: 0 },
+    daemon: deps.daemonFacts?.() ?? null,
+  };
+}
+
+/** Writes the status of an attempt (never for dry runs). */
+export async function summarize(ctx: SyncContext, deps: ReconcilerDeps): Promise<StatusFile> {
+  const previous = await readStatus(deps.config.stateDir).catch(() => null);
+  const status = await buildStatus(ctx, deps, previous, deps.clock.now());
+  if (!ctx.dryRun) {
+    await writeStatus(deps.config.stateDir, status).catch((err: Error) => deps.log.error({ err: { message: err.message } }, 'Cannot write the status file'));
+  }
+  return status;
+}
+
+async function jobRows(ctx: SyncContext, deps: ReconcilerDeps, now: Date): Promise<StatusJob[]> {
+  const plan = ctx.planned!.plan;
+  const kept = new Set(plan.kept.map((d) => d.id));
+  const orphaned = new Set(plan.orphaned.map((d) => d.id));
+  const pending = new Set(ctx.dryRun ? [...plan.add, ...plan.update.map((u) => u.desired)].map((d) => d.id) : []);
+  const rows = await Promise.all(plan.final.map((d) => row(d, kept.has(d.id) ? 'invalid' : orphaned.has(d.id) ? 'orphaned' : pending.has(d.id) ? 'pending' : d.job.spec.paused ? 'paused' : 'installed', deps, now)));
+  const conflictIds = new Set(plan.conflicts.map((e) => e.marker?.jobId));
+  for (const d of ctx.selection?.desired.values() ?? []) if (conflictIds.has(d.id)) rows.push(await row(d, 'conflict', deps, now));
+  return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+async function row(d: DesiredJob, state: JobState, deps: ReconcilerDeps, now: Date): Promise<StatusJob> {
+  const p = d.provenance;
+  return {
+    id: d.id, path: p.path, commit: p.commit, schedule: d.job.spec.schedule, timezone: d.job.spec.timezone,
+    nextRun: state === 'paused' || state === 'conflict' ? null : nextRun(d.job.spec.schedule, d.job.spec.timezone, now),
+    state,
+    lastRun: await lastRun(deps.config.stateDir, d.id),
+    provenance: { sourceId: p.sourceId, url: stripUrlCredentials(p.url), ref: p.ref, commit: p.commit, path: p.path, index: p.index, manifestHash: d.manifestHash },
+  };
+}
+
+async function refreshRows(rows: readonly StatusJob[], deps: ReconcilerDeps, now: Date): Promise<StatusJob[]> {
+  return Promise.all(rows.map(async (r) => ({ ...r, nextRun: r.nextRun === null ? null : nextRun(r.schedule, r.timezone, now), lastRun: await lastRun(deps.config.stateDir, r.id) })));
+}
+
+function nextRun(schedule: string, zone: string, now: Date): string | null {
+  try {
+    return firstFire(schedule, zone, now)?.toISOString() ?? null;
+  } catch {
+    return null;
+  }
+}
+
+async function lastRun(stateDir: string, id: string): Promise<StatusJob['lastRun']> {
+  const r = await readLastRun(stateDir, id).catch(() => null);
+  return r ? { startedAt: r.startedAt, status: r.status, exitCode: r.exitCode, durationMs: r.durationMs, attempts: r.attempts } : null;
+}
+
+function problems(ctx: SyncContext): StatusProblem[] {
+  const out: StatusProblem[] = (ctx.load?.issues ?? []).map((i) => ({ path: i.file, line: i.line, column: i.col, rule: i.rule, severity: i.severity, message: i.message }));
+  for (const n of ctx.planned?.notes ?? []) {
+    if (n.kind === 'removed' || n.kind === 'duplicate') continue;
+    out.push({ path: '', line: 0, column: 0, rule: n.kind, severity: 'warning', message: n.message });
+  }
+  if (ctx.error) out.push({ path: '', line: 0, column: 0, rule: ctx.reason ?? 'Internal', severity: 'error', message: stripUrlCredentials(ctx.error.message) });
+  return out;
+}

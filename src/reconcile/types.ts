@@ -1,0 +1,80 @@
+/** Types the reconciler's steps share. */
+import type { AgentConfig } from '../config/types.js';
+import type { Selection } from '../desired/select.js';
+import type { DesiredJob } from '../desired/types.js';
+import type { LoadResult } from '../manifest/load.js';
+import type { JobId } from '../manifest/types.js';
+import type { PlanResult } from '../plan/plan.js';
+import type { InstalledEntry } from '../plan/types.js';
+import type { ApplyResult, SchedulerAdapter } from '../scheduler/types.js';
+import type { Clock } from '../system/clock.js';
+import type { Reason } from './reasons.js';
+
+/** The view of a source the reconciler needs (implemented by src/source). */
+export interface ReconcileSnapshot {
+  sourceId: string;
+  url: string;
+  ref: string;
+  commit: string | null;
+  fetchedAt: string;
+  files: { path: string; oid: string; content: Uint8Array; error?: { rule: string; message: string } }[];
+  unchanged: boolean;
+}
+
+/** A source as the reconciler calls it. */
+export interface ReconcileSource {
+  readonly id: string;
+  fetch(signal: AbortSignal, previous?: ReconcileSnapshot): Promise<ReconcileSnapshot>;
+}
+
+/** Minimal structured logger (pino-compatible). */
+export interface ReconcileLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+/** Ports and settings of a reconciler. */
+export interface ReconcilerDeps {
+  config: AgentConfig;
+  source: ReconcileSource;
+  adapter: SchedulerAdapter;
+  scheduler: { kind: string; reason: string };
+  clock: Clock;
+  log: ReconcileLog;
+  /** PATH lookup for the command-not-found warning; absent: skipped. */
+  commandExists?: (name: string) => boolean;
+  /** Spool counters for the status file. */
+  checkinStats?: () => Promise<{ spooled: number; dropped: number }>;
+  /** Facts the daemon adds to the status file. */
+  daemonFacts?: () => { consecutiveFailures: number; nextAttemptAt: string | null; intervalMs: number } | null;
+}
+
+/** Options of one reconcile. */
+export interface ReconcileOptions { force?: boolean; dryRun?: boolean; signal?: AbortSignal }
+
+/** Facts recorded by the steps; only `summarize` turns them into results and job states. */
+export interface SyncContext {
+  startedAt: Date;
+  force: boolean;
+  dryRun: boolean;
+  signal: AbortSignal;
+  snapshot?: ReconcileSnapshot;
+  load?: LoadResult;
+  selection?: Selection;
+  installed?: InstalledEntry[];
+  applied?: Map<JobId, DesiredJob>;
+  planned?: PlanResult;
+  applyResult?: ApplyResult;
+  error?: Error;
+  reason?: Reason;
+}
+
+/** What one reconcile did. */
+export interface SyncOutcome {
+  result: 'ok' | 'partial' | 'error';
+  context: SyncContext;
+  /** True when the sync changed (or, in a dry run, would change) anything. */
+  changes: boolean;
+}

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import type { DesiredJob } from '../../src/desired/types.js';
+import type { JobId } from '../../src/manifest/types.js';
+import { planChanges } from '../../src/plan/plan.js';
+import type { PlanInput } from '../../src/plan/plan.js';
+import { desiredOf, entryOf, makeJob } from '../fakes/jobs.js';
+
+const a = desiredOf(makeJob('a'));
+const b = desiredOf(makeJob('b'));
+const c = desiredOf(makeJob('c'));
+const d = desiredOf(makeJob('d'));
+
+function input(over: Partial<PlanInput>): PlanInput {
+  return {
+    sourceId: 'src1', desired: new Map(), excluded: new Map(), invalid: new Set(), brokenFiles: new Set(),
+    installed: [], applied: new Map(), isCurrent: () => true, prune: true, force: false, allowMassRemoval: false,
+    ...over,
+  };
+}
+const map = (...ds: DesiredJob[]): Map<JobId, DesiredJob> => new Map(ds.map((x) => [x.id, x]));
+const ids = (ds: readonly { id: string }[]): string[] => ds.map((x) => x.id);
+
+describe('plan/plan', () => {
+  it('adds, updates and keeps unchanged jobs in id order', () => {
+    const b2 = desiredOf(makeJob('b', { spec: { schedule: '5 * * * *', env: { SECRET: 'x' } } }));
+
+    const { plan, guard } = planChanges(input({ desired: map(c, b2, a), installed: [entryOf(b), entryOf(a)], applied: map(a, b) }));
+
+    expect(ids(plan.add)).toEqual(['acme/c']);
+    expect(plan.update.map((u) => [u.desired.id, u.changes])).toEqual([['acme/b', ['env', 'schedule']]]);
+    expect(ids(plan.unchanged)).toEqual(['acme/a']);
+    expect(ids(plan.final)).toEqual(['acme/a', 'acme/b', 'acme/c']);
+    expect(guard).toBeNull();
+  });
+
+  it('restores a hand-edited entry as drift', () => {
+    const { plan } = planChanges(input({ desired: map(a), installed: [entryOf(a)], isCurrent: () => false }));
+
+    expect(plan.update.map((u) => u.changes)).toEqual([['drift']]);
+  });
+
+  it.each`
+    name                 | over                                                               | removed      | kept         | orphaned
+    ${'deleted'}         | ${{}}                                                              | ${['acme/b']} | ${[]}       | ${[]}
+    ${'disabled'}        | ${{ excluded: new Map([['acme/b', 'disabled']]) }}                 | ${['acme/b']} | ${[]}       | ${[]}
+    ${'other selector'}  | ${{ excluded: new Map([['acme/b', 'selector']]) }}                 | ${['acme/b']} | ${[]}       | ${[]}
+    ${'invalid'}         | ${{ invalid: new Set(['acme/b']) }}                                | ${[]}         | ${['acme/b']} | ${[]}
+    ${'file unparsable'} | ${{ brokenFiles: new Set(['jobs/b.yaml']) }}                       | ${[]}         | ${['acme/b']} | ${[]}
+    ${'prune off'}       | ${{ prune: false }}                                                | ${[]}         | ${[]}       | ${['acme/b']}
+  `('b $name: removed $removed, kept $kept, orphaned $orphaned', ({ over, removed, kept, orphaned }) => {
+    const { plan } = planChanges(input({ desired: map(a, c, d), installed: [entryOf(a), entryOf(b), entryOf(c), entryOf(d)], applied: map(a, b, c, d), ...(over as object) }));
+
+    expect(plan.remove.map((e) => e.marker?.jobId)).toEqual(removed);
+    expect(ids(plan.kept)).toEqual(kept);
+    expect(ids(plan.orphaned)).toEqual(orphaned);
+    expect(ids(plan.final)).toEqual(['acme/a', ...(kept as string[]), ...(orphaned as string[]), 'acme/c', 'acme/d'].sort());
+  });
+
+  it('never removes a protected job whose manifest is gone', () => {
+    const p = desiredOf(makeJob('p', { metadata: { labels: { 'cronsync.io/protect': 'true' } } }));
+
+    const { plan, notes } = planChanges(input({ desired: map(a), installed: [entryOf(a), entryOf(p)], applied: map(a, p) }));
+
+    expect(plan.remove).toEqual([]);
+    expect(ids(plan.orphaned)).toEqual(['acme/p']);
+    expect(notes.map((n) => n.kind)).toEqual(['orphaned']);
+  });
+
+  it('trips the mass-removal guard above half, unless forced or allowed', () => {
+    const installed = [entryOf(a), entryOf(b), entryOf(c), entryOf(d)];
+
+    const half = planChanges(input({ desired: map(a, b), installed, applied: map(a, b, c, d) }));
+    const most = planChanges(input({ desired: map(a), installed, applied: map(a, b, c, d) }));
+    const forced = planChanges(input({ desired: map(a), installed, applied: map(a, b, c, d), force: true }));
+    const allowed = planChanges(input({ desired: new Map(), installed, applied: map(a, b, c, d), allowMassRemoval: true }));
+
+    expect(half.guard).toBeNull();
+    expect(most.guard).toEqual({ removing: 3, installed: 4 });
+    expect(forced.guard).toBeNull();
+    expect(allowed.guard).toBeNull();
+  });
+
+  it('leaves entries of other sources alone and reports a conflict', () => {
+    const theirs = entryOf(desiredOf(makeJob('a'), 'x.yaml', 'b'.repeat(40), 'other-source'));
+    const foreign = { key: 'line 3', marker: null, paused: false, drifted: false, raw: '* * * * * root true' };
+
+    const { plan, notes } = planChanges(input({ desired: map(a), installed: [theirs, foreign] }));
+
+    expect(plan.add).toEqual([]);
+    expect(plan.remove).toEqual([]);
+    expect(plan.conflicts).toEqual([theirs]);
+    expect(notes[0]!.kind).toBe('conflict');
+  });
+
+  it('preserves a kept entry that has no snapshot instead of dropping it', () => {
+    const { plan } = planChanges(input({ desired: map(a), installed: [entryOf(a), entryOf(b)], invalid: new Set(['acme/b']) }));
+
+    expect(plan.preserve.map((e) => e.marker?.jobId)).toEqual(['acme/b']);
+    expect(plan.remove).toEqual([]);
+  });
+
+  it('removes a duplicate entry left by an interrupted apply', () => {
+    const { plan } = planChanges(input({ desired: map(a), installed: [entryOf(a), { ...entryOf(a), key: 'dup' }], applied: map(a) }));
+
+    expect(plan.remove.map((e) => e.key)).toEqual(['dup']);
+    expect(ids(plan.unchanged)).toEqual(['acme/a']);
+  });
+});
