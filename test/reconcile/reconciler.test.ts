@@ -1,0 +1,166 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { AgentConfig } from '../../src/config/types.js';
+import { createReconciler } from '../../src/reconcile/reconciler.js';
+import { SourceError } from '../../src/errors.js';
+import { readJobSnapshot } from '../../src/state/snapshots.js';
+import { FakeClock } from '../fakes/FakeClock.js';
+import { MemoryScheduler } from '../fakes/MemoryScheduler.js';
+import { MemorySource } from '../fakes/MemorySource.js';
+
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
+
+function manifest(name: string, over: { schedule?: string; tenant?: string; extra?: string } = {}): string {
+  return `apiVersion: v1\nkind: Job\nmetadata:\n  name: ${name}\n  tenant: ${over.tenant ?? 'acme'}\nspec:\n  schedule: "${over.schedule ?? '0 2 * * *'}"\n  command: /opt/${name}.sh\n${over.extra ?? ''}`;
+}
+
+function config(stateDir: string, over: Partial<AgentConfig> = {}): AgentConfig {
+  return {
+    file: null, agent: { name: 'host1', tenant: 'acme', labels: { role: 'db' } },
+    source: { url: 'https://git.example/jobs.git', paths: ['**/*.yaml'], exclude: [], interval: '60s', timeout: '60s' },
+    scheduler: { kind: 'embedded', cronDir: '/etc/cron.d', unitDir: '/etc/systemd/system', taskFolder: '\\cronsync' },
+    checkin: { protocol: 'crontopus', start: false, spool: { maxAgeDays: 7, maxCount: 100 } },
+    stateDir, prune: true, allowMassRemoval: false,
+    daemon: { startDelay: '0s', maxBackoff: '10m' }, log: { level: 'info' },
+    ...over,
+  };
+}
+
+function setup(files: Record<string, string>, over: Partial<AgentConfig> = {}) {
+  const stateDir = mkdtempSync(join(tmpdir(), 'cronsync-rec-'));
+  const source = new MemorySource(files);
+  const adapter = new MemoryScheduler('src1');
+  const deps = { config: config(stateDir, over), source, adapter, scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet };
+  return { stateDir, source, adapter, rec: createReconciler(deps), deps };
+}
+
+const installedIds = async (a: MemoryScheduler): Promise<string[]> => (await a.inventory(new AbortController().signal)).map((e) => e.marker!.jobId).sort();
+
+describe('reconcile/reconciler', () => {
+  it('installs the selected jobs, writes snapshots and status, and a second sync writes nothing', async () => {
+    const { rec, adapter, stateDir } = setup({
+      'a.yaml': manifest('a'),
+      'b.yaml': `${manifest('b', { extra: '  agent: { selector: { role: web } }\n' })}---\n${manifest('c', { tenant: 'other' })}`,
+      'd.yaml': manifest('d', { extra: '  enabled: false\n' }),
+    });
+
+    const first = await rec.reconcile();
+    const snapshotMtime = statSync(join(stateDir, 'jobs/acme/a.json')).mtimeMs;
+    const second = await rec.reconcile();
+
+    expect(first.result).toBe('ok');
+    expect(await installedIds(adapter)).toEqual(['acme/a']);
+    expect((await readJobSnapshot(stateDir, 'acme/a'))?.runtime.agentId).toBe('host1');
+    expect(first.status.jobs.map((j) => [j.id, j.state, j.nextRun])).toEqual([['acme/a', 'installed', '2026-11-24T02:00:00.000Z']]);
+    expect(second.changes).toBe(false);
+    expect(adapter.writes).toBe(1);
+    expect(statSync(join(stateDir, 'jobs/acme/a.json')).mtimeMs).toBe(snapshotMtime);
+    expect(JSON.parse(readFileSync(join(stateDir, 'status.json'), 'utf8')).counts).toMatchObject({ added: 0, unchanged: 1, installed: 1 });
+    expect(second.status.jobs).toEqual(first.status.jobs);
+  });
+
+  it('keeps the last good version of an invalid manifest and reports it', async () => {
+    const { rec, source, adapter } = setup({ 'a.yaml': manifest('a'), 'b.yaml': manifest('b') });
+    await rec.reconcile();
+    source.files.set('b.yaml', manifest('b', { schedule: '0 25 * * *' }));
+    source.commit();
+
+    const res = await rec.reconcile();
+
+    expect(res.result).toBe('partial');
+    expect(await installedIds(adapter)).toEqual(['acme/a', 'acme/b']);
+    expect(res.status.jobs.find((j) => j.id === 'acme/b')?.state).toBe('invalid');
+    expect(res.status.problems[0]).toMatchObject({ path: 'b.yaml', line: 7, column: 16, rule: 'cron-range' });
+    expect(res.status.counts.invalid).toBe(1);
+  });
+
+  it('trips the mass-removal guard when every manifest is deleted, and --force removes them', async () => {
+    const { rec, source, adapter } = setup({ 'a.yaml': manifest('a'), 'b.yaml': manifest('b') });
+    await rec.reconcile();
+    source.files.clear();
+    source.commit();
+
+    const guarded = await rec.reconcile();
+    const forced = await rec.reconcile({ force: true });
+
+    expect(guarded.result).toBe('error');
+    expect(guarded.status.lastAttempt.reason).toBe('RemovalGuardTripped');
+    expect(guarded.status.jobs.map((j) => j.id)).toEqual(['acme/a', 'acme/b']);
+    expect(forced.result).toBe('ok');
+    expect(await installedIds(adapter)).toEqual([]);
+  });
+
+  it('keeps the installed jobs and reports the error when the source fails', async () => {
+    const { rec, source, adapter } = setup({ 'a.yaml': manifest('a') });
+    await rec.reconcile();
+    source.failWith = new SourceError('network', 'cannot reach https://git.example/jobs.git: ECONNREFUSED');
+
+    const res = await rec.reconcile();
+
+    expect(res.result).toBe('error');
+    expect(res.status.lastAttempt).toMatchObject({ result: 'error', reason: 'SourceFetchFailed' });
+    expect(res.status.lastSuccess).not.toBeNull();
+    expect(res.status.jobs.map((j) => j.id)).toEqual(['acme/a']);
+    expect(await installedIds(adapter)).toEqual(['acme/a']);
+  });
+
+  it('restores a hand-edited entry', async () => {
+    const { rec, adapter } = setup({ 'a.yaml': manifest('a') });
+    await rec.reconcile();
+    adapter.tamper('acme/a', '* * * * * evil');
+
+    const res = await rec.reconcile();
+
+    expect(res.context.planned?.plan.update.map((u) => u.changes)).toEqual([['drift']]);
+    expect((await adapter.inventory(new AbortController().signal))[0]!.raw).toContain('0 2 * * *');
+  });
+
+  it('parses no unchanged file on a re-sync', async () => {
+    const { rec, source } = setup({ 'a.yaml': manifest('a'), 'b.yaml': manifest('b') });
+    await rec.reconcile();
+    source.files.set('b.yaml', manifest('b', { schedule: '5 * * * *' }));
+    source.commit();
+
+    const changed = await rec.reconcile();
+    const same = await rec.reconcile();
+
+    expect(changed.context.load?.parsed).toBe(1);
+    expect(same.context.load?.parsed).toBe(0);
+  });
+
+  it('property: any sequence of edits, deletions and invalidations leaves render(desired) installed, last good kept', async () => {
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('edit' as const), name: fc.constantFrom(...names), minute: fc.integer({ min: 0, max: 59 }) }),
+      fc.record({ kind: fc.constant('delete' as const), name: fc.constantFrom(...names) }),
+      fc.record({ kind: fc.constant('break' as const), name: fc.constantFrom(...names), how: fc.constantFrom('0 99 * * *', 'not: [yaml', 'spec: 1') }),
+    );
+    await fc.assert(fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 12 }), async (ops) => {
+      const { rec, source, adapter } = setup(Object.fromEntries(names.map((n) => [`${n}.yaml`, manifest(n)])), { allowMassRemoval: true });
+      /** What a correct agent must have installed: name → schedule, tracking the last good one. */
+      const model = new Map(names.map((n) => [n, '0 2 * * *']));
+      await rec.reconcile();
+      for (const o of ops) {
+        if (o.kind === 'edit') {
+          source.files.set(`${o.name}.yaml`, manifest(o.name, { schedule: `${o.minute} 2 * * *` }));
+          model.set(o.name, `${o.minute} 2 * * *`);
+        } else if (o.kind === 'delete') {
+          source.files.delete(`${o.name}.yaml`);
+          model.delete(o.name);
+        } else if (source.files.has(`${o.name}.yaml`)) {
+          source.files.set(`${o.name}.yaml`, o.how === '0 99 * * *' ? manifest(o.name, { schedule: o.how }) : o.how);
+        }
+        source.commit();
+        const res = await rec.reconcile();
+        expect(res.result).not.toBe('error');
+      }
+
+      const entries = await adapter.inventory(new AbortController().signal);
+      const installed = Object.fromEntries(entries.map((e) => [e.marker!.jobId, e.raw.split(' ').slice(0, 5).join(' ')]));
+      expect(installed).toEqual(Object.fromEntries([...model].map(([n, s]) => [`acme/${n}`, s])));
+    }), { numRuns: 25 });
+  }, 60_000);
+});
