@@ -1,0 +1,64 @@
+/**
+ * Loading the webhook secret from a file or an environment variable. The config only ever
+ * names where the secret lives; the value never appears in config, logs or errors.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
+
+/** Where the webhook secret lives (config `webhooks.secretFile` / `webhooks.secretEnv`). */
+export interface SecretSource {
+  secretFile?: string;
+  secretEnv?: string;
+}
+
+/** File and environment access, injectable for tests. */
+export interface SecretDeps {
+  readFile(path: string): string;
+  /** Permission bits of the file (`stat.mode & 0o777`). */
+  mode(path: string): number;
+  env: Readonly<Record<string, string | undefined>>;
+  platform: NodeJS.Platform;
+}
+
+const nodeDeps: SecretDeps = {
+  readFile: (p) => readFileSync(p, 'utf8'),
+  mode: (p) => statSync(p).mode & 0o777,
+  env: process.env,
+  platform: process.platform,
+};
+
+/** Below this length a secret is guessable; such a secret is refused. */
+export const MIN_SECRET_LENGTH = 16;
+
+/**
+ * Reads the webhook secret; null when neither source is configured (webhooks then reject every
+ * call). Trailing whitespace and newlines of the file are dropped.
+ * @throws {ConfigError} when the file is unreadable, group/world-readable (POSIX), or the secret
+ * is empty or shorter than {@link MIN_SECRET_LENGTH}.
+ */
+export function loadWebhookSecret(src: SecretSource, deps: SecretDeps = nodeDeps): string | null {
+  let value: string | undefined;
+  if (src.secretFile !== undefined) {
+    const file = src.secretFile;
+    let mode: number;
+    try {
+      mode = deps.mode(file);
+      value = deps.readFile(file);
+    } catch (err) {
+      throw new ConfigError(`Cannot read webhook secret file ${file}`, { path: file, reason: (err as NodeJS.ErrnoException).code ?? 'unknown' });
+    }
+    if (deps.platform !== 'win32' && (mode & 0o077) !== 0) {
+      throw new ConfigError(`Webhook secret file ${file} must not be group or world readable (chmod 600)`, { path: file, mode: mode.toString(8) });
+    }
+  } else if (src.secretEnv !== undefined) {
+    value = deps.env[src.secretEnv];
+    if (value === undefined) throw new ConfigError(`Webhook secret variable ${src.secretEnv} is not set`, { variable: src.secretEnv });
+  } else {
+    return null;
+  }
+  const secret = value.replace(/\s+$/, '');
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(`Webhook secret must be at least ${MIN_SECRET_LENGTH} characters`, { length: secret.length });
+  }
+  return secret;
+}

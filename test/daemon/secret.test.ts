@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/errors.js';
+import { loadWebhookSecret } from '../../src/daemon/secret.js';
+import type { SecretDeps } from '../../src/daemon/secret.js';
+
+const SECRET = 'correct-horse-battery-staple';
+
+function deps(files: Record<string, { text: string; mode: number }>, env: Record<string, string> = {}, platform: NodeJS.Platform = 'linux'): SecretDeps {
+  const get = (p: string) => {
+    const f = files[p];
+    if (!f) throw Object.assign(new Error(`ENOENT ${p}`), { code: 'ENOENT' });
+    return f;
+  };
+  return { readFile: (p) => get(p).text, mode: (p) => get(p).mode, env, platform };
+}
+
+describe('daemon/secret', () => {
+  it('returns null when no source is configured (webhooks then reject everything)', () => {
+    expect(loadWebhookSecret({}, deps({}))).toBeNull();
+  });
+
+  it('reads a 0600 file and drops the trailing newline', () => {
+    expect(loadWebhookSecret({ secretFile: '/etc/cronsync/webhook-secret' }, deps({ '/etc/cronsync/webhook-secret': { text: `${SECRET}\n`, mode: 0o600 } }))).toBe(SECRET);
+  });
+
+  it('reads an environment variable', () => {
+    expect(loadWebhookSecret({ secretEnv: 'HOOK' }, deps({}, { HOOK: SECRET }))).toBe(SECRET);
+  });
+
+  it.each([
+    ['a group-readable file', { secretFile: '/s' }, deps({ '/s': { text: SECRET, mode: 0o640 } })],
+    ['a missing file', { secretFile: '/missing' }, deps({})],
+    ['an unset variable', { secretEnv: 'HOOK' }, deps({})],
+    ['a short secret', { secretEnv: 'HOOK' }, deps({}, { HOOK: 'short' })],
+    ['an empty file', { secretFile: '/s' }, deps({ '/s': { text: '\n', mode: 0o600 } })],
+  ])('refuses %s with a ConfigError that does not contain the secret', (_name, src, d) => {
+    let err: unknown;
+    try {
+      loadWebhookSecret(src, d);
+    } catch (e) {
+      err = e;
+    }
+
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(JSON.stringify({ m: (err as Error).message, d: (err as ConfigError).data })).not.toContain(SECRET);
+  });
+
+  it('does not check POSIX modes on Windows', () => {
+    expect(loadWebhookSecret({ secretFile: 'C:\\s' }, deps({ 'C:\\s': { text: SECRET, mode: 0o666 } }, {}, 'win32'))).toBe(SECRET);
+  });
+});

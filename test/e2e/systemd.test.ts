@@ -1,0 +1,178 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const UNIT = join(ROOT, 'systemd/cronsync.service');
+const hasAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
+const tmp = mkdtempSync(join(tmpdir(), 'cronsync-systemd-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Copies a unit into a fresh dir with ExecStart pointed at `exe`, so verify can resolve it. */
+function unitWithExec(text: string, exe: string): string {
+  const dir = mkdtempSync(join(tmp, 'unit-'));
+  const file = join(dir, 'cronsync.service');
+  writeFileSync(file, text.replace(/^ExecStart=\S+/m, `ExecStart=${exe}`));
+  return file;
+}
+
+function analyze(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('systemd-analyze', args, { encoding: 'utf8', env: { ...process.env, SYSTEMD_LOG_COLOR: '0', SYSTEMD_COLORS: '0' } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A minimal built package to install: the real systemd/ files plus a stub CLI. */
+function fakePackage(version: string): string {
+  const src = mkdtempSync(join(tmp, 'pkg-'));
+  mkdirSync(join(src, 'dist/cli'), { recursive: true });
+  mkdirSync(join(src, 'node_modules/dep'), { recursive: true });
+  cpSync(join(ROOT, 'systemd'), join(src, 'systemd'), { recursive: true });
+  writeFileSync(join(src, 'package.json'), JSON.stringify({ name: 'cronsync', version }));
+  writeFileSync(join(src, 'dist/cli/main.js'), `console.log(${JSON.stringify(version)});\n`);
+  writeFileSync(join(src, 'dist', `only-in-${version}.js`), '');
+  return src;
+}
+
+function install(destdir: string, src: string): string {
+  return execFileSync('sh', [join(ROOT, 'systemd/install.sh')], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, DESTDIR: destdir, CRONSYNC_SRC: src, SKIP_PRUNE: '1', NODE: process.execPath },
+  });
+}
+
+const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
+
+describe('e2e systemd unit', () => {
+  it.skipIf(!hasAnalyze)('systemd-analyze verify leaves nothing on stderr', () => {
+    const file = unitWithExec(readFileSync(UNIT, 'utf8'), '/bin/true');
+
+    const r = analyze(['verify', file]);
+
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it.skipIf(!hasAnalyze)('verify would catch a broken unit (the check is not vacuous)', () => {
+    const file = unitWithExec(readFileSync(UNIT, 'utf8').replace('Restart=on-failure', 'Restart=on-failure\nProtectSystm=strict'), '/bin/true');
+
+    expect(analyze(['verify', file]).stderr).toMatch(/ProtectSystm/);
+  });
+
+  it.skipIf(!hasAnalyze)('systemd-analyze security --offline=yes exposure is at most 3.0', () => {
+    const file = unitWithExec(readFileSync(UNIT, 'utf8'), '/bin/true');
+
+    const r = analyze(['security', '--offline=yes', '--no-pager', file]);
+    const m = /Overall exposure level for \S+: (\d+\.\d)/.exec(r.stdout);
+    console.log(`systemd-analyze security exposure: ${m?.[1]}`);
+
+    expect(m).not.toBeNull();
+    expect(Number(m?.[1])).toBeLessThanOrEqual(3.0);
+  });
+
+  it('keeps the settings the daemon relies on', () => {
+    const text = readFileSync(UNIT, 'utf8');
+
+    for (const line of ['Restart=on-failure', 'ExecReload=/bin/kill -HUP $MAINPID', 'ProtectSystem=strict', 'StateDirectory=cronsync', 'NoNewPrivileges=yes', 'PrivateTmp=yes', 'ProtectHome=yes', 'SystemCallFilter=@system-service']) {
+      expect(text).toContain(line);
+    }
+    expect(text).toMatch(/^ReadWritePaths=.*\/etc\/cron\.d.*\/var\/spool\/cron/m);
+    expect(text).toMatch(/^ExecStart=\/usr\/local\/bin\/cronsync daemon --config \/etc\/cronsync\/config\.yaml$/m);
+  });
+});
+
+describe('e2e systemd install.sh / uninstall.sh', () => {
+  const destdir = join(tmp, 'root');
+
+  it('installs package, wrapper, dirs, example config and unit into DESTDIR', () => {
+    const out = install(destdir, fakePackage('1.0.0'));
+
+    const lib = join(destdir, 'usr/local/lib/cronsync');
+    const wrapper = join(destdir, 'usr/local/bin/cronsync');
+    expect(out).toContain('not touching systemd');
+    expect(existsSync(join(lib, 'dist/cli/main.js'))).toBe(true);
+    expect(existsSync(join(lib, 'node_modules/dep'))).toBe(true);
+    expect(readFileSync(wrapper, 'utf8')).toBe(`#!/bin/sh\nexec "${process.execPath}" "/usr/local/lib/cronsync/dist/cli/main.js" "$@"\n`);
+    expect(mode(wrapper)).toBe('755');
+    expect(mode(join(destdir, 'etc/cronsync'))).toBe('750');
+    expect(mode(join(destdir, 'var/lib/cronsync'))).toBe('700');
+    expect(mode(join(destdir, 'etc/cronsync/config.yaml'))).toBe('640');
+    expect(readFileSync(join(destdir, 'etc/cronsync/config.yaml'), 'utf8')).toBe(readFileSync(join(ROOT, 'systemd/config.example.yaml'), 'utf8'));
+    expect(readFileSync(join(destdir, 'etc/systemd/system/cronsync.service'), 'utf8')).toContain('ExecStart=/usr/local/bin/cronsync daemon');
+  });
+
+  it.skipIf(!hasAnalyze)('the installed unit verifies cleanly', () => {
+    const installed = readFileSync(join(destdir, 'etc/systemd/system/cronsync.service'), 'utf8');
+    const file = unitWithExec(installed, join(destdir, 'usr/local/bin/cronsync'));
+
+    expect(analyze(['verify', file]).stderr).toBe('');
+  });
+
+  it('a reinstall replaces the package whole and keeps the edited config', () => {
+    const config = join(destdir, 'etc/cronsync/config.yaml');
+    writeFileSync(config, 'agent: { tenant: mine }\n');
+
+    const out = install(destdir, fakePackage('2.0.0'));
+
+    const dist = join(destdir, 'usr/local/lib/cronsync/dist');
+    expect(out).toContain('keeping existing');
+    expect(readFileSync(config, 'utf8')).toBe('agent: { tenant: mine }\n');
+    expect(existsSync(join(dist, 'only-in-2.0.0.js'))).toBe(true);
+    expect(existsSync(join(dist, 'only-in-1.0.0.js'))).toBe(false);
+  });
+
+  it('refuses a source without a build', () => {
+    const src = fakePackage('3.0.0');
+    rmSync(join(src, 'dist'), { recursive: true });
+
+    const r = spawnSync('sh', [join(ROOT, 'systemd/install.sh')], { encoding: 'utf8', env: { PATH: process.env.PATH, DESTDIR: join(tmp, 'other'), CRONSYNC_SRC: src } });
+
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('npm run build');
+  });
+
+  /** Replaces the wrapper by a recorder of its argv (the staged wrapper points outside DESTDIR). */
+  function recordingWrapper(exitCode: number): string {
+    const log = join(tmp, `argv-${exitCode}.log`);
+    const wrapper = join(destdir, 'usr/local/bin/cronsync');
+    writeFileSync(wrapper, `#!/bin/sh\necho "$@" >> '${log}'\nexit ${exitCode}\n`);
+    chmodSync(wrapper, 0o755);
+    return log;
+  }
+
+  it('uninstall stops when removing scheduler entries fails, leaving everything installed', () => {
+    const log = recordingWrapper(1);
+
+    const r = spawnSync('sh', [join(ROOT, 'systemd/uninstall.sh')], { encoding: 'utf8', env: { PATH: process.env.PATH, DESTDIR: destdir } });
+
+    expect(r.status).toBe(1);
+    expect(readFileSync(log, 'utf8')).toBe(`prune --all --force --config ${destdir}/etc/cronsync/config.yaml\n`);
+    expect(existsSync(join(destdir, 'etc/systemd/system/cronsync.service'))).toBe(true);
+    expect(existsSync(join(destdir, 'usr/local/lib/cronsync'))).toBe(true);
+  });
+
+  it('uninstall removes scheduler entries first, then unit, wrapper and package; keeps config and state', () => {
+    const log = recordingWrapper(0);
+
+    const out = execFileSync('sh', [join(ROOT, 'systemd/uninstall.sh')], { encoding: 'utf8', env: { PATH: process.env.PATH, DESTDIR: destdir } });
+
+    expect(readFileSync(log, 'utf8')).toBe(`prune --all --force --config ${destdir}/etc/cronsync/config.yaml\n`);
+    expect(out).toContain('kept /etc/cronsync');
+    expect(existsSync(join(destdir, 'etc/systemd/system/cronsync.service'))).toBe(false);
+    expect(existsSync(join(destdir, 'usr/local/bin/cronsync'))).toBe(false);
+    expect(existsSync(join(destdir, 'usr/local/lib/cronsync'))).toBe(false);
+    expect(existsSync(join(destdir, 'etc/cronsync/config.yaml'))).toBe(true);
+    expect(existsSync(join(destdir, 'var/lib/cronsync'))).toBe(true);
+  });
+
+  it('uninstall --purge also removes config and state', () => {
+    const dest = join(tmp, 'purge');
+    install(dest, fakePackage('4.0.0'));
+
+    execFileSync('sh', [join(ROOT, 'systemd/uninstall.sh'), '--purge', '--keep-entries'], { env: { PATH: process.env.PATH, DESTDIR: dest } });
+
+    expect(existsSync(join(dest, 'etc/cronsync'))).toBe(false);
+    expect(existsSync(join(dest, 'var/lib/cronsync'))).toBe(false);
+  });
+});

@@ -1,0 +1,87 @@
+<#
+.SYNOPSIS
+  Removes the cronsync agent. Its job tasks under \cronsync\ go first, while the program they
+  call still exists: `cronsync prune --all --force` removes every task carrying this agent's
+  marker and leaves foreign tasks alone. Config, state and logs in %ProgramData%\cronsync are
+  kept unless -Purge.
+
+.EXAMPLE
+  .\windows\uninstall.ps1            # from an elevated PowerShell
+  .\windows\uninstall.ps1 -Purge     # also delete %ProgramData%\cronsync
+#>
+[CmdletBinding()]
+param(
+  [string]$InstallDir = (Join-Path $env:ProgramFiles 'cronsync'),
+  [string]$Node = '',
+  # Delete %ProgramData%\cronsync too.
+  [switch]$Purge,
+  # Leave the job tasks installed (they will fail once the program is gone).
+  [switch]$KeepEntries
+)
+
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+
+$TaskName = 'cronsync-agent'
+$TaskPath = '\'
+$JobTaskFolder = '\cronsync\'
+$DataDir = Join-Path $env:ProgramData 'cronsync'
+$ConfigFile = Join-Path $DataDir 'config.yaml'
+$main = Join-Path $InstallDir 'dist\cli\main.js'
+
+$principal = New-Object Security.Principal.WindowsPrincipal([Security.Principal.WindowsIdentity]::GetCurrent())
+if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
+  throw 'uninstall.ps1 must run from an elevated (Administrator) PowerShell.'
+}
+
+# 1. Stop the agent so it cannot re-install job tasks behind our back.
+$agent = Get-ScheduledTask -TaskName $TaskName -TaskPath $TaskPath -ErrorAction SilentlyContinue
+if ($null -ne $agent) {
+  Stop-ScheduledTask -TaskName $TaskName -TaskPath $TaskPath -ErrorAction SilentlyContinue
+  Disable-ScheduledTask -TaskName $TaskName -TaskPath $TaskPath | Out-Null
+}
+# Ending the task ends run-agent.ps1; the node process it started is ended here.
+Get-CimInstance Win32_Process -Filter "Name = 'node.exe'" |
+  Where-Object { $null -ne $_.CommandLine -and $_.CommandLine.Contains($main) -and $_.CommandLine.Contains(' daemon') } |
+  ForEach-Object { Stop-Process -Id $_.ProcessId -Force -ErrorAction SilentlyContinue }
+
+# 2. Our job tasks, first.
+if (-not $KeepEntries -and (Test-Path -LiteralPath $main)) {
+  if ($Node -eq '') {
+    $cmd = Get-Command node.exe -ErrorAction SilentlyContinue
+    if ($null -eq $cmd) { throw 'node.exe not found on PATH; pass -Node C:\path\to\node.exe.' }
+    $Node = $cmd.Source
+  }
+  Write-Host 'Removing cronsync job tasks'
+  & $Node $main prune --all --force --config $ConfigFile
+  if ($LASTEXITCODE -ne 0) {
+    if ($null -ne $agent) { Enable-ScheduledTask -TaskName $TaskName -TaskPath $TaskPath | Out-Null; Start-ScheduledTask -TaskName $TaskName -TaskPath $TaskPath }
+    throw 'Removing job tasks failed; nothing else was removed. Fix the error or rerun with -KeepEntries.'
+  }
+  # Report what is left in our folder (foreign tasks are never deleted), drop empty folders.
+  $left = @(Get-ScheduledTask -TaskPath "$JobTaskFolder*" -ErrorAction SilentlyContinue)
+  if ($left.Count -gt 0) {
+    Write-Warning ("Tasks left under ${JobTaskFolder}: " + (($left | ForEach-Object { $_.TaskPath + $_.TaskName }) -join ', '))
+  } else {
+    $service = New-Object -ComObject 'Schedule.Service'
+    $service.Connect()
+    try {
+      $root = $service.GetFolder($JobTaskFolder.TrimEnd('\'))
+      foreach ($sub in @($root.GetFolders(0))) { $root.DeleteFolder($sub.Name, 0) }
+      $service.GetFolder('\').DeleteFolder('cronsync', 0)
+    } catch {
+      Write-Verbose "No task folder $JobTaskFolder to remove"
+    }
+  }
+}
+
+# 3. The agent task and the package.
+if ($null -ne $agent) { Unregister-ScheduledTask -TaskName $TaskName -TaskPath $TaskPath -Confirm:$false }
+if (Test-Path -LiteralPath $InstallDir) { Remove-Item -LiteralPath $InstallDir -Recurse -Force }
+
+if ($Purge) {
+  if (Test-Path -LiteralPath $DataDir) { Remove-Item -LiteralPath $DataDir -Recurse -Force }
+  Write-Host 'Removed cronsync, its config, state and logs.'
+} else {
+  Write-Host "Removed cronsync; kept $DataDir (use -Purge to remove it)."
+}
