@@ -1,0 +1,91 @@
+/**
+ * File port of the cron.d adapter, split at the rename so a crash between writing the temp
+ * file and renaming it can be tested. Temp names start with a dot: cron ignores them.
+ */
+import { randomBytes } from 'node:crypto';
+import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { IoError } from '../../errors.js';
+
+/** CronDirFs is what the cron.d adapter does to the file system. */
+export interface CronDirFs {
+  /** File content, or null when missing. */
+  read(path: string): Promise<string | null>;
+  /** Names in a directory ([] when missing). */
+  list(dir: string): Promise<string[]>;
+  /** Writes a new temp file in `dir` (mode exact, fsynced) and returns its path. */
+  writeTemp(dir: string, base: string, data: string, mode: number): Promise<string>;
+  /** Renames within one directory (atomic) and fsyncs the directory. */
+  rename(from: string, to: string): Promise<void>;
+  remove(path: string): Promise<void>;
+  /** Mode bits and owner of a file, or null when missing. */
+  stat(path: string): Promise<{ mode: number; uid: number } | null>;
+}
+
+function ioError(op: string, path: string, err: unknown): IoError {
+  return new IoError(`Cannot ${op} ${path}: ${(err as Error).message}`, { path }, { cause: err });
+}
+
+/** nodeCronDirFs is the real file system. */
+export const nodeCronDirFs: CronDirFs = {
+  async read(path) {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw ioError('read', path, err);
+    }
+  },
+  async list(dir) {
+    try {
+      return await readdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw ioError('list', dir, err);
+    }
+  },
+  async writeTemp(dir, base, data, mode) {
+    const tmp = join(dir, `.${base}.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      const fh = await open(tmp, 'wx', mode);
+      try {
+        await fh.writeFile(data);
+        await fh.chmod(mode); // exact mode whatever the umask: cron skips group/other-writable files
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      return tmp;
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw ioError('write', tmp, err);
+    }
+  },
+  async rename(from, to) {
+    try {
+      await rename(from, to);
+      const dir = await open(join(to, '..'), 'r');
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+    } catch (err) {
+      throw ioError('rename', to, err);
+    }
+  },
+  async remove(path) {
+    await unlink(path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw ioError('delete', path, err);
+    });
+  },
+  async stat(path) {
+    try {
+      const s = await stat(path);
+      return { mode: s.mode & 0o7777, uid: s.uid };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw ioError('stat', path, err);
+    }
+  },
+};

@@ -1,0 +1,75 @@
+/**
+ * The provenance marker written as a comment line above each scheduler entry (SPEC §4), so
+ * the inventory can be rebuilt from the scheduler alone:
+ *
+ *     # cronsync:v1 {"source":"…","job":"acme/backup","commit":"…","path":"jobs/a.yaml","index":0,"hash":"…","entry":"…"}
+ *
+ * The JSON is one line (JSON escapes newlines). `entry` is a short hash of the entry lines
+ * that follow, so a hand edit is visible without the job. decode never throws: any hand-edited
+ * or garbled marker is simply not a marker (null).
+ */
+import { createHash } from 'node:crypto';
+import type { JobId } from '../manifest/types.js';
+import type { Marker } from '../plan/types.js';
+
+/** The prefix every marker line starts with. */
+export const MARKER_PREFIX = '# cronsync:v1 ';
+
+/** A decoded marker line: the provenance plus the hash of the entry text it covers. */
+export interface MarkerLine {
+  marker: Marker;
+  /** Hash of the entry lines as written (see {@link entryHash}); null when absent. */
+  entryHash: string | null;
+}
+
+const JOB_ID = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** A short, stable hash of entry text (sha256, first 16 hex). */
+export function entryHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** Encodes a marker as one comment line (no trailing newline). */
+export function encodeMarker(marker: Marker, entry?: string): string {
+  const body: Record<string, unknown> = {
+    source: marker.sourceId,
+    job: marker.jobId,
+    commit: marker.commit,
+    path: marker.path,
+    index: marker.index,
+    hash: marker.manifestHash,
+  };
+  if (entry !== undefined) body.entry = entryHash(entry);
+  // U+2028/2029 are valid in JSON but would read as line breaks to some editors.
+  return MARKER_PREFIX + JSON.stringify(body).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/** Decodes a marker line; null for anything that is not an intact marker. Never throws. */
+export function decodeMarker(line: string): MarkerLine | null {
+  const text = line.replace(/\r$/, '');
+  if (!text.startsWith(MARKER_PREFIX)) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(text.slice(MARKER_PREFIX.length));
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+  const o = v as Record<string, unknown>;
+  const str = (x: unknown): x is string => typeof x === 'string';
+  if (!str(o.source) || o.source === '' || !str(o.job) || !JOB_ID.test(o.job) || !str(o.path) || !str(o.hash)) return null;
+  if (!(o.commit === null || str(o.commit))) return null;
+  if (typeof o.index !== 'number' || !Number.isInteger(o.index) || o.index < 0) return null;
+  if (!(o.entry === undefined || str(o.entry))) return null;
+  return {
+    marker: {
+      sourceId: o.source,
+      jobId: o.job as JobId,
+      commit: o.commit as string | null,
+      path: o.path,
+      index: o.index,
+      manifestHash: o.hash,
+    },
+    entryHash: str(o.entry) ? o.entry : null,
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * The scheduler port (STYLE §2): every adapter reads back what it installed, renders without
+ * side effects, and applies a plan idempotently.
+ */
+import type { DesiredJob } from '../desired/types.js';
+import type { InstalledEntry, Plan } from '../plan/types.js';
+import type { Runner } from '../system/runner.js';
+import type { Horizon } from './cronline/zones.js';
+
+/** The schedulers cronsync can drive (SPEC §8). */
+export type SchedulerKind = 'crontab' | 'cron.d' | 'systemd' | 'windows' | 'embedded';
+
+/** One file or block an adapter would write; `name` is a path or a label (`crontab of alice`). */
+export interface RenderedFile {
+  name: string;
+  content: string;
+}
+
+/** Rendered is what apply() would write, for `cronsync render` and `diff`. */
+export interface Rendered {
+  kind: SchedulerKind;
+  files: RenderedFile[];
+}
+
+/** ApplyResult says what apply() changed. */
+export interface ApplyResult {
+  /** True when anything was written. */
+  changed: boolean;
+  /** Paths or targets written (`/etc/cron.d/cronsync`, `crontab -u alice`). */
+  written: string[];
+}
+
+/** SchedulerAdapter is one host scheduler behind the reconciler. */
+export interface SchedulerAdapter {
+  readonly kind: SchedulerKind;
+  /** Entries currently installed, ours (with decoded Marker) and foreign. */
+  inventory(signal: AbortSignal): Promise<InstalledEntry[]>;
+  /** Pure: the exact bytes/units that apply() would write. Backs `cronsync render`. */
+  render(desired: readonly DesiredJob[]): Rendered;
+  /**
+   * Pure: the raw text of one job's entry exactly as inventory() reports it in `raw` when
+   * installed from this desired job. The planner compares the two to detect drift.
+   */
+  renderEntry(desired: DesiredJob): string;
+  /** Idempotent and atomic; a second call with the same plan changes nothing. */
+  apply(plan: Plan, signal: AbortSignal): Promise<ApplyResult>;
+}
+
+/** The program a scheduler entry runs: `file args... exec --scheduled tenant/name`. */
+export interface ExecCommand {
+  /** Absolute path: the `cronsync` bin, or node. */
+  file: string;
+  /** E.g. [`/usr/lib/node_modules/cronsync/dist/cli/main.js`]; empty for the bin. */
+  args: string[];
+}
+
+/** Settings shared by the cron adapters. */
+export interface AdapterOptions {
+  /** Source id of this agent; only entries carrying it are ours. */
+  sourceId: string;
+  /** Run-as user (cron.d) or whose crontab (crontab). */
+  user: string;
+  /** Directory of the cron.d file (default `/etc/cron.d`). */
+  cronDir: string;
+  execCommand: ExecCommand;
+  /** State dir passed to `exec` (SPEC §3 `stateDir`). */
+  stateDir: string;
+  /** The state dir `exec` uses when none is given; default `/var/lib/cronsync`. */
+  defaultStateDir?: string;
+  /** IANA zone the host's cron runs in; default: this process's zone. */
+  hostZone?: string;
+  /** Years scanned for DST transitions when translating schedules (tests only). */
+  horizon?: Horizon;
+}
+
+/** Ports of the cron adapters. */
+export interface AdapterPorts {
+  runner: Runner;
+  /** Current user name and whether we are root; default: from the OS. */
+  identity?: { user: string; isRoot: boolean };
+}
+
+/** The host's IANA zone as this process sees it (TZ or /etc/localtime). */
+export function hostTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}

@@ -1,0 +1,141 @@
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SchedulerError } from '../../src/errors.js';
+import { createCronDAdapter } from '../../src/scheduler/crond/index.js';
+import { parseCronD } from '../../src/scheduler/crond/parse.js';
+import { renderCronD } from '../../src/scheduler/crond/render.js';
+import { desired, options, planOf, signal, SOURCE } from './fixtures.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'crond-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const ctx = { sourceId: SOURCE, hostZone: 'UTC', exec: ['/usr/bin/node', '/opt/c/main.js'], execOptions: [], user: 'root', stateDir: '/var/lib/cronsync' };
+
+describe('scheduler/crond', () => {
+  it('renders header, variables and one marked entry per job, sorted by id', () => {
+    const text = renderCronD([desired('b', '0 1 * * *'), desired('a', '*/5 * * * *', { paused: true })], ctx);
+
+    expect(text).toMatchSnapshot();
+    expect(text.indexOf('acme/a')).toBeLessThan(text.indexOf('acme/b'));
+    expect(text).toContain('\n#paused: 0-55/5 * * * * root /usr/bin/node /opt/c/main.js exec --scheduled acme/a\n');
+    expect(text).toContain('\n0 1 * * * root /usr/bin/node /opt/c/main.js exec --scheduled acme/b\n');
+    expect(text).toContain('\nCRONSYNC_STATE_DIR=/var/lib/cronsync\n');
+  });
+
+  it('escapes % and quotes odd paths in the command', () => {
+    const text = renderCronD([desired('a', '0 1 * * *')], { ...ctx, exec: ['/opt/my app/100%/cronsync'] });
+
+    expect(text).toContain("root '/opt/my app/100\\%/cronsync' exec --scheduled acme/a");
+  });
+
+  it('refuses commands Debian would reject as too long, and files over 10,000 lines', () => {
+    expect(() => renderCronD([desired('a', '0 1 * * *')], { ...ctx, exec: [`/${'x'.repeat(990)}`] })).toThrow(SchedulerError);
+    const many = Array.from({ length: 5000 }, (_, i) => desired(`j${i}`, '0 1 * * *'));
+    expect(() => renderCronD(many, ctx)).toThrow(/at most 10000/);
+  });
+
+  it('parses back what it renders: markers, paused flags, no drift', () => {
+    const jobs = [desired('a', '0 2 * * *', { timezone: 'America/New_York' }), desired('b', '*/5 * * * *', { paused: true })];
+    const text = renderCronD(jobs, ctx);
+
+    const parsed = parseCronD(text, 'cronsync', SOURCE);
+
+    expect(parsed.kept).toEqual([]);
+    expect(parsed.entries.map((e) => [e.marker?.jobId, e.marker?.manifestHash, e.paused, e.drifted])).toEqual([
+      ['acme/a', jobs[0]!.manifestHash, false, false],
+      ['acme/b', jobs[1]!.manifestHash, true, false],
+    ]);
+  });
+
+  it('marks a hand-edited entry as drifted and reports stray lines as foreign', () => {
+    const text = renderCronD([desired('a', '0 2 * * *')], ctx).replace('0 2 * * * root', '5 2 * * * root') + '7 7 * * * root /bin/true\n';
+
+    const parsed = parseCronD(text, 'cronsync', SOURCE);
+
+    expect(parsed.entries.find((e) => e.marker?.jobId === 'acme/a')?.drifted).toBe(true);
+    expect(parsed.entries.filter((e) => e.marker === null).map((e) => e.raw)).toEqual(['7 7 * * * root /bin/true']);
+    expect(parsed.kept).toEqual(['7 7 * * * root /bin/true']);
+  });
+
+  it('writes 0644 atomically, only when bytes differ, and never touches other files', async () => {
+    const foreign = '# e2scrub\r\n30 3 * * 0 root /bin/true\n';
+    await writeFile(join(dir, 'e2scrub_all'), foreign);
+    const adapter = createCronDAdapter(options({ cronDir: dir }));
+    const plan = planOf([desired('a', '0 2 * * *')]);
+
+    const first = await adapter.apply(plan, signal);
+    const before = await stat(join(dir, 'cronsync'));
+    const second = await adapter.apply(plan, signal);
+    const after = await stat(join(dir, 'cronsync'));
+
+    expect(first).toEqual({ changed: true, written: [join(dir, 'cronsync')] });
+    expect(second).toEqual({ changed: false, written: [] });
+    expect(after.mtimeMs).toBe(before.mtimeMs);
+    expect(after.ino).toBe(before.ino);
+    expect(after.mode & 0o777).toBe(0o644);
+    expect(await readFile(join(dir, 'e2scrub_all'), 'utf8')).toBe(foreign);
+    expect((await readdir(dir)).sort()).toEqual(['cronsync', 'e2scrub_all']);
+  });
+
+  it('keeps other sources\' entries and stray lines of its file through a rewrite', async () => {
+    const adapter = createCronDAdapter(options({ cronDir: dir }));
+    const other = createCronDAdapter(options({ cronDir: dir, sourceId: 'other-src' }));
+    await other.apply(planOf([desired('x', '0 5 * * *', {}, 'beta')]), signal);
+    const otherText = await readFile(join(dir, 'cronsync'), 'utf8');
+    const otherEntry = otherText.split('\n').filter((l) => l.includes('beta/x'));
+
+    await adapter.apply(planOf([desired('a', '0 2 * * *')]), signal);
+    await adapter.apply(planOf([desired('a', '0 3 * * *')]), signal);
+    const inv = await adapter.inventory(signal);
+
+    const text = await readFile(join(dir, 'cronsync'), 'utf8');
+    for (const l of otherEntry) expect(text).toContain(l);
+    expect(inv.map((e) => [e.marker?.sourceId, e.marker?.jobId])).toEqual([[SOURCE, 'acme/a'], ['other-src', 'beta/x']]);
+    expect(await adapter.apply(planOf([desired('a', '0 3 * * *')]), signal)).toEqual({ changed: false, written: [] });
+  });
+
+  it('copies preserved entries through byte-identical', async () => {
+    const adapter = createCronDAdapter(options({ cronDir: dir }));
+    await adapter.apply(planOf([desired('a', '0 2 * * *'), desired('k', '0 4 * * *')]), signal);
+    const kept = (await adapter.inventory(signal)).find((e) => e.marker?.jobId === 'acme/k')!;
+
+    await adapter.apply({ ...planOf([desired('a', '0 3 * * *')]), preserve: [kept] }, signal);
+
+    const inv = await adapter.inventory(signal);
+    expect(inv.find((e) => e.marker?.jobId === 'acme/k')?.raw).toBe(kept.raw);
+    expect(inv).toHaveLength(2);
+  });
+
+  it('removes temp files left by a crash and repairs a wrong mode', async () => {
+    const adapter = createCronDAdapter(options({ cronDir: dir }));
+    const plan = planOf([desired('a', '0 2 * * *')]);
+    await adapter.apply(plan, signal);
+    await writeFile(join(dir, '.cronsync.deadbeef.tmp'), 'partial');
+    const { chmod } = await import('node:fs/promises');
+    await chmod(join(dir, 'cronsync'), 0o664);
+
+    const r = await adapter.apply(plan, signal);
+
+    expect(r.changed).toBe(true);
+    expect((await readdir(dir)).sort()).toEqual(['cronsync']);
+    expect((await stat(join(dir, 'cronsync'))).mode & 0o777).toBe(0o644);
+  });
+
+  it('renderEntry equals the raw text inventory reads back', async () => {
+    const adapter = createCronDAdapter(options({ cronDir: dir }));
+    const d = desired('a', '15 2 * * 1', { timezone: 'Australia/Lord_Howe' });
+    await adapter.apply(planOf([d]), signal);
+
+    const [entry] = await adapter.inventory(signal);
+
+    expect(entry?.raw).toBe(adapter.renderEntry(d));
+    expect(entry?.drifted).toBe(false);
+  });
+});

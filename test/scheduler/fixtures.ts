@@ -1,0 +1,58 @@
+/** Builders of desired jobs and plans for the scheduler tests. */
+import type { DesiredJob } from '../../src/desired/types.js';
+import type { Job, JobId } from '../../src/manifest/types.js';
+import type { Plan } from '../../src/plan/types.js';
+import type { AdapterOptions } from '../../src/scheduler/types.js';
+
+export const SOURCE = 'src-1a2b3c';
+
+/** A valid desired job with defaults; `over` patches spec fields. */
+export function desired(name: string, schedule: string, over: Partial<Job['spec']> = {}, tenant = 'acme'): DesiredJob {
+  const job: Job = {
+    apiVersion: 'v1',
+    kind: 'Job',
+    metadata: { name, tenant, labels: {}, annotations: {} },
+    spec: {
+      schedule,
+      timezone: 'UTC',
+      command: 'echo hi',
+      args: [],
+      env: {},
+      checkin: { enabled: true, timeout: 3600 },
+      retry: { enabled: false, attempts: 3, backoff: 'exponential', delay: '10s', maxDelay: '5m' },
+      agent: { selector: {} },
+      enabled: true,
+      paused: false,
+      concurrency: 'Forbid',
+      ...over,
+    },
+  };
+  const id = `${tenant}/${name}` as JobId;
+  return {
+    id,
+    job,
+    provenance: { sourceId: SOURCE, url: 'https://git.example.com/ops/jobs.git', ref: 'main', commit: 'a'.repeat(40), path: `jobs/${name}.yaml`, index: 0 },
+    manifestHash: `hash-${name}-${schedule}-${JSON.stringify(over)}`.replace(/[^A-Za-z0-9-]/g, '_'),
+  };
+}
+
+/** A plan that installs exactly `final`. */
+export function planOf(final: DesiredJob[]): Plan {
+  return { sourceId: SOURCE, final, add: [], update: [], remove: [], unchanged: [], kept: [], orphaned: [], conflicts: [], preserve: [] };
+}
+
+/** Adapter options for tests (host in UTC unless given). */
+export function options(over: Partial<AdapterOptions> = {}): AdapterOptions {
+  return {
+    sourceId: SOURCE,
+    user: 'root',
+    cronDir: '/nonexistent',
+    execCommand: { file: '/usr/bin/node', args: ['/opt/cronsync/dist/cli/main.js'] },
+    stateDir: '/var/lib/cronsync',
+    hostZone: 'UTC',
+    ...over,
+  };
+}
+
+/** A never-aborted signal. */
+export const signal = new AbortController().signal;
