@@ -1,0 +1,139 @@
+/**
+ * Check-ins: builds Crontopus or healthchecks.io requests and delivers them with retries.
+ * Depends only on the HttpClient and Clock ports.
+ */
+import type { Clock } from '../system/clock.js';
+import type { HttpClient, HttpRequest } from '../system/http.js';
+import { HttpTransportError } from '../system/http.js';
+import { CHECKIN_BACKOFF, isRetryableStatus, nextDelay, parseRetryAfter } from './retry.js';
+import type { BackoffPolicy } from './retry.js';
+import type { Logger } from './types.js';
+
+/** Status a check-in reports. */
+export type CheckinStatus = 'running' | 'success' | 'failure' | 'timeout' | 'cancelled';
+
+/** CheckinPayload is the Crontopus check-in body (SPEC §6). Final-only fields are absent on `running`. */
+export interface CheckinPayload {
+  job_name: string;
+  tenant: string;
+  status: CheckinStatus;
+  started_at: string;
+  finished_at?: string;
+  /** Whole seconds: the API rejects floats. */
+  duration?: number;
+  exit_code?: number;
+  output?: string;
+  error_message?: string | null;
+  agent_id: string;
+  run_id: string;
+  attempts: number;
+  commit: string | null;
+}
+
+/** Check-in protocol of the agent configuration. */
+export type CheckinProtocol = 'crontopus' | 'healthchecks';
+
+/** Checkin is one check-in to deliver, without the secret (it is added by {@link buildRequest}). */
+export interface Checkin {
+  protocol: CheckinProtocol;
+  url: string;
+  payload: CheckinPayload;
+}
+
+/**
+ * Builds the HTTP request of a check-in. Pure.
+ * - crontopus: POST `url`, JSON body, `Authorization: Bearer <secret>`, `Idempotency-Key: <run_id>`
+ *   (`<run_id>-running` for the start check-in, so the final one is not taken for a duplicate).
+ * - healthchecks: POST `<url>[/<secret>]/<job_name>[/start|/fail|/<exit_code>]?rid=<run_id>`,
+ *   the output as a text body; the secret, when set, is the project's ping key.
+ */
+export function buildRequest(c: Checkin, secret: string | undefined, timeoutMs: number): HttpRequest {
+  const p = c.payload;
+  if (c.protocol === 'healthchecks') {
+    const base = c.url.replace(/\/+$/, '');
+    const key = secret ? `/${encodeURIComponent(secret)}` : '';
+    const suffix = p.status === 'running' ? '/start' : p.status === 'success' || p.status === 'failure' ? `/${p.exit_code ?? 1}` : '/fail';
+    return {
+      url: `${base}${key}/${encodeURIComponent(p.job_name)}${suffix}?rid=${encodeURIComponent(p.run_id)}`,
+      method: 'POST',
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+      body: p.output ?? '',
+      timeoutMs,
+    };
+  }
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'idempotency-key': p.status === 'running' ? `${p.run_id}-running` : p.run_id,
+  };
+  if (secret) headers.authorization = `Bearer ${secret}`;
+  return { url: c.url, method: 'POST', headers, body: JSON.stringify(p), timeoutMs };
+}
+
+/** Result of {@link deliver}: `rejected` = a final 4xx answer; `failed` = retries exhausted. */
+export interface DeliveryResult {
+  outcome: 'delivered' | 'rejected' | 'failed';
+  tries: number;
+  statusCode?: number;
+  reason?: string;
+}
+
+/** Options of {@link deliver}. */
+export interface DeliverOptions {
+  http: HttpClient;
+  clock: Clock;
+  log: Logger;
+  /** Total time allowed, including waits; a retry that would end after it is not made. */
+  budgetMs: number;
+  policy?: BackoffPolicy;
+  random?: () => number;
+  signal?: AbortSignal;
+  /** Log fields (never the secret). */
+  fields?: Record<string, unknown>;
+}
+
+/** Sends a request, retrying network errors, 408, 429 (after Retry-After) and 5xx within a budget. */
+export async function deliver(req: HttpRequest, o: DeliverOptions): Promise<DeliveryResult> {
+  const start = o.clock.now().getTime();
+  const fields = { ...o.fields, url: safeUrl(req.url) };
+  for (let tries = 1; ; tries++) {
+    let retryAfter: number | undefined;
+    let reason: string;
+    let statusCode: number | undefined;
+    try {
+      const res = await o.http.request({ ...req, signal: o.signal });
+      statusCode = res.statusCode;
+      if (res.statusCode >= 200 && res.statusCode < 300) return { outcome: 'delivered', tries, statusCode };
+      reason = `HTTP ${res.statusCode}`;
+      if (!isRetryableStatus(res.statusCode)) {
+        o.log.error({ ...fields, statusCode, body: res.body.slice(0, 500) }, 'Check-in rejected by the server, not retried');
+        return { outcome: 'rejected', tries, statusCode, reason };
+      }
+      if (res.statusCode === 429 || res.statusCode === 503) retryAfter = parseRetryAfter(res.headers['retry-after'], o.clock.now());
+    } catch (err) {
+      reason = err instanceof HttpTransportError ? err.errno : String((err as Error)?.message ?? err);
+    }
+    const delay = nextDelay(tries, o.policy ?? CHECKIN_BACKOFF, retryAfter, o.random);
+    const elapsed = o.clock.now().getTime() - start;
+    if (o.signal?.aborted || elapsed + delay >= o.budgetMs) {
+      o.log.warn({ ...fields, tries, reason, statusCode }, 'Check-in not delivered within its budget');
+      return { outcome: 'failed', tries, statusCode, reason };
+    }
+    o.log.debug({ ...fields, tries, reason, delayMs: delay }, 'Check-in failed, retrying');
+    try {
+      await o.clock.sleep(delay, o.signal);
+    } catch {
+      return { outcome: 'failed', tries, statusCode, reason };
+    }
+  }
+}
+
+/** A URL fit for logs: no credentials, no path (healthchecks paths hold the ping key). */
+export function safeUrl(url: string): string {
+  try {
+    // host excludes any user:password@.
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return '<invalid url>';
+  }
+}

@@ -1,0 +1,52 @@
+/** Command line of `cronsync exec` (parsed here, not by the main CLI, to keep `exec` light). Pure. */
+
+/** Parsed `cronsync exec` arguments, or a usage problem. */
+export type ExecArgs =
+  | { ok: true; help: false; jobId: string; scheduled: boolean; stateDir: string }
+  | { ok: true; help: true }
+  | { ok: false; message: string };
+
+/** Help text of `cronsync exec`. */
+export const EXEC_USAGE = `Usage: cronsync exec [--scheduled] [--state-dir DIR] TENANT/NAME
+
+Runs a job as last applied by cronsync: timeout, retries, concurrency policy, check-in.
+
+  --scheduled        set by scheduler entries: skip paused jobs and minutes that are not
+                     fire times in the job's timezone (exit 0, no check-in)
+  --state-dir DIR    state directory (default: $CRONSYNC_STATE_DIR, else /var/lib/cronsync)
+  -h, --help         show this help
+
+Exit codes: the job's own; 124 timeout; 128+N cancelled by signal N; 64 usage;
+77 secrets file unsafe or variable unset; 78 job not installed; 0 skipped.
+`;
+
+/** Default state directory of the platform. */
+export function defaultStateDir(env: Record<string, string | undefined>, platform: NodeJS.Platform = process.platform): string {
+  if (env.CRONSYNC_STATE_DIR) return env.CRONSYNC_STATE_DIR;
+  return platform === 'win32' ? `${env.ProgramData ?? 'C:\\ProgramData'}\\cronsync\\state` : '/var/lib/cronsync';
+}
+
+/** Parses the arguments after `exec` (a leading `exec` is ignored). */
+export function parseExecArgs(argv: readonly string[], env: Record<string, string | undefined>): ExecArgs {
+  const args = argv[0] === 'exec' ? argv.slice(1) : [...argv];
+  let scheduled = false;
+  let stateDir: string | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '-h' || a === '--help') return { ok: true, help: true };
+    else if (a === '--scheduled') scheduled = true;
+    else if (a === '--state-dir') {
+      stateDir = args[++i];
+      if (!stateDir) return { ok: false, message: '--state-dir needs a directory' };
+    } else if (a.startsWith('--state-dir=')) stateDir = a.slice('--state-dir='.length);
+    else if (a === '--') {
+      rest.push(...args.slice(i + 1));
+      break;
+    }
+    else if (a.startsWith('-')) return { ok: false, message: `unknown option ${a}` };
+    else rest.push(a);
+  }
+  if (rest.length !== 1) return { ok: false, message: rest.length === 0 ? 'missing job id TENANT/NAME' : 'exactly one job id expected' };
+  return { ok: true, help: false, jobId: rest[0] as string, scheduled, stateDir: stateDir ?? defaultStateDir(env) };
+}

@@ -1,0 +1,79 @@
+/**
+ * `spec.concurrency`: Allow (no lock), Forbid (skip while a run holds the lock), Replace
+ * (terminate the holder, then take the lock).
+ */
+import { join } from 'node:path';
+import type { ConcurrencyPolicy } from '../manifest/types.js';
+import { parseJobId } from '../state/snapshots.js';
+import type { Clock } from '../system/clock.js';
+import { killTree } from '../system/runner.js';
+import { lockHolder, tryAcquireLock } from './lock.js';
+import type { HeldLock, LockHolder } from './lock.js';
+import type { Logger } from './types.js';
+
+/** Runs of this process by lock path, so `Replace` inside the daemon cancels instead of signalling itself. */
+const inProcess = new Map<string, AbortController>();
+
+/** Registers an in-process run holding `lockPath`; returns the unregister function. */
+export function registerInProcessRun(lockPath: string, controller: AbortController): () => void {
+  inProcess.set(lockPath, controller);
+  return () => {
+    if (inProcess.get(lockPath) === controller) inProcess.delete(lockPath);
+  };
+}
+
+/** Path of a job's run lock. */
+export function lockPath(stateDir: string, jobId: string): string {
+  const { tenant, name } = parseJobId(jobId);
+  return join(stateDir, 'locks', tenant, `${name}.lock`);
+}
+
+/** Decision for a run: go (with the lock, if any) or skip. */
+export type Admission = { run: true; lock: HeldLock | null } | { run: false; holder: LockHolder | null };
+
+/** Ports and timing of {@link admit}. */
+export interface AdmitDeps {
+  clock: Clock;
+  log: Logger;
+  /** How long Replace waits for the holder to exit after SIGTERM before SIGKILL. */
+  graceMs: number;
+}
+
+/** Applies the concurrency policy. Never throws for a busy lock. */
+export async function admit(policy: ConcurrencyPolicy, path: string, me: LockHolder, d: AdmitDeps): Promise<Admission> {
+  if (policy === 'Allow') return { run: true, lock: null };
+  const first = await tryAcquireLock(path, me);
+  if (first.acquired) return { run: true, lock: first.lock };
+  if (policy !== 'Replace' || !first.holder) return { run: false, holder: first.holder };
+  const holder = first.holder;
+  d.log.warn({ holderPid: holder.pid, holderRunId: holder.runId }, 'Replacing the running instance');
+  terminate(path, holder, 'SIGTERM');
+  const step = 50;
+  for (let waited = 0; waited < d.graceMs + 1000; waited += step) {
+    if (!(await lockHolder(path))) break;
+    await d.clock.sleep(step);
+  }
+  if (await lockHolder(path)) terminate(path, holder, 'SIGKILL');
+  for (let i = 0; i < 20; i++) {
+    const again = await tryAcquireLock(path, me);
+    if (again.acquired) return { run: true, lock: again.lock };
+    await d.clock.sleep(step);
+  }
+  return { run: false, holder };
+}
+
+function terminate(path: string, holder: LockHolder, sig: NodeJS.Signals): void {
+  if (holder.pid === process.pid) {
+    // The holder is a run inside this process (embedded scheduler): cancel it, never signal ourselves.
+    inProcess.get(path)?.abort(sig);
+    if (sig === 'SIGKILL' && holder.childPid) killTree(holder.childPid, 'SIGKILL');
+    return;
+  }
+  try {
+    // The holding shim forwards SIGTERM to its child's group and reports `cancelled`.
+    process.kill(holder.pid, sig);
+  } catch {
+    // Already gone.
+  }
+  if (sig === 'SIGKILL' && holder.childPid) killTree(holder.childPid, 'SIGKILL');
+}

@@ -1,0 +1,158 @@
+/**
+ * Runs a job's command (or its steps) with timeouts and retries, streaming output through and
+ * keeping its tail. Side effects only through the Runner and Clock ports.
+ */
+import { constants } from 'node:os';
+import type { Job, RetryPolicy, Step } from '../manifest/types.js';
+import type { Clock } from '../system/clock.js';
+import type { Runner } from '../system/runner.js';
+import { shellCommand } from './command.js';
+import { formatDuration, parseDuration } from './duration.js';
+import { ERROR_MAX_CHARS, OUTPUT_MAX_CHARS, TailBuffer, tailChars } from './output.js';
+import { jobBackoff, maxAttempts, nextDelay } from './retry.js';
+import type { Logger, WritableLike } from './types.js';
+import { EXIT } from './types.js';
+
+/** Final status of a run (the check-in `status`). */
+export type ExecStatus = 'success' | 'failure' | 'timeout' | 'cancelled';
+
+/** Result of one step of a multi-step job. */
+export interface StepResult {
+  name: string;
+  status: ExecStatus;
+  exitCode: number;
+  attempts: number;
+  durationMs: number;
+  continued: boolean;
+}
+
+/** Execution is the outcome of a whole run. */
+export interface Execution {
+  status: ExecStatus;
+  /** The code `cronsync exec` exits with. */
+  exitCode: number;
+  attempts: number;
+  /** Tail for the check-in, at most 10,000 characters. */
+  output: string;
+  /** Last 500 characters explaining a failure; null on success. */
+  errorMessage: string | null;
+  steps?: StepResult[];
+}
+
+/** Ports and settings of {@link execute}. */
+export interface ExecuteDeps {
+  runner: Runner;
+  clock: Clock;
+  log: Logger;
+  stdout: WritableLike;
+  stderr: WritableLike;
+  /** Aborted with a signal name (e.g. 'SIGTERM') to cancel: forwarded to the child's group. */
+  signal: AbortSignal;
+  random?: () => number;
+  killGraceMs?: number;
+  /** Called with each child's pid (its process group id). */
+  onChild?: (pid: number) => void;
+  platform?: NodeJS.Platform;
+}
+
+interface Once {
+  status: ExecStatus;
+  exitCode: number;
+  reason: string;
+}
+
+/** Runs a job once per attempt until it succeeds, is cancelled or runs out of retries. */
+export async function execute(job: Job, env: Record<string, string | undefined>, d: ExecuteDeps): Promise<Execution> {
+  const tail = new TailBuffer();
+  const errTail = new TailBuffer(ERROR_MAX_CHARS * 4);
+  const jobTimeout = job.spec.timeout ? parseDuration(job.spec.timeout) : undefined;
+  let steps: StepResult[] | undefined;
+  const pass = async (): Promise<Once> => {
+    if (!job.spec.steps?.length) return runProcess(job.spec.command ?? 'true', job.spec.args ?? [], jobTimeout);
+    const r = await runSteps(job.spec.steps, jobTimeout);
+    steps = r.results;
+    return r.once;
+  };
+
+  const runProcess = async (command: string, args: readonly string[], timeoutMs: number | undefined): Promise<Once> => {
+    const cmd = { ...shellCommand(command, args, d.platform), cwd: job.spec.workingDir, env };
+    const r = await d.runner.run(cmd, {
+      timeoutMs, killGraceMs: d.killGraceMs, signal: d.signal, onSpawn: d.onChild,
+      onStdout: (c) => { d.stdout.write(c); tail.push(c); },
+      onStderr: (c) => { d.stderr.write(c); tail.push(c); errTail.push(c); },
+    });
+    if (r.cancelled) {
+      const sig = String(d.signal.reason ?? 'SIGTERM');
+      return { status: 'cancelled', exitCode: cancelCode(sig), reason: `cancelled by ${sig}` };
+    }
+    if (r.timedOut) return { status: 'timeout', exitCode: EXIT.timeout, reason: `timed out after ${formatDuration(timeoutMs ?? 0)}` };
+    if (r.spawnError) return { status: 'failure', exitCode: r.exitCode, reason: `cannot start the command (working directory ${job.spec.workingDir ?? '.'}): ${r.spawnError}` };
+    return r.exitCode === 0 ? { status: 'success', exitCode: 0, reason: '' } : { status: 'failure', exitCode: r.exitCode, reason: `exit code ${r.exitCode}` };
+  };
+
+  const withRetry = async (policy: RetryPolicy | undefined, label: string, fn: () => Promise<Once>): Promise<Once & { attempts: number }> => {
+    const max = maxAttempts(policy);
+    let last: Once = { status: 'failure', exitCode: 1, reason: '' };
+    for (let attempt = 1; attempt <= max; attempt++) {
+      if (attempt > 1) {
+        const delay = nextDelay(attempt - 1, jobBackoff(policy as RetryPolicy), undefined, d.random);
+        d.log.info({ label, attempt, delayMs: delay, reason: last.reason }, 'Run failed, retrying');
+        try {
+          await d.clock.sleep(delay, d.signal);
+        } catch {
+          const sig = String(d.signal.reason ?? 'SIGTERM');
+          return { status: 'cancelled', exitCode: cancelCode(sig), reason: `cancelled by ${sig}`, attempts: attempt - 1 };
+        }
+        tail.push(`\n[cronsync] ${label}attempt ${attempt} of ${max}\n`);
+      }
+      last = await fn();
+      if (last.status === 'success' || last.status === 'cancelled' || attempt === max) return { ...last, attempts: attempt };
+    }
+    return { ...last, attempts: max };
+  };
+
+  const runSteps = async (list: Step[], totalMs: number | undefined): Promise<{ once: Once; results: StepResult[] }> => {
+    const deadline = totalMs === undefined ? undefined : d.clock.now().getTime() + totalMs;
+    const results: StepResult[] = [];
+    let once: Once = { status: 'success', exitCode: 0, reason: '' };
+    for (const step of list) {
+      const left = deadline === undefined ? undefined : deadline - d.clock.now().getTime();
+      if (left !== undefined && left <= 0) {
+        once = { status: 'timeout', exitCode: EXIT.timeout, reason: `timed out after ${formatDuration(totalMs ?? 0)} before step "${step.name}"` };
+        break;
+      }
+      const own = step.timeout ? parseDuration(step.timeout) : undefined;
+      const limit = own === undefined ? left : left === undefined ? own : Math.min(own, left);
+      tail.push(`[cronsync] step "${step.name}"\n`);
+      const started = d.clock.now().getTime();
+      const r = await withRetry(step.retry, `step "${step.name}" `, () => runProcess(step.run, [], limit));
+      const continued = r.status !== 'success' && r.status !== 'cancelled' && step.onFailure === 'continue';
+      results.push({ name: step.name, status: r.status, exitCode: r.exitCode, attempts: r.attempts, durationMs: d.clock.now().getTime() - started, continued });
+      if (r.status === 'success' || continued) continue;
+      once = { status: r.status, exitCode: r.exitCode, reason: `step "${step.name}": ${r.reason}` };
+      break;
+    }
+    return { once, results };
+  };
+
+  const final = await withRetry(job.spec.retry, '', pass);
+  const summary = steps ? stepSummary(steps, job.spec.steps ?? []) : '';
+  const output = summary ? tail.text(OUTPUT_MAX_CHARS - summary.length) + summary : tail.text();
+  let errorMessage: string | null = null;
+  if (final.status !== 'success') {
+    const err = errTail.total > 0 ? errTail.text(ERROR_MAX_CHARS) : '';
+    errorMessage = tailChars(err ? `${err.replace(/\s+$/, '')}\n${final.reason}` : final.reason, ERROR_MAX_CHARS);
+  }
+  return { status: final.status, exitCode: final.exitCode, attempts: final.attempts, output, errorMessage, steps };
+}
+
+/** 128 + the number of a signal, the shell's code for "killed by". */
+export function cancelCode(sig: string): number {
+  return 128 + ((constants.signals as Record<string, number>)[sig] ?? 15);
+}
+
+function stepSummary(results: StepResult[], all: Step[]): string {
+  const lines = results.map((r) => `  ${r.status === 'success' ? 'ok    ' : r.continued ? 'failed' : r.status.padEnd(6)} ${r.name} (exit ${r.exitCode}, ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}, ${formatDuration(r.durationMs)})${r.continued ? ', continued' : ''}`);
+  for (const s of all.slice(results.length)) lines.push(`  skipped ${s.name}`);
+  return `\n[cronsync] steps:\n${lines.join('\n')}\n`;
+}

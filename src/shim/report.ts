@@ -1,0 +1,97 @@
+/**
+ * Reporting a run: the optional `running` check-in, and the final check-in with its
+ * write-ahead spool entry, so that a check-in is delivered, rejected (and counted) or spooled,
+ * and never silently lost, even when the shim is killed mid-request.
+ */
+import type { JobSnapshot } from '../state/snapshots.js';
+import type { Clock } from '../system/clock.js';
+import { unlinkSync } from 'node:fs';
+import type { HttpClient } from '../system/http.js';
+import type { Checkin, CheckinPayload } from './checkin.js';
+import { buildRequest, deliver } from './checkin.js';
+import { selfIdentity } from './lock.js';
+import { isPureReference } from './secrets.js';
+import { recordDropped, writeSpoolEntry } from './spool.js';
+import type { SpoolEntry } from './spool.js';
+import type { Logger } from './types.js';
+
+/** Everything a check-in of one run needs. */
+export interface ReportContext {
+  stateDir: string;
+  jobId: string;
+  snapshot: JobSnapshot;
+  /** The resolved secret; lives only in memory. */
+  secret: string | undefined;
+  http: HttpClient;
+  clock: Clock;
+  log: Logger;
+  requestTimeoutMs: number;
+  random?: () => number;
+}
+
+/** Outcome of the final check-in. */
+export type FinalOutcome = 'delivered' | 'rejected' | 'spooled' | 'disabled';
+
+/** The check-in target of a job, or null when check-ins are off or no URL is configured. */
+export function checkinTarget(s: JobSnapshot): { protocol: Checkin['protocol']; url: string } | null {
+  const url = s.runtime.checkin.url;
+  if (!s.job.spec.checkin.enabled || !url) return null;
+  return { protocol: s.runtime.checkin.protocol ?? 'crontopus', url };
+}
+
+/** Sends the `running` check-in; best effort within `budgetMs`, never spooled (it is stale once the run ends). */
+export async function sendRunning(ctx: ReportContext, payload: CheckinPayload, budgetMs: number): Promise<void> {
+  const target = checkinTarget(ctx.snapshot);
+  if (!target) return;
+  await deliver(buildRequest({ ...target, payload }, ctx.secret, ctx.requestTimeoutMs), {
+    http: ctx.http, clock: ctx.clock, log: ctx.log, budgetMs, random: ctx.random,
+    fields: { jobId: ctx.jobId, runId: payload.run_id, status: 'running' },
+  });
+}
+
+/**
+ * Sends the final check-in. The spool entry is written first (without fsync: it must only
+ * survive the death of this process) and removed after a 2xx or a final 4xx; when the budget
+ * runs out it is rewritten durably and left for the daemon or the next run.
+ */
+export async function sendFinal(ctx: ReportContext, payload: CheckinPayload, budgetMs: number): Promise<FinalOutcome> {
+  const target = checkinTarget(ctx.snapshot);
+  if (!target) return 'disabled';
+  const template = ctx.snapshot.job.spec.checkin.secret;
+  const entry: SpoolEntry = {
+    version: 1, ...target, payload, jobId: ctx.jobId, createdAt: ctx.clock.now().toISOString(),
+    secretRef: template && isPureReference(template) ? template : null,
+    secretsFile: ctx.snapshot.runtime.secretsFile,
+    owner: selfIdentity(),
+  };
+  const fields = { jobId: ctx.jobId, runId: payload.run_id };
+  let path: string | null = null;
+  try {
+    path = await writeSpoolEntry(ctx.stateDir, entry, false);
+  } catch (err) {
+    ctx.log.warn({ ...fields, err }, 'Cannot write the check-in spool; delivering without it');
+  }
+  const r = await deliver(buildRequest(entry, ctx.secret, ctx.requestTimeoutMs), {
+    http: ctx.http, clock: ctx.clock, log: ctx.log, budgetMs, random: ctx.random, fields,
+  });
+  if (r.outcome === 'delivered' || r.outcome === 'rejected') {
+    if (path) removeQuietly(path);
+    if (r.outcome === 'rejected') await recordDropped(ctx.stateDir, [{ jobId: ctx.jobId, runId: payload.run_id }], `rejected-${r.statusCode}`, ctx.clock.now()).catch(() => undefined);
+    return r.outcome;
+  }
+  try {
+    await writeSpoolEntry(ctx.stateDir, { ...entry, owner: null }, true);
+    ctx.log.warn({ ...fields, reason: r.reason }, 'Check-in spooled for later delivery');
+  } catch (err) {
+    ctx.log.error({ ...fields, err }, 'Check-in lost: cannot write the spool');
+  }
+  return 'spooled';
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already delivered by someone else, or gone.
+  }
+}

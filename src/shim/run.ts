@@ -1,0 +1,229 @@
+/**
+ * `cronsync exec tenant/name`: load the job snapshot, apply the scheduled-run guards and the
+ * concurrency policy, run the job, record the run, check in, flush the spool. Returns the exit
+ * code; never calls process.exit, so the daemon's embedded scheduler can call it in-process.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Job } from '../manifest/types.js';
+import { isCronsyncError } from '../errors.js';
+import { readJobSnapshot } from '../state/snapshots.js';
+import type { JobSnapshot } from '../state/snapshots.js';
+import { writeLastRun } from '../state/runs.js';
+import type { LastRun } from '../state/runs.js';
+import type { Clock } from '../system/clock.js';
+import type { HttpClient } from '../system/http.js';
+import { systemClock } from '../system/clock.js';
+import { createNodeHttpClient } from '../system/http.js';
+import type { Runner } from '../system/runner.js';
+import { nodeRunner } from '../system/runner.js';
+import { EXEC_USAGE, parseExecArgs } from './cli.js';
+import { createLineLogger } from './log.js';
+import type { CheckinPayload } from './checkin.js';
+import { admit, lockPath, registerInProcessRun } from './concurrency.js';
+import { execute } from './execute.js';
+import type { Execution } from './execute.js';
+import { selfIdentity } from './lock.js';
+import { checkinTarget, sendFinal, sendRunning } from './report.js';
+import type { ReportContext } from './report.js';
+import { createResolver } from './secrets.js';
+import { flushSpool, listSpool } from './spool.js';
+import type { Logger, WritableLike } from './types.js';
+import { EXIT } from './types.js';
+
+
+/** Options of {@link runExec}: the job, the ports and the timing knobs (defaults in brackets). */
+export interface ExecOptions {
+  jobId: string;
+  stateDir: string;
+  /** Started by the scheduler (`--scheduled`): paused jobs and non-fire minutes exit 0 silently. */
+  scheduled?: boolean;
+  clock: Clock;
+  http: HttpClient;
+  log: Logger;
+  env: Record<string, string | undefined>;
+  stdout: WritableLike;
+  stderr: WritableLike;
+  runner: Runner;
+  /** The timezone guard (SPEC §2a); scheduled runs without it are not guarded. */
+  isFireTime?: (job: Job, minute: Date) => boolean;
+  /** Aborting it (reason: a signal name) cancels the run like a signal to the shim. */
+  signal?: AbortSignal;
+  /** Forward SIGTERM/SIGINT/SIGHUP received by this process [false]. */
+  installSignalHandlers?: boolean;
+  random?: () => number;
+  uuid?: () => string;
+  /** Per check-in request [10 s]. */
+  requestTimeoutMs?: number;
+  /** Final check-in retries before spooling [60 s; 5 s when cancelled]. */
+  checkinBudgetMs?: number;
+  /** Delivery of older spooled check-ins after the run [3 s]. */
+  flushBudgetMs?: number;
+  /** SIGTERM to SIGKILL on timeout, cancel and Replace [5 s]. */
+  killGraceMs?: number;
+}
+
+const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+
+/** Runs a job per SPEC §6 and returns the exit code of `cronsync exec`. */
+export async function runExec(o: ExecOptions): Promise<number> {
+  const startedAt = o.clock.now();
+  let snapshot: JobSnapshot | null;
+  try {
+    snapshot = await readJobSnapshot(o.stateDir, o.jobId);
+  } catch (err) {
+    o.stderr.write(`cronsync exec: ${(err as Error).message}\n`);
+    return isCronsyncError(err) && err.code === 'CRONSYNC_USAGE' ? EXIT.usage : EXIT.noJob;
+  }
+  if (!snapshot) {
+    o.stderr.write(`cronsync exec: job ${o.jobId} is not installed (no snapshot in ${o.stateDir}/jobs); run cronsync sync\n`);
+    return EXIT.noJob;
+  }
+  const job = snapshot.job;
+  const log = o.log;
+  if (o.scheduled) {
+    if (job.spec.paused) {
+      log.debug({ jobId: o.jobId }, 'Job paused; scheduled run skipped');
+      return 0;
+    }
+    // The scheduler starts us at second 0 of a fire minute, maybe a few seconds late: floor it.
+    const minute = new Date(Math.floor(startedAt.getTime() / 60_000) * 60_000);
+    if (o.isFireTime && !o.isFireTime(job, minute)) {
+      log.debug({ jobId: o.jobId, minute: minute.toISOString() }, 'Not a fire time in the job\'s timezone; skipped');
+      return 0;
+    }
+  } else if (job.spec.paused) {
+    log.warn({ jobId: o.jobId }, 'Job is paused; running it anyway because it was started by hand');
+  }
+
+  const runId = (o.uuid ?? randomUUID)();
+  const fields = { jobId: o.jobId, runId };
+  const resolve = createResolver(o.env, snapshot.runtime.secretsFile);
+  let secret: string | undefined;
+  let childEnv: Record<string, string | undefined>;
+  try {
+    const tpl = job.spec.checkin.secret;
+    secret = tpl !== undefined && checkinTarget(snapshot) ? resolve(tpl, 'spec.checkin.secret') : undefined;
+    childEnv = { ...o.env, CRONSYNC_JOB: o.jobId, CRONSYNC_RUN_ID: runId };
+    for (const [k, v] of Object.entries(job.spec.env ?? {})) childEnv[k] = resolve(v, `spec.env.${k}`);
+  } catch (err) {
+    o.stderr.write(`cronsync exec: ${(err as Error).message}\n`);
+    await record(o, { runId, startedAt: startedAt.toISOString(), finishedAt: o.clock.now().toISOString(), status: 'failure', exitCode: EXIT.secrets, durationMs: 0, attempts: 0 });
+    return EXIT.secrets;
+  }
+
+  const path = lockPath(o.stateDir, o.jobId);
+  const me = { ...selfIdentity(), runId, startedAt: startedAt.toISOString() };
+  const grace = o.killGraceMs ?? 5000;
+  const admission = await admit(job.spec.concurrency ?? 'Forbid', path, me, { clock: o.clock, log, graceMs: grace });
+  if (!admission.run) {
+    log.warn({ ...fields, holderPid: admission.holder?.pid, holderRunId: admission.holder?.runId }, 'Previous run still going; this run is skipped (concurrency: Forbid)');
+    await record(o, { runId, startedAt: startedAt.toISOString(), finishedAt: o.clock.now().toISOString(), status: 'skipped', exitCode: null, durationMs: 0, attempts: 0 });
+    return 0;
+  }
+
+  const controller = new AbortController();
+  const unregister = registerInProcessRun(path, controller);
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (!controller.signal.aborted) controller.abort(sig);
+  };
+  const onExternal = (): void => onSignal((typeof o.signal?.reason === 'string' ? o.signal.reason : 'SIGTERM') as NodeJS.Signals);
+  if (o.signal?.aborted) onExternal();
+  o.signal?.addEventListener('abort', onExternal, { once: true });
+  if (o.installSignalHandlers) for (const s of SIGNALS) process.on(s, onSignal);
+
+  const ctx: ReportContext = { stateDir: o.stateDir, jobId: o.jobId, snapshot, secret, http: o.http, clock: o.clock, log, requestTimeoutMs: o.requestTimeoutMs ?? 10_000, random: o.random };
+  const base: CheckinPayload = {
+    job_name: job.metadata.name, tenant: job.metadata.tenant, status: 'running', started_at: startedAt.toISOString(),
+    agent_id: snapshot.runtime.agentId, run_id: runId, attempts: 1, commit: snapshot.provenance.commit,
+  };
+  try {
+    const running = snapshot.runtime.checkin.start ? sendRunning(ctx, base, Math.min(o.checkinBudgetMs ?? 10_000, 10_000)).catch(() => undefined) : undefined;
+    let exec: Execution;
+    try {
+      exec = await execute(job, childEnv, {
+        runner: o.runner, clock: o.clock, log, stdout: o.stdout, stderr: o.stderr, signal: controller.signal, random: o.random, killGraceMs: grace,
+        onChild: (pid) => {
+          void admission.lock?.update({ ...me, childPid: pid }).catch(() => undefined);
+          // While the job runs, the CPU is free to load what the check-in needs.
+          const url = snapshot.runtime.checkin.url;
+          if (url && job.spec.checkin.enabled) o.http.warmUp?.(url);
+        },
+      });
+    } finally {
+      await admission.lock?.release().catch(() => undefined);
+    }
+    const finishedAt = o.clock.now();
+    const durationMs = finishedAt.getTime() - startedAt.getTime();
+    await running;
+    const payload: CheckinPayload = {
+      ...base, status: exec.status, finished_at: finishedAt.toISOString(), duration: Math.round(durationMs / 1000),
+      exit_code: exec.exitCode, output: exec.output, error_message: exec.errorMessage, attempts: exec.attempts,
+    };
+    const budget = exec.status === 'cancelled' ? Math.min(o.checkinBudgetMs ?? 5000, 5000) : (o.checkinBudgetMs ?? 60_000);
+    const sending = sendFinal(ctx, payload, budget).catch((err: unknown) => {
+      log.error({ ...fields, err }, 'Check-in failed');
+      return 'spooled' as const;
+    });
+    // Recorded while the check-in request is on the wire.
+    await record(o, { runId, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), status: exec.status, exitCode: exec.exitCode, durationMs, attempts: exec.attempts });
+    const outcome = await sending;
+    // The server answered: a good moment to deliver what earlier runs left in the spool.
+    if (outcome === 'delivered' && exec.status !== 'cancelled' && (await listSpool(o.stateDir)).length > 0) {
+      await flushSpool({
+        stateDir: o.stateDir, http: o.http, clock: o.clock, log, env: o.env, budgetMs: o.flushBudgetMs ?? 3000,
+        limits: snapshot.runtime.spool, requestTimeoutMs: o.requestTimeoutMs, random: o.random,
+      }).catch((err: unknown) => log.warn({ err }, 'Spool flush failed'));
+    }
+    return exec.exitCode;
+  } finally {
+    unregister();
+    o.signal?.removeEventListener('abort', onExternal);
+    if (o.installSignalHandlers) for (const s of SIGNALS) process.off(s, onSignal);
+  }
+}
+
+async function record(o: ExecOptions, run: LastRun): Promise<void> {
+  try {
+    await writeLastRun(o.stateDir, o.jobId, run);
+  } catch (err) {
+    o.log.warn({ jobId: o.jobId, err }, 'Cannot write the last-run record');
+  }
+}
+
+/** Output streams of the CLI. */
+export interface CliStreams {
+  stdout: WritableLike;
+  stderr: WritableLike;
+}
+
+/**
+ * Entry point of `cronsync exec` for the main CLI: parses `argv` (the arguments after `exec`),
+ * wires the real ports and forwards signals. Returns the exit code.
+ */
+export async function runExecCli(argv: readonly string[], env: Record<string, string | undefined> = process.env, streams: CliStreams = process): Promise<number> {
+  const args = parseExecArgs(argv, env);
+  if (!args.ok) {
+    streams.stderr.write(`cronsync exec: ${args.message}\n${EXEC_USAGE}`);
+    return EXIT.usage;
+  }
+  if (args.help) {
+    streams.stdout.write(EXEC_USAGE);
+    return 0;
+  }
+  let isFireTime: ExecOptions['isFireTime'];
+  if (args.scheduled) {
+    const fires = await import('../schedule/fires.js');
+    isFireTime = (job, minute) => fires.isFireTime(job.spec.schedule, job.spec.timezone, minute);
+  }
+  try {
+    return await runExec({
+      jobId: args.jobId, stateDir: args.stateDir, scheduled: args.scheduled, isFireTime,
+      clock: systemClock, http: createNodeHttpClient(), runner: nodeRunner, env,
+      log: createLineLogger(streams.stderr, env.CRONSYNC_LOG_LEVEL, `cronsync[${args.jobId}]`),
+      stdout: streams.stdout, stderr: streams.stderr, installSignalHandlers: true,
+    });
+  } catch (err) {
+    streams.stderr.write(`cronsync exec: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return EXIT.internal;
+  }
+}

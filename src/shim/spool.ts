@@ -1,0 +1,199 @@
+/**
+ * Check-in spool: `<stateDir>/spool/<created-ms>-<run_id>.json`, one file per run, mode 0600,
+ * without the secret (re-resolved at delivery). `exec` writes its entry before the first
+ * attempt (owner = its pid) and deletes it after a 2xx, so a kill -9 mid-check-in leaves the
+ * entry behind; `flushSpool` delivers entries whose owner is gone, oldest first, and deletes
+ * each only after a 2xx. Dropped entries (too old, over the count, rejected 4xx) are appended
+ * to `<stateDir>/spool-dropped.jsonl` and counted by {@link spoolStats}.
+ */
+import { readdirSync } from 'node:fs';
+import { appendFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readJobSnapshot } from '../state/snapshots.js';
+import type { Clock } from '../system/clock.js';
+import { atomicWriteFileSync, readFileIfExists, removeFile } from '../system/files.js';
+import type { HttpClient } from '../system/http.js';
+import type { Checkin } from './checkin.js';
+import { buildRequest, deliver } from './checkin.js';
+import { isProcessAlive, selfIdentity, tryAcquireLock } from './lock.js';
+import type { BackoffPolicy } from './retry.js';
+import { createResolver } from './secrets.js';
+import type { Logger } from './types.js';
+
+/** SpoolEntry is one undelivered check-in. */
+export interface SpoolEntry extends Checkin {
+  version: 1;
+  jobId: string;
+  /** ISO 8601. */
+  createdAt: string;
+  /** The `${VAR}` template of the secret when it is a pure reference; else read from the job snapshot. */
+  secretRef: string | null;
+  secretsFile?: string;
+  /** The process delivering it right now; null once it is left to the daemon. */
+  owner: { pid: number; startTime: string | null } | null;
+}
+
+/** Spool limits from the agent configuration. */
+export interface SpoolLimits {
+  maxAgeDays: number;
+  maxCount: number;
+}
+
+/** Default limits: a week, 1000 entries. */
+export const DEFAULT_SPOOL_LIMITS: SpoolLimits = { maxAgeDays: 7, maxCount: 1000 };
+
+/** Directory of the spool. */
+export function spoolDir(stateDir: string): string {
+  return join(stateDir, 'spool');
+}
+
+/** File name of an entry: sortable by creation time. */
+export function spoolFileName(entry: Pick<SpoolEntry, 'createdAt' | 'payload'>): string {
+  return `${String(Date.parse(entry.createdAt)).padStart(14, '0')}-${entry.payload.run_id}.json`;
+}
+
+/** Writes (or rewrites) an entry atomically with mode 0600; returns its path. @throws {IoError} */
+export async function writeSpoolEntry(stateDir: string, entry: SpoolEntry, fsync = true): Promise<string> {
+  const path = join(spoolDir(stateDir), spoolFileName(entry));
+  atomicWriteFileSync(path, JSON.stringify(entry), 0o600, { fsync });
+  return path;
+}
+
+/** Lists entry files, oldest first. */
+export async function listSpool(stateDir: string): Promise<string[]> {
+  try {
+    return readdirSync(spoolDir(stateDir)).filter((f) => /^\d{14}-[^.]+\.json$/.test(f)).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Appends drop records; the count of lines is the `dropped` total. */
+export async function recordDropped(stateDir: string, entries: Array<{ jobId: string; runId: string }>, reason: string, now: Date): Promise<void> {
+  if (entries.length === 0) return;
+  await mkdir(stateDir, { recursive: true });
+  const lines = entries.map((e) => JSON.stringify({ at: now.toISOString(), jobId: e.jobId, runId: e.runId, reason })).join('\n');
+  // O_APPEND writes of one small buffer do not interleave between processes.
+  await appendFile(join(stateDir, 'spool-dropped.jsonl'), `${lines}\n`, { mode: 0o644 });
+}
+
+/** Numbers for the status file: `checkins: { spooled, dropped }`. */
+export async function spoolStats(stateDir: string): Promise<{ spooled: number; dropped: number }> {
+  const text = (await readFileIfExists(join(stateDir, 'spool-dropped.jsonl'))) ?? '';
+  return { spooled: (await listSpool(stateDir)).length, dropped: text.split('\n').filter((l) => l.trim() !== '').length };
+}
+
+/** Options of {@link flushSpool}. */
+export interface FlushOptions {
+  stateDir: string;
+  http: HttpClient;
+  clock: Clock;
+  log: Logger;
+  /** Where `${VAR}` of secrets are looked up first (then the entry's secrets file). */
+  env: Record<string, string | undefined>;
+  /** Total time for this flush; entries not reached stay spooled. */
+  budgetMs: number;
+  limits?: SpoolLimits;
+  requestTimeoutMs?: number;
+  policy?: BackoffPolicy;
+  random?: () => number;
+  signal?: AbortSignal;
+}
+
+/** Outcome of one flush. `busy` = another process is flushing. */
+export interface FlushResult {
+  delivered: number;
+  rejected: number;
+  dropped: number;
+  remaining: number;
+  busy: boolean;
+}
+
+/**
+ * Delivers spooled check-ins oldest first with the check-in retry policy, deleting each only
+ * after a 2xx. Stops at the first entry that cannot be delivered (the server is likely down) and
+ * leaves it and the rest for later. Enforces the age and count limits first. One flusher at a time.
+ */
+export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
+  const res: FlushResult = { delivered: 0, rejected: 0, dropped: 0, remaining: 0, busy: false };
+  const files = await listSpool(o.stateDir);
+  if (files.length === 0) return res;
+  const now = o.clock.now();
+  const me = selfIdentity();
+  const lock = await tryAcquireLock(join(spoolDir(o.stateDir), '.flush.lock'), { ...me, runId: 'flush', startedAt: now.toISOString() });
+  if (!lock.acquired) return { ...res, busy: true, remaining: files.length };
+  try {
+    const limits = o.limits ?? DEFAULT_SPOOL_LIMITS;
+    const entries: Array<{ path: string; entry: SpoolEntry }> = [];
+    for (const f of files) {
+      const path = join(spoolDir(o.stateDir), f);
+      const entry = await readEntry(path);
+      if (!entry) continue;
+      // An owner that is alive is still delivering it itself.
+      if (entry.owner && isProcessAlive(entry.owner.pid, entry.owner.startTime)) continue;
+      entries.push({ path, entry });
+    }
+    const maxAgeMs = limits.maxAgeDays * 86_400_000;
+    const tooOld = entries.filter((e) => now.getTime() - Date.parse(e.entry.createdAt) > maxAgeMs);
+    const young = entries.filter((e) => !tooOld.includes(e));
+    const overCount = young.slice(0, Math.max(0, young.length - limits.maxCount));
+    for (const [list, reason] of [[tooOld, 'max-age'], [overCount, 'max-count']] as const) {
+      for (const e of list) await removeFile(e.path);
+      await recordDropped(o.stateDir, list.map((e) => ({ jobId: e.entry.jobId, runId: e.entry.payload.run_id })), reason, now);
+      res.dropped += list.length;
+      if (list.length) o.log.warn({ count: list.length, reason }, 'Spooled check-ins dropped');
+    }
+    const queue = young.slice(overCount.length);
+    const start = now.getTime();
+    for (let i = 0; i < queue.length; i++) {
+      const { path, entry } = queue[i] as { path: string; entry: SpoolEntry };
+      const left = o.budgetMs - (o.clock.now().getTime() - start);
+      let secret: string | undefined;
+      try {
+        secret = await entrySecret(o, entry);
+      } catch (err) {
+        o.log.warn({ jobId: entry.jobId, runId: entry.payload.run_id, err: (err as Error).message }, 'Spooled check-in kept: secret not resolvable');
+        continue;
+      }
+      const r = left <= 0 ? null : await deliver(buildRequest(entry, secret, o.requestTimeoutMs ?? 10_000), {
+        http: o.http, clock: o.clock, log: o.log, budgetMs: left, policy: o.policy, random: o.random, signal: o.signal,
+        fields: { jobId: entry.jobId, runId: entry.payload.run_id },
+      });
+      if (r?.outcome === 'delivered' || r?.outcome === 'rejected') {
+        await removeFile(path);
+        if (r.outcome === 'delivered') res.delivered++;
+        else {
+          res.rejected++;
+          await recordDropped(o.stateDir, [{ jobId: entry.jobId, runId: entry.payload.run_id }], `rejected-${r.statusCode}`, o.clock.now());
+        }
+        continue;
+      }
+      res.remaining = queue.length - i;
+      break;
+    }
+    return res;
+  } finally {
+    await lock.lock.release();
+  }
+}
+
+async function readEntry(path: string): Promise<SpoolEntry | null> {
+  try {
+    const text = await readFileIfExists(path);
+    const v = text === null ? null : (JSON.parse(text) as SpoolEntry);
+    return v && v.version === 1 && v.payload && typeof v.url === 'string' ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+async function entrySecret(o: FlushOptions, entry: SpoolEntry): Promise<string | undefined> {
+  let template = entry.secretRef;
+  let secretsFile = entry.secretsFile;
+  if (template === null) {
+    const snap = await readJobSnapshot(o.stateDir, entry.jobId).catch(() => null);
+    template = snap?.job.spec.checkin.secret ?? null;
+    secretsFile ??= snap?.runtime.secretsFile;
+  }
+  return template === null ? undefined : createResolver(o.env, secretsFile)(template, 'spec.checkin.secret');
+}

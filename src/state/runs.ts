@@ -1,0 +1,56 @@
+/**
+ * Last-run records: one per job at `<stateDir>/runs/<tenant>/<name>.json`, written by
+ * `cronsync exec` after each run and read by `cronsync status`. They hold no output and no secret.
+ */
+import { join } from 'node:path';
+import type { JobId } from '../manifest/types.js';
+import { atomicWriteFileSync, readFileIfExists, removeFile } from '../system/files.js';
+import { parseJobId } from './snapshots.js';
+
+/** Outcome of one run as the status file reports it. */
+export type RunStatus = 'success' | 'failure' | 'timeout' | 'cancelled' | 'skipped';
+
+/** LastRun is the record of a job's most recent run (or skipped run). */
+export interface LastRun {
+  runId: string;
+  /** ISO 8601. */
+  startedAt: string;
+  finishedAt: string;
+  status: RunStatus;
+  /** The exit code `cronsync exec` returned; null for a skipped run. */
+  exitCode: number | null;
+  durationMs: number;
+  attempts: number;
+}
+
+/** Path of the last-run record of job `id`. @throws {UsageError} on a malformed id. */
+export function lastRunPath(stateDir: string, id: JobId | string): string {
+  const { tenant, name } = parseJobId(id);
+  return join(stateDir, 'runs', tenant, `${name}.json`);
+}
+
+/**
+ * Records the last run of a job atomically (mode 0644: it holds no secret). Not fsynced: the
+ * record is informational and rewritten by every run.
+ * @throws {IoError}
+ */
+export async function writeLastRun(stateDir: string, id: JobId | string, run: LastRun): Promise<void> {
+  atomicWriteFileSync(lastRunPath(stateDir, id), `${JSON.stringify(run)}\n`, 0o644, { fsync: false });
+}
+
+/** Reads the last run of a job; null when there is none or the record is unreadable garbage. @throws {IoError} */
+export async function readLastRun(stateDir: string, id: JobId | string): Promise<LastRun | null> {
+  const text = await readFileIfExists(lastRunPath(stateDir, id));
+  if (text === null) return null;
+  try {
+    const v = JSON.parse(text) as LastRun;
+    return typeof v.status === 'string' && typeof v.startedAt === 'string' ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Deletes the last-run record of a job (when the job is removed). @throws {IoError} */
+export async function deleteLastRun(stateDir: string, id: JobId | string): Promise<boolean> {
+  return removeFile(lastRunPath(stateDir, id));
+}

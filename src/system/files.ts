@@ -1,0 +1,130 @@
+/**
+ * Small file-system helpers shared by every writer of the state dir: atomic writes and
+ * tolerant reads. Node implementations only; callers stay pure.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, fchmodSync } from 'node:fs';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { IoError } from '../errors.js';
+
+/** Options of {@link atomicWriteFile}. */
+export interface AtomicWriteOptions {
+  /**
+   * fsync the data before the rename and the directory after it (default true). Turning it off
+   * keeps atomicity and survives a crash of the process, but not of the machine.
+   */
+  fsync?: boolean;
+}
+
+/**
+ * Writes `data` to `path` atomically: a temp file in the same directory, fsync, rename.
+ * Readers see either the old or the new content, never a partial file. Parent directories
+ * are created (mode 0700 unless they exist).
+ * @throws {IoError} when the file cannot be written.
+ */
+export async function atomicWriteFile(path: string, data: string | Uint8Array, mode: number, options: AtomicWriteOptions = {}): Promise<void> {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const sync = options.fsync !== false;
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const fh = await open(tmp, 'wx', mode);
+    try {
+      await fh.writeFile(data);
+      // open() applies the umask; chmod makes the mode exact (0644 status, 0600 spool).
+      await fh.chmod(mode);
+      if (sync) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+    if (sync) await syncDir(dir);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw new IoError(`Cannot write ${path}: ${(err as Error).message}`, { path }, { cause: err });
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  // Directory fsync makes the rename durable; not supported on Windows, where it is skipped.
+  if (process.platform === 'win32') return;
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Reads a file as UTF-8, or returns null when it does not exist.
+ * @throws {IoError} on any other read error.
+ */
+export async function readFileIfExists(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new IoError(`Cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
+  }
+}
+
+/** Deletes a file; returns false when it did not exist. @throws {IoError} on other errors. */
+export async function removeFile(path: string): Promise<boolean> {
+  try {
+    await unlink(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new IoError(`Cannot delete ${path}: ${(err as Error).message}`, { path }, { cause: err });
+  }
+}
+
+/**
+ * Synchronous {@link atomicWriteFile}, for the short-lived `cronsync exec`, where a few small
+ * writes cost less without a round trip through the thread pool.
+ * @throws {IoError} when the file cannot be written.
+ */
+export function atomicWriteFileSync(path: string, data: string | Uint8Array, mode: number, options: AtomicWriteOptions = {}): void {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const sync = options.fsync !== false;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const fd = openSync(tmp, 'wx', mode);
+    try {
+      writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+      fchmodSync(fd, mode);
+      if (sync) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    if (sync && process.platform !== 'win32') {
+      const dfd = openSync(dir, 'r');
+      try {
+        fsyncSync(dfd);
+      } finally {
+        closeSync(dfd);
+      }
+    }
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // Never created.
+    }
+    throw new IoError(`Cannot write ${path}: ${(err as Error).message}`, { path }, { cause: err });
+  }
+}
+
+/** Synchronous {@link readFileIfExists}. @throws {IoError} on errors other than ENOENT. */
+export function readFileIfExistsSync(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new IoError(`Cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
+  }
+}

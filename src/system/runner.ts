@@ -1,0 +1,199 @@
+/**
+ * Runner port: starts a child process from an argv (never a shell string), optionally in its
+ * own process group, with a timeout and cancellation that reach the whole process tree.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { constants } from 'node:os';
+
+/** Command is one program invocation: file and argv, no shell parsing. */
+export interface Command {
+  file: string;
+  args: readonly string[];
+  cwd?: string;
+  /** The complete environment of the child; the parent's when absent. */
+  env?: Record<string, string | undefined>;
+  /** Windows only: pass `args` to the program unquoted (for `cmd.exe /s /c "…"`). */
+  windowsVerbatimArguments?: boolean;
+}
+
+/** Options of {@link Runner.run}. */
+export interface RunOptions {
+  /** Written to the child's stdin, which is then closed. stdin is /dev/null when absent. */
+  stdin?: string | Uint8Array;
+  /** Kills the process tree after this many ms and reports `timedOut`. */
+  timeoutMs?: number;
+  /** Time between SIGTERM and SIGKILL (default 5000 ms). */
+  killGraceMs?: number;
+  /** Aborting sends the signal named by `signal.reason` (default SIGTERM) to the tree: `cancelled`. */
+  signal?: AbortSignal;
+  /** Streaming sinks; when given, that stream is not captured in the result. */
+  onStdout?: (chunk: Buffer) => void;
+  onStderr?: (chunk: Buffer) => void;
+  /** Called once the child has a pid. */
+  onSpawn?: (pid: number) => void;
+}
+
+/** Outcome of a finished process. */
+export interface RunResult {
+  /** Exit status; for a child killed by a signal, 128 + signal number (shell convention). */
+  exitCode: number;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  cancelled: boolean;
+  /** Set when the process could not be started (e.g. missing program or working directory). */
+  spawnError?: string;
+}
+
+/** Runner runs commands. */
+export interface Runner {
+  run(cmd: Command, opts?: RunOptions): Promise<RunResult>;
+}
+
+const isWindows = process.platform === 'win32';
+
+function signalNumber(sig: NodeJS.Signals): number {
+  return (constants.signals as Record<string, number>)[sig] ?? 15;
+}
+
+/** Sends `sig` to the process group led by `pid` (POSIX) or kills the tree (Windows). */
+export function killTree(pid: number, sig: NodeJS.Signals): void {
+  if (isWindows) {
+    // Windows has no process groups or SIGTERM: taskkill /T walks the tree.
+    spawn('taskkill', ['/PID', String(pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true }).on('error', () => undefined);
+    return;
+  }
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+/**
+ * True while a process group has a live (non-zombie) member. Where /proc exists the members are
+ * found there, because kill(-pgid, 0) also succeeds for zombies, which linger in containers
+ * whose init does not reap them.
+ */
+export function groupAlive(pgid: number): boolean {
+  if (isWindows) return false;
+  let entries: string[] | null = null;
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    entries = null;
+  }
+  if (entries) {
+    for (const e of entries) {
+      if (!/^\d+$/.test(e)) continue;
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      } catch {
+        continue;
+      }
+      // Fields after "(comm)": state, ppid, pgrp, ...
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[2]) === pgid && f[0] !== 'Z' && f[0] !== 'X') return true;
+    }
+    return false;
+  }
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** nodeRunner runs each command in a new process group (a new session on POSIX). */
+export const nodeRunner: Runner = {
+  run(cmd, opts = {}) {
+    return new Promise<RunResult>((resolve) => {
+      const grace = opts.killGraceMs ?? 5000;
+      let timedOut = false;
+      let cancelled = false;
+      let killTimer: NodeJS.Timeout | undefined;
+      let stopping = false;
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      const child = spawn(cmd.file, [...cmd.args], {
+        cwd: cmd.cwd,
+        env: cmd.env ?? process.env,
+        // detached => setsid(): the child leads its own group, so one kill(-pid) reaches the tree.
+        detached: !isWindows,
+        windowsHide: true,
+        windowsVerbatimArguments: cmd.windowsVerbatimArguments,
+        stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      });
+      const stop = (sig: NodeJS.Signals): void => {
+        if (child.pid === undefined) return;
+        killTree(child.pid, sig);
+        if (stopping) return;
+        stopping = true;
+        killTimer = setTimeout(() => child.pid !== undefined && killTree(child.pid, 'SIGKILL'), grace);
+      };
+      const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
+        timedOut = true;
+        stop('SIGTERM');
+      }, opts.timeoutMs);
+      const onAbort = (): void => {
+        cancelled = true;
+        const reason = opts.signal?.reason;
+        stop(typeof reason === 'string' && reason.startsWith('SIG') ? (reason as NodeJS.Signals) : 'SIGTERM');
+      };
+      if (opts.signal?.aborted) onAbort();
+      else opts.signal?.addEventListener('abort', onAbort, { once: true });
+      if (child.pid !== undefined) opts.onSpawn?.(child.pid);
+      child.stdout?.on('data', (c: Buffer) => (opts.onStdout ? opts.onStdout(c) : out.push(c)));
+      child.stderr?.on('data', (c: Buffer) => (opts.onStderr ? opts.onStderr(c) : err.push(c)));
+      if (opts.stdin !== undefined) {
+        child.stdin?.on('error', () => undefined);
+        child.stdin?.end(opts.stdin);
+      }
+      let settled = false;
+      const finish = (code: number, signal: NodeJS.Signals | null, spawnError?: string): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        const done = (): void => {
+          clearTimeout(killTimer);
+          resolve({ exitCode: code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut, cancelled, spawnError });
+        };
+        // After a timeout or cancel, stragglers in the group get the rest of the grace period.
+        if (stopping && child.pid !== undefined && groupAlive(child.pid)) waitGroup(child.pid, grace, done);
+        else done();
+      };
+      child.on('error', (e: NodeJS.ErrnoException) => finish(e.code === 'ENOENT' ? 127 : 126, null, e.message));
+      child.on('exit', (code, signal) => {
+        const exitCode = code ?? (signal ? 128 + signalNumber(signal) : 1);
+        // A background grandchild may hold the pipes open: do not wait for 'close' for long.
+        const t = setTimeout(() => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          finish(exitCode, signal);
+        }, 200);
+        child.once('close', () => {
+          clearTimeout(t);
+          finish(exitCode, signal);
+        });
+      });
+    });
+  },
+};
+
+function waitGroup(pid: number, graceMs: number, done: () => void): void {
+  const deadline = Date.now() + graceMs + 1000;
+  const tick = (): void => {
+    if (!groupAlive(pid) || Date.now() > deadline) {
+      killTree(pid, 'SIGKILL');
+      done();
+      return;
+    }
+    setTimeout(tick, 25);
+  };
+  tick();
+}

@@ -1,0 +1,289 @@
+/**
+ * `cronsync exec` in-process (runExec) with real child processes: exit codes, output, timeouts,
+ * signals, retries (injected clock), concurrency, guards, steps, secrets.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Job } from '../../src/manifest/types.js';
+import { runExec } from '../../src/shim/run.js';
+import type { ExecOptions } from '../../src/shim/run.js';
+import { readLastRun } from '../../src/state/runs.js';
+import type { SnapshotRuntime } from '../../src/state/snapshots.js';
+import { nodeRunner } from '../../src/system/runner.js';
+import { FakeClock } from '../fakes/FakeClock.js';
+import { FakeHttp } from '../fakes/FakeHttp.js';
+import { install, makeJob, memoryLog, nodeScript, tempStateDir } from '../shim/fixtures.js';
+
+/** Alive and not a zombie (containers without a reaping init keep zombies around). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? '');
+  } catch {
+    return false;
+  }
+}
+
+class Sink {
+  chunks: Buffer[] = [];
+  write(c: Uint8Array | string): boolean {
+    this.chunks.push(Buffer.from(c));
+    return true;
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+interface Harness {
+  dir: string;
+  http: FakeHttp;
+  clock: FakeClock;
+  log: ReturnType<typeof memoryLog>;
+  stdout: Sink;
+  stderr: Sink;
+  run(jobId: string, extra?: Partial<ExecOptions>): Promise<number>;
+  checkins(): Array<Record<string, unknown>>;
+}
+
+function harness(dir = tempStateDir()): Harness {
+  const h: Harness = {
+    dir, http: new FakeHttp(), clock: new FakeClock(Date.UTC(2026, 10, 23, 10, 0, 3)), log: memoryLog(), stdout: new Sink(), stderr: new Sink(),
+    run: (jobId, extra = {}) => runExec({
+      jobId, stateDir: dir, clock: h.clock, http: h.http, log: h.log, env: { PATH: process.env.PATH, CHECKIN_SECRET: 'tok-123' },
+      stdout: h.stdout, stderr: h.stderr, runner: nodeRunner, random: () => 0.5, killGraceMs: 300, uuid: () => `00000000-0000-4000-8000-${String(Math.random()).slice(2, 14).padEnd(12, '0')}`,
+      ...extra,
+    }),
+    checkins: () => h.http.bodies(),
+  };
+  return h;
+}
+
+async function setup(spec: Partial<Job['spec']>, runtime: Partial<SnapshotRuntime> = {}): Promise<Harness & { id: string }> {
+  const h = harness();
+  const id = await install(h.dir, makeJob('job', spec), runtime);
+  return { ...h, id };
+}
+
+describe('e2e/shim exec', () => {
+  it.each([0, 1, 2, 255])('passes exit code %i through and reports it', async (code) => {
+    const h = await setup({ command: `exit ${code}` });
+
+    const rc = await h.run(h.id);
+
+    expect(rc).toBe(code);
+    expect(h.checkins()).toEqual([expect.objectContaining({ status: code === 0 ? 'success' : 'failure', exit_code: code, attempts: 1, job_name: 'job', tenant: 'acme', agent_id: 'host-1', commit: 'a'.repeat(40) })]);
+    expect(h.http.requests[0]?.headers).toMatchObject({ authorization: 'Bearer tok-123', 'idempotency-key': h.checkins()[0]?.run_id });
+    expect(await readLastRun(h.dir, h.id)).toMatchObject({ status: code === 0 ? 'success' : 'failure', exitCode: code, attempts: 1 });
+  });
+
+  it('reports 137 for a child killed by SIGKILL', async () => {
+    const h = await setup({ command: nodeScript(tempStateDir(), 'k', "process.kill(process.pid, 'SIGKILL')") });
+
+    expect(await h.run(h.id)).toBe(137);
+    expect(h.checkins()[0]).toMatchObject({ status: 'failure', exit_code: 137 });
+  });
+
+  it('streams >1 MB unchanged and checks in only a safe 10,000-character tail', async () => {
+    const script = "const s = 'é😀x'.repeat(150000); process.stdout.write(s); process.stderr.write('bad thing\\n'); process.stdout.write('END'); process.exitCode = 3";
+    const h = await setup({ command: nodeScript(tempStateDir(), 'big', script) });
+
+    await h.run(h.id);
+
+    const out = h.stdout.text();
+    expect(Buffer.byteLength(out)).toBe(150000 * 7 + 3);
+    const c = h.checkins()[0] as { output: string; error_message: string };
+    expect(c.output.length).toBeLessThanOrEqual(10_000);
+    expect(c.output).toMatch(/^\[cronsync: output truncated, 1050013 bytes/);
+    expect(c.output.replace('bad thing\n', '').endsWith('é😀xEND')).toBe(true);
+    expect(c.output).not.toContain('\uFFFD');
+    expect(c.error_message).toBe('bad thing\nexit code 3');
+  });
+
+  it('passes args without re-parsing, merges env (secrets file), sets workingDir', async () => {
+    const dir = tempStateDir();
+    writeFileSync(join(dir, 'secrets.env'), 'DB_PASS=pw from file\n', { mode: 0o600 });
+    const h = await setup({ command: 'printf "%s|" "$(pwd)" "$DB_PASS" "$CRONSYNC_JOB"', args: ['a b', '$HOME', "it's;rm -rf /"], env: { DB_PASS: '${DB_PASS}' }, workingDir: dir }, { secretsFile: join(dir, 'secrets.env') });
+
+    expect(await h.run(h.id)).toBe(0);
+    expect(h.stdout.text()).toBe(`${dir}|pw from file|acme/job|a b|$HOME|it's;rm -rf /|`);
+  });
+
+  it('refuses an unsafe secrets file with exit 77, without running', async () => {
+    const dir = tempStateDir();
+    writeFileSync(join(dir, 'secrets.env'), 'CHECKIN_SECRET=x\n', { mode: 0o644 });
+    const marker = join(dir, 'ran');
+    const h = await setup({ command: `touch '${marker}'` }, { secretsFile: join(dir, 'secrets.env') });
+
+    const rc = await h.run(h.id, { env: { PATH: process.env.PATH } });
+
+    expect(rc).toBe(77);
+    expect(h.stderr.text()).toContain('Refusing secrets file');
+    expect(existsSync(marker)).toBe(false);
+    expect(await readLastRun(h.dir, h.id)).toMatchObject({ status: 'failure', exitCode: 77 });
+  });
+
+  it('exits 78 with a clear message when the job is not installed, 64 for a bad id', async () => {
+    const h = harness();
+
+    expect(await h.run('acme/nope')).toBe(78);
+    expect(h.stderr.text()).toContain('job acme/nope is not installed');
+    expect(await h.run('../etc')).toBe(64);
+  });
+
+  it('timeout kills the whole tree, grandchildren included, and reports 124', async () => {
+    const dir = tempStateDir();
+    const pidFile = join(dir, 'gc.pid');
+    const h = await setup({ command: `sleep 30 & echo $! > '${pidFile}'; wait`, timeout: '300ms' });
+
+    const rc = await h.run(h.id);
+
+    expect(rc).toBe(124);
+    const gc = Number(readFileSync(pidFile, 'utf8'));
+    expect(running(gc)).toBe(false);
+    expect(h.checkins()[0]).toMatchObject({ status: 'timeout', exit_code: 124, error_message: 'timed out after 300ms' });
+  });
+
+  it('forwards a cancel signal to the child group and reports cancelled (128+signo)', async () => {
+    const dir = tempStateDir();
+    const marker = join(dir, 'got');
+    const script = `process.on('SIGINT', () => { require('fs').writeFileSync(${JSON.stringify(marker)}, 'SIGINT'); process.exit(0) }); console.log('ready'); setInterval(() => {}, 1000)`;
+    const h = await setup({ command: nodeScript(dir, 'trap', script) });
+    const ac = new AbortController();
+    const poll = setInterval(() => h.stdout.text().includes('ready') && ac.abort('SIGINT'), 10);
+
+    const rc = await h.run(h.id, { signal: ac.signal });
+    clearInterval(poll);
+
+    expect(rc).toBe(130);
+    expect(readFileSync(marker, 'utf8')).toBe('SIGINT');
+    expect(h.checkins()[0]).toMatchObject({ status: 'cancelled', exit_code: 130 });
+  });
+
+  it.each`
+    backoff          | delays
+    ${'fixed'}       | ${[10_000, 10_000, 10_000]}
+    ${'exponential'} | ${[10_000, 20_000, 25_000]}
+  `('retries with $backoff backoff on the injected clock', async ({ backoff, delays }) => {
+    const h = await setup({ command: 'echo try; exit 4', retry: { enabled: true, attempts: 3, backoff, delay: '10s', maxDelay: '25s' } });
+
+    const rc = await h.run(h.id);
+
+    expect(rc).toBe(4);
+    expect(h.clock.sleeps).toEqual(delays);
+    expect(h.checkins()[0]).toMatchObject({ status: 'failure', attempts: 4, duration: 45 + (backoff === 'fixed' ? -15 : 10) });
+    expect((h.checkins()[0] as { output: string }).output).toContain('[cronsync] attempt 4 of 4');
+  });
+
+  it('stops retrying at the first success', async () => {
+    const dir = tempStateDir();
+    const n = join(dir, 'n');
+    const h = await setup({ command: `echo x >> '${n}'; test $(wc -l < '${n}') -ge 3`, retry: { enabled: true, attempts: 5, backoff: 'fixed', delay: '1s', maxDelay: '1s' } });
+
+    expect(await h.run(h.id)).toBe(0);
+    expect(h.checkins()[0]).toMatchObject({ status: 'success', attempts: 3 });
+  });
+
+  it('Forbid skips an overlapping run, records it, and does not check in', async () => {
+    const dir = tempStateDir();
+    const go = join(dir, 'go');
+    const h = await setup({ command: `echo started; while [ ! -e '${go}' ]; do sleep 0.02; done` });
+    const first = h.run(h.id);
+    while (!h.stdout.text().includes('started')) await new Promise((r) => setTimeout(r, 10));
+
+    const second = await h.run(h.id);
+    const skipped = await readLastRun(h.dir, h.id);
+    writeFileSync(go, '');
+    const firstRc = await first;
+
+    expect(second).toBe(0);
+    expect(skipped).toMatchObject({ status: 'skipped', exitCode: null, attempts: 0 });
+    expect(firstRc).toBe(0);
+    expect(h.checkins()).toHaveLength(1);
+    expect(h.log.lines.map((l) => l.msg)).toContain('Previous run still going; this run is skipped (concurrency: Forbid)');
+    expect(await readLastRun(h.dir, h.id)).toMatchObject({ status: 'success' });
+  });
+
+  it('Replace cancels the running instance, then runs', async () => {
+    const h = await setup({ command: 'if [ "$MODE" = long ]; then echo started; sleep 30; else echo second; fi', concurrency: 'Replace' });
+    const first = h.run(h.id, { env: { PATH: process.env.PATH, CHECKIN_SECRET: 't', MODE: 'long' } });
+    while (!h.stdout.text().includes('started')) await new Promise((r) => setTimeout(r, 10));
+
+    const second = await h.run(h.id, { clock: { now: () => new Date(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) } });
+
+    expect(await first).toBe(143);
+    expect(second).toBe(0);
+    expect(h.checkins().map((c) => c.status).sort()).toEqual(['cancelled', 'success']);
+  });
+
+  it('a scheduled run of a paused job exits 0 silently; a manual one runs with a warning', async () => {
+    const dir = tempStateDir();
+    const marker = join(dir, 'ran');
+    const h = await setup({ command: `touch '${marker}'`, paused: true });
+
+    expect(await h.run(h.id, { scheduled: true })).toBe(0);
+    expect(existsSync(marker)).toBe(false);
+    expect(h.http.requests).toHaveLength(0);
+    expect(await h.run(h.id)).toBe(0);
+    expect(existsSync(marker)).toBe(true);
+    expect(h.log.lines.find((l) => l.level === 'warn')?.msg).toBe('Job is paused; running it anyway because it was started by hand');
+  });
+
+  it('the timezone guard sees the start minute and skips non-fire minutes', async () => {
+    const h = await setup({ command: 'echo ran' });
+    const seen: string[] = [];
+
+    const skipped = await h.run(h.id, { scheduled: true, isFireTime: (_j, m) => (seen.push(m.toISOString()), false) });
+    const ran = await h.run(h.id, { scheduled: true, isFireTime: () => true });
+    const manual = await h.run(h.id, { isFireTime: () => false });
+
+    expect([skipped, ran, manual]).toEqual([0, 0, 0]);
+    expect(seen).toEqual(['2026-11-23T10:00:00.000Z']);
+    expect(h.stdout.text()).toBe('ran\nran\n');
+    expect(h.checkins()).toHaveLength(2);
+  });
+
+  it('runs steps in order with onFailure stop/continue, per-step retry, and a summary in the check-in', async () => {
+    const retry = { enabled: false, attempts: 0, backoff: 'fixed' as const, delay: '1s', maxDelay: '1s' };
+    const h = await setup({
+      command: undefined,
+      steps: [
+        { name: 'init', run: 'echo init', retry, onFailure: 'stop' },
+        { name: 'lint', run: 'echo lint >&2; exit 3', retry: { ...retry, enabled: true, attempts: 1 }, onFailure: 'continue' },
+        { name: 'deploy', run: 'exit 5', retry, onFailure: 'stop' },
+        { name: 'verify', run: 'echo never', retry, onFailure: 'stop' },
+      ],
+    });
+
+    const rc = await h.run(h.id);
+
+    expect(rc).toBe(5);
+    expect(h.stdout.text()).toBe('init\n');
+    expect(h.clock.sleeps).toEqual([1000]);
+    const c = h.checkins()[0] as { status: string; output: string; error_message: string };
+    expect(c.status).toBe('failure');
+    expect(c.output).toContain('[cronsync] steps:\n  ok     init (exit 0, 1 attempt');
+    expect(c.output).toContain('  failed lint (exit 3, 2 attempts');
+    expect(c.output).toContain('  failure deploy (exit 5, 1 attempt');
+    expect(c.output).toContain('  skipped verify');
+    expect(c.error_message).toContain('step "deploy": exit code 5');
+  });
+
+  it('sends a running check-in first when checkin.start is set', async () => {
+    const h = await setup({ command: 'true' }, { checkin: { url: 'http://127.0.0.1:9/c', protocol: 'crontopus', start: true } });
+
+    await h.run(h.id);
+
+    expect(h.checkins().map((c) => c.status)).toEqual(['running', 'success']);
+    expect(h.http.requests[0]?.headers?.['idempotency-key']).toBe(`${h.checkins()[0]?.run_id}-running`);
+  });
+
+  it('without a check-in URL, or with checkin disabled, sends nothing', async () => {
+    const a = await setup({ command: 'true' }, { checkin: { protocol: 'crontopus', start: false } });
+    const b = await setup({ command: 'true', checkin: { enabled: false, timeout: 1 } });
+
+    expect([await a.run(a.id), await b.run(b.id)]).toEqual([0, 0]);
+    expect([a.http.requests.length, b.http.requests.length]).toEqual([0, 0]);
+  });
+});

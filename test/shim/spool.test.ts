@@ -1,0 +1,97 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { flushSpool, listSpool, spoolStats, writeSpoolEntry } from '../../src/shim/spool.js';
+import type { SpoolEntry } from '../../src/shim/spool.js';
+import { FakeClock } from '../fakes/FakeClock.js';
+import { FakeHttp } from '../fakes/FakeHttp.js';
+import { install, makeJob, memoryLog, tempStateDir } from './fixtures.js';
+
+const T0 = Date.UTC(2026, 10, 23, 10, 0, 0);
+
+function entry(runId: string, createdMs: number, extra: Partial<SpoolEntry> = {}): SpoolEntry {
+  return {
+    version: 1, protocol: 'crontopus', url: 'http://127.0.0.1:9/api/checkins', jobId: 'acme/job', createdAt: new Date(createdMs).toISOString(),
+    secretRef: '${CHECKIN_SECRET}', owner: null,
+    payload: { job_name: 'job', tenant: 'acme', status: 'success', started_at: 'x', agent_id: 'h', run_id: runId, attempts: 1, commit: null },
+    ...extra,
+  };
+}
+
+describe('shim/spool', () => {
+  const env = { CHECKIN_SECRET: 'tok' };
+
+  it('delivers oldest first, re-resolves the secret, deletes after 2xx', async () => {
+    const dir = tempStateDir();
+    await writeSpoolEntry(dir, entry('r2', T0 - 2000));
+    await writeSpoolEntry(dir, entry('r1', T0 - 5000));
+    const http = new FakeHttp();
+
+    const r = await flushSpool({ stateDir: dir, http, clock: new FakeClock(T0), log: memoryLog(), env, budgetMs: 5000 });
+
+    expect(r).toEqual({ delivered: 2, rejected: 0, dropped: 0, remaining: 0, busy: false });
+    expect(http.bodies().map((b) => b.run_id)).toEqual(['r1', 'r2']);
+    expect(http.requests[0]?.headers?.authorization).toBe('Bearer tok');
+    expect(await listSpool(dir)).toEqual([]);
+  });
+
+  it('stores entries 0600 without the secret', async () => {
+    const dir = tempStateDir();
+    const p = await writeSpoolEntry(dir, entry('r1', T0));
+
+    expect(statSync(p).mode & 0o777).toBe(0o600);
+    expect(JSON.stringify(readdirSync(join(dir, 'spool')))).not.toContain('tok');
+  });
+
+  it('stops at the first undeliverable entry and keeps it and the rest', async () => {
+    const dir = tempStateDir();
+    await writeSpoolEntry(dir, entry('r1', T0 - 3000));
+    await writeSpoolEntry(dir, entry('r2', T0 - 2000));
+    await writeSpoolEntry(dir, entry('r3', T0 - 1000));
+    const http = new FakeHttp([200], 503);
+
+    const r = await flushSpool({ stateDir: dir, http, clock: new FakeClock(T0), log: memoryLog(), env, budgetMs: 4000, random: () => 0.5 });
+
+    expect(r).toMatchObject({ delivered: 1, remaining: 2 });
+    expect((await listSpool(dir)).map((f) => f.split('-').slice(1).join('-'))).toEqual(['r2.json', 'r3.json']);
+  });
+
+  it('drops entries over the age and count limits, and 4xx-rejected ones, and counts them', async () => {
+    const dir = tempStateDir();
+    await writeSpoolEntry(dir, entry('old', T0 - 8 * 86_400_000));
+    for (let i = 1; i <= 4; i++) await writeSpoolEntry(dir, entry(`n${i}`, T0 - 10_000 + i));
+    const http = new FakeHttp([422, 200]);
+
+    const r = await flushSpool({ stateDir: dir, http, clock: new FakeClock(T0), log: memoryLog(), env, budgetMs: 5000, limits: { maxAgeDays: 7, maxCount: 2 } });
+
+    expect(r).toEqual({ delivered: 1, rejected: 1, dropped: 3, remaining: 0, busy: false });
+    expect(http.bodies().map((b) => b.run_id)).toEqual(['n3', 'n4']);
+    expect(await spoolStats(dir)).toEqual({ spooled: 0, dropped: 4 });
+  });
+
+  it('skips entries still owned by a live process, and falls back to the job snapshot for a literal secret', async () => {
+    const dir = tempStateDir();
+    await install(dir, makeJob('job', { checkin: { enabled: true, secret: 'lit-${CHECKIN_SECRET}', timeout: 10 } }));
+    await writeSpoolEntry(dir, entry('mine', T0, { owner: { pid: process.pid, startTime: null } }));
+    await writeSpoolEntry(dir, entry('lit', T0 + 1, { secretRef: null }));
+    const http = new FakeHttp();
+
+    await flushSpool({ stateDir: dir, http, clock: new FakeClock(T0), log: memoryLog(), env, budgetMs: 5000 });
+
+    expect(http.bodies().map((b) => b.run_id)).toEqual(['lit']);
+    expect(http.requests[0]?.headers?.authorization).toBe('Bearer lit-tok');
+    expect(await spoolStats(dir)).toEqual({ spooled: 1, dropped: 0 });
+  });
+
+  it('keeps an entry whose secret cannot be resolved', async () => {
+    const dir = tempStateDir();
+    await writeSpoolEntry(dir, entry('r1', T0));
+    const log = memoryLog();
+
+    const r = await flushSpool({ stateDir: dir, http: new FakeHttp(), clock: new FakeClock(T0), log, env: {}, budgetMs: 5000 });
+
+    expect(r.delivered).toBe(0);
+    expect(await listSpool(dir)).toHaveLength(1);
+    expect(log.lines.map((l) => l.msg)).toContain('Spooled check-in kept: secret not resolvable');
+  });
+});

@@ -1,0 +1,88 @@
+import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { deleteJobSnapshot, jobSnapshotPath, listJobSnapshots, parseJobId, readJobSnapshot, writeJobSnapshot } from '../../src/state/snapshots.js';
+import { lastRunPath, readLastRun, writeLastRun } from '../../src/state/runs.js';
+import { atomicWriteFile } from '../../src/system/files.js';
+import { makeJob, makeSnapshot, tempStateDir } from './fixtures.js';
+
+describe('state/snapshots', () => {
+  it('writes 0600 atomically, only when the bytes differ, and reads back', async () => {
+    const dir = tempStateDir();
+    const snap = makeSnapshot(makeJob('backup'));
+
+    const first = await writeJobSnapshot(dir, snap);
+    const second = await writeJobSnapshot(dir, snap);
+    const third = await writeJobSnapshot(dir, { ...snap, manifestHash: 'sha256:1' });
+
+    expect([first, second, third]).toEqual([true, false, true]);
+    const path = jobSnapshotPath(dir, 'acme/backup');
+    expect(path).toBe(join(dir, 'jobs', 'acme', 'backup.json'));
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readdirSync(join(dir, 'jobs', 'acme'))).toEqual(['backup.json']);
+    expect(await readJobSnapshot(dir, 'acme/backup')).toEqual({ ...snap, manifestHash: 'sha256:1' });
+  });
+
+  it('lists, deletes, and returns null for a missing job', async () => {
+    const dir = tempStateDir();
+    await writeJobSnapshot(dir, makeSnapshot(makeJob('b')));
+    await writeJobSnapshot(dir, makeSnapshot(makeJob('a')));
+    writeFileSync(join(dir, 'jobs', 'acme', '.b.json.123.tmp'), '');
+
+    expect(await listJobSnapshots(dir)).toEqual(['acme/a', 'acme/b']);
+    expect(await deleteJobSnapshot(dir, 'acme/a')).toBe(true);
+    expect(await deleteJobSnapshot(dir, 'acme/a')).toBe(false);
+    expect(await readJobSnapshot(dir, 'acme/a')).toBeNull();
+    expect(await listJobSnapshots(join(dir, 'nope'))).toEqual([]);
+  });
+
+  it('rejects malformed ids (no path traversal) and corrupt files', async () => {
+    const dir = tempStateDir();
+    mkdirSync(join(dir, 'jobs', 'acme'), { recursive: true });
+    writeFileSync(join(dir, 'jobs', 'acme', 'bad.json'), '{"schemaVersion": 2}');
+
+    for (const id of ['acme', '../etc/passwd', 'acme/../x', 'Acme/x', 'a/b/c']) {
+      expect(() => parseJobId(id)).toThrow(expect.objectContaining({ code: 'CRONSYNC_USAGE' }));
+    }
+    await expect(readJobSnapshot(dir, 'acme/bad')).rejects.toMatchObject({ code: 'CRONSYNC_CONFIG' });
+  });
+});
+
+describe('state/runs', () => {
+  it('round-trips the last run', async () => {
+    const dir = tempStateDir();
+    const run = { runId: 'r1', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z', status: 'success' as const, exitCode: 0, durationMs: 1000, attempts: 1 };
+
+    await writeLastRun(dir, 'acme/job', run);
+
+    expect(await readLastRun(dir, 'acme/job')).toEqual(run);
+    expect(lastRunPath(dir, 'acme/job')).toBe(join(dir, 'runs', 'acme', 'job.json'));
+    expect(await readLastRun(dir, 'acme/other')).toBeNull();
+  });
+});
+
+describe('system/files', () => {
+  it('atomicWriteFile sets the exact mode and replaces content', async () => {
+    const dir = tempStateDir();
+    const p = join(dir, 'sub', 'status.json');
+
+    await atomicWriteFile(p, 'one', 0o644);
+    await atomicWriteFile(p, 'two', 0o600, { fsync: false });
+
+    expect(statSync(p).mode & 0o777).toBe(0o600);
+    expect(readdirSync(join(dir, 'sub'))).toEqual(['status.json']);
+  });
+
+  it('atomicWriteFile fails with IoError and leaves no temp file', async () => {
+    const dir = tempStateDir();
+    mkdirSync(join(dir, 'ro'));
+    chmodSync(join(dir, 'ro'), 0o500);
+    const asRoot = process.getuid?.() === 0;
+
+    const p = atomicWriteFile(join(dir, 'ro', 'x'), 'data', 0o600);
+
+    if (asRoot) await expect(p).resolves.toBeUndefined();
+    else await expect(p).rejects.toMatchObject({ code: 'CRONSYNC_IO' });
+    expect(readdirSync(join(dir, 'ro')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
