@@ -12,6 +12,14 @@ export interface CommandModule { run(argv: string[], io: CliIo): Promise<number>
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
   lint: { summary: 'validate manifests in files or directories', load: () => import('./commands/lint.js') },
+  diff: { summary: 'fetch, validate and print the plan; changes nothing', load: () => import('./commands/diff.js') },
+  sync: { summary: 'run one reconcile: fetch, plan, apply, write status', load: () => import('./commands/sync.js') },
+  status: { summary: 'show the status file', load: () => import('./commands/status.js') },
+  exec: { summary: 'run a job through the shim (scheduler entries call this)', load: () => import('./commands/exec.js') },
+  render: { summary: 'print what would be installed', load: () => import('./commands/render.js') },
+  daemon: { summary: 'run the agent: poll loop, embedded scheduler, webhooks, health', load: () => import('./commands/daemon.js') },
+  demo: { summary: 'run the agent on the bundled example without root (npm start)', load: () => import('./commands/demo.js') },
+  prune: { summary: 'remove every entry of this agent (used by the uninstallers)', load: () => import('./commands/prune.js') },
 };
 
 /** Top-level usage text. */

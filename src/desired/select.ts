@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { LoadedJob } from '../manifest/load.js';
 import type { Job, JobId, Provenance } from '../manifest/types.js';
 import { jobId } from '../manifest/types.js';
-import type { DesiredState } from './types.js';
+import type { DesiredJob, DesiredState } from './types.js';
 
 /** The identity an agent is matched by. */
 export interface AgentIdentity { name: string; tenant: string; labels: Readonly<Record<string, string>> }
@@ -40,11 +40,16 @@ export function selectJobs(jobs: readonly LoadedJob[], agent: AgentIdentity, ori
     } else if (!lj.job.spec.enabled) {
       excluded.set(id, 'disabled');
     } else {
-      const provenance: Provenance = { ...origin, path: lj.file, index: lj.index };
-      desired.set(id, { id, job: lj.job, provenance, manifestHash: manifestHash(lj.job) });
+      desired.set(id, desiredJob(lj, origin));
     }
   }
   return { desired, excluded };
+}
+
+/** The desired-state record of one loaded job. */
+export function desiredJob(lj: LoadedJob, origin: SnapshotOrigin): DesiredJob {
+  const provenance: Provenance = { ...origin, path: lj.file, index: lj.index };
+  return { id: jobId(lj.job), job: lj.job, provenance, manifestHash: manifestHash(lj.job) };
 }
 
 /** sha256 (hex) of a job's canonical JSON: keys sorted, defaults applied. */

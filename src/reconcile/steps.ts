@@ -63,7 +63,7 @@ export const planStep: Step = async (ctx, deps, mem) => {
     brokenFiles: load.brokenFiles,
     installed: ctx.installed,
     applied: ctx.applied,
-    isCurrent: (entry, job) => entry.raw === deps.adapter.renderEntry(job),
+    isCurrent: (entry, job) => !entry.drifted && entry.raw === deps.adapter.renderEntry(job),
     prune: deps.config.prune,
     force: ctx.force,
     allowMassRemoval: deps.config.allowMassRemoval,

@@ -25,6 +25,8 @@ export interface ReconcileSnapshot {
 export interface ReconcileSource {
   readonly id: string;
   fetch(signal: AbortSignal, previous?: ReconcileSnapshot): Promise<ReconcileSnapshot>;
+  /** Local directories: calls `onChange` (debounced) when a file changes; returns a stop function. */
+  watch?(onChange: () => void): () => void;
 }
 
 /** Minimal structured logger (pino-compatible). */

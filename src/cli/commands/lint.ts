@@ -33,8 +33,13 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   if (!['text', 'json', 'github'].includes(format)) throw new UsageError(`--format must be text, json or github (got "${format}")`);
   let inputs: ManifestInput[];
   if (values.config !== undefined) {
-    // TODO(#3): read the configured source once src/source lands.
-    throw new UsageError('--config is not wired yet');
+    const { loadConfig } = await import('../../config/load.js');
+    const { createConfiguredSource } = await import('../source.js');
+    const { nullLogger } = await import('../../log.js');
+    const cfg = loadConfig({ file: values.config, env: io.env, cwd: io.cwd });
+    const source = await createConfiguredSource(cfg, nullLogger, io.cwd);
+    const snap = await source.fetch(new AbortController().signal);
+    inputs = snap.files.map((f) => ({ path: f.path, content: f.content, oid: f.oid, error: f.error }));
   } else {
     try {
       const files = await findManifestFiles(positionals.length > 0 ? positionals : ['.'], io.cwd);

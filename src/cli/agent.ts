@@ -1,0 +1,102 @@
+/**
+ * Wiring: config → source, scheduler adapter and reconciler, shared by `sync`, `diff`,
+ * `render` and `daemon`. The only place that picks the real ports.
+ */
+import { userInfo } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../config/load.js';
+import type { AgentConfig } from '../config/types.js';
+import { UsageError } from '../errors.js';
+import { createLogger, parseLogLevel } from '../log.js';
+import type { Logger } from '../log.js';
+import { createReconciler } from '../reconcile/reconciler.js';
+import type { Reconciler } from '../reconcile/reconciler.js';
+import type { ReconcileSource, ReconcilerDeps } from '../reconcile/types.js';
+import { nodeHostProbe } from '../scheduler/probe.js';
+import { createAdapter, createRegistry, resolveAuto } from '../scheduler/registry.js';
+import type { Resolution } from '../scheduler/registry.js';
+import type { AdapterOptions, ExecCommand, SchedulerAdapter, SchedulerKind } from '../scheduler/types.js';
+import { spoolStats } from '../shim/spool.js';
+import { systemClock } from '../system/clock.js';
+import { nodeRunner } from '../system/runner.js';
+import { commandInPath } from '../system/walk.js';
+import { createConfiguredSource } from './source.js';
+import type { CliIo } from './io.js';
+
+/** Flags shared by the commands that talk to a source and a scheduler. */
+export const AGENT_OPTIONS = {
+  'state-dir': { type: 'string' },
+  scheduler: { type: 'string' },
+} as const;
+
+/** Everything a command needs to reconcile. */
+export interface Agent {
+  config: AgentConfig;
+  log: Logger;
+  source: ReconcileSource;
+  adapter: SchedulerAdapter;
+  scheduler: Resolution;
+  reconciler: Reconciler;
+}
+
+/** Loads the config with the common flag overrides. @throws {ConfigError} */
+export function loadAgentConfig(values: { config?: string; 'state-dir'?: string; scheduler?: string; 'log-level'?: string }, io: CliIo): AgentConfig {
+  return loadConfig({ file: values.config, env: io.env, cwd: io.cwd, overrides: { stateDir: values['state-dir'], 'scheduler.kind': values.scheduler, 'log.level': values['log-level'] } });
+}
+
+/** The command scheduler entries run: this node and this package's `dist/cli/main.js`. */
+export function execCommand(): ExecCommand {
+  let main = fileURLToPath(new URL('./main.js', import.meta.url));
+  // Under the test runner this module is the TypeScript source; entries must run the build.
+  main = main.replace(/[/\\]src[/\\]cli[/\\]main\.js$/, '/dist/cli/main.js');
+  return { file: process.execPath, args: [main] };
+}
+
+/** Picks the scheduler: the configured kind, or `auto` resolved on this host. */
+export function resolveScheduler(cfg: AgentConfig): Resolution {
+  if (cfg.scheduler.kind !== 'auto') return { kind: cfg.scheduler.kind, reason: `scheduler.kind is ${cfg.scheduler.kind} in the config` };
+  return resolveAuto(nodeHostProbe, cfg.scheduler.cronDir);
+}
+
+/** Adapter options from the config. */
+export function adapterOptions(cfg: AgentConfig, sourceId: string, kind: SchedulerKind): AdapterOptions {
+  const me = userInfo().username;
+  return {
+    sourceId,
+    user: cfg.scheduler.user ?? (kind === 'cron.d' ? 'root' : me),
+    cronDir: cfg.scheduler.cronDir,
+    execCommand: execCommand(),
+    stateDir: cfg.stateDir,
+  };
+}
+
+/** Options of {@link buildAgent}. */
+export interface BuildOptions {
+  /** The logger; default: JSON lines on stderr (one-shot commands print their report on stdout). */
+  log?: Logger;
+  scheduler?: Resolution;
+  /** Supplies the adapter for the source id (the daemon's embedded scheduler). */
+  adapterFor?: (sourceId: string) => SchedulerAdapter;
+  daemonFacts?: ReconcilerDeps['daemonFacts'];
+}
+
+/** Builds the agent from a loaded config. */
+export async function buildAgent(cfg: AgentConfig, io: CliIo, opts: BuildOptions = {}): Promise<Agent> {
+  const log = opts.log ?? createLogger({ level: parseLogLevel(cfg.log.level), destination: io.stderr as NodeJS.WritableStream, pretty: false, bindings: { agent: cfg.agent.name } });
+  const source = await createConfiguredSource(cfg, log);
+  const scheduler = opts.scheduler ?? resolveScheduler(cfg);
+  const adapter = opts.adapterFor?.(source.id) ?? makeAdapter(cfg, source.id, scheduler.kind);
+  const reconciler = createReconciler({
+    config: cfg, source, adapter, scheduler, clock: systemClock, log,
+    commandExists: commandInPath(io.env.PATH ?? ''),
+    checkinStats: () => spoolStats(cfg.stateDir),
+    daemonFacts: opts.daemonFacts,
+  });
+  return { config: cfg, log, source, adapter, scheduler, reconciler };
+}
+
+/** Creates a cron adapter for one-shot commands (the embedded one lives in the daemon). */
+export function makeAdapter(cfg: AgentConfig, sourceId: string, kind: SchedulerKind): SchedulerAdapter {
+  if (kind === 'embedded') throw new UsageError('the embedded scheduler runs inside `cronsync daemon`; use the daemon, or set scheduler.kind to crontab or cron.d');
+  return createAdapter(createRegistry(), kind, adapterOptions(cfg, sourceId, kind), { runner: nodeRunner });
+}

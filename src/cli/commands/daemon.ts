@@ -1,0 +1,126 @@
+/**
+ * `cronsync daemon`: the poll loop around the reconciler, with the embedded scheduler when
+ * chosen, the spool flush each cycle, webhooks, health and metrics, and signals. Only an
+ * invalid config at start stops it; every later failure is logged, backed off and retried.
+ */
+import { durationMs } from '../../manifest/duration.js';
+import { runDaemon } from '../../daemon/run.js';
+import { createMetrics } from '../../daemon/metrics.js';
+import { parseListenAddress } from '../../daemon/http.js';
+import { loadWebhookSecret } from '../../daemon/secret.js';
+import type { AgentConfig } from '../../config/types.js';
+import { createLogger, parseLogLevel } from '../../log.js';
+import { Reasons } from '../../reconcile/reasons.js';
+import { createEmbeddedAdapter } from '../../scheduler/embedded/index.js';
+import type { EmbeddedAdapter } from '../../scheduler/embedded/index.js';
+import { runExec } from '../../shim/run.js';
+import { flushSpool } from '../../shim/spool.js';
+import { systemClock } from '../../system/clock.js';
+import { createNodeHttpClient } from '../../system/http.js';
+import { nodeRunner } from '../../system/runner.js';
+import { AGENT_OPTIONS, buildAgent, loadAgentConfig, resolveScheduler } from '../agent.js';
+import type { Agent } from '../agent.js';
+import { parseCommandArgs } from '../args.js';
+import type { CliIo } from '../io.js';
+
+export const usage = `Usage: cronsync daemon [--config FILE] [--state-dir DIR] [--scheduler KIND] [--log-level L]
+
+Runs the agent: syncs every source.interval (±10% jitter), backs off exponentially on
+failure (capped by daemon.maxBackoff), flushes the check-in spool each cycle, and with the
+embedded scheduler runs due jobs itself. Logs are JSON lines on stdout.
+
+Signals: SIGTERM/SIGINT finish the sync in flight and exit 0; SIGHUP reloads the config (an
+invalid config keeps the old one). Only an invalid config at start makes it exit (1).
+`;
+
+const STOP_GRACE_MS = 20_000;
+
+/** Runs the daemon until a stop signal; returns 0. */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs(argv, { ...AGENT_OPTIONS });
+  const cfg = loadAgentConfig(values, io);
+  const log = createLogger({ level: parseLogLevel(cfg.log.level), bindings: { agent: cfg.agent.name } });
+  const scheduler = resolveScheduler(cfg);
+  const http = createNodeHttpClient();
+  const metrics = createMetrics();
+  const runAbort = new AbortController();
+  let embedded: EmbeddedAdapter | undefined;
+  let embeddedSource: string | undefined;
+  let current = cfg;
+  /** The embedded scheduler of a source id; a new source id (SIGHUP) replaces it. */
+  const embeddedFor = (sourceId: string): EmbeddedAdapter => {
+    if (embedded && embeddedSource === sourceId) return embedded;
+    embedded?.stop();
+    embeddedSource = sourceId;
+    embedded = createEmbeddedAdapter({
+      sourceId, stateDir: current.stateDir, clock: systemClock, log: log.child({ component: 'embedded' }),
+      // The fire loop is already the §2a guard, so runs are not re-checked with isFireTime.
+      runJob: (jobId) => runExec({
+        jobId, stateDir: current.stateDir, scheduled: true, clock: systemClock, http, runner: nodeRunner,
+        log: log.child({ jobId }), env: process.env, stdout: process.stderr, stderr: process.stderr, signal: runAbort.signal,
+      }),
+    });
+    void embedded.start();
+    return embedded;
+  };
+  let loopState: (() => { consecutiveFailures: number; nextRunAt: Date | null }) | null = null;
+  const build = (c: AgentConfig): Promise<Agent> => buildAgent(c, io, {
+    log, scheduler,
+    adapterFor: scheduler.kind === 'embedded' ? embeddedFor : undefined,
+    daemonFacts: () => {
+      const s = loopState?.();
+      return s ? { consecutiveFailures: s.consecutiveFailures, nextAttemptAt: s.nextRunAt?.toISOString() ?? null, intervalMs: durationMs(c.source.interval) ?? 60_000 } : null;
+    },
+  });
+  let agent = await build(cfg);
+  log.info({ scheduler: scheduler.kind, reason: scheduler.reason, source: agent.source.id }, 'Starting');
+
+  const timing = (c: AgentConfig) => ({
+    intervalMs: durationMs(c.source.interval) ?? 60_000,
+    backoff: { baseMs: 5_000, maxMs: durationMs(c.daemon.maxBackoff) ?? 600_000 },
+  });
+  const webhookCfg = cfg.daemon.webhooks;
+  const daemon = await runDaemon({
+    ...timing(cfg),
+    startDelayMaxMs: durationMs(cfg.daemon.startDelay) ?? 0,
+    stopGraceMs: STOP_GRACE_MS,
+    health: cfg.daemon.health?.listen ? parseListenAddress(cfg.daemon.health.listen) : null,
+    webhooks: webhookCfg?.listen ? { address: parseListenAddress(webhookCfg.listen), secret: loadWebhookSecret(webhookCfg) } : null,
+    clock: systemClock, log, metrics, signals: process,
+    async sync(signal) {
+      const out = await agent.reconciler.reconcile({ signal });
+      metrics.sourceFetch(out.context.snapshot ? 'ok' : out.context.reason === Reasons.SourceFetchFailed ? 'error' : 'ok');
+      const flushed = await flushSpool({ stateDir: current.stateDir, http, clock: systemClock, log, env: process.env, budgetMs: 10_000, limits: current.checkin.spool, signal }).catch((err: Error) => {
+        log.warn({ err: { message: err.message } }, 'Check-in spool flush failed');
+        return null;
+      });
+      if (flushed) for (let i = 0; i < flushed.delivered; i++) metrics.checkin('sent');
+      const byState: Record<string, number> = {};
+      for (const j of out.status.jobs) byState[j.state] = (byState[j.state] ?? 0) + 1;
+      return { ok: out.result !== 'error', result: out.result, jobsByState: byState };
+    },
+    async reload() {
+      const next = loadAgentConfig(values, io);
+      if (resolveScheduler(next).kind !== scheduler.kind) log.warn({ from: scheduler.kind }, 'A change of scheduler kind takes effect after a restart');
+      current = next;
+      agent = await build(next);
+      return timing(next);
+    },
+  });
+  loopState = () => daemon.loop.state();
+  const unwatch = agent.source.watch?.(() => daemon.loop.trigger('watch'));
+
+  const result = await daemon.done;
+  unwatch?.();
+  if (embedded) {
+    embedded.stop();
+    const settle = Promise.all(embedded.running());
+    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), STOP_GRACE_MS).unref());
+    if ((await Promise.race([settle, timer])) === 'timeout') {
+      runAbort.abort('SIGTERM');
+      await settle;
+    }
+  }
+  log.info({ clean: result.clean }, 'Stopped');
+  return 0;
+}

@@ -1,0 +1,41 @@
+/** `cronsync prune --all --force`: remove every scheduler entry of this agent's source (uninstall). */
+import { UsageError } from '../../errors.js';
+import type { Plan } from '../../plan/types.js';
+import { deleteLastRun } from '../../state/runs.js';
+import { deleteJobSnapshot } from '../../state/snapshots.js';
+import { AGENT_OPTIONS, buildAgent, loadAgentConfig } from '../agent.js';
+import { parseCommandArgs } from '../args.js';
+import type { CliIo } from '../io.js';
+
+export const usage = `Usage: cronsync prune --all [--force] [--config FILE]
+
+Removes every scheduler entry that carries this agent's source id, and their job snapshots,
+whatever the manifests say (protected jobs included). Entries without our marker, and other
+sources' entries, are left alone. Used by the uninstallers.
+
+Without --force it only lists what it would remove.
+Exit codes: 0 done (or nothing to do), 1 failure.
+`;
+
+/** Runs prune. */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs(argv, { ...AGENT_OPTIONS, all: { type: 'boolean', default: false }, force: { type: 'boolean', default: false } });
+  if (!values.all) throw new UsageError('prune needs --all (it removes every entry of this agent)');
+  const cfg = loadAgentConfig({ ...values, 'log-level': values['log-level'] ?? 'warn' }, io);
+  const agent = await buildAgent(cfg, io);
+  const signal = new AbortController().signal;
+  const ours = (await agent.adapter.inventory(signal)).filter((e) => e.marker?.sourceId === agent.source.id);
+  for (const e of ours) io.stdout.write(`  - ${e.marker!.jobId}\n`);
+  if (!values.force) {
+    io.stdout.write(`${ours.length} entr${ours.length === 1 ? 'y' : 'ies'} would be removed; run again with --force.\n`);
+    return 0;
+  }
+  const plan: Plan = { sourceId: agent.source.id, final: [], add: [], update: [], remove: ours, unchanged: [], kept: [], orphaned: [], conflicts: [], preserve: [] };
+  await agent.adapter.apply(plan, signal);
+  for (const e of ours) {
+    await deleteJobSnapshot(cfg.stateDir, e.marker!.jobId);
+    await deleteLastRun(cfg.stateDir, e.marker!.jobId);
+  }
+  io.stdout.write(`Removed ${ours.length} entr${ours.length === 1 ? 'y' : 'ies'}.\n`);
+  return 0;
+}
