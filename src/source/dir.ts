@@ -1,0 +1,79 @@
+/**
+ * A plain directory read as it is. Symlinks are never followed (a matching one is a per-file
+ * error), `.git` is skipped, and in daemon mode chokidar watches the tree, debounced.
+ */
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { watch as chokidarWatch } from 'chokidar';
+import { SourceError } from '../errors.js';
+import { hashObject } from './pack.js';
+import { diffFiles, fileOids, makeMatcher, sourceIdOf } from './select.js';
+import { MAX_FILE_BYTES } from './types.js';
+import type { Snapshot, Source, SourceConfig, SourceFile } from './types.js';
+
+/** Dependencies of the directory source. */
+export interface DirDeps {
+  now?: () => Date;
+  /** Debounce of `watch`, in ms (default 500). */
+  debounceMs?: number;
+}
+
+/** Creates a source reading directory `root`. */
+export function createDirSource(config: SourceConfig, root: string, deps: DirDeps = {}): Source {
+  const id = sourceIdOf(config);
+  const match = makeMatcher(config.paths, config.exclude);
+  const now = deps.now ?? (() => new Date());
+
+  async function readAll(): Promise<SourceFile[]> {
+    const files: SourceFile[] = [];
+    const walk = async (dir: string, prefix: string): Promise<void> => {
+      for (const d of await readdir(dir, { withFileTypes: true })) {
+        const rel = prefix + d.name;
+        if (d.isDirectory()) {
+          if (d.name !== '.git') await walk(path.join(dir, d.name), rel + '/');
+          continue;
+        }
+        if (!match(rel)) continue;
+        const full = path.join(dir, d.name);
+        const st = await lstat(full);
+        const err = st.isSymbolicLink() ? 'symbolic link not followed' : !st.isFile() ? 'not a regular file' : st.size > MAX_FILE_BYTES ? `file is ${st.size} bytes, over the 1 MiB limit` : undefined;
+        if (err) files.push({ path: rel, oid: hashObject('blob', Buffer.alloc(0)), content: Buffer.alloc(0), error: err });
+        else {
+          const content = await readFile(full);
+          files.push({ path: rel, oid: hashObject('blob', content), content });
+        }
+      }
+    };
+    await walk(root, '');
+    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  return {
+    id,
+    async fetch(_signal, previous): Promise<Snapshot> {
+      let files: SourceFile[];
+      try {
+        files = await readAll();
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        throw new SourceError(code === 'ENOENT' ? 'not-found' : 'other', `Directory source ${root}: ${code ?? (err as Error).message}`, { path: root }, { cause: err });
+      }
+      const changes = diffFiles(previous ? fileOids(previous.files) : null, files);
+      const unchanged = !!previous && previous.sourceId === id && changes.added.length + changes.modified.length + changes.deleted.length === 0;
+      return { sourceId: id, url: config.url, ref: '', commit: null, fetchedAt: now().toISOString(), files, changes, unchanged };
+    },
+    watch(onChange) {
+      const watcher = chokidarWatch(root, { ignoreInitial: true, followSymlinks: false, ignored: (p) => p.split(path.sep).includes('.git') });
+      let timer: NodeJS.Timeout | undefined;
+      const fire = (): void => {
+        clearTimeout(timer);
+        timer = setTimeout(onChange, deps.debounceMs ?? 500);
+      };
+      watcher.on('all', fire);
+      return () => {
+        clearTimeout(timer);
+        void watcher.close();
+      };
+    },
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * The git source over SSH, through the system `git` binary (isomorphic-git cannot speak SSH).
+ * Host keys are checked strictly against the configured known_hosts file, the key file is the
+ * configured one, and git runs with no user or system config and no prompts.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { SourceError } from '../errors.js';
+import type { SourceErrorKind } from '../errors.js';
+import { scrub } from './classify.js';
+import { knownHostsHas, parseSshUrl } from './known-hosts.js';
+import { resolveRemoteRef } from './protocol.js';
+import { buildFiles, diffFiles, fileOids, makeMatcher, sourceIdOf, unchangedSnapshot } from './select.js';
+import type { TreeEntry } from './tree.js';
+import { isSafeName } from './tree.js';
+import { DEFAULT_TIMEOUT_MS } from './types.js';
+import type { Snapshot, Source, SourceConfig, SourceLog } from './types.js';
+
+/** Dependencies of the SSH source. */
+export interface GitSshDeps {
+  stateDir: string;
+  log?: SourceLog;
+  now?: () => Date;
+  /** The git binary (default `git` on PATH). */
+  gitBinary?: string;
+  /** The ssh program (default `ssh`); tests substitute a local stand-in. */
+  sshProgram?: string;
+  /** Fetches kept before `git gc` compacts the clone (default 8). */
+  compactAfter?: number;
+}
+
+interface RunResult {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Creates the git source for an `ssh://` or `user@host:path` URL. */
+export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Source {
+  const id = sourceIdOf(config);
+  const url = config.url;
+  const gitdir = path.join(deps.stateDir, 'sources', id);
+  const gitBin = deps.gitBinary ?? 'git';
+  const timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const match = makeMatcher(config.paths, config.exclude);
+  const now = deps.now ?? (() => new Date());
+  const fail = (kind: SourceErrorKind, what: string, data: Record<string, unknown> = {}): SourceError => new SourceError(kind, scrub(`Git source ${url}: ${what}`, []), { url, ...data });
+
+  function sshCommand(): string {
+    const kh = config.ssh?.knownHosts;
+    if (!kh) throw fail('auth', 'source.ssh.knownHosts is required for SSH sources (host keys are checked strictly)');
+    let text: string;
+    try {
+      text = readFileSync(kh, 'utf8');
+    } catch {
+      throw fail('auth', `known_hosts file ${kh} cannot be read`, { knownHosts: kh });
+    }
+    const target = parseSshUrl(url);
+    if (!target) throw fail('other', 'not an SSH URL');
+    if (!knownHostsHas(text, target.host, target.port)) {
+      throw fail('auth', `host key of ${target.host}${target.port === 22 ? '' : `:${target.port}`} is unknown: add it to ${kh} (ssh-keyscan, checked out of band)`, { host: target.host });
+    }
+    const parts = [deps.sshProgram ?? 'ssh', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${q(kh)}`, '-o', 'BatchMode=yes'];
+    if (config.ssh?.keyFile) parts.push('-o', 'IdentitiesOnly=yes', '-i', q(config.ssh.keyFile));
+    return parts.join(' ');
+  }
+
+  function git(args: string[], signal: AbortSignal, env: NodeJS.ProcessEnv, input?: string): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(gitBin, args, { env, signal, stdio: ['pipe', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      let err = '';
+      child.stdout.on('data', (c: Buffer) => out.push(c));
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      child.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') reject(fail('other', `the git binary (${gitBin}) is not installed; SSH sources need git on PATH`, { missing: gitBin }));
+        else if (e.name === 'AbortError') reject(fail('network', `timed out after ${timeoutMs} ms`, { timeout: true }));
+        else reject(e);
+      });
+      child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out), stderr: err }));
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(input);
+    });
+  }
+
+  async function ok(args: string[], signal: AbortSignal, env: NodeJS.ProcessEnv, input?: string): Promise<Buffer> {
+    const r = await git(args, signal, env, input);
+    if (r.code !== 0) throw classifyStderr(r.stderr);
+    return r.stdout;
+  }
+
+  function classifyStderr(stderr: string): SourceError {
+    const text = scrub(stderr.trim().split('\n').slice(-3).join(' '), []);
+    if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/i.test(stderr)) return fail('auth', `host key verification failed: ${text}`);
+    if (/Permission denied|publickey/i.test(stderr)) return fail('auth', `authentication failed: ${text}`);
+    if (/Could not resolve|Connection refused|timed out|Network is unreachable|Connection closed/i.test(stderr)) return fail('network', text);
+    if (/not found|does not appear to be a git repository|couldn't find remote ref|not our ref/i.test(stderr)) return fail('not-found', text);
+    return fail('other', text);
+  }
+
+  return {
+    id,
+    async fetch(signal, previous): Promise<Snapshot> {
+      const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: deps.stateDir, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', LANG: 'C' };
+      env.GIT_SSH_COMMAND = sshCommand();
+      const sig = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+      const version = await git(['--version'], sig, env);
+      if (version.code !== 0) throw fail('other', `the git binary (${gitBin}) does not run`);
+      const refs = new Map<string, string>();
+      const symrefs = new Map<string, string>();
+      for (const line of (await ok(['ls-remote', '--symref', url], sig, env)).toString().split('\n')) {
+        const [left, name] = line.split('\t');
+        if (!left || !name) continue;
+        if (left.startsWith('ref: ')) symrefs.set(name, left.slice(5));
+        else refs.set(name, left);
+      }
+      const target = resolveRemoteRef({ refs, symrefs, capabilities: new Set() }, config.ref);
+      if (!target) throw fail('not-found', `ref ${config.ref ?? 'HEAD'} not found on the server`);
+      const fetchedAt = now().toISOString();
+      if (previous && previous.sourceId === id && previous.commit === target.oid) return unchangedSnapshot(previous, fetchedAt);
+      if (!existsSync(path.join(gitdir, 'HEAD'))) {
+        mkdirSync(gitdir, { recursive: true });
+        await ok(['init', '--bare', '-q', gitdir], sig, env);
+      }
+      const g = ['--git-dir', gitdir];
+      const has = (await git([...g, 'cat-file', '-e', `${target.oid}^{commit}`], sig, env)).code === 0;
+      if (!has) await ok([...g, 'fetch', '-q', '--depth', '1', '--no-tags', url, target.fullRef === 'HEAD' || target.fullRef === target.oid ? target.oid : target.fullRef], sig, env);
+      const commit = (await ok([...g, 'rev-parse', `${target.oid}^{commit}`], sig, env)).toString().trim();
+      await ok([...g, 'update-ref', 'refs/heads/cronsync', commit], sig, env);
+      const entries: TreeEntry[] = [];
+      for (const rec of (await ok([...g, 'ls-tree', '-r', '-l', '-z', '--full-tree', commit], sig, env)).toString().split('\0')) {
+        const m = /^(\d+) (\w+) ([0-9a-f]{40}) +(-|\d+)\t(.+)$/s.exec(rec);
+        if (!m || m[2] !== 'blob' && m[2] !== 'commit') continue;
+        const p = m[5] as string;
+        if (!p.split('/').every(isSafeName) || !match(p)) continue;
+        entries.push({ path: p, mode: m[1] as string, oid: m[3] as string, ...(m[4] !== '-' ? { size: Number(m[4]) } : {}) });
+      }
+      const { files } = await buildFiles(entries, async (oids) => readBlobs(oids, sig, env), previous?.files);
+      const packs = readdirSync(path.join(gitdir, 'objects', 'pack')).filter((f) => f.endsWith('.pack')).length;
+      if (packs > (deps.compactAfter ?? 8)) await ok([...g, 'gc', '--prune=now', '--quiet'], sig, env);
+      const ref = config.ref ?? target.fullRef.replace(/^refs\/heads\//, '');
+      return { sourceId: id, url, ref, commit, fetchedAt, files, changes: diffFiles(previous ? fileOids(previous.files) : null, files), unchanged: false };
+    },
+  };
+
+  async function readBlobs(oids: readonly string[], signal: AbortSignal, env: NodeJS.ProcessEnv): Promise<Map<string, Buffer>> {
+    const out = await ok(['--git-dir', gitdir, 'cat-file', '--batch'], signal, env, oids.join('\n') + '\n');
+    const map = new Map<string, Buffer>();
+    let pos = 0;
+    while (pos < out.length) {
+      const nl = out.indexOf(10, pos);
+      const [oid, , size] = out.toString('latin1', pos, nl).split(' ');
+      const n = Number(size);
+      if (!oid || Number.isNaN(n)) throw fail('corrupt', 'unexpected git cat-file output');
+      map.set(oid, out.subarray(nl + 1, nl + 1 + n));
+      pos = nl + 1 + n + 1;
+    }
+    return map;
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Pure helpers shared by every source: glob selection, the source id, file building with the
+ * size and symlink limits, and the change set between two file lists.
+ */
+import { createHash } from 'node:crypto';
+import picomatch from 'picomatch';
+import { stripUrlCredentials } from '../errors.js';
+import { DEFAULT_PATHS, MAX_FILE_BYTES } from './types.js';
+import type { ChangeSet, Snapshot, SourceConfig, SourceFile } from './types.js';
+import type { TreeEntry } from './tree.js';
+
+/** Returns a predicate that is true for paths matched by `paths` and not by `exclude`. */
+export function makeMatcher(paths: readonly string[] = DEFAULT_PATHS, exclude: readonly string[] = []): (p: string) => boolean {
+  const opts = { dot: false };
+  const inc = picomatch([...paths], opts);
+  const exc = exclude.length ? picomatch([...exclude], opts) : () => false;
+  return (p) => inc(p) && !exc(p);
+}
+
+/** Shows a source URL without credentials (scp-like `git@host:path` is kept, `git` is no secret). */
+export function displayUrl(url: string): string {
+  return stripUrlCredentials(url);
+}
+
+/** Returns the stable id of a source: a hash of its URL without credentials, ref, paths and exclude. */
+export function sourceIdOf(config: Pick<SourceConfig, 'url' | 'ref' | 'paths' | 'exclude'>): string {
+  const key = JSON.stringify([displayUrl(config.url), config.ref ?? null, [...(config.paths ?? DEFAULT_PATHS)], [...(config.exclude ?? [])]]);
+  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+}
+
+/** Reads blobs by id (batched where the backend allows). */
+export type BlobReader = (oids: readonly string[]) => Promise<Map<string, Buffer>>;
+
+/**
+ * Builds the SourceFiles of `entries` (already filtered by the globs). Content whose oid equals
+ * a file of `previous` is taken over without reading; the rest is read with `readBlobs`.
+ * Symlinks, submodules and files over 1 MiB become per-file errors.
+ */
+export async function buildFiles(entries: readonly TreeEntry[], readBlobs: BlobReader, previous?: readonly SourceFile[]): Promise<{ files: SourceFile[]; read: number }> {
+  const known = new Map<string, Buffer>();
+  for (const f of previous ?? []) if (!f.error) known.set(f.oid, f.content);
+  const files: SourceFile[] = [];
+  const need: string[] = [];
+  for (const e of entries) {
+    const error = modeError(e.mode) ?? (e.size !== undefined && e.size > MAX_FILE_BYTES ? sizeError(e.size) : undefined);
+    if (error) files.push({ path: e.path, oid: e.oid, content: Buffer.alloc(0), error });
+    else {
+      files.push({ path: e.path, oid: e.oid, content: known.get(e.oid) ?? Buffer.alloc(0) });
+      if (!known.has(e.oid)) need.push(e.oid);
+    }
+  }
+  const blobs = need.length ? await readBlobs([...new Set(need)]) : new Map<string, Buffer>();
+  for (const f of files) {
+    const b = blobs.get(f.oid);
+    if (!b) continue;
+    if (b.length > MAX_FILE_BYTES) files[files.indexOf(f)] = { path: f.path, oid: f.oid, content: Buffer.alloc(0), error: sizeError(b.length) };
+    else f.content = b;
+  }
+  return { files, read: need.length };
+}
+
+function modeError(mode: string): string | undefined {
+  if (mode === '120000') return 'symbolic link not followed';
+  if (mode === '160000') return 'submodule not supported';
+  if (mode !== '100644' && mode !== '100755' && mode !== '100664') return `unsupported file mode ${mode}`;
+  return undefined;
+}
+
+function sizeError(size: number): string {
+  return `file is ${size} bytes, over the 1 MiB limit`;
+}
+
+/** The change set from `before` (path → oid; null = first read) to `after`. */
+export function diffFiles(before: ReadonlyMap<string, string> | null, after: readonly SourceFile[]): ChangeSet {
+  const changes: ChangeSet = { added: [], modified: [], deleted: [] };
+  const seen = new Set<string>();
+  for (const f of after) {
+    seen.add(f.path);
+    const old = before?.get(f.path);
+    if (old === undefined) changes.added.push(f.path);
+    else if (old !== f.oid) changes.modified.push(f.path);
+  }
+  for (const p of before?.keys() ?? []) if (!seen.has(p)) changes.deleted.push(p);
+  changes.deleted.sort();
+  return changes;
+}
+
+/** path → oid of a snapshot's files. */
+export function fileOids(files: readonly SourceFile[]): Map<string, string> {
+  return new Map(files.map((f) => [f.path, f.oid]));
+}
+
+/** An empty change set. */
+export function noChanges(): ChangeSet {
+  return { added: [], modified: [], deleted: [] };
+}
+
+/** The snapshot returned when nothing changed since `previous`. */
+export function unchangedSnapshot(previous: Snapshot, fetchedAt: string): Snapshot {
+  return { ...previous, fetchedAt, changes: noChanges(), unchanged: true };
+}

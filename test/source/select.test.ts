@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { SourceError } from '../../src/errors.js';
+import { resolveCredentials, splitUrlAuth } from '../../src/source/auth.js';
+import { classify } from '../../src/source/classify.js';
+import { knownHostsHas, parseSshUrl } from '../../src/source/known-hosts.js';
+import { parseUploadPackResponse, resolveRemoteRef, UploadPackError } from '../../src/source/protocol.js';
+import { buildFiles, diffFiles, makeMatcher, sourceIdOf } from '../../src/source/select.js';
+import { detectSource } from '../../src/source/index.js';
+
+describe('source/select', () => {
+  it.each`
+    path                     | want
+    ${'a.yaml'}              | ${true}
+    ${'x/y/b.yml'}           | ${true}
+    ${'x/README.yaml'}       | ${false}
+    ${'a.json'}              | ${false}
+    ${'.hidden/a.yaml'}      | ${false}
+  `('default globs with exclude match $path: $want', ({ path, want }: { path: string; want: boolean }) => {
+    expect(makeMatcher(undefined, ['**/README*'])(path)).toBe(want);
+  });
+
+  it('derives a stable source id that ignores credentials', () => {
+    const a = sourceIdOf({ url: 'https://u:p@h/r.git', ref: 'main' });
+
+    expect(a).toBe(sourceIdOf({ url: 'https://h/r.git', ref: 'main' }));
+    expect(a).not.toBe(sourceIdOf({ url: 'https://h/r.git', ref: 'dev' }));
+    expect(a).not.toBe(sourceIdOf({ url: 'https://h/r.git', ref: 'main', paths: ['x/**'] }));
+    expect(a).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('diffs file lists by path and oid', () => {
+    const f = (path: string, oid: string) => ({ path, oid, content: Buffer.alloc(0) });
+
+    expect(diffFiles(new Map([['a', '1'], ['b', '2'], ['c', '3']]), [f('a', '1'), f('b', '9'), f('d', '4')])).toEqual({ added: ['d'], modified: ['b'], deleted: ['c'] });
+    expect(diffFiles(null, [f('a', '1')])).toEqual({ added: ['a'], modified: [], deleted: [] });
+  });
+
+  it('reads only blobs it does not know, and marks symlinks, submodules and big files', async () => {
+    const asked: string[] = [];
+    const read = async (oids: readonly string[]) => {
+      asked.push(...oids);
+      return new Map(oids.map((o) => [o, o === 'big' ? Buffer.alloc(2 * 1024 * 1024) : Buffer.from(o)]));
+    };
+    const entries = [
+      { path: 'a', mode: '100644', oid: 'old' },
+      { path: 'b', mode: '100644', oid: 'new' },
+      { path: 'c', mode: '120000', oid: 'l' },
+      { path: 'd', mode: '160000', oid: 's' },
+      { path: 'e', mode: '100644', oid: 'big' },
+    ];
+
+    const { files } = await buildFiles(entries, read, [{ path: 'a', oid: 'old', content: Buffer.from('kept') }]);
+
+    expect(asked).toEqual(['new', 'big']);
+    expect(files.map((x) => x.error ?? x.content.toString())).toEqual(['kept', 'new', 'symbolic link not followed', 'submodule not supported', 'file is 2097152 bytes, over the 1 MiB limit']);
+  });
+});
+
+describe('source/auth', () => {
+  it('moves URL userinfo out of the URL', () => {
+    expect(splitUrlAuth('https://bot:tok@h.example/r.git')).toEqual({ url: 'https://h.example/r.git', username: 'bot', password: 'tok' });
+  });
+
+  it('reads the password file without its trailing newline', () => {
+    expect(resolveCredentials({ url: 'https://h/r', auth: { username: 'u', passwordFile: '/f' } }, {}, () => 'pw\n')).toEqual({ username: 'u', password: 'pw' });
+    expect(resolveCredentials({ url: 'https://h/r' }, {})).toBeNull();
+  });
+
+  it('an unreadable password file is an auth error naming the file only', () => {
+    const read = () => {
+      throw Object.assign(new Error('x'), { code: 'EACCES' });
+    };
+
+    expect(() => resolveCredentials({ url: 'https://h/r', auth: { username: 'u', passwordFile: '/f' } }, {}, read)).toThrow(SourceError);
+  });
+});
+
+describe('source/classify', () => {
+  const ctx = { url: 'https://u:pw@h/r.git', secrets: ['pw'], timeoutMs: 5, timedOut: false };
+  it.each([
+    [{ code: 'HttpError', data: { statusCode: 401 } }, 'auth'],
+    [{ code: 'HttpError', data: { statusCode: 403 } }, 'auth'],
+    [{ code: 'HttpError', data: { statusCode: 404 } }, 'not-found'],
+    [{ code: 'HttpError', data: { statusCode: 502 } }, 'server'],
+    [{ code: 'ECONNRESET' }, 'network'],
+    [{ code: 'SELF_SIGNED_CERT_IN_CHAIN' }, 'network'],
+    [new UploadPackError('upload-pack: not our ref abc', true), 'not-found'],
+    [new UploadPackError('malformed', false), 'corrupt'],
+    [new Error('pw leaked?'), 'other'],
+  ])('%o is %s, without secrets', (err, kind) => {
+    const e = classify(err, ctx);
+
+    expect(e.kind).toBe(kind);
+    expect(e.message).not.toContain('pw');
+    expect(e.message).toContain('https://h/r.git');
+  });
+
+  it('the fetch timeout wins over the abort error', () => {
+    expect(classify({ name: 'AbortError' }, { ...ctx, timedOut: true }).data.timeout).toBe(true);
+  });
+});
+
+describe('source/protocol', () => {
+  const pkt = (s: string | Buffer) => {
+    const b = Buffer.from(s);
+    return Buffer.concat([Buffer.from((b.length + 4).toString(16).padStart(4, '0')), b]);
+  };
+
+  it('parses shallow lines, NAK and the side-band pack', () => {
+    const buf = Buffer.concat([pkt(`shallow ${'a'.repeat(40)}\n`), Buffer.from('0000'), pkt('NAK\n'), pkt(Buffer.from('\x01PA')), pkt(Buffer.from('\x02progress')), pkt(Buffer.from('\x01CK')), Buffer.from('0000')]);
+
+    expect(parseUploadPackResponse(buf)).toEqual({ pack: Buffer.from('PACK'), shallow: ['a'.repeat(40)], unshallow: [] });
+    expect(() => parseUploadPackResponse(Buffer.concat([pkt('ERR no such ref\n')]))).toThrow('no such ref');
+  });
+
+  it('resolves branches, tags (peeled), SHAs and HEAD', () => {
+    const ad = { refs: new Map([['HEAD', '1'], ['refs/heads/main', '1'], ['refs/tags/v1', 't'], ['refs/tags/v1^{}', 'c']]), symrefs: new Map([['HEAD', 'refs/heads/main']]), capabilities: new Set<string>() };
+
+    expect(resolveRemoteRef(ad, 'main')).toEqual({ oid: '1', fullRef: 'refs/heads/main' });
+    expect(resolveRemoteRef(ad, 'v1')).toEqual({ oid: 'c', fullRef: 'refs/tags/v1' });
+    expect(resolveRemoteRef(ad, undefined)).toEqual({ oid: '1', fullRef: 'refs/heads/main' });
+    expect(resolveRemoteRef(ad, 'f'.repeat(40))?.oid).toBe('f'.repeat(40));
+    expect(resolveRemoteRef(ad, 'nope')).toBeNull();
+  });
+});
+
+describe('source/known-hosts', () => {
+  it('parses ssh and scp-like URLs', () => {
+    expect(parseSshUrl('ssh://git@h.example:2222/o/r.git')).toEqual({ host: 'h.example', port: 2222 });
+    expect(parseSshUrl('git@github.com:org/repo.git')).toEqual({ host: 'github.com', port: 22 });
+    expect(parseSshUrl('https://h/r')).toBeNull();
+  });
+
+  it('finds plain, bracketed, wildcard and hashed entries', () => {
+    const hashed = '|1|F1E1KeoE/eEWhi10WpGv4OdiO6Y=|3988QV0VE8wmZL7suNrYQLITLCg=';
+    const text = `# c\nh.example,alias ssh-ed25519 AAAA\n[p.example]:2222 ssh-rsa AAAA\n*.wild ssh-rsa AAAA\n@revoked bad.example ssh-rsa AAAA\n${hashed} ssh-rsa AAAA\n`;
+
+    expect(knownHostsHas(text, 'h.example')).toBe(true);
+    expect(knownHostsHas(text, 'p.example', 2222)).toBe(true);
+    expect(knownHostsHas(text, 'p.example')).toBe(false);
+    expect(knownHostsHas(text, 'x.wild')).toBe(true);
+    expect(knownHostsHas(text, 'bad.example')).toBe(false);
+    expect(knownHostsHas(text, '192.168.1.61')).toBe(true);
+  });
+
+  it('detects the kind of a source URL', () => {
+    expect(detectSource('https://h/r.git').kind).toBe('git-http');
+    expect(detectSource('git@host.example:o/r.git').kind).toBe('git-ssh');
+    expect(detectSource('/nonexistent/dir').kind).toBe('dir');
+  });
+});
