@@ -223,7 +223,8 @@ export async function runExecCli(argv: readonly string[], env: Record<string, st
       stdout: streams.stdout, stderr: streams.stderr, installSignalHandlers: true,
     });
   } catch (err) {
-    streams.stderr.write(`cronsync exec: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+    // No stack trace for users; CRONSYNC_DEBUG=1 shows it for a bug report.
+    streams.stderr.write(`cronsync exec: internal error: ${(err as Error)?.message ?? String(err)}\nThis is a bug; please report it with the job's manifest.\n${env.CRONSYNC_DEBUG ? `${(err as Error)?.stack ?? ''}\n` : ''}`);
     return EXIT.internal;
   }
 }

@@ -1,6 +1,7 @@
 /** `cronsync status [--json]`: show the status file; exit 1 when the last sync failed or is stale. */
 import { loadConfig } from '../../config/load.js';
 import { durationMs } from '../../manifest/duration.js';
+import { firstFire } from '../../schedule/fires.js';
 import { readLastRun } from '../../state/runs.js';
 import { readStatus, statusPath } from '../../status/io.js';
 import type { StatusFile } from '../../status/types.js';
@@ -28,11 +29,19 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     io.stderr.write(`cronsync: no status yet (${statusPath(stateDir)} does not exist); run 'cronsync sync' or start the daemon\n`);
     return 1;
   }
+  const now = Date.now();
+  // Runs and time move on between syncs: refresh the last run and the next fire time.
   for (const job of status.jobs) {
     const r = await readLastRun(stateDir, job.id).catch(() => null);
     if (r) job.lastRun = { startedAt: r.startedAt, status: r.status, exitCode: r.exitCode, durationMs: r.durationMs, attempts: r.attempts };
+    if (job.nextRun !== null) {
+      try {
+        job.nextRun = firstFire(job.schedule, job.timezone, new Date(now))?.toISOString() ?? null;
+      } catch {
+        // An unparsable schedule in a hand-edited status file keeps its recorded value.
+      }
+    }
   }
-  const now = Date.now();
   const health = assess(status, intervalMs, now);
   if (values.json) {
     io.stdout.write(`${JSON.stringify({ ...status, healthy: health.ok, health: health.why }, null, 2)}\n`);
