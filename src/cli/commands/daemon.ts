@@ -16,7 +16,7 @@ import type { EmbeddedAdapter } from '../../scheduler/embedded/index.js';
 import { runExec } from '../../shim/run.js';
 import { flushSpool } from '../../shim/spool.js';
 import { systemClock } from '../../system/clock.js';
-import { createNodeHttpClient } from '../../system/http.js';
+import { createUndiciHttpClient } from '../../system/http.js';
 import { nodeRunner } from '../../system/runner.js';
 import { AGENT_OPTIONS, buildAgent, loadAgentConfig, resolveScheduler } from '../agent.js';
 import type { Agent } from '../agent.js';
@@ -41,7 +41,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const cfg = loadAgentConfig(values, io);
   const log = createLogger({ level: parseLogLevel(cfg.log.level), bindings: { agent: cfg.agent.name } });
   const scheduler = resolveScheduler(cfg);
-  const http = createNodeHttpClient();
+  const http = createUndiciHttpClient();
   const metrics = createMetrics();
   const runAbort = new AbortController();
   let embedded: EmbeddedAdapter | undefined;
