@@ -23,7 +23,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const ctx = out.context;
   const target = agent.adapter.render([]).files.map((f) => f.name).join(', ') || agent.scheduler.kind;
   if (ctx.planned) {
-    io.stdout.write(formatPlan(ctx.planned, ctx.load?.issues ?? [], `${agent.scheduler.kind} (${target})`, useColor(io.stdout, io.env)));
+    io.stdout.write(formatPlan(ctx.planned, ctx.load?.issues ?? [], `${agent.scheduler.kind} (${target})`, useColor(io.stdout, io.env), ctx.installed));
     if (ctx.snapshot) io.stdout.write(`Source: ${ctx.snapshot.url} @ ${ctx.snapshot.ref} (${ctx.snapshot.commit ?? 'working tree'})\n`);
   }
   if (out.result === 'error') {

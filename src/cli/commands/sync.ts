@@ -28,7 +28,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const out = await agent.reconciler.reconcile({ force: values.force, dryRun: values['dry-run'] });
   const ctx = out.context;
   const target = agent.adapter.render([]).files.map((f) => f.name).join(', ') || agent.scheduler.kind;
-  if (ctx.planned) io.stdout.write(formatPlan(ctx.planned, ctx.load?.issues ?? [], `${agent.scheduler.kind} (${target})`, useColor(io.stdout, io.env)));
+  if (ctx.planned) io.stdout.write(formatPlan(ctx.planned, ctx.load?.issues ?? [], `${agent.scheduler.kind} (${target})`, useColor(io.stdout, io.env), ctx.installed));
   if (out.result === 'error') {
     io.stderr.write(`cronsync: sync failed (${ctx.reason ?? 'Internal'}): ${out.status.lastAttempt.error ?? 'unknown error'}\n`);
     return 1;
