@@ -104,6 +104,18 @@ describe('cli/lint', () => {
     expect(res.code).toBe(code);
   });
 
+  it('lints what the configured source holds with --config', async () => {
+    const dir = tree({ 'repo/jobs/four.yaml': four, 'repo/jobs/ok.yaml': valid, 'repo/skip/x.yaml': four });
+    writeFileSync(join(dir, 'config.yaml'), `agent: { tenant: acme }\nsource: { url: ${join(dir, 'repo')}, paths: ["jobs/**"] }\nstateDir: ${join(dir, 'state')}\n`);
+
+    const res = await cli(['lint', '--config', 'config.yaml'], dir);
+
+    expect(res.out).toContain('jobs/four.yaml:8:16: error [cron-range]');
+    expect(res.out).not.toContain('skip/');
+    expect(res.out).toMatch(/2 file\(s\), 1 valid job\(s\), 4 error\(s\)/);
+    expect(res.code).toBe(1);
+  });
+
   it('answers --help and --version', async () => {
     const help = await cli(['lint', '--help'], process.cwd());
     const version = await cli(['--version'], process.cwd());
