@@ -101,6 +101,12 @@ export interface DaemonLoop {
   state(): LoopState;
   /** Changes timing from the next wait on (SIGHUP reload); a wait in progress keeps its end. */
   reconfigure(timing: LoopTiming): void;
+  /**
+   * While a sync runs: the failure count and next sync time the loop will have once this sync
+   * ends with `ok`, for the status file written before the sync returns. The time is counted
+   * from now (the sync's remaining work shifts it slightly); outside a sync, the current state.
+   */
+  outlook(ok: boolean): { consecutiveFailures: number; nextRunAt: Date | null };
 }
 
 /** The timing options {@link DaemonLoop.reconfigure} can change. */
@@ -136,6 +142,8 @@ export function createDaemonLoop(opts: DaemonLoopOptions): DaemonLoop {
   let inFlight: Promise<void> | null = null;
   let loopDone: Promise<void> = Promise.resolve();
   let stopping: Promise<StopResult> | null = null;
+  /** The random roll of the wait after the sync in flight, drawn when it starts so outlook() can tell it. */
+  let roll = 0.5;
 
   /** Sleeps until `ms` passed, a trigger, or stop; never throws. */
   async function wait(ms: number): Promise<void> {
@@ -156,6 +164,7 @@ export function createDaemonLoop(opts: DaemonLoopOptions): DaemonLoop {
 
   async function runOnce(reason: CycleReason): Promise<void> {
     pending = false;
+    roll = random();
     const ctrl = new AbortController();
     syncCtrl = ctrl;
     state.phase = 'syncing';
@@ -209,7 +218,7 @@ export function createDaemonLoop(opts: DaemonLoopOptions): DaemonLoop {
       await inFlight;
       inFlight = null;
       if (stopping !== null) break;
-      const delay = nextDelayMs(state.consecutiveFailures, timing.intervalMs, timing.jitter, timing.backoff, random());
+      const delay = nextDelayMs(state.consecutiveFailures, timing.intervalMs, timing.jitter, timing.backoff, roll);
       if (state.consecutiveFailures > 0) log.warn({ consecutiveFailures: state.consecutiveFailures, retryInMs: delay }, 'Sync failed, backing off');
       await wait(delay);
       reason = pending ? 'trigger' : state.consecutiveFailures > 0 ? 'backoff' : 'interval';
@@ -269,6 +278,12 @@ export function createDaemonLoop(opts: DaemonLoopOptions): DaemonLoop {
     state: () => ({ ...state }),
     reconfigure(next) {
       for (const [k, v] of Object.entries(next)) if (v !== undefined) Object.assign(timing, { [k]: v });
+    },
+    outlook(ok) {
+      if (state.phase !== 'syncing') return { consecutiveFailures: state.consecutiveFailures, nextRunAt: state.nextRunAt };
+      const failures = ok ? 0 : state.consecutiveFailures + 1;
+      const delay = nextDelayMs(failures, timing.intervalMs, timing.jitter, timing.backoff, roll);
+      return { consecutiveFailures: failures, nextRunAt: new Date(clock.now().getTime() + delay) };
     },
   };
 }

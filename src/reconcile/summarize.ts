@@ -2,10 +2,12 @@
  * summarize: the one place that turns the facts of a sync into its result, per-job states and
  * the status file (SPEC §7). Called from `finally`, so it runs after every attempt.
  */
+import { readdir } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import type { DesiredJob } from '../desired/types.js';
 import { stripUrlCredentials } from '../errors.js';
 import { firstFire } from '../schedule/fires.js';
-import { readLastRun } from '../state/runs.js';
+import { lastRunPath, readLastRun } from '../state/runs.js';
 import { readStatus, writeStatus } from '../status/io.js';
 import type { JobState, StatusFile, StatusJob, StatusProblem, SyncResult } from '../status/types.js';
 import { VERSION } from '../version.js';
@@ -26,7 +28,8 @@ export async function buildStatus(ctx: SyncContext, deps: ReconcilerDeps, previo
   const plan = ctx.planned?.plan;
   const applied = Boolean(ctx.applyResult) || (plan !== undefined && ctx.dryRun);
   const snap = ctx.snapshot;
-  const jobs = plan && applied ? await jobRows(ctx, deps, finishedAt) : await refreshRows(previous?.jobs ?? [], deps, finishedAt);
+  const rowDeps: RowDeps = { runs: runIndex(cfg.stateDir), next: nextRunAfter(finishedAt) };
+  const jobs = plan && applied ? await jobRows(ctx, rowDeps) : await refreshRows(previous?.jobs ?? [], rowDeps);
   const attempt = { startedAt: ctx.startedAt.toISOString(), finishedAt: finishedAt.toISOString(), result, error: ctx.error ? stripUrlCredentials(ctx.error.message) : null, reason: ctx.error ? ctx.reason ?? 'Internal' : null };
   return {
     schemaVersion: 1,
@@ -51,7 +54,7 @@ export async function buildStatus(ctx: SyncContext, deps: ReconcilerDeps, previo
     jobs,
     problems: problems(ctx),
     checkins: (await deps.checkinStats?.().catch(() => undefined)) ?? previous?.checkins ?? { spooled: 0, dropped: 0 },
-    daemon: deps.daemonFacts?.() ?? null,
+    daemon: deps.daemonFacts?.(result) ?? null,
   };
 }
 
@@ -65,43 +68,80 @@ export async function summarize(ctx: SyncContext, deps: ReconcilerDeps): Promise
   return status;
 }
 
-async function jobRows(ctx: SyncContext, deps: ReconcilerDeps, now: Date): Promise<StatusJob[]> {
+/** What building job rows reads: last runs and next fire times. */
+interface RowDeps { runs: RunIndex; next: NextRun }
+
+async function jobRows(ctx: SyncContext, rd: RowDeps): Promise<StatusJob[]> {
   const plan = ctx.planned!.plan;
   const kept = new Set(plan.kept.map((d) => d.id));
   const orphaned = new Set(plan.orphaned.map((d) => d.id));
   const pending = new Set(ctx.dryRun ? [...plan.add, ...plan.update.map((u) => u.desired)].map((d) => d.id) : []);
-  const rows = await Promise.all(plan.final.map((d) => row(d, kept.has(d.id) ? 'invalid' : orphaned.has(d.id) ? 'orphaned' : pending.has(d.id) ? 'pending' : d.job.spec.paused ? 'paused' : 'installed', deps, now)));
+  const rows = await Promise.all(plan.final.map((d) => row(d, kept.has(d.id) ? 'invalid' : orphaned.has(d.id) ? 'orphaned' : pending.has(d.id) ? 'pending' : d.job.spec.paused ? 'paused' : 'installed', rd)));
   const conflictIds = new Set(plan.conflicts.map((e) => e.marker?.jobId));
-  for (const d of ctx.selection?.desired.values() ?? []) if (conflictIds.has(d.id)) rows.push(await row(d, 'conflict', deps, now));
+  for (const d of ctx.selection?.desired.values() ?? []) if (conflictIds.has(d.id)) rows.push(await row(d, 'conflict', rd));
   return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-async function row(d: DesiredJob, state: JobState, deps: ReconcilerDeps, now: Date): Promise<StatusJob> {
+async function row(d: DesiredJob, state: JobState, rd: RowDeps): Promise<StatusJob> {
   const p = d.provenance;
   return {
     id: d.id, path: p.path, commit: p.commit, schedule: d.job.spec.schedule, timezone: d.job.spec.timezone,
-    nextRun: state === 'paused' || state === 'conflict' ? null : nextRun(d.job.spec.schedule, d.job.spec.timezone, now),
+    nextRun: state === 'paused' || state === 'conflict' ? null : rd.next(d.job.spec.schedule, d.job.spec.timezone),
     state,
-    lastRun: await lastRun(deps.config.stateDir, d.id),
+    lastRun: await rd.runs.read(d.id),
     provenance: { sourceId: p.sourceId, url: stripUrlCredentials(p.url), ref: p.ref, commit: p.commit, path: p.path, index: p.index, manifestHash: d.manifestHash },
   };
 }
 
-async function refreshRows(rows: readonly StatusJob[], deps: ReconcilerDeps, now: Date): Promise<StatusJob[]> {
-  return Promise.all(rows.map(async (r) => ({ ...r, nextRun: r.nextRun === null ? null : nextRun(r.schedule, r.timezone, now), lastRun: await lastRun(deps.config.stateDir, r.id) })));
+async function refreshRows(rows: readonly StatusJob[], rd: RowDeps): Promise<StatusJob[]> {
+  return Promise.all(rows.map(async (r) => ({ ...r, nextRun: r.nextRun === null ? null : rd.next(r.schedule, r.timezone), lastRun: await rd.runs.read(r.id) })));
 }
 
-function nextRun(schedule: string, zone: string, now: Date): string | null {
-  try {
-    return firstFire(schedule, zone, now)?.toISOString() ?? null;
-  } catch {
-    return null;
-  }
+/** Next fire time after `now`, memoised by schedule and zone (jobs often share both). */
+type NextRun = (schedule: string, zone: string) => string | null;
+
+function nextRunAfter(now: Date): NextRun {
+  const memo = new Map<string, string | null>();
+  return (schedule, zone) => {
+    const key = `${schedule}\0${zone}`;
+    let next = memo.get(key);
+    if (next === undefined) {
+      try {
+        next = firstFire(schedule, zone, now)?.toISOString() ?? null;
+      } catch {
+        next = null;
+      }
+      memo.set(key, next);
+    }
+    return next;
+  };
 }
 
-async function lastRun(stateDir: string, id: string): Promise<StatusJob['lastRun']> {
-  const r = await readLastRun(stateDir, id).catch(() => null);
-  return r ? { startedAt: r.startedAt, status: r.status, exitCode: r.exitCode, durationMs: r.durationMs, attempts: r.attempts } : null;
+/** Reads last-run records, listing each tenant's runs dir once instead of failing an open per job that never ran. */
+interface RunIndex { read(id: string): Promise<StatusJob['lastRun']> }
+
+function runIndex(stateDir: string): RunIndex {
+  const dirs = new Map<string, Promise<Set<string> | null>>();
+  return {
+    async read(id) {
+      let file: string;
+      try {
+        file = lastRunPath(stateDir, id);
+      } catch {
+        return null;
+      }
+      let names = dirs.get(dirname(file));
+      if (!names) {
+        // null: the listing failed for another reason than a missing dir; read the file anyway.
+        names = readdir(dirname(file)).then((n) => new Set(n), (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? new Set<string>() : null));
+        dirs.set(dirname(file), names);
+      }
+      const listed = await names;
+      if (listed && !listed.has(basename(file))) return null;
+      const r = await readLastRun(stateDir, id).catch(() => null);
+      return r ? { startedAt: r.startedAt, status: r.status, exitCode: r.exitCode, durationMs: r.durationMs, attempts: r.attempts } : null;
+    },
+  };
 }
 
 function problems(ctx: SyncContext): StatusProblem[] {

@@ -49,8 +49,8 @@ export interface ReconcilerDeps {
   commandExists?: (name: string) => boolean;
   /** Spool counters for the status file. */
   checkinStats?: () => Promise<{ spooled: number; dropped: number }>;
-  /** Facts the daemon adds to the status file. */
-  daemonFacts?: () => { consecutiveFailures: number; nextAttemptAt: string | null; intervalMs: number } | null;
+  /** Facts the daemon adds to the status file, given the result of the attempt being summarised. */
+  daemonFacts?: (result: 'ok' | 'partial' | 'error') => { consecutiveFailures: number; nextAttemptAt: string | null; intervalMs: number } | null;
 }
 
 /** Options of one reconcile. */

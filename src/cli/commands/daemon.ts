@@ -4,8 +4,9 @@
  * invalid config at start stops it; every later failure is logged, backed off and retried.
  */
 import { durationMs } from '../../manifest/duration.js';
+import type { DaemonLoop } from '../../daemon/loop.js';
 import { runDaemon } from '../../daemon/run.js';
-import { createMetrics } from '../../daemon/metrics.js';
+import type { PromMetrics } from '../../daemon/metrics.js';
 import { parseListenAddress } from '../../daemon/http.js';
 import { loadWebhookSecret } from '../../daemon/secret.js';
 import type { AgentConfig } from '../../config/types.js';
@@ -42,7 +43,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const log = createLogger({ level: parseLogLevel(cfg.log.level), bindings: { agent: cfg.agent.name } });
   const scheduler = resolveScheduler(cfg);
   const http = createUndiciHttpClient();
-  const metrics = createMetrics();
+  // Metrics are only readable on the health listener's /metrics; without one, prom-client and
+  // its default collectors are never loaded (a smaller, quieter idle daemon).
+  const metrics: PromMetrics | undefined = cfg.daemon.health?.listen ? (await import('../../daemon/metrics.js')).createMetrics() : undefined;
   const runAbort = new AbortController();
   let embedded: EmbeddedAdapter | undefined;
   let embeddedSource: string | undefined;
@@ -63,13 +66,17 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     void embedded.start();
     return embedded;
   };
-  let loopState: (() => { consecutiveFailures: number; nextRunAt: Date | null }) | null = null;
+  let loop: DaemonLoop | null = null;
   const build = (c: AgentConfig): Promise<Agent> => buildAgent(c, io, {
     log, scheduler,
     adapterFor: scheduler.kind === 'embedded' ? embeddedFor : undefined,
-    daemonFacts: () => {
-      const s = loopState?.();
-      return s ? { consecutiveFailures: s.consecutiveFailures, nextAttemptAt: s.nextRunAt?.toISOString() ?? null, intervalMs: durationMs(c.source.interval) ?? 60_000 } : null;
+    // The status is written inside the sync, before the loop learns its result. Given the
+    // attempt's result, report what the loop will do next (failures in a row including this
+    // one, and when it retries); without one, the loop's state as of the previous attempt.
+    daemonFacts: (result?: string) => {
+      if (!loop) return null;
+      const s = result === undefined ? loop.state() : loop.outlook(result !== 'error');
+      return { consecutiveFailures: s.consecutiveFailures, nextAttemptAt: s.nextRunAt?.toISOString() ?? null, intervalMs: durationMs(c.source.interval) ?? 60_000 };
     },
   });
   let agent = await build(cfg);
@@ -89,12 +96,12 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     clock: systemClock, log, metrics, signals: process,
     async sync(signal) {
       const out = await agent.reconciler.reconcile({ signal });
-      metrics.sourceFetch(out.context.snapshot ? 'ok' : out.context.reason === Reasons.SourceFetchFailed ? 'error' : 'ok');
+      metrics?.sourceFetch(out.context.snapshot ? 'ok' : out.context.reason === Reasons.SourceFetchFailed ? 'error' : 'ok');
       const flushed = await flushSpool({ stateDir: current.stateDir, http, clock: systemClock, log, env: process.env, budgetMs: 10_000, limits: current.checkin.spool, signal }).catch((err: Error) => {
         log.warn({ err: { message: err.message } }, 'Check-in spool flush failed');
         return null;
       });
-      if (flushed) for (let i = 0; i < flushed.delivered; i++) metrics.checkin('sent');
+      if (flushed) for (let i = 0; i < flushed.delivered; i++) metrics?.checkin('sent');
       const byState: Record<string, number> = {};
       for (const j of out.status.jobs) byState[j.state] = (byState[j.state] ?? 0) + 1;
       return { ok: out.result !== 'error', result: out.result, jobsByState: byState };
@@ -107,7 +114,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       return timing(next);
     },
   });
-  loopState = () => daemon.loop.state();
+  loop = daemon.loop;
   const unwatch = agent.source.watch?.(() => daemon.loop.trigger('watch'));
 
   const result = await daemon.done;
