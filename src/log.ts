@@ -6,7 +6,8 @@
  */
 import pino from 'pino';
 import type { DestinationStream, LoggerOptions } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type PinoPretty from 'pino-pretty';
 import { UsageError, stripUrlCredentials } from './errors.js';
 
 /** A log method: data in fields, a static message (STYLE §4). */
@@ -156,6 +157,8 @@ export function createLogger(opts: CreateLoggerOptions = {}): pino.Logger {
   let log: pino.Logger;
   if (isPretty) {
     const dest = opts.destination ?? 1;
+    // pino-pretty (~4 MB) is loaded only for a terminal; services never pay for it.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
     const stream = pretty({ colorize: opts.destination === undefined, translateTime: 'SYS:standard', ignore: 'pid,hostname', destination: dest as never, sync: true });
     log = pino(options, stream);
   } else {
