@@ -1,10 +1,15 @@
 #!/usr/bin/env node
 /**
  * The `cronsync` command line: argv → command → exit code. The only place that maps errors
- * to exit codes and calls process.exit. Commands are imported lazily so that `exec`, which
- * every scheduled run starts, loads only what it needs.
+ * to exit codes and calls process.exit. Commands are imported lazily; `exec`, which every
+ * scheduled run starts, is handed to the CommonJS bundle dist/exec.cjs before anything else
+ * loads (src/shim/entry.ts), falling back to the modules when the bundle was not built.
  */
-import { isCronsyncError } from '../errors.js';
+import { realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import type { CronsyncError } from '../errors.js';
+import type * as ExecBundle from '../shim/entry.js';
 import type { CliIo } from './io.js';
 
 /** A command module: `run` returns the exit code. */
@@ -72,9 +77,39 @@ export function reportError(err: unknown, io: CliIo): number {
   return 1;
 }
 
-const isEntry = process.argv[1] !== undefined && import.meta.url === (await import('node:url')).pathToFileURL((await import('node:fs')).realpathSync(process.argv[1])).href;
-if (isEntry) {
-  const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
-  // Let stdout drain before exiting, so piped output is never cut.
+/** True when this file is the process's main module (not imported by a test or the daemon). */
+function isMainModule(): boolean {
+  try {
+    return process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+  } catch {
+    return false;
+  }
+}
+
+/** `dist/exec.cjs` (see src/shim/entry.ts), or null when it was not built (e.g. `tsc` alone). */
+function loadExecBundle(): typeof ExecBundle | null {
+  try {
+    return createRequire(import.meta.url)('../exec.cjs') as typeof ExecBundle;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return null;
+    throw err;
+  }
+}
+
+/** Exits once stdout has drained, so piped output is never cut. */
+function exitWith(code: number): void {
   process.stdout.write('', () => process.exit(code));
+}
+
+const isEntry = isMainModule();
+// `cronsync exec` starts every scheduled run: it goes to the bundle before this file loads
+// anything else (no static import above may pull in project modules). `--version` is left to main().
+const execArgs = process.argv.slice(3);
+const execBundle = isEntry && process.argv[2] === 'exec' && !execArgs.includes('--version') && !execArgs.includes('-V') ? loadExecBundle() : null;
+let isCronsyncError: (err: unknown) => err is CronsyncError;
+if (execBundle) {
+  exitWith(await execBundle.execCommand(execArgs, process.env, process));
+} else {
+  ({ isCronsyncError } = await import('../errors.js'));
+  if (isEntry) exitWith(await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }));
 }

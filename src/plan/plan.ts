@@ -76,7 +76,15 @@ export function planChanges(input: PlanInput): PlanResult {
     if (entry.marker?.manifestHash !== d.manifestHash) {
       plan.update.push({ desired: d, installed: entry, changes: jobChanges(input.applied.get(d.id)?.job, d.job) });
     } else if (!input.isCurrent(entry, d)) {
-      plan.update.push({ desired: d, installed: entry, changes: ['drift'] });
+      // A commit that did not touch this job changes only the commit of its provenance: keep
+      // the commit it was applied from, so neither its entry nor its snapshot is rewritten
+      // (and it is not reported as drift).
+      const m = entry.marker;
+      const asApplied = m && m.commit !== d.provenance.commit && m.path === d.provenance.path && m.index === d.provenance.index
+        ? { ...d, provenance: { ...d.provenance, commit: m.commit } }
+        : null;
+      if (asApplied && input.isCurrent(entry, asApplied)) plan.unchanged.push(asApplied);
+      else plan.update.push({ desired: d, installed: entry, changes: ['drift'] });
     } else {
       plan.unchanged.push(d);
     }

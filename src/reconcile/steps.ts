@@ -2,6 +2,8 @@
  * The ordered steps of one reconcile (flux-style). Each records facts in the context; none
  * decides the sync result, which is `summarize`'s job.
  */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { selectJobs } from '../desired/select.js';
 import type { DesiredJob } from '../desired/types.js';
 import { RemovalGuardError } from '../errors.js';
@@ -12,6 +14,7 @@ import { planChanges } from '../plan/plan.js';
 import { deleteLastRun } from '../state/runs.js';
 import { deleteJobSnapshot, listJobSnapshots, readJobSnapshot, serializeJobSnapshot, writeJobSnapshot } from '../state/snapshots.js';
 import type { JobSnapshot, SnapshotRuntime } from '../state/snapshots.js';
+import { removeFile } from '../system/files.js';
 import { Reasons } from './reasons.js';
 import type { ReconcileSnapshot, ReconcilerDeps, SyncContext } from './types.js';
 
@@ -23,6 +26,10 @@ export interface ReconcilerMemory {
   applied?: Map<JobId, DesiredJob>;
   /** Serialized snapshot per job as last written or read, to skip unchanged writes. */
   written: Map<JobId, string>;
+  /** True once temp files left in the state dir by a killed process were removed. */
+  tidied?: boolean;
+  /** Entry text rendered per job version in the last plan, so unchanged jobs are not re-rendered. */
+  rendered?: Map<string, string>;
 }
 
 /** A step: reads and writes the context; throws a CronsyncError to stop the sync. */
@@ -55,6 +62,14 @@ export const planStep: Step = async (ctx, deps, mem) => {
   ctx.applied = mem.applied ??= await readApplied(deps.config.stateDir, mem);
   const sel = ctx.selection!;
   const load = ctx.load!;
+  const previous = mem.rendered ?? new Map<string, string>();
+  const rendered = new Map<string, string>();
+  const render = (job: DesiredJob): string => {
+    const key = renderKey(job);
+    const text = previous.get(key) ?? deps.adapter.renderEntry(job);
+    rendered.set(key, text);
+    return text;
+  };
   ctx.planned = planChanges({
     sourceId: deps.source.id,
     desired: sel.desired,
@@ -63,11 +78,12 @@ export const planStep: Step = async (ctx, deps, mem) => {
     brokenFiles: load.brokenFiles,
     installed: ctx.installed,
     applied: ctx.applied,
-    isCurrent: (entry, job) => !entry.drifted && entry.raw === deps.adapter.renderEntry(job),
+    isCurrent: (entry, job) => !entry.drifted && entry.raw === render(job),
     prune: deps.config.prune,
     force: ctx.force,
     allowMassRemoval: deps.config.allowMassRemoval,
   });
+  mem.rendered = rendered;
   const guard = ctx.planned.guard;
   if (guard) {
     ctx.reason = Reasons.RemovalGuardTripped;
@@ -82,8 +98,13 @@ export const applyStep: Step = async (ctx, deps, mem) => {
   const stateDir = deps.config.stateDir;
   const applied = ctx.applied!;
   ctx.reason = Reasons.StateDirFailed;
+  if (!mem.tidied) {
+    await removeStaleSnapshotTemps(stateDir);
+    mem.tidied = true;
+  }
   const runtime = snapshotRuntime(deps);
   const now = deps.clock.now().toISOString();
+  const writes: { snap: JobSnapshot; text: string }[] = [];
   for (const d of plan.final) {
     const prev = applied.get(d.id);
     const snap: JobSnapshot = {
@@ -92,19 +113,37 @@ export const applyStep: Step = async (ctx, deps, mem) => {
       runtime,
     };
     const text = serializeJobSnapshot(snap);
-    if (mem.written.get(d.id) !== text) {
-      await writeJobSnapshot(stateDir, snap);
-      mem.written.set(d.id, text);
-    }
+    if (mem.written.get(d.id) !== text) writes.push({ snap, text });
     applied.set(d.id, { ...d, appliedAt: snap.appliedAt });
   }
+  // Each write waits on two fsyncs; overlapping them shortens a first install of thousands of
+  // jobs. Every snapshot is on disk before the scheduler entries change.
+  await eachLimit(writes, SNAPSHOT_WRITERS, async ({ snap, text }) => {
+    await writeJobSnapshot(stateDir, snap);
+    mem.written.set(`${snap.job.metadata.tenant}/${snap.job.metadata.name}`, text);
+  });
   ctx.reason = Reasons.SchedulerFailed;
   ctx.applyResult = await deps.adapter.apply(plan, ctx.signal);
+  // The entries just written, so that the next plan compares without rendering them again.
+  const rendered = mem.rendered ??= new Map();
+  for (const d of plan.final) {
+    const key = renderKey(d);
+    if (!rendered.has(key)) rendered.set(key, deps.adapter.renderEntry(d));
+  }
   ctx.reason = Reasons.StateDirFailed;
   const keep = new Set(plan.final.map((d) => d.id));
   for (const e of plan.remove) {
     const id = e.marker?.jobId;
     if (!id || keep.has(id)) continue;
+    await deleteJobSnapshot(stateDir, id);
+    await deleteLastRun(stateDir, id);
+    applied.delete(id);
+    mem.written.delete(id);
+  }
+  // Snapshots of jobs that have no entry: written by a sync that was killed before it rewrote
+  // the scheduler, or left by one killed while deleting snapshots of removed jobs.
+  for (const id of [...applied.keys()]) {
+    if (keep.has(id)) continue;
     await deleteJobSnapshot(stateDir, id);
     await deleteLastRun(stateDir, id);
     applied.delete(id);
@@ -124,6 +163,42 @@ function snapshotRuntime(deps: ReconcilerDeps): SnapshotRuntime {
     ...(c.secretsFile ? { secretsFile: c.secretsFile } : {}),
     spool: { maxAgeDays: c.checkin.spool.maxAgeDays, maxCount: c.checkin.spool.maxCount },
   };
+}
+
+/** Identifies a job version: its entry is a pure function of it and the adapter's fixed settings. */
+function renderKey(job: DesiredJob): string {
+  const p = job.provenance;
+  return `${job.id}\0${job.manifestHash}\0${p.commit ?? ''}\0${p.path}\0${p.index}`;
+}
+
+/** Snapshot files written at the same time. */
+const SNAPSHOT_WRITERS = 16;
+
+/** Runs `fn` over `items`, at most `limit` at a time; rejects with the first error once all settled. */
+async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const worker = async (): Promise<void> => {
+    while (errors.length === 0 && next < items.length) {
+      const item = items[next++]!;
+      await fn(item).catch((err: unknown) => void errors.push(err));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (errors.length > 0) throw errors[0];
+}
+
+/** Temp name of an atomic snapshot write (`.<name>.json.<12 hex>.tmp`, see atomicWriteFile). */
+const SNAPSHOT_TEMP = /^\.[a-z0-9][-a-z0-9]*\.json\.[0-9a-f]{12}\.tmp$/;
+
+/** Removes snapshot temp files a killed sync left behind (as the cron.d adapter does for its file). */
+async function removeStaleSnapshotTemps(stateDir: string): Promise<void> {
+  const root = join(stateDir, 'jobs');
+  for (const tenant of await readdir(root).catch(() => [] as string[])) {
+    for (const name of await readdir(join(root, tenant)).catch(() => [] as string[])) {
+      if (SNAPSHOT_TEMP.test(name)) await removeFile(join(root, tenant, name));
+    }
+  }
 }
 
 async function readApplied(stateDir: string, mem: ReconcilerMemory): Promise<Map<JobId, DesiredJob>> {

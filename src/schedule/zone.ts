@@ -3,9 +3,14 @@
  * conversion between instants and the wall clock of a zone. Pure apart from process-wide
  * caches; no I/O. Offsets come from the runtime's ICU data through `Intl.DateTimeFormat`.
  *
- * Performance: a zone's UTC offsets are resolved once per calendar year into a small table of
- * transitions (sampled every 6 hours, each change located to the second by bisection), so
- * after the first query of a year every lookup is a binary search with no `Intl` call.
+ * Performance: a zone's UTC offsets are sampled every 6 hours on a grid anchored at 1 January
+ * (UTC) of each year, and each change between two samples is located to the second by
+ * bisection. The samples and changes of a year are computed lazily, one 6-hour interval at a
+ * time and cached, so `cronsync exec --scheduled` (one minute to check) makes a few dozen
+ * `Intl` calls instead of a whole year's; the result is the same as building the whole year
+ * at once, because each interval is resolved independently on the same grid. Zones that are
+ * UTC under another name (`UTC`, `Etc/UTC`, `GMT`, `Etc/GMT`) need no `Intl` at all: their
+ * offset is 0 at every instant since year 1, which `Intl` itself confirms (see the tests).
  * Assumes at most one offset change per 6-hour window, true for every zone since 1900.
  */
 
@@ -21,14 +26,37 @@ export interface Transition {
   readonly after: number;
 }
 
-interface YearTable {
+/** A whole year of transitions, built eagerly (years before 100 and outside the Date range). */
+interface EagerTable {
+  readonly kind: 'eager';
   readonly startOffset: number;
   readonly transitions: readonly Transition[];
 }
 
+/**
+ * A year whose 6-hour intervals are resolved on demand: `samples[i]` is the offset at
+ * `start + i * SAMPLE_STEP` (i = 0..n) and `found[i]` the change inside interval i (null for
+ * none), both undefined until first needed. `fixed` is set for UTC-equivalent zones.
+ */
+interface LazyTable {
+  readonly kind: 'lazy';
+  readonly zone: string;
+  readonly start: number;
+  readonly end: number;
+  readonly n: number;
+  readonly samples: Array<number | undefined>;
+  readonly found: Array<Transition | null | undefined>;
+  readonly fixed: number | undefined;
+}
+
+type YearTable = EagerTable | LazyTable;
+
 const formatters = new Map<string, Intl.DateTimeFormat>();
 const yearTables = new Map<string, Map<number, YearTable>>();
 const validity = new Map<string, string | null>();
+
+/** Names that are UTC itself, with the canonical name Intl gives them (checked by the tests). */
+const UTC_NAMES: ReadonlyMap<string, string> = new Map([['UTC', 'UTC'], ['Etc/UTC', 'UTC'], ['GMT', 'UTC'], ['Etc/GMT', 'UTC']]);
 
 /**
  * Returns the canonical IANA name of a zone (`america/new_york` -> `America/New_York`), or
@@ -38,10 +66,11 @@ const validity = new Map<string, string | null>();
 export function canonicalTimeZone(zone: string): string | null {
   const hit = validity.get(zone);
   if (hit !== undefined) return hit;
-  let result: string | null = null;
-  if (typeof zone === 'string' && /^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(zone) && zone.length <= 64) {
+  let result: string | null = UTC_NAMES.get(zone) ?? null;
+  if (result === null && typeof zone === 'string' && /^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(zone) && zone.length <= 64) {
     try {
-      result = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+      // The formatter that offsetAt() needs next: building it once saves a second ICU set-up.
+      result = formatter(zone).resolvedOptions().timeZone;
     } catch {
       result = null;
     }
@@ -73,6 +102,8 @@ function formatter(zone: string): Intl.DateTimeFormat {
       minute: 'numeric',
       second: 'numeric',
     });
+    // Only valid zones get here (the constructor throws otherwise); bounded like `validity`.
+    if (formatters.size > 10_000) formatters.clear();
     formatters.set(zone, f);
   }
   return f;
@@ -100,9 +131,21 @@ function rawOffset(zone: string, utcMs: number): number {
   return fixed - t;
 }
 
-function buildYear(zone: string, year: number): YearTable {
-  const start = Date.UTC(year, 0, 1);
-  const end = Date.UTC(year + 1, 0, 1);
+/**
+ * The first second after `lo` (offset `before`) at which the offset differs, searching up to
+ * `hi`; bisection to one second, as every table is built.
+ */
+function bisect(zone: string, lo: number, hi: number, before: number): number {
+  while (hi - lo > 1000) {
+    const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
+    if (mid <= lo) break;
+    if (rawOffset(zone, mid) === before) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+function buildEager(zone: string, start: number, end: number): EagerTable {
   const startOffset = rawOffset(zone, start);
   const transitions: Transition[] = [];
   let prevT = start;
@@ -110,21 +153,13 @@ function buildYear(zone: string, year: number): YearTable {
   for (let t = start + SAMPLE_STEP; t <= end; t += SAMPLE_STEP) {
     const o = rawOffset(zone, t);
     if (o !== prevO) {
-      // Bisect to the first second at which the new offset applies.
-      let lo = prevT; // offset prevO
-      let hi = t; // offset o
-      while (hi - lo > 1000) {
-        const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
-        if (mid <= lo) break;
-        if (rawOffset(zone, mid) === prevO) lo = mid;
-        else hi = mid;
-      }
-      if (hi < end) transitions.push({ at: hi, before: prevO, after: o });
+      const at = bisect(zone, prevT, t, prevO);
+      if (at < end) transitions.push({ at, before: prevO, after: o });
     }
     prevT = t;
     prevO = o;
   }
-  return { startOffset, transitions };
+  return { kind: 'eager', startOffset, transitions };
 }
 
 function yearTable(zone: string, year: number): YearTable {
@@ -135,10 +170,63 @@ function yearTable(zone: string, year: number): YearTable {
   }
   let table = byYear.get(year);
   if (!table) {
-    table = buildYear(zone, year);
+    // Date.UTC() reads years 0..99 as 1900..1999: those tables keep the eager construction.
+    const start = Date.UTC(year, 0, 1);
+    const end = Date.UTC(year + 1, 0, 1);
+    if (year >= 100 && Number.isFinite(start) && Number.isFinite(end)) {
+      const n = Math.round((end - start) / SAMPLE_STEP);
+      const fixed = UTC_NAMES.has(zone) ? 0 : undefined;
+      table = { kind: 'lazy', zone, start, end, n, samples: new Array(n + 1), found: new Array(n), fixed };
+    } else {
+      table = buildEager(zone, start, end);
+    }
     byYear.set(year, table);
   }
   return table;
+}
+
+function sample(t: LazyTable, i: number): number {
+  let o = t.samples[i];
+  if (o === undefined) {
+    o = t.fixed ?? rawOffset(t.zone, t.start + i * SAMPLE_STEP);
+    t.samples[i] = o;
+  }
+  return o;
+}
+
+/** The change inside interval `i` of a lazy table, located exactly as the eager build does. */
+function intervalChange(t: LazyTable, i: number): Transition | null {
+  let tr = t.found[i];
+  if (tr === undefined) {
+    const before = sample(t, i);
+    const after = sample(t, i + 1);
+    tr = null;
+    if (after !== before) {
+      const at = bisect(t.zone, t.start + i * SAMPLE_STEP, t.start + (i + 1) * SAMPLE_STEP, before);
+      if (at < t.end) tr = { at, before, after };
+    }
+    t.found[i] = tr;
+  }
+  return tr;
+}
+
+function startOffsetOf(t: YearTable): number {
+  return t.kind === 'eager' ? t.startOffset : sample(t, 0);
+}
+
+/** The year's transitions with `fromMs <= at < toMs`, in order. */
+function yearTransitions(t: YearTable, fromMs: number, toMs: number, out: Transition[]): void {
+  if (t.kind === 'eager') {
+    for (const tr of t.transitions) if (tr.at >= fromMs && tr.at < toMs) out.push(tr);
+    return;
+  }
+  // A change found in interval i lies in (sample i, sample i + 1].
+  const first = Math.max(0, Math.floor((fromMs - t.start) / SAMPLE_STEP) - 1);
+  const last = Math.min(t.n - 1, Math.floor((toMs - t.start) / SAMPLE_STEP));
+  for (let i = first; i <= last; i++) {
+    const tr = intervalChange(t, i);
+    if (tr && tr.at >= fromMs && tr.at < toMs) out.push(tr);
+  }
 }
 
 /**
@@ -148,6 +236,13 @@ function yearTable(zone: string, year: number): YearTable {
 export function offsetAt(zone: string, utcMs: number): number {
   const year = new Date(utcMs).getUTCFullYear();
   const table = yearTable(zone, year);
+  if (table.kind === 'lazy') {
+    const i = Math.min(table.n - 1, Math.floor((utcMs - table.start) / SAMPLE_STEP));
+    const tr = intervalChange(table, i);
+    // No change in this interval up to utcMs: the offset is that of its first sample, which
+    // (one change per interval at most) is the `after` of the last change before it.
+    return tr && tr.at <= utcMs ? tr.after : sample(table, i);
+  }
   const tr = table.transitions;
   let lo = 0;
   let hi = tr.length - 1;
@@ -173,12 +268,13 @@ export function transitionsBetween(zone: string, fromMs: number, toMs: number): 
     // A change exactly at New Year (UTC) shows up as a differing startOffset.
     if (y > y0) {
       const prevYearEnd = offsetAt(zone, Date.UTC(y, 0, 1) - 1);
+      const startOffset = startOffsetOf(table);
       const at = Date.UTC(y, 0, 1);
-      if (prevYearEnd !== table.startOffset && at >= fromMs && at < toMs) {
-        out.push({ at, before: prevYearEnd, after: table.startOffset });
+      if (prevYearEnd !== startOffset && at >= fromMs && at < toMs) {
+        out.push({ at, before: prevYearEnd, after: startOffset });
       }
     }
-    for (const t of table.transitions) if (t.at >= fromMs && t.at < toMs) out.push(t);
+    yearTransitions(table, fromMs, toMs, out);
   }
   return out;
 }

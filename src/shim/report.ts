@@ -11,7 +11,7 @@ import type { Checkin, CheckinPayload } from './checkin.js';
 import { buildRequest, deliver } from './checkin.js';
 import { selfIdentity } from './lock.js';
 import { isPureReference } from './secrets.js';
-import { recordDropped, writeSpoolEntry } from './spool.js';
+import { recordDropped, writeSpoolEntry, writeSpoolEntrySync } from './spool.js';
 import type { SpoolEntry } from './spool.js';
 import type { Logger } from './types.js';
 
@@ -67,7 +67,8 @@ export async function sendFinal(ctx: ReportContext, payload: CheckinPayload, bud
   const fields = { jobId: ctx.jobId, runId: payload.run_id };
   let path: string | null = null;
   try {
-    path = await writeSpoolEntry(ctx.stateDir, entry, false);
+    // Synchronous, so the request below is on its way before the caller records the run.
+    path = writeSpoolEntrySync(ctx.stateDir, entry, false);
   } catch (err) {
     ctx.log.warn({ ...fields, err }, 'Cannot write the check-in spool; delivering without it');
   }

@@ -54,6 +54,11 @@ export function spoolFileName(entry: Pick<SpoolEntry, 'createdAt' | 'payload'>):
 
 /** Writes (or rewrites) an entry atomically with mode 0600; returns its path. @throws {IoError} */
 export async function writeSpoolEntry(stateDir: string, entry: SpoolEntry, fsync = true): Promise<string> {
+  return writeSpoolEntrySync(stateDir, entry, fsync);
+}
+
+/** {@link writeSpoolEntry} without yielding, for callers that must act right after it. @throws {IoError} */
+export function writeSpoolEntrySync(stateDir: string, entry: SpoolEntry, fsync = true): string {
   const path = join(spoolDir(stateDir), spoolFileName(entry));
   atomicWriteFileSync(path, JSON.stringify(entry), 0o600, { fsync });
   return path;

@@ -3,10 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { loadConfig } from '../../config/load.js';
 import { desiredJob, selectJobs } from '../../desired/select.js';
-import { IoError, UsageError } from '../../errors.js';
+import { IoError, UsageError, stripUrlCredentials } from '../../errors.js';
 import { loadManifests } from '../../manifest/load.js';
 import { createAdapter, createRegistry } from '../../scheduler/registry.js';
 import type { SchedulerKind } from '../../scheduler/types.js';
+import { sourceIdOf } from '../../source/index.js';
 import { nodeRunner } from '../../system/runner.js';
 import { findManifestFiles } from '../../system/walk.js';
 import { adapterOptions } from '../agent.js';
@@ -17,8 +18,9 @@ export const usage = `Usage: cronsync render --scheduler crond|crontab [PATH...]
 
 Prints exactly what would be installed for the valid manifests in PATHs (default: .):
 the cron.d file, or the managed crontab block. With --config, only the jobs this agent
-selects (tenant, selector, enabled) are rendered, with its settings; without it, every
-valid enabled job is rendered. Invalid manifests are reported on stderr and left out.
+selects (tenant, selector, enabled) are rendered, with its settings and source id (for a
+directory source, run it from that directory); without it, every valid enabled job is
+rendered. Invalid manifests are reported on stderr and left out.
 `;
 
 const KINDS: Record<string, SchedulerKind> = { crond: 'cron.d', 'cron.d': 'cron.d', crontab: 'crontab' };
@@ -39,8 +41,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   const load = loadManifests(inputs);
   for (const i of load.issues.filter((x) => x.severity === 'error')) io.stderr.write(`${i.file}:${i.line}:${i.col}: error [${i.rule}] ${i.message}\n`);
-  const sourceId = `local-${createHash('sha256').update(positionals.join('\0')).digest('hex').slice(0, 12)}`;
-  const origin = { sourceId, url: io.cwd, ref: '', commit: null };
+  // With a config, entries carry the agent's own source id, exactly as `sync` installs them.
+  const sourceId = cfg ? sourceIdOf(cfg.source) : `local-${createHash('sha256').update(positionals.join('\0')).digest('hex').slice(0, 12)}`;
+  const origin = { sourceId, url: cfg ? stripUrlCredentials(cfg.source.url) : io.cwd, ref: cfg?.source.ref ?? '', commit: null };
   let jobs;
   if (cfg) {
     jobs = [...selectJobs(load.jobs, cfg.agent, origin).desired.values()];
