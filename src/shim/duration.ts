@@ -1,28 +1,16 @@
-/** Duration strings of manifests (`90s`, `15m`, `2h`, `1h30m`, `500ms`, `1d`). */
+/** Durations in the shim: parsing shares the manifest grammar (`90s`, `15m`, `2h`, `1h30m`). */
 import { ConfigError } from '../errors.js';
-
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
+import { durationMs } from '../manifest/duration.js';
 
 /**
- * Parses a duration string into milliseconds. A bare number is seconds.
+ * Parses a duration string of a job snapshot into milliseconds, with the same grammar the
+ * Job schema validates.
  * @throws {ConfigError} when the string is not a duration.
  */
 export function parseDuration(text: string): number {
-  const s = text.trim();
-  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
-  let total = 0;
-  PART.lastIndex = 0;
-  let pos = 0;
-  while (pos < s.length) {
-    PART.lastIndex = pos;
-    const m = PART.exec(s);
-    if (!m) break;
-    total += Number(m[1]) * (UNIT_MS[m[2] as string] ?? 0);
-    pos = PART.lastIndex;
-  }
-  if (s.length === 0 || pos !== s.length) throw new ConfigError(`Invalid duration "${text}": expected e.g. 90s, 15m, 2h`, { value: text });
-  return Math.round(total);
+  const ms = durationMs(text.trim());
+  if (ms === undefined) throw new ConfigError(`Invalid duration "${text}": expected e.g. 90s, 15m, 2h or 1h30m`, { value: text });
+  return ms;
 }
 
 /** Formats milliseconds for messages: `850ms`, `12.3s`, `4m05s`. */

@@ -135,14 +135,14 @@ describe('e2e/shim exec', () => {
   it('timeout kills the whole tree, grandchildren included, and reports 124', async () => {
     const dir = tempStateDir();
     const pidFile = join(dir, 'gc.pid');
-    const h = await setup({ command: `sleep 30 & echo $! > '${pidFile}'; wait`, timeout: '300ms' });
+    const h = await setup({ command: `sleep 30 & echo $! > '${pidFile}'; wait`, timeout: '1s' });
 
     const rc = await h.run(h.id);
 
     expect(rc).toBe(124);
     const gc = Number(readFileSync(pidFile, 'utf8'));
     expect(running(gc)).toBe(false);
-    expect(h.checkins()[0]).toMatchObject({ status: 'timeout', exit_code: 124, error_message: 'timed out after 300ms' });
+    expect(h.checkins()[0]).toMatchObject({ status: 'timeout', exit_code: 124, error_message: 'timed out after 1.0s' });
   });
 
   it('forwards a cancel signal to the child group and reports cancelled (128+signo)', async () => {
