@@ -52,9 +52,17 @@ export function desiredJob(lj: LoadedJob, origin: SnapshotOrigin): DesiredJob {
   return { id: jobId(lj.job), job: lj.job, provenance, manifestHash: manifestHash(lj.job) };
 }
 
+/** Validated jobs are never mutated, and unchanged files yield the same Job objects on a re-sync. */
+const hashes = new WeakMap<Job, string>();
+
 /** sha256 (hex) of a job's canonical JSON: keys sorted, defaults applied. */
 export function manifestHash(job: Job): string {
-  return createHash('sha256').update(canonicalJson(job)).digest('hex');
+  let hash = hashes.get(job);
+  if (hash === undefined) {
+    hash = createHash('sha256').update(canonicalJson(job)).digest('hex');
+    hashes.set(job, hash);
+  }
+  return hash;
 }
 
 /** JSON with object keys sorted at every level, so equal data always hashes the same. */
