@@ -1,5 +1,6 @@
 /** Terraform-plan style rendering of a sync plan, for `cronsync diff` and `sync --dry-run`. */
 import type { DesiredJob } from '../desired/types.js';
+import { ownedSourceIds } from '../plan/plan.js';
 import type { PlanResult } from '../plan/plan.js';
 import type { Issue } from '../manifest/types.js';
 import type { InstalledEntry } from '../plan/types.js';
@@ -24,7 +25,8 @@ export function formatPlan(res: PlanResult, issues: readonly Issue[], target: st
   if (kept.length > 0) out.push(`\nKept or left alone:\n${kept.map((n) => `  ! ${n.message}`).join('\n')}\n`);
   const errors = issues.filter((i) => i.severity === 'error');
   if (errors.length > 0) out.push(`\nInvalid manifests (their jobs keep their last applied version):\n${errors.map((i) => `  ${i.file}:${i.line}:${i.col}: [${i.rule}] ${i.message}`).join('\n')}\n`);
-  const foreign = installed.filter((e) => !e.marker || e.marker.sourceId !== plan.sourceId);
+  const owned = ownedSourceIds(plan);
+  const foreign = installed.filter((e) => !e.marker || !owned.has(e.marker.sourceId));
   if (foreign.length > 0) {
     const show = (e: InstalledEntry): string => (e.marker ? `${e.marker.jobId} (source ${e.marker.sourceId})` : e.raw.split('\n')[0]!.slice(0, 100));
     out.push(`\nNot managed by this agent, left alone (${foreign.length}):\n${foreign.slice(0, 20).map((e) => `  = ${show(e)}`).join('\n')}${foreign.length > 20 ? `\n  … and ${foreign.length - 20} more` : ''}\n`);

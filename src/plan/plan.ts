@@ -13,6 +13,11 @@ export const PROTECT_LABEL = 'cronsync.io/protect';
 /** Everything the planner looks at. */
 export interface PlanInput {
   sourceId: string;
+  /**
+   * Source ids this agent applied before (from its state dir): their entries are ours too,
+   * and are moved to `sourceId` or removed. Any other source id stays foreign.
+   */
+  previousSourceIds?: readonly string[];
   desired: DesiredState;
   /** Valid jobs of the repository that this agent must not run, with why. */
   excluded: ReadonlyMap<JobId, Exclusion>;
@@ -45,16 +50,22 @@ export interface PlanResult {
 /** Computes the plan. Deterministic: every list is sorted by job id. */
 export function planChanges(input: PlanInput): PlanResult {
   const notes: PlanNote[] = [];
-  const plan: Plan = { sourceId: input.sourceId, final: [], add: [], update: [], remove: [], unchanged: [], kept: [], orphaned: [], conflicts: [], preserve: [] };
+  const owned = [input.sourceId, ...[...new Set(input.previousSourceIds ?? [])].filter((id) => id !== input.sourceId).sort()];
+  const plan: Plan = { sourceId: input.sourceId, ownedSourceIds: owned, final: [], add: [], update: [], remove: [], unchanged: [], kept: [], orphaned: [], conflicts: [], preserve: [] };
+  const ownedSet = new Set(owned);
   const ours = new Map<JobId, InstalledEntry>();
   const foreignIds = new Map<JobId, InstalledEntry>();
   for (const e of input.installed) {
     if (!e.marker) continue;
-    if (e.marker.sourceId !== input.sourceId) {
+    const first = ours.get(e.marker.jobId);
+    if (!ownedSet.has(e.marker.sourceId)) {
       foreignIds.set(e.marker.jobId, e);
-    } else if (ours.has(e.marker.jobId)) {
-      // A second entry for one job (an interrupted apply): remove it; the first one is planned below.
-      plan.remove.push(e);
+    } else if (first) {
+      // A second entry for one job (an interrupted apply, or one left under a previous source
+      // id): remove it and plan the other, preferring the one under the current id.
+      const keepNew = e.marker.sourceId === input.sourceId && first.marker?.sourceId !== input.sourceId;
+      if (keepNew) ours.set(e.marker.jobId, e);
+      plan.remove.push(keepNew ? first : e);
       notes.push({ id: e.marker.jobId, kind: 'duplicate', message: `duplicate entry for ${e.marker.jobId} removed` });
     } else {
       ours.set(e.marker.jobId, e);
@@ -73,8 +84,13 @@ export function planChanges(input: PlanInput): PlanResult {
       plan.add.push(d);
       continue;
     }
+    const moved = entry.marker?.sourceId !== input.sourceId;
     if (entry.marker?.manifestHash !== d.manifestHash) {
-      plan.update.push({ desired: d, installed: entry, changes: jobChanges(input.applied.get(d.id)?.job, d.job) });
+      const changes = jobChanges(input.applied.get(d.id)?.job, d.job);
+      plan.update.push({ desired: d, installed: entry, changes: moved ? [...changes, 'source'] : changes });
+    } else if (moved) {
+      // Installed under a previous source id of this agent: rewritten under the current one.
+      plan.update.push({ desired: d, installed: entry, changes: ['source'] });
     } else if (!input.isCurrent(entry, d)) {
       // A commit that did not touch this job changes only the commit of its provenance: keep
       // the commit it was applied from, so neither its entry nor its snapshot is rewritten
@@ -124,6 +140,11 @@ export function planChanges(input: PlanInput): PlanResult {
   plan.final = sorted([...plan.add, ...plan.update.map((u) => u.desired), ...plan.unchanged, ...plan.kept, ...plan.orphaned]);
   const guardTripped = removable * 2 > ours.size && removable > 0 && !input.force && !input.allowMassRemoval;
   return { plan, notes, guard: guardTripped ? { removing: removable, installed: ours.size } : null };
+}
+
+/** The source ids whose entries a plan owns (see {@link Plan.ownedSourceIds}). */
+export function ownedSourceIds(plan: Pick<Plan, 'sourceId' | 'ownedSourceIds'>): ReadonlySet<string> {
+  return new Set([plan.sourceId, ...(plan.ownedSourceIds ?? [])]);
 }
 
 /** Names the parts of a job that differ between two versions (env by name only). */

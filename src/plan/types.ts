@@ -40,6 +40,13 @@ export interface PlanUpdate {
  */
 export interface Plan {
   sourceId: string;
+  /**
+   * Every source id whose entries this plan owns: `sourceId` first, then the ids this agent
+   * applied before (recorded in its state dir, e.g. before `source.paths` changed). Adapters
+   * rewrite entries of these ids under `sourceId` or drop them; entries of any other id are
+   * never touched. Absent: `[sourceId]`.
+   */
+  ownedSourceIds?: string[];
   final: DesiredJob[];
   add: DesiredJob[];
   update: PlanUpdate[];

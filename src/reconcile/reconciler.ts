@@ -39,6 +39,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         if (!isCronsyncError(err) && ctx.reason !== Reasons.Cancelled) ctx.reason ??= Reasons.Internal;
         // A failed apply may have left the scheduler half-written: re-read everything next time.
         mem.applied = undefined;
+        mem.sources = undefined;
         deps.log.error({ err: { code: (err as { code?: string }).code, message: ctx.error.message }, reason: ctx.reason }, 'Sync failed');
       } finally {
         running = false;

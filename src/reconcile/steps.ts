@@ -16,6 +16,8 @@ import { deleteJobSnapshot, listJobSnapshots, readJobSnapshot, serializeJobSnaps
 import type { JobSnapshot, SnapshotRuntime } from '../state/snapshots.js';
 import { removeFile } from '../system/files.js';
 import { Reasons } from './reasons.js';
+import { previousSourceIds, readSources, recordAfterApply, recordBeforeApply, sameSources, SOURCES_FILE, writeSources } from './sources.js';
+import type { SourcesRecord } from './sources.js';
 import type { ReconcileSnapshot, ReconcilerDeps, SyncContext } from './types.js';
 
 /** State a reconciler keeps between syncs (the daemon reuses it; one-shot syncs start empty). */
@@ -30,6 +32,8 @@ export interface ReconcilerMemory {
   tidied?: boolean;
   /** Entry text rendered per job version in the last plan, so unchanged jobs are not re-rendered. */
   rendered?: Map<string, string>;
+  /** The source ids recorded in the state dir (null: none recorded); loaded on first use. */
+  sources?: SourcesRecord | null;
 }
 
 /** A step: reads and writes the context; throws a CronsyncError to stop the sync. */
@@ -60,6 +64,11 @@ export const planStep: Step = async (ctx, deps, mem) => {
   ctx.installed = await deps.adapter.inventory(ctx.signal);
   ctx.reason = Reasons.StateDirFailed;
   ctx.applied = mem.applied ??= await readApplied(deps.config.stateDir, mem);
+  if (mem.sources === undefined) {
+    const read = await readSources(deps.config.stateDir);
+    if (read.damaged) deps.log.warn({ file: SOURCES_FILE }, 'Source id record is damaged; the source ids in the job snapshots are used instead');
+    mem.sources = read.record;
+  }
   const sel = ctx.selection!;
   const load = ctx.load!;
   const previous = mem.rendered ?? new Map<string, string>();
@@ -72,6 +81,7 @@ export const planStep: Step = async (ctx, deps, mem) => {
   };
   ctx.planned = planChanges({
     sourceId: deps.source.id,
+    previousSourceIds: previousSourceIds(mem.sources, deps.source.id, ctx.applied),
     desired: sel.desired,
     excluded: sel.excluded,
     invalid: new Set([...load.invalidIds].filter((id) => !sel.desired.has(id as JobId))) as Set<JobId>,
@@ -84,6 +94,10 @@ export const planStep: Step = async (ctx, deps, mem) => {
     allowMassRemoval: deps.config.allowMassRemoval,
   });
   mem.rendered = rendered;
+  const moved = ctx.planned.plan.update.filter((u) => u.installed.marker?.sourceId !== deps.source.id);
+  if (moved.length > 0) {
+    deps.log.info({ count: moved.length, sourceId: deps.source.id, previous: [...new Set(moved.map((u) => u.installed.marker?.sourceId))] }, 'Entries installed under a previous source id of this agent are moved to the current one');
+  }
   const guard = ctx.planned.guard;
   if (guard) {
     ctx.reason = Reasons.RemovalGuardTripped;
@@ -122,8 +136,13 @@ export const applyStep: Step = async (ctx, deps, mem) => {
     await writeJobSnapshot(stateDir, snap);
     mem.written.set(`${snap.job.metadata.tenant}/${snap.job.metadata.name}`, text);
   });
+  // Recorded before the entries carry the new id, so that a crash cannot leave entries of an id
+  // this state dir does not know.
+  await recordSources(stateDir, mem, recordBeforeApply(plan));
   ctx.reason = Reasons.SchedulerFailed;
   ctx.applyResult = await deps.adapter.apply(plan, ctx.signal);
+  ctx.reason = Reasons.StateDirFailed;
+  await recordSources(stateDir, mem, recordAfterApply(plan));
   // The entries just written, so that the next plan compares without rendering them again.
   const rendered = mem.rendered ??= new Map();
   for (const d of plan.final) {
@@ -199,6 +218,12 @@ async function removeStaleSnapshotTemps(stateDir: string): Promise<void> {
       if (SNAPSHOT_TEMP.test(name)) await removeFile(join(root, tenant, name));
     }
   }
+}
+
+async function recordSources(stateDir: string, mem: ReconcilerMemory, record: SourcesRecord): Promise<void> {
+  if (sameSources(mem.sources, record)) return;
+  await writeSources(stateDir, record);
+  mem.sources = record;
 }
 
 async function readApplied(stateDir: string, mem: ReconcilerMemory): Promise<Map<JobId, DesiredJob>> {

@@ -6,6 +6,7 @@ import type { DesiredJob } from '../desired/types.js';
 import type { InstalledEntry, Plan } from '../plan/types.js';
 import type { Runner } from '../system/runner.js';
 import type { Horizon } from './cronline/zones.js';
+import type { CrontabSpool } from './crontab/spool.js';
 
 /** The schedulers cronsync can drive (SPEC §8). */
 export type SchedulerKind = 'crontab' | 'cron.d' | 'systemd' | 'windows' | 'embedded';
@@ -76,6 +77,11 @@ export interface AdapterOptions {
 /** Ports of the cron adapters. */
 export interface AdapterPorts {
   runner: Runner;
+  /**
+   * Direct reads of the crontab spool (crontab adapter), for byte-exact rewrites; null: always
+   * `crontab -l`. Default: Debian's `/var/spool/cron/crontabs`, used when readable (root).
+   */
+  crontabSpool?: CrontabSpool | null;
   /** Current user name and whether we are root; default: from the OS. */
   identity?: { user: string; isRoot: boolean };
 }

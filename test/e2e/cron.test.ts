@@ -3,20 +3,25 @@
  * (root only; skipped otherwise) and kill -9 of a process in the middle of a cron.d apply.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCronDAdapter } from '../../src/scheduler/crond/index.js';
 import { createCrontabAdapter } from '../../src/scheduler/crontab/index.js';
+import { DEBIAN_SPOOL_DIR as SPOOL, stripSpoolHeader } from '../../src/scheduler/crontab/spool.js';
 import { nodeRunner } from '../../src/system/runner.js';
 import type { Runner } from '../../src/system/runner.js';
+import { fakeCrontab } from '../fakes/FakeRunner.js';
 import { desired, options, planOf, signal } from '../scheduler/fixtures.js';
+
+/** Job ids of the markers in a crontab text. */
+const markerIds = (text: string): string[] => [...text.matchAll(/^# cronsync:v1 .*"job":"([^"]+)"/gm)].map((m) => m[1]!);
 
 const isRoot = process.getuid?.() === 0;
 const hasCrontab = spawnSync('sh', ['-c', 'command -v crontab && command -v useradd']).status === 0;
-const canUseRealCrontab = isRoot && hasCrontab;
+const canUseRealCrontab = isRoot && hasCrontab && existsSync(SPOOL);
 if (!canUseRealCrontab) console.warn('test/e2e/cron: skipping the real crontab test: needs root and the `crontab` and `useradd` programs (Debian package `cron`)');
 
 describe.runIf(canUseRealCrontab)('e2e/cron: real crontab binary', () => {
@@ -41,7 +46,8 @@ describe.runIf(canUseRealCrontab)('e2e/cron: real crontab binary', () => {
     const first = await adapter.apply(planOf(jobs), signal);
     calls.length = 0;
     const second = await adapter.apply(planOf(jobs), signal);
-    expect(calls).toEqual([['crontab', '-u', user, '-l']]);
+    // As root the adapter reads the spool file: no `crontab` call at all when nothing changed.
+    expect(calls).toEqual([]);
     const listed = execFileSync('crontab', ['-u', user, '-l'], { encoding: 'utf8' });
     const inv = await adapter.inventory(signal);
 
@@ -56,6 +62,42 @@ describe.runIf(canUseRealCrontab)('e2e/cron: real crontab binary', () => {
 
     await adapter.apply(planOf([]), signal);
     expect(execFileSync('crontab', ['-u', user, '-l'], { encoding: 'utf8' })).toBe(own);
+  });
+
+  it('keeps CR, backspace and non-UTF-8 bytes of the user exactly (spool read), and refuses via `crontab -l`', async () => {
+    const own = Buffer.concat([Buffer.from('# from Windows\r\n*/5 * * * * printf \'a\\rb\' >/dev/null\r\n# bs \x08 caf'), Buffer.from([0xe9]), Buffer.from('\n')]);
+    execFileSync('crontab', ['-u', user, '-'], { input: own });
+    const adapter = createCrontabAdapter(options({ user, hostZone: 'UTC' }), { runner: nodeRunner });
+    const viaList = createCrontabAdapter(options({ user, hostZone: 'UTC' }), { runner: nodeRunner, crontabSpool: null });
+
+    const refused = await viaList.apply(planOf([desired('a', '0 2 * * *')]), signal).catch((e: unknown) => e);
+    await adapter.apply(planOf([desired('a', '0 2 * * *')]), signal);
+    const spool = readFileSync(join(SPOOL, user));
+
+    expect((refused as Error).message).toMatch(/line 1 shows "\\r"/);
+    expect(stripSpoolHeader(spool.toString('latin1')).startsWith(own.toString('latin1'))).toBe(true);
+    expect(markerIds(spool.toString('utf8'))).toEqual(['acme/a']);
+    await adapter.apply(planOf([]), signal);
+    expect(stripSpoolHeader(readFileSync(join(SPOOL, user)).toString('latin1'))).toBe(own.toString('latin1'));
+  });
+
+  it('the fake crontab behaves like the real one: listing escapes, spool header, final-newline rule', async () => {
+    // Lines the real binary accepts (the fake does not check cron syntax).
+    const inputs = ['# a\r\n# \x08\x07\t\\r x\n* * * * * echo hi\r\n', '# one\n# two\n# three\n# four\n', '* * * * * x', '# last line a comment', '   '];
+    for (const input of inputs) {
+      const tabs = new Map<string, string>();
+      const fake = fakeCrontab(tabs);
+      const real = spawnSync('crontab', ['-u', user, '-'], { input });
+      const faked = await fake.run({ file: 'crontab', args: ['-u', user, '-'] }, { stdin: input });
+
+      expect(faked.exitCode === 0, JSON.stringify(input)).toBe(real.status === 0);
+      if (real.status !== 0) continue;
+      const fakeSpool = await fake.spool.read(user);
+      const realSpool = readFileSync(join(SPOOL, user), 'latin1');
+      expect(fakeSpool.kind === 'file' && stripSpoolHeader(Buffer.from(fakeSpool.bytes).toString('latin1'))).toBe(stripSpoolHeader(realSpool));
+      expect(realSpool).not.toBe(stripSpoolHeader(realSpool));
+      expect((await fake.run({ file: 'crontab', args: ['-u', user, '-l'] })).stdout).toBe(execFileSync('crontab', ['-u', user, '-l'], { encoding: 'utf8' }));
+    }
   });
 });
 

@@ -264,12 +264,9 @@ describe.skipIf(!gitAvailable)('e2e daemon process', () => {
     await waitFor('the status to show the new labels', () => status(env)?.agent.labels.role === 'b', 5_000);
   }, 60_000);
 
-  // KNOWN BUG (src/source/select.ts sourceIdOf + ownership in the planner): the source id hashes
-  // source.ref, paths and exclude, so editing any of them (by SIGHUP or a restart) disowns every
-  // installed entry: all jobs become "conflict", the excluded job is never removed, and later
-  // commits are never applied without --force. `it.fails` keeps this visible; drop `.fails`
-  // once the source id no longer changes with the filters.
-  it.fails('SIGHUP changing source.exclude removes the excluded job and keeps owning the others', async () => {
+  // The source id hashes source.ref, paths and exclude, so the edit gives it a new id; the agent
+  // recorded the old one in <stateDir>/sources.json and keeps owning its entries.
+  it('SIGHUP changing source.exclude removes the excluded job and keeps owning the others', async () => {
     const env = tempEnv();
     newRepo(server.root, 'refilter', { 'jobs/one.yaml': jobYaml('t1', 'one'), 'jobs/two.yaml': jobYaml('t1', 'two'), 'jobs/three.yaml': jobYaml('t1', 'three') });
     const url = server.repoUrl('refilter');

@@ -110,10 +110,9 @@ describe.runIf(canRun)('e2e/sync: crontab adapter with the real crontab binary',
     expect(crontab()).toBe(before + after);
   });
 
-  // TODO(#4): Debian's `crontab -l` prints a CR as the two characters `\r`, so a rewrite turns
-  // the user's CRLF line endings into literal backslash-r (a byte change outside the block).
-  // The crontab adapter must not round-trip user lines through `crontab -l` output for CRs.
-  it.fails('keeps a CRLF line of the user byte-identical when the block changes (known bug)', async () => {
+  // Debian's `crontab -l` prints a CR as the two characters `\r`; as root the adapter reads the
+  // spool file instead, so a rewrite keeps the user's CRLF line endings.
+  it('keeps a CRLF line of the user byte-identical when the block changes', async () => {
     const crlf = '# written on Windows\r\n';
     execFileSync('crontab', ['-u', user, '-'], { input: before + crlf });
     repo.commit({ 'd.yaml': manifest('d') });
@@ -124,5 +123,31 @@ describe.runIf(canRun)('e2e/sync: crontab adapter with the real crontab binary',
     expect(r.code, r.stderr).toBe(0);
     expect(markerJobs(spool)).toEqual(['acme/d']);
     expect(spool.startsWith(before + crlf)).toBe(true);
+  });
+
+  it('after source.paths changes (a new source id), moves the jobs into one new block and removes the old one', async () => {
+    const own = crontab().split('# BEGIN cronsync')[0]!;
+    const oldId = /^# BEGIN cronsync (\S+)$/m.exec(crontab())![1]!;
+    writeConfig(dir, {
+      agent: { name: 'host-1', tenant: 'acme' },
+      source: { url: server.repoUrl('jobs'), paths: ['*.yaml'] },
+      scheduler: { kind: 'crontab', user },
+      stateDir: path.join(dir, 'state'),
+      log: { level: 'warn' },
+    });
+
+    const r = await sync();
+    const text = crontab();
+    const diff = await runCli(['diff', '--config', config]);
+    const sources = JSON.parse(readFileSync(path.join(dir, 'state', 'sources.json'), 'utf8')) as { current: string; previous: string[] };
+
+    expect(r.code, r.stderr).toBe(0);
+    expect(text.startsWith(own)).toBe(true);
+    expect(text.match(/^# BEGIN cronsync /gm)).toHaveLength(1);
+    expect(text).not.toContain(oldId);
+    expect(markerJobs(text)).toEqual(['acme/d']);
+    expect(sources.current).not.toBe(oldId);
+    expect(sources.previous).toEqual([]);
+    expect(diff.code).toBe(0);
   });
 });

@@ -105,4 +105,57 @@ describe('plan/plan', () => {
     expect(plan.remove.map((e) => e.key)).toEqual(['dup']);
     expect(ids(plan.unchanged)).toEqual(['acme/a']);
   });
+
+  describe('entries of a previous source id of this agent', () => {
+    const old = (x: DesiredJob, over = {}) => ({ ...entryOf(x, { sourceId: 'old-id', ...over }), key: `old:${x.id}` });
+
+    it('are ours: moved to the current id, updated, removed or kept by the usual rules', () => {
+      const b2 = desiredOf(makeJob('b', { spec: { schedule: '5 * * * *' } }));
+
+      const { plan, notes, guard } = planChanges(input({
+        previousSourceIds: ['old-id', 'src1', 'old-id'],
+        desired: map(a, b2),
+        installed: [old(a), old(b), old(c), old(d)],
+        applied: map(a, b, c, d),
+        invalid: new Set(['acme/d']),
+      }));
+
+      expect(plan.ownedSourceIds).toEqual(['src1', 'old-id']);
+      expect(plan.update.map((u) => [u.desired.id, u.changes])).toEqual([['acme/a', ['source']], ['acme/b', ['schedule', 'source']]]);
+      expect(plan.remove.map((e) => e.key)).toEqual(['old:acme/c']);
+      expect(ids(plan.kept)).toEqual(['acme/d']);
+      expect(ids(plan.final)).toEqual(['acme/a', 'acme/b', 'acme/d']);
+      expect(plan.conflicts).toEqual([]);
+      expect(notes.map((n) => n.kind)).toEqual(['removed', 'kept-invalid']);
+      expect(guard).toBeNull();
+    });
+
+    it('count for the mass-removal guard', () => {
+      const { guard } = planChanges(input({ previousSourceIds: ['old-id'], desired: map(a), installed: [old(a), old(b), old(c)], applied: map(a, b, c) }));
+
+      expect(guard).toEqual({ removing: 2, installed: 3 });
+    });
+
+    it('lose to an entry of the current id for the same job', () => {
+      const { plan } = planChanges(input({ previousSourceIds: ['old-id'], desired: map(a), installed: [old(a), entryOf(a)], applied: map(a) }));
+
+      expect(plan.remove.map((e) => e.key)).toEqual(['old:acme/a']);
+      expect(ids(plan.unchanged)).toEqual(['acme/a']);
+      expect(plan.update).toEqual([]);
+    });
+
+    it('only for recorded ids: any other id stays foreign, and nothing is owned without a record', () => {
+      const stranger = { ...entryOf(a, { sourceId: 'stranger' }), key: 'stranger' };
+
+      const recorded = planChanges(input({ previousSourceIds: ['old-id'], desired: map(a), installed: [stranger, old(b)], applied: map(b) }));
+      const none = planChanges(input({ desired: map(a), installed: [old(a)] }));
+
+      expect(recorded.plan.conflicts).toEqual([stranger]);
+      expect(recorded.plan.add).toEqual([]);
+      expect(recorded.plan.remove.map((e) => e.key)).toEqual(['old:acme/b']);
+      expect(none.plan.ownedSourceIds).toEqual(['src1']);
+      expect(none.plan.conflicts.map((e) => e.key)).toEqual(['old:acme/a']);
+      expect(none.plan.update).toEqual([]);
+    });
+  });
 });

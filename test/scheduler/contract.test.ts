@@ -23,7 +23,7 @@ async function harness(kind: SchedulerKind): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'contract-'));
   const tabs = new Map<string, string>();
   const runner = fakeCrontab(tabs);
-  const adapter = createAdapter(createRegistry(), kind, options({ cronDir: dir, hostZone: 'America/New_York' }), { runner, identity: { user: 'root', isRoot: true } });
+  const adapter = createAdapter(createRegistry(), kind, options({ cronDir: dir, hostZone: 'America/New_York' }), { runner, crontabSpool: runner.spool, identity: { user: 'root', isRoot: true } });
   let lastMtime = 0;
   let fileWrites = 0;
   return {

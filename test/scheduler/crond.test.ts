@@ -87,7 +87,7 @@ describe('scheduler/crond', () => {
   it('keeps other sources\' entries and stray lines of its file through a rewrite', async () => {
     const adapter = createCronDAdapter(options({ cronDir: dir }));
     const other = createCronDAdapter(options({ cronDir: dir, sourceId: 'other-src' }));
-    await other.apply(planOf([desired('x', '0 5 * * *', {}, 'beta')]), signal);
+    await other.apply({ ...planOf([desired('x', '0 5 * * *', {}, 'beta')]), sourceId: 'other-src' }, signal);
     const otherText = await readFile(join(dir, 'cronsync'), 'utf8');
     const otherEntry = otherText.split('\n').filter((l) => l.includes('beta/x'));
 
@@ -137,5 +137,42 @@ describe('scheduler/crond', () => {
 
     expect(entry?.raw).toBe(adapter.renderEntry(d));
     expect(entry?.drifted).toBe(false);
+  });
+
+  it('rewrites the entries of a previous source id under the current one: no duplicates, others kept', async () => {
+    const old = createCronDAdapter(options({ cronDir: dir, sourceId: 'old-id' }));
+    const other = createCronDAdapter(options({ cronDir: dir, sourceId: 'other-src' }));
+    const adapter = createCronDAdapter(options({ cronDir: dir }));
+    await other.apply({ ...planOf([desired('x', '0 5 * * *', {}, 'beta')]), sourceId: 'other-src' }, signal);
+    await old.apply({ ...planOf([desired('a', '0 2 * * *'), desired('b', '0 3 * * *')]), sourceId: 'old-id' }, signal);
+
+    await adapter.apply({ ...planOf([desired('a', '0 2 * * *')]), ownedSourceIds: [SOURCE, 'old-id'] }, signal);
+    const text = await readFile(join(dir, 'cronsync'), 'utf8');
+    const inv = await adapter.inventory(signal);
+
+    expect(text).not.toContain('old-id');
+    expect(text.match(/exec --scheduled acme\/a$/gm)).toHaveLength(1);
+    expect(inv.map((e) => [e.marker?.sourceId, e.marker?.jobId, e.drifted])).toEqual([[SOURCE, 'acme/a', false], ['other-src', 'beta/x', false]]);
+    expect(await adapter.apply({ ...planOf([desired('a', '0 2 * * *')]), ownedSourceIds: [SOURCE] }, signal)).toEqual({ changed: false, written: [] });
+  });
+
+  it('copies a preserved entry of a previous source id through unchanged, once', async () => {
+    const old = createCronDAdapter(options({ cronDir: dir, sourceId: 'old-id' }));
+    const adapter = createCronDAdapter(options({ cronDir: dir }));
+    await old.apply({ ...planOf([desired('a', '0 2 * * *'), desired('k', '0 4 * * *')]), sourceId: 'old-id' }, signal);
+    const kept = (await old.inventory(signal)).find((e) => e.marker?.jobId === 'acme/k')!;
+
+    await adapter.apply({ ...planOf([desired('a', '0 2 * * *')]), ownedSourceIds: [SOURCE, 'old-id'], preserve: [kept] }, signal);
+    const inv = await adapter.inventory(signal);
+
+    expect(inv.map((e) => [e.marker?.sourceId, e.marker?.jobId])).toEqual([[SOURCE, 'acme/a'], ['old-id', 'acme/k']]);
+    expect(inv[1]!.raw).toBe(kept.raw);
+  });
+
+  it('refuses a plan made for another source id', async () => {
+    const adapter = createCronDAdapter(options({ cronDir: dir }));
+
+    await expect(adapter.apply({ ...planOf([]), sourceId: 'someone-else' }, signal)).rejects.toThrow(SchedulerError);
+    expect(await readdir(dir)).toEqual([]);
   });
 });

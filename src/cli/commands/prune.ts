@@ -1,6 +1,7 @@
 /** `cronsync prune --all --force`: remove every scheduler entry of this agent's source (uninstall). */
 import { UsageError } from '../../errors.js';
 import type { Plan } from '../../plan/types.js';
+import { previousSourceIds, readSources } from '../../reconcile/sources.js';
 import { deleteLastRun } from '../../state/runs.js';
 import { deleteJobSnapshot } from '../../state/snapshots.js';
 import { AGENT_OPTIONS, buildAgent, loadAgentConfig } from '../agent.js';
@@ -24,13 +25,16 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const cfg = loadAgentConfig({ ...values, 'log-level': values['log-level'] ?? 'warn' }, io);
   const agent = await buildAgent(cfg, io);
   const signal = new AbortController().signal;
-  const ours = (await agent.adapter.inventory(signal)).filter((e) => e.marker?.sourceId === agent.source.id);
+  // Ours: the current source id and every earlier id this agent applied (config changes).
+  const { record } = await readSources(cfg.stateDir);
+  const owned = [agent.source.id, ...previousSourceIds(record, agent.source.id, new Map())];
+  const ours = (await agent.adapter.inventory(signal)).filter((e) => e.marker !== null && owned.includes(e.marker.sourceId));
   for (const e of ours) io.stdout.write(`  - ${e.marker!.jobId}\n`);
   if (!values.force) {
     io.stdout.write(`${ours.length} entr${ours.length === 1 ? 'y' : 'ies'} would be removed; run again with --force.\n`);
     return 0;
   }
-  const plan: Plan = { sourceId: agent.source.id, final: [], add: [], update: [], remove: ours, unchanged: [], kept: [], orphaned: [], conflicts: [], preserve: [] };
+  const plan: Plan = { sourceId: agent.source.id, ownedSourceIds: owned, final: [], add: [], update: [], remove: ours, unchanged: [], kept: [], orphaned: [], conflicts: [], preserve: [] };
   await agent.adapter.apply(plan, signal);
   for (const e of ours) {
     await deleteJobSnapshot(cfg.stateDir, e.marker!.jobId);

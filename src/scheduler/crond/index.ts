@@ -4,6 +4,8 @@
  */
 import { join } from 'node:path';
 import type { DesiredJob } from '../../desired/types.js';
+import { SchedulerError } from '../../errors.js';
+import { ownedSourceIds } from '../../plan/plan.js';
 import type { InstalledEntry, Plan } from '../../plan/types.js';
 import { renderJobEntry } from '../cronline/entry.js';
 import type { AdapterOptions, ApplyResult, Rendered, SchedulerAdapter } from '../types.js';
@@ -61,8 +63,12 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
 
   async function apply(plan: Plan, signal: AbortSignal): Promise<ApplyResult> {
     signal.throwIfAborted();
+    if (plan.sourceId !== options.sourceId) {
+      throw new SchedulerError(`plan is for source ${plan.sourceId}, this cron.d file belongs to ${options.sourceId}`, { planSource: plan.sourceId, sourceId: options.sourceId });
+    }
     const current = await fs.read(path);
-    const kept = current === null ? [] : parseCronD(current, CROND_FILE, options.sourceId).kept;
+    // Entries of this agent's previous source ids are rewritten from the plan, never kept.
+    const kept = current === null ? [] : parseCronD(current, CROND_FILE, options.sourceId, ownedSourceIds(plan)).kept;
     const next = renderCronD(plan.final, ctx, kept, plan.preserve ?? []);
     await removeStaleTemps();
     const st = current === null ? null : await fs.stat(path);

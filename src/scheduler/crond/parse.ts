@@ -6,7 +6,7 @@ import { describeEntry, parseEntries } from '../cronline/entry.js';
 export interface ParsedCronD {
   /** Entries with a decodable marker (any source). */
   entries: InstalledEntry[];
-  /** Text of other sources' entries and stray lines, to keep when rewriting our file. */
+  /** Text of other sources' entries (not in `owned`) and stray lines, to keep when rewriting our file. */
   kept: string[];
 }
 
@@ -14,9 +14,10 @@ const HEADER = [/^# Managed by cronsync/, /^# Change the job manifests/, /^# Not
 
 /**
  * Parses a cron.d file written by renderCronD (or edited by hand). `file` names the file in
- * entry keys. Never throws.
+ * entry keys; drift is checked for `sourceId`'s entries; entries of `owned` source ids (this
+ * agent's current and previous ids) are not kept. Never throws.
  */
-export function parseCronD(text: string, file: string, sourceId: string): ParsedCronD {
+export function parseCronD(text: string, file: string, sourceId: string, owned: ReadonlySet<string> = new Set([sourceId])): ParsedCronD {
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   const { entries, other } = parseEntries(lines);
@@ -26,7 +27,7 @@ export function parseCronD(text: string, file: string, sourceId: string): Parsed
     const d = describeEntry(e, lines);
     const ours = e.marker.marker.sourceId === sourceId;
     out.push({ key: `cron.d:${file}:${e.marker.marker.jobId}`, marker: e.marker.marker, paused: d.paused, drifted: ours && d.drifted, raw: d.raw });
-    if (!ours) kept.push(...lines.slice(e.start, e.end));
+    if (!owned.has(e.marker.marker.sourceId)) kept.push(...lines.slice(e.start, e.end));
   }
   for (const i of other) {
     const line = lines[i]!;

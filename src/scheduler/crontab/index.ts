@@ -1,10 +1,12 @@
 /**
- * The crontab adapter (any user): a managed block in the user's crontab, read with
- * `crontab -l` and written with `crontab -` once per sync, only when the text changes.
+ * The crontab adapter (any user): a managed block in the user's crontab, read from the spool
+ * file when readable (root) or with `crontab -l`, and written with `crontab -` once per sync,
+ * only when the text changes (see spool.ts for why not always `crontab -l`).
  */
 import { userInfo } from 'node:os';
 import type { DesiredJob } from '../../desired/types.js';
 import { SchedulerError } from '../../errors.js';
+import { ownedSourceIds } from '../../plan/plan.js';
 import type { InstalledEntry, Plan } from '../../plan/types.js';
 import type { Runner } from '../../system/runner.js';
 import { renderJobEntry } from '../cronline/entry.js';
@@ -13,6 +15,8 @@ import type { AdapterOptions, AdapterPorts, ApplyResult, Rendered, SchedulerAdap
 import { hostTimeZone } from '../types.js';
 import { parseCrontab } from './parse.js';
 import { mergeBlock, renderBlock } from './render.js';
+import { assertListingExact, fromBytes, nodeCrontabSpool, stripSpoolHeader, toBytes } from './spool.js';
+import type { CrontabBytes, CrontabSpool } from './spool.js';
 
 /** The state dir `exec` uses when given none. */
 export const DEFAULT_STATE_DIR = '/var/lib/cronsync';
@@ -54,15 +58,30 @@ export async function readCrontab(runner: Runner, prefix: readonly string[], sig
   throw new SchedulerError(`crontab -l failed (exit ${r.exitCode}): ${(r.spawnError ?? r.stderr).trim()}`, { argv: ['crontab', ...args], exitCode: r.exitCode, stderr: r.stderr });
 }
 
+/**
+ * Reads `user`'s crontab as bytes: from the spool file when `spool` can read it, else with
+ * `crontab -l` (not exact: see spool.ts).
+ * @throws {SchedulerError} when `crontab -l` fails.
+ */
+export async function readCrontabBytes(runner: Runner, spool: CrontabSpool | null, user: string, prefix: readonly string[], signal: AbortSignal): Promise<CrontabBytes> {
+  const found = spool ? await spool.read(user) : { kind: 'unavailable' as const };
+  signal.throwIfAborted();
+  if (found.kind === 'file') return { bytes: stripSpoolHeader(Buffer.from(found.bytes).toString('latin1')), exact: true };
+  if (found.kind === 'none') return { bytes: '', exact: true };
+  return { bytes: toBytes(await readCrontab(runner, prefix, signal)), exact: false };
+}
+
 /** Creates the crontab adapter. */
 export function createCrontabAdapter(options: AdapterOptions, ports: AdapterPorts): SchedulerAdapter {
   const ctx = context(options);
   const runner = ports.runner;
+  const spool = ports.crontabSpool === undefined ? nodeCrontabSpool() : ports.crontabSpool;
   const prefix = (): string[] => crontabArgs(options.user, ports.identity ?? currentIdentity());
   const label = `crontab of ${options.user}`;
+  const read = (args: readonly string[], signal: AbortSignal): Promise<CrontabBytes> => readCrontabBytes(runner, spool, options.user, args, signal);
 
   async function inventory(signal: AbortSignal): Promise<InstalledEntry[]> {
-    return parseCrontab(await readCrontab(runner, prefix(), signal), options.user, options.sourceId);
+    return parseCrontab(fromBytes((await read(prefix(), signal)).bytes), options.user, options.sourceId);
   }
 
   function render(desired: readonly DesiredJob[]): Rendered {
@@ -70,17 +89,24 @@ export function createCrontabAdapter(options: AdapterOptions, ports: AdapterPort
   }
 
   async function apply(plan: Plan, signal: AbortSignal): Promise<ApplyResult> {
+    if (plan.sourceId !== options.sourceId) {
+      throw new SchedulerError(`plan is for source ${plan.sourceId}, this crontab adapter belongs to ${options.sourceId}`, { planSource: plan.sourceId, sourceId: options.sourceId });
+    }
     const args = prefix();
-    const block = renderBlock(plan.final, ctx, plan.preserve ?? []);
-    const first = await readCrontab(runner, args, signal);
-    if (mergeBlock(first, block, options.sourceId) === first) return { changed: false, written: [] };
+    const block = toBytes(renderBlock(plan.final, ctx, plan.preserve ?? []));
+    // Blocks of this agent's previous source ids are replaced by this source's block.
+    const previous = [...ownedSourceIds(plan)].filter((id) => id !== options.sourceId);
+    const merge = (current: string): string => mergeBlock(current, block, options.sourceId, previous);
+    const first = await read(args, signal);
+    if (merge(first.bytes) === first.bytes) return { changed: false, written: [] };
     // Re-read right before writing: keeps the window for a concurrent `crontab -e` small.
-    const current = await readCrontab(runner, args, signal);
-    const next = mergeBlock(current, block, options.sourceId);
-    if (next === current) return { changed: false, written: [] };
+    const current = await read(args, signal);
+    const next = merge(current.bytes);
+    if (next === current.bytes) return { changed: false, written: [] };
+    if (!current.exact) assertListingExact(current.bytes, [options.sourceId, ...previous], label);
     signal.throwIfAborted();
     const writeArgs = [...args, '-'];
-    const r = await runner.run({ file: 'crontab', args: writeArgs }, { stdin: next, signal, timeoutMs: 30_000 });
+    const r = await runner.run({ file: 'crontab', args: writeArgs }, { stdin: Buffer.from(next, 'latin1'), signal, timeoutMs: 30_000 });
     if (r.exitCode !== 0) {
       throw new SchedulerError(`crontab - failed (exit ${r.exitCode}): ${(r.spawnError ?? r.stderr).trim()}`, { argv: ['crontab', ...writeArgs], exitCode: r.exitCode, stderr: r.stderr });
     }

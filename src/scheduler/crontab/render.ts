@@ -19,23 +19,26 @@ export function renderBlock(jobs: readonly DesiredJob[], ctx: EntryContext, pres
 
 /**
  * The crontab text with this source's block replaced by `block` (appended if absent, removed
- * when `block` is ''). Only our block's bytes change, plus a newline where the text must end
- * in one for cron to accept it.
+ * when `block` is ''). Blocks of `previous` source ids (this agent's own, before its source id
+ * changed) are removed, `block` taking the place of the first of them when this source has no
+ * block yet. Only those blocks' bytes change, plus a newline where the text must end in one for
+ * cron to accept it.
  * @throws {SchedulerError} when the result exceeds Debian cron's line limit.
  */
-export function mergeBlock(current: string, block: string, sourceId: string): string {
-  const ours = findBlocks(current).filter((b) => b.sourceId === sourceId);
+export function mergeBlock(current: string, block: string, sourceId: string, previous: readonly string[] = []): string {
+  const ours = findBlocks(current).filter((b) => b.sourceId === sourceId || previous.includes(b.sourceId));
   let out: string;
   if (ours.length === 0) {
     if (block === '') return current;
     out = current === '' || current.endsWith('\n') ? current + block : `${current}\n${block}`;
   } else {
+    const at = Math.max(0, ours.findIndex((b) => b.sourceId === sourceId));
     out = '';
     let pos = 0;
     ours.forEach((b, i) => {
       out += current.slice(pos, b.start);
       // A BEGIN line on the last line without a newline: our block brings its own.
-      if (i === 0) out += block;
+      if (i === at) out += block;
       pos = b.end;
     });
     out += current.slice(pos);

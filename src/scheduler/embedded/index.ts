@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { DesiredJob } from '../../desired/types.js';
 import { SchedulerError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { ownedSourceIds } from '../../plan/plan.js';
 import type { InstalledEntry, Plan } from '../../plan/types.js';
 import { atomicWriteFile, readFileIfExists } from '../../system/files.js';
 import type { ApplyResult, Rendered, SchedulerAdapter } from '../types.js';
@@ -100,9 +101,9 @@ export function createEmbeddedAdapter(options: EmbeddedAdapterOptions): Embedded
     return p;
   };
 
-  const armable = (records: readonly EmbeddedRecord[]): ArmSpec[] =>
+  const armable = (records: readonly EmbeddedRecord[], owned: ReadonlySet<string> = new Set([sourceId])): ArmSpec[] =>
     records
-      .filter((r) => r.sourceId === sourceId && !r.paused)
+      .filter((r) => owned.has(r.sourceId) && !r.paused)
       .map((r) => ({ jobId: r.jobId, schedule: r.schedule, timezone: r.timezone }));
 
   async function load(): Promise<{ text: string | null; records: EmbeddedRecord[] }> {
@@ -129,18 +130,20 @@ export function createEmbeddedAdapter(options: EmbeddedAdapterOptions): Embedded
         throw new SchedulerError(`plan is for source ${plan.sourceId}, this embedded scheduler belongs to ${sourceId}`, { planSource: plan.sourceId, sourceId });
       }
       const current = await load();
+      // Records of this agent's previous source ids are ours too: rewritten from the plan.
+      const owned = ownedSourceIds(plan);
       const ours = new Map<string, EmbeddedRecord>();
       for (const d of plan.final) ours.set(d.id, recordOf(d, sourceId));
       for (const e of plan.preserve) {
         if (!e.marker || ours.has(e.marker.jobId)) continue;
         // Kept byte-identical: from the entry's raw line, else from the file.
         const r = parseRecordLine(e.raw) ?? current.records.find((c) => recordKey(c) === e.key) ?? null;
-        if (r && r.sourceId === sourceId) ours.set(r.jobId, r);
+        if (r && owned.has(r.sourceId)) ours.set(r.jobId, r);
         else log.warn({ jobId: e.marker.jobId }, 'Preserved embedded entry cannot be read back; dropped');
       }
       const removed = new Set(plan.remove.map((e) => e.key));
       // Records of other sources are never touched (SPEC §4), unless the plan removes them.
-      const foreign = current.records.filter((r) => r.sourceId !== sourceId && !removed.has(recordKey(r)));
+      const foreign = current.records.filter((r) => !owned.has(r.sourceId) && !removed.has(recordKey(r)));
       const records = [...foreign, ...ours.values()];
       const text = serializeRegistry(records);
       let changed = false;
@@ -149,7 +152,7 @@ export function createEmbeddedAdapter(options: EmbeddedAdapterOptions): Embedded
         await files.write(registryPath, text);
         changed = true;
       }
-      loop.set(armable(records));
+      loop.set(armable(records, owned));
       return { changed, written: changed ? [registryPath] : [] };
     });
   }

@@ -227,4 +227,24 @@ describe('scheduler/embedded', () => {
     expect(await adapter.start()).toBe(0);
     expect(log.records.some((r) => r.level === 'error')).toBe(true);
   });
+
+  it('moves records of a previous source id to the current one (no duplicates), keeps a preserved one armed, leaves others alone', async () => {
+    const old = setup('2026-05-01T10:00:30Z', 'old-id');
+    const other = setup('2026-05-01T10:00:30Z', 'other-source');
+    const held = desiredOf(makeJob('held', { spec: { schedule: '* * * * *' } }));
+    await old.adapter.apply({ ...planOf([every, ny, held]), sourceId: 'old-id' }, signal);
+    const heldEntry = (await old.adapter.inventory(signal)).find((e) => e.marker?.jobId === 'acme/held')!;
+    const theirs = desiredOf(makeJob('theirs'), 'x.yaml', 'b'.repeat(40), 'other-source');
+    await other.adapter.apply({ ...planOf([theirs]), sourceId: 'other-source' }, signal);
+    const { adapter, timers, calls } = setup();
+
+    await adapter.start();
+    await adapter.apply(planOf([every], { ownedSourceIds: [SOURCE, 'old-id'], preserve: [heldEntry] }), signal);
+    timers.advance(MIN);
+    const inv = await adapter.inventory(signal);
+
+    expect(inv.map((e) => [e.marker?.sourceId, e.marker?.jobId])).toEqual([['src1', 'acme/every'], ['old-id', 'acme/held'], ['other-source', 'acme/theirs']]);
+    expect(inv[1]!.raw).toBe(heldEntry.raw);
+    expect(calls.map((c) => c.jobId).sort()).toEqual(['acme/every', 'acme/held']);
+  });
 });

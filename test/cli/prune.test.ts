@@ -1,0 +1,45 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+async function cli(argv: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const code = await main(argv, { stdout, stderr, env: { PATH: process.env.PATH }, cwd });
+  return { code, out, err };
+}
+
+const job = (name: string): string => `apiVersion: v1\nkind: Job\nmetadata: { name: ${name}, tenant: acme }\nspec: { schedule: "0 3 * * *", command: /bin/true }\n`;
+
+describe('cli/prune', () => {
+  it('lists, then with --force removes every entry of this agent and its snapshots, leaving foreign files alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cronsync-prune-'));
+    mkdirSync(join(dir, 'repo'));
+    mkdirSync(join(dir, 'cron'));
+    writeFileSync(join(dir, 'repo/a.yaml'), job('a'));
+    writeFileSync(join(dir, 'repo/b.yaml'), job('b'));
+    writeFileSync(join(dir, 'cron/other'), '17 * * * * root /usr/local/bin/mine\n');
+    writeFileSync(join(dir, 'config.yaml'), `agent: { tenant: acme }\nsource: { url: ${join(dir, 'repo')} }\nscheduler: { kind: cron.d, cronDir: ${join(dir, 'cron')}, user: root }\nstateDir: ${join(dir, 'state')}\n`);
+    expect((await cli(['sync', '--config', 'config.yaml'], dir)).code).toBe(0);
+
+    const dry = await cli(['prune', '--all', '--config', 'config.yaml'], dir);
+    const stillThere = readFileSync(join(dir, 'cron/cronsync'), 'utf8');
+    const forced = await cli(['prune', '--all', '--force', '--config', 'config.yaml'], dir);
+
+    expect(dry.out).toContain('  - acme/a\n  - acme/b\n2 entries would be removed');
+    expect(stillThere).toContain('exec --scheduled acme/a');
+    expect(forced.code).toBe(0);
+    expect(forced.out).toContain('Removed 2 entries.');
+    expect(readFileSync(join(dir, 'cron/cronsync'), 'utf8')).not.toContain('exec --scheduled');
+    expect(existsSync(join(dir, 'state/jobs/acme/a.json'))).toBe(false);
+    expect(readFileSync(join(dir, 'cron/other'), 'utf8')).toBe('17 * * * * root /usr/local/bin/mine\n');
+    expect((await cli(['prune', '--config', 'config.yaml'], dir)).code).toBe(2);
+  });
+});
