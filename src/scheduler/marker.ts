@@ -54,22 +54,23 @@ export function decodeMarker(line: string): MarkerLine | null {
   } catch {
     return null;
   }
+  const marker = decodeMarkerFields(v);
+  if (!marker) return null;
+  const entry = (v as Record<string, unknown>).entry;
+  if (!(entry === undefined || typeof entry === 'string')) return null;
+  return { marker, entryHash: typeof entry === 'string' ? entry : null };
+}
+
+/**
+ * Decodes the marker fields (`source`, `job`, `commit`, `path`, `index`, `hash`) of parsed
+ * JSON; null when any is missing or malformed. Shared by every adapter's record format.
+ */
+export function decodeMarkerFields(v: unknown): Marker | null {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
   const o = v as Record<string, unknown>;
   const str = (x: unknown): x is string => typeof x === 'string';
   if (!str(o.source) || o.source === '' || !str(o.job) || !JOB_ID.test(o.job) || !str(o.path) || !str(o.hash)) return null;
   if (!(o.commit === null || str(o.commit))) return null;
   if (typeof o.index !== 'number' || !Number.isInteger(o.index) || o.index < 0) return null;
-  if (!(o.entry === undefined || str(o.entry))) return null;
-  return {
-    marker: {
-      sourceId: o.source,
-      jobId: o.job as JobId,
-      commit: o.commit as string | null,
-      path: o.path,
-      index: o.index,
-      manifestHash: o.hash,
-    },
-    entryHash: str(o.entry) ? o.entry : null,
-  };
+  return { sourceId: o.source, jobId: o.job as JobId, commit: o.commit as string | null, path: o.path, index: o.index, manifestHash: o.hash };
 }

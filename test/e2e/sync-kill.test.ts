@@ -10,6 +10,7 @@ import { watch, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } fr
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prng } from '../schedule/random.js';
 import { MAIN, cliEnv, ensureBuilt, listFiles, manifest, markerJobs, runCli, writeConfig } from './fixtures/sync-cli.js';
 
 const N = 240;
@@ -23,17 +24,6 @@ function desiredSet(which: 'A' | 'B'): Map<string, string> {
 }
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
 
-/** Mulberry32: a seeded PRNG, so a failing run can be replayed from its logged seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type KillPoint = { kind: 'snapshot'; after: number } | { kind: 'crond-temp' } | { kind: 'after-rename' };
 

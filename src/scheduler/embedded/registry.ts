@@ -15,8 +15,8 @@
  * No secrets: the command, env and check-in settings stay in the job snapshot that the shim reads.
  */
 import type { DesiredJob } from '../../desired/types.js';
-import type { JobId } from '../../manifest/types.js';
 import type { InstalledEntry, Marker } from '../../plan/types.js';
+import { decodeMarkerFields } from '../marker.js';
 
 /** File name of the registry inside the state dir. */
 export const REGISTRY_FILE = 'embedded.json';
@@ -36,8 +36,6 @@ export interface ParsedRegistry {
   /** Human-readable problems (unparsable file, malformed or duplicate records). */
   problems: string[];
 }
-
-const JOB_ID = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** The record of a desired job as this agent (`sourceId`) installs it. */
 export function recordOf(d: DesiredJob, sourceId: string): EmbeddedRecord {
@@ -89,24 +87,11 @@ export function serializeRegistry(records: readonly EmbeddedRecord[]): string {
 
 /** Decodes one record from parsed JSON; null when any field is missing or malformed. */
 export function decodeRecord(v: unknown): EmbeddedRecord | null {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+  const marker = decodeMarkerFields(v);
+  if (!marker) return null;
   const o = v as Record<string, unknown>;
-  const str = (x: unknown): x is string => typeof x === 'string';
-  if (!str(o.source) || o.source === '' || !str(o.job) || !JOB_ID.test(o.job)) return null;
-  if (!(o.commit === null || str(o.commit)) || !str(o.path) || !str(o.hash)) return null;
-  if (typeof o.index !== 'number' || !Number.isInteger(o.index) || o.index < 0) return null;
-  if (!str(o.schedule) || !str(o.timezone) || typeof o.paused !== 'boolean') return null;
-  return {
-    sourceId: o.source,
-    jobId: o.job as JobId,
-    commit: o.commit as string | null,
-    path: o.path,
-    index: o.index,
-    manifestHash: o.hash,
-    schedule: o.schedule,
-    timezone: o.timezone,
-    paused: o.paused,
-  };
+  if (typeof o.schedule !== 'string' || typeof o.timezone !== 'string' || typeof o.paused !== 'boolean') return null;
+  return { ...marker, schedule: o.schedule, timezone: o.timezone, paused: o.paused };
 }
 
 /** Parses a record from its canonical line (an inventory `raw`); null when malformed. */
