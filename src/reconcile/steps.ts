@@ -9,12 +9,12 @@ import type { DesiredJob } from '../desired/types.js';
 import { RemovalGuardError } from '../errors.js';
 import { loadManifests } from '../manifest/load.js';
 import type { LoadCache } from '../manifest/load.js';
-import type { JobId } from '../manifest/types.js';
+import type { Job, JobId } from '../manifest/types.js';
 import { planChanges } from '../plan/plan.js';
 import { deleteLastRun } from '../state/runs.js';
 import { deleteJobSnapshot, listJobSnapshots, readJobSnapshot, serializeJobSnapshot, writeJobSnapshot } from '../state/snapshots.js';
 import type { JobSnapshot, SnapshotRuntime } from '../state/snapshots.js';
-import { removeFile } from '../system/files.js';
+import { removeFile, syncDirs } from '../system/files.js';
 import { Reasons } from './reasons.js';
 import { previousSourceIds, readSources, recordAfterApply, recordBeforeApply, sameSources, SOURCES_FILE, writeSources } from './sources.js';
 import type { SourcesRecord } from './sources.js';
@@ -26,6 +26,8 @@ export interface ReconcilerMemory {
   cache: LoadCache;
   /** Last applied version of every job, as on disk; loaded from the state dir on first use. */
   applied?: Map<JobId, DesiredJob>;
+  /** What each written snapshot was built from, to skip serialising unchanged jobs. */
+  writtenFrom?: Map<JobId, { job: Job; provKey: string; appliedAt: string; runtimeKey: string }>;
   /** Serialized snapshot per job as last written or read, to skip unchanged writes. */
   written: Map<JobId, string>;
   /** True once temp files left in the state dir by a killed process were removed. */
@@ -117,25 +119,37 @@ export const applyStep: Step = async (ctx, deps, mem) => {
     mem.tidied = true;
   }
   const runtime = snapshotRuntime(deps);
+  const runtimeKey = JSON.stringify(runtime);
   const now = deps.clock.now().toISOString();
-  const writes: { snap: JobSnapshot; text: string }[] = [];
+  type From = { job: Job; provKey: string; appliedAt: string; runtimeKey: string };
+  const writes: { snap: JobSnapshot; text: string; from: From }[] = [];
+  const sources = (mem.writtenFrom ??= new Map());
   for (const d of plan.final) {
     const prev = applied.get(d.id);
-    const snap: JobSnapshot = {
-      schemaVersion: 1, job: d.job, provenance: d.provenance, manifestHash: d.manifestHash,
-      appliedAt: prev && prev.manifestHash === d.manifestHash ? prev.appliedAt ?? now : now,
-      runtime,
-    };
+    const appliedAt = prev && prev.manifestHash === d.manifestHash ? prev.appliedAt ?? now : now;
+    applied.set(d.id, { ...d, appliedAt });
+    // An unchanged file yields the same Job object on a re-sync: skip serialising it again.
+    const from = sources.get(d.id);
+    const p = d.provenance;
+    const provKey = `${p.sourceId}\0${p.url}\0${p.ref}\0${p.commit}\0${p.path}\0${p.index}`;
+    if (from && from.job === d.job && from.provKey === provKey && from.appliedAt === appliedAt && from.runtimeKey === runtimeKey && mem.written.has(d.id)) continue;
+    const snap: JobSnapshot = { schemaVersion: 1, job: d.job, provenance: d.provenance, manifestHash: d.manifestHash, appliedAt, runtime };
     const text = serializeJobSnapshot(snap);
-    if (mem.written.get(d.id) !== text) writes.push({ snap, text });
-    applied.set(d.id, { ...d, appliedAt: snap.appliedAt });
+    const built: From = { job: d.job, provKey, appliedAt, runtimeKey };
+    if (mem.written.get(d.id) !== text) writes.push({ snap, text, from: built });
+    else sources.set(d.id, built);
   }
   // Each write waits on two fsyncs; overlapping them shortens a first install of thousands of
   // jobs. Every snapshot is on disk before the scheduler entries change.
-  await eachLimit(writes, SNAPSHOT_WRITERS, async ({ snap, text }) => {
-    await writeJobSnapshot(stateDir, snap);
-    mem.written.set(`${snap.job.metadata.tenant}/${snap.job.metadata.name}`, text);
+  // Directories are fsynced once per tenant after all renames instead of once per file.
+  const dirs = new Set<string>();
+  await eachLimit(writes, SNAPSHOT_WRITERS, async ({ snap, text, from }) => {
+    await writeJobSnapshot(stateDir, snap, { deferDirSync: dirs });
+    const id = `${snap.job.metadata.tenant}/${snap.job.metadata.name}` as JobId;
+    mem.written.set(id, text);
+    sources.set(id, from);
   });
+  await syncDirs(dirs);
   // Recorded before the entries carry the new id, so that a crash cannot leave entries of an id
   // this state dir does not know.
   await recordSources(stateDir, mem, recordBeforeApply(plan));

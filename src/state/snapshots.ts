@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ConfigError, IoError, UsageError } from '../errors.js';
 import type { Job, JobId, Provenance } from '../manifest/types.js';
 import { atomicWriteFile, readFileIfExists, readFileIfExistsSync, removeFile } from '../system/files.js';
+import type { AtomicWriteOptions } from '../system/files.js';
 
 /** Agent settings a run needs, copied from the agent configuration at apply time. */
 export interface SnapshotRuntime {
@@ -59,11 +60,11 @@ export function serializeJobSnapshot(snapshot: JobSnapshot): string {
  * stored ones. Returns whether the file was written.
  * @throws {IoError} when the file cannot be written.
  */
-export async function writeJobSnapshot(stateDir: string, snapshot: JobSnapshot): Promise<boolean> {
+export async function writeJobSnapshot(stateDir: string, snapshot: JobSnapshot, options: AtomicWriteOptions = {}): Promise<boolean> {
   const path = jobSnapshotPath(stateDir, `${snapshot.job.metadata.tenant}/${snapshot.job.metadata.name}`);
   const data = serializeJobSnapshot(snapshot);
   if ((await readFileIfExists(path)) === data) return false;
-  await atomicWriteFile(path, data, 0o600);
+  await atomicWriteFile(path, data, 0o600, options);
   return true;
 }
 

@@ -15,6 +15,11 @@ export interface AtomicWriteOptions {
    * keeps atomicity and survives a crash of the process, but not of the machine.
    */
   fsync?: boolean;
+  /**
+   * Batch the directory fsync: add the directory to this set instead of syncing it, and let the
+   * caller run {@link syncDirs} once after many writes (each rename is durable only after it).
+   */
+  deferDirSync?: Set<string>;
 }
 
 /**
@@ -39,10 +44,22 @@ export async function atomicWriteFile(path: string, data: string | Uint8Array, m
       await fh.close();
     }
     await rename(tmp, path);
-    if (sync) await syncDir(dir);
+    if (sync && options.deferDirSync) options.deferDirSync.add(dir);
+    else if (sync) await syncDir(dir);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw new IoError(`Cannot write ${path}: ${(err as Error).message}`, { path }, { cause: err });
+  }
+}
+
+/** fsyncs each directory once: makes the renames of deferred atomic writes durable. @throws {IoError} */
+export async function syncDirs(dirs: Iterable<string>): Promise<void> {
+  for (const dir of dirs) {
+    try {
+      await syncDir(dir);
+    } catch (err) {
+      throw new IoError(`Cannot sync directory ${dir}: ${(err as Error).message}`, { path: dir }, { cause: err });
+    }
   }
 }
 

@@ -42,6 +42,9 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
   const ctx = context(options);
   const path = join(options.cronDir, CROND_FILE);
 
+  /** The last parse of each file, reused while its text is unchanged (every re-sync reads it). */
+  const parses = new Map<string, { text: string; entries: InstalledEntry[] }>();
+
   async function inventory(signal: AbortSignal): Promise<InstalledEntry[]> {
     signal.throwIfAborted();
     const out: InstalledEntry[] = [];
@@ -51,8 +54,13 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
       const text = await fs.read(join(options.cronDir, name));
       if (text === null) continue;
       if (name !== CROND_FILE && !text.includes('# cronsync:v1 ')) continue;
-      const parsed = parseCronD(text, name, options.sourceId);
-      out.push(...(name === CROND_FILE ? parsed.entries : parsed.entries.filter((e) => e.marker !== null)));
+      let hit = parses.get(name);
+      if (hit?.text !== text) {
+        const parsed = parseCronD(text, name, options.sourceId);
+        hit = { text, entries: name === CROND_FILE ? parsed.entries : parsed.entries.filter((e) => e.marker !== null) };
+        parses.set(name, hit);
+      }
+      out.push(...hit.entries.map((e) => ({ ...e })));
     }
     return out;
   }
