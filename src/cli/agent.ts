@@ -55,7 +55,13 @@ export function execCommand(): ExecCommand {
 /** Picks the scheduler: the configured kind, or `auto` resolved on this host. */
 export function resolveScheduler(cfg: AgentConfig): Resolution {
   if (cfg.scheduler.kind !== 'auto') return { kind: cfg.scheduler.kind, reason: `scheduler.kind is ${cfg.scheduler.kind} in the config` };
-  return resolveAuto(nodeHostProbe, cfg.scheduler.cronDir);
+  const auto = resolveAuto(nodeHostProbe, cfg.scheduler.cronDir);
+  // TODO(#6): the Task Scheduler adapter is not built yet; until then Windows hosts run the
+  // embedded scheduler rather than failing at start.
+  if (auto.kind !== 'embedded' && !createRegistry().has(auto.kind)) {
+    return { kind: 'embedded', reason: `${auto.reason}, but the ${auto.kind} adapter is not available yet; using the in-process scheduler` };
+  }
+  return auto;
 }
 
 /** Adapter options from the config. */
