@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import AjvModule from 'ajv';
 import type { ValidateFunction } from 'ajv';
+import { durationMs } from '../manifest/duration.js';
 import type { RawDocument } from '../manifest/parse.js';
 import type { Issue } from '../manifest/types.js';
 import { schemaIssues } from '../manifest/validate.js';
@@ -35,6 +36,19 @@ export function validateConfig(doc: RawDocument, data: Record<string, unknown>, 
   const validate = validator();
   if (!validate(data)) return { ok: false, issues: schemaIssues(doc, validate.errors ?? []).map((i) => ({ ...i, rule: i.rule === 'schema' ? 'config' : i.rule })) };
   const cfg = data as unknown as AgentConfig;
+  // A zero interval polls in a busy loop; a zero timeout fails every fetch.
+  const issue = (path: string[], message: string): Issue => {
+    const at = doc.locate(path);
+    return { file: doc.file, line: at.line, col: at.col, path: path.join('.'), rule: 'config', severity: 'error', message };
+  };
+  const issues = (['interval', 'timeout'] as const)
+    .filter((k) => (durationMs(cfg.source[k]) ?? 1) < 1000)
+    .map((k) => issue(['source', k], `source.${k} must be at least 1s (got "${cfg.source[k]}")`));
+  // The check-in URL is copied into every job snapshot for `exec`: credentials do not belong in it.
+  if (cfg.checkin.url && /^[a-z]+:\/\/[^/]*@/i.test(cfg.checkin.url)) {
+    issues.push(issue(['checkin', 'url'], 'checkin.url must not contain credentials (user:password@); authenticate with each job\'s checkin.secret (${VAR}) instead'));
+  }
+  if (issues.length > 0) return { ok: false, issues };
   cfg.file = doc.file;
   cfg.agent.name ??= defaults.hostname;
   cfg.stateDir ??= defaults.stateDir;

@@ -2,7 +2,9 @@
  * The scheduler port (STYLE §2): every adapter reads back what it installed, renders without
  * side effects, and applies a plan idempotently.
  */
+import { realpathSync } from 'node:fs';
 import type { DesiredJob } from '../desired/types.js';
+import { SchedulerError } from '../errors.js';
 import type { InstalledEntry, Plan } from '../plan/types.js';
 import type { Runner } from '../system/runner.js';
 import type { Horizon } from './cronline/zones.js';
@@ -86,7 +88,47 @@ export interface AdapterPorts {
   identity?: { user: string; isRoot: boolean };
 }
 
-/** The host's IANA zone as this process sees it (TZ or /etc/localtime). */
-export function hostTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+/** Ports of {@link hostTimeZone}. */
+export interface HostZonePorts {
+  /** The zone ICU reports; undefined or `Etc/Unknown` when it cannot name it. */
+  intlZone: () => string | undefined;
+  /** fs.realpathSync. */
+  realpath: (path: string) => string;
+}
+
+const nodeHostZonePorts: HostZonePorts = {
+  intlZone: () => Intl.DateTimeFormat().resolvedOptions().timeZone,
+  realpath: (p) => realpathSync(p),
+};
+
+function isZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The host's IANA zone as this process (and cron) sees it: TZ or /etc/localtime. ICU cannot
+ * name a zone given as a file (`TZ=:/etc/localtime`, `TZ=/usr/share/zoneinfo/…`); the zoneinfo
+ * path the file resolves to names it then.
+ * @throws {SchedulerError} when the zone cannot be named (guessing UTC would shift every entry).
+ */
+export function hostTimeZone(env: NodeJS.ProcessEnv = process.env, ports: HostZonePorts = nodeHostZonePorts): string {
+  const intl = ports.intlZone();
+  if (intl && intl !== 'Etc/Unknown') return intl;
+  const tz = env.TZ ?? '';
+  const file = tz.replace(/^:/, '') || '/etc/localtime';
+  if (!file.startsWith('/') && isZone(file)) return file;
+  let real: string | undefined;
+  try {
+    real = ports.realpath(file.startsWith('/') ? file : `/usr/share/zoneinfo/${file}`);
+  } catch (err) {
+    if (tz === '' && (err as NodeJS.ErrnoException).code === 'ENOENT') return 'UTC';
+  }
+  const name = real && /\/zoneinfo\/(?:posix\/|right\/)?(.+)$/.exec(real)?.[1];
+  if (name && isZone(name)) return name;
+  throw new SchedulerError(`cannot tell the host's time zone: ${file} (TZ=${tz || 'unset'}) is not a zoneinfo file; set TZ to an IANA name such as America/New_York, the zone cron uses`, { tz });
 }

@@ -30,5 +30,22 @@ export async function readStatus(stateDir: string): Promise<StatusFile | null> {
     throw new CronsyncError('CRONSYNC_IO', `${statusPath(stateDir)} is not valid JSON: ${(err as Error).message}`);
   }
   if (data?.schemaVersion !== 1) throw new CronsyncError('CRONSYNC_IO', `${statusPath(stateDir)} has schemaVersion ${String(data?.schemaVersion)}; this cronsync reads version 1`);
+  const damage = shapeProblem(data);
+  if (damage) throw new CronsyncError('CRONSYNC_IO', `${statusPath(stateDir)} is damaged (${damage}); the next sync rewrites it`);
   return data;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The first part of a parsed status file that readers rely on and that is missing or mistyped. */
+function shapeProblem(data: StatusFile): string | null {
+  const d = data as unknown as Record<string, unknown>;
+  for (const key of ['agent', 'scheduler', 'source', 'lastAttempt', 'counts', 'checkins'] as const) {
+    if (!isObject(d[key])) return `${key} is not an object`;
+  }
+  if (d.lastSuccess !== null && !isObject(d.lastSuccess)) return 'lastSuccess is not an object';
+  if (!Array.isArray(d.problems) || !d.problems.every(isObject)) return 'problems is not a list of objects';
+  if (!Array.isArray(d.jobs)) return 'jobs is not a list';
+  const bad = d.jobs.findIndex((j) => !isObject(j) || !['id', 'schedule', 'timezone', 'state'].every((k) => typeof j[k] === 'string'));
+  return bad === -1 ? null : `jobs[${bad}] lacks id, schedule, timezone or state`;
 }

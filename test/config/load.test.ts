@@ -69,6 +69,15 @@ describe('config/load', () => {
     expect(err.message).not.toMatch(/\n\s+at /);
   });
 
+  it('refuses credentials in checkin.url and never echoes them', () => {
+    const f = file(`${minimal}checkin:\n  url: https://bot:hunter2@checkins.example/api/checkins\n`);
+
+    const err = thrown(() => loadConfig({ file: f, env: {} }));
+
+    expect(err.message).toContain(`${f}:6:8: checkin.url must not contain credentials`);
+    expect(err.message).not.toContain('hunter2');
+  });
+
   it('names the variable of a bad override', () => {
     const err = thrown(() => loadConfig({ file: file(minimal), env: { CRONSYNC_PRUNE: 'maybe', CRONSYNC_SCHEDULER_KIND: 'nope' } }));
 
@@ -84,5 +93,12 @@ describe('config/load', () => {
     const names = configEnvVars().map((l) => l.env);
 
     expect(names).toEqual(expect.arrayContaining(['CRONSYNC_SOURCE_URL', 'CRONSYNC_SOURCE_AUTH_PASSWORD_FILE', 'CRONSYNC_CHECKIN_SPOOL_MAX_COUNT', 'CRONSYNC_DAEMON_HEALTH_LISTEN', 'CRONSYNC_ALLOW_MASS_REMOVAL']));
+  });
+
+  it('rejects a zero poll interval or fetch timeout (a busy loop, or fetches that always time out)', () => {
+    const err = thrown(() => loadConfig({ file: file(`${minimal}  interval: 0s\n`), env: {} }));
+    expect(err.message).toMatch(/config\.yaml:5:13: source\.interval must be at least 1s/);
+    const env = thrown(() => loadConfig({ file: file(minimal), env: { CRONSYNC_SOURCE_TIMEOUT: '0m' } }));
+    expect(env.message).toContain('CRONSYNC_SOURCE_TIMEOUT: source.timeout must be at least 1s');
   });
 });
