@@ -3,7 +3,7 @@
  * without cloning and without looking at the working tree: uncommitted edits are not synced.
  */
 import fs from 'node:fs';
-import git from 'isomorphic-git';
+import type * as IsoGit from 'isomorphic-git';
 import { SourceError } from '../errors.js';
 import { buildFiles, diffFiles, fileOids, makeMatcher, sourceIdOf, unchangedSnapshot } from './select.js';
 import { isSafeName } from './tree.js';
@@ -16,6 +16,10 @@ export interface LocalGitDeps {
   now?: () => Date;
 }
 
+let loading: Promise<typeof IsoGit> | undefined;
+/** isomorphic-git (~15 MB resident) is loaded only when a local repository is read. */
+const loadGit = (): Promise<typeof IsoGit> => (loading ??= import('isomorphic-git'));
+
 /** Creates a source reading the committed tree of the repository whose git dir is `gitdir`. */
 export function createLocalGitSource(config: SourceConfig, gitdir: string, deps: LocalGitDeps = {}): Source {
   const id = sourceIdOf(config);
@@ -24,6 +28,7 @@ export function createLocalGitSource(config: SourceConfig, gitdir: string, deps:
   const url = config.url;
 
   async function resolveCommit(): Promise<{ commit: string; ref: string }> {
+    const git = await loadGit();
     const cache = {};
     const want = config.ref ?? 'HEAD';
     let oid: string;
@@ -43,6 +48,7 @@ export function createLocalGitSource(config: SourceConfig, gitdir: string, deps:
   }
 
   async function list(commit: string, cache: object): Promise<TreeEntry[]> {
+    const git = await loadGit();
     const out: TreeEntry[] = [];
     const walk = async (oid: string, prefix: string): Promise<void> => {
       const { tree } = await git.readTree({ fs, gitdir, oid, cache });
@@ -68,6 +74,7 @@ export function createLocalGitSource(config: SourceConfig, gitdir: string, deps:
         const { files } = await buildFiles(
           entries,
           async (oids) => {
+            const git = await loadGit();
             const m = new Map<string, Buffer>();
             for (const oid of oids) m.set(oid, Buffer.from((await git.readBlob({ fs, gitdir, oid, cache })).blob));
             return m;
