@@ -6,7 +6,7 @@ import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
 import type { AgentConfig } from '../config/types.js';
-import { UsageError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import { createLogger, parseLogLevel } from '../log.js';
 import type { Logger } from '../log.js';
 import { createReconciler } from '../reconcile/reconciler.js';
@@ -65,11 +65,11 @@ export function resolveScheduler(cfg: AgentConfig): Resolution {
 }
 
 /** Adapter options from the config. */
-export function adapterOptions(cfg: AgentConfig, sourceId: string, kind: SchedulerKind): AdapterOptions {
+export function adapterOptions(cfg: AgentConfig, sourceId: string): AdapterOptions {
   const me = userInfo().username;
   return {
     sourceId,
-    user: cfg.scheduler.user ?? (kind === 'cron.d' ? 'root' : me),
+    user: cfg.scheduler.user ?? me,
     cronDir: cfg.scheduler.cronDir,
     execCommand: execCommand(),
     stateDir: cfg.stateDir,
@@ -104,5 +104,20 @@ export async function buildAgent(cfg: AgentConfig, io: CliIo, opts: BuildOptions
 /** Creates a cron adapter for one-shot commands (the embedded one lives in the daemon). */
 export function makeAdapter(cfg: AgentConfig, sourceId: string, kind: SchedulerKind): SchedulerAdapter {
   if (kind === 'embedded') throw new UsageError('the embedded scheduler runs inside `cronsync daemon`; use the daemon, or set scheduler.kind to crontab or cron.d');
-  return createAdapter(createRegistry(), kind, adapterOptions(cfg, sourceId, kind), { runner: nodeRunner });
+  const options = adapterOptions(cfg, sourceId);
+  checkRunAsUser(options.user, userInfo().username);
+  return createAdapter(createRegistry(), kind, options, { runner: nodeRunner });
+}
+
+/**
+ * Entries run `cronsync exec` as the run-as user, which must read its job snapshots and write
+ * run records, locks and the spool in the state dir. That dir belongs to the agent's user
+ * (0700, snapshots 0600), so another run-as user would fail every run; refuse it up front.
+ * TODO(#4): hand snapshots and run dirs to the run-as user to allow cron.d jobs as a service user.
+ * @throws {ConfigError}
+ */
+export function checkRunAsUser(runAs: string, agentUser: string): void {
+  if (runAs !== agentUser) {
+    throw new ConfigError(`scheduler.user is "${runAs}" but cronsync runs as "${agentUser}": jobs running as ${runAs} could not read their snapshots in the state dir. Run the agent as ${runAs} (scheduler.kind: crontab), or leave scheduler.user unset`, { runAs, agentUser });
+  }
 }

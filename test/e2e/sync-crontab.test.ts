@@ -5,7 +5,7 @@
  * not write the crontab (its spool file keeps its inode and mtime).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,7 +33,11 @@ describe.runIf(canRun)('e2e/sync: crontab adapter with the real crontab binary',
     const s = statSync(spoolFile, { bigint: true });
     return `${s.ino}:${s.mtimeNs}`;
   };
-  const sync = (...args: string[]) => runCli(['sync', '--config', config, ...args]);
+  // The agent runs as the user whose crontab it manages, as on a real host: its entries run
+  // `cronsync exec` as that user, who must be able to read the state dir.
+  let ids: { uid: number; gid: number };
+  const asUser = (args: string[]) => runCli(args, { ...ids, env: { HOME: dir } });
+  const sync = (...args: string[]) => asUser(['sync', '--config', config, ...args]);
 
   beforeAll(async () => {
     await ensureBuilt();
@@ -47,10 +51,12 @@ describe.runIf(canRun)('e2e/sync: crontab adapter with the real crontab binary',
       'c.yaml': manifest('c', { schedule: '*/10 * * * *' }),
     });
     dir = mkdtempSync(path.join(tmpdir(), 'cronsync-e2e-crontab-'));
+    ids = { uid: Number(execFileSync('id', ['-u', user], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', user], { encoding: 'utf8' })) };
+    chownSync(dir, ids.uid, ids.gid);
     config = writeConfig(dir, {
       agent: { name: 'host-1', tenant: 'acme' },
       source: { url: server.repoUrl('jobs') },
-      scheduler: { kind: 'crontab', user },
+      scheduler: { kind: 'crontab' },
       stateDir: path.join(dir, 'state'),
       log: { level: 'warn' },
     });
@@ -68,7 +74,7 @@ describe.runIf(canRun)('e2e/sync: crontab adapter with the real crontab binary',
     const stampAfterFirst = stamp();
 
     const second = await sync();
-    const diff = await runCli(['diff', '--config', config]);
+    const diff = await asUser(['diff', '--config', config]);
 
     expect(first.code, first.stderr).toBe(0);
     expect(text.startsWith(before)).toBe(true);
@@ -110,19 +116,23 @@ describe.runIf(canRun)('e2e/sync: crontab adapter with the real crontab binary',
     expect(crontab()).toBe(before + after);
   });
 
-  // Debian's `crontab -l` prints a CR as the two characters `\r`; as root the adapter reads the
-  // spool file instead, so a rewrite keeps the user's CRLF line endings.
-  it('keeps a CRLF line of the user byte-identical when the block changes', async () => {
+  // Debian's `crontab -l` prints a CR as the two characters `\r`, and a user cannot read their
+  // own spool file: rather than turn the user's CRLF line into a literal backslash-r, the sync
+  // refuses and names the line, changing nothing. (As root, test/e2e/cron.test.ts shows the
+  // adapter keeps such lines byte-identical by reading the spool file.)
+  it('refuses to rewrite a crontab whose own CRLF line it cannot preserve, and changes nothing', async () => {
     const crlf = '# written on Windows\r\n';
     execFileSync('crontab', ['-u', user, '-'], { input: before + crlf });
+    const stampBefore = stamp();
     repo.commit({ 'd.yaml': manifest('d') });
 
     const r = await sync();
-    const spool = readFileSync(spoolFile, 'latin1').split('\n').slice(3).join('\n');
 
-    expect(r.code, r.stderr).toBe(0);
-    expect(markerJobs(spool)).toEqual(['acme/d']);
-    expect(spool.startsWith(before + crlf)).toBe(true);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/line 4/);
+    expect(stamp()).toBe(stampBefore);
+    execFileSync('crontab', ['-u', user, '-'], { input: before });
+    expect((await sync()).code).toBe(0);
   });
 
   it('after source.paths changes (a new source id), moves the jobs into one new block and removes the old one', async () => {
@@ -131,14 +141,14 @@ describe.runIf(canRun)('e2e/sync: crontab adapter with the real crontab binary',
     writeConfig(dir, {
       agent: { name: 'host-1', tenant: 'acme' },
       source: { url: server.repoUrl('jobs'), paths: ['*.yaml'] },
-      scheduler: { kind: 'crontab', user },
+      scheduler: { kind: 'crontab' },
       stateDir: path.join(dir, 'state'),
       log: { level: 'warn' },
     });
 
     const r = await sync();
     const text = crontab();
-    const diff = await runCli(['diff', '--config', config]);
+    const diff = await asUser(['diff', '--config', config]);
     const sources = JSON.parse(readFileSync(path.join(dir, 'state', 'sources.json'), 'utf8')) as { current: string; previous: string[] };
 
     expect(r.code, r.stderr).toBe(0);

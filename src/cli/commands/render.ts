@@ -51,7 +51,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     // No agent: render every valid enabled job, whatever its tenant and selector.
     jobs = load.jobs.filter((j) => j.job.spec.enabled).map((j) => desiredJob(j, origin));
   }
-  const opts = adapterOptions(cfg ?? defaultsFor(), sourceId, kind);
+  const opts = adapterOptions(cfg ?? defaultsFor(), sourceId);
   const adapter = createAdapter(createRegistry(), kind, opts, { runner: nodeRunner });
   for (const f of adapter.render(jobs).files) io.stdout.write(f.content);
   return load.issues.some((i) => i.severity === 'error') ? 1 : 0;
