@@ -9,6 +9,7 @@
  * or garbled marker is simply not a marker (null).
  */
 import { createHash } from 'node:crypto';
+import type { DesiredJob } from '../desired/types.js';
 import type { JobId } from '../manifest/types.js';
 import type { Marker } from '../plan/types.js';
 
@@ -73,4 +74,16 @@ export function decodeMarkerFields(v: unknown): Marker | null {
   if (!(o.commit === null || str(o.commit))) return null;
   if (typeof o.index !== 'number' || !Number.isInteger(o.index) || o.index < 0) return null;
   return { sourceId: o.source, jobId: o.job as JobId, commit: o.commit as string | null, path: o.path, index: o.index, manifestHash: o.hash };
+}
+
+/** The marker of a desired job. */
+export function markerOf(d: DesiredJob, sourceId: string): Marker {
+  return {
+    sourceId,
+    jobId: d.id,
+    commit: d.provenance.commit,
+    path: d.provenance.path,
+    index: d.provenance.index,
+    manifestHash: d.manifestHash,
+  };
 }

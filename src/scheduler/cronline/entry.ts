@@ -5,9 +5,8 @@
  */
 import type { DesiredJob } from '../../desired/types.js';
 import { SchedulerError } from '../../errors.js';
-import type { Marker } from '../../plan/types.js';
 import { resolveSchedule } from '../../schedule/fires.js';
-import { decodeMarker, encodeMarker, entryHash } from '../marker.js';
+import { decodeMarker, encodeMarker, entryHash, markerOf } from '../marker.js';
 import type { MarkerLine } from '../marker.js';
 import type { Horizon } from './zones.js';
 import { hostLineFields, translateSchedule } from './translate.js';
@@ -52,17 +51,6 @@ export function cronCommand(ctx: EntryContext, jobId: string): string {
   return cmd;
 }
 
-/** The marker of a desired job. */
-export function markerOf(d: DesiredJob, sourceId: string): Marker {
-  return {
-    sourceId,
-    jobId: d.id,
-    commit: d.provenance.commit,
-    path: d.provenance.path,
-    index: d.provenance.index,
-    manifestHash: d.manifestHash,
-  };
-}
 
 /** The cron lines (without marker) of one job. */
 export function entryLines(d: DesiredJob, ctx: EntryContext): string[] {

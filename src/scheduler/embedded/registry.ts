@@ -16,7 +16,7 @@
  */
 import type { DesiredJob } from '../../desired/types.js';
 import type { InstalledEntry, Marker } from '../../plan/types.js';
-import { decodeMarkerFields } from '../marker.js';
+import { decodeMarkerFields, markerOf } from '../marker.js';
 
 /** File name of the registry inside the state dir. */
 export const REGISTRY_FILE = 'embedded.json';
@@ -40,12 +40,7 @@ export interface ParsedRegistry {
 /** The record of a desired job as this agent (`sourceId`) installs it. */
 export function recordOf(d: DesiredJob, sourceId: string): EmbeddedRecord {
   return {
-    sourceId,
-    jobId: d.id,
-    commit: d.provenance.commit,
-    path: d.provenance.path,
-    index: d.provenance.index,
-    manifestHash: d.manifestHash,
+    ...markerOf(d, sourceId),
     schedule: d.job.spec.schedule,
     timezone: d.job.spec.timezone,
     paused: d.job.spec.paused,
