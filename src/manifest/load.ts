@@ -14,8 +14,8 @@ export interface ManifestInput {
   content: Uint8Array | string;
   /** Content id (a git blob id or a hash); with a cache, equal ids skip parsing. */
   oid?: string;
-  /** A problem that kept the file from being read (too large, a symlink); reported as is. */
-  error?: { rule: string; message: string };
+  /** Why the source could not read the file (too large, a symlink); reported with rule `source-file`. */
+  error?: string;
 }
 
 /** A valid job and where it was defined (line:col of its metadata.name). */
@@ -91,7 +91,7 @@ export function loadFile(input: ManifestInput, ctx: RuleContext = {}): FileResul
   if (input.error) {
     outcome.invalid = 1;
     outcome.unreadable = true;
-    return { jobs: [], outcome, issues: [{ file: input.path, line: 1, col: 1, path: '', rule: input.error.rule, severity: 'error', message: input.error.message }] };
+    return { jobs: [], outcome, issues: [{ file: input.path, line: 1, col: 1, path: '', rule: 'source-file', severity: 'error', message: input.error }] };
   }
   const parsed = parseManifestFile(input.path, input.content);
   const jobs: LoadedJob[] = [];

@@ -51,7 +51,7 @@ export const fetchSource: Step = async (ctx, deps, mem) => {
 export const loadStep: Step = async (ctx, deps, mem) => {
   ctx.reason = Reasons.ManifestInvalid;
   const snap = ctx.snapshot!;
-  ctx.load = loadManifests(snap.files.map((f) => ({ path: f.path, content: f.content, oid: f.oid, error: f.error })), { commandExists: deps.commandExists }, mem.cache);
+  ctx.load = loadManifests(snap.files, { commandExists: deps.commandExists }, mem.cache);
 };
 
 /** Step 3: keep the jobs this agent owns. */

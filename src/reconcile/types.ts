@@ -7,27 +7,14 @@ import type { JobId } from '../manifest/types.js';
 import type { PlanResult } from '../plan/plan.js';
 import type { InstalledEntry } from '../plan/types.js';
 import type { ApplyResult, SchedulerAdapter } from '../scheduler/types.js';
+import type { Snapshot, Source } from '../source/types.js';
 import type { Clock } from '../system/clock.js';
 import type { Reason } from './reasons.js';
 
-/** The view of a source the reconciler needs (implemented by src/source). */
-export interface ReconcileSnapshot {
-  sourceId: string;
-  url: string;
-  ref: string;
-  commit: string | null;
-  fetchedAt: string;
-  files: { path: string; oid: string; content: Uint8Array; error?: { rule: string; message: string } }[];
-  unchanged: boolean;
-}
-
+/** The reconciler reads manifests through the source port of src/source (STYLE §2). */
+export type ReconcileSnapshot = Snapshot;
 /** A source as the reconciler calls it. */
-export interface ReconcileSource {
-  readonly id: string;
-  fetch(signal: AbortSignal, previous?: ReconcileSnapshot): Promise<ReconcileSnapshot>;
-  /** Local directories: calls `onChange` (debounced) when a file changes; returns a stop function. */
-  watch?(onChange: () => void): () => void;
-}
+export type ReconcileSource = Source;
 
 /** Minimal structured logger (pino-compatible). */
 export interface ReconcileLog {

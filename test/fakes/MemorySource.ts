@@ -40,6 +40,6 @@ export class MemorySource implements ReconcileSource {
     const files = [...this.committed].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, text]) => ({
       path, content: Buffer.from(text), oid: createHash('sha1').update(text).digest('hex'),
     }));
-    return { sourceId: this.id, url: 'https://git.example/jobs.git', ref: 'main', commit, fetchedAt: new Date(0).toISOString(), files, unchanged: false };
+    return { sourceId: this.id, url: 'https://git.example/jobs.git', ref: 'main', commit, fetchedAt: new Date(0).toISOString(), files, changes: { added: [], modified: [], deleted: [] }, unchanged: false };
   }
 }

@@ -73,6 +73,17 @@ describe('manifest/validate', () => {
     expect(res.jobs).toEqual([]);
   });
 
+  it('reports a file the source could not read at its path, and loads the others', () => {
+    const res = loadManifests([
+      { path: 'big.yaml', content: '', error: 'file is 2097152 bytes; manifests are limited to 1 MiB' },
+      { path: 'ok.yaml', content: job('  schedule: "0 2 * * *"\n  command: /bin/true\n') },
+    ]);
+
+    expect(res.issues).toEqual([expect.objectContaining({ file: 'big.yaml', line: 1, col: 1, rule: 'source-file', severity: 'error' })]);
+    expect(res.brokenFiles).toEqual(new Set(['big.yaml']));
+    expect(res.jobs).toHaveLength(1);
+  });
+
   it('rejects other apiVersion and kind values', () => {
     const res = loadManifests([{ path: 'k.yaml', content: 'apiVersion: v2\nkind: CronJob\nmetadata: {}\n' }]);
 

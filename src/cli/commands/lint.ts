@@ -39,7 +39,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const cfg = loadConfig({ file: values.config, env: io.env, cwd: io.cwd });
     const source = await createConfiguredSource(cfg, nullLogger, io.cwd);
     const snap = await source.fetch(new AbortController().signal);
-    inputs = snap.files.map((f) => ({ path: f.path, content: f.content, oid: f.oid, error: f.error }));
+    inputs = snap.files;
   } else {
     try {
       const files = await findManifestFiles(positionals.length > 0 ? positionals : ['.'], io.cwd);
