@@ -8,6 +8,7 @@ import { isAbsolute, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { parseManifestFile } from '../manifest/parse.js';
 import type { RawDocument } from '../manifest/parse.js';
+import { closestName } from '../manifest/suggest.js';
 import type { Issue } from '../manifest/types.js';
 import type { AgentConfig } from './types.js';
 import { CONFIG_SCHEMA_URL, validateConfig } from './validate.js';
@@ -36,6 +37,21 @@ type Leaf = { path: string[]; type: string; env: string };
 
 let leaves: Leaf[] | undefined;
 
+const ENV_PREFIX = 'CRONSYNC_';
+
+/**
+ * `CRONSYNC_*` variables that are not config keys but are read by cronsync or set around it.
+ * Any other `CRONSYNC_*` variable is a ConfigError: a typo must not fall back to a default.
+ * The variables named by `source.auth.passwordEnv` and `daemon.webhooks.secretEnv` are allowed too.
+ */
+export const ALLOWED_ENV_VARS: readonly string[] = [
+  'CRONSYNC_CONFIG', // the config file itself
+  'CRONSYNC_DEBUG', // stack traces for bug reports (cli/main.ts, shim)
+  'CRONSYNC_JOB', // set by `exec` for the job's process, which may itself run cronsync
+  'CRONSYNC_RUN_ID', // likewise
+  'CRONSYNC_SRC', // systemd/install.sh: the package to install
+];
+
 /** Every leaf key of the config schema with the environment variable that overrides it. */
 export function configEnvVars(): Leaf[] {
   if (!leaves) {
@@ -59,7 +75,8 @@ function collectLeaves(node: SchemaNode, path: string[], out: Leaf[]): void {
 }
 
 /**
- * Loads and validates the agent config.
+ * Loads and validates the agent config. An unknown `CRONSYNC_*` variable is an error
+ * (see ALLOWED_ENV_VARS).
  * @throws {ConfigError} with every problem, each as `file:line:col: message`.
  */
 export function loadConfig(opts: LoadConfigOptions): AgentConfig {
@@ -71,7 +88,7 @@ export function loadConfig(opts: LoadConfigOptions): AgentConfig {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(`cannot read config file ${file}: ${code === 'ENOENT' ? 'no such file (use --config FILE or CRONSYNC_CONFIG)' : (err as Error).message}`, { file });
   }
-  const parsed = parseManifestFile(file, text);
+  const parsed = parseManifestFile(file, text, { kind: 'config' });
   const errors = parsed.issues.filter((i) => i.severity === 'error');
   if (errors.length > 0) throw configError(file, errors);
   const second = parsed.documents[1];
@@ -90,6 +107,7 @@ export function loadConfig(opts: LoadConfigOptions): AgentConfig {
     const leaf = configEnvVars().find((l) => l.path.join('.') === dotted);
     if (leaf) applyOverride(data, leaf, raw, `--${dotted}`, origins, issues);
   }
+  issues.push(...unknownEnvVars(opts.env, namedEnvVars(data)));
   if (issues.length > 0) throw configError(file, issues);
 
   const res = validateConfig(doc, data, { hostname: hostname(), stateDir: defaultStateDir(process.platform, opts.env) });
@@ -100,6 +118,26 @@ export function loadConfig(opts: LoadConfigOptions): AgentConfig {
     }));
   }
   return res.value;
+}
+
+/** Variables the config itself names as holding secrets; they may carry the prefix. */
+function namedEnvVars(data: Record<string, unknown>): string[] {
+  const at = (...path: string[]): unknown => path.reduce<unknown>((node, k) => (typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[k] : undefined), data);
+  return [at('source', 'auth', 'passwordEnv'), at('daemon', 'webhooks', 'secretEnv')].filter((v): v is string => typeof v === 'string');
+}
+
+function unknownEnvVars(env: NodeJS.ProcessEnv, named: readonly string[]): Issue[] {
+  const known = [...configEnvVars().map((l) => l.env), ...ALLOWED_ENV_VARS];
+  const suffixes = known.map((n) => n.slice(ENV_PREFIX.length));
+  return Object.keys(env)
+    .filter((name) => name.startsWith(ENV_PREFIX) && env[name] !== undefined && !known.includes(name) && !named.includes(name))
+    .sort()
+    .map((name) => {
+      const suffix = name.slice(ENV_PREFIX.length);
+      const hit = closestName(suffix, suffixes, Math.max(2, Math.floor(suffix.length / 5)));
+      const hint = hit === undefined ? `config keys map to ${ENV_PREFIX}<KEY_PATH>, e.g. ${ENV_PREFIX}SOURCE_URL` : `did you mean ${ENV_PREFIX}${hit}?`;
+      return { file: name, line: 0, col: 0, path: '', rule: 'config', severity: 'error', message: `unknown environment variable ${name} (${hint})` };
+    });
 }
 
 function applyOverride(data: Record<string, unknown>, leaf: Leaf, raw: string, origin: string, origins: Map<string, string>, issues: Issue[]): void {

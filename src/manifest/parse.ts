@@ -38,6 +38,9 @@ export interface ParsedFile {
   failed: number;
 }
 
+/** What a file holds, for messages: a manifest (the default) or the agent's config file. */
+export interface ParseOptions { kind?: 'manifest' | 'config' }
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function fileIssue(file: string, rule: string, message: string, pos: Position = { line: 1, col: 1 }): Issue {
@@ -45,14 +48,16 @@ function fileIssue(file: string, rule: string, message: string, pos: Position = 
 }
 
 /**
- * Parses the bytes of one manifest file. Never throws: every problem becomes an Issue with
- * rule `yaml-*` and the position of the fault.
+ * Parses the bytes of one manifest file (or, with `kind: 'config'`, the config file, which shares
+ * the YAML rules). Never throws: every problem becomes an Issue with rule `yaml-*` and the
+ * position of the fault.
  */
-export function parseManifestFile(file: string, bytes: Uint8Array | string): ParsedFile {
+export function parseManifestFile(file: string, bytes: Uint8Array | string, opts: ParseOptions = {}): ParsedFile {
+  const config = opts.kind === 'config';
   const out: ParsedFile = { file, documents: [], issues: [], failed: 0 };
   const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.byteLength;
   if (size > MAX_FILE_BYTES) {
-    out.issues.push(fileIssue(file, 'yaml-too-large', `file is ${size} bytes; manifests are limited to ${MAX_FILE_BYTES} bytes (1 MiB)`));
+    out.issues.push(fileIssue(file, 'yaml-too-large', `file is ${size} bytes; ${config ? 'config files' : 'manifests'} are limited to ${MAX_FILE_BYTES} bytes (1 MiB)`));
     out.failed = 1;
     return out;
   }
@@ -102,7 +107,9 @@ export function parseManifestFile(file: string, bytes: Uint8Array | string): Par
     const start = pos(contents.range?.[0] ?? 0);
     if (!isMap(contents)) {
       out.failed++;
-      out.issues.push(fileIssue(file, 'yaml-not-mapping', `document ${index + 1} is a ${isSeq(contents) ? 'sequence' : 'scalar'}; a manifest must be a mapping`, start));
+      const got = isSeq(contents) ? 'sequence' : 'scalar';
+      const message = config ? `the config file is a ${got}; it must be a mapping of settings` : `document ${index + 1} is a ${got}; a manifest must be a mapping`;
+      out.issues.push(fileIssue(file, 'yaml-not-mapping', message, start));
       return;
     }
     let value: unknown;

@@ -5,6 +5,7 @@
 import type { RawDocument } from './parse.js';
 import { jobValidator } from './schema.js';
 import type { SchemaError } from './schema.js';
+import { closestName } from './suggest.js';
 import { checkJobRules } from './rules.js';
 import type { RuleContext } from './rules.js';
 import type { Issue, Job } from './types.js';
@@ -135,23 +136,6 @@ function suggest(extra: string, err: SchemaError): string {
   const props = (err.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
   if (!props) return '';
   const names = Object.keys(props);
-  const lower = extra.toLowerCase();
-  const hit = names.find((n) => n.toLowerCase() === lower)
-    ?? names.find((n) => distance(n.toLowerCase(), lower) <= 2)
-    ?? names.find((n) => n.length >= 4 && lower.length >= 4 && n.slice(0, 4).toLowerCase() === lower.slice(0, 4));
+  const hit = closestName(extra, names);
   return hit ? ` (did you mean "${hit}"?)` : ` (allowed: ${names.join(', ')})`;
-}
-
-function distance(a: string, b: string): number {
-  const d: number[] = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0]!;
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = d[j]!;
-      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return d[b.length]!;
 }

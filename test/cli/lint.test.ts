@@ -1,9 +1,10 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { main } from '../../src/cli/main.js';
 
 interface Captured { code: number; out: string; err: string }
@@ -113,6 +114,37 @@ describe('cli/lint', () => {
     expect(res.out).toContain('jobs/four.yaml:8:16: error [cron-range]');
     expect(res.out).not.toContain('skip/');
     expect(res.out).toMatch(/2 file\(s\), 1 valid job\(s\), 4 error\(s\)/);
+    expect(res.code).toBe(1);
+  });
+
+  it.skipIf(process.platform === 'win32')('reports a FIFO or device named on the command line without opening it, and lints the rest', { timeout: 10_000 }, async () => {
+    const dir = tree({ 'ok.yaml': valid });
+    const fifo = join(dir, 'pipe.yaml');
+    execFileSync('mkfifo', [fifo]);
+    // A regression blocks in open(2) on the FIFO: a writer unblocks it so the test fails instead of hanging.
+    onTestFinished(() => {
+      try {
+        closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch {
+        // No reader: nothing is blocked.
+      }
+    });
+
+    const res = await cli(['lint', 'pipe.yaml', '/dev/null', 'ok.yaml'], dir);
+
+    expect(res.err).toBe('cronsync: cannot read /dev/null: not a regular file (a character device)\ncronsync: cannot read pipe.yaml: not a regular file (a FIFO)\n');
+    expect(res.out).toMatch(/^1 file\(s\), 1 valid job\(s\), 0 error\(s\)/);
+    expect(res.code).toBe(2);
+  });
+
+  it('names an unknown CRONSYNC_* variable when linting with --config', async () => {
+    const dir = tree({ 'repo/ok.yaml': valid });
+    writeFileSync(join(dir, 'config.yaml'), `agent: { tenant: t }\nsource: { url: ${join(dir, 'repo')} }\nstateDir: ${join(dir, 'state')}\n`);
+
+    const res = await cli(['lint', '--config', 'config.yaml'], dir, { PATH: process.env.PATH, CRONSYNC_STATEDIR: '/tmp/elsewhere' });
+
+    expect(res.err).toContain('CRONSYNC_STATEDIR: unknown environment variable CRONSYNC_STATEDIR (did you mean CRONSYNC_STATE_DIR?)');
+    expect(res.err).not.toMatch(/\n\s+at /);
     expect(res.code).toBe(1);
   });
 

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configEnvVars, loadConfig } from '../../src/config/load.js';
+import { ALLOWED_ENV_VARS, configEnvVars, loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 
 function file(text: string): string {
@@ -87,6 +87,40 @@ describe('config/load', () => {
   it('explains a missing file and a broken one', () => {
     expect(thrown(() => loadConfig({ file: '/nonexistent/c.yaml', env: {} })).message).toContain('cannot read config file /nonexistent/c.yaml: no such file');
     expect(thrown(() => loadConfig({ file: file('agent: [\n'), env: {} })).message).toMatch(/c?onfig.yaml:2:1: /);
+  });
+
+  it('rejects an unknown CRONSYNC_* variable, naming it and the closest known one', () => {
+    const typo = thrown(() => loadConfig({ file: file(minimal), env: { CRONSYNC_STATEDIR: '/tmp/x' } }));
+    const far = thrown(() => loadConfig({ file: file(minimal), env: { CRONSYNC_SCHEDULER_CRONDIR: '/x', CRONSYNC_WHATEVER: '1' } }));
+
+    expect(typo.message).toContain('CRONSYNC_STATEDIR: unknown environment variable CRONSYNC_STATEDIR (did you mean CRONSYNC_STATE_DIR?)');
+    expect(typo.message).not.toMatch(/\n\s+at /);
+    expect(far.message).toContain('unknown environment variable CRONSYNC_SCHEDULER_CRONDIR (did you mean CRONSYNC_SCHEDULER_CRON_DIR?)');
+    expect(far.message).toMatch(/unknown environment variable CRONSYNC_WHATEVER \(config keys map to CRONSYNC_<KEY_PATH>, e\.g\. CRONSYNC_SOURCE_URL\)/);
+  });
+
+  it('allows the CRONSYNC_* variables that are not config keys, and those named by passwordEnv or secretEnv', () => {
+    const f = file(`${minimal}  auth: { passwordEnv: CRONSYNC_GIT_TOKEN }\ndaemon:\n  webhooks: { listen: "127.0.0.1:0", secretEnv: CRONSYNC_HOOK_SECRET }\n`);
+    const env = Object.fromEntries([...ALLOWED_ENV_VARS, 'CRONSYNC_LOG_LEVEL', 'CRONSYNC_GIT_TOKEN', 'CRONSYNC_HOOK_SECRET'].map((n) => [n, n === 'CRONSYNC_LOG_LEVEL' ? 'debug' : 'x']));
+    delete env.CRONSYNC_CONFIG;
+
+    const cfg = loadConfig({ file: f, env });
+
+    expect(ALLOWED_ENV_VARS).toEqual(expect.arrayContaining(['CRONSYNC_CONFIG', 'CRONSYNC_DEBUG', 'CRONSYNC_JOB', 'CRONSYNC_RUN_ID']));
+    expect(cfg.log.level).toBe('debug');
+  });
+
+  it.each`
+    kind          | text                  | got
+    ${'sequence'} | ${'- a\n- b\n'}       | ${'sequence'}
+    ${'scalar'}   | ${'\n  just text\n'}  | ${'scalar'}
+  `('says a config file that is a $kind must be a mapping, at file:line:col', ({ text, got }) => {
+    const f = file(text as string);
+
+    const err = thrown(() => loadConfig({ file: f, env: {} }));
+
+    expect(err.message).toContain(`${f}:${got === 'scalar' ? '2:3' : '1:1'}: the config file is a ${got as string}; it must be a mapping`);
+    expect(err.message).not.toContain('manifest');
   });
 
   it('maps every schema leaf to an environment variable', () => {

@@ -12,7 +12,7 @@
  * and /etc/cron.d entries, as any cron daemon on the machine would.
  *
  * The user must be able to read dist/ and run node. When it cannot (a checkout under /root,
- * node under ~/.nvm), or when CRONSYNC_E2E_COPY_PACKAGE=1, the built package (package.json,
+ * node under ~/.nvm), or when E2E_COPY_PACKAGE=1, the built package (package.json,
  * dist, node_modules) and the node binary are copied into the user's home first.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -77,7 +77,7 @@ describe.runIf(canRun)('e2e/cron-daemon: jobs fire through the real Debian cron 
   /** The node binary and main.js the user can run: in place, or copied into its home. */
   function cliForUser(): { node: string; main: string } {
     const inPlace = canAccess('-r', MAIN) && canAccess('-x', process.execPath);
-    if (inPlace && process.env.CRONSYNC_E2E_COPY_PACKAGE !== '1') return { node: process.execPath, main: MAIN };
+    if (inPlace && process.env.E2E_COPY_PACKAGE !== '1') return { node: process.execPath, main: MAIN };
     const pkg = path.join(home, 'cronsync');
     mkdirSync(pkg, { recursive: true });
     copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));

@@ -87,7 +87,7 @@ describe('e2e/sync: kill -9 during apply', () => {
   }
 
   it('converges after repeated kills: cron.d equals `cronsync render`, no duplicates, no temp files, one snapshot per installed job', async () => {
-    const seed = Number(process.env.CRONSYNC_KILL_SEED ?? Date.now() % 1_000_000);
+    const seed = Number(process.env.E2E_KILL_SEED ?? Date.now() % 1_000_000);
     const rnd = prng(seed);
     writeSource('A');
     expect((await runCli(['sync', '--config', config])).code).toBe(0);

@@ -41,6 +41,14 @@ describe('manifest/parse', () => {
     expect(res.failed).toBe(1);
   });
 
+  it('words a non-mapping for what the file is: a manifest, or the config file', () => {
+    const manifest = parseManifestFile('f.yaml', '- a\n');
+    const config = parseManifestFile('config.yaml', '- a\n', { kind: 'config' });
+
+    expect(manifest.issues[0]!.message).toBe('document 1 is a sequence; a manifest must be a mapping');
+    expect(config.issues[0]).toMatchObject({ file: 'config.yaml', line: 1, col: 1, rule: 'yaml-not-mapping', message: 'the config file is a sequence; it must be a mapping of settings' });
+  });
+
   it('stops alias bombs', () => {
     const lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
     for (let i = 1; i < 9; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);

@@ -1,5 +1,6 @@
 /** `cronsync lint [PATH...]`: validate manifests and report every problem in one run. */
-import { readFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { IoError, UsageError } from '../../errors.js';
 import { loadManifests } from '../../manifest/load.js';
 import type { ManifestInput } from '../../manifest/load.js';
@@ -21,7 +22,8 @@ Options:
   --strict       warnings also fail
   --config FILE  lint what the agent's configured source holds instead of PATHs
 
-Exit codes: 0 valid (warnings allowed), 1 invalid, 2 usage or I/O error.
+Exit codes: 0 valid (warnings allowed), 1 invalid, 2 usage or I/O error (a path that
+cannot be read, such as a FIFO or device, is reported and the others are still linted).
 `;
 
 type Format = 'text' | 'json' | 'github';
@@ -32,6 +34,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const format = values.format as Format;
   if (!['text', 'json', 'github'].includes(format)) throw new UsageError(`--format must be text, json or github (got "${format}")`);
   let inputs: ManifestInput[];
+  // Files that could not be read are reported on stderr and fail with exit 2; the rest are still linted.
+  const unreadable: IoError[] = [];
   if (values.config !== undefined) {
     const { loadConfig } = await import('../../config/load.js');
     const { createConfiguredSource } = await import('../source.js');
@@ -41,28 +45,51 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const snap = await source.fetch(new AbortController().signal);
     inputs = snap.files;
   } else {
+    let files;
     try {
-      const files = await findManifestFiles(positionals.length > 0 ? positionals : ['.'], io.cwd);
-      inputs = await Promise.all(files.map(async (f) => ({ path: f.display, content: await readFileOrFail(f.absolute, f.display) })));
+      files = await findManifestFiles(positionals.length > 0 ? positionals : ['.'], io.cwd);
     } catch (err) {
       // An unreadable path is an I/O error (exit 2), not an invalid manifest (exit 1).
       if (err instanceof IoError) throw new UsageError(err.message);
       throw err;
+    }
+    const read = await Promise.all(files.map(async (f) => ({ path: f.display, content: await readRegularFile(f.absolute, f.display) })));
+    inputs = [];
+    for (const { path, content } of read) {
+      if (content instanceof IoError) unreadable.push(content);
+      else inputs.push({ path, content });
     }
   }
   const result = loadManifests(inputs, { commandExists: commandInPath(io.env.PATH ?? '') });
   const errors = result.issues.filter((i) => i.severity === 'error').length;
   const warnings = result.issues.length - errors;
   io.stdout.write(formatIssues(result.issues, format, { files: inputs.length, jobs: result.jobs.length, color: useColor(io.stdout, io.env) }));
+  for (const err of unreadable) io.stderr.write(`cronsync: ${err.message}\n`);
+  if (unreadable.length > 0) return 2;
   return errors > 0 || (values.strict && warnings > 0) ? 1 : 0;
 }
 
-async function readFileOrFail(abs: string, display: string): Promise<Buffer> {
+/**
+ * Reads a file named on the command line (or found in a directory), or returns why it cannot be
+ * read. Only regular files are opened: a FIFO would block and a device such as /dev/zero never ends.
+ */
+async function readRegularFile(abs: string, display: string): Promise<Buffer | IoError> {
   try {
+    const st = await stat(abs);
+    if (!st.isFile()) return new IoError(`cannot read ${display}: not a regular file (${fileKind(st)})`, { path: display });
     return await readFile(abs);
   } catch (err) {
-    throw new IoError(`cannot read ${display}: ${(err as Error).message}`, { path: display });
+    return new IoError(`cannot read ${display}: ${(err as Error).message}`, { path: display });
   }
+}
+
+function fileKind(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a file';
 }
 
 /** Formats lint issues for output. */
