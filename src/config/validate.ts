@@ -3,9 +3,9 @@
  * file:line:col errors as manifests.
  */
 import { readFileSync } from 'node:fs';
-import AjvModule from 'ajv';
 import type { ValidateFunction } from 'ajv';
 import { durationMs } from '../manifest/duration.js';
+import { loadValidator } from '../manifest/precompiled.js';
 import type { RawDocument } from '../manifest/parse.js';
 import type { Issue } from '../manifest/types.js';
 import { schemaIssues } from '../manifest/validate.js';
@@ -17,10 +17,7 @@ export const CONFIG_SCHEMA_URL = new URL('./config.v1.schema.json', import.meta.
 let compiled: ValidateFunction | undefined;
 
 function validator(): ValidateFunction {
-  if (!compiled) {
-    const Ajv = AjvModule.default ?? AjvModule;
-    compiled = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true }).compile(JSON.parse(readFileSync(CONFIG_SCHEMA_URL, 'utf8')) as object);
-  }
+  compiled ??= loadValidator(CONFIG_SCHEMA_URL, () => JSON.parse(readFileSync(CONFIG_SCHEMA_URL, 'utf8')) as object);
   return compiled;
 }
 

@@ -1,10 +1,10 @@
 /**
- * The Job v1 JSON Schema (single source of truth: `job.v1.schema.json`) and its compiled
- * ajv validator, which also applies every default.
+ * The Job v1 JSON Schema (single source of truth: `job.v1.schema.json`) and its ajv
+ * validator, which also applies every default.
  */
 import { readFileSync } from 'node:fs';
-import AjvModule from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { loadValidator } from './precompiled.js';
 
 /** Absolute location of the Job v1 JSON Schema file shipped in the package. */
 export const JOB_SCHEMA_URL = new URL('./job.v1.schema.json', import.meta.url);
@@ -16,13 +16,12 @@ export function jobSchema(): Record<string, unknown> {
   return JSON.parse(readFileSync(JOB_SCHEMA_URL, 'utf8')) as Record<string, unknown>;
 }
 
-/** Returns the compiled validator (allErrors, defaults applied in place). Compiled once. */
+/**
+ * Returns the validator (allErrors, defaults applied in place): precompiled by the build, or
+ * compiled once from the schema when running from sources.
+ */
 export function jobValidator(): ValidateFunction {
-  if (!compiled) {
-    const Ajv = AjvModule.default ?? AjvModule;
-    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
-    compiled = ajv.compile(jobSchema());
-  }
+  compiled ??= loadValidator(JOB_SCHEMA_URL, jobSchema);
   return compiled;
 }
 
