@@ -4,8 +4,13 @@
  * single-want negotiation, and the response (shallow lines, ACK/NAK, side-band) is read here.
  */
 import type { HttpClient } from 'isomorphic-git';
-import { GitRemoteHTTP } from 'isomorphic-git/managers';
+import type * as Managers from 'isomorphic-git/managers';
 import { collectBody } from './http.js';
+
+// Loaded on the first exchange: isomorphic-git's bundle costs megabytes of resident memory,
+// which agents on a directory or local source never need.
+let managers: Promise<typeof Managers> | undefined;
+const remote = async (): Promise<typeof Managers.GitRemoteHTTP> => (await (managers ??= import('isomorphic-git/managers'))).GitRemoteHTTP;
 
 /** What the server advertised. */
 export interface Advertisement {
@@ -37,7 +42,7 @@ export interface RemoteArgs {
 
 /** Fetches the ref advertisement (`GET info/refs?service=git-upload-pack`). */
 export async function discover(args: RemoteArgs): Promise<Advertisement> {
-  const r = (await GitRemoteHTTP.discover({ ...args, headers: { ...args.headers }, service: 'git-upload-pack', protocolVersion: 1 })) as Advertisement;
+  const r = (await (await remote()).discover({ ...args, headers: { ...args.headers }, service: 'git-upload-pack', protocolVersion: 1 })) as Advertisement;
   return { refs: r.refs, symrefs: r.symrefs, capabilities: r.capabilities };
 }
 
@@ -74,7 +79,7 @@ export async function fetchPack(args: RemoteArgs & { want: string; haves: readon
   for (const h of args.haves) lines.push(pkt(`have ${h}\n`));
   lines.push(pkt('done\n'));
   const body = Buffer.concat(lines);
-  const res = await GitRemoteHTTP.connect({
+  const res = await (await remote()).connect({
     http: args.http,
     url: args.url,
     service: 'git-upload-pack',
