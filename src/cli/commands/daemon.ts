@@ -12,6 +12,7 @@ import { loadWebhookSecret } from '../../daemon/secret.js';
 import type { AgentConfig } from '../../config/types.js';
 import { createLogger, parseLogLevel } from '../../log.js';
 import { Reasons } from '../../reconcile/reasons.js';
+import { readSources } from '../../reconcile/sources.js';
 import { createEmbeddedAdapter } from '../../scheduler/embedded/index.js';
 import type { EmbeddedAdapter } from '../../scheduler/embedded/index.js';
 import { runExec } from '../../shim/run.js';
@@ -57,6 +58,12 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     embeddedSource = sourceId;
     embedded = createEmbeddedAdapter({
       sourceId, stateDir: current.stateDir, clock: systemClock, log: log.child({ component: 'embedded' }),
+      // After a config change (new source id) the jobs installed under the old id keep firing
+      // until a sync migrates them, even while the source is unreachable.
+      previousSourceIds: async () => {
+        const { record } = await readSources(current.stateDir);
+        return record ? [record.current, ...record.previous] : [];
+      },
       // The fire loop is already the §2a guard, so runs are not re-checked with isFireTime.
       runJob: (jobId) => runExec({
         jobId, stateDir: current.stateDir, scheduled: true, clock: systemClock, http, runner: nodeRunner,

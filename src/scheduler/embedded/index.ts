@@ -60,6 +60,12 @@ export interface EmbeddedAdapterOptions {
   /** Longest single sleep in ms [60 000]: bounds the lateness after a forward clock jump. */
   maxSleepMs?: number;
   files?: RegistryFiles;
+  /**
+   * Earlier source ids of this agent (`<stateDir>/sources.json`), read by start(): their
+   * records are armed too until a sync moves them to `sourceId`, as cron keeps running the
+   * entries of an earlier id. [none]
+   */
+  previousSourceIds?: () => Promise<readonly string[]>;
 }
 
 /** The embedded adapter: a SchedulerAdapter whose entries the daemon runs itself. */
@@ -68,8 +74,9 @@ export interface EmbeddedAdapter extends SchedulerAdapter {
   /** `<stateDir>/embedded.json`. */
   readonly registryPath: string;
   /**
-   * Loads the registry and arms every unpaused job of this source from now. Never rejects:
-   * an unreadable registry is logged and nothing is armed until the next apply.
+   * Loads the registry and arms every unpaused job of this source and of this agent's earlier
+   * source ids from now. Never rejects: an unreadable registry is logged and nothing is armed
+   * until the next apply.
    * @returns the number of jobs armed.
    */
   start(): Promise<number>;
@@ -165,8 +172,14 @@ export function createEmbeddedAdapter(options: EmbeddedAdapterOptions): Embedded
       } catch (err) {
         log.error({ path: registryPath, err }, 'Cannot read the embedded registry; no job armed until the next sync');
       }
-      const specs = armable(records);
-      const others = records.length - records.filter((r) => r.sourceId === sourceId).length;
+      let owned = new Set([sourceId]);
+      try {
+        owned = new Set([sourceId, ...((await options.previousSourceIds?.()) ?? [])]);
+      } catch (err) {
+        log.warn({ err }, 'Cannot read the earlier source ids; only jobs of the current source are armed until the next sync');
+      }
+      const specs = armable(records, owned);
+      const others = records.filter((r) => !owned.has(r.sourceId)).length;
       if (others > 0) log.warn({ count: others }, 'Embedded registry holds jobs of another source; they are not run');
       loop.set(specs);
       loop.start();

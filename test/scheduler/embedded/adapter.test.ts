@@ -100,6 +100,25 @@ describe('scheduler/embedded', () => {
     expect(calls.map((c) => `${c.jobId}@${c.calledAt}`)).toEqual(['10:01', '10:02', '10:03'].map((t) => `acme/every@2026-05-01T${t}:00.000Z`));
   });
 
+  it('start() also arms the jobs of earlier source ids of this agent, never those of other sources', async () => {
+    const old = setup('2026-05-01T10:00:30Z', 'old-id');
+    const other = setup('2026-05-01T10:00:30Z', 'other-agent');
+    await other.adapter.apply({ ...planOf([ny]), sourceId: 'other-agent' }, signal);
+    await old.adapter.apply({ ...planOf([every]), sourceId: 'old-id' }, signal);
+    const timers = new ManualTimers(new Date('2026-05-01T10:00:30Z'));
+    const run = recordingRunJob(timers);
+    const make = (previous?: readonly string[]) => createEmbeddedAdapter({
+      sourceId: 'new-id', stateDir, runJob: run.runJob, clock: timers.clock, log: recordingLogger(), timers,
+      previousSourceIds: previous ? async () => previous : undefined,
+    });
+
+    expect(await make().start()).toBe(0);
+    expect(await make(['old-id']).start()).toBe(1);
+    timers.advance(2 * MIN);
+
+    expect([...new Set(run.calls.map((c) => c.jobId))]).toEqual(['acme/every']);
+  });
+
   it('apply() without start() arms nothing (one-shot sync)', async () => {
     const { adapter, timers, calls } = setup();
 
