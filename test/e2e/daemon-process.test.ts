@@ -84,14 +84,14 @@ function writeConfig(env: Env, o: { url: string; labels?: string; interval?: str
     'daemon:',
     '  maxBackoff: 2s',
     '  health: { listen: "127.0.0.1:0" }',
-    ...(o.webhooks ? ['  webhooks: { listen: "127.0.0.1:0", secretEnv: CRONSYNC_TEST_HOOK_SECRET }'] : []),
+    ...(o.webhooks ? ['  webhooks: { listen: "127.0.0.1:0", secretEnv: E2E_HOOK_SECRET }'] : []),
     'log: { level: info }',
     '',
   ].join('\n'));
 }
 
 function startDaemon(env: Env): CliChild {
-  const child = startCli(['daemon', '--config', env.config], { cwd: env.dir, env: { CRONSYNC_TEST_HOOK_SECRET: WEBHOOK_SECRET } });
+  const child = startCli(['daemon', '--config', env.config], { cwd: env.dir, env: { E2E_HOOK_SECRET: WEBHOOK_SECRET } });
   children.push(child);
   return child;
 }
