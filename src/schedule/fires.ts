@@ -17,6 +17,7 @@ import { ManifestError } from '../errors.js';
 import { dayMatches, parseCron } from './cron.js';
 import type { CronSpec } from './cron.js';
 import { isValidTimeZone, offsetAt, transitionsBetween } from './zone.js';
+import type { Transition } from './zone.js';
 
 const MS_MINUTE = 60_000;
 const MS_DAY = 86_400_000;
@@ -196,28 +197,44 @@ export function firesBetween(schedule: CronSpec | string, zone: string, from: Da
 
 /**
  * Is `instant` (truncated to its UTC minute) a §2a fire time of `schedule` in `zone`? Used
- * by the `exec` guard. Evaluates only the wall days around the instant, never a scan.
+ * by the `exec` guard. Decides the one minute directly instead of listing days of fires: the
+ * minute fires when the wall time it shows matches and was not shown before on that wall day
+ * (rule 4, unless the hour field is `*`), or when it is the shifted copy of a matching wall
+ * minute skipped by a spring-forward gap (rule 3). Exactly the set {@link nextFires} yields
+ * (see test/schedule/isfiretime.test.ts), with the same transition window per wall day.
  * @throws {ManifestError} when the schedule string or the zone is invalid.
  */
 export function isFireTime(schedule: CronSpec | string, zone: string, instant: Date): boolean {
   const spec = resolveSchedule(schedule, zone);
   const t = Math.floor(instant.getTime() / MS_MINUTE) * MS_MINUTE;
   if (!Number.isFinite(t)) return false;
-  const day = Math.floor((t + offsetAt(zone, t)) / MS_DAY);
-  for (const d of [day - 1, day, day + 1]) {
-    if (!dayMatchesAt(spec, d)) continue;
-    const fires = dayFires(spec, zone, d * MS_DAY);
-    let lo = 0;
-    let hi = fires.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const v = fires[mid]!;
-      if (v === t) return true;
-      if (v < t) lo = mid + 1;
-      else hi = mid - 1;
-    }
+  if (firesAt(spec, zone, t, t + offsetAt(zone, t), null)) return true;
+  // Rule 3: `t` may be the shifted copy of a gap minute; a gap (offset change) is under 2 days.
+  for (const tr of transitionsBetween(zone, t - 2 * MS_DAY, t + 1)) {
+    if (tr.after > tr.before && t < tr.at + (tr.after - tr.before) && firesAt(spec, zone, t, t + tr.before, tr)) return true;
   }
   return false;
+}
+
+/**
+ * Does instant `t` fire as wall time `wall` of its wall day, as {@link dayFires} decides: read
+ * in its own segment (`gap` null) or as the skipped minute of transition `gap`?
+ */
+function firesAt(spec: CronSpec, zone: string, t: number, wall: number, gap: Transition | null): boolean {
+  // Matching wall times are whole minutes of a matching day, hour and minute.
+  if (wall % MS_MINUTE !== 0) return false;
+  const day = Math.floor(wall / MS_DAY);
+  const dayStart = day * MS_DAY;
+  const minuteOfDay = (wall - dayStart) / MS_MINUTE;
+  if (!spec.hourBits[Math.floor(minuteOfDay / 60)] || !spec.minuteBits[minuteOfDay % 60] || !dayMatchesAt(spec, day)) return false;
+  // dayFires(day) only sees instants and transitions inside its window.
+  const lo = dayStart - REACH;
+  const hi = dayStart + MS_DAY + REACH;
+  if (gap ? gap.at < lo || gap.at >= hi : t < lo || t >= hi) return false;
+  // The latest wall time shown before this segment (or gap) since the window began.
+  let seen = -Infinity;
+  for (const tr of transitionsBetween(zone, lo, gap ? gap.at : t + 1)) seen = Math.max(seen, tr.at + Math.max(tr.before, tr.after));
+  return gap ? wall >= seen : wall >= seen || spec.hourIsStar;
 }
 
 /**
