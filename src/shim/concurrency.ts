@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { ConcurrencyPolicy } from '../manifest/types.js';
-import { parseJobId } from '../state/snapshots.js';
+import { parseJobId } from '../state/snapshot-read.js';
 import type { Clock } from '../system/clock.js';
 import { killTree } from '../system/runner.js';
 import { lockHolder, tryAcquireLock } from './lock.js';

@@ -10,8 +10,8 @@
  * contenders cannot both delete a fresh lock.
  */
 import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
+import { randomHex } from '../state/sync-io.js';
 import { groupAlive } from '../system/runner.js';
 
 /** LockHolder is the content of a lock file. */
@@ -121,7 +121,7 @@ function readHolder(path: string): 'gone' | { holder: LockHolder | null; ino: nu
 }
 
 function takeOver(path: string, staleIno: number): void {
-  const aside = `${path}.${randomBytes(4).toString('hex')}.stale`;
+  const aside = `${path}.${randomHex(4)}.stale`;
   try {
     renameSync(path, aside);
   } catch {
@@ -161,7 +161,7 @@ function heldLock(path: string, initial: LockHolder): HeldLock {
       if (!isOurs()) return;
       holder = next;
       // Rewritten by rename, so a concurrent reader sees the old or the new record, never an empty file.
-      const tmp = `${path}.${randomBytes(4).toString('hex')}.new`;
+      const tmp = `${path}.${randomHex(4)}.new`;
       writeFileSync(tmp, JSON.stringify(next), { mode: 0o600 });
       renameSync(tmp, path);
     }),

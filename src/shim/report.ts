@@ -11,8 +11,8 @@ import type { Checkin, CheckinPayload } from './checkin.js';
 import { buildRequest, deliver } from './checkin.js';
 import { selfIdentity } from './lock.js';
 import { isPureReference } from './secrets.js';
-import { recordDropped, writeSpoolEntry, writeSpoolEntrySync } from './spool.js';
-import type { SpoolEntry } from './spool.js';
+import { writeSpoolEntry, writeSpoolEntrySync } from './spool-entry.js';
+import type { SpoolEntry } from './spool-entry.js';
 import type { Logger } from './types.js';
 
 /** Everything a check-in of one run needs. */
@@ -77,7 +77,10 @@ export async function sendFinal(ctx: ReportContext, payload: CheckinPayload, bud
   });
   if (r.outcome === 'delivered' || r.outcome === 'rejected') {
     if (path) removeQuietly(path);
-    if (r.outcome === 'rejected') await recordDropped(ctx.stateDir, [{ jobId: ctx.jobId, runId: payload.run_id }], `rejected-${r.statusCode}`, ctx.clock.now()).catch(() => undefined);
+    if (r.outcome === 'rejected') {
+      // Loaded only now: a rejection is rare, and every run would pay for loading it up front.
+      await import('./spool.js').then((m) => m.recordDropped(ctx.stateDir, [{ jobId: ctx.jobId, runId: payload.run_id }], `rejected-${r.statusCode}`, ctx.clock.now())).catch(() => undefined);
+    }
     return r.outcome;
   }
   try {

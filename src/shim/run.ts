@@ -3,12 +3,12 @@
  * concurrency policy, run the job, record the run, check in, flush the spool. Returns the exit
  * code; never calls process.exit, so the daemon's embedded scheduler can call it in-process.
  */
-import { randomUUID } from 'node:crypto';
 import type { Job } from '../manifest/types.js';
 import { isCronsyncError } from '../errors.js';
-import { readJobSnapshot } from '../state/snapshots.js';
-import type { JobSnapshot } from '../state/snapshots.js';
+import { readJobSnapshot } from '../state/snapshot-read.js';
+import type { JobSnapshot } from '../state/snapshot-read.js';
 import { writeLastRun } from '../state/runs.js';
+import { randomUuid } from '../state/sync-io.js';
 import type { LastRun } from '../state/runs.js';
 import type { Clock } from '../system/clock.js';
 import type { HttpClient } from '../system/http.js';
@@ -26,7 +26,7 @@ import { selfIdentity } from './lock.js';
 import { checkinTarget, sendFinal, sendRunning } from './report.js';
 import type { ReportContext } from './report.js';
 import { createResolver } from './secrets.js';
-import { flushSpool, listSpool } from './spool.js';
+import { listSpool } from './spool-entry.js';
 import type { Logger, WritableLike } from './types.js';
 import { EXIT } from './types.js';
 
@@ -95,7 +95,7 @@ export async function runExec(o: ExecOptions): Promise<number> {
     log.warn({ jobId: o.jobId }, 'Job is paused; running it anyway because it was started by hand');
   }
 
-  const runId = (o.uuid ?? randomUUID)();
+  const runId = (o.uuid ?? randomUuid)();
   const fields = { jobId: o.jobId, runId };
   const resolve = createResolver(o.env, snapshot.runtime.secretsFile);
   let secret: string | undefined;
@@ -169,10 +169,11 @@ export async function runExec(o: ExecOptions): Promise<number> {
     const outcome = await sending;
     // The server answered: a good moment to deliver what earlier runs left in the spool.
     if (outcome === 'delivered' && exec.status !== 'cancelled' && (await listSpool(o.stateDir)).length > 0) {
-      await flushSpool({
+      // The flush is loaded only when there is something to deliver.
+      await import('./spool.js').then(({ flushSpool }) => flushSpool({
         stateDir: o.stateDir, http: o.http, clock: o.clock, log, env: o.env, budgetMs: o.flushBudgetMs ?? 3000,
         limits: snapshot.runtime.spool, requestTimeoutMs: o.requestTimeoutMs, random: o.random,
-      }).catch((err: unknown) => log.warn({ err }, 'Spool flush failed'));
+      })).catch((err: unknown) => log.warn({ err }, 'Spool flush failed'));
     }
     return exec.exitCode;
   } finally {
@@ -210,11 +211,8 @@ export async function runExecCli(argv: readonly string[], env: Record<string, st
     streams.stdout.write(EXEC_USAGE);
     return 0;
   }
-  let isFireTime: ExecOptions['isFireTime'];
-  if (args.scheduled) {
-    const fires = await import('../schedule/fires.js');
-    isFireTime = (job, minute) => fires.isFireTime(job.spec.schedule, job.spec.timezone, minute);
-  }
+  // The schedule core is loaded only for scheduled runs.
+  const isFireTime = args.scheduled ? (await import('./guard.js')).createFireTimeGuard(args.stateDir) : undefined;
   try {
     return await runExec({
       jobId: args.jobId, stateDir: args.stateDir, scheduled: args.scheduled, isFireTime,

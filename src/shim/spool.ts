@@ -6,72 +6,22 @@
  * each only after a 2xx. Dropped entries (too old, over the count, rejected 4xx) are appended
  * to `<stateDir>/spool-dropped.jsonl` and counted by {@link spoolStats}.
  */
-import { readdirSync } from 'node:fs';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readJobSnapshot } from '../state/snapshots.js';
 import type { Clock } from '../system/clock.js';
-import { atomicWriteFileSync, readFileIfExists, removeFile } from '../system/files.js';
+import { readFileIfExists, removeFile } from '../system/files.js';
 import type { HttpClient } from '../system/http.js';
-import type { Checkin } from './checkin.js';
 import { buildRequest, deliver } from './checkin.js';
 import { isProcessAlive, selfIdentity, tryAcquireLock } from './lock.js';
 import type { BackoffPolicy } from './retry.js';
 import { createResolver } from './secrets.js';
+import { DEFAULT_SPOOL_LIMITS, listSpool, spoolDir } from './spool-entry.js';
+import type { SpoolEntry, SpoolLimits } from './spool-entry.js';
 import type { Logger } from './types.js';
 
-/** SpoolEntry is one undelivered check-in. */
-export interface SpoolEntry extends Checkin {
-  version: 1;
-  jobId: string;
-  /** ISO 8601. */
-  createdAt: string;
-  /** The `${VAR}` template of the secret when it is a pure reference; else read from the job snapshot. */
-  secretRef: string | null;
-  secretsFile?: string;
-  /** The process delivering it right now; null once it is left to the daemon. */
-  owner: { pid: number; startTime: string | null } | null;
-}
-
-/** Spool limits from the agent configuration. */
-export interface SpoolLimits {
-  maxAgeDays: number;
-  maxCount: number;
-}
-
-/** Default limits: a week, 1000 entries. */
-export const DEFAULT_SPOOL_LIMITS: SpoolLimits = { maxAgeDays: 7, maxCount: 1000 };
-
-/** Directory of the spool. */
-export function spoolDir(stateDir: string): string {
-  return join(stateDir, 'spool');
-}
-
-/** File name of an entry: sortable by creation time. */
-export function spoolFileName(entry: Pick<SpoolEntry, 'createdAt' | 'payload'>): string {
-  return `${String(Date.parse(entry.createdAt)).padStart(14, '0')}-${entry.payload.run_id}.json`;
-}
-
-/** Writes (or rewrites) an entry atomically with mode 0600; returns its path. @throws {IoError} */
-export async function writeSpoolEntry(stateDir: string, entry: SpoolEntry, fsync = true): Promise<string> {
-  return writeSpoolEntrySync(stateDir, entry, fsync);
-}
-
-/** {@link writeSpoolEntry} without yielding, for callers that must act right after it. @throws {IoError} */
-export function writeSpoolEntrySync(stateDir: string, entry: SpoolEntry, fsync = true): string {
-  const path = join(spoolDir(stateDir), spoolFileName(entry));
-  atomicWriteFileSync(path, JSON.stringify(entry), 0o600, { fsync });
-  return path;
-}
-
-/** Lists entry files, oldest first. */
-export async function listSpool(stateDir: string): Promise<string[]> {
-  try {
-    return readdirSync(spoolDir(stateDir)).filter((f) => /^\d{14}-[^.]+\.json$/.test(f)).sort();
-  } catch {
-    return [];
-  }
-}
+export { DEFAULT_SPOOL_LIMITS, listSpool, spoolDir, spoolFileName, writeSpoolEntry, writeSpoolEntrySync } from './spool-entry.js';
+export type { SpoolEntry, SpoolLimits } from './spool-entry.js';
 
 /** Appends drop records; the count of lines is the `dropped` total. */
 export async function recordDropped(stateDir: string, entries: Array<{ jobId: string; runId: string }>, reason: string, now: Date): Promise<void> {

@@ -1,11 +1,12 @@
 /**
  * Last-run records: one per job at `<stateDir>/runs/<tenant>/<name>.json`, written by
  * `cronsync exec` after each run and read by `cronsync status`. They hold no output and no secret.
+ * Synchronous I/O (one small file each) through ./sync-io.ts, which `exec` loads cheaply.
  */
 import { join } from 'node:path';
 import type { JobId } from '../manifest/types.js';
-import { atomicWriteFileSync, readFileIfExists, removeFile } from '../system/files.js';
-import { parseJobId } from './snapshots.js';
+import { parseJobId } from './snapshot-read.js';
+import { readFileOrNullSync, removeFileSync, writeFileAtomicSync } from './sync-io.js';
 
 /** Outcome of one run as the status file reports it. */
 export type RunStatus = 'success' | 'failure' | 'timeout' | 'cancelled' | 'skipped';
@@ -35,12 +36,12 @@ export function lastRunPath(stateDir: string, id: JobId | string): string {
  * @throws {IoError}
  */
 export async function writeLastRun(stateDir: string, id: JobId | string, run: LastRun): Promise<void> {
-  atomicWriteFileSync(lastRunPath(stateDir, id), `${JSON.stringify(run)}\n`, 0o644, { fsync: false });
+  writeFileAtomicSync(lastRunPath(stateDir, id), `${JSON.stringify(run)}\n`, 0o644, false);
 }
 
 /** Reads the last run of a job; null when there is none or the record is unreadable garbage. @throws {IoError} */
 export async function readLastRun(stateDir: string, id: JobId | string): Promise<LastRun | null> {
-  const text = await readFileIfExists(lastRunPath(stateDir, id));
+  const text = readFileOrNullSync(lastRunPath(stateDir, id));
   if (text === null) return null;
   try {
     const v = JSON.parse(text) as LastRun;
@@ -52,5 +53,5 @@ export async function readLastRun(stateDir: string, id: JobId | string): Promise
 
 /** Deletes the last-run record of a job (when the job is removed). @throws {IoError} */
 export async function deleteLastRun(stateDir: string, id: JobId | string): Promise<boolean> {
-  return removeFile(lastRunPath(stateDir, id));
+  return removeFileSync(lastRunPath(stateDir, id));
 }

@@ -1,0 +1,103 @@
+/**
+ * Synchronous state-dir I/O for `cronsync exec`, which every scheduled run starts: atomic
+ * writes, tolerant reads and random ids, without `node:fs/promises` (src/system/files.ts) or
+ * `node:crypto`, whose loading costs each run more than the few small files it touches.
+ * Random bytes come from /dev/urandom, the kernel CSPRNG that node:crypto also draws from;
+ * where it does not exist (Windows) from Web Crypto.
+ */
+import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { IoError } from '../errors.js';
+
+/** `n` cryptographically random bytes. `source` is for tests. */
+export function randomBytesSync(n: number, source = '/dev/urandom'): Buffer {
+  const buf = Buffer.alloc(n);
+  let fd: number | undefined;
+  try {
+    fd = openSync(source, 'r');
+    let got = 0;
+    while (got < n) {
+      const r = readSync(fd, buf, got, n - got, null);
+      if (r <= 0) throw new Error('short read');
+      got += r;
+    }
+    return buf;
+  } catch {
+    return Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(n)));
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** `n` random bytes as lower-case hex. */
+export function randomHex(n: number): string {
+  return randomBytesSync(n).toString('hex');
+}
+
+/** A random RFC 4122 version 4 UUID, as crypto.randomUUID() makes. */
+export function randomUuid(): string {
+  const b = randomBytesSync(16);
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/**
+ * Writes `data` to `path` atomically (temp file in the same directory, optional fsync of the
+ * data and the directory, rename), creating parent directories with mode 0700. The file gets
+ * exactly `mode`. Same contract as atomicWriteFileSync of src/system/files.ts.
+ * @throws {IoError} when the file cannot be written.
+ */
+export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode: number, fsync = true): void {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${randomHex(6)}.tmp`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const fd = openSync(tmp, 'wx', mode);
+    try {
+      writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+      fchmodSync(fd, mode);
+      if (fsync) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    if (fsync && process.platform !== 'win32') {
+      const dfd = openSync(dir, 'r');
+      try {
+        fsyncSync(dfd);
+      } finally {
+        closeSync(dfd);
+      }
+    }
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // Never created.
+    }
+    throw new IoError(`Cannot write ${path}: ${(err as Error).message}`, { path }, { cause: err });
+  }
+}
+
+/** Reads a file as UTF-8, or null when it does not exist. @throws {IoError} on other errors. */
+export function readFileOrNullSync(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new IoError(`Cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
+  }
+}
+
+/** Deletes a file; false when it did not exist. @throws {IoError} on other errors. */
+export function removeFileSync(path: string): boolean {
+  try {
+    unlinkSync(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new IoError(`Cannot delete ${path}: ${(err as Error).message}`, { path }, { cause: err });
+  }
+}

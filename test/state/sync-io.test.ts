@@ -1,0 +1,50 @@
+/** The synchronous state-dir I/O of `cronsync exec`: random ids without node:crypto, atomic writes. */
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import { randomBytesSync, randomHex, randomUuid, readFileOrNullSync, removeFileSync, writeFileAtomicSync } from '../../src/state/sync-io.js';
+
+const V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+describe('state/sync-io', () => {
+  it('makes RFC 4122 version 4 UUIDs, all different, with every free bit used', () => {
+    const ids = Array.from({ length: 2000 }, () => randomUuid());
+    for (const id of ids) expect(id).toMatch(V4);
+    expect(new Set(ids).size).toBe(ids.length);
+    // Each of the 122 random bits is set in some id and clear in another.
+    const hex = ids.map((id) => id.replace(/-/g, ''));
+    for (let i = 0; i < 32; i++) {
+      if (i === 12) continue; // the version nibble
+      const digits = new Set(hex.map((h) => h[i]));
+      expect(digits.size, `hex digit ${i}`).toBeGreaterThan(i === 16 ? 3 : 15);
+    }
+  });
+
+  it('reads random bytes from /dev/urandom, or from Web Crypto where it is missing', () => {
+    expect(randomBytesSync(32)).toHaveLength(32);
+    expect(randomBytesSync(32).equals(randomBytesSync(32))).toBe(false);
+    const fallback = randomBytesSync(24, '/nonexistent/urandom');
+    expect(fallback).toHaveLength(24);
+    expect(fallback.equals(randomBytesSync(24, '/nonexistent/urandom'))).toBe(false);
+    expect(randomHex(4)).toMatch(/^[0-9a-f]{8}$/);
+  });
+
+  it('writes atomically with the exact mode, creating directories, and leaves no temp file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cronsync-syncio-'));
+    const path = join(dir, 'a/b/c.json');
+    writeFileAtomicSync(path, '{"x":1}', 0o600, false);
+    writeFileAtomicSync(path, '{"x":2}', 0o644, true);
+    expect(readFileSync(path, 'utf8')).toBe('{"x":2}');
+    expect(statSync(path).mode & 0o777).toBe(0o644);
+    expect(statSync(join(dir, 'a')).mode & 0o777).toBe(0o700);
+    expect(readdirSync(join(dir, 'a/b'))).toEqual(['c.json']);
+    expect(readFileOrNullSync(path)).toBe('{"x":2}');
+    expect(removeFileSync(path)).toBe(true);
+    expect(removeFileSync(path)).toBe(false);
+    expect(readFileOrNullSync(path)).toBeNull();
+    writeFileSync(join(dir, 'file'), '');
+    expect(() => writeFileAtomicSync(join(dir, 'file/x.json'), '', 0o600)).toThrow(/Cannot write/);
+  });
+});
