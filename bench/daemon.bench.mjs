@@ -111,8 +111,19 @@ async function measureDaemon(kind) {
   }
 }
 
-async function measureBare() {
-  const child = startProcess(['-e', 'setInterval(() => {}, 1000)'], tmpdir());
+/**
+ * The floor of any daemon on this stack: node with the pino logger loaded and one zone
+ * evaluated through Intl (which maps ICU's zone data), doing nothing else.
+ */
+const FLOOR = [
+  "import pino from 'pino';",
+  "pino({ level: 'warn' }).warn('x');",
+  "new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Berlin', hour: 'numeric' }).formatToParts(new Date());",
+  'setInterval(() => {}, 1000);',
+].join(' ');
+
+async function measureBare(args = ['-e', 'setInterval(() => {}, 1000)'], cwd = tmpdir()) {
+  const child = startProcess(args, cwd);
   try {
     await sleep(2000);
     const cpu0 = cpuMs(child.pid);
@@ -132,7 +143,8 @@ export default async function daemonBench() {
   if (process.platform !== 'linux') return [{ name: 'daemon idle (skipped: needs /proc)', ratio: 'n/a', unit: '', detail: process.platform }];
   if (!existsSync(CLI)) throw new Error('dist/cli/main.js missing: run npm run build');
   const bare = await measureBare();
-  const rows = [];
+  const floor = await measureBare(['--input-type=module', '-e', FLOOR], fileURLToPath(new URL('..', import.meta.url)));
+  const rows = [{ name: 'floor: node + pino + one Intl zone, idle, vs bare node', ratio: floor.rssKb / bare.rssKb, detail: `${(floor.rssKb / 1024).toFixed(1)} MB; what any daemon on this stack starts from` }];
   for (const kind of ['embedded', 'cron.d']) {
     const d = await measureDaemon(kind);
     const mb = (kb) => `${(kb / 1024).toFixed(1)} MB`;
