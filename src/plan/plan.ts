@@ -31,13 +31,33 @@ export interface PlanInput {
   applied: ReadonlyMap<JobId, DesiredJob>;
   /** True when an installed entry is exactly what would be rendered for the job (no drift). */
   isCurrent: (entry: InstalledEntry, job: DesiredJob) => boolean;
+  /**
+   * Why the scheduler cannot hold the job's entry (e.g. a command over Debian cron's length
+   * limit), or null when it can. Such a job is treated like an invalid manifest: its last good
+   * entry stays, and nothing else in the sync is held back. Absent: every job can be rendered.
+   */
+  entryError?: (job: DesiredJob) => string | null;
   prune: boolean;
   force: boolean;
   allowMassRemoval: boolean;
 }
 
 /** Why a job is removed, kept or left alone; one line each for the report. */
-export interface PlanNote { id: JobId | null; kind: 'removed' | 'kept-invalid' | 'orphaned' | 'conflict' | 'no-snapshot' | 'duplicate'; message: string }
+export interface PlanNote {
+  id: JobId | null;
+  kind: 'removed' | 'kept-invalid' | 'orphaned' | 'conflict' | 'no-snapshot' | 'duplicate' | 'entry-invalid';
+  message: string;
+  /** Manifest path the note is about, when it is about one job's manifest. */
+  path?: string;
+}
+
+/** A desired job whose entry the scheduler cannot hold (see {@link PlanInput.entryError}). */
+export interface RejectedJob {
+  /** The version to report: the last applied one when its entry stays installed, else the desired one. */
+  job: DesiredJob;
+  /** True when an entry of the job stays installed (its last good version). */
+  installed: boolean;
+}
 
 /** A plan plus the facts the summary reports. */
 export interface PlanResult {
@@ -45,6 +65,8 @@ export interface PlanResult {
   notes: PlanNote[];
   /** Set when the sync would remove more than half of the installed jobs without --force. */
   guard: { removing: number; installed: number } | null;
+  /** Desired jobs left out because the scheduler cannot hold their entry, sorted by id. */
+  rejected: RejectedJob[];
 }
 
 /** Computes the plan. Deterministic: every list is sorted by job id. */
@@ -53,6 +75,8 @@ export function planChanges(input: PlanInput): PlanResult {
   const owned = [input.sourceId, ...[...new Set(input.previousSourceIds ?? [])].filter((id) => id !== input.sourceId).sort()];
   const plan: Plan = { sourceId: input.sourceId, ownedSourceIds: owned, final: [], add: [], update: [], remove: [], unchanged: [], kept: [], orphaned: [], conflicts: [], preserve: [] };
   const ownedSet = new Set(owned);
+  const rejected: RejectedJob[] = [];
+  const entryError = input.entryError ?? (() => null);
   const ours = new Map<JobId, InstalledEntry>();
   const foreignIds = new Map<JobId, InstalledEntry>();
   for (const e of input.installed) {
@@ -80,6 +104,11 @@ export function planChanges(input: PlanInput): PlanResult {
       continue;
     }
     const entry = ours.get(d.id);
+    const error = entryError(d);
+    if (error !== null) {
+      rejected.push(keepRejected(d, entry, error));
+      continue;
+    }
     if (!entry) {
       plan.add.push(d);
       continue;
@@ -106,17 +135,36 @@ export function planChanges(input: PlanInput): PlanResult {
     }
   }
 
+  /** Keeps what is installed of a job whose new entry cannot be written: the last good version. */
+  function keepRejected(d: DesiredJob, entry: InstalledEntry | undefined, error: string): RejectedJob {
+    const last = input.applied.get(d.id);
+    const note = (message: string): void => void notes.push({ id: d.id, kind: 'entry-invalid', path: d.provenance.path, message: `${d.id}: ${error}; ${message}` });
+    if (!entry) {
+      note('not installed');
+      return { job: d, installed: false };
+    }
+    note(`the last applied version (commit ${short(entry.marker?.commit)}) stays installed`);
+    if (last && entryError(last) === null) {
+      plan.kept.push(last);
+      return { job: last, installed: true };
+    }
+    // The last version cannot be re-rendered either (the install path or state dir grew) or is
+    // unknown: its entry is copied through as it is.
+    plan.preserve.push(entry);
+    return { job: last ?? d, installed: true };
+  }
+
   let removable = 0;
   for (const [id, entry] of [...ours].sort(([a], [b]) => cmp(a, b))) {
     if (input.desired.has(id)) continue;
     const last = input.applied.get(id);
     const keep = (kind: 'kept-invalid' | 'orphaned', message: string): void => {
       notes.push({ id, kind, message });
-      if (last) {
+      if (last && entryError(last) === null) {
         (kind === 'kept-invalid' ? plan.kept : plan.orphaned).push(last);
       } else {
         plan.preserve.push(entry);
-        notes.push({ id, kind: 'no-snapshot', message: `${id} has no snapshot in the state dir; its entry is preserved as it is` });
+        if (!last) notes.push({ id, kind: 'no-snapshot', message: `${id} has no snapshot in the state dir; its entry is preserved as it is` });
       }
     };
     const reason = input.excluded.get(id);
@@ -139,7 +187,7 @@ export function planChanges(input: PlanInput): PlanResult {
 
   plan.final = sorted([...plan.add, ...plan.update.map((u) => u.desired), ...plan.unchanged, ...plan.kept, ...plan.orphaned]);
   const guardTripped = removable * 2 > ours.size && removable > 0 && !input.force && !input.allowMassRemoval;
-  return { plan, notes, guard: guardTripped ? { removing: removable, installed: ours.size } : null };
+  return { plan, notes, guard: guardTripped ? { removing: removable, installed: ours.size } : null, rejected };
 }
 
 /** The source ids whose entries a plan owns (see {@link Plan.ownedSourceIds}). */

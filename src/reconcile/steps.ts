@@ -6,7 +6,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { selectJobs } from '../desired/select.js';
 import type { DesiredJob } from '../desired/types.js';
-import { RemovalGuardError } from '../errors.js';
+import { isCronsyncError, ManifestError, RemovalGuardError, SchedulerError } from '../errors.js';
 import { loadManifests } from '../manifest/load.js';
 import type { LoadCache } from '../manifest/load.js';
 import type { Job, JobId } from '../manifest/types.js';
@@ -75,9 +75,23 @@ export const planStep: Step = async (ctx, deps, mem) => {
   const load = ctx.load!;
   const previous = mem.rendered ?? new Map<string, string>();
   const rendered = new Map<string, string>();
-  const render = (job: DesiredJob): string => {
+  /** A job's entry text, or the reason the scheduler cannot hold it. */
+  const errors = new Map<string, string>();
+  const render = (job: DesiredJob): string | { error: string } => {
     const key = renderKey(job);
-    const text = previous.get(key) ?? deps.adapter.renderEntry(job);
+    const failed = errors.get(key);
+    if (failed !== undefined) return { error: failed };
+    let text = previous.get(key);
+    if (text === undefined) {
+      try {
+        text = deps.adapter.renderEntry(job);
+      } catch (err) {
+        // One job's entry over a scheduler limit must not hold back the other jobs (SPEC §4).
+        if (!isCronsyncError(err) || (err.code !== SchedulerError.code && err.code !== ManifestError.code)) throw err;
+        errors.set(key, err.message);
+        return { error: err.message };
+      }
+    }
     rendered.set(key, text);
     return text;
   };
@@ -91,6 +105,10 @@ export const planStep: Step = async (ctx, deps, mem) => {
     installed: ctx.installed,
     applied: ctx.applied,
     isCurrent: (entry, job) => !entry.drifted && entry.raw === render(job),
+    entryError: (job) => {
+      const r = render(job);
+      return typeof r === 'string' ? null : r.error;
+    },
     prune: deps.config.prune,
     force: ctx.force,
     allowMassRemoval: deps.config.allowMassRemoval,
@@ -164,7 +182,8 @@ export const applyStep: Step = async (ctx, deps, mem) => {
     if (!rendered.has(key)) rendered.set(key, deps.adapter.renderEntry(d));
   }
   ctx.reason = Reasons.StateDirFailed;
-  const keep = new Set(plan.final.map((d) => d.id));
+  // Entries copied through unchanged still run `exec`, which needs their snapshot.
+  const keep = new Set([...plan.final.map((d) => d.id), ...plan.preserve.flatMap((e) => (e.marker ? [e.marker.jobId] : []))]);
   for (const e of plan.remove) {
     const id = e.marker?.jobId;
     if (!id || keep.has(id)) continue;

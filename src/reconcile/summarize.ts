@@ -47,7 +47,7 @@ export async function buildStatus(ctx: SyncContext, deps: ReconcilerDeps, previo
       updated: applied ? plan?.update.length ?? 0 : 0,
       removed: applied ? plan?.remove.length ?? 0 : 0,
       unchanged: applied ? plan?.unchanged.length ?? 0 : 0,
-      invalid: plan?.kept.length ?? 0,
+      invalid: (plan?.kept.length ?? 0) + (ctx.planned?.rejected.filter((r) => !plan?.kept.includes(r.job)).length ?? 0),
       conflicts: plan?.conflicts.length ?? 0,
       orphaned: plan?.orphaned.length ?? 0,
     },
@@ -79,14 +79,19 @@ async function jobRows(ctx: SyncContext, rd: RowDeps): Promise<StatusJob[]> {
   const rows = await Promise.all(plan.final.map((d) => row(d, kept.has(d.id) ? 'invalid' : orphaned.has(d.id) ? 'orphaned' : pending.has(d.id) ? 'pending' : d.job.spec.paused ? 'paused' : 'installed', rd)));
   const conflictIds = new Set(plan.conflicts.map((e) => e.marker?.jobId));
   for (const d of ctx.selection?.desired.values() ?? []) if (conflictIds.has(d.id)) rows.push(await row(d, 'conflict', rd));
+  // Jobs whose entry the scheduler cannot hold: the last good entry (if any) still fires.
+  const listed = new Set(rows.map((r) => r.id));
+  for (const r of ctx.planned!.rejected) {
+    if (!listed.has(r.job.id)) rows.push(await row(r.job, 'invalid', rd, r.installed));
+  }
   return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-async function row(d: DesiredJob, state: JobState, rd: RowDeps): Promise<StatusJob> {
+async function row(d: DesiredJob, state: JobState, rd: RowDeps, installed = true): Promise<StatusJob> {
   const p = d.provenance;
   return {
     id: d.id, path: p.path, commit: p.commit, schedule: d.job.spec.schedule, timezone: d.job.spec.timezone,
-    nextRun: state === 'paused' || state === 'conflict' ? null : rd.next(d.job.spec.schedule, d.job.spec.timezone),
+    nextRun: !installed || state === 'conflict' || d.job.spec.paused ? null : rd.next(d.job.spec.schedule, d.job.spec.timezone),
     state,
     lastRun: await rd.runs.read(d.id),
     provenance: { sourceId: p.sourceId, url: stripUrlCredentials(p.url), ref: p.ref, commit: p.commit, path: p.path, index: p.index, manifestHash: d.manifestHash },
@@ -148,7 +153,7 @@ function problems(ctx: SyncContext): StatusProblem[] {
   const out: StatusProblem[] = (ctx.load?.issues ?? []).map((i) => ({ path: i.file, line: i.line, column: i.col, rule: i.rule, severity: i.severity, message: i.message }));
   for (const n of ctx.planned?.notes ?? []) {
     if (n.kind === 'removed' || n.kind === 'duplicate') continue;
-    out.push({ path: '', line: 0, column: 0, rule: n.kind, severity: 'warning', message: n.message });
+    out.push({ path: n.path ?? '', line: 0, column: 0, rule: n.kind, severity: n.kind === 'entry-invalid' ? 'error' : 'warning', message: n.message });
   }
   if (ctx.error) out.push({ path: '', line: 0, column: 0, rule: ctx.reason ?? 'Internal', severity: 'error', message: stripUrlCredentials(ctx.error.message) });
   return out;

@@ -99,6 +99,29 @@ describe('plan/plan', () => {
     expect(plan.remove).toEqual([]);
   });
 
+  it('holds back only a job whose entry the scheduler cannot hold, keeping what is installed of it', () => {
+    const b2 = desiredOf(makeJob('b', { spec: { schedule: '5 * * * *' } }));
+    const c2 = desiredOf(makeJob('c', { spec: { schedule: '7 * * * *' } }));
+    const tooLong = new Set(['acme/b', 'acme/c', 'acme/d']);
+    // b's last version renders; c's does not (the install path grew); d was never installed.
+    const entryError = (x: DesiredJob): string | null => (tooLong.has(x.id) && x !== b ? 'command too long' : null);
+
+    const { plan, notes, rejected, guard } = planChanges(input({ desired: map(a, b2, c2, d), installed: [entryOf(a), entryOf(b), entryOf(c)], applied: map(a, b, c), entryError }));
+
+    expect(ids(plan.unchanged)).toEqual(['acme/a']);
+    expect(plan.add).toEqual([]);
+    expect(plan.update).toEqual([]);
+    expect(plan.remove).toEqual([]);
+    expect(ids(plan.kept)).toEqual(['acme/b']);
+    expect(plan.kept[0]).toBe(b);
+    expect(plan.preserve.map((e) => e.marker?.jobId)).toEqual(['acme/c']);
+    expect(ids(plan.final)).toEqual(['acme/a', 'acme/b']);
+    expect(rejected.map((r) => [r.job.id, r.installed])).toEqual([['acme/b', true], ['acme/c', true], ['acme/d', false]]);
+    expect(notes.map((n) => [n.id, n.kind, n.path])).toEqual([['acme/b', 'entry-invalid', 'jobs/b.yaml'], ['acme/c', 'entry-invalid', 'jobs/c.yaml'], ['acme/d', 'entry-invalid', 'jobs/d.yaml']]);
+    expect(notes[2]!.message).toMatch(/command too long; not installed/);
+    expect(guard).toBeNull();
+  });
+
   it('removes a duplicate entry left by an interrupted apply', () => {
     const { plan } = planChanges(input({ desired: map(a), installed: [entryOf(a), { ...entryOf(a), key: 'dup' }], applied: map(a) }));
 

@@ -1,0 +1,115 @@
+/**
+ * A job whose scheduler entry cannot be written (Debian cron refuses commands of 999
+ * characters or more) is reported on its own; every other job still applies (promise 3).
+ */
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { AgentConfig } from '../../src/config/types.js';
+import { createReconciler } from '../../src/reconcile/reconciler.js';
+import { createCronDAdapter } from '../../src/scheduler/crond/index.js';
+import { createCrontabAdapter } from '../../src/scheduler/crontab/index.js';
+import { readJobSnapshot } from '../../src/state/snapshots.js';
+import { FakeClock } from '../fakes/FakeClock.js';
+import { fakeCrontab } from '../fakes/FakeRunner.js';
+import { MemorySource } from '../fakes/MemorySource.js';
+import { options } from '../scheduler/fixtures.js';
+
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
+/** A 63-character job name: `acme/<LONG>` is 68 characters. */
+const LONG = 'l'.repeat(63);
+/** An install path that fits `acme/a` (974 characters) but not `acme/<LONG>` (1036). */
+const LONG_EXEC = `/opt/${'x'.repeat(945)}`;
+
+function manifest(name: string): string {
+  return `apiVersion: v1\nkind: Job\nmetadata:\n  name: ${name}\n  tenant: acme\nspec:\n  schedule: "0 2 * * *"\n  command: /opt/job.sh\n`;
+}
+
+function config(stateDir: string): AgentConfig {
+  return {
+    file: null, agent: { name: 'host1', tenant: 'acme', labels: {} },
+    source: { url: 'https://git.example/jobs.git', paths: ['**/*.yaml'], exclude: [], interval: '60s', timeout: '60s' },
+    scheduler: { kind: 'cron.d', cronDir: '/etc/cron.d', unitDir: '/etc/systemd/system', taskFolder: '\\cronsync' },
+    checkin: { protocol: 'crontopus', start: false, spool: { maxAgeDays: 7, maxCount: 100 } },
+    stateDir, prune: true, allowMassRemoval: false,
+    daemon: { startDelay: '0s', maxBackoff: '10m' }, log: { level: 'info' },
+  };
+}
+
+function setup(execFile: string) {
+  const stateDir = mkdtempSync(join(tmpdir(), 'cronsync-limits-'));
+  const cronDir = mkdtempSync(join(tmpdir(), 'cronsync-limits-crond-'));
+  const source = new MemorySource({ 'a.yaml': manifest('a'), 'long.yaml': manifest(LONG) });
+  const make = (file: string) => createReconciler({
+    config: config(stateDir), source, scheduler: { kind: 'cron.d', reason: 'test' }, clock: new FakeClock(), log: quiet,
+    adapter: createCronDAdapter(options({ sourceId: source.id, cronDir, stateDir, execCommand: { file, args: [] } })),
+  });
+  return { stateDir, cronDir, source, rec: make(execFile), make };
+}
+
+const cronFile = (dir: string): string => readFileSync(join(dir, 'cronsync'), 'utf8');
+
+describe('reconcile/steps: an entry the scheduler cannot hold', () => {
+  it('installs the other jobs, reports only the offending one, and a second sync writes nothing', async () => {
+    const { rec, cronDir, stateDir } = setup(LONG_EXEC);
+
+    const first = await rec.reconcile();
+    const mtime = statSync(join(cronDir, 'cronsync')).mtimeMs;
+    const second = await rec.reconcile();
+
+    expect(first.result).toBe('partial');
+    expect(first.status.lastAttempt.error).toBeNull();
+    expect(cronFile(cronDir)).toContain('exec --scheduled acme/a\n');
+    expect(cronFile(cronDir)).not.toContain(LONG);
+    expect(first.status.jobs.map((j) => [j.id, j.state, j.nextRun === null])).toEqual([['acme/a', 'installed', false], [`acme/${LONG}`, 'invalid', true]]);
+    expect(first.status.problems).toEqual([expect.objectContaining({ path: 'long.yaml', severity: 'error', message: expect.stringMatching(/command too long/) })]);
+    expect(first.status.counts).toMatchObject({ installed: 1, invalid: 1 });
+    expect(await readJobSnapshot(stateDir, `acme/${LONG}`)).toBeNull();
+    expect(second.result).toBe('partial');
+    expect(second.changes).toBe(false);
+    expect(second.context.applyResult?.changed).toBe(false);
+    expect(statSync(join(cronDir, 'cronsync')).mtimeMs).toBe(mtime);
+    expect(second.status.jobs).toEqual(first.status.jobs);
+    expect(second.status.problems).toEqual(first.status.problems);
+  });
+
+  it('keeps the last good entry (and its snapshot) of a job whose entry no longer fits after the install path grew', async () => {
+    const { rec, cronDir, stateDir, make } = setup('/usr/bin/cronsync');
+    expect((await rec.reconcile()).result).toBe('ok');
+    const before = cronFile(cronDir);
+    const oldEntry = before.slice(before.indexOf(`# cronsync:v1 {"source"`, before.indexOf('acme/a\n')));
+
+    const moved = make(LONG_EXEC);
+    const res = await moved.reconcile();
+    const again = await moved.reconcile();
+
+    expect(res.result).toBe('partial');
+    expect(cronFile(cronDir)).toContain(`${LONG_EXEC} exec --scheduled acme/a\n`);
+    expect(cronFile(cronDir)).toContain(oldEntry);
+    expect(res.status.jobs.map((j) => [j.id, j.state, j.nextRun === null])).toEqual([['acme/a', 'installed', false], [`acme/${LONG}`, 'invalid', false]]);
+    expect(await readJobSnapshot(stateDir, `acme/${LONG}`)).not.toBeNull();
+    expect(again.context.applyResult?.changed).toBe(false);
+    expect(again.result).toBe('partial');
+  });
+
+  it('crontab: a long state dir rejects only the job whose entry would be too long', async () => {
+    const stateDir = `/srv/${'s'.repeat(880)}`;
+    const tabs = new Map([['root', '# mine\n*/5 * * * * /bin/mine\n']]);
+    const runner = fakeCrontab(tabs);
+    const source = new MemorySource({ 'a.yaml': manifest('a'), 'long.yaml': manifest(LONG) });
+    const realState = mkdtempSync(join(tmpdir(), 'cronsync-limits-'));
+    const rec = createReconciler({
+      config: config(realState), source, scheduler: { kind: 'crontab', reason: 'test' }, clock: new FakeClock(), log: quiet,
+      adapter: createCrontabAdapter(options({ sourceId: source.id, stateDir, execCommand: { file: '/usr/bin/cronsync', args: [] } }), { runner, crontabSpool: runner.spool, identity: { user: 'root', isRoot: true } }),
+    });
+
+    const res = await rec.reconcile();
+
+    expect(res.result).toBe('partial');
+    expect(tabs.get('root')).toMatch(/^# mine\n\*\/5 \* \* \* \* \/bin\/mine\n# BEGIN cronsync /);
+    expect(tabs.get('root')).toContain(' acme/a\n');
+    expect(tabs.get('root')).not.toContain(LONG);
+    expect(res.status.problems.map((p) => p.path)).toEqual(['long.yaml']);
+  });
+});
