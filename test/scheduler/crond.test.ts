@@ -54,6 +54,23 @@ describe('scheduler/crond', () => {
     ]);
   });
 
+  it('keeps variable lines added by hand below the header (they configure the foreign lines after them), and then writes nothing', async () => {
+    const adapter = createCronDAdapter(options({ cronDir: dir }));
+    const plan = planOf([desired('a', '0 2 * * *')]);
+    await adapter.apply(plan, signal);
+    const own = '# my tool\nSHELL=/bin/bash\nPATH=/opt/tool/bin:/usr/bin:/bin\nCRONSYNC_STATE_DIR=/srv/other\n0 1 * * * root mytool\n';
+    await writeFile(join(dir, 'cronsync'), `${await readFile(join(dir, 'cronsync'), 'utf8')}\n${own}`);
+
+    await adapter.apply(planOf([desired('a', '0 3 * * *')]), signal);
+    const text = await readFile(join(dir, 'cronsync'), 'utf8');
+    const again = await adapter.apply(planOf([desired('a', '0 3 * * *')]), signal);
+
+    expect(text).toContain(own);
+    expect(text.match(/^SHELL=/gm)).toEqual(['SHELL=', 'SHELL=']);
+    expect(text.indexOf(own)).toBeGreaterThan(text.indexOf('exec --scheduled acme/a'));
+    expect(again.changed).toBe(false);
+  });
+
   it('marks a hand-edited entry as drifted and reports stray lines as foreign', () => {
     const text = renderCronD([desired('a', '0 2 * * *')], ctx).replace('0 2 * * * root', '5 2 * * * root') + '7 7 * * * root /bin/true\n';
 

@@ -10,7 +10,13 @@ export interface ParsedCronD {
   kept: string[];
 }
 
-const HEADER = [/^# Managed by cronsync/, /^# Change the job manifests/, /^# Not managed by this source/, /^SHELL=/, /^PATH=/, /^CRONSYNC_STATE_DIR=/];
+/** Our own comment lines, dropped wherever they are (the rewrite renders them again). */
+const NOTES = [/^# Managed by cronsync/, /^# Change the job manifests/, /^# Not managed by this source/];
+/**
+ * The variables of our header, dropped only in the leading header: the same names further
+ * down were added by hand for the lines after them, and are kept with those lines.
+ */
+const HEADER_VARS = [/^SHELL=/, /^PATH=/, /^CRONSYNC_STATE_DIR=/];
 
 /**
  * Parses a cron.d file written by renderCronD (or edited by hand). `file` names the file in
@@ -29,9 +35,12 @@ export function parseCronD(text: string, file: string, sourceId: string, owned: 
     out.push({ key: `cron.d:${file}:${e.marker.marker.jobId}`, marker: e.marker.marker, paused: d.paused, drifted: ours && d.drifted, raw: d.raw });
     if (!owned.has(e.marker.marker.sourceId)) kept.push(...lines.slice(e.start, e.end));
   }
+  const isHeader = (line: string): boolean => line.trim() === '' || NOTES.some((re) => re.test(line)) || HEADER_VARS.some((re) => re.test(line));
+  let headerEnd = 0;
+  while (headerEnd < lines.length && isHeader(lines[headerEnd]!)) headerEnd++;
   for (const i of other) {
     const line = lines[i]!;
-    if (line.trim() === '' || HEADER.some((re) => re.test(line))) continue;
+    if (line.trim() === '' || NOTES.some((re) => re.test(line)) || (i < headerEnd && HEADER_VARS.some((re) => re.test(line)))) continue;
     kept.push(line);
     if (!line.trimStart().startsWith('#')) {
       out.push({ key: `cron.d:${file}:line:${i + 1}`, marker: null, paused: false, drifted: false, raw: line });
