@@ -89,12 +89,16 @@ export interface DeliverOptions {
   signal?: AbortSignal;
   /** Log fields (never the secret). */
   fields?: Record<string, unknown>;
+  /** The check-in secret, cut out of anything logged (a 4xx body may echo it back). */
+  secret?: string;
 }
 
 /** Sends a request, retrying network errors, 408, 429 (after Retry-After) and 5xx within a budget. */
 export async function deliver(req: HttpRequest, o: DeliverOptions): Promise<DeliveryResult> {
   const start = o.clock.now().getTime();
   const fields = { ...o.fields, url: safeUrl(req.url) };
+  const bearer = /^Bearer\s+(.+)$/i.exec(req.headers?.authorization ?? '')?.[1];
+  const hidden = [o.secret, bearer].filter((s): s is string => !!s);
   for (let tries = 1; ; tries++) {
     let retryAfter: number | undefined;
     let reason: string;
@@ -105,12 +109,12 @@ export async function deliver(req: HttpRequest, o: DeliverOptions): Promise<Deli
       if (res.statusCode >= 200 && res.statusCode < 300) return { outcome: 'delivered', tries, statusCode };
       reason = `HTTP ${res.statusCode}`;
       if (!isRetryableStatus(res.statusCode)) {
-        o.log.error({ ...fields, statusCode, body: res.body.slice(0, 500) }, 'Check-in rejected by the server, not retried');
+        o.log.error({ ...fields, statusCode, body: redact(res.body, hidden).slice(0, 500) }, 'Check-in rejected by the server, not retried');
         return { outcome: 'rejected', tries, statusCode, reason };
       }
       if (res.statusCode === 429 || res.statusCode === 503) retryAfter = parseRetryAfter(res.headers['retry-after'], o.clock.now());
     } catch (err) {
-      reason = err instanceof HttpTransportError ? err.errno : String((err as Error)?.message ?? err);
+      reason = err instanceof HttpTransportError ? err.errno : redact(String((err as Error)?.message ?? err), hidden);
     }
     const delay = nextDelay(tries, o.policy ?? CHECKIN_BACKOFF, retryAfter, o.random);
     const elapsed = o.clock.now().getTime() - start;
@@ -125,6 +129,20 @@ export async function deliver(req: HttpRequest, o: DeliverOptions): Promise<Deli
       return { outcome: 'failed', tries, statusCode, reason };
     }
   }
+}
+
+/**
+ * `text` with every occurrence of each secret replaced by `[redacted]`, in the forms a server
+ * may echo it back: as sent, URL-encoded (a healthchecks ping key) and JSON-escaped. Pure.
+ */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) {
+    const forms = new Set([s, encodeURIComponent(s), JSON.stringify(s).slice(1, -1), JSON.stringify(JSON.stringify(s).slice(1, -1)).slice(1, -1)]);
+    // Longest first, so that no part of a longer form survives a shorter one's replacement.
+    for (const f of [...forms].sort((a, b) => b.length - a.length)) if (f) out = out.split(f).join('[redacted]');
+  }
+  return out;
 }
 
 /** A URL fit for logs: no credentials, no path (healthchecks paths hold the ping key). */

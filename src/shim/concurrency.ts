@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import type { ConcurrencyPolicy } from '../manifest/types.js';
 import { parseJobId } from '../state/snapshot-read.js';
 import type { Clock } from '../system/clock.js';
-import { killTree } from '../system/runner.js';
-import { lockHolder, tryAcquireLock } from './lock.js';
+import { groupAlive, killTree } from '../system/runner.js';
+import { isProcessAlive, lockHolder, tryAcquireLock } from './lock.js';
 import type { HeldLock, LockHolder } from './lock.js';
 import type { Logger } from './types.js';
 
@@ -37,6 +37,20 @@ export interface AdmitDeps {
   log: Logger;
   /** How long Replace waits for the holder to exit after SIGTERM before SIGKILL. */
   graceMs: number;
+  /** Sends `sig` to a process, or to a process group when `group` [process.kill / killTree]. */
+  kill?: (pid: number, sig: NodeJS.Signals, group: boolean) => void;
+}
+
+function systemKill(pid: number, sig: NodeJS.Signals, group: boolean): void {
+  if (group) {
+    killTree(pid, sig);
+    return;
+  }
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // Already gone.
+  }
 }
 
 /** Applies the concurrency policy. Never throws for a busy lock. */
@@ -47,13 +61,14 @@ export async function admit(policy: ConcurrencyPolicy, path: string, me: LockHol
   if (policy !== 'Replace' || !first.holder) return { run: false, holder: first.holder };
   const holder = first.holder;
   d.log.warn({ holderPid: holder.pid, holderRunId: holder.runId }, 'Replacing the running instance');
-  terminate(path, holder, 'SIGTERM');
+  const kill = d.kill ?? systemKill;
+  terminate(path, holder, 'SIGTERM', kill);
   const step = 50;
   for (let waited = 0; waited < d.graceMs + 1000; waited += step) {
     if (!(await lockHolder(path))) break;
     await d.clock.sleep(step);
   }
-  if (await lockHolder(path)) terminate(path, holder, 'SIGKILL');
+  if (await lockHolder(path)) terminate(path, holder, 'SIGKILL', kill);
   for (let i = 0; i < 20; i++) {
     const again = await tryAcquireLock(path, me);
     if (again.acquired) return { run: true, lock: again.lock };
@@ -62,18 +77,17 @@ export async function admit(policy: ConcurrencyPolicy, path: string, me: LockHol
   return { run: false, holder };
 }
 
-function terminate(path: string, holder: LockHolder, sig: NodeJS.Signals): void {
-  if (holder.pid === process.pid) {
+function terminate(path: string, holder: LockHolder, sig: NodeJS.Signals, kill: NonNullable<AdmitDeps['kill']>): void {
+  const shimAlive = isProcessAlive(holder.pid, holder.startTime);
+  if (holder.pid === process.pid && shimAlive) {
     // The holder is a run inside this process (embedded scheduler): cancel it, never signal ourselves.
     inProcess.get(path)?.abort(sig);
-    if (sig === 'SIGKILL' && holder.childPid) killTree(holder.childPid, 'SIGKILL');
+    if (sig === 'SIGKILL' && holder.childPid) kill(holder.childPid, 'SIGKILL', true);
     return;
   }
-  try {
-    // The holding shim forwards SIGTERM to its child's group and reports `cancelled`.
-    process.kill(holder.pid, sig);
-  } catch {
-    // Already gone.
-  }
-  if (sig === 'SIGKILL' && holder.childPid) killTree(holder.childPid, 'SIGKILL');
+  // The holding shim forwards SIGTERM to its child's group and reports `cancelled`. A shim that
+  // is gone (kill -9) is not signalled: its pid may belong to another process by now. Its job's
+  // group, which holds the lock alone, is signalled directly.
+  if (shimAlive) kill(holder.pid, sig, false);
+  if (holder.childPid && (sig === 'SIGKILL' || !shimAlive) && groupAlive(holder.childPid)) kill(holder.childPid, sig, true);
 }

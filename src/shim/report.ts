@@ -29,8 +29,8 @@ export interface ReportContext {
   random?: () => number;
 }
 
-/** Outcome of the final check-in. */
-export type FinalOutcome = 'delivered' | 'rejected' | 'spooled' | 'disabled';
+/** Outcome of the final check-in; `lost` = neither delivered nor spooled (counted as dropped). */
+export type FinalOutcome = 'delivered' | 'rejected' | 'spooled' | 'lost' | 'disabled';
 
 /** The check-in target of a job, or null when check-ins are off or no URL is configured. */
 export function checkinTarget(s: JobSnapshot): { protocol: Checkin['protocol']; url: string } | null {
@@ -44,7 +44,7 @@ export async function sendRunning(ctx: ReportContext, payload: CheckinPayload, b
   const target = checkinTarget(ctx.snapshot);
   if (!target) return;
   await deliver(buildRequest({ ...target, payload }, ctx.secret, ctx.requestTimeoutMs), {
-    http: ctx.http, clock: ctx.clock, log: ctx.log, budgetMs, random: ctx.random,
+    http: ctx.http, clock: ctx.clock, log: ctx.log, budgetMs, random: ctx.random, secret: ctx.secret,
     fields: { jobId: ctx.jobId, runId: payload.run_id, status: 'running' },
   });
 }
@@ -73,7 +73,7 @@ export async function sendFinal(ctx: ReportContext, payload: CheckinPayload, bud
     ctx.log.warn({ ...fields, err }, 'Cannot write the check-in spool; delivering without it');
   }
   const r = await deliver(buildRequest(entry, ctx.secret, ctx.requestTimeoutMs), {
-    http: ctx.http, clock: ctx.clock, log: ctx.log, budgetMs, random: ctx.random, fields,
+    http: ctx.http, clock: ctx.clock, log: ctx.log, budgetMs, random: ctx.random, fields, secret: ctx.secret,
   });
   if (r.outcome === 'delivered' || r.outcome === 'rejected') {
     if (path) removeQuietly(path);
@@ -88,6 +88,9 @@ export async function sendFinal(ctx: ReportContext, payload: CheckinPayload, bud
     ctx.log.warn({ ...fields, reason: r.reason }, 'Check-in spooled for later delivery');
   } catch (err) {
     ctx.log.error({ ...fields, err }, 'Check-in lost: cannot write the spool');
+    // Counted, so that `checkins.dropped` in status.json shows it.
+    await import('./spool.js').then((m) => m.recordDropped(ctx.stateDir, [{ jobId: ctx.jobId, runId: payload.run_id }], 'spool-unwritable', ctx.clock.now())).catch(() => undefined);
+    return 'lost';
   }
   return 'spooled';
 }

@@ -79,16 +79,29 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
   if (!lock.acquired) return { ...res, busy: true, remaining: files.length };
   try {
     const limits = o.limits ?? DEFAULT_SPOOL_LIMITS;
+    const maxAgeMs = limits.maxAgeDays * 86_400_000;
     const entries: Array<{ path: string; entry: SpoolEntry }> = [];
+    const damaged: Array<{ jobId: string; runId: string }> = [];
     for (const f of files) {
       const path = join(spoolDir(o.stateDir), f);
       const entry = await readEntry(path);
-      if (!entry) continue;
+      if (entry === 'gone') continue;
+      if (entry === 'damaged') {
+        // Undeliverable, but still bound by the age limit, read from its name: never kept (and counted) forever.
+        if (now.getTime() - Number(f.slice(0, 14)) > maxAgeMs && (await removeFile(path).catch(() => false))) {
+          damaged.push({ jobId: 'unknown', runId: f.slice(15, -'.json'.length) });
+        }
+        continue;
+      }
       // An owner that is alive is still delivering it itself.
       if (entry.owner && isProcessAlive(entry.owner.pid, entry.owner.startTime)) continue;
       entries.push({ path, entry });
     }
-    const maxAgeMs = limits.maxAgeDays * 86_400_000;
+    if (damaged.length) {
+      await recordDropped(o.stateDir, damaged, 'max-age', now);
+      res.dropped += damaged.length;
+      o.log.warn({ count: damaged.length, reason: 'max-age' }, 'Damaged spooled check-ins dropped');
+    }
     const tooOld = entries.filter((e) => now.getTime() - Date.parse(e.entry.createdAt) > maxAgeMs);
     const young = entries.filter((e) => !tooOld.includes(e));
     const overCount = young.slice(0, Math.max(0, young.length - limits.maxCount));
@@ -111,7 +124,7 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
         continue;
       }
       const r = left <= 0 ? null : await deliver(buildRequest(entry, secret, o.requestTimeoutMs ?? 10_000), {
-        http: o.http, clock: o.clock, log: o.log, budgetMs: left, policy: o.policy, random: o.random, signal: o.signal,
+        http: o.http, clock: o.clock, log: o.log, budgetMs: left, policy: o.policy, random: o.random, signal: o.signal, secret,
         fields: { jobId: entry.jobId, runId: entry.payload.run_id },
       });
       if (r?.outcome === 'delivered' || r?.outcome === 'rejected') {
@@ -132,13 +145,21 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
   }
 }
 
-async function readEntry(path: string): Promise<SpoolEntry | null> {
+/** An entry; `gone` when deleted meanwhile (delivered by its owner) or unreadable; `damaged` when it cannot be one. */
+async function readEntry(path: string): Promise<SpoolEntry | 'gone' | 'damaged'> {
+  let text: string | null;
   try {
-    const text = await readFileIfExists(path);
-    const v = text === null ? null : (JSON.parse(text) as SpoolEntry);
-    return v && v.version === 1 && v.payload && typeof v.url === 'string' ? v : null;
+    text = await readFileIfExists(path);
   } catch {
-    return null;
+    // Unreadable (permissions): left alone, neither delivered nor dropped.
+    return 'gone';
+  }
+  if (text === null) return 'gone';
+  try {
+    const v = JSON.parse(text) as SpoolEntry | null;
+    return v && v.version === 1 && v.payload && typeof v.payload.run_id === 'string' && typeof v.url === 'string' && typeof v.createdAt === 'string' ? v : 'damaged';
+  } catch {
+    return 'damaged';
   }
 }
 

@@ -5,7 +5,7 @@
  * Random bytes come from /dev/urandom, the kernel CSPRNG that node:crypto also draws from;
  * where it does not exist (Windows) from Web Crypto.
  */
-import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { IoError } from '../errors.js';
 
@@ -15,6 +15,8 @@ export function randomBytesSync(n: number, source = '/dev/urandom'): Buffer {
   let fd: number | undefined;
   try {
     fd = openSync(source, 'r');
+    // A plain file in its place (a chroot without /dev, a copy) would give the same bytes every time.
+    if (!fstatSync(fd).isCharacterDevice()) throw new Error('not a character device');
     let got = 0;
     while (got < n) {
       const r = readSync(fd, buf, got, n - got, null);
@@ -56,7 +58,7 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const fd = openSync(tmp, 'wx', mode);
     try {
-      writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+      writeAllSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
       fchmodSync(fd, mode);
       if (fsync) fsyncSync(fd);
     } finally {
@@ -78,6 +80,19 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
       // Never created.
     }
     throw new IoError(`Cannot write ${path}: ${(err as Error).message}`, { path }, { cause: err });
+  }
+}
+
+/**
+ * Writes all of `data` to `fd`. write(2) may store only part of it (a nearly full disk, a file
+ * size limit) and report how much: the rest is written again, so that the error of a write that
+ * cannot go on is thrown instead of a truncated file being renamed into place.
+ */
+export function writeAllSync(fd: number, data: Uint8Array): void {
+  for (let off = 0; off < data.byteLength;) {
+    const n = writeSync(fd, data, off, data.byteLength - off);
+    if (n <= 0) throw new Error('write made no progress');
+    off += n;
   }
 }
 

@@ -111,7 +111,7 @@ export function atomicWriteFileSync(path: string, data: string | Uint8Array, mod
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const fd = openSync(tmp, 'wx', mode);
     try {
-      writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+      writeAllSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
       fchmodSync(fd, mode);
       if (sync) fsyncSync(fd);
     } finally {
@@ -133,6 +133,15 @@ export function atomicWriteFileSync(path: string, data: string | Uint8Array, mod
       // Never created.
     }
     throw new IoError(`Cannot write ${path}: ${(err as Error).message}`, { path }, { cause: err });
+  }
+}
+
+/** Writes all of `data`: write(2) may store only part of it (nearly full disk) and the rest must follow or fail. */
+function writeAllSync(fd: number, data: Uint8Array): void {
+  for (let off = 0; off < data.byteLength;) {
+    const n = writeSync(fd, data, off, data.byteLength - off);
+    if (n <= 0) throw new Error('write made no progress');
+    off += n;
   }
 }
 

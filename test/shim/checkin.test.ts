@@ -86,3 +86,36 @@ describe('shim/checkin deliver', () => {
     expect(clock.sleeps).toEqual([1000, 2000, 4000]);
   });
 });
+
+describe('shim/checkin secrets in rejected answers', () => {
+  it('never logs a secret that a 4xx body echoes back (bearer, URL-encoded ping key, JSON-escaped)', async () => {
+    const secret = 'tok/"en+1';
+    const echoes = [
+      `{"detail":"invalid token ${secret}"}`,
+      `Cannot POST /${encodeURIComponent(secret)}/backup/3`,
+      JSON.stringify({ detail: `bad key ${secret}` }),
+      `{"headers":{"authorization":"Bearer ${secret}"}}`,
+    ];
+    for (const [i, body] of echoes.entries()) {
+      const protocol = i === 1 ? 'healthchecks' : 'crontopus';
+      const req = buildRequest({ protocol, url: 'http://x/c', payload }, secret, 1000);
+      const log = memoryLog();
+
+      const r = await deliver(req, { http: new FakeHttp([{ status: 401, body }]), clock: new FakeClock(), log, budgetMs: 1000, secret });
+
+      expect(r.outcome).toBe('rejected');
+      const logged = JSON.stringify(log.lines);
+      expect(logged, body).toContain('[redacted]');
+      for (const form of [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)]) expect(logged, body).not.toContain(form);
+    }
+  });
+
+  it('redacts the bearer token even when the caller does not name the secret', async () => {
+    const req = buildRequest({ protocol: 'crontopus', url: 'http://x/c', payload }, 'hidden-token', 1000);
+    const log = memoryLog();
+
+    await deliver(req, { http: new FakeHttp([{ status: 403, body: 'token hidden-token is revoked' }]), clock: new FakeClock(), log, budgetMs: 1000 });
+
+    expect(JSON.stringify(log.lines)).not.toContain('hidden-token');
+  });
+});

@@ -2,11 +2,14 @@
  * The `--scheduled` guard: the first run in a zone stores its offsets in the state dir, later
  * runs (fresh processes) answer from them without Intl.DateTimeFormat, always as isFireTime().
  */
-import { existsSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { isFireTime } from '../../src/schedule/fires.js';
-import { zoneYearPath } from '../../src/state/zone-cache.js';
+import { exportZoneYear } from '../../src/schedule/zone.js';
+import type { ZoneYear } from '../../src/schedule/zone.js';
+import { writeZoneYear, zoneYearPath } from '../../src/state/zone-cache.js';
 import { makeJob, tempStateDir } from './fixtures.js';
 
 const RealDTF = Intl.DateTimeFormat;
@@ -63,5 +66,59 @@ describe('shim/guard', () => {
     const guard = await freshGuard('/nonexistent/dir/for/cronsync');
     expect(guard(makeJob('x', { schedule: '*/5 * * * *', timezone: 'America/New_York' }), new Date('2026-06-01T12:05:00Z'))).toBe(true);
     expect(guard(makeJob('x', { schedule: '*/5 * * * *', timezone: 'America/New_York' }), new Date('2026-06-01T12:06:00Z'))).toBe(false);
+  });
+
+  describe('a cache file that is well-formed but wrong never moves or skips a fire', () => {
+    // `0 12 * * *` in New York on Monday 9 March 2026, the day after DST began: 16:00 UTC.
+    const job = makeJob('noon', { schedule: '0 12 * * *', timezone: 'America/New_York' });
+    const fire = new Date('2026-03-09T16:00:00Z');
+    const wrong = new Date('2026-03-09T17:00:00Z');
+    const good = (): ZoneYear => exportZoneYear('America/New_York', 2026)!;
+    // The spring-forward change moved two days later: still ordered and consistent.
+    const shifted = (): ZoneYear => {
+      const g = good();
+      return { ...g, transitions: g.transitions.map((t, i) => (i === 0 ? { ...t, at: t.at + 2 * 86_400_000 } : t)) };
+    };
+
+    async function answers(dir: string): Promise<boolean[]> {
+      const guard = await freshGuard(dir);
+      return [guard(job, fire), guard(job, wrong)];
+    }
+
+    it('a damaged file (one number changed on disk)', async () => {
+      const dir = tempStateDir();
+      expect(writeZoneYear(dir, good())).toBe(true);
+      const path = zoneYearPath(dir, 'America/New_York', 2026)!;
+      const at = String(good().transitions[0]!.at);
+      writeFileSync(path, readFileSync(path, 'utf8').replace(at, String(Number(at) + 2 * 86_400_000)));
+
+      expect(await answers(dir)).toEqual([true, false]);
+    });
+
+    it('a file written by another user, or that others may write', async () => {
+      for (const tamper of ['other-owner', 'world-writable'] as const) {
+        if (tamper === 'other-owner' && process.getuid?.() !== 0) continue;
+        const dir = tempStateDir();
+        expect(writeZoneYear(dir, shifted())).toBe(true);
+        const path = zoneYearPath(dir, 'America/New_York', 2026)!;
+        if (tamper === 'other-owner') chownSync(path, 65534, 65534);
+        else chmodSync(path, 0o666);
+
+        expect(await answers(dir), tamper).toEqual([true, false]);
+      }
+    });
+
+    it('a file with implausible offsets', async () => {
+      const dir = tempStateDir();
+      const path = zoneYearPath(dir, 'America/New_York', 2026)!;
+      mkdirSync(dirname(path), { recursive: true });
+      const g = good();
+      // One millisecond off: no wall minute would ever match, so the job would never fire.
+      const bad = { ...g, startOffset: g.startOffset + 1, transitions: g.transitions.map((t, i) => (i === 0 ? { ...t, before: t.before + 1 } : t)) };
+      expect(writeZoneYear(dir, bad)).toBe(false);
+      writeFileSync(path, JSON.stringify(bad));
+
+      expect(await answers(dir)).toEqual([true, false]);
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flushSpool, listSpool, spoolStats, writeSpoolEntry } from '../../src/shim/spool.js';
@@ -93,5 +93,22 @@ describe('shim/spool', () => {
     expect(r.delivered).toBe(0);
     expect(await listSpool(dir)).toHaveLength(1);
     expect(log.lines.map((l) => l.msg)).toContain('Spooled check-in kept: secret not resolvable');
+  });
+
+  it('drops a damaged entry by the age limit (its file-name time) and counts it; a young one is kept', async () => {
+    const dir = tempStateDir();
+    await writeSpoolEntry(dir, entry('ok', T0 - 1000));
+    const spool = join(dir, 'spool');
+    const oldName = `${String(T0 - 8 * 86_400_000).padStart(14, '0')}-damaged-old.json`;
+    const youngName = `${String(T0 - 2000).padStart(14, '0')}-damaged-young.json`;
+    writeFileSync(join(spool, oldName), '{"version":1,"payl');
+    writeFileSync(join(spool, youngName), '');
+    const http = new FakeHttp();
+
+    const r = await flushSpool({ stateDir: dir, http, clock: new FakeClock(T0), log: memoryLog(), env, budgetMs: 5000, limits: { maxAgeDays: 7, maxCount: 100 } });
+
+    expect(r).toEqual({ delivered: 1, rejected: 0, dropped: 1, remaining: 0, busy: false });
+    expect(await listSpool(dir)).toEqual([youngName]);
+    expect(await spoolStats(dir)).toEqual({ spooled: 1, dropped: 1 });
   });
 });

@@ -1,7 +1,10 @@
 /** The synchronous state-dir I/O of `cronsync exec`: random ids without node:crypto, atomic writes. */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 import { randomBytesSync, randomHex, randomUuid, readFileOrNullSync, removeFileSync, writeFileAtomicSync } from '../../src/state/sync-io.js';
@@ -46,5 +49,51 @@ describe('state/sync-io', () => {
     expect(readFileOrNullSync(path)).toBeNull();
     writeFileSync(join(dir, 'file'), '');
     expect(() => writeFileAtomicSync(join(dir, 'file/x.json'), '', 0o600)).toThrow(/Cannot write/);
+  });
+});
+
+describe('state/sync-io random source', () => {
+  it('never takes bytes from a source that is not a character device (a plain file in a chroot)', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'cronsync-rand-')), 'urandom');
+    writeFileSync(file, Buffer.alloc(64));
+
+    const a = randomBytesSync(16, file);
+    const b = randomBytesSync(16, file);
+
+    expect(a.equals(Buffer.alloc(16))).toBe(false);
+    expect(a.equals(b)).toBe(false);
+  });
+});
+
+describe('state/sync-io short writes', () => {
+  // Under `ulimit -f 2` (2 KiB) write(2) stores what fits and returns a short count, as on a
+  // nearly full disk; the next write fails (EFBIG; Node ignores SIGXFSZ). A short write must
+  // never be renamed over the good file.
+  it.skipIf(process.platform === 'win32')('fails instead of renaming a truncated file into place (sync-io and system/files)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cronsync-short-'));
+    const script = join(dir, 'probe.mjs');
+    buildSync({
+      stdin: {
+        contents: `import { writeFileAtomicSync } from './src/state/sync-io.ts';
+import { atomicWriteFileSync } from './src/system/files.ts';
+const [, , target, which] = process.argv;
+try {
+  (which === 'files' ? (p, d, m) => atomicWriteFileSync(p, d, m, { fsync: false }) : (p, d, m) => writeFileAtomicSync(p, d, m, false))(target, 'x'.repeat(3000), 0o600);
+  console.log('written');
+} catch (err) { console.log('error', err.code); }`,
+        resolveDir: fileURLToPath(new URL('../..', import.meta.url)), loader: 'ts',
+      },
+      bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: script, logLevel: 'error',
+    });
+    for (const which of ['sync-io', 'files']) {
+      const target = join(dir, `${which}.json`);
+      writeFileSync(target, '{"good":true}');
+
+      const r = spawnSync('/bin/sh', ['-c', 'ulimit -f 2 && exec "$0" "$@"', process.execPath, script, target, which], { encoding: 'utf8' });
+
+      expect(r.stdout.trim(), which).toBe('error CRONSYNC_IO');
+      expect(readFileSync(target, 'utf8'), which).toBe('{"good":true}');
+      expect(readdirSync(dir).filter((f) => f.endsWith('.tmp')), which).toEqual([]);
+    }
   });
 });

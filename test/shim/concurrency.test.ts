@@ -1,0 +1,42 @@
+/** `concurrency: Replace` against a holder whose shim is gone (kill -9) while its job runs on. */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { admit } from '../../src/shim/concurrency.js';
+import { processStartTime } from '../../src/shim/lock.js';
+import { killTree } from '../../src/system/runner.js';
+import { FakeClock } from '../fakes/FakeClock.js';
+import { memoryLog, tempStateDir } from './fixtures.js';
+
+const started: Array<ReturnType<typeof spawn>> = [];
+afterEach(() => {
+  for (const c of started.splice(0)) if (c.pid) killTree(c.pid, 'SIGKILL');
+});
+
+function sleeper(detached: boolean): number {
+  const c = spawn('sleep', ['30'], { detached, stdio: 'ignore' });
+  started.push(c);
+  return c.pid!;
+}
+
+describe('shim/concurrency', () => {
+  it.skipIf(processStartTime(process.pid) === null)('Replace signals the dead holder\'s job group, never a process that reused the holder\'s pid', async () => {
+    const innocent = sleeper(false);
+    const job = sleeper(true);
+    const path = join(tempStateDir(), 'locks', 'acme', 'job.lock');
+    mkdirSync(join(path, '..'), { recursive: true });
+    // The shim was killed with -9 and its pid now belongs to another process (other start time).
+    writeFileSync(path, JSON.stringify({ pid: innocent, startTime: '1', runId: 'old', startedAt: 'x', childPid: job }));
+    const sent: Array<[number, string, boolean]> = [];
+    const kill = (pid: number, sig: NodeJS.Signals, group: boolean): void => {
+      sent.push([pid, sig, group]);
+      if (group) killTree(pid, sig);
+    };
+
+    await admit('Replace', path, { pid: process.pid, startTime: processStartTime(process.pid), runId: 'new', startedAt: 'y' }, { clock: new FakeClock(), log: memoryLog(), graceMs: 0, kill });
+
+    expect(sent.filter(([pid, , group]) => pid === innocent && !group)).toEqual([]);
+    expect(sent[0]).toEqual([job, 'SIGTERM', true]);
+  });
+});
