@@ -83,9 +83,7 @@ export function readZoneYear(stateDir: string, zone: string, year: number): Zone
     if (!trusted(fstatSync(fd))) return null;
     const v = JSON.parse(readFileSync(fd, 'utf8')) as unknown;
     if (!isZoneYear(v) || v.zone !== zone || v.year !== year || !plausible(v)) return null;
-    const sum = (v as { sum?: unknown }).sum;
-    // Files of the first cache format carry no checksum; a present one must match.
-    if (sum !== undefined && sum !== zoneYearChecksum(v)) return null;
+    if ((v as { sum?: unknown }).sum !== zoneYearChecksum(v)) return null;
     return { zone: v.zone, canonical: v.canonical, year: v.year, startOffset: v.startOffset, transitions: v.transitions.map((t) => ({ at: t.at, before: t.before, after: t.after })) };
   } catch {
     return null;

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { exportZoneYear } from '../../src/schedule/zone.js';
-import { readZoneYear, runtimeKey, writeZoneYear, zoneYearPath } from '../../src/state/zone-cache.js';
+import { readZoneYear, runtimeKey, writeZoneYear, zoneYearChecksum, zoneYearPath } from '../../src/state/zone-cache.js';
 import { tempStateDir } from '../shim/fixtures.js';
 
 describe('state/zone-cache', () => {
@@ -18,16 +18,18 @@ describe('state/zone-cache', () => {
     expect(zoneYearPath(dir, 'America/New_York', 2026)).toContain(`/cache/zones/${runtimeKey()}/America~New_York.2026.json`);
   });
 
-  it('ignores a file that is corrupt, malformed or for another zone', () => {
+  it('ignores a file that is corrupt, malformed, for another zone, or without its checksum', () => {
     const dir = tempStateDir();
     const path = zoneYearPath(dir, 'Europe/Berlin', 2026)!;
     mkdirSync(dirname(path), { recursive: true });
     const good = exportZoneYear('Europe/Berlin', 2026)!;
-    for (const text of ['{', 'null', JSON.stringify({ ...good, zone: 'Europe/Paris' }), JSON.stringify({ ...good, transitions: [...good.transitions].reverse() })]) {
+    const sum = zoneYearChecksum(good);
+    const bad = ['{', 'null', JSON.stringify(good), JSON.stringify({ ...good, zone: 'Europe/Paris', sum }), JSON.stringify({ ...good, transitions: [...good.transitions].reverse(), sum })];
+    for (const text of bad) {
       writeFileSync(path, text);
       expect(readZoneYear(dir, 'Europe/Berlin', 2026), text).toBeNull();
     }
-    writeFileSync(path, JSON.stringify(good));
+    writeFileSync(path, JSON.stringify({ ...good, sum }));
     expect(readZoneYear(dir, 'Europe/Berlin', 2026)).toEqual(good);
   });
 
