@@ -16,14 +16,16 @@ export interface BackoffPolicy {
 }
 
 /**
- * Delay before retry number `retry` (1 = the first retry). A server's Retry-After wins over the
- * formula (it is not jittered, and is capped only by the caller's budget).
+ * Delay before retry number `retry` (1 = the first retry). A server's Retry-After can only
+ * lengthen it: a longer one wins over the formula (it is not jittered, and is capped only by
+ * the caller's budget), while `Retry-After: 0` or a date in the past keeps the normal backoff,
+ * so such a server is not hammered for the whole budget.
  */
 export function nextDelay(retry: number, policy: BackoffPolicy, retryAfterMs?: number, random: () => number = Math.random): number {
-  if (retryAfterMs !== undefined && retryAfterMs >= 0) return retryAfterMs;
   const raw = Math.min(policy.baseMs * policy.factor ** Math.max(0, retry - 1), policy.maxMs);
   const spread = raw * policy.jitter * (random() * 2 - 1);
-  return Math.max(0, Math.round(Math.min(raw + spread, policy.maxMs)));
+  const backoff = Math.max(0, Math.round(Math.min(raw + spread, policy.maxMs)));
+  return retryAfterMs !== undefined && retryAfterMs > backoff ? retryAfterMs : backoff;
 }
 
 /** Jitter of job retries: ±10%, so that many agents failing together do not retry in lockstep. */

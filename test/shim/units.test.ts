@@ -43,8 +43,11 @@ describe('shim/retry', () => {
     expect(nextDelay(10, CHECKIN_BACKOFF, undefined, () => 1)).toBe(30_000);
   });
 
-  it('Retry-After wins over the formula', () => {
+  it('a longer Retry-After wins over the formula; a shorter one, 0 or a past date keeps the backoff', () => {
     expect(nextDelay(1, CHECKIN_BACKOFF, 7000, mid)).toBe(7000);
+    expect(nextDelay(1, CHECKIN_BACKOFF, 0, mid)).toBe(1000);
+    expect(nextDelay(3, CHECKIN_BACKOFF, 10, mid)).toBe(4000);
+    expect(nextDelay(1, CHECKIN_BACKOFF, parseRetryAfter('Thu, 01 Jan 1970 00:00:00 GMT', new Date()), mid)).toBe(1000);
     const now = new Date('2026-01-01T00:00:00Z');
     expect(parseRetryAfter('3', now)).toBe(3000);
     expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:05 GMT', now)).toBe(5000);
