@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildRequest, deliver, safeUrl } from '../../src/shim/checkin.js';
 import type { CheckinPayload } from '../../src/shim/checkin.js';
+import { createNodeHttpClient } from '../../src/system/http.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { FakeHttp } from '../fakes/FakeHttp.js';
 import { memoryLog } from './fixtures.js';
@@ -45,6 +46,21 @@ describe('shim/checkin buildRequest', () => {
 describe('shim/checkin deliver', () => {
   const opts = (http: FakeHttp, clock: FakeClock, budgetMs = 60_000) => ({ http, clock, log: memoryLog(), budgetMs, random: noJitter });
   const req = buildRequest({ protocol: 'crontopus', url: 'http://x/c', payload }, 's', 1000);
+
+  it('gives up at once, without sleeping or leaking the secret, on a request that cannot be built', async () => {
+    for (const [url, secret] of [['not a url', 's'], ['http://127.0.0.1:9/c', 'line\nbreak-secret']] as const) {
+      const clock = new FakeClock();
+      const log = memoryLog();
+      const bad = buildRequest({ protocol: 'crontopus', url, payload }, secret, 1000);
+
+      const r = await deliver(bad, { http: createNodeHttpClient(), clock, log, budgetMs: 60_000, random: noJitter, secret });
+
+      expect(r).toMatchObject({ outcome: 'failed', tries: 1 });
+      expect(clock.sleeps).toEqual([]);
+      expect(log.lines.map((l) => l.msg)).toContain('Check-in cannot be sent as configured, not retried');
+      expect(JSON.stringify(log.lines)).not.toContain('break-secret');
+    }
+  });
 
   it('retries 500, network errors and 408 with exponential backoff', async () => {
     const http = new FakeHttp([500, { errno: 'ECONNRESET' }, 408, 201]);
