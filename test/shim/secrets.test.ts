@@ -1,4 +1,5 @@
-import { chmodSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createResolver, isPureReference, parseSecretsFile, readSecretsFile } from '../../src/shim/secrets.js';
@@ -27,6 +28,17 @@ describe('shim/secrets', () => {
     chmodSync(f, 0o600);
     expect(readSecretsFile(f).get('TOKEN')).toBe('hunter2');
   });
+
+  it.skipIf(process.platform === 'win32')('refuses a directory or a FIFO in place of the file, without blocking', () => {
+    const dir = tempStateDir();
+    const fifo = join(dir, 'fifo.env');
+    execFileSync('mkfifo', ['-m', '600', fifo]);
+    mkdirSync(join(dir, 'dir.env'), { mode: 0o700 });
+
+    for (const f of [fifo, join(dir, 'dir.env')]) {
+      expect(() => readSecretsFile(f), f).toThrow(/Cannot read secrets file .*ENOTREG/);
+    }
+  }, 10_000);
 
   it('resolves from the environment first, then the file, lazily', () => {
     const dir = tempStateDir();
