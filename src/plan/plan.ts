@@ -101,6 +101,10 @@ export function planChanges(input: PlanInput): PlanResult {
     if (other && !input.force) {
       plan.conflicts.push(other);
       notes.push({ id: d.id, kind: 'conflict', message: `${d.id} is already installed by another source (${other.marker?.sourceId ?? 'unknown'}); left alone (use --force to install it anyway)` });
+      // Our own entry of the job, if the other source installed its copy later, stays as it
+      // was: a conflict never removes anything, and removals only happen through plan.remove.
+      const mine = ours.get(d.id);
+      if (mine) keepAsInstalled(d.id, mine);
       continue;
     }
     const entry = ours.get(d.id);
@@ -133,6 +137,13 @@ export function planChanges(input: PlanInput): PlanResult {
     } else {
       plan.unchanged.push(d);
     }
+  }
+
+  /** Keeps an entry of ours exactly as applied: its last applied version, else the entry as it is. */
+  function keepAsInstalled(id: JobId, entry: InstalledEntry): void {
+    const last = input.applied.get(id);
+    if (last && last.manifestHash === entry.marker?.manifestHash && entryError(last) === null) plan.kept.push(last);
+    else plan.preserve.push(entry);
   }
 
   /** Keeps what is installed of a job whose new entry cannot be written: the last good version. */

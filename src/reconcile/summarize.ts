@@ -76,9 +76,11 @@ async function jobRows(ctx: SyncContext, rd: RowDeps): Promise<StatusJob[]> {
   const kept = new Set(plan.kept.map((d) => d.id));
   const orphaned = new Set(plan.orphaned.map((d) => d.id));
   const pending = new Set(ctx.dryRun ? [...plan.add, ...plan.update.map((u) => u.desired)].map((d) => d.id) : []);
-  const rows = await Promise.all(plan.final.map((d) => row(d, kept.has(d.id) ? 'invalid' : orphaned.has(d.id) ? 'orphaned' : pending.has(d.id) ? 'pending' : d.job.spec.paused ? 'paused' : 'installed', rd)));
   const conflictIds = new Set(plan.conflicts.map((e) => e.marker?.jobId));
-  for (const d of ctx.selection?.desired.values() ?? []) if (conflictIds.has(d.id)) rows.push(await row(d, 'conflict', rd));
+  // A conflicting job whose own earlier entry is kept is listed once, as a conflict.
+  const rows = await Promise.all(plan.final.map((d) => row(d, conflictIds.has(d.id) ? 'conflict' : kept.has(d.id) ? 'invalid' : orphaned.has(d.id) ? 'orphaned' : pending.has(d.id) ? 'pending' : d.job.spec.paused ? 'paused' : 'installed', rd)));
+  const inFinal = new Set(plan.final.map((d) => d.id));
+  for (const d of ctx.selection?.desired.values() ?? []) if (conflictIds.has(d.id) && !inFinal.has(d.id)) rows.push(await row(d, 'conflict', rd));
   // Jobs whose entry the scheduler cannot hold: the last good entry (if any) still fires.
   const listed = new Set(rows.map((r) => r.id));
   for (const r of ctx.planned!.rejected) {

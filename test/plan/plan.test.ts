@@ -92,6 +92,21 @@ describe('plan/plan', () => {
     expect(notes[0]!.kind).toBe('conflict');
   });
 
+  it('a conflict never drops our own entry of the job: it stays as applied, outside the removal count', () => {
+    const theirs = entryOf(desiredOf(makeJob('a'), 'x.yaml', 'b'.repeat(40), 'other-source'));
+    const a2 = desiredOf(makeJob('a', { spec: { schedule: '7 * * * *' } }));
+
+    const withSnapshot = planChanges(input({ desired: map(a2, b), installed: [entryOf(a), entryOf(b), theirs], applied: map(a, b) }));
+    const without = planChanges(input({ desired: map(a2, b), installed: [entryOf(a), entryOf(b), theirs], applied: map(b) }));
+
+    expect(withSnapshot.plan.conflicts).toEqual([theirs]);
+    expect(withSnapshot.plan.remove).toEqual([]);
+    expect(withSnapshot.plan.kept).toEqual([a]);
+    expect(ids(withSnapshot.plan.final)).toEqual(['acme/a', 'acme/b']);
+    expect(without.plan.preserve).toEqual([entryOf(a)]);
+    expect(without.plan.remove).toEqual([]);
+  });
+
   it('preserves a kept entry that has no snapshot instead of dropping it', () => {
     const { plan } = planChanges(input({ desired: map(a), installed: [entryOf(a), entryOf(b)], invalid: new Set(['acme/b']) }));
 

@@ -1,0 +1,64 @@
+/**
+ * Another source installs a job this agent already has (e.g. with `sync --force` from another
+ * config): our own entry and its snapshot must stay exactly as applied, reported once as a conflict.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AgentConfig } from '../../src/config/types.js';
+import { createReconciler } from '../../src/reconcile/reconciler.js';
+import { createCronDAdapter } from '../../src/scheduler/crond/index.js';
+import { parseCronD } from '../../src/scheduler/crond/parse.js';
+import { FakeClock } from '../fakes/FakeClock.js';
+import { MemorySource } from '../fakes/MemorySource.js';
+import { options } from '../scheduler/fixtures.js';
+
+const signal = new AbortController().signal;
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const manifest = (name: string, minute = 0): string =>
+  `apiVersion: v1\nkind: Job\nmetadata:\n  name: ${name}\n  tenant: acme\nspec:\n  schedule: "${minute} 2 * * *"\n  command: /opt/${name}.sh\n`;
+
+function config(stateDir: string): AgentConfig {
+  return {
+    file: null, agent: { name: 'host1', tenant: 'acme', labels: {} },
+    source: { url: 'https://git.example/jobs.git', paths: ['**/*.yaml'], exclude: [], interval: '60s', timeout: '60s' },
+    scheduler: { kind: 'cron.d', cronDir: '/etc/cron.d', unitDir: '/etc/systemd/system', taskFolder: '\\cronsync' },
+    checkin: { protocol: 'crontopus', start: false, spool: { maxAgeDays: 7, maxCount: 100 } },
+    stateDir, prune: true, allowMassRemoval: false,
+    daemon: { startDelay: '0s', maxBackoff: '10m' }, log: { level: 'info' },
+  };
+}
+
+describe('reconcile: conflicts', () => {
+  it('keeps our entry and snapshot of a job another source installed too, and lists it once as a conflict', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'cronsync-conflict-'));
+    dirs.push(root);
+    const stateDir = join(root, 'state');
+    const cronDir = join(root, 'cron.d');
+    mkdirSync(cronDir);
+    const log = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
+    const agent = (id: string, source: MemorySource, force = false) =>
+      createReconciler({ config: config(id === 'src1' ? stateDir : join(root, `state-${id}`)), source: { id, fetch: async (s) => ({ ...(await source.fetch(s)), sourceId: id }) }, adapter: createCronDAdapter(options({ cronDir, sourceId: id, stateDir })), scheduler: { kind: 'cron.d', reason: 'test' }, clock: new FakeClock(), log })
+        .reconcile({ signal, force });
+    const mine = new MemorySource({ 'a.yaml': manifest('a'), 'b.yaml': manifest('b') });
+    await agent('src1', mine);
+    await agent('other', new MemorySource({ 'a.yaml': manifest('a', 30) }), true);
+    const cron = (): string[] => parseCronD(readFileSync(join(cronDir, 'cronsync'), 'utf8'), 'cronsync', '').entries.flatMap((e) => (e.marker ? [`${e.marker.sourceId}:${e.marker.jobId}`] : [])).sort();
+    expect(cron()).toEqual(['other:acme/a', 'src1:acme/a', 'src1:acme/b']);
+
+    mine.files.set('a.yaml', manifest('a', 15));
+    mine.commit();
+    const out = await agent('src1', mine);
+
+    expect(cron()).toEqual(['other:acme/a', 'src1:acme/a', 'src1:acme/b']);
+    expect(readFileSync(join(cronDir, 'cronsync'), 'utf8')).toMatch(/^0 2 \* \* \* .*acme\/a$/m);
+    expect(existsSync(join(stateDir, 'jobs', 'acme', 'a.json'))).toBe(true);
+    expect(out.status.jobs.filter((j) => j.id === 'acme/a').map((j) => j.state)).toEqual(['conflict']);
+    expect(out.status.counts).toMatchObject({ conflicts: 1, removed: 0 });
+  });
+});
