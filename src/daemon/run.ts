@@ -103,11 +103,19 @@ export async function runDaemon(opts: RunDaemonOptions): Promise<RunningDaemon> 
   let stopping: Promise<StopResult> | null = null;
   const signals = opts.signals;
   const onStop = (): void => {
+    if (stopping) {
+      log.info({}, 'Stop signal received again; still finishing the sync in flight');
+      return;
+    }
     log.info({}, 'Stop signal received');
     void stop();
   };
   const onReload = (): void => {
     if (!opts.reload) return;
+    if (stopping) {
+      log.info({}, 'Reload signal ignored: the daemon is stopping');
+      return;
+    }
     log.info({}, 'Reload signal received');
     opts.reload().then(
       (timing) => {
@@ -124,11 +132,14 @@ export async function runDaemon(opts: RunDaemonOptions): Promise<RunningDaemon> 
 
   function stop(): Promise<StopResult> {
     stopping ??= (async () => {
+      // The handlers stay until the loop has stopped: without a listener, a SIGHUP (logrotate,
+      // `systemctl reload`) or a second SIGTERM would take the default action and kill the
+      // process in the middle of the apply this stop waits for.
+      const result = await loop.stop();
+      await Promise.all(listeners.map((l) => l.close()));
       signals?.off('SIGTERM', onStop);
       signals?.off('SIGINT', onStop);
       signals?.off('SIGHUP', onReload);
-      const result = await loop.stop();
-      await Promise.all(listeners.map((l) => l.close()));
       resolveDone(result);
       return result;
     })();

@@ -323,6 +323,43 @@ describe.skipIf(!gitAvailable)('e2e daemon process', () => {
     expect(readdirSync(env.cronDir)).toEqual(['cronsync']);
   }, 60_000);
 
+  it('a SIGHUP (or a second SIGTERM) while it stops does not kill it: the apply in flight finishes and it exits 0', async () => {
+    const env = tempEnv();
+    const repo = newRepo(server.root, 'termhup', { 'jobs/one.yaml': jobYaml('t1', 'one') });
+    writeConfig(env, { url: server.repoUrl('termhup') });
+    const child = startDaemon(env);
+    await cronHas(env, ['t1/one'], 20_000);
+
+    // The next pack request is held until the test releases it, so both signals land inside a sync.
+    let held = 0;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    server.hook = async (req) => {
+      if (req.method === 'POST' && req.url?.startsWith('/termhup.git/git-upload-pack')) {
+        held++;
+        await gate;
+      }
+      return false;
+    };
+    cleanups.push(() => {
+      release();
+      server.hook = null;
+    });
+    repo.commit({ 'jobs/two.yaml': jobYaml('t1', 'two') });
+    await waitFor('a held pack request', () => held > 0, 10_000, 10);
+    child.proc.kill('SIGTERM');
+    await waitFor('the stop to begin', () => hasLog(child, 'Stopping: waiting for the sync in flight'), 10_000, 10);
+    child.proc.kill('SIGHUP');
+    child.proc.kill('SIGTERM');
+    await waitFor('the second signal to be handled', () => hasLog(child, 'Stop signal received again; still finishing the sync in flight') ?? (child.proc.exitCode !== null || child.proc.signalCode !== null), 10_000, 10);
+    release();
+    const code = await exitWithin(child, 10_000);
+
+    expect(code).toBe(0);
+    expect(hasLog(child, 'Reload signal ignored: the daemon is stopping')).toBeTruthy();
+    expect(cronJobs(env)).toEqual(['t1/one', 't1/two']);
+  }, 60_000);
+
   it('a GitHub-signed webhook triggers a sync long before the 1h interval; a badly signed or replayed one does not', async () => {
     const env = tempEnv();
     const repo = newRepo(server.root, 'hooked', { 'jobs/one.yaml': jobYaml('t1', 'one') });

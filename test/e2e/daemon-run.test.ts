@@ -128,4 +128,44 @@ describe('e2e daemon run', () => {
 
     await expect(start({ health: { host: '127.0.0.1', port }, webhooks: null })).rejects.toBeInstanceOf(ConfigError);
   });
+
+  it('keeps its signal handlers while it stops, so a SIGHUP or second SIGTERM cannot kill the apply in flight', async () => {
+    let release: () => void = () => undefined;
+    let reloads = 0;
+    const reload = async () => {
+      reloads++;
+      return {};
+    };
+    const clock = new ManualClock(T0);
+    const signals = new FakeSignals();
+    const d = await runDaemon({
+      sync: () => new Promise<SyncOutcome>((r) => (release = () => r({ ok: true }))),
+      intervalMs: 60_000,
+      backoff: { baseMs: 5_000, maxMs: 600_000 },
+      health: null,
+      webhooks: null,
+      reload,
+      clock,
+      log: nullLogger,
+      signals,
+      random: () => 0.5,
+    });
+    running.push(d);
+    await clock.advance(0);
+
+    signals.send('SIGTERM');
+    await flush();
+    const during = { hup: signals.listenerCount('SIGHUP'), term: signals.listenerCount('SIGTERM'), int: signals.listenerCount('SIGINT') };
+    signals.send('SIGHUP');
+    signals.send('SIGTERM');
+    await flush();
+    release();
+    const result = await d.done;
+
+    expect(during).toEqual({ hup: 1, term: 1, int: 1 });
+    expect(reloads).toBe(0);
+    expect(result).toEqual({ inFlight: true, aborted: false, clean: true });
+    expect(signals.listenerCount('SIGHUP') + signals.listenerCount('SIGTERM') + signals.listenerCount('SIGINT')).toBe(0);
+  });
 });
+

@@ -6,11 +6,14 @@
 import { durationMs } from '../../manifest/duration.js';
 import type { DaemonLoop } from '../../daemon/loop.js';
 import { runDaemon } from '../../daemon/run.js';
+import type { SignalSource } from '../../daemon/run.js';
 import type { PromMetrics } from '../../daemon/metrics.js';
 import { parseListenAddress } from '../../daemon/http.js';
 import { loadWebhookSecret } from '../../daemon/secret.js';
+import { createSignalRelay } from '../../daemon/signals.js';
 import type { AgentConfig } from '../../config/types.js';
-import { createLogger, parseLogLevel } from '../../log.js';
+import { createLogger, nullLogger, parseLogLevel } from '../../log.js';
+import type { Logger } from '../../log.js';
 import { Reasons } from '../../reconcile/reasons.js';
 import { readSources } from '../../reconcile/sources.js';
 import { createEmbeddedAdapter } from '../../scheduler/embedded/index.js';
@@ -40,8 +43,21 @@ const STOP_GRACE_MS = 20_000;
 /** Runs the daemon until a stop signal; returns 0. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseCommandArgs(argv, { ...AGENT_OPTIONS });
+  // From the first moment to the last: a SIGHUP or SIGTERM without a listener kills the process
+  // (see daemon/signals.ts), which must not happen while starting or while draining jobs.
+  let relayLog: Logger = nullLogger;
+  const signals = createSignalRelay(process, () => relayLog);
+  try {
+    return await runDaemonCommand(values, io, signals, (l) => (relayLog = l));
+  } finally {
+    signals.close();
+  }
+}
+
+async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeof AGENT_OPTIONS>>['values'], io: CliIo, signals: SignalSource, setLog: (log: Logger) => void): Promise<number> {
   const cfg = loadAgentConfig(values, io);
   const log = createLogger({ level: parseLogLevel(cfg.log.level), bindings: { agent: cfg.agent.name } });
+  setLog(log);
   const scheduler = resolveScheduler(cfg);
   const http = createUndiciHttpClient();
   // Metrics are only readable on the health listener's /metrics; without one, prom-client and
@@ -51,22 +67,27 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   let embedded: EmbeddedAdapter | undefined;
   let embeddedSource: string | undefined;
   let current = cfg;
-  /** The embedded scheduler of a source id; a new source id (SIGHUP) replaces it. */
-  const embeddedFor = (sourceId: string): EmbeddedAdapter => {
-    if (embedded && embeddedSource === sourceId) return embedded;
+  /**
+   * The embedded scheduler of a source id and state dir, for the config being built; a new
+   * source id or state dir (SIGHUP) replaces it.
+   */
+  const embeddedFor = (c: AgentConfig) => (sourceId: string): EmbeddedAdapter => {
+    const key = `${sourceId}\0${c.stateDir}`;
+    if (embedded && embeddedSource === key) return embedded;
     embedded?.stop();
-    embeddedSource = sourceId;
+    embeddedSource = key;
+    const stateDir = c.stateDir;
     embedded = createEmbeddedAdapter({
-      sourceId, stateDir: current.stateDir, clock: systemClock, log: log.child({ component: 'embedded' }),
+      sourceId, stateDir, clock: systemClock, log: log.child({ component: 'embedded' }),
       // After a config change (new source id) the jobs installed under the old id keep firing
       // until a sync migrates them, even while the source is unreachable.
       previousSourceIds: async () => {
-        const { record } = await readSources(current.stateDir);
+        const { record } = await readSources(stateDir);
         return record ? [record.current, ...record.previous] : [];
       },
       // The fire loop is already the §2a guard, so runs are not re-checked with isFireTime.
       runJob: (jobId) => runExec({
-        jobId, stateDir: current.stateDir, scheduled: true, clock: systemClock, http, runner: nodeRunner,
+        jobId, stateDir, scheduled: true, clock: systemClock, http, runner: nodeRunner,
         log: log.child({ jobId }), env: process.env, stdout: process.stderr, stderr: process.stderr, signal: runAbort.signal,
       }),
     });
@@ -76,7 +97,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   let loop: DaemonLoop | null = null;
   const build = (c: AgentConfig): Promise<Agent> => buildAgent(c, io, {
     log, scheduler,
-    adapterFor: scheduler.kind === 'embedded' ? embeddedFor : undefined,
+    adapterFor: scheduler.kind === 'embedded' ? embeddedFor(c) : undefined,
     // The status is written inside the sync, before the loop learns its result. Given the
     // attempt's result, report what the loop will do next (failures in a row including this
     // one, and when it retries); without one, the loop's state as of the previous attempt.
@@ -100,7 +121,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     stopGraceMs: STOP_GRACE_MS,
     health: cfg.daemon.health?.listen ? parseListenAddress(cfg.daemon.health.listen) : null,
     webhooks: webhookCfg?.listen ? { address: parseListenAddress(webhookCfg.listen), secret: loadWebhookSecret(webhookCfg) } : null,
-    clock: systemClock, log, metrics, signals: process,
+    clock: systemClock, log, metrics, signals,
     async sync(signal) {
       const out = await agent.reconciler.reconcile({ signal });
       metrics?.sourceFetch(out.context.snapshot ? 'ok' : out.context.reason === Reasons.SourceFetchFailed ? 'error' : 'ok');
@@ -116,13 +137,22 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     async reload() {
       const next = loadAgentConfig(values, io);
       if (resolveScheduler(next).kind !== scheduler.kind) log.warn({ from: scheduler.kind }, 'A change of scheduler kind takes effect after a restart');
+      // Nothing is switched until the new agent is built: a failed reload keeps the old config whole.
+      const nextAgent = await build(next);
       current = next;
-      agent = await build(next);
+      agent = nextAgent;
+      watchSource();
       return timing(next);
     },
   });
   loop = daemon.loop;
-  const unwatch = agent.source.watch?.(() => daemon.loop.trigger('watch'));
+  let unwatch: (() => void) | undefined;
+  /** Watches the current source (a directory); a reload may have changed it. */
+  function watchSource(): void {
+    unwatch?.();
+    unwatch = agent.source.watch?.(() => daemon.loop.trigger('watch'));
+  }
+  watchSource();
 
   const result = await daemon.done;
   unwatch?.();
