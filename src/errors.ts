@@ -135,7 +135,11 @@ export function isCronsyncError(err: unknown): err is CronsyncError {
   return err instanceof CronsyncError;
 }
 
-/** Removes userinfo (user:password@) from every URL found in a text. */
+/**
+ * Removes userinfo (user:password@) from every URL found in a text. The userinfo ends at the
+ * last `@` of the authority: URL parsers accept a raw `@` in the password, so stopping at the
+ * first one would leave the rest of the password in place.
+ */
 export function stripUrlCredentials(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1');
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s?#]*@/gi, '$1');
 }

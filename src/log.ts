@@ -72,27 +72,59 @@ export function sanitizeForLog(value: unknown): unknown {
   return sanitize(value, 0, new WeakSet());
 }
 
+/** Credentials after an HTTP auth scheme, wherever they appear in a text (`Authorization: Basic …`). */
+const AUTH_SCHEME_VALUE = /\b(Basic|Bearer|Token|Digest|Negotiate)(\s+)[A-Za-z0-9._~+/=-]{6,}/gi;
+
+function sanitizeText(text: string): string {
+  return stripUrlCredentials(text).replace(AUTH_SCHEME_VALUE, `$1$2${REDACTED}`);
+}
+
 function sanitize(value: unknown, depth: number, seen: WeakSet<object>): unknown {
-  if (typeof value === 'string') return stripUrlCredentials(value);
+  if (typeof value === 'string') return sanitizeText(value);
   if (value === null || typeof value !== 'object') return value;
   if (value instanceof Date || Buffer.isBuffer(value)) return value;
   if (seen.has(value)) return '[Circular]';
   if (depth >= MAX_DEPTH) return '[Truncated]';
   seen.add(value);
   if (value instanceof Error) return sanitize(serializeError(value), depth, seen);
-  if (Array.isArray(value)) return value.map((v) => sanitize(v, depth + 1, seen));
+  if (Array.isArray(value)) return sanitizeList(value, depth, seen);
   if (value instanceof URL) return stripUrlCredentials(value.href);
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    out[k] = isSensitiveKey(k) && v !== undefined && v !== null ? REDACTED : sanitize(v, depth + 1, seen);
+  // Headers and Maps keep their entries out of Object.entries(); log them as plain fields.
+  if (value instanceof Map || (typeof Headers !== 'undefined' && value instanceof Headers)) {
+    return sanitizeFields([...(value as Map<unknown, unknown>).entries()].map(([k, v]) => [String(k), v]), depth, seen);
   }
+  return sanitizeFields(Object.entries(value), depth, seen);
+}
+
+function sanitizeFields(entries: [string, unknown][], depth: number, seen: WeakSet<object>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of entries) out[k] = redactsValue(k, v) ? REDACTED : sanitize(v, depth + 1, seen);
   return out;
 }
 
-/** An Error as plain data: type, message, stack, own fields (`code`, `data`, ...) and cause. */
+/** Whether the value under `key` is replaced: a secret-named field, or a `user:password` string under `auth`. */
+function redactsValue(key: string, v: unknown): boolean {
+  if (v === undefined || v === null) return false;
+  return isSensitiveKey(key) || (/^(proxy-?)?auth$/i.test(key) && typeof v === 'string');
+}
+
+/**
+ * Arrays, where a header can be a name followed by its value: Node's `rawHeaders`
+ * (`['Authorization', 'Basic …']`) and `[name, value]` pairs. A value after a secret name is redacted.
+ */
+function sanitizeList(list: readonly unknown[], depth: number, seen: WeakSet<object>): unknown[] {
+  return list.map((v, i) => {
+    const name = list[i - 1];
+    if (i > 0 && typeof name === 'string' && typeof v === 'string' && redactsValue(name, v)) return REDACTED;
+    return sanitize(v, depth + 1, seen);
+  });
+}
+
+/** An Error as plain data: type, message, stack, own fields (`code`, `data`, ...), `errors` of an AggregateError, and cause. */
 function serializeError(err: Error): Record<string, unknown> {
   const out: Record<string, unknown> = { type: err.constructor.name, message: err.message, stack: err.stack };
   for (const [k, v] of Object.entries(err)) if (!(k in out)) out[k] = v;
+  if (err instanceof AggregateError && Array.isArray(err.errors)) out.errors = err.errors;
   if (err.cause !== undefined) out.cause = err.cause;
   return out;
 }
@@ -137,9 +169,9 @@ export function loggerOptions(level: LogLevel, bindings: Record<string, unknown>
       logMethod(args, method) {
         const [first, ...rest] = args as unknown[];
         if (first instanceof Error && (rest.length === 0 || typeof rest[0] !== 'string')) {
-          return method.apply(this, [{ err: first }, stripUrlCredentials(first.message)] as never);
+          return method.apply(this, [{ err: first }, sanitizeText(first.message)] as never);
         }
-        const clean = args.map((a: unknown) => (typeof a === 'string' ? stripUrlCredentials(a) : a));
+        const clean = args.map((a: unknown) => (typeof a === 'string' ? sanitizeText(a) : a));
         return method.apply(this, clean as never);
       },
     },

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { HttpClient } from 'isomorphic-git';
-import { ConfigError } from '../errors.js';
+import { ConfigError, stripUrlCredentials } from '../errors.js';
 import { createDirSource } from './dir.js';
 import { createGitHttpSource } from './git-http.js';
 import { createGitSshSource } from './git-ssh.js';
@@ -45,7 +45,7 @@ export type SourceKind = 'git-http' | 'git-ssh' | 'local-git' | 'dir';
 export function detectSource(url: string, cwd = process.cwd()): { kind: SourceKind; path?: string; gitdir?: string } {
   if (/^https?:\/\//i.test(url)) return { kind: 'git-http' };
   if (/^ssh:\/\//i.test(url) || (parseSshUrl(url) && !/^[a-z]:[\\/]/i.test(url) && !url.startsWith('/') && !url.startsWith('.'))) return { kind: 'git-ssh' };
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^file:\/\//i.test(url)) throw new ConfigError(`source.url: unsupported scheme in ${url.replace(/\/\/[^/@]*@/, '//')}`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^file:\/\//i.test(url)) throw new ConfigError(`source.url: unsupported scheme in ${stripUrlCredentials(url)}`);
   const dir = path.resolve(cwd, url.replace(/^file:\/\//i, ''));
   const dotgit = path.join(dir, '.git');
   if (existsSync(dotgit)) {

@@ -163,4 +163,28 @@ describe('log', () => {
 
     expect(ports).toHaveLength(3);
   });
+
+  it('redacts header values in raw header lists and pairs, and credentials after an auth scheme anywhere', () => {
+    const inner = Object.assign(new Error('request failed'), {
+      rawHeaders: ['Authorization', 'Basic Ym9iOmh1bnRlcjI=', 'Cookie', 'sid=s3cr3t', 'Accept', 'text/plain'],
+      pairs: [['x-gitlab-token', 'glpat-abcdef123456']],
+      options: { auth: 'bob:hunter2', headers: new Headers({ authorization: 'Bearer tok-headers-1', accept: 'x' }) },
+      text: 'sent "Authorization: Bearer eyJhbGciOi.abc.def" to the server',
+    });
+    const err = new AggregateError([new Error('at https://u:pw@h/')], 'several', { cause: inner });
+
+    const out = JSON.stringify(sanitizeForLog({ err, m: new Map([['token', 'map-token-value']]) }));
+
+    for (const secret of ['Ym9iOmh1bnRlcjI=', 's3cr3t', 'glpat-abcdef123456', 'hunter2', 'tok-headers-1', 'eyJhbGciOi', 'map-token-value', ':pw@']) expect(out).not.toContain(secret);
+    expect(out).toContain('"Accept","text/plain"');
+    expect(out).toContain('"accept":"x"');
+    expect(out).toContain('https://h/');
+  });
+
+  it('strips the whole userinfo of a URL whose password holds an @ (WHATWG URLs allow it)', () => {
+    const out = sanitizeForLog({ url: 'https://bob:p@ss@git.example.com/ops/jobs.git', msg: 'clone of https://bob:a@b@c@git.example.com/x failed' });
+
+    expect(out).toEqual({ url: 'https://git.example.com/ops/jobs.git', msg: 'clone of https://git.example.com/x failed' });
+  });
 });
+
