@@ -2,11 +2,12 @@
  * Config loading (I/O): the file, then `CRONSYNC_*` environment variables, then flags.
  * The merged data is validated by `validate.ts`.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { hostname } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, resolve, win32 } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { parseManifestFile } from '../manifest/parse.js';
+import { MAX_FILE_BYTES, parseManifestFile } from '../manifest/parse.js';
 import type { RawDocument } from '../manifest/parse.js';
 import { closestName } from '../manifest/suggest.js';
 import type { Issue } from '../manifest/types.js';
@@ -36,6 +37,9 @@ export interface LoadConfigOptions {
 type Leaf = { path: string[]; type: string; env: string };
 
 let leaves: Leaf[] | undefined;
+
+/** The command-line flag behind each override, for error messages. */
+const FLAG_NAMES: Readonly<Record<string, string>> = { stateDir: '--state-dir', 'scheduler.kind': '--scheduler', 'log.level': '--log-level' };
 
 const ENV_PREFIX = 'CRONSYNC_';
 
@@ -81,14 +85,9 @@ function collectLeaves(node: SchemaNode, path: string[], out: Leaf[]): void {
  */
 export function loadConfig(opts: LoadConfigOptions): AgentConfig {
   const file = opts.file ?? opts.env.CRONSYNC_CONFIG ?? defaultConfigPath(process.platform, opts.env);
-  let text: string;
-  try {
-    text = readFileSync(isAbsolute(file) ? file : join(opts.cwd ?? process.cwd(), file), 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`cannot read config file ${file}: ${code === 'ENOENT' ? 'no such file (use --config FILE or CRONSYNC_CONFIG)' : (err as Error).message}`, { file });
-  }
-  const parsed = parseManifestFile(file, text, { kind: 'config' });
+  const cwd = opts.cwd ?? process.cwd();
+  const bytes = readConfigBytes(file, isAbsolute(file) ? file : join(cwd, file));
+  const parsed = parseManifestFile(file, bytes, { kind: 'config' });
   const errors = parsed.issues.filter((i) => i.severity === 'error');
   if (errors.length > 0) throw configError(file, errors);
   const second = parsed.documents[1];
@@ -105,7 +104,7 @@ export function loadConfig(opts: LoadConfigOptions): AgentConfig {
   for (const [dotted, raw] of Object.entries(opts.overrides ?? {})) {
     if (raw === undefined) continue;
     const leaf = configEnvVars().find((l) => l.path.join('.') === dotted);
-    if (leaf) applyOverride(data, leaf, raw, `--${dotted}`, origins, issues);
+    if (leaf) applyOverride(data, leaf, raw, FLAG_NAMES[dotted] ?? `--${dotted}`, origins, issues);
   }
   issues.push(...unknownEnvVars(opts.env, namedEnvVars(data)));
   if (issues.length > 0) throw configError(file, issues);
@@ -117,7 +116,72 @@ export function loadConfig(opts: LoadConfigOptions): AgentConfig {
       return origin ? { ...i, file: origin[1], line: 0, col: 0 } : i;
     }));
   }
-  return res.value;
+  return absolutePaths(res.value, cwd);
+}
+
+/**
+ * Reads the config file as bytes, so that parsing can reject bytes that are not UTF-8 (a
+ * lossy decode would silently change paths and names). Only a regular file is read, and not
+ * past the 1 MiB limit: a device such as /dev/zero never ends and a FIFO blocks.
+ * @throws {ConfigError} naming the file.
+ */
+function readConfigBytes(file: string, abs: string): Buffer {
+  let fd: number | undefined;
+  try {
+    fd = openSync(abs, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new ConfigError(`cannot read config file ${file}: not a regular file (${fileKind(st)})`, { file });
+    if (st.size > MAX_FILE_BYTES) {
+      throw configError(file, [{ file, line: 1, col: 1, path: '', rule: 'yaml-too-large', severity: 'error', message: `file is ${st.size} bytes; config files are limited to ${MAX_FILE_BYTES} bytes (1 MiB)` }]);
+    }
+    // One byte past the limit: a file that grew since fstat is still reported as too large.
+    const buf = Buffer.alloc(MAX_FILE_BYTES + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+    }
+    return buf.subarray(0, n);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(`cannot read config file ${file}: ${code === 'ENOENT' ? 'no such file (use --config FILE or CRONSYNC_CONFIG)' : (err as Error).message}`, { file });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function fileKind(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a file';
+}
+
+/**
+ * Makes the file-system paths of the config absolute, against the working directory the
+ * relative values were already read from. They are copied into places that are used from
+ * elsewhere: `--state-dir` in crontab entries and CRONSYNC_STATE_DIR in cron.d (cron runs jobs
+ * from the user's home), `secretsFile` in job snapshots. `source.url` is left as written: it
+ * is part of the source id.
+ */
+function absolutePaths(cfg: AgentConfig, cwd: string): AgentConfig {
+  // A Windows path (C:\…) in a config read elsewhere, e.g. a test on Linux, is absolute as it is.
+  const abs = (p: string): string => (isAbsolute(p) || win32.isAbsolute(p) ? p : resolve(cwd, p));
+  cfg.stateDir = abs(cfg.stateDir);
+  if (cfg.secretsFile !== undefined) cfg.secretsFile = abs(cfg.secretsFile);
+  cfg.scheduler.cronDir = abs(cfg.scheduler.cronDir);
+  cfg.scheduler.unitDir = abs(cfg.scheduler.unitDir);
+  const { auth, ssh } = cfg.source;
+  if (auth?.passwordFile !== undefined) auth.passwordFile = abs(auth.passwordFile);
+  if (ssh?.keyFile !== undefined) ssh.keyFile = abs(ssh.keyFile);
+  if (ssh?.knownHosts !== undefined) ssh.knownHosts = abs(ssh.knownHosts);
+  const hooks = cfg.daemon.webhooks;
+  if (hooks?.secretFile !== undefined) hooks.secretFile = abs(hooks.secretFile);
+  return cfg;
 }
 
 /** Variables the config itself names as holding secrets; they may carry the prefix. */

@@ -45,9 +45,39 @@ export function validateConfig(doc: RawDocument, data: Record<string, unknown>, 
   if (cfg.checkin.url && /^[a-z]+:\/\/[^/]*@/i.test(cfg.checkin.url)) {
     issues.push(issue(['checkin', 'url'], 'checkin.url must not contain credentials (user:password@); authenticate with each job\'s checkin.secret (${VAR}) instead'));
   }
+  const urlProblem = sourceUrlProblem(cfg.source.url);
+  if (urlProblem) issues.push(issue(['source', 'url'], `source.url ${urlProblem}`));
+  for (const key of ['health', 'webhooks'] as const) {
+    const listen = cfg.daemon[key]?.listen;
+    if (listen !== undefined && !isListenAddress(listen)) {
+      issues.push(issue(['daemon', key, 'listen'], `daemon.${key}.listen must be host:port with a port from 0 to 65535 (got "${listen}")`));
+    }
+  }
   if (issues.length > 0) return { ok: false, issues };
   cfg.file = doc.file;
   cfg.agent.name ??= defaults.hostname;
   cfg.stateDir ??= defaults.stateDir;
   return { ok: true, value: cfg };
+}
+
+/**
+ * Why a source URL cannot be used, or null. Only URLs with a scheme are checked here; local
+ * paths and scp-like `git@host:path` remotes are told apart on disk when the source is made.
+ */
+function sourceUrlProblem(url: string): string | null {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === undefined || scheme === 'file' || scheme === 'ssh') return null;
+  if (scheme !== 'http' && scheme !== 'https') return `has the unsupported scheme ${scheme} (use https://, http://, ssh://, git@host:path or a local path)`;
+  try {
+    if (new URL(url).hostname === '') return 'is not a valid URL (no host)';
+  } catch {
+    return 'is not a valid URL';
+  }
+  return null;
+}
+
+/** `host:port`, `[v6]:port` or a bare port, with the port in range (as daemon/http.ts parses it). */
+function isListenAddress(text: string): boolean {
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/.exec(text.trim());
+  return m !== null && Number(m[2]) <= 65535;
 }

@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -135,4 +136,89 @@ describe('config/load', () => {
     const env = thrown(() => loadConfig({ file: file(minimal), env: { CRONSYNC_SOURCE_TIMEOUT: '0m' } }));
     expect(env.message).toContain('CRONSYNC_SOURCE_TIMEOUT: source.timeout must be at least 1s');
   });
+
+  it('refuses a config path that is not a regular file instead of reading it (a device never ends, a FIFO blocks)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cronsync-cfg-'));
+    const fifo = join(dir, 'fifo.yaml');
+    execFileSync('mkfifo', [fifo]);
+
+    const device = thrown(() => loadConfig({ file: '/dev/zero', env: {} }));
+    const pipe = thrown(() => loadConfig({ file: fifo, env: {} }));
+    const folder = thrown(() => loadConfig({ file: dir, env: {} }));
+
+    expect(device.message).toBe('cannot read config file /dev/zero: not a regular file (a character device)');
+    expect(pipe.message).toBe(`cannot read config file ${fifo}: not a regular file (a FIFO)`);
+    expect(folder.message).toBe(`cannot read config file ${dir}: not a regular file (a directory)`);
+  });
+
+  it('rejects a config file that is not valid UTF-8 at file:line:col rather than changing its bytes', () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'cronsync-cfg-')), 'config.yaml');
+    writeFileSync(f, Buffer.concat([Buffer.from('agent:\n  tenant: acme\nsource:\n  url: /srv/'), Buffer.from([0xff, 0xfe]), Buffer.from('\n')]));
+
+    const err = thrown(() => loadConfig({ file: f, env: {} }));
+
+    expect(err.message).toContain(`${f}:4:13: file is not valid UTF-8`);
+    expect(err.message).not.toContain('\ufffd');
+  });
+
+  it('rejects a config file over 1 MiB without reading it all', () => {
+    const f = file(`${minimal}#${'x'.repeat(2 * 1024 * 1024)}\n`);
+
+    const err = thrown(() => loadConfig({ file: f, env: {} }));
+
+    expect(err.message).toMatch(/config\.yaml:1:1: file is \d+ bytes; config files are limited to 1048576 bytes/);
+  });
+
+  it('makes relative paths absolute (against the working directory), since cron entries and job snapshots run elsewhere', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'cronsync-cwd-'));
+    mkdirSync(join(cwd, 'etc'));
+    const f = join(cwd, 'etc', 'config.yaml');
+    writeFileSync(f, `${minimal}  auth: { passwordFile: token }\n  ssh: { keyFile: k, knownHosts: ./kh }\nsecretsFile: secrets.env\nscheduler: { cronDir: cron.d, unitDir: units }\ndaemon:\n  webhooks: { listen: "127.0.0.1:0", secretFile: hook.secret }\n`);
+
+    const cfg = loadConfig({ file: 'etc/config.yaml', env: { CRONSYNC_STATE_DIR: 'state' }, cwd });
+    const flag = loadConfig({ file: f, env: {}, cwd, overrides: { stateDir: '../flag-state' } });
+
+    expect(cfg.stateDir).toBe(join(cwd, 'state'));
+    expect(cfg.secretsFile).toBe(join(cwd, 'secrets.env'));
+    expect(cfg.source.auth).toEqual({ passwordFile: join(cwd, 'token') });
+    expect(cfg.source.ssh).toEqual({ keyFile: join(cwd, 'k'), knownHosts: join(cwd, 'kh') });
+    expect(cfg.scheduler.cronDir).toBe(join(cwd, 'cron.d'));
+    expect(cfg.scheduler.unitDir).toBe(join(cwd, 'units'));
+    expect(cfg.daemon.webhooks?.secretFile).toBe(join(cwd, 'hook.secret'));
+    expect(cfg.source.url).toBe('https://git.example.com/ops/jobs.git');
+    expect(flag.stateDir).toBe(join(cwd, '..', 'flag-state'));
+  });
+
+  it('names the flag, not the config key, when a flag value is invalid', () => {
+    const err = thrown(() => loadConfig({ file: file(minimal), env: {}, overrides: { 'log.level': 'loud', 'scheduler.kind': 'cron' } }));
+
+    expect(err.message).toContain('--log-level: log.level must be one of');
+    expect(err.message).toContain('--scheduler: scheduler.kind must be one of');
+    expect(err.message).not.toContain('--log.level');
+  });
+
+  it.each`
+    url                              | why
+    ${'https://exa mple.com/x'}      | ${'is not a valid URL'}
+    ${'http://'}                     | ${'is not a valid URL'}
+    ${'https://git.example:99999/x'} | ${'is not a valid URL'}
+    ${'ftp://bob:pw@host/x'}         | ${'has the unsupported scheme ftp'}
+  `('rejects source.url $url at file:line:col instead of failing later', ({ url, why }) => {
+    const f = file(`agent:\n  tenant: acme\nsource:\n  url: "${url as string}"\n`);
+
+    const err = thrown(() => loadConfig({ file: f, env: {} }));
+
+    expect(err.message).toContain(`${f}:4:8: source.url ${why as string}`);
+    expect(err.message).not.toContain('pw@');
+  });
+
+  it('rejects a listen address with a port out of range at file:line:col', () => {
+    const f = file(`${minimal}daemon:\n  health: { listen: "127.0.0.1:99999" }\n  webhooks: { listen: "[zz]:9465" }\n`);
+
+    const err = thrown(() => loadConfig({ file: f, env: {} }));
+
+    expect(err.message).toContain(`${f}:6:21: daemon.health.listen must be host:port with a port from 0 to 65535 (got "127.0.0.1:99999")`);
+    expect(err.message).toContain(`${f}:7:23: daemon.webhooks.listen must be host:port`);
+  });
 });
+
