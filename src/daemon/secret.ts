@@ -2,7 +2,7 @@
  * Loading the webhook secret from a file or an environment variable. The config only ever
  * names where the secret lives; the value never appears in config, logs or errors.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 
 /** Where the webhook secret lives (config `webhooks.secretFile` / `webhooks.secretEnv`). */
@@ -20,8 +20,24 @@ export interface SecretDeps {
   platform: NodeJS.Platform;
 }
 
+/**
+ * Reads a regular file only: opening a FIFO would block the daemon until a writer appears, and a
+ * device such as /dev/zero never ends.
+ */
+function readRegularFile(path: string): string {
+  const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    if (!fstatSync(fd).isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREG' });
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const REASONS: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EPERM: 'permission denied', ENOTREG: 'not a regular file', EISDIR: 'not a regular file' };
+
 const nodeDeps: SecretDeps = {
-  readFile: (p) => readFileSync(p, 'utf8'),
+  readFile: readRegularFile,
   mode: (p) => statSync(p).mode & 0o777,
   env: process.env,
   platform: process.platform,
@@ -45,7 +61,8 @@ export function loadWebhookSecret(src: SecretSource, deps: SecretDeps = nodeDeps
       mode = deps.mode(file);
       value = deps.readFile(file);
     } catch (err) {
-      throw new ConfigError(`Cannot read webhook secret file ${file}`, { path: file, reason: (err as NodeJS.ErrnoException).code ?? 'unknown' });
+      const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
+      throw new ConfigError(`Cannot read webhook secret file ${file}: ${REASONS[code] ?? code}`, { path: file, reason: code });
     }
     if (deps.platform !== 'win32' && (mode & 0o077) !== 0) {
       throw new ConfigError(`Webhook secret file ${file} must not be group or world readable (chmod 600)`, { path: file, mode: mode.toString(8) });

@@ -9,13 +9,14 @@ import { SourceError } from '../errors.js';
 import { hashObject } from './pack.js';
 import { diffFiles, fileOids, makeMatcher, sourceIdOf } from './select.js';
 import { MAX_FILE_BYTES } from './types.js';
-import type { Snapshot, Source, SourceConfig, SourceFile } from './types.js';
+import type { Snapshot, Source, SourceConfig, SourceFile, SourceLog } from './types.js';
 
 /** Dependencies of the directory source. */
 export interface DirDeps {
   now?: () => Date;
   /** Debounce of `watch`, in ms (default 500). */
   debounceMs?: number;
+  log?: SourceLog;
 }
 
 /** Creates a source reading directory `root`. */
@@ -70,6 +71,13 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
         timer = setTimeout(onChange, deps.debounceMs ?? 500);
       };
       watcher.on('all', fire);
+      // An 'error' event without a listener is thrown, and from a watcher callback that would
+      // crash the daemon (ENOSPC when the inotify limit is reached, EACCES on a subdirectory).
+      // The poll interval still syncs; the watch only makes changes show up sooner.
+      watcher.on('error', (err: unknown) => {
+        const e = err as NodeJS.ErrnoException;
+        deps.log?.warn({ path: root, err: { code: e?.code, message: e?.message ?? String(err) } }, 'Directory watch failed; changes are picked up at the next poll');
+      });
       return () => {
         clearTimeout(timer);
         void watcher.close();

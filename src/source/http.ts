@@ -6,6 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
+import { SourceError, stripUrlCredentials } from '../errors.js';
 
 /** Creates the default HTTP client of the git source. */
 export function createNodeHttpClient(): HttpClient {
@@ -27,6 +28,14 @@ async function request(req: GitHttpRequest, agents: { http: http.Agent; https: h
   const send = (retry: boolean): Promise<GitHttpResponse> =>
     new Promise((resolve, reject) => {
       const r = mod.request(url, { method: req.method ?? 'GET', headers, signal: req.signal, agent: secure ? agents.https : agents.http }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 300 && status < 400 && res.headers.location) {
+          // Not followed: the Authorization header must never reach another host, and a moved
+          // repository is better fixed in source.url than chased on every poll.
+          res.resume();
+          reject(redirectError(url, res.headers.location, status));
+          return;
+        }
         const flat: Record<string, string> = {};
         for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
         resolve({
@@ -53,4 +62,17 @@ export async function collectBody(body: AsyncIterableIterator<Uint8Array> | unde
   const chunks: Buffer[] = [];
   if (body) for await (const c of body) chunks.push(Buffer.from(c));
   return Buffer.concat(chunks);
+}
+
+/** The error of a redirect: where it points (no userinfo, query or fragment) and what to do. */
+function redirectError(from: URL, location: string, status: number): SourceError {
+  let to: string;
+  try {
+    const u = new URL(location, from);
+    to = stripUrlCredentials(`${u.protocol}//${u.username ? 'x@' : ''}${u.host}${u.pathname}`);
+  } catch {
+    to = '(an invalid location)';
+  }
+  const repo = `${from.protocol}//${from.host}${from.pathname.replace(/\/(info\/refs|git-upload-pack)$/, '')}`;
+  return new SourceError('other', `Git source ${repo}: the server redirects to ${to} (HTTP ${status}); redirects are not followed, so credentials never go to another host: set source.url to the new address`, { url: repo, status, location: to });
 }

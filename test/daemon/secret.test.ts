@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { loadWebhookSecret } from '../../src/daemon/secret.js';
@@ -48,4 +52,25 @@ describe('daemon/secret', () => {
   it('does not check POSIX modes on Windows', () => {
     expect(loadWebhookSecret({ secretFile: 'C:\\s' }, deps({ 'C:\\s': { text: SECRET, mode: 0o666 } }, {}, 'win32'))).toBe(SECRET);
   });
+
+  it('says why a secret file cannot be read, and refuses a FIFO or directory instead of blocking on it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cronsync-secret-'));
+    chmodSync(dir, 0o700);
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', ['-m', '600', fifo]);
+    const message = (secretFile: string): string => {
+      try {
+        loadWebhookSecret({ secretFile });
+      } catch (err) {
+        if (err instanceof ConfigError) return err.message;
+        throw err;
+      }
+      return 'no error';
+    };
+
+    expect(message(join(dir, 'missing'))).toBe(`Cannot read webhook secret file ${join(dir, 'missing')}: no such file`);
+    expect(message(dir)).toBe(`Cannot read webhook secret file ${dir}: not a regular file`);
+    expect(message(fifo)).toBe(`Cannot read webhook secret file ${fifo}: not a regular file`);
+  });
 });
+

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -210,6 +212,34 @@ describe.skipIf(!gitAvailable)('e2e/git-http', () => {
 
     expect([e1.kind, e1.data.status]).toEqual(['server', 500]);
     expect([e2.kind, e2.data.status]).toEqual(['server', 503]);
+  });
+
+  it('never follows a redirect to another host, so credentials stay home; the error names where it points, without secrets', async () => {
+    createRepo(server.root, 'moved', { 'a.yaml': job('a') });
+    const elsewhere: { auth?: string; url?: string }[] = [];
+    const other = http.createServer((req, res) => {
+      elsewhere.push({ auth: req.headers.authorization, url: req.url });
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    const port = (other.address() as AddressInfo).port;
+    const target = `http://evil:pw-in-location@localhost:${port}/moved.git/info/refs?service=git-upload-pack&token=qs-secret`;
+    server.hook = (_req, res) => {
+      res.writeHead(301, { location: target });
+      res.end();
+      return true;
+    };
+    server.auth = { username: 'bot', password: 'home-password-1' };
+
+    const err = (await make({ url: server.repoUrl('moved'), auth: { username: 'bot', passwordEnv: 'PW' } }, { env: { PW: 'home-password-1' } }).fetch(never).catch((e: unknown) => e)) as SourceError;
+    await new Promise<void>((r) => other.close(() => r()));
+
+    expect(err).toBeInstanceOf(SourceError);
+    expect(elsewhere).toEqual([]);
+    expect(err.message).toContain(`redirects to http://localhost:${port}/moved.git/info/refs`);
+    expect(err.message).toContain('redirects are not followed');
+    expect(err.data.status).toBe(301);
+    expect(JSON.stringify({ m: err.message, d: err.data })).not.toMatch(/pw-in-location|qs-secret|home-password-1/);
   });
 
   it('a slow server hits the timeout', async () => {

@@ -1,0 +1,33 @@
+import { EventEmitter } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+
+const watchers: EventEmitter[] = [];
+vi.mock('chokidar', () => ({
+  watch: () => {
+    const w = Object.assign(new EventEmitter(), { close: async () => undefined });
+    watchers.push(w);
+    return w;
+  },
+}));
+
+const { createSource } = await import('../../src/source/index.js');
+
+describe('source/dir watch', () => {
+  it('logs a watcher error (ENOSPC: inotify limit, EACCES) instead of throwing it out of the daemon, and keeps watching', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'cronsync-watch-err-'));
+    const warnings: unknown[] = [];
+    const log = { debug: () => undefined, info: () => undefined, warn: (o: object) => void warnings.push(o) };
+    const source = createSource({ url: root }, { stateDir: root, log, debounceMs: 0 });
+    const unwatch = source.watch!(() => undefined);
+    const err = Object.assign(new Error('System limit for number of file watchers reached, watch /srv/jobs'), { code: 'ENOSPC' });
+
+    const emit = () => watchers[0]!.emit('error', err);
+
+    expect(emit).not.toThrow();
+    expect(warnings).toEqual([{ path: root, err: { code: 'ENOSPC', message: err.message } }]);
+    unwatch();
+  });
+});
