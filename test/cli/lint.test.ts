@@ -145,7 +145,20 @@ describe('cli/lint', () => {
 
     expect(res.err).toContain('CRONSYNC_STATEDIR: unknown environment variable CRONSYNC_STATEDIR (did you mean CRONSYNC_STATE_DIR?)');
     expect(res.err).not.toMatch(/\n\s+at /);
-    expect(res.code).toBe(1);
+    expect(res.code).toBe(2);
+  });
+
+  it('exits 2 (usage or I/O), not 1, when the --config file or its source cannot be used', async () => {
+    const dir = tree({ 'repo/ok.yaml': valid });
+    writeFileSync(join(dir, 'gone.yaml'), `agent: { tenant: t }\nsource: { url: "https://127.0.0.1:9/none.git", timeout: 2s }\nstateDir: ${join(dir, 'state')}\n`);
+
+    const missing = await cli(['lint', '--config', 'nope.yaml'], dir);
+    const down = await cli(['lint', '--config', 'gone.yaml'], dir);
+
+    expect([missing.code, down.code]).toEqual([2, 2]);
+    expect(missing.err).toContain('cannot read config file nope.yaml');
+    expect(down.err).toMatch(/^cronsync: /);
+    expect(down.err).not.toMatch(/internal error|\n\s+at /);
   });
 
   it('answers --help and --version', async () => {

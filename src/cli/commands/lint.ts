@@ -1,7 +1,7 @@
 /** `cronsync lint [PATH...]`: validate manifests and report every problem in one run. */
 import type { Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { IoError, UsageError } from '../../errors.js';
+import { IoError, UsageError, isCronsyncError } from '../../errors.js';
 import { loadManifests } from '../../manifest/load.js';
 import type { ManifestInput } from '../../manifest/load.js';
 import type { Issue } from '../../manifest/types.js';
@@ -40,10 +40,16 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const { loadConfig } = await import('../../config/load.js');
     const { createConfiguredSource } = await import('../source.js');
     const { nullLogger } = await import('../../log.js');
-    const cfg = loadConfig({ file: values.config, env: io.env, cwd: io.cwd });
-    const source = await createConfiguredSource(cfg, nullLogger, io.cwd);
-    const snap = await source.fetch(new AbortController().signal);
-    inputs = snap.files;
+    try {
+      const cfg = loadConfig({ file: values.config, env: io.env, cwd: io.cwd });
+      const source = await createConfiguredSource(cfg, nullLogger, io.cwd);
+      inputs = (await source.fetch(new AbortController().signal)).files;
+    } catch (err) {
+      // A config that cannot be used or a source that cannot be read is a usage or I/O error
+      // (exit 2), never "invalid manifests" (exit 1).
+      if (isCronsyncError(err)) throw new UsageError(err.message);
+      throw err;
+    }
   } else {
     let files;
     try {
