@@ -2,11 +2,11 @@
  * Config loading (I/O): the file, then `CRONSYNC_*` environment variables, then flags.
  * The merged data is validated by `validate.ts`.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import type { Stats } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve, win32 } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { readRegularFileSync } from '../system/regular-file.js';
 import { MAX_FILE_BYTES, parseManifestFile } from '../manifest/parse.js';
 import type { RawDocument } from '../manifest/parse.js';
 import { closestName } from '../manifest/suggest.js';
@@ -126,40 +126,23 @@ export function loadConfig(opts: LoadConfigOptions): AgentConfig {
  * @throws {ConfigError} naming the file.
  */
 function readConfigBytes(file: string, abs: string): Buffer {
-  let fd: number | undefined;
   try {
-    fd = openSync(abs, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new ConfigError(`cannot read config file ${file}: not a regular file (${fileKind(st)})`, { file });
-    if (st.size > MAX_FILE_BYTES) {
-      throw configError(file, [{ file, line: 1, col: 1, path: '', rule: 'yaml-too-large', severity: 'error', message: `file is ${st.size} bytes; config files are limited to ${MAX_FILE_BYTES} bytes (1 MiB)` }]);
-    }
-    // One byte past the limit: a file that grew since fstat is still reported as too large.
-    const buf = Buffer.alloc(MAX_FILE_BYTES + 1);
-    let n = 0;
-    while (n < buf.length) {
-      const got = readSync(fd, buf, n, buf.length - n, null);
-      if (got === 0) break;
-      n += got;
-    }
-    return buf.subarray(0, n);
+    // At most one byte past the limit: a file that grew since fstat is still reported as too large.
+    return readRegularFileSync(abs, {
+      maxBytes: MAX_FILE_BYTES,
+      check: (st) => {
+        if (st.size > MAX_FILE_BYTES) {
+          throw configError(file, [{ file, line: 1, col: 1, path: '', rule: 'yaml-too-large', severity: 'error', message: `file is ${st.size} bytes; config files are limited to ${MAX_FILE_BYTES} bytes (1 MiB)` }]);
+        }
+      },
+    }).data;
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(`cannot read config file ${file}: ${code === 'ENOENT' ? 'no such file (use --config FILE or CRONSYNC_CONFIG)' : (err as Error).message}`, { file });
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 
-function fileKind(st: Stats): string {
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  return 'not a file';
-}
 
 /**
  * Makes the file-system paths of the config absolute, against the working directory the

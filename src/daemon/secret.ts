@@ -2,8 +2,9 @@
  * Loading the webhook secret from a file or an environment variable. The config only ever
  * names where the secret lives; the value never appears in config, logs or errors.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
+import { readRegularFileSync } from '../system/regular-file.js';
 
 /** Where the webhook secret lives (config `webhooks.secretFile` / `webhooks.secretEnv`). */
 export interface SecretSource {
@@ -20,24 +21,11 @@ export interface SecretDeps {
   platform: NodeJS.Platform;
 }
 
-/**
- * Reads a regular file only: opening a FIFO would block the daemon until a writer appears, and a
- * device such as /dev/zero never ends.
- */
-function readRegularFile(path: string): string {
-  const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-  try {
-    if (!fstatSync(fd).isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREG' });
-    return readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
-  }
-}
 
 const REASONS: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EPERM: 'permission denied', ENOTREG: 'not a regular file', EISDIR: 'not a regular file' };
 
 const nodeDeps: SecretDeps = {
-  readFile: readRegularFile,
+  readFile: (p) => readRegularFileSync(p).data.toString('utf8'),
   mode: (p) => statSync(p).mode & 0o777,
   env: process.env,
   platform: process.platform,

@@ -2,8 +2,8 @@
  * `${VAR}` resolution from the environment and the agent's secrets file. Values are never put
  * in an error message, a log field or argv.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { SecretsError } from '../errors.js';
+import { readRegularFileSync } from '../system/regular-file.js';
 
 const REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
@@ -28,22 +28,18 @@ export function parseSecretsFile(text: string): Map<string, string> {
  */
 export function readSecretsFile(path: string): Map<string, string> {
   let text: string;
-  let fd: number | undefined;
   try {
-    // The mode is checked on the open file, so the file read is the file checked; O_NONBLOCK so
-    // that a FIFO put in its place cannot hang the run.
-    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' });
-    if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
-      throw new SecretsError(`Refusing secrets file ${path}: it is accessible by group or others (mode ${(st.mode & 0o777).toString(8)}); run chmod 600`, { path, reason: 'unsafe' });
-    }
-    text = readFileSync(fd, 'utf8');
+    // The mode is checked on the open file, so the file read is the file checked.
+    text = readRegularFileSync(path, {
+      check: (st) => {
+        if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
+          throw new SecretsError(`Refusing secrets file ${path}: it is accessible by group or others (mode ${(st.mode & 0o777).toString(8)}); run chmod 600`, { path, reason: 'unsafe' });
+        }
+      },
+    }).data.toString('utf8');
   } catch (err) {
     if (err instanceof SecretsError) throw err;
     throw new SecretsError(`Cannot read secrets file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { path, reason: 'unreadable' });
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
   return parseSecretsFile(text);
 }

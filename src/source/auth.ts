@@ -3,8 +3,8 @@
  * reluctantly, from URL userinfo), and turned into a Basic `Authorization` header. The URL that
  * is used and shown never carries them.
  */
-import { readFileSync } from 'node:fs';
 import { SourceError } from '../errors.js';
+import { readRegularFileSync } from '../system/regular-file.js';
 import type { SourceConfig } from './types.js';
 
 /** Credentials resolved for one fetch. */
@@ -29,7 +29,7 @@ export function splitUrlAuth(url: string): { url: string; username?: string; pas
  * Resolves the credentials of `config`, or null when none are configured.
  * @throws {SourceError} kind `auth` when the password file or variable cannot be read.
  */
-export function resolveCredentials(config: SourceConfig, env: NodeJS.ProcessEnv = process.env, readFile: (p: string) => string = (p) => readFileSync(p, 'utf8')): Credentials | null {
+export function resolveCredentials(config: SourceConfig, env: NodeJS.ProcessEnv = process.env, readFile: (p: string) => string = (p) => readRegularFileSync(p).data.toString('utf8')): Credentials | null {
   const fromUrl = splitUrlAuth(config.url);
   const a = config.auth ?? {};
   let password = fromUrl.password;

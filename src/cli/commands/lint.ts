@@ -1,10 +1,10 @@
 /** `cronsync lint [PATH...]`: validate manifests and report every problem in one run. */
-import type { Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { IoError, UsageError, isCronsyncError } from '../../errors.js';
 import { loadManifests } from '../../manifest/load.js';
 import type { ManifestInput } from '../../manifest/load.js';
 import type { Issue } from '../../manifest/types.js';
+import { fileKind } from '../../system/regular-file.js';
 import { commandInPath, findManifestFiles } from '../../system/walk.js';
 import { parseCommandArgs } from '../args.js';
 import { palette, useColor } from '../io.js';
@@ -89,14 +89,6 @@ async function readRegularFile(abs: string, display: string): Promise<Buffer | I
   }
 }
 
-function fileKind(st: Stats): string {
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  return 'not a file';
-}
 
 /** Formats lint issues for output. */
 export function formatIssues(issues: readonly Issue[], format: Format, summary: { files: number; jobs: number; color: boolean }): string {

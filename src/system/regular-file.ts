@@ -1,0 +1,64 @@
+/**
+ * Reading a file that must be a regular file (a config, a secret, a password file): it is
+ * checked on the open descriptor, so the file read is the file checked, and opened with
+ * O_NONBLOCK, so a FIFO put in its place cannot block the process and a device such as
+ * /dev/zero is refused before any read. No heavy imports: `cronsync exec` uses it.
+ */
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+
+/** What a non-regular file is, for messages: "a FIFO", "a directory", … */
+export function fileKind(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+/** Error of {@link readRegularFileSync} for a path that is not a regular file: code ENOTREG. */
+export class NotRegularFileError extends Error {
+  readonly code = 'ENOTREG';
+  constructor(readonly kind: string) {
+    super(`not a regular file (${kind})`);
+  }
+}
+
+/** Options of {@link readRegularFileSync}. */
+export interface ReadRegularOptions {
+  /** Read at most this many bytes plus one, so that callers can tell a file over the limit. */
+  maxBytes?: number;
+  /** Checks on the open file's stats before reading (e.g. permission bits); may throw. */
+  check?: (st: Stats) => void;
+}
+
+/**
+ * The bytes of `path` and the stats of the file read.
+ * @throws {NotRegularFileError} for a FIFO, directory, socket or device; the system error
+ * (ENOENT, EACCES, …) when it cannot be opened; whatever `check` throws.
+ */
+export function readRegularFileSync(path: string, options: ReadRegularOptions = {}): { data: Buffer; stat: Stats } {
+  const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new NotRegularFileError(fileKind(stat));
+    options.check?.(stat);
+    const limit = options.maxBytes === undefined ? stat.size : Math.min(stat.size, options.maxBytes) + 1;
+    const chunks: Buffer[] = [];
+    let total = 0;
+    // Read to the end (a file may grow after fstat), never past the limit.
+    for (;;) {
+      const buf = Buffer.alloc(Math.max(64 * 1024, limit - total));
+      const room = options.maxBytes === undefined ? buf.length : Math.min(buf.length, options.maxBytes + 1 - total);
+      if (room <= 0) break;
+      const got = readSync(fd, buf, 0, room, null);
+      if (got === 0) break;
+      chunks.push(buf.subarray(0, got));
+      total += got;
+    }
+    return { data: Buffer.concat(chunks, total), stat };
+  } finally {
+    closeSync(fd);
+  }
+}
