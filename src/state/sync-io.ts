@@ -48,7 +48,7 @@ export function randomUuid(): string {
 /**
  * Writes `data` to `path` atomically (temp file in the same directory, optional fsync of the
  * data and the directory, rename), creating parent directories with mode 0700. The file gets
- * exactly `mode`. Same contract as atomicWriteFileSync of src/system/files.ts.
+ * exactly `mode`. Same contract as the asynchronous atomicWriteFile of src/system/files.ts.
  * @throws {IoError} when the file cannot be written.
  */
 export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode: number, fsync = true): void {

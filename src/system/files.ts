@@ -1,9 +1,9 @@
 /**
  * Small file-system helpers shared by every writer of the state dir: atomic writes and
- * tolerant reads. Node implementations only; callers stay pure.
+ * tolerant reads. Node implementations only; callers stay pure. (The synchronous versions for
+ * the short-lived `cronsync exec` are in src/state/sync-io.ts.)
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, fchmodSync } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { IoError } from '../errors.js';
@@ -98,59 +98,3 @@ export async function removeFile(path: string): Promise<boolean> {
   }
 }
 
-/**
- * Synchronous {@link atomicWriteFile}, for the short-lived `cronsync exec`, where a few small
- * writes cost less without a round trip through the thread pool.
- * @throws {IoError} when the file cannot be written.
- */
-export function atomicWriteFileSync(path: string, data: string | Uint8Array, mode: number, options: AtomicWriteOptions = {}): void {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const sync = options.fsync !== false;
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const fd = openSync(tmp, 'wx', mode);
-    try {
-      writeAllSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-      fchmodSync(fd, mode);
-      if (sync) fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-    if (sync && process.platform !== 'win32') {
-      const dfd = openSync(dir, 'r');
-      try {
-        fsyncSync(dfd);
-      } finally {
-        closeSync(dfd);
-      }
-    }
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // Never created.
-    }
-    throw new IoError(`Cannot write ${path}: ${(err as Error).message}`, { path }, { cause: err });
-  }
-}
-
-/** Writes all of `data`: write(2) may store only part of it (nearly full disk) and the rest must follow or fail. */
-function writeAllSync(fd: number, data: Uint8Array): void {
-  for (let off = 0; off < data.byteLength;) {
-    const n = writeSync(fd, data, off, data.byteLength - off);
-    if (n <= 0) throw new Error('write made no progress');
-    off += n;
-  }
-}
-
-/** Synchronous {@link readFileIfExists}. @throws {IoError} on errors other than ENOENT. */
-export function readFileIfExistsSync(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new IoError(`Cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
-  }
-}

@@ -75,10 +75,10 @@ describe('state/sync-io short writes', () => {
     buildSync({
       stdin: {
         contents: `import { writeFileAtomicSync } from './src/state/sync-io.ts';
-import { atomicWriteFileSync } from './src/system/files.ts';
+import { atomicWriteFile } from './src/system/files.ts';
 const [, , target, which] = process.argv;
 try {
-  (which === 'files' ? (p, d, m) => atomicWriteFileSync(p, d, m, { fsync: false }) : (p, d, m) => writeFileAtomicSync(p, d, m, false))(target, 'x'.repeat(3000), 0o600);
+  await (which === 'files' ? (p, d, m) => atomicWriteFile(p, d, m, { fsync: false }) : (p, d, m) => writeFileAtomicSync(p, d, m, false))(target, 'x'.repeat(3000), 0o600);
   console.log('written');
 } catch (err) { console.log('error', err.code); }`,
         resolveDir: fileURLToPath(new URL('../..', import.meta.url)), loader: 'ts',
