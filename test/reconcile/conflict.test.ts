@@ -6,13 +6,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AgentConfig } from '../../src/config/types.js';
 import { createReconciler } from '../../src/reconcile/reconciler.js';
 import { createCronDAdapter } from '../../src/scheduler/crond/index.js';
 import { parseCronD } from '../../src/scheduler/crond/parse.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { MemorySource } from '../fakes/MemorySource.js';
 import { options } from '../scheduler/fixtures.js';
+import { agentConfig } from './fixtures.js';
 
 const signal = new AbortController().signal;
 const dirs: string[] = [];
@@ -23,16 +23,6 @@ afterEach(() => {
 const manifest = (name: string, minute = 0): string =>
   `apiVersion: v1\nkind: Job\nmetadata:\n  name: ${name}\n  tenant: acme\nspec:\n  schedule: "${minute} 2 * * *"\n  command: /opt/${name}.sh\n`;
 
-function config(stateDir: string): AgentConfig {
-  return {
-    file: null, agent: { name: 'host1', tenant: 'acme', labels: {} },
-    source: { url: 'https://git.example/jobs.git', paths: ['**/*.yaml'], exclude: [], interval: '60s', timeout: '60s' },
-    scheduler: { kind: 'cron.d', cronDir: '/etc/cron.d', unitDir: '/etc/systemd/system', taskFolder: '\\cronsync' },
-    checkin: { protocol: 'crontopus', start: false, spool: { maxAgeDays: 7, maxCount: 100 } },
-    stateDir, prune: true, allowMassRemoval: false,
-    daemon: { startDelay: '0s', maxBackoff: '10m' }, log: { level: 'info' },
-  };
-}
 
 describe('reconcile: conflicts', () => {
   it('keeps our entry and snapshot of a job another source installed too, and lists it once as a conflict', async () => {
@@ -43,7 +33,7 @@ describe('reconcile: conflicts', () => {
     mkdirSync(cronDir);
     const log = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
     const agent = (id: string, source: MemorySource, force = false) =>
-      createReconciler({ config: config(id === 'src1' ? stateDir : join(root, `state-${id}`)), source: { id, fetch: async (s) => ({ ...(await source.fetch(s)), sourceId: id }) }, adapter: createCronDAdapter(options({ cronDir, sourceId: id, stateDir })), scheduler: { kind: 'cron.d', reason: 'test' }, clock: new FakeClock(), log })
+      createReconciler({ config: agentConfig(id === 'src1' ? stateDir : join(root, `state-${id}`)), source: { id, fetch: async (s) => ({ ...(await source.fetch(s)), sourceId: id }) }, adapter: createCronDAdapter(options({ cronDir, sourceId: id, stateDir })), scheduler: { kind: 'cron.d', reason: 'test' }, clock: new FakeClock(), log })
         .reconcile({ signal, force });
     const mine = new MemorySource({ 'a.yaml': manifest('a'), 'b.yaml': manifest('b') });
     await agent('src1', mine);

@@ -6,7 +6,6 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { AgentConfig } from '../../src/config/types.js';
 import { createReconciler } from '../../src/reconcile/reconciler.js';
 import { createCronDAdapter } from '../../src/scheduler/crond/index.js';
 import { createCrontabAdapter } from '../../src/scheduler/crontab/index.js';
@@ -15,6 +14,7 @@ import { FakeClock } from '../fakes/FakeClock.js';
 import { fakeCrontab } from '../fakes/FakeRunner.js';
 import { MemorySource } from '../fakes/MemorySource.js';
 import { options } from '../scheduler/fixtures.js';
+import { agentConfig } from './fixtures.js';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 /** A 63-character job name: `acme/<LONG>` is 68 characters. */
@@ -26,23 +26,13 @@ function manifest(name: string): string {
   return `apiVersion: v1\nkind: Job\nmetadata:\n  name: ${name}\n  tenant: acme\nspec:\n  schedule: "0 2 * * *"\n  command: /opt/job.sh\n`;
 }
 
-function config(stateDir: string): AgentConfig {
-  return {
-    file: null, agent: { name: 'host1', tenant: 'acme', labels: {} },
-    source: { url: 'https://git.example/jobs.git', paths: ['**/*.yaml'], exclude: [], interval: '60s', timeout: '60s' },
-    scheduler: { kind: 'cron.d', cronDir: '/etc/cron.d', unitDir: '/etc/systemd/system', taskFolder: '\\cronsync' },
-    checkin: { protocol: 'crontopus', start: false, spool: { maxAgeDays: 7, maxCount: 100 } },
-    stateDir, prune: true, allowMassRemoval: false,
-    daemon: { startDelay: '0s', maxBackoff: '10m' }, log: { level: 'info' },
-  };
-}
 
 function setup(execFile: string) {
   const stateDir = mkdtempSync(join(tmpdir(), 'cronsync-limits-'));
   const cronDir = mkdtempSync(join(tmpdir(), 'cronsync-limits-crond-'));
   const source = new MemorySource({ 'a.yaml': manifest('a'), 'long.yaml': manifest(LONG) });
   const make = (file: string) => createReconciler({
-    config: config(stateDir), source, scheduler: { kind: 'cron.d', reason: 'test' }, clock: new FakeClock(), log: quiet,
+    config: agentConfig(stateDir), source, scheduler: { kind: 'cron.d', reason: 'test' }, clock: new FakeClock(), log: quiet,
     adapter: createCronDAdapter(options({ sourceId: source.id, cronDir, stateDir, execCommand: { file, args: [] } })),
   });
   return { stateDir, cronDir, source, rec: make(execFile), make };
@@ -100,7 +90,7 @@ describe('reconcile/steps: an entry the scheduler cannot hold', () => {
     const source = new MemorySource({ 'a.yaml': manifest('a'), 'long.yaml': manifest(LONG) });
     const realState = mkdtempSync(join(tmpdir(), 'cronsync-limits-'));
     const rec = createReconciler({
-      config: config(realState), source, scheduler: { kind: 'crontab', reason: 'test' }, clock: new FakeClock(), log: quiet,
+      config: agentConfig(realState), source, scheduler: { kind: 'crontab', reason: 'test' }, clock: new FakeClock(), log: quiet,
       adapter: createCrontabAdapter(options({ sourceId: source.id, stateDir, execCommand: { file: '/usr/bin/cronsync', args: [] } }), { runner, crontabSpool: runner.spool, identity: { user: 'root', isRoot: true } }),
     });
 

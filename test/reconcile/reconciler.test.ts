@@ -10,6 +10,7 @@ import { readJobSnapshot } from '../../src/state/snapshots.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { MemoryScheduler } from '../fakes/MemoryScheduler.js';
 import { MemorySource } from '../fakes/MemorySource.js';
+import { agentConfig } from './fixtures.js';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 
@@ -17,17 +18,8 @@ function manifest(name: string, over: { schedule?: string; tenant?: string; extr
   return `apiVersion: v1\nkind: Job\nmetadata:\n  name: ${name}\n  tenant: ${over.tenant ?? 'acme'}\nspec:\n  schedule: "${over.schedule ?? '0 2 * * *'}"\n  command: /opt/${name}.sh\n${over.extra ?? ''}`;
 }
 
-function config(stateDir: string, over: Partial<AgentConfig> = {}): AgentConfig {
-  return {
-    file: null, agent: { name: 'host1', tenant: 'acme', labels: { role: 'db' } },
-    source: { url: 'https://git.example/jobs.git', paths: ['**/*.yaml'], exclude: [], interval: '60s', timeout: '60s' },
-    scheduler: { kind: 'embedded', cronDir: '/etc/cron.d', unitDir: '/etc/systemd/system', taskFolder: '\\cronsync' },
-    checkin: { protocol: 'crontopus', start: false, spool: { maxAgeDays: 7, maxCount: 100 } },
-    stateDir, prune: true, allowMassRemoval: false,
-    daemon: { startDelay: '0s', maxBackoff: '10m' }, log: { level: 'info' },
-    ...over,
-  };
-}
+const config = (stateDir: string, over: Partial<AgentConfig> = {}): AgentConfig =>
+  agentConfig(stateDir, { agent: { name: 'host1', tenant: 'acme', labels: { role: 'db' } }, scheduler: { kind: 'embedded', cronDir: '/etc/cron.d', unitDir: '/etc/systemd/system', taskFolder: '\\cronsync' }, ...over });
 
 function setup(files: Record<string, string>, over: Partial<AgentConfig> = {}) {
   const stateDir = mkdtempSync(join(tmpdir(), 'cronsync-rec-'));

@@ -6,7 +6,6 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AgentConfig } from '../../src/config/types.js';
 import { createReconciler } from '../../src/reconcile/reconciler.js';
 import type { ReconcileSource } from '../../src/reconcile/types.js';
 import { createCronDAdapter } from '../../src/scheduler/crond/index.js';
@@ -15,6 +14,7 @@ import type { SchedulerAdapter } from '../../src/scheduler/types.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { MemorySource } from '../fakes/MemorySource.js';
 import { options } from '../scheduler/fixtures.js';
+import { agentConfig } from './fixtures.js';
 
 const signal = new AbortController().signal;
 const dirs: string[] = [];
@@ -26,16 +26,6 @@ function manifest(name: string): string {
   return `apiVersion: v1\nkind: Job\nmetadata:\n  name: ${name}\n  tenant: acme\nspec:\n  schedule: "0 2 * * *"\n  command: /opt/${name}.sh\n`;
 }
 
-function config(stateDir: string): AgentConfig {
-  return {
-    file: null, agent: { name: 'host1', tenant: 'acme', labels: {} },
-    source: { url: 'https://git.example/jobs.git', paths: ['**/*.yaml'], exclude: [], interval: '60s', timeout: '60s' },
-    scheduler: { kind: 'cron.d', cronDir: '/etc/cron.d', unitDir: '/etc/systemd/system', taskFolder: '\\cronsync' },
-    checkin: { protocol: 'crontopus', start: false, spool: { maxAgeDays: 7, maxCount: 100 } },
-    stateDir, prune: true, allowMassRemoval: false,
-    daemon: { startDelay: '0s', maxBackoff: '10m' }, log: { level: 'info' },
-  };
-}
 
 /** The same files seen through another source id (as after a config edit), minus `hidden`. */
 function as(source: MemorySource, id: string, hidden: string[] = []): ReconcileSource {
@@ -60,7 +50,7 @@ function world(files: Record<string, string>) {
   const log = { info: (_: object, m: string) => void infos.push(m), warn: (_: object, m: string) => void warns.push(m), error: () => undefined, debug: () => undefined };
   const adapterFor = (id: string): SchedulerAdapter => createCronDAdapter(options({ cronDir, sourceId: id, stateDir }));
   const reconciler = (src: ReconcileSource, adapter = adapterFor(src.id)) =>
-    createReconciler({ config: config(stateDir), source: src, adapter, scheduler: { kind: 'cron.d', reason: 'test' }, clock: new FakeClock(), log });
+    createReconciler({ config: agentConfig(stateDir), source: src, adapter, scheduler: { kind: 'cron.d', reason: 'test' }, clock: new FakeClock(), log });
   const cron = (): string[] => parseCronD(readFileSync(join(cronDir, 'cronsync'), 'utf8'), 'cronsync', '').entries
     .flatMap((e) => (e.marker ? [`${e.marker.sourceId}:${e.marker.jobId}`] : [])).sort();
   const sources = (): unknown => JSON.parse(readFileSync(join(stateDir, 'sources.json'), 'utf8'));
