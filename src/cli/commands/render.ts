@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { loadConfig } from '../../config/load.js';
 import { desiredJob, selectJobs } from '../../desired/select.js';
-import { IoError, UsageError, stripUrlCredentials } from '../../errors.js';
+import { IoError, ManifestError, SchedulerError, UsageError, isCronsyncError, stripUrlCredentials } from '../../errors.js';
 import { loadManifests } from '../../manifest/load.js';
 import { createAdapter, createRegistry } from '../../scheduler/registry.js';
 import type { SchedulerKind } from '../../scheduler/types.js';
@@ -53,8 +53,22 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   const opts = adapterOptions(cfg ?? defaultsFor(), sourceId);
   const adapter = createAdapter(createRegistry(), kind, opts, { runner: nodeRunner });
-  for (const f of adapter.render(jobs).files) io.stdout.write(f.content);
-  return load.issues.some((i) => i.severity === 'error') ? 1 : 0;
+  // As in sync: a job whose entry the scheduler cannot hold (e.g. over cron's line limit) is
+  // reported and left out; the other jobs are still rendered.
+  let rejected = 0;
+  const renderable = jobs.filter((d) => {
+    try {
+      adapter.renderEntry(d);
+      return true;
+    } catch (err) {
+      if (!isCronsyncError(err) || (err.code !== SchedulerError.code && err.code !== ManifestError.code)) throw err;
+      io.stderr.write(`${d.provenance.path}: error [entry-invalid] ${d.id}: ${err.message}\n`);
+      rejected++;
+      return false;
+    }
+  });
+  for (const f of adapter.render(renderable).files) io.stdout.write(f.content);
+  return rejected > 0 || load.issues.some((i) => i.severity === 'error') ? 1 : 0;
 }
 
 function defaultsFor(): Parameters<typeof adapterOptions>[0] {
