@@ -35,7 +35,7 @@ export interface RunDaemonOptions {
    * SIGHUP: load and validate the config again and return the new timing. Throwing keeps the
    * old config (the error is logged); listeners are not rebound.
    */
-  reload?(): Promise<LoopTiming>;
+  reload?(): Promise<LoopTiming & { webhookSecret?: string | null }>;
   clock: Clock;
   log: Logger;
   metrics?: PromMetrics;
@@ -79,10 +79,11 @@ export async function runDaemon(opts: RunDaemonOptions): Promise<RunningDaemon> 
     },
   });
 
+  let webhookSecret = opts.webhooks?.secret ?? null;
   const routesFor = (serves: readonly string[]): HttpRoute[] => [
     ...(serves.includes('health') ? healthRoutes({ state: () => loop.state(), now: () => clock.now(), staleAfterMs: stale, metrics }) : []),
     ...(serves.includes('webhooks') && opts.webhooks
-      ? [webhookRoute({ secret: opts.webhooks.secret, rateLimit: opts.webhooks.rateLimit, trigger: (r) => loop.trigger(r), log, metrics, nowMs: () => clock.now().getTime() })]
+      ? [webhookRoute({ secret: () => webhookSecret, rateLimit: opts.webhooks.rateLimit, trigger: (r) => loop.trigger(r), log, metrics, nowMs: () => clock.now().getTime() })]
       : []),
   ];
   const listeners: HttpListener[] = [];
@@ -123,6 +124,8 @@ export async function runDaemon(opts: RunDaemonOptions): Promise<RunningDaemon> 
         if (timing.intervalMs !== undefined) current.intervalMs = timing.intervalMs;
         if (timing.backoff !== undefined) current.backoff = timing.backoff;
         if (timing.syncTimeoutMs !== undefined) current.syncTimeoutMs = timing.syncTimeoutMs;
+        // A rotated webhook secret applies to the next call (the listener itself is not rebound).
+        if (timing.webhookSecret !== undefined && opts.webhooks) webhookSecret = timing.webhookSecret;
         log.info({}, 'Configuration reloaded');
         loop.trigger('reload');
       },

@@ -73,8 +73,11 @@ export function deliveryId(provider: WebhookProvider, headers: IncomingHttpHeade
 
 /** Options of {@link createWebhookHandler}. */
 export interface WebhookOptions {
-  /** The shared secret; null or '' rejects every call. Load it with loadWebhookSecret. */
-  secret: string | null;
+  /**
+   * The shared secret, or a function returning the current one (read per call, so a reload can
+   * rotate it); null or '' rejects every call. Load it with loadWebhookSecret.
+   */
+  secret: string | null | (() => string | null);
   /** Asks the loop for a sync (DaemonLoop.trigger). */
   trigger(reason: string): void;
   log: Logger;
@@ -96,7 +99,7 @@ export function webhookRoute(opts: WebhookOptions): HttpRoute {
   const limit = opts.rateLimit ?? { burst: 10, perMinute: 30 };
   const bucket = new TokenBucket(limit.burst, limit.perMinute / 60_000, nowMs());
   const seen = new BoundedSet<string>(opts.dedupeSize ?? 1000);
-  const secret = opts.secret ?? '';
+  const currentSecret = (): string => (typeof opts.secret === 'function' ? opts.secret() : opts.secret) ?? '';
 
   const reject = (provider: string, status: number, outcome: string, extra: Record<string, string> = {}): HttpReply => {
     opts.metrics?.webhook(provider, outcome);
@@ -110,7 +113,7 @@ export function webhookRoute(opts: WebhookOptions): HttpRoute {
       const provider = req.path.slice(HOOKS_PREFIX.length);
       if (!isWebhookProvider(provider)) return reject(provider, 404, 'unknown-provider');
       if (req.method !== 'POST') return reject(provider, 405, 'method-not-allowed', { allow: 'POST' });
-      if (secret === '') return reject(provider, 403, 'disabled');
+      if (currentSecret() === '') return reject(provider, 403, 'disabled');
       if (!bucket.take(nowMs())) {
         opts.log.warn({ provider, remoteAddress: req.remoteAddress }, 'Webhook rate limited');
         return reject(provider, 429, 'rate-limited', { 'retry-after': String(Math.ceil(bucket.msUntilNext(nowMs()) / 1000)) });
@@ -119,7 +122,7 @@ export function webhookRoute(opts: WebhookOptions): HttpRoute {
     },
     handle(req: HttpRequest) {
       const provider = req.path.slice(HOOKS_PREFIX.length) as WebhookProvider;
-      if (!verifySignature(provider, req.headers, req.body, secret)) {
+      if (!verifySignature(provider, req.headers, req.body, currentSecret())) {
         opts.log.warn({ provider, remoteAddress: req.remoteAddress }, 'Webhook signature invalid');
         return reject(provider, 401, 'invalid-signature');
       }

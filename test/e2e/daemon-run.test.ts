@@ -72,6 +72,31 @@ describe('e2e daemon run', () => {
     expect(syncs).toEqual([0, 0]);
   });
 
+  it('SIGHUP rotates the webhook secret: the old one is refused, the new one accepted; a failed reload keeps it', async () => {
+    const NEW = 'rotated-webhook-secret-11111111';
+    let reloads = 0;
+    const reload = async () => {
+      reloads++;
+      if (reloads === 2) throw new ConfigError('bad config');
+      return { webhookSecret: NEW };
+    };
+    const { clock, signals, url } = await start({ reload, health: null });
+    await clock.advance(0);
+    const body = Buffer.from('{}');
+    const call = (id: string, secret: string) => fetch(`${url(0)}/hooks/github`, { method: 'POST', headers: signHook('github', body, id, secret), body });
+
+    const before = await call('r1', SECRET);
+    signals.send('SIGHUP');
+    await flush();
+    const oldAfter = await call('r2', SECRET);
+    const newAfter = await call('r3', NEW);
+    signals.send('SIGHUP');
+    await flush();
+    const afterFailed = await call('r4', NEW);
+
+    expect([before.status, oldAfter.status, newAfter.status, afterFailed.status]).toEqual([202, 401, 202, 202]);
+  });
+
   it('keeps running through failures; /readyz goes 503 and back', async () => {
     const { clock, url } = await start({}, [new Error('git down'), { ok: false, result: 'error' }]);
     await clock.advance(0);

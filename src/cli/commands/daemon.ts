@@ -139,10 +139,13 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
       if (resolveScheduler(next).kind !== scheduler.kind) log.warn({ from: scheduler.kind }, 'A change of scheduler kind takes effect after a restart');
       // Nothing is switched until the new agent is built: a failed reload keeps the old config whole.
       const nextAgent = await build(next);
+      // The webhook secret is read again (rotation); an unreadable one fails the whole reload.
+      const hooks = next.daemon.webhooks;
+      const webhookSecret = webhookCfg?.listen && hooks ? loadWebhookSecret(hooks) : undefined;
       current = next;
       agent = nextAgent;
       watchSource();
-      return timing(next);
+      return { ...timing(next), webhookSecret };
     },
   });
   loop = daemon.loop;
