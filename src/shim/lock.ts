@@ -1,16 +1,38 @@
 /**
- * Per-job run lock for `concurrency: Forbid | Replace`.
+ * Per-job run lock for `concurrency: Forbid | Replace`, also taken by the spool flush.
  *
  * Why a pid file and not flock(2): Node has no flock, and taking one through a `flock` child
- * would cost a process spawn on every run and does not exist on Windows. An O_EXCL file that
- * records the holder's pid and its start time (field 22 of /proc/<pid>/stat) is as robust
- * against kill -9: a lock whose holder is gone, or whose pid now belongs to a process started
- * at another time (pid reuse), is stale and taken over. Without /proc (Windows, macOS) only the
- * pid is checked. The takeover renames the stale file away and checks its inode, so two
- * contenders cannot both delete a fresh lock.
+ * would cost a process spawn on every run and does not exist on Windows. The lock file records
+ * the holder's pid and its start time (field 22 of /proc/<pid>/stat), which is as robust against
+ * kill -9: a record whose process is gone, or whose pid now belongs to a process started at
+ * another time (pid reuse), is stale. Without /proc (Windows, macOS) only the pid is checked.
+ *
+ * Why at most one process believes it holds the lock, for any interleaving of any contenders:
+ * 1. Create: the record is written to a unique temp file, then link(2)ed to `<path>`. link fails
+ *    when the path exists, so creating never replaces a lock and no one sees a half-written one.
+ * 2. Only two things remove or replace `<path>`: its live holder (release, update), and a
+ *    contender that proved the record stale *while holding the takeover guard*.
+ * 3. The guard is the directory `<path>.takeover` with one owner file of a unique name inside.
+ *    It is taken by renaming a fully populated temp directory onto it, which fails while it is
+ *    non-empty: it succeeds only when the guard is free (absent or left empty). A guard whose
+ *    owner died is freed by unlinking *that owner file, by its unique name*, then rmdir(2), which
+ *    removes only an empty directory. Neither step can touch a live owner's guard, whatever was
+ *    renamed there meanwhile; so the guard is a mutex that survives kill -9, with no unconditional
+ *    delete anywhere.
+ * 4. Holding the guard, the contender re-reads `<path>` and unlinks it only if that record is
+ *    stale. Between the read and the unlink nothing else can change `<path>`: it exists (no
+ *    creation), its holder is dead (no release or update) and other removers wait for the guard.
+ *    So the unlink removes exactly the file proven stale; then everyone races on step 1 again.
+ * The previous takeover renamed the stale file aside and linked it back when it proved fresh; a
+ * third process could create the lock in that gap, and two processes then held it.
+ *
+ * Limits: liveness is by pid, so a lock directory must not be shared across pid namespaces. An
+ * unparsable record (written in place by an older version, or where hard links are unsupported)
+ * counts as live until FRESH_MS after its mtime. Shims of an older version still take over
+ * without the guard. kill -9 between steps may leave `<path>.*.new` or `.takeover.*.tmp` debris.
  */
-import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { randomHex } from '../state/sync-io.js';
 import { groupAlive } from '../system/runner.js';
 
@@ -35,6 +57,17 @@ export interface HeldLock {
 
 /** Result of {@link tryAcquireLock}. */
 export type AcquireResult = { acquired: true; lock: HeldLock } | { acquired: false; holder: LockHolder | null };
+
+/** The points before each file-system step of the protocol, for {@link LockOptions.onStep}. */
+export type LockStep = 'create' | 'judged' | 'guard' | 'guard-clear' | 'recheck' | 'remove' | 'guard-release' | 'update' | 'release';
+
+/** Seams of {@link tryAcquireLock}; production passes none. */
+export interface LockOptions {
+  /** Runs before each step; a returned promise is awaited, so tests can interleave contenders step by step. */
+  onStep?: (step: LockStep) => void | Promise<void>;
+  /** Whether the process (pid, start time) of a record still runs [isProcessAlive]. */
+  isAlive?: (pid: number, startTime: string | null) => boolean;
+}
 
 /** Start time of a process (ticks since boot) from /proc, or null where /proc is unavailable. */
 export function processStartTime(pid: number): string | null {
@@ -65,39 +98,142 @@ export function selfIdentity(): { pid: number; startTime: string | null } {
   return { pid: process.pid, startTime: processStartTime(process.pid) };
 }
 
-/** How long an empty or unparsable lock file counts as being written by a live creator. */
+/** How long an empty or unparsable record counts as being written by a live creator. */
 const FRESH_MS = 10_000;
+/** Creation attempts per call; each failed one may clear one stale lock or guard. */
+const ATTEMPTS = 5;
+
+type Alive = NonNullable<LockOptions['isAlive']>;
+type Step = (step: LockStep) => Promise<void>;
+type LockRecord = { holder: LockHolder | null; mtimeMs: number };
 
 /**
- * Tries once (with up to three stale takeovers) to create the lock file at `path`.
+ * Tries once (with a few stale takeovers) to create the lock file at `path`.
  * Never throws for a held lock; I/O errors other than EEXIST propagate.
  */
-export async function tryAcquireLock(path: string, holder: LockHolder): Promise<AcquireResult> {
+export async function tryAcquireLock(path: string, holder: LockHolder, o: LockOptions = {}): Promise<AcquireResult> {
   // Synchronous file calls: this is on the start-up path of every run, and each call is tiny.
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  for (let i = 0; i < 3; i++) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      try {
-        writeSync(fd, JSON.stringify(holder));
-      } finally {
-        closeSync(fd);
-      }
-      return { acquired: true, lock: heldLock(path, holder) };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const current = readHolder(path);
+  const alive = o.isAlive ?? isProcessAlive;
+  const step: Step = async (s) => o.onStep?.(s);
+  for (let i = 0; i < ATTEMPTS; i++) {
+    await step('create');
+    if (createLockFile(path, holder)) return { acquired: true, lock: heldLock(path, holder, step) };
+    const current = readRecord(path);
     if (current === 'gone') continue;
-    if (current.holder ? holderAlive(current.holder) : Date.now() - current.mtimeMs < FRESH_MS) {
-      return { acquired: false, holder: current.holder };
-    }
-    takeOver(path, current.ino);
+    if (!isStale(current, alive)) return { acquired: false, holder: current.holder };
+    await step('judged');
+    await removeStale(path, holder, alive, step);
   }
   return { acquired: false, holder: null };
 }
 
-function readHolder(path: string): 'gone' | { holder: LockHolder | null; ino: number; mtimeMs: number } {
+/** Step 1: links a fully written temp file to `path`; false when `path` exists. */
+function createLockFile(path: string, holder: LockHolder): boolean {
+  const tmp = `${path}.${randomHex(6)}.new`;
+  writeFileSync(tmp, JSON.stringify(holder), { flag: 'wx', mode: 0o600 });
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
+    return createInPlace(path, holder);
+  } finally {
+    quiet(() => unlinkSync(tmp));
+  }
+}
+
+/** O_EXCL create for file systems without hard links: readers see an empty file for a moment. */
+function createInPlace(path: string, holder: LockHolder): boolean {
+  try {
+    writeFileSync(path, JSON.stringify(holder), { flag: 'wx', mode: 0o600 });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+/** Step 4: under the guard, unlinks `path` only if its record is (still) stale. */
+async function removeStale(path: string, holder: LockHolder, alive: Alive, step: Step): Promise<void> {
+  const release = await takeGuard(`${path}.takeover`, holder, alive, step);
+  if (!release) return; // Another live contender is clearing it.
+  try {
+    await step('recheck');
+    const current = readRecord(path);
+    if (current === 'gone' || !isStale(current, alive)) return;
+    await step('remove');
+    quiet(() => unlinkSync(path));
+  } finally {
+    await release();
+  }
+}
+
+/** Step 3: takes the guard directory; returns its release, or null while a live process holds it. */
+async function takeGuard(guard: string, owner: LockHolder, alive: Alive, step: Step): Promise<(() => Promise<void>) | null> {
+  const tmp = `${guard}.${randomHex(6)}.tmp`;
+  const name = `${owner.pid}-${randomHex(8)}.owner`;
+  mkdirSync(tmp, { mode: 0o700 });
+  let held = false;
+  try {
+    writeFileSync(join(tmp, name), JSON.stringify({ pid: owner.pid, startTime: owner.startTime }), { flag: 'wx', mode: 0o600 });
+    for (let i = 0; i < ATTEMPTS && !held; i++) {
+      await step('guard');
+      try {
+        renameSync(tmp, guard);
+        held = true;
+      } catch (err) {
+        // Taken (Windows refuses a rename onto any directory: EPERM/EACCES).
+        if (!['ENOTEMPTY', 'EEXIST', 'EPERM', 'EACCES'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+        if (!(await clearDeadOwners(guard, alive, step))) return null;
+      }
+    }
+  } finally {
+    if (!held) {
+      quiet(() => unlinkSync(join(tmp, name)));
+      quiet(() => rmdirSync(tmp));
+    }
+  }
+  if (!held) return null;
+  return async () => {
+    await step('guard-release');
+    quiet(() => unlinkSync(join(guard, name)));
+    quiet(() => rmdirSync(guard));
+  };
+}
+
+/** Unlinks the guard's dead owner files by name and removes it if empty; false if an owner lives. */
+async function clearDeadOwners(guard: string, alive: Alive, step: Step): Promise<boolean> {
+  let names: string[] = [];
+  quiet(() => (names = readdirSync(guard)));
+  for (const name of names) {
+    const owner = readRecord(join(guard, name));
+    if (owner === 'gone') continue;
+    if (!isStale(owner, alive, false)) return false;
+    await step('guard-clear');
+    quiet(() => unlinkSync(join(guard, name)));
+  }
+  quiet(() => rmdirSync(guard));
+  return true;
+}
+
+function isStale(r: LockRecord, alive: Alive, withChild = true): boolean {
+  if (!r.holder) return Date.now() - r.mtimeMs >= FRESH_MS;
+  return !holderAlive(r.holder, alive, withChild);
+}
+
+/**
+ * A run is alive while its shim lives, or while its job's process group does: a shim killed
+ * with -9 leaves its child running in its own session, and Forbid must still see that run.
+ */
+function holderAlive(h: LockHolder, alive: Alive = isProcessAlive, withChild = true): boolean {
+  if (alive(h.pid, h.startTime)) return true;
+  return withChild && h.childPid !== undefined && groupAlive(h.childPid);
+}
+
+function readRecord(path: string): 'gone' | LockRecord {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -112,37 +248,24 @@ function readHolder(path: string): 'gone' | { holder: LockHolder | null; ino: nu
       const v = JSON.parse(text) as LockHolder;
       if (typeof v.pid === 'number') holder = v;
     } catch {
-      // Being written right now, or garbage: decided by age.
+      // Being written in place right now, or garbage: decided by age.
     }
-    return { holder, ino: st.ino, mtimeMs: st.mtimeMs };
+    return { holder, mtimeMs: st.mtimeMs };
   } finally {
     closeSync(fd);
   }
 }
 
-function takeOver(path: string, staleIno: number): void {
-  const aside = `${path}.${randomHex(4)}.stale`;
+/** Runs a file-system call whose failure (already gone, not empty) needs no handling. */
+function quiet(fn: () => unknown): void {
   try {
-    renameSync(path, aside);
+    fn();
   } catch {
-    return;
-  }
-  try {
-    if (statSync(aside).ino !== staleIno) {
-      // Another contender replaced the stale lock first and we moved its fresh lock: put it back.
-      linkSync(aside, path);
-    }
-  } catch {
-    // Lost a race with a third contender: its lock stands.
-  }
-  try {
-    unlinkSync(aside);
-  } catch {
-    // Already gone.
+    // Nothing to do.
   }
 }
 
-function heldLock(path: string, initial: LockHolder): HeldLock {
+function heldLock(path: string, initial: LockHolder, step: Step): HeldLock {
   let holder = initial;
   // update() and release() run one after the other: a release racing a rewrite could
   // otherwise read a half-written file, think the lock is not ours and leave it behind.
@@ -152,8 +275,9 @@ function heldLock(path: string, initial: LockHolder): HeldLock {
     queue = next.catch(() => undefined);
     return next;
   };
+  // While we live, only we replace or remove our file (see the header), so a check then act is safe.
   const isOurs = (): boolean => {
-    const cur = readHolder(path);
+    const cur = readRecord(path);
     return cur !== 'gone' && cur.holder?.pid === holder.pid && cur.holder.runId === holder.runId;
   };
   return {
@@ -161,33 +285,22 @@ function heldLock(path: string, initial: LockHolder): HeldLock {
       if (!isOurs()) return;
       holder = next;
       // Rewritten by rename, so a concurrent reader sees the old or the new record, never an empty file.
-      const tmp = `${path}.${randomHex(4)}.new`;
+      const tmp = `${path}.${randomHex(6)}.new`;
       writeFileSync(tmp, JSON.stringify(next), { mode: 0o600 });
+      await step('update');
       renameSync(tmp, path);
     }),
     release: () => serial(async () => {
       if (!isOurs()) return;
-      try {
-        unlinkSync(path);
-      } catch {
-        // Already gone.
-      }
+      await step('release');
+      quiet(() => unlinkSync(path));
     }),
   };
 }
 
 /** Reads the current holder of a lock, or null when it is free or stale. */
 export async function lockHolder(path: string): Promise<LockHolder | null> {
-  const cur = readHolder(path);
+  const cur = readRecord(path);
   if (cur === 'gone' || !cur.holder) return null;
   return holderAlive(cur.holder) ? cur.holder : null;
-}
-
-/**
- * A run is alive while its shim lives, or while its job's process group does: a shim killed
- * with -9 leaves its child running in its own session, and Forbid must still see that run.
- */
-function holderAlive(h: LockHolder): boolean {
-  if (isProcessAlive(h.pid, h.startTime)) return true;
-  return h.childPid !== undefined && groupAlive(h.childPid);
 }
