@@ -147,7 +147,7 @@ function readConfigBytes(file: string, abs: string): Buffer {
 /**
  * Makes the file-system paths of the config absolute, against the working directory the
  * relative values were already read from. They are copied into places that are used from
- * elsewhere: `--state-dir` in crontab entries and CRONSYNC_STATE_DIR in cron.d (cron runs jobs
+ * elsewhere: `--state-dir` in every crontab and cron.d entry (cron runs jobs
  * from the user's home), `secretsFile` in job snapshots. `source.url` is left as written: it
  * is part of the source id.
  */

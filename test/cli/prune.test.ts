@@ -34,7 +34,7 @@ describe('cli/prune', () => {
     const forced = await cli(['prune', '--all', '--force', '--config', 'config.yaml'], dir);
 
     expect(dry.out).toContain('  - acme/a\n  - acme/b\n2 entries would be removed');
-    expect(stillThere).toContain('exec --scheduled acme/a');
+    expect(stillThere).toContain(`exec --scheduled --state-dir ${join(dir, 'state')} acme/a`);
     expect(forced.code).toBe(0);
     expect(forced.out).toContain('Removed 2 entries.');
     expect(readFileSync(join(dir, 'cron/cronsync'), 'utf8')).not.toContain('exec --scheduled');

@@ -19,15 +19,18 @@ import { agentConfig } from './fixtures.js';
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 /** A 63-character job name: `acme/<LONG>` is 68 characters. */
 const LONG = 'l'.repeat(63);
-/** An install path that fits `acme/a` (974 characters) but not `acme/<LONG>` (1036). */
-const LONG_EXEC = `/opt/${'x'.repeat(945)}`;
+/**
+ * An install path that fits `acme/a` (a command of 990 characters with `--state-dir` of
+ * `stateDir`) but not `acme/<LONG>` (1052).
+ */
+const longExec = (stateDir: string): string => `/opt/${'x'.repeat(990 - ' exec --scheduled --state-dir  acme/a'.length - stateDir.length - 5)}`;
 
 function manifest(name: string): string {
   return `apiVersion: v1\nkind: Job\nmetadata:\n  name: ${name}\n  tenant: acme\nspec:\n  schedule: "0 2 * * *"\n  command: /opt/job.sh\n`;
 }
 
 
-function setup(execFile: string) {
+function setup(execFile: string | null) {
   const stateDir = mkdtempSync(join(tmpdir(), 'cronsync-limits-'));
   const cronDir = mkdtempSync(join(tmpdir(), 'cronsync-limits-crond-'));
   const source = new MemorySource({ 'a.yaml': manifest('a'), 'long.yaml': manifest(LONG) });
@@ -35,14 +38,14 @@ function setup(execFile: string) {
     config: agentConfig(stateDir), source, scheduler: { kind: 'cron.d', reason: 'test' }, clock: new FakeClock(), log: quiet,
     adapter: createCronDAdapter(options({ sourceId: source.id, cronDir, stateDir, execCommand: { file, args: [] } })),
   });
-  return { stateDir, cronDir, source, rec: make(execFile), make };
+  return { stateDir, cronDir, source, rec: make(execFile ?? longExec(stateDir)), make };
 }
 
 const cronFile = (dir: string): string => readFileSync(join(dir, 'cronsync'), 'utf8');
 
 describe('reconcile/steps: an entry the scheduler cannot hold', () => {
   it('installs the other jobs, reports only the offending one, and a second sync writes nothing', async () => {
-    const { rec, cronDir, stateDir } = setup(LONG_EXEC);
+    const { rec, cronDir, stateDir } = setup(null);
 
     const first = await rec.reconcile();
     const mtime = statSync(join(cronDir, 'cronsync')).mtimeMs;
@@ -50,7 +53,7 @@ describe('reconcile/steps: an entry the scheduler cannot hold', () => {
 
     expect(first.result).toBe('partial');
     expect(first.status.lastAttempt.error).toBeNull();
-    expect(cronFile(cronDir)).toContain('exec --scheduled acme/a\n');
+    expect(cronFile(cronDir)).toContain(`${longExec(stateDir)} exec --scheduled --state-dir ${stateDir} acme/a\n`);
     expect(cronFile(cronDir)).not.toContain(LONG);
     expect(first.status.jobs.map((j) => [j.id, j.state, j.nextRun === null])).toEqual([['acme/a', 'installed', false], [`acme/${LONG}`, 'invalid', true]]);
     expect(first.status.problems).toEqual([expect.objectContaining({ path: 'long.yaml', severity: 'error', message: expect.stringMatching(/command too long/) })]);
@@ -70,12 +73,12 @@ describe('reconcile/steps: an entry the scheduler cannot hold', () => {
     const before = cronFile(cronDir);
     const oldEntry = before.slice(before.indexOf(`# cronsync:v1 {"source"`, before.indexOf('acme/a\n')));
 
-    const moved = make(LONG_EXEC);
+    const moved = make(longExec(stateDir));
     const res = await moved.reconcile();
     const again = await moved.reconcile();
 
     expect(res.result).toBe('partial');
-    expect(cronFile(cronDir)).toContain(`${LONG_EXEC} exec --scheduled acme/a\n`);
+    expect(cronFile(cronDir)).toContain(`${longExec(stateDir)} exec --scheduled --state-dir ${stateDir} acme/a\n`);
     expect(cronFile(cronDir)).toContain(oldEntry);
     expect(res.status.jobs.map((j) => [j.id, j.state, j.nextRun === null])).toEqual([['acme/a', 'installed', false], [`acme/${LONG}`, 'invalid', false]]);
     expect(await readJobSnapshot(stateDir, `acme/${LONG}`)).not.toBeNull();

@@ -16,27 +16,44 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const ctx = { sourceId: SOURCE, hostZone: 'UTC', exec: ['/usr/bin/node', '/opt/c/main.js'], execOptions: [], user: 'root', stateDir: '/var/lib/cronsync' };
+const ctx = { sourceId: SOURCE, hostZone: 'UTC', exec: ['/usr/bin/node', '/opt/c/main.js'], execOptions: ['--state-dir', '/var/lib/cronsync'], user: 'root' };
 
 describe('scheduler/crond', () => {
-  it('renders header, variables and one marked entry per job, sorted by id', () => {
+  it('renders a source-neutral header and one marked entry per job, sorted by id', () => {
     const text = renderCronD([desired('b', '0 1 * * *'), desired('a', '*/5 * * * *', { paused: true })], ctx);
 
     expect(text).toMatchSnapshot();
     expect(text.indexOf('acme/a')).toBeLessThan(text.indexOf('acme/b'));
-    expect(text).toContain('\n#paused: 0-55/5 * * * * root /usr/bin/node /opt/c/main.js exec --scheduled acme/a\n');
-    expect(text).toContain('\n0 1 * * * root /usr/bin/node /opt/c/main.js exec --scheduled acme/b\n');
-    expect(text).toContain('\nCRONSYNC_STATE_DIR=/var/lib/cronsync\n');
+    expect(text).toContain('\n#paused: 0-55/5 * * * * root /usr/bin/node /opt/c/main.js exec --scheduled --state-dir /var/lib/cronsync acme/a\n');
+    expect(text).toContain('\n0 1 * * * root /usr/bin/node /opt/c/main.js exec --scheduled --state-dir /var/lib/cronsync acme/b\n');
+    expect(text).not.toContain('CRONSYNC_STATE_DIR');
+    expect(text.split('\n\n')[0]).not.toContain(SOURCE);
   });
 
   it('escapes % and quotes odd paths in the command', () => {
     const text = renderCronD([desired('a', '0 1 * * *')], { ...ctx, exec: ['/opt/my app/100%/cronsync'] });
 
-    expect(text).toContain("root '/opt/my app/100\\%/cronsync' exec --scheduled acme/a");
+    expect(text).toContain("root '/opt/my app/100\\%/cronsync' exec --scheduled --state-dir /var/lib/cronsync acme/a");
+  });
+
+  it('puts the state dir into every entry, the default one too, quoted and %-escaped', async () => {
+    const odd = createCronDAdapter(options({ cronDir: dir, stateDir: "/srv/my state/50%'s" }));
+    const plain = createCronDAdapter(options({ cronDir: dir }));
+    const jobs = [desired('a', '0 1 * * *'), desired('b', '0 2 * * *', { paused: true })];
+
+    await odd.apply(planOf(jobs), signal);
+    const text = await readFile(join(dir, 'cronsync'), 'utf8');
+    const inv = await odd.inventory(signal);
+
+    expect(text).toContain(`\n0 1 * * * root /usr/bin/node /opt/cronsync/dist/cli/main.js exec --scheduled --state-dir '/srv/my state/50\\%'\\''s' acme/a\n`);
+    expect(text).toContain(`\n#paused: 0 2 * * * root /usr/bin/node /opt/cronsync/dist/cli/main.js exec --scheduled --state-dir '/srv/my state/50\\%'\\''s' acme/b\n`);
+    expect(inv.map((e) => [e.marker?.jobId, e.drifted, e.raw === odd.renderEntry(jobs.find((j) => j.id === e.marker?.jobId)!)])).toEqual([['acme/a', false, true], ['acme/b', false, true]]);
+    expect(plain.renderEntry(jobs[0]!)).toMatch(/ exec --scheduled --state-dir \/var\/lib\/cronsync acme\/a$/);
   });
 
   it('refuses commands Debian would reject as too long, and files over 10,000 lines', () => {
     expect(() => renderCronD([desired('a', '0 1 * * *')], { ...ctx, exec: [`/${'x'.repeat(990)}`] })).toThrow(SchedulerError);
+    expect(() => renderCronD([desired('a', '0 1 * * *')], { ...ctx, execOptions: ['--state-dir', `/${'s'.repeat(960)}`] })).toThrow(/command too long/);
     const many = Array.from({ length: 5000 }, (_, i) => desired(`j${i}`, '0 1 * * *'));
     expect(() => renderCronD(many, ctx)).toThrow(/at most 10000/);
   });
@@ -47,7 +64,7 @@ describe('scheduler/crond', () => {
 
     const parsed = parseCronD(text, 'cronsync', SOURCE);
 
-    expect(parsed.kept).toEqual([]);
+    expect(parsed.kept).toEqual({ entries: [], lines: [] });
     expect(parsed.entries.map((e) => [e.marker?.jobId, e.marker?.manifestHash, e.paused, e.drifted])).toEqual([
       ['acme/a', jobs[0]!.manifestHash, false, false],
       ['acme/b', jobs[1]!.manifestHash, true, false],
@@ -78,7 +95,7 @@ describe('scheduler/crond', () => {
 
     expect(parsed.entries.find((e) => e.marker?.jobId === 'acme/a')?.drifted).toBe(true);
     expect(parsed.entries.filter((e) => e.marker === null).map((e) => e.raw)).toEqual(['7 7 * * * root /bin/true']);
-    expect(parsed.kept).toEqual(['7 7 * * * root /bin/true']);
+    expect(parsed.kept).toEqual({ entries: [], lines: ['7 7 * * * root /bin/true'] });
   });
 
   it('writes 0644 atomically, only when bytes differ, and never touches other files', async () => {
@@ -168,7 +185,7 @@ describe('scheduler/crond', () => {
     const inv = await adapter.inventory(signal);
 
     expect(text).not.toContain('old-id');
-    expect(text.match(/exec --scheduled acme\/a$/gm)).toHaveLength(1);
+    expect(text.match(/exec --scheduled --state-dir \S+ acme\/a$/gm)).toHaveLength(1);
     expect(inv.map((e) => [e.marker?.sourceId, e.marker?.jobId, e.drifted])).toEqual([[SOURCE, 'acme/a', false], ['other-src', 'beta/x', false]]);
     expect(await adapter.apply({ ...planOf([desired('a', '0 2 * * *')]), ownedSourceIds: [SOURCE] }, signal)).toEqual({ changed: false, written: [] });
   });

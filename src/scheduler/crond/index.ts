@@ -29,9 +29,10 @@ function context(o: AdapterOptions): CronDContext {
     sourceId: o.sourceId,
     hostZone: o.hostZone ?? hostTimeZone(),
     exec: [o.execCommand.file, ...o.execCommand.args],
-    execOptions: [],
+    // Always, even for the default dir: the file is shared, and an older cronsync sharing it
+    // writes a CRONSYNC_STATE_DIR= line of its own that would otherwise apply to our entries.
+    execOptions: ['--state-dir', o.stateDir],
     user: o.user,
-    stateDir: o.stateDir,
     horizon: o.horizon,
   };
 }
@@ -76,7 +77,7 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
     }
     const current = await fs.read(path);
     // Entries of this agent's previous source ids are rewritten from the plan, never kept.
-    const kept = current === null ? [] : parseCronD(current, CROND_FILE, options.sourceId, ownedSourceIds(plan)).kept;
+    const kept = current === null ? undefined : parseCronD(current, CROND_FILE, options.sourceId, ownedSourceIds(plan)).kept;
     const next = renderCronD(plan.final, ctx, kept, plan.preserve ?? []);
     await removeStaleTemps();
     const st = current === null ? null : await fs.stat(path);

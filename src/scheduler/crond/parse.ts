@@ -1,20 +1,27 @@
 /** Reads back `<cronDir>/cronsync` (and markers in other cron.d files) into inventory entries. */
 import type { InstalledEntry } from '../../plan/types.js';
 import { describeEntry, parseEntries } from '../cronline/entry.js';
+import type { KeptEntry, KeptText } from './render.js';
 
 /** Result of parsing one cron.d file. */
 export interface ParsedCronD {
   /** Entries with a decodable marker (any source). */
   entries: InstalledEntry[];
-  /** Text of other sources' entries (not in `owned`) and stray lines, to keep when rewriting our file. */
-  kept: string[];
+  /** Other sources' entries (not in `owned`) and stray lines, to keep when rewriting our file. */
+  kept: KeptText;
 }
 
-/** Our own comment lines, dropped wherever they are (the rewrite renders them again). */
-const NOTES = [/^# Managed by cronsync/, /^# Change the job manifests/, /^# Not managed by this source/];
+/**
+ * Our own comment lines, dropped wherever they are (the rewrite renders them again). The
+ * `for source` header and `Not managed by this source` note are those of files written
+ * before entries carried `--state-dir`.
+ */
+const NOTES = [/^# Managed by cronsync/, /^# Change the job manifests/, /^# Not managed by this source/, /^# Not managed by cronsync/];
 /**
  * The variables of our header, dropped only in the leading header: the same names further
  * down were added by hand for the lines after them, and are kept with those lines.
+ * `CRONSYNC_STATE_DIR=` is no longer written (each entry has `--state-dir`) but is dropped from
+ * the header of older files.
  */
 const HEADER_VARS = [/^SHELL=/, /^PATH=/, /^CRONSYNC_STATE_DIR=/];
 
@@ -28,12 +35,12 @@ export function parseCronD(text: string, file: string, sourceId: string, owned: 
   if (lines[lines.length - 1] === '') lines.pop();
   const { entries, other } = parseEntries(lines);
   const out: InstalledEntry[] = [];
-  const kept: string[] = [];
+  const kept: { entries: KeptEntry[]; lines: string[] } = { entries: [], lines: [] };
   for (const e of entries) {
     const d = describeEntry(e, lines);
-    const ours = e.marker.marker.sourceId === sourceId;
-    out.push({ key: `cron.d:${file}:${e.marker.marker.jobId}`, marker: e.marker.marker, paused: d.paused, drifted: ours && d.drifted, raw: d.raw });
-    if (!owned.has(e.marker.marker.sourceId)) kept.push(...lines.slice(e.start, e.end));
+    const { marker } = e.marker;
+    out.push({ key: `cron.d:${file}:${marker.jobId}`, marker, paused: d.paused, drifted: marker.sourceId === sourceId && d.drifted, raw: d.raw });
+    if (!owned.has(marker.sourceId)) kept.entries.push({ sourceId: marker.sourceId, jobId: marker.jobId, text: lines.slice(e.start, e.end).join('\n') });
   }
   const isHeader = (line: string): boolean => line.trim() === '' || NOTES.some((re) => re.test(line)) || HEADER_VARS.some((re) => re.test(line));
   let headerEnd = 0;
@@ -41,7 +48,7 @@ export function parseCronD(text: string, file: string, sourceId: string, owned: 
   for (const i of other) {
     const line = lines[i]!;
     if (line.trim() === '' || NOTES.some((re) => re.test(line)) || (i < headerEnd && HEADER_VARS.some((re) => re.test(line)))) continue;
-    kept.push(line);
+    kept.lines.push(line);
     if (!line.trimStart().startsWith('#')) {
       out.push({ key: `cron.d:${file}:line:${i + 1}`, marker: null, paused: false, drifted: false, raw: line });
     }
