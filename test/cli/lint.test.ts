@@ -2,23 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { cli } from './helpers.js';
 
-interface Captured { code: number; out: string; err: string }
 
-async function cli(argv: string[], cwd: string, env: NodeJS.ProcessEnv = { PATH: process.env.PATH }, tty = false): Promise<Captured> {
-  const stdout = Object.assign(new PassThrough(), { isTTY: tty });
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const code = await main(argv, { stdout, stderr, env, cwd });
-  return { code, out, err };
-}
 
 function tree(files: Record<string, string | Buffer>): string {
   const dir = mkdtempSync(join(tmpdir(), 'cronsync-lint-'));
