@@ -57,6 +57,8 @@ export interface CreateLoggerOptions {
 const SENSITIVE_KEY = /secret|passw(or)?d|pwd|token|authori[sz]ation|cookie|api[-_]?key|credential|private[-_]?key|signature/i;
 const KEY_NAMES_A_LOCATION = /(File|Env|Path|Dir)$/;
 const MAX_DEPTH = 10;
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Tells whether a field of this name holds a secret. */
 export function isSensitiveKey(key: string): boolean {
@@ -72,11 +74,18 @@ export function sanitizeForLog(value: unknown): unknown {
   return sanitize(value, 0, new WeakSet());
 }
 
-/** Credentials after an HTTP auth scheme, wherever they appear in a text (`Authorization: Basic …`). */
-const AUTH_SCHEME_VALUE = /\b(Basic|Bearer|Token|Digest|Negotiate)(\s+)[A-Za-z0-9._~+/=-]{6,}/gi;
+/**
+ * Credentials after an HTTP auth scheme, wherever they appear in a text (`Authorization: Basic …`).
+ * The schemes are matched as headers spell them, so prose such as "basic authentication
+ * required" keeps its words; after `token` (GitHub's scheme, but also an everyday word) only a
+ * value that looks like a credential (8+ characters with a digit or symbol) is redacted, so
+ * "Token expired" and "invalid token received" stay readable.
+ */
+const AUTH_SCHEME_VALUE = /\b(Basic|Bearer|Digest|Negotiate)(\s+)[A-Za-z0-9._~+/=-]{6,}/g;
+const TOKEN_VALUE = /\b([Tt]oken)(\s+)(?=[A-Za-z]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,}/g;
 
 function sanitizeText(text: string): string {
-  return stripUrlCredentials(text).replace(AUTH_SCHEME_VALUE, `$1$2${REDACTED}`);
+  return stripUrlCredentials(text).replace(AUTH_SCHEME_VALUE, `$1$2${REDACTED}`).replace(TOKEN_VALUE, `$1$2${REDACTED}`);
 }
 
 function sanitize(value: unknown, depth: number, seen: WeakSet<object>): unknown {
@@ -115,7 +124,8 @@ function redactsValue(key: string, v: unknown): boolean {
 function sanitizeList(list: readonly unknown[], depth: number, seen: WeakSet<object>): unknown[] {
   return list.map((v, i) => {
     const name = list[i - 1];
-    if (i > 0 && typeof name === 'string' && typeof v === 'string' && redactsValue(name, v)) return REDACTED;
+    // Only a word that can be a header name counts as one (no spaces): a list of sentences is prose.
+    if (i > 0 && typeof name === 'string' && HEADER_NAME.test(name) && typeof v === 'string' && redactsValue(name, v)) return REDACTED;
     return sanitize(v, depth + 1, seen);
   });
 }

@@ -181,6 +181,16 @@ describe('log', () => {
     expect(out).toContain('https://h/');
   });
 
+  it('keeps prose that merely mentions an auth scheme, and still redacts real token values', () => {
+    const prose = ['Token expired for job', 'basic authentication required', 'invalid token received', 'Bearer token missing'];
+
+    const out = sanitizeForLog({ prose, header: 'Authorization: token ghp_abc123def456', bearer: 'bearer-less Bearer abcdef' }) as { prose: string[]; header: string; bearer: string };
+
+    expect(out.prose).toEqual(prose);
+    expect(out.header).toBe(`Authorization: token ${REDACTED}`);
+    expect(out.bearer).toBe(`bearer-less Bearer ${REDACTED}`);
+  });
+
   it('strips the whole userinfo of a URL whose password holds an @ (WHATWG URLs allow it)', () => {
     const out = sanitizeForLog({ url: 'https://bob:p@ss@git.example.com/ops/jobs.git', msg: 'clone of https://bob:a@b@c@git.example.com/x failed' });
 
