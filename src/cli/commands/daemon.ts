@@ -67,17 +67,17 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
   let embedded: EmbeddedAdapter | undefined;
   let embeddedSource: string | undefined;
   let current = cfg;
+  /** An embedded scheduler built for a config that is not in use yet (see commitEmbedded). */
+  let pending: { key: string; adapter: EmbeddedAdapter } | undefined;
   /**
-   * The embedded scheduler of a source id and state dir, for the config being built; a new
-   * source id or state dir (SIGHUP) replaces it.
+   * The embedded scheduler of a source id and state dir, for the config being built. A new
+   * source id or state dir (SIGHUP) gets a new one, which only runs once that config is in use.
    */
   const embeddedFor = (c: AgentConfig) => (sourceId: string): EmbeddedAdapter => {
     const key = `${sourceId}\0${c.stateDir}`;
     if (embedded && embeddedSource === key) return embedded;
-    embedded?.stop();
-    embeddedSource = key;
     const stateDir = c.stateDir;
-    embedded = createEmbeddedAdapter({
+    const adapter = createEmbeddedAdapter({
       sourceId, stateDir, clock: systemClock, log: log.child({ component: 'embedded' }),
       // After a config change (new source id) the jobs installed under the old id keep firing
       // until a sync migrates them, even while the source is unreachable.
@@ -91,8 +91,16 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
         log: log.child({ jobId }), env: process.env, stdout: process.stderr, stderr: process.stderr, signal: runAbort.signal,
       }),
     });
+    pending = { key, adapter };
+    return adapter;
+  };
+  /** Puts the embedded scheduler of the config just built in place of the running one. */
+  const commitEmbedded = (): void => {
+    if (!pending) return;
+    embedded?.stop();
+    ({ key: embeddedSource, adapter: embedded } = pending);
+    pending = undefined;
     void embedded.start();
-    return embedded;
   };
   let loop: DaemonLoop | null = null;
   const build = (c: AgentConfig): Promise<Agent> => buildAgent(c, io, {
@@ -108,6 +116,7 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
     },
   });
   let agent = await build(cfg);
+  commitEmbedded();
   log.info({ scheduler: scheduler.kind, reason: scheduler.reason, source: agent.source.id }, 'Starting');
 
   const timing = (c: AgentConfig) => ({
@@ -137,13 +146,22 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
     async reload() {
       const next = loadAgentConfig(values, io);
       if (resolveScheduler(next).kind !== scheduler.kind) log.warn({ from: scheduler.kind }, 'A change of scheduler kind takes effect after a restart');
-      // Nothing is switched until the new agent is built: a failed reload keeps the old config whole.
-      const nextAgent = await build(next);
-      // The webhook secret is read again (rotation); an unreadable one fails the whole reload.
+      // Nothing is switched until everything is read and built: a failed reload keeps the old
+      // config whole, including its running embedded scheduler. The webhook secret is read
+      // again (rotation); an unreadable one fails the whole reload.
       const hooks = next.daemon.webhooks;
       const webhookSecret = webhookCfg?.listen && hooks ? loadWebhookSecret(hooks) : undefined;
+      pending = undefined;
+      let nextAgent: Agent;
+      try {
+        nextAgent = await build(next);
+      } catch (err) {
+        pending = undefined;
+        throw err;
+      }
       current = next;
       agent = nextAgent;
+      commitEmbedded();
       watchSource();
       return { ...timing(next), webhookSecret };
     },
