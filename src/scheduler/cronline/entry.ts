@@ -67,30 +67,10 @@ export function entryLines(d: DesiredJob, ctx: EntryContext): string[] {
   return lines;
 }
 
-/**
- * Entries already rendered, per context. An entry is a pure function of the job version (id,
- * manifest hash, provenance) and the context, and every sync renders the whole file or block to
- * compare it with what is installed: without this, a no-change re-sync of thousands of jobs
- * spends most of its time translating the same schedules again.
- */
-const rendered = new WeakMap<EntryContext, Map<string, string>>();
-/** Versions kept per context before the cache starts over (old versions are never evicted one by one). */
-const MAX_CACHED = 50_000;
-
 /** The full text of one job's entry (marker line + cron lines, `\n`-joined, no final newline). */
 export function renderJobEntry(d: DesiredJob, ctx: EntryContext): string {
-  let cache = rendered.get(ctx);
-  if (!cache) rendered.set(ctx, (cache = new Map()));
-  const p = d.provenance;
-  const key = `${d.id}\0${d.manifestHash}\0${p.commit ?? ''}\0${p.path}\0${p.index}\0${p.sourceId}`;
-  let text = cache.get(key);
-  if (text === undefined) {
-    const lines = entryLines(d, ctx);
-    text = [encodeMarker(markerOf(d, ctx.sourceId), lines.join('\n')), ...lines].join('\n');
-    if (cache.size >= MAX_CACHED) cache.clear();
-    cache.set(key, text);
-  }
-  return text;
+  const lines = entryLines(d, ctx);
+  return [encodeMarker(markerOf(d, ctx.sourceId), lines.join('\n')), ...lines].join('\n');
 }
 
 /** One entry read back: its marker and lines (exact text, `\r` kept). */
