@@ -13,11 +13,11 @@
  * write (POSIX), whose checksum matches (damage), and whose offsets are plausible (whole seconds,
  * under a day). Anything else is ignored and rebuilt.
  */
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { isZoneYear } from '../schedule/zone.js';
 import type { ZoneYear } from '../schedule/zone.js';
+import { readRegularFileSync } from '../system/regular-file.js';
 import { writeFileAtomicSync } from './sync-io.js';
 
 /** The zone names the schedule core accepts: letters, digits, `_+-/`; no dots, so no `..`. */
@@ -72,23 +72,15 @@ function trusted(st: Stats): boolean {
 export function readZoneYear(stateDir: string, zone: string, year: number): ZoneYear | null {
   const path = zoneYearPath(stateDir, zone, year);
   if (!path) return null;
-  let fd: number;
   try {
-    fd = openSync(path, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    // fstat of the open file: the checks and the read see the same file.
-    if (!trusted(fstatSync(fd))) return null;
-    const v = JSON.parse(readFileSync(fd, 'utf8')) as unknown;
+    // Checked on the open file: the checks and the read see the same file.
+    const { data } = readRegularFileSync(path, { check: (st) => { if (!trusted(st)) throw new Error('untrusted'); } });
+    const v = JSON.parse(data.toString('utf8')) as unknown;
     if (!isZoneYear(v) || v.zone !== zone || v.year !== year || !plausible(v)) return null;
     if ((v as { sum?: unknown }).sum !== zoneYearChecksum(v)) return null;
     return { zone: v.zone, canonical: v.canonical, year: v.year, startOffset: v.startOffset, transitions: v.transitions.map((t) => ({ at: t.at, before: t.before, after: t.after })) };
   } catch {
     return null;
-  } finally {
-    closeSync(fd);
   }
 }
 

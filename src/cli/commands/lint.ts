@@ -1,10 +1,9 @@
 /** `cronsync lint [PATH...]`: validate manifests and report every problem in one run. */
-import { readFile, stat } from 'node:fs/promises';
 import { IoError, UsageError, isCronsyncError } from '../../errors.js';
 import { loadManifests } from '../../manifest/load.js';
 import type { ManifestInput } from '../../manifest/load.js';
 import type { Issue } from '../../manifest/types.js';
-import { fileKind } from '../../system/regular-file.js';
+import { readRegularFileSync } from '../../system/regular-file.js';
 import { commandInPath, findManifestFiles } from '../../system/walk.js';
 import { parseCommandArgs } from '../args.js';
 import { palette, useColor } from '../io.js';
@@ -59,7 +58,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       if (err instanceof IoError) throw new UsageError(err.message);
       throw err;
     }
-    const read = await Promise.all(files.map(async (f) => ({ path: f.display, content: await readRegularFile(f.absolute, f.display) })));
+    const read = files.map((f) => ({ path: f.display, content: readRegularFile(f.absolute, f.display) }));
     inputs = [];
     for (const { path, content } of read) {
       if (content instanceof IoError) unreadable.push(content);
@@ -79,11 +78,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
  * Reads a file named on the command line (or found in a directory), or returns why it cannot be
  * read. Only regular files are opened: a FIFO would block and a device such as /dev/zero never ends.
  */
-async function readRegularFile(abs: string, display: string): Promise<Buffer | IoError> {
+function readRegularFile(abs: string, display: string): Buffer | IoError {
   try {
-    const st = await stat(abs);
-    if (!st.isFile()) return new IoError(`cannot read ${display}: not a regular file (${fileKind(st)})`, { path: display });
-    return await readFile(abs);
+    return readRegularFileSync(abs).data;
   } catch (err) {
     return new IoError(`cannot read ${display}: ${(err as Error).message}`, { path: display });
   }
