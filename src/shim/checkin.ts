@@ -5,7 +5,7 @@
 import type { Clock } from '../system/clock.js';
 import type { HttpClient, HttpRequest } from '../system/http.js';
 import { HttpTransportError } from '../system/http.js';
-import { CHECKIN_BACKOFF, isRetryableStatus, nextDelay, parseRetryAfter } from './retry.js';
+import { CHECKIN_BACKOFF, isRetryableError, isRetryableStatus, nextDelay, parseRetryAfter } from './retry.js';
 import type { BackoffPolicy } from './retry.js';
 import type { Logger } from './types.js';
 
@@ -93,9 +93,6 @@ export interface DeliverOptions {
   secret?: string;
 }
 
-/** Error codes of requests that can never be sent as built (Node's and undici's). */
-const UNSENDABLE = new Set(['ERR_INVALID_URL', 'ERR_INVALID_CHAR', 'ERR_INVALID_HTTP_TOKEN', 'ERR_UNESCAPED_CHARACTERS', 'ERR_INVALID_PROTOCOL', 'UND_ERR_INVALID_ARG']);
-
 /** Sends a request, retrying network errors, 408, 429 (after Retry-After) and 5xx within a budget. */
 export async function deliver(req: HttpRequest, o: DeliverOptions): Promise<DeliveryResult> {
   const start = o.clock.now().getTime();
@@ -120,7 +117,7 @@ export async function deliver(req: HttpRequest, o: DeliverOptions): Promise<Deli
       reason = err instanceof HttpTransportError ? err.errno : redact(String((err as Error)?.message ?? err), hidden);
       // A request that cannot even be built (bad URL, a secret with a line break in a header)
       // fails the same way every time: spool it at once instead of retrying for the budget.
-      if (!(err instanceof HttpTransportError) || UNSENDABLE.has(err.errno)) {
+      if (!(err instanceof HttpTransportError) || !isRetryableError(err.errno)) {
         o.log.error({ ...fields, reason }, 'Check-in cannot be sent as configured, not retried');
         return { outcome: 'failed', tries, reason };
       }

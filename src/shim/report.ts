@@ -79,7 +79,7 @@ export async function sendFinal(ctx: ReportContext, payload: CheckinPayload, bud
     if (path) removeQuietly(path);
     if (r.outcome === 'rejected') {
       // Loaded only now: a rejection is rare, and every run would pay for loading it up front.
-      await import('./spool.js').then((m) => m.recordDropped(ctx.stateDir, [{ jobId: ctx.jobId, runId: payload.run_id }], `rejected-${r.statusCode}`, ctx.clock.now())).catch(() => undefined);
+      await dropped(ctx, payload, `rejected-${r.statusCode}`);
     }
     return r.outcome;
   }
@@ -89,7 +89,7 @@ export async function sendFinal(ctx: ReportContext, payload: CheckinPayload, bud
   } catch (err) {
     ctx.log.error({ ...fields, err }, 'Check-in lost: cannot write the spool');
     // Counted, so that `checkins.dropped` in status.json shows it.
-    await import('./spool.js').then((m) => m.recordDropped(ctx.stateDir, [{ jobId: ctx.jobId, runId: payload.run_id }], 'spool-unwritable', ctx.clock.now())).catch(() => undefined);
+    await dropped(ctx, payload, 'spool-unwritable');
     return 'lost';
   }
   return 'spooled';
@@ -101,4 +101,9 @@ function removeQuietly(path: string): void {
   } catch {
     // Already delivered by someone else, or gone.
   }
+}
+
+/** Counts a check-in as dropped in the spool's record (loaded only then; never throws). */
+async function dropped(ctx: ReportContext, payload: CheckinPayload, reason: string): Promise<void> {
+  await import('./spool.js').then((m) => m.recordDropped(ctx.stateDir, [{ jobId: ctx.jobId, runId: payload.run_id }], reason, ctx.clock.now())).catch(() => undefined);
 }

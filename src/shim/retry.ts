@@ -54,6 +54,14 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
+/** Error codes of requests that can never be sent as built (Node's and undici's): bad URL, bad header. */
+const UNSENDABLE = new Set(['ERR_INVALID_URL', 'ERR_INVALID_CHAR', 'ERR_INVALID_HTTP_TOKEN', 'ERR_UNESCAPED_CHARACTERS', 'ERR_INVALID_PROTOCOL', 'UND_ERR_INVALID_ARG']);
+
+/** Transport errors worth retrying: all but those of a request that can never be sent as built. */
+export function isRetryableError(code: string): boolean {
+  return !UNSENDABLE.has(code);
+}
+
 /** Parses Retry-After (delta seconds or HTTP date) into ms from `now`; undefined when absent or invalid. */
 export function parseRetryAfter(value: string | undefined, now: Date): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;

@@ -8,7 +8,7 @@
  */
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readJobSnapshot } from '../state/snapshots.js';
+import { readJobSnapshot } from '../state/snapshot-read.js';
 import type { Clock } from '../system/clock.js';
 import { readFileIfExists, removeFile } from '../system/files.js';
 import type { HttpClient } from '../system/http.js';
@@ -20,7 +20,7 @@ import { DEFAULT_SPOOL_LIMITS, listSpool, spoolDir } from './spool-entry.js';
 import type { SpoolEntry, SpoolLimits } from './spool-entry.js';
 import type { Logger } from './types.js';
 
-export { DEFAULT_SPOOL_LIMITS, listSpool, spoolDir, spoolFileName, writeSpoolEntry, writeSpoolEntrySync } from './spool-entry.js';
+export { listSpool, writeSpoolEntry } from './spool-entry.js';
 export type { SpoolEntry, SpoolLimits } from './spool-entry.js';
 
 /** Appends drop records; the count of lines is the `dropped` total. */
