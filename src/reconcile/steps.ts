@@ -6,7 +6,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { selectJobs } from '../desired/select.js';
 import type { DesiredJob } from '../desired/types.js';
-import { isCronsyncError, ManifestError, RemovalGuardError, SchedulerError } from '../errors.js';
+import { RemovalGuardError } from '../errors.js';
 import { loadManifests } from '../manifest/load.js';
 import type { LoadCache } from '../manifest/load.js';
 import type { Job, JobId } from '../manifest/types.js';
@@ -15,6 +15,7 @@ import { deleteLastRun } from '../state/runs.js';
 import { deleteJobSnapshot, listJobSnapshots, readJobSnapshot, serializeJobSnapshot, writeJobSnapshot } from '../state/snapshots.js';
 import type { JobSnapshot, SnapshotRuntime } from '../state/snapshots.js';
 import { removeFile, syncDirs } from '../system/files.js';
+import { renderEntryOrError } from '../scheduler/entry-error.js';
 import { Reasons } from './reasons.js';
 import { previousSourceIds, readSources, recordAfterApply, recordBeforeApply, sameSources, SOURCES_FILE, writeSources } from './sources.js';
 import type { SourcesRecord } from './sources.js';
@@ -83,14 +84,12 @@ export const planStep: Step = async (ctx, deps, mem) => {
     if (failed !== undefined) return { error: failed };
     let text = previous.get(key);
     if (text === undefined) {
-      try {
-        text = deps.adapter.renderEntry(job);
-      } catch (err) {
-        // One job's entry over a scheduler limit must not hold back the other jobs (SPEC §4).
-        if (!isCronsyncError(err) || (err.code !== SchedulerError.code && err.code !== ManifestError.code)) throw err;
-        errors.set(key, err.message);
-        return { error: err.message };
+      const r = renderEntryOrError(deps.adapter, job);
+      if (typeof r !== 'string') {
+        errors.set(key, r.error);
+        return r;
       }
+      text = r;
     }
     rendered.set(key, text);
     return text;

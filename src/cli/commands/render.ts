@@ -3,8 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { loadConfig } from '../../config/load.js';
 import { desiredJob, selectJobs } from '../../desired/select.js';
-import { IoError, ManifestError, SchedulerError, UsageError, isCronsyncError, stripUrlCredentials } from '../../errors.js';
+import { IoError, UsageError, stripUrlCredentials } from '../../errors.js';
 import { loadManifests } from '../../manifest/load.js';
+import { renderEntryOrError } from '../../scheduler/entry-error.js';
 import { createAdapter, createRegistry } from '../../scheduler/registry.js';
 import type { SchedulerKind } from '../../scheduler/types.js';
 import { sourceIdOf } from '../../source/index.js';
@@ -57,15 +58,11 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   // reported and left out; the other jobs are still rendered.
   let rejected = 0;
   const renderable = jobs.filter((d) => {
-    try {
-      adapter.renderEntry(d);
-      return true;
-    } catch (err) {
-      if (!isCronsyncError(err) || (err.code !== SchedulerError.code && err.code !== ManifestError.code)) throw err;
-      io.stderr.write(`${d.provenance.path}: error [entry-invalid] ${d.id}: ${err.message}\n`);
-      rejected++;
-      return false;
-    }
+    const r = renderEntryOrError(adapter, d);
+    if (typeof r === 'string') return true;
+    io.stderr.write(`${d.provenance.path}: error [entry-invalid] ${d.id}: ${r.error}\n`);
+    rejected++;
+    return false;
   });
   for (const f of adapter.render(renderable).files) io.stdout.write(f.content);
   return rejected > 0 || load.issues.some((i) => i.severity === 'error') ? 1 : 0;
