@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ValidateFunction } from 'ajv';
+import { listenAddressOf } from '../daemon/listen-address.js';
 import { durationMs } from '../manifest/duration.js';
 import { loadValidator } from '../manifest/precompiled.js';
 import type { RawDocument } from '../manifest/parse.js';
@@ -49,7 +50,7 @@ export function validateConfig(doc: RawDocument, data: Record<string, unknown>, 
   if (urlProblem) issues.push(issue(['source', 'url'], `source.url ${urlProblem}`));
   for (const key of ['health', 'webhooks'] as const) {
     const listen = cfg.daemon[key]?.listen;
-    if (listen !== undefined && !isListenAddress(listen)) {
+    if (listen !== undefined && !listenAddressOf(listen)) {
       issues.push(issue(['daemon', key, 'listen'], `daemon.${key}.listen must be host:port with a port from 0 to 65535 (got "${listen}")`));
     }
   }
@@ -74,10 +75,4 @@ function sourceUrlProblem(url: string): string | null {
     return 'is not a valid URL';
   }
   return null;
-}
-
-/** `host:port`, `[v6]:port` or a bare port, with the port in range (as daemon/http.ts parses it). */
-function isListenAddress(text: string): boolean {
-  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/.exec(text.trim());
-  return m !== null && Number(m[2]) <= 65535;
 }

@@ -8,6 +8,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { listenAddressOf } from './listen-address.js';
+import type { ListenAddress } from './listen-address.js';
 
 /** The default body cap: 1 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -40,10 +42,7 @@ export interface HttpRoute {
 }
 
 /** Where to listen: `host:port`, port 0 picks a free one. */
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
+export type { ListenAddress } from './listen-address.js';
 
 /** A running listener. */
 export interface HttpListener {
@@ -69,11 +68,9 @@ export function json(status: number, value: unknown, headers: Record<string, str
  * @throws {ConfigError} when it is not one of these.
  */
 export function parseListenAddress(text: string): ListenAddress {
-  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/.exec(text.trim());
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new ConfigError(`Invalid listen address "${text}"; expected host:port`, { value: text });
-  const host = m[1]?.replace(/^\[|\]$/g, '') ?? '127.0.0.1';
-  return { host, port };
+  const address = listenAddressOf(text);
+  if (!address) throw new ConfigError(`Invalid listen address "${text}"; expected host:port`, { value: text });
+  return address;
 }
 
 function send(res: http.ServerResponse, reply: HttpReply, close = false): void {
