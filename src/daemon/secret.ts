@@ -2,7 +2,6 @@
  * Loading the webhook secret from a file or an environment variable. The config only ever
  * names where the secret lives; the value never appears in config, logs or errors.
  */
-import { statSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { readRegularFileSync } from '../system/regular-file.js';
 
@@ -14,9 +13,8 @@ export interface SecretSource {
 
 /** File and environment access, injectable for tests. */
 export interface SecretDeps {
-  readFile(path: string): string;
-  /** Permission bits of the file (`stat.mode & 0o777`). */
-  mode(path: string): number;
+  /** The file's text and its permission bits (`stat.mode & 0o777`), of the same open file. */
+  readFile(path: string): { text: string; mode: number };
   env: Readonly<Record<string, string | undefined>>;
   platform: NodeJS.Platform;
 }
@@ -25,8 +23,10 @@ export interface SecretDeps {
 const REASONS: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EPERM: 'permission denied', ENOTREG: 'not a regular file', EISDIR: 'not a regular file' };
 
 const nodeDeps: SecretDeps = {
-  readFile: (p) => readRegularFileSync(p).data.toString('utf8'),
-  mode: (p) => statSync(p).mode & 0o777,
+  readFile: (p) => {
+    const { data, stat } = readRegularFileSync(p);
+    return { text: data.toString('utf8'), mode: stat.mode & 0o777 };
+  },
   env: process.env,
   platform: process.platform,
 };
@@ -46,8 +46,7 @@ export function loadWebhookSecret(src: SecretSource, deps: SecretDeps = nodeDeps
     const file = src.secretFile;
     let mode: number;
     try {
-      mode = deps.mode(file);
-      value = deps.readFile(file);
+      ({ text: value, mode } = deps.readFile(file));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
       throw new ConfigError(`Cannot read webhook secret file ${file}: ${REASONS[code] ?? code}`, { path: file, reason: code });

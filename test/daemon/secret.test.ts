@@ -15,7 +15,7 @@ function deps(files: Record<string, { text: string; mode: number }>, env: Record
     if (!f) throw Object.assign(new Error(`ENOENT ${p}`), { code: 'ENOENT' });
     return f;
   };
-  return { readFile: (p) => get(p).text, mode: (p) => get(p).mode, env, platform };
+  return { readFile: (p) => get(p), env, platform };
 }
 
 describe('daemon/secret', () => {
