@@ -1,12 +1,13 @@
 /**
  * Last-run records: one per job at `<stateDir>/runs/<tenant>/<name>.json`, written by
  * `cronsync exec` after each run and read by `cronsync status`. They hold no output and no secret.
- * Synchronous I/O (one small file each) through ./sync-io.ts, which `exec` loads cheaply.
+ * Written with synchronous I/O through ./sync-io.ts, which `exec` loads cheaply; read asynchronously.
  */
 import { join } from 'node:path';
 import type { JobId } from '../manifest/types.js';
 import { parseJobId } from './snapshot-read.js';
-import { readFileOrNullSync, removeFileSync, writeFileAtomicSync } from './sync-io.js';
+import { IoError } from '../errors.js';
+import { removeFileSync, writeFileAtomicSync } from './sync-io.js';
 
 /** Outcome of one run as the status file reports it. */
 export type RunStatus = 'success' | 'failure' | 'timeout' | 'cancelled' | 'skipped';
@@ -39,10 +40,22 @@ export async function writeLastRun(stateDir: string, id: JobId | string, run: La
   writeFileAtomicSync(lastRunPath(stateDir, id), `${JSON.stringify(run)}\n`, 0o644, false);
 }
 
-/** Reads the last run of a job; null when there is none or the record is unreadable garbage. @throws {IoError} */
+/**
+ * Reads the last run of a job; null when there is none or the record is unreadable garbage.
+ * Asynchronous: the daemon's status summary reads one per job, and must not block its loop
+ * (fs/promises is loaded here, off `exec`'s start-up path).
+ * @throws {IoError}
+ */
 export async function readLastRun(stateDir: string, id: JobId | string): Promise<LastRun | null> {
-  const text = readFileOrNullSync(lastRunPath(stateDir, id));
-  if (text === null) return null;
+  const path = lastRunPath(stateDir, id);
+  const { readFile } = await import('node:fs/promises');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new IoError(`Cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
+  }
   try {
     const v = JSON.parse(text) as LastRun;
     return typeof v.status === 'string' && typeof v.startedAt === 'string' ? v : null;
