@@ -50,11 +50,21 @@ export function jobDays(spec: CronSpec): DaySet | null {
   return daySet(months, true, 0, 0);
 }
 
+/** Options of {@link translateSchedule}. */
+export interface TranslateOptions {
+  /**
+   * Apply Debian cron's DST rules (guarantee 2: wildcard lines in host gap and repeated
+   * hours) [true]. Schedulers that handle the host's transitions otherwise (the Task
+   * Scheduler adapter's dated triggers) turn it off and get only the coverage lines.
+   */
+  readonly debianDst?: boolean;
+}
+
 /**
  * Host cron lines for `spec` in `jobZone` on a host in `hostZone` (see module comment). Pure
  * and deterministic; zones must be valid IANA names.
  */
-export function translateSchedule(spec: CronSpec, jobZone: string, hostZone: string, horizon?: Horizon): HostLine[] {
+export function translateSchedule(spec: CronSpec, jobZone: string, hostZone: string, horizon?: Horizon, options: TranslateOptions = {}): HostLine[] {
   const base = jobDays(spec);
   if (!base) return [];
   const pair = zonePair(jobZone, hostZone, horizon);
@@ -86,6 +96,7 @@ export function translateSchedule(spec: CronSpec, jobZone: string, hostZone: str
 
   // Hours whose lines must be wildcard (see guarantee 2).
   const wild = new Set<number>();
+  if (options.debianDst === false) return groupLines(slots, wild);
   const secondPass = jobMinutes.some((x) => pair.secondPass[x] || (spec.hourIsStar && pair.secondPassOwn[x]));
   if (secondPass) for (const h of pair.repeatHours) wild.add(h);
   if ([...slots.keys()].some((s) => pair.jumpWindow[s])) for (const h of pair.gapHours) wild.add(h);
