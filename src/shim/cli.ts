@@ -2,22 +2,34 @@
 
 /** Parsed `cronsync exec` arguments, or a usage problem. */
 export type ExecArgs =
-  | { ok: true; help: false; jobId: string; scheduled: boolean; stateDir: string }
+  | {
+    ok: true; help: false; jobId: string; scheduled: boolean;
+    /** `--state-dir`, else `$CRONSYNC_STATE_DIR`, else the platform default; with `config`, the config decides. */
+    stateDir: string;
+    /** Only with `--config FILE`: the file, and the `--state-dir` given, which wins over the config's. */
+    config?: { file: string; stateDir?: string };
+  }
   | { ok: true; help: true }
   | { ok: false; message: string };
 
 /** Help text of `cronsync exec`. */
-export const EXEC_USAGE = `Usage: cronsync exec [--scheduled] [--state-dir DIR] TENANT/NAME
+export const EXEC_USAGE = `Usage: cronsync exec [--scheduled] [--config FILE] [--state-dir DIR] TENANT/NAME
 
 Runs a job as last applied by cronsync: timeout, retries, concurrency policy, check-in.
 
-  --scheduled        set by scheduler entries: skip paused jobs and minutes that are not
-                     fire times in the job's timezone (exit 0, no check-in)
-  --state-dir DIR    state directory (default: $CRONSYNC_STATE_DIR, else /var/lib/cronsync)
+  --scheduled        set by scheduler entries: skip paused jobs, minutes that are not fire
+                     times in the job's timezone, and any start of a minute after the first
+                     (exit 0, no check-in)
+  -c, --config FILE  take the state directory from this agent config (its stateDir, which
+                     $CRONSYNC_STATE_DIR overrides); exec reads a config only with this
+                     flag, never $CRONSYNC_CONFIG or the default file
+  --state-dir DIR    state directory; wins over --config (default: $CRONSYNC_STATE_DIR,
+                     else /var/lib/cronsync)
   -h, --help         show this help
 
 Exit codes: the job's own; 124 timeout; 128+N cancelled by signal N; 64 usage;
-77 secrets file unsafe or variable unset; 78 job not installed; 0 skipped.
+77 secrets file unsafe or variable unset; 78 job not installed; 1 bad --config
+(as for every command); 0 skipped.
 `;
 
 /** Default state directory of the platform. */
@@ -31,6 +43,7 @@ export function parseExecArgs(argv: readonly string[], env: Record<string, strin
   const args = argv[0] === 'exec' ? argv.slice(1) : [...argv];
   let scheduled = false;
   let stateDir: string | undefined;
+  let configFile: string | undefined;
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
@@ -39,8 +52,16 @@ export function parseExecArgs(argv: readonly string[], env: Record<string, strin
     else if (a === '--state-dir') {
       stateDir = args[++i];
       if (!stateDir) return { ok: false, message: '--state-dir needs a directory' };
-    } else if (a.startsWith('--state-dir=')) stateDir = a.slice('--state-dir='.length);
-    else if (a === '--') {
+    } else if (a.startsWith('--state-dir=')) {
+      stateDir = a.slice('--state-dir='.length);
+      if (!stateDir) return { ok: false, message: '--state-dir needs a directory' };
+    } else if (a === '--config' || a === '-c') {
+      configFile = args[++i];
+      if (!configFile) return { ok: false, message: `${a} needs a file` };
+    } else if (a.startsWith('--config=')) {
+      configFile = a.slice('--config='.length);
+      if (!configFile) return { ok: false, message: '--config needs a file' };
+    } else if (a === '--') {
       rest.push(...args.slice(i + 1));
       break;
     }
@@ -48,5 +69,7 @@ export function parseExecArgs(argv: readonly string[], env: Record<string, strin
     else rest.push(a);
   }
   if (rest.length !== 1) return { ok: false, message: rest.length === 0 ? 'missing job id TENANT/NAME' : 'exactly one job id expected' };
-  return { ok: true, help: false, jobId: rest[0] as string, scheduled, stateDir: stateDir ?? defaultStateDir(env) };
+  const parsed = { ok: true, help: false, jobId: rest[0] as string, scheduled, stateDir: stateDir ?? defaultStateDir(env) } as const;
+  if (configFile === undefined) return parsed;
+  return { ...parsed, config: stateDir === undefined ? { file: configFile } : { file: configFile, stateDir } };
 }

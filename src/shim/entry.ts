@@ -3,19 +3,43 @@
  * `npm run build` (esbuild). `dist/cli/main.js` hands `exec` to it before loading anything
  * else: every scheduled run starts here, and one pre-linked CommonJS file starts several
  * milliseconds faster than the ESM graph of `dist/`. `exec --version` stays with the main CLI.
+ *
+ * The config loader (`exec --config`) is not in the bundle: it needs YAML, Ajv and files next
+ * to its module (`import.meta.url`). It is imported from `dist/config/load.js`, next to this
+ * bundle, only when `--config` is given.
  */
+import { join } from 'node:path';
+import type * as ConfigLoad from '../config/load.js';
 import { EXEC_USAGE } from './cli.js';
 import { runExecCli } from './run.js';
-import type { CliStreams } from './run.js';
+import type { CliStreams, ExecCliPorts, ExecConfigLoader } from './run.js';
+
+/**
+ * `exec --config` in the bundle: `<dir>/config/load.js` of the built package, `dir` being the
+ * bundle's own directory (`dist/`). The specifier is computed, so esbuild leaves the import to
+ * run time instead of bundling the loader.
+ */
+export function distConfigLoader(dir: string): ExecConfigLoader {
+  return async ({ file, stateDir, env, cwd }) => {
+    // node:url only now: nothing else on exec's start-up path needs it.
+    const { pathToFileURL } = await import('node:url');
+    const url = pathToFileURL(join(dir, 'config', 'load.js')).href;
+    const { loadConfig } = (await import(url)) as typeof ConfigLoad;
+    return loadConfig({ file, env, cwd, overrides: { stateDir } });
+  };
+}
 
 /**
  * Runs `cronsync exec` with the arguments after `exec` and returns the exit code. `--help`
- * anywhere prints the usage, exactly as the main CLI does for every command.
+ * anywhere prints the usage, exactly as the main CLI does for every command. `ports` are for
+ * tests; the bundle loads the config loader from `dist/` (see {@link distConfigLoader}).
  */
-export async function execCommand(argv: readonly string[], env: Record<string, string | undefined>, streams: CliStreams): Promise<number> {
+export async function execCommand(argv: readonly string[], env: Record<string, string | undefined>, streams: CliStreams, ports?: ExecCliPorts): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     streams.stdout.write(EXEC_USAGE);
     return 0;
   }
-  return runExecCli(argv, env, streams);
+  // Only in the CommonJS bundle, dist/exec.cjs, is __dirname the directory of dist/config/.
+  const bundled = typeof __filename === 'string' && __filename.endsWith('.cjs');
+  return runExecCli(argv, env, streams, ports ?? { loadConfig: bundled ? distConfigLoader(__dirname) : undefined });
 }

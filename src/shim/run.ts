@@ -7,6 +7,7 @@ import type { Job } from '../manifest/types.js';
 import { isCronsyncError } from '../errors.js';
 import { readJobSnapshot } from '../state/snapshot-read.js';
 import type { JobSnapshot } from '../state/snapshot-read.js';
+import { claimFireInstant } from '../state/fired.js';
 import { writeLastRun } from '../state/runs.js';
 import { randomUuid } from '../state/sync-io.js';
 import type { LastRun } from '../state/runs.js';
@@ -35,7 +36,10 @@ import { EXIT } from './types.js';
 export interface ExecOptions {
   jobId: string;
   stateDir: string;
-  /** Started by the scheduler (`--scheduled`): paused jobs and non-fire minutes exit 0 silently. */
+  /**
+   * Started by the scheduler (`--scheduled`): paused jobs, non-fire minutes and every start of
+   * a scheduled minute but the first (src/state/fired.ts) exit 0 silently.
+   */
   scheduled?: boolean;
   clock: Clock;
   http: HttpClient;
@@ -46,6 +50,11 @@ export interface ExecOptions {
   runner: Runner;
   /** The timezone guard (SPEC §2a); scheduled runs without it are not guarded. */
   isFireTime?: (job: Job, minute: Date) => boolean;
+  /**
+   * The instant the scheduler meant this run for (the embedded scheduler knows it exactly);
+   * [the minute `clock.now()` is in at the start]. Scheduled runs only.
+   */
+  scheduledFor?: Date;
   /** Aborting it (reason: a signal name) cancels the run like a signal to the shim. */
   signal?: AbortSignal;
   /** Forward SIGTERM/SIGINT/SIGHUP received by this process [false]. */
@@ -86,11 +95,14 @@ export async function runExec(o: ExecOptions): Promise<number> {
       return 0;
     }
     // The scheduler starts us at second 0 of a fire minute, maybe a few seconds late: floor it.
-    const minute = new Date(Math.floor(startedAt.getTime() / 60_000) * 60_000);
+    const minute = new Date(Math.floor((o.scheduledFor ?? startedAt).getTime() / 60_000) * 60_000);
     if (o.isFireTime && !o.isFireTime(job, minute)) {
       log.debug({ jobId: o.jobId, minute: minute.toISOString() }, 'Not a fire time in the job\'s timezone; skipped');
       return 0;
     }
+    // At most one run per scheduled minute (SPEC §8), whoever else starts it: two triggers at
+    // the same minute, a fall-back time started twice, several host lines, a second daemon.
+    if (!claimMinute(o, minute)) return 0;
   } else if (job.spec.paused) {
     log.warn({ jobId: o.jobId }, 'Job is paused; running it anyway because it was started by hand');
   }
@@ -183,6 +195,22 @@ export async function runExec(o: ExecOptions): Promise<number> {
   }
 }
 
+/**
+ * Claims the scheduled minute of a run: false when another start already has it. A state dir
+ * that cannot hold the marker does not stop the job (as with the last-run record): it runs,
+ * unguarded, with a warning.
+ */
+function claimMinute(o: ExecOptions, minute: Date): boolean {
+  try {
+    const claim = claimFireInstant(o.stateDir, o.jobId, minute);
+    if (!claim.claimed) o.log.debug({ jobId: o.jobId, minute: minute.toISOString(), marker: claim.path }, 'Already started for this scheduled minute; duplicate start skipped');
+    return claim.claimed;
+  } catch (err) {
+    o.log.warn({ jobId: o.jobId, minute: minute.toISOString(), err }, 'Cannot record the scheduled minute; running without the duplicate-start guard');
+    return true;
+  }
+}
+
 async function record(o: ExecOptions, run: LastRun): Promise<void> {
   try {
     await writeLastRun(o.stateDir, o.jobId, run);
@@ -197,11 +225,37 @@ export interface CliStreams {
   stderr: WritableLike;
 }
 
+/** What `exec --config` needs of the agent config loader (src/config/load.ts). */
+export interface ExecConfigRequest {
+  /** `--config FILE`. */
+  file: string;
+  /** `--state-dir`, which wins over the config's `stateDir`. */
+  stateDir?: string;
+  env: Record<string, string | undefined>;
+  cwd: string;
+}
+
+/**
+ * Loads and validates the agent config for `exec --config` and returns its state dir; throws
+ * the loader's ConfigError for a bad config. The callers supply it, each loading
+ * src/config/load.ts its own lazy way: nothing of the config loader (YAML, Ajv) is part of
+ * `exec`'s start-up unless `--config` is given, and it is never part of the bundle.
+ */
+export type ExecConfigLoader = (request: ExecConfigRequest) => Promise<{ stateDir: string }>;
+
+/** Ports of {@link runExecCli}. */
+export interface ExecCliPorts {
+  /** Needed only for `--config`; without it `--config` is an internal error. */
+  loadConfig?: ExecConfigLoader;
+  /** Against which a relative `--config` path and relative paths in it resolve [process.cwd()]. */
+  cwd?: string;
+}
+
 /**
  * Entry point of `cronsync exec` for the main CLI: parses `argv` (the arguments after `exec`),
  * wires the real ports and forwards signals. Returns the exit code.
  */
-export async function runExecCli(argv: readonly string[], env: Record<string, string | undefined> = process.env, streams: CliStreams = process): Promise<number> {
+export async function runExecCli(argv: readonly string[], env: Record<string, string | undefined> = process.env, streams: CliStreams = process, ports: ExecCliPorts = {}): Promise<number> {
   const args = parseExecArgs(argv, env);
   if (!args.ok) {
     streams.stderr.write(`cronsync exec: ${args.message}\n${EXEC_USAGE}`);
@@ -211,11 +265,20 @@ export async function runExecCli(argv: readonly string[], env: Record<string, st
     streams.stdout.write(EXEC_USAGE);
     return 0;
   }
+  let stateDir = args.stateDir;
+  if (args.config) {
+    try {
+      if (!ports.loadConfig) throw new Error('exec --config is not wired in this build');
+      ({ stateDir } = await ports.loadConfig({ ...args.config, env, cwd: ports.cwd ?? process.cwd() }));
+    } catch (err) {
+      return await reportLoadError(err, streams, env);
+    }
+  }
   // The schedule core is loaded only for scheduled runs.
-  const isFireTime = args.scheduled ? (await import('./guard.js')).createFireTimeGuard(args.stateDir) : undefined;
+  const isFireTime = args.scheduled ? (await import('./guard.js')).createFireTimeGuard(stateDir) : undefined;
   try {
     return await runExec({
-      jobId: args.jobId, stateDir: args.stateDir, scheduled: args.scheduled, isFireTime,
+      jobId: args.jobId, stateDir, scheduled: args.scheduled, isFireTime,
       clock: systemClock, http: createNodeHttpClient(), runner: nodeRunner, env,
       log: createLineLogger(streams.stderr, env.CRONSYNC_LOG_LEVEL, `cronsync[${args.jobId}]`),
       stdout: streams.stdout, stderr: streams.stderr, installSignalHandlers: true,
@@ -225,4 +288,24 @@ export async function runExecCli(argv: readonly string[], env: Record<string, st
     streams.stderr.write(`cronsync exec: internal error: ${(err as Error)?.message ?? String(err)}\nThis is a bug; please report it with the job's manifest.\n${env.CRONSYNC_DEBUG ? `${(err as Error)?.stack ?? ''}\n` : ''}`);
     return EXIT.internal;
   }
+}
+
+/**
+ * Reports a config that cannot be loaded exactly as the main CLI reports it for every other
+ * command (`reportError` of src/cli/main.ts, which the bundle cannot import): `cronsync: <message>`
+ * with control characters escaped; exit 2 for a usage error or a bad flag value (an issue named
+ * after a `--flag`), else 1. Error classes are recognised by their code: the bundle and the
+ * loader hold separate copies of them. test/shim/exec-config.test.ts compares with `status`.
+ */
+async function reportLoadError(err: unknown, streams: CliStreams, env: Record<string, string | undefined>): Promise<number> {
+  const { escapeText } = await import('../cli/escape.js');
+  const e = err as { code?: unknown; data?: { issues?: unknown } } | null;
+  if (err instanceof Error && typeof e?.code === 'string' && e.code.startsWith('CRONSYNC_')) {
+    streams.stderr.write(`cronsync: ${escapeText(err.message)}\n`);
+    const issues = Array.isArray(e.data?.issues) ? (e.data.issues as { file?: unknown }[]) : [];
+    const flagValue = e.code === 'CRONSYNC_CONFIG' && issues.some((i) => typeof i.file === 'string' && i.file.startsWith('--'));
+    return e.code === 'CRONSYNC_USAGE' || flagValue ? 2 : 1;
+  }
+  streams.stderr.write(`cronsync exec: internal error: ${escapeText((err as Error)?.message ?? String(err))}\nThis is a bug; please report it with the command you ran.\n${env.CRONSYNC_DEBUG ? `${(err as Error)?.stack ?? ''}\n` : ''}`);
+  return EXIT.internal;
 }

@@ -2,11 +2,13 @@
  * Last-run records: one per job at `<stateDir>/runs/<tenant>/<name>.json`, written by
  * `cronsync exec` after each run and read by `cronsync status`. They hold no output and no secret.
  * Written with synchronous I/O through ./sync-io.ts, which `exec` loads cheaply; read asynchronously.
+ * Beside each record, `runs/<tenant>/<name>/fired/` holds the job's once-per-instant markers (./fired.ts).
  */
 import { join } from 'node:path';
 import type { JobId } from '../manifest/types.js';
 import { parseJobId } from './snapshot-read.js';
 import { IoError } from '../errors.js';
+import { removeFiredMarkers } from './fired.js';
 import { removeFileSync, writeFileAtomicSync } from './sync-io.js';
 
 /** Outcome of one run as the status file reports it. */
@@ -64,7 +66,12 @@ export async function readLastRun(stateDir: string, id: JobId | string): Promise
   }
 }
 
-/** Deletes the last-run record of a job (when the job is removed). @throws {IoError} */
+/**
+ * Deletes the last-run record of a job (when the job is removed), and its once-per-instant
+ * markers (./fired.ts). Returns whether there was a record. @throws {IoError}
+ */
 export async function deleteLastRun(stateDir: string, id: JobId | string): Promise<boolean> {
-  return removeFileSync(lastRunPath(stateDir, id));
+  const had = removeFileSync(lastRunPath(stateDir, id));
+  removeFiredMarkers(stateDir, id);
+  return had;
 }

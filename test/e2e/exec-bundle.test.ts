@@ -6,13 +6,14 @@
  * same scripted server bytes.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EXEC_USAGE } from '../../src/shim/cli.js';
-import { install, makeJob, tempStateDir } from '../shim/fixtures.js';
+import { firedMarkerPath } from '../../src/state/fired.js';
+import { install, makeJob, tempStateDir as newStateDir } from '../shim/fixtures.js';
 import { startCheckinServer } from './helpers/checkin-server.js';
 import type { CheckinServer } from './helpers/checkin-server.js';
 
@@ -58,12 +59,25 @@ process.on('exit', () => require('fs').writeFileSync(process.env.RECORD_REQUIRE,
   // A copy of dist without the bundle: `exec` then runs through the ESM modules.
   cpSync(join(root, 'dist'), join(work, 'pkg/dist'), { recursive: true, filter: (s) => !s.endsWith('exec.cjs') });
   writeFileSync(join(work, 'pkg/package.json'), readFileSync(join(root, 'package.json')));
+  // Its dependencies, as an installed package has them (`exec --config` loads the config loader).
+  symlinkSync(join(root, 'node_modules'), join(work, 'pkg/node_modules'), 'dir');
   fallbackMain = join(work, 'pkg/dist/cli/main.js');
   srv = await startCheckinServer(() => ({ status: 200 }));
 }, 120_000);
 afterAll(async () => {
   await srv?.close();
   if (work) rmSync(work, { recursive: true, force: true });
+});
+
+const made: string[] = [];
+/** A temporary state dir, removed after the test. */
+function tempStateDir(): string {
+  const d = newStateDir();
+  made.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 describe('e2e/exec-bundle: node dist/cli/main.js exec', () => {
@@ -106,6 +120,9 @@ describe('e2e/exec-bundle: node dist/cli/main.js exec', () => {
     { name: 'a malformed job id', args: ['exec', '--state-dir', '/nonexistent', 'Not/A/Job'] },
     { name: 'a job that is not installed', args: ['exec', '--state-dir', '/nonexistent', 'acme/missing'] },
     { name: '--version (left to the main CLI)', args: ['exec', '--version'] },
+    { name: '--config without a file', args: ['exec', 'acme/x', '--config'] },
+    { name: 'a config file that does not exist', args: ['exec', '--config', '/nonexistent/cronsync.yaml', 'acme/x'] },
+    { name: 'a config that is not valid', args: ['exec', '--config', '/dev/null', 'acme/x'] },
   ])('answers $name exactly as the unbundled path does', async ({ args }) => {
     const bundled = await cli(MAIN, args);
     const fallback = await cli(fallbackMain, args);
@@ -120,5 +137,64 @@ describe('e2e/exec-bundle: node dist/cli/main.js exec', () => {
 
     expect(r).toMatchObject({ code: 0, out: EXEC_USAGE, err: '' });
     expect(r.required).toContain('../exec.cjs');
+  });
+
+  it('--config takes the state dir from the config, through the bundle and without it', async () => {
+    const dir = tempStateDir();
+    const id = await install(dir, makeJob('configured', { command: 'echo "ran $CRONSYNC_JOB"; exit 3', checkin: { enabled: false, timeout: 1 } }));
+    const config = join(dir, 'config.yaml');
+    writeFileSync(config, `agent:\n  tenant: acme\nsource:\n  url: https://git.example.com/ops/jobs.git\nstateDir: ${JSON.stringify(dir)}\n`);
+
+    const bundled = await cli(MAIN, ['exec', '--config', config, id]);
+    const fallback = await cli(fallbackMain, ['exec', '--config', config, id]);
+
+    expect(bundled).toMatchObject({ code: 3, out: 'ran acme/configured\n', err: '' });
+    expect(fallback).toMatchObject({ code: 3, out: 'ran acme/configured\n', err: '' });
+    expect(bundled.required).toContain('../exec.cjs');
+  });
+
+  it('a bad --config is reported as `status --config` reports it', async () => {
+    const dir = tempStateDir();
+    const config = join(dir, 'config.yaml');
+    writeFileSync(config, 'agent:\n  tenant: Not Valid\n');
+
+    const exec = await cli(MAIN, ['exec', '--config', config, 'acme/x']);
+    const status = await cli(MAIN, ['status', '--config', config]);
+
+    expect(exec.code).toBe(1);
+    expect({ code: exec.code, out: exec.out, err: exec.err }).toEqual({ code: status.code, out: status.out, err: status.err });
+    expect(exec.required).toContain('../exec.cjs');
+  });
+
+  it('the bundle holds no config loader: plain exec loads neither YAML nor Ajv', async () => {
+    const text = readFileSync(join(root, 'dist/exec.cjs'), 'utf8');
+    const dir = tempStateDir();
+    const id = await install(dir, makeJob('plain', { command: 'true', checkin: { enabled: false, timeout: 1 } }));
+
+    const r = await cli(MAIN, ['exec', '--state-dir', dir, id]);
+
+    expect(text).not.toMatch(/require\("(yaml|ajv)"\)|config\.v1\.schema\.json|src\/config\/load\.ts/);
+    expect(r.code).toBe(0);
+    expect(r.required.filter((m) => /^(yaml|ajv)$|config\/load/.test(m))).toEqual([]);
+  });
+
+  it('--scheduled runs a minute once: a start of a claimed minute exits 0 silently, a manual start runs', async () => {
+    const dir = tempStateDir();
+    const id = await install(dir, makeJob('every', { command: 'echo ran', checkin: { enabled: false, timeout: 1 } }));
+    // `* * * * *` fires every minute: claim this one and the next two, as earlier starts would have.
+    const now = Date.now();
+    for (const m of [0, 1, 2]) {
+      const path = firedMarkerPath(dir, id, new Date(now + m * 60_000));
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, '');
+    }
+
+    const bundled = await cli(MAIN, ['exec', '--scheduled', '--state-dir', dir, id]);
+    const fallback = await cli(fallbackMain, ['exec', '--scheduled', '--state-dir', dir, id]);
+    const manual = await cli(MAIN, ['exec', '--state-dir', dir, id]);
+
+    expect(bundled).toMatchObject({ code: 0, out: '', err: '' });
+    expect(fallback).toMatchObject({ code: 0, out: '', err: '' });
+    expect(manual).toMatchObject({ code: 0, out: 'ran\n', err: '' });
   });
 });

@@ -2,9 +2,9 @@
  * `cronsync exec` in-process (runExec) with real child processes: exit codes, output, timeouts,
  * signals, retries (injected clock), concurrency, guards, steps, secrets.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/manifest/types.js';
 import { runExec } from '../../src/shim/run.js';
 import type { ExecOptions } from '../../src/shim/run.js';
@@ -14,6 +14,17 @@ import { nodeRunner } from '../../src/system/runner.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { FakeHttp } from '../fakes/FakeHttp.js';
 import { install, makeJob, memoryLog, nodeScript, tempStateDir } from '../shim/fixtures.js';
+
+const made: string[] = [];
+/** A temporary state dir, removed after the test. */
+function tmp(): string {
+  const d = tempStateDir();
+  made.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 /** Alive and not a zombie (containers without a reaping init keep zombies around). */
 function running(pid: number): boolean {
@@ -47,7 +58,7 @@ interface Harness {
   checkins(): Array<Record<string, unknown>>;
 }
 
-function harness(dir = tempStateDir()): Harness {
+function harness(dir = tmp()): Harness {
   const h: Harness = {
     dir, http: new FakeHttp(), clock: new FakeClock(Date.UTC(2026, 10, 23, 10, 0, 3)), log: memoryLog(), stdout: new Sink(), stderr: new Sink(),
     run: (jobId, extra = {}) => runExec({
@@ -79,7 +90,7 @@ describe('e2e/shim exec', () => {
   });
 
   it('reports 137 for a child killed by SIGKILL', async () => {
-    const h = await setup({ command: nodeScript(tempStateDir(), 'k', "process.kill(process.pid, 'SIGKILL')") });
+    const h = await setup({ command: nodeScript(tmp(), 'k', "process.kill(process.pid, 'SIGKILL')") });
 
     expect(await h.run(h.id)).toBe(137);
     expect(h.checkins()[0]).toMatchObject({ status: 'failure', exit_code: 137 });
@@ -87,7 +98,7 @@ describe('e2e/shim exec', () => {
 
   it('streams >1 MB unchanged and checks in only a safe 10,000-character tail', async () => {
     const script = "const s = 'é😀x'.repeat(150000); process.stdout.write(s); process.stderr.write('bad thing\\n'); process.stdout.write('END'); process.exitCode = 3";
-    const h = await setup({ command: nodeScript(tempStateDir(), 'big', script) });
+    const h = await setup({ command: nodeScript(tmp(), 'big', script) });
 
     await h.run(h.id);
 
@@ -102,7 +113,7 @@ describe('e2e/shim exec', () => {
   });
 
   it('passes args without re-parsing, merges env (secrets file), sets workingDir', async () => {
-    const dir = tempStateDir();
+    const dir = tmp();
     writeFileSync(join(dir, 'secrets.env'), 'DB_PASS=pw from file\n', { mode: 0o600 });
     const h = await setup({ command: 'printf "%s|" "$(pwd)" "$DB_PASS" "$CRONSYNC_JOB"', args: ['a b', '$HOME', "it's;rm -rf /"], env: { DB_PASS: '${DB_PASS}' }, workingDir: dir }, { secretsFile: join(dir, 'secrets.env') });
 
@@ -111,7 +122,7 @@ describe('e2e/shim exec', () => {
   });
 
   it('refuses an unsafe secrets file with exit 77, without running', async () => {
-    const dir = tempStateDir();
+    const dir = tmp();
     writeFileSync(join(dir, 'secrets.env'), 'CHECKIN_SECRET=x\n', { mode: 0o644 });
     const marker = join(dir, 'ran');
     const h = await setup({ command: `touch '${marker}'` }, { secretsFile: join(dir, 'secrets.env') });
@@ -133,7 +144,7 @@ describe('e2e/shim exec', () => {
   });
 
   it('timeout kills the whole tree, grandchildren included, and reports 124', async () => {
-    const dir = tempStateDir();
+    const dir = tmp();
     const pidFile = join(dir, 'gc.pid');
     const h = await setup({ command: `sleep 30 & echo $! > '${pidFile}'; wait`, timeout: '1s' });
 
@@ -146,7 +157,7 @@ describe('e2e/shim exec', () => {
   });
 
   it('forwards a cancel signal to the child group and reports cancelled (128+signo)', async () => {
-    const dir = tempStateDir();
+    const dir = tmp();
     const marker = join(dir, 'got');
     const script = `process.on('SIGINT', () => { require('fs').writeFileSync(${JSON.stringify(marker)}, 'SIGINT'); process.exit(0) }); console.log('ready'); setInterval(() => {}, 1000)`;
     const h = await setup({ command: nodeScript(dir, 'trap', script) });
@@ -177,7 +188,7 @@ describe('e2e/shim exec', () => {
   });
 
   it('stops retrying at the first success', async () => {
-    const dir = tempStateDir();
+    const dir = tmp();
     const n = join(dir, 'n');
     const h = await setup({ command: `echo x >> '${n}'; test $(wc -l < '${n}') -ge 3`, retry: { enabled: true, attempts: 5, backoff: 'fixed', delay: '1s', maxDelay: '1s' } });
 
@@ -186,7 +197,7 @@ describe('e2e/shim exec', () => {
   });
 
   it('Forbid skips an overlapping run, records it, and does not check in', async () => {
-    const dir = tempStateDir();
+    const dir = tmp();
     const go = join(dir, 'go');
     const h = await setup({ command: `echo started; while [ ! -e '${go}' ]; do sleep 0.02; done` });
     const first = h.run(h.id);
@@ -218,7 +229,7 @@ describe('e2e/shim exec', () => {
   });
 
   it('a scheduled run of a paused job exits 0 silently; a manual one runs with a warning', async () => {
-    const dir = tempStateDir();
+    const dir = tmp();
     const marker = join(dir, 'ran');
     const h = await setup({ command: `touch '${marker}'`, paused: true });
 
@@ -242,6 +253,88 @@ describe('e2e/shim exec', () => {
     expect(seen).toEqual(['2026-11-23T10:00:00.000Z']);
     expect(h.stdout.text()).toBe('ran\nran\n');
     expect(h.checkins()).toHaveLength(2);
+  });
+
+  describe('once per scheduled minute (SPEC §8)', () => {
+    const DUPLICATE = 'Already started for this scheduled minute; duplicate start skipped';
+
+    it('runs the first scheduled start of a minute only; the next minute runs; a manual run always runs', async () => {
+      const h = await setup({ command: 'echo "ran $CRONSYNC_RUN_ID"', concurrency: 'Allow' });
+      const fire = { scheduled: true, isFireTime: () => true };
+
+      const first = await h.run(h.id, fire);
+      const firstRecord = await readLastRun(h.dir, h.id);
+      h.clock.advance(40_000); // 10:00:43, still the same minute
+      const again = await h.run(h.id, fire);
+      const manual = await h.run(h.id);
+      h.clock.advance(20_000); // 10:01:03
+      const next = await h.run(h.id, fire);
+
+      expect([first, again, manual, next]).toEqual([0, 0, 0, 0]);
+      expect(h.stdout.text().split('\n').filter(Boolean)).toHaveLength(3);
+      expect(h.checkins()).toHaveLength(3);
+      expect(h.log.lines.filter((l) => l.msg === DUPLICATE)).toEqual([
+        expect.objectContaining({ level: 'debug', obj: expect.objectContaining({ jobId: h.id, minute: '2026-11-23T10:00:00.000Z' }) }),
+      ]);
+      expect(firstRecord?.status).toBe('success');
+      expect(h.stderr.text()).toBe('');
+    });
+
+    it('a duplicate start while the first still runs exits 0 silently, without a skipped record (Forbid)', async () => {
+      const go = join(tmp(), 'go');
+      const h = await setup({ command: `echo started; while [ ! -e '${go}' ]; do sleep 0.02; done` });
+      const first = h.run(h.id, { scheduled: true, env: { PATH: process.env.PATH, CHECKIN_SECRET: 't' } });
+      while (!h.stdout.text().includes('started')) await new Promise((r) => setTimeout(r, 10));
+
+      const second = await h.run(h.id, { scheduled: true });
+      const during = await readLastRun(h.dir, h.id);
+      writeFileSync(go, '');
+      await first;
+
+      expect(second).toBe(0);
+      expect(during).toBeNull();
+      expect(h.log.lines.filter((l) => l.level === 'warn')).toEqual([]);
+      expect(h.log.lines.map((l) => l.msg)).toContain(DUPLICATE);
+    });
+
+    it('in-process scheduled runs (the embedded scheduler) racing for a minute run once; scheduledFor names the minute', async () => {
+      const h = await setup({ command: 'echo ran', concurrency: 'Allow' });
+
+      // As the daemon wires it: scheduled, no isFireTime (its fire loop is the §2a guard).
+      const rcs = await Promise.all([h.run(h.id, { scheduled: true }), h.run(h.id, { scheduled: true }), h.run(h.id, { scheduled: true })]);
+      h.clock.advance(90_000); // 10:01:33: a late start of the 10:00 fire is still the 10:00 fire
+      const late = await h.run(h.id, { scheduled: true, scheduledFor: new Date('2026-11-23T10:00:00Z') });
+      const own = await h.run(h.id, { scheduled: true, scheduledFor: new Date('2026-11-23T10:01:00Z') });
+
+      expect([...rcs, late, own]).toEqual([0, 0, 0, 0, 0]);
+      expect(h.stdout.text()).toBe('ran\nran\n');
+      expect(h.log.lines.filter((l) => l.msg === DUPLICATE).map((l) => l.obj.minute)).toEqual([
+        '2026-11-23T10:00:00.000Z', '2026-11-23T10:00:00.000Z', '2026-11-23T10:00:00.000Z',
+      ]);
+    });
+
+    it('the minute checked by isFireTime is the one claimed, and a non-fire minute claims nothing', async () => {
+      const h = await setup({ command: 'echo ran' });
+      const seen: string[] = [];
+
+      await h.run(h.id, { scheduled: true, isFireTime: (_j, m) => (seen.push(m.toISOString()), false) });
+      const ran = await h.run(h.id, { scheduled: true, isFireTime: () => true });
+
+      expect(seen).toEqual(['2026-11-23T10:00:00.000Z']);
+      expect(ran).toBe(0);
+      expect(h.stdout.text()).toBe('ran\n');
+    });
+
+    it('a state dir that cannot hold the marker does not stop the job: it runs, with a warning', async () => {
+      const h = await setup({ command: 'echo ran' });
+      mkdirSync(join(h.dir, 'runs', 'acme'), { recursive: true });
+      writeFileSync(join(h.dir, 'runs', 'acme', 'job'), 'in the way');
+
+      expect(await h.run(h.id, { scheduled: true })).toBe(0);
+
+      expect(h.stdout.text()).toBe('ran\n');
+      expect(h.log.lines.find((l) => l.level === 'warn')?.msg).toBe('Cannot record the scheduled minute; running without the duplicate-start guard');
+    });
   });
 
   it('runs steps in order with onFailure stop/continue, per-step retry, and a summary in the check-in', async () => {

@@ -1,5 +1,5 @@
 /** Builders of jobs and snapshots for the shim tests. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Job } from '../../src/manifest/types.js';
@@ -35,9 +35,18 @@ export function makeSnapshot(job: Job, runtime: Partial<SnapshotRuntime> = {}): 
   };
 }
 
-/** A fresh temporary state dir. */
+const created: string[] = [];
+
+/** A fresh temporary state dir; {@link removeTempStateDirs} removes it. */
 export function tempStateDir(): string {
-  return mkdtempSync(join(tmpdir(), 'cronsync-shim-'));
+  const dir = mkdtempSync(join(tmpdir(), 'cronsync-shim-'));
+  created.push(dir);
+  return dir;
+}
+
+/** Removes the state dirs this file's tests made so far (for `afterEach`). */
+export function removeTempStateDirs(): void {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** Writes a snapshot and returns the job id. */

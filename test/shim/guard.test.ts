@@ -10,12 +10,13 @@ import { isFireTime } from '../../src/schedule/fires.js';
 import { exportZoneYear } from '../../src/schedule/zone.js';
 import type { ZoneYear } from '../../src/schedule/zone.js';
 import { writeZoneYear, zoneYearPath } from '../../src/state/zone-cache.js';
-import { makeJob, tempStateDir } from './fixtures.js';
+import { makeJob, removeTempStateDirs, tempStateDir } from './fixtures.js';
 
 const RealDTF = Intl.DateTimeFormat;
 let constructed = 0;
 afterEach(() => {
   Intl.DateTimeFormat = RealDTF;
+  removeTempStateDirs();
 });
 
 /** The guard from fresh module instances (empty zone caches, as in a new process), counting formatters. */

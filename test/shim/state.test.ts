@@ -1,10 +1,12 @@
 import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { deleteJobSnapshot, jobSnapshotPath, listJobSnapshots, parseJobId, readJobSnapshot, writeJobSnapshot } from '../../src/state/snapshots.js';
 import { lastRunPath, readLastRun, writeLastRun } from '../../src/state/runs.js';
 import { atomicWriteFile } from '../../src/system/files.js';
-import { makeJob, makeSnapshot, tempStateDir } from './fixtures.js';
+import { makeJob, makeSnapshot, removeTempStateDirs, tempStateDir } from './fixtures.js';
+
+afterEach(removeTempStateDirs);
 
 describe('state/snapshots', () => {
   it('writes 0600 atomically, only when the bytes differ, and reads back', async () => {

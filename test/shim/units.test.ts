@@ -3,7 +3,7 @@ import { parseDuration, formatDuration } from '../../src/shim/duration.js';
 import { CHECKIN_BACKOFF, isRetryableStatus, jobBackoff, maxAttempts, nextDelay, parseRetryAfter } from '../../src/shim/retry.js';
 import { TailBuffer, tailChars } from '../../src/shim/output.js';
 import { quoteWindowsArg, shellCommand } from '../../src/shim/command.js';
-import { parseExecArgs } from '../../src/shim/cli.js';
+import { EXEC_USAGE, parseExecArgs } from '../../src/shim/cli.js';
 
 describe('shim/duration', () => {
   it.each`
@@ -148,5 +148,35 @@ describe('shim/cli', () => {
 
   it('defaults the state dir to /var/lib/cronsync', () => {
     expect(parseExecArgs(['a/b'], {})).toMatchObject({ stateDir: '/var/lib/cronsync' });
+  });
+
+  it.each`
+    argv                                                         | config
+    ${['--config', '/etc/c.yaml', 'acme/job']}                   | ${{ file: '/etc/c.yaml' }}
+    ${['-c', 'c.yaml', 'acme/job']}                              | ${{ file: 'c.yaml' }}
+    ${['exec', '--config=/etc/c.yaml', '--scheduled', 'acme/job']} | ${{ file: '/etc/c.yaml' }}
+    ${['--config', 'c.yaml', '--state-dir', '/x', 'acme/job']}   | ${{ file: 'c.yaml', stateDir: '/x' }}
+    ${['--state-dir=/x', '-c', 'c.yaml', 'acme/job']}            | ${{ file: 'c.yaml', stateDir: '/x' }}
+  `('takes --config: $argv', ({ argv, config }) => {
+    expect(parseExecArgs(argv, env)).toEqual({ ok: true, help: false, jobId: 'acme/job', scheduled: argv.includes('--scheduled'), stateDir: (config as { stateDir?: string }).stateDir ?? '/st', config });
+  });
+
+  it.each`
+    argv                                  | message
+    ${['acme/job', '--config']}           | ${'--config needs a file'}
+    ${['acme/job', '-c']}                 | ${'-c needs a file'}
+    ${['--config=', 'acme/job']}          | ${'--config needs a file'}
+    ${['--state-dir=', 'acme/job']}       | ${'--state-dir needs a directory'}
+  `('refuses $argv', ({ argv, message }) => {
+    expect(parseExecArgs(argv, env)).toEqual({ ok: false, message });
+  });
+
+  it('reads no config without --config, whatever $CRONSYNC_CONFIG says', () => {
+    expect(parseExecArgs(['acme/job'], { ...env, CRONSYNC_CONFIG: '/etc/cronsync/config.yaml' })).not.toHaveProperty('config');
+  });
+
+  it('documents --config in the usage', () => {
+    expect(EXEC_USAGE).toMatch(/^Usage: cronsync exec \[--scheduled\] \[--config FILE\] \[--state-dir DIR\] TENANT\/NAME$/m);
+    expect(EXEC_USAGE).toMatch(/^ {2}-c, --config FILE {2}/m);
   });
 });

@@ -1,0 +1,142 @@
+/**
+ * Once-per-instant markers of scheduled runs (SPEC §8, last bullet): `cronsync exec --scheduled`
+ * runs a job at most once per scheduled minute, however many triggers or scheduler passes start
+ * it: two Task Scheduler triggers at the same minute, cron.d host lines that meet at one instant,
+ * a spring-forward shifted time that is also a regular one, a trigger repeated by the scheduler.
+ * (A wall-clock time started in both passes of a fall-back hour is two instants, an hour apart:
+ * isFireTime, SPEC §2a rule 4, decides which of them run; this module keys on the UTC minute.)
+ *
+ * Layout, next to the job's last-run record `runs/<tenant>/<name>.json` (./runs.ts):
+ * `<stateDir>/runs/<tenant>/<name>/fired/<YYYY-MM-DD>/<HHMM>`, the UTC date and time of the
+ * scheduled minute. Claiming a minute is one exclusive create (O_CREAT|O_EXCL) of its empty
+ * marker: the kernel lets exactly one of any number of racing processes create it, and everyone
+ * else gets EEXIST. Directories are 0700, markers 0600.
+ *
+ * Bounded: markers are grouped by UTC day. The start that creates a job's directory for a new
+ * day removes that job's day directories from before yesterday, and those more than a day ahead
+ * (left by a clock that was set ahead, which would otherwise suppress those minutes when they
+ * come). So a job holds at most three days of markers, and a duplicate start up to a day late is
+ * still recognised. That is one readdir of a few entries per job and day; the common claim
+ * costs a single open(2) and close(2). A job's markers go with its last-run record when the job
+ * is removed ({@link removeFiredMarkers}, called by deleteLastRun in ./runs.ts).
+ *
+ * Synchronous node:fs only: this is on the start-up path of every scheduled run.
+ */
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { IoError } from '../errors.js';
+import type { JobId } from '../manifest/types.js';
+import { parseJobId } from './snapshot-read.js';
+
+const MS_MINUTE = 60_000;
+const MS_DAY = 86_400_000;
+/** Day directories this many days before the current one, or more, are removed. */
+const KEEP_DAYS_BEFORE = 1;
+/** Day directories this many days after the current one, or more, are removed. */
+const KEEP_DAYS_AFTER = 1;
+const DAY_NAME = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** Directory of a job's markers. @throws {UsageError} on a malformed id. */
+export function firedDir(stateDir: string, id: JobId | string): string {
+  const { tenant, name } = parseJobId(id);
+  return join(stateDir, 'runs', tenant, name, 'fired');
+}
+
+/** Path of the marker of the scheduled minute holding `instant` (seconds are ignored). @throws {UsageError} */
+export function firedMarkerPath(stateDir: string, id: JobId | string, instant: Date): string {
+  const iso = new Date(Math.floor(instant.getTime() / MS_MINUTE) * MS_MINUTE).toISOString();
+  return join(firedDir(stateDir, id), iso.slice(0, 10), `${iso.slice(11, 13)}${iso.slice(14, 16)}`);
+}
+
+/** Result of {@link claimFireInstant}. */
+export interface FireClaim {
+  /** True for the one start that claimed the minute; false when another start had it already. */
+  claimed: boolean;
+  /** The marker's path. */
+  path: string;
+}
+
+/**
+ * Claims the scheduled minute holding `instant` for job `id`: true for exactly one caller per
+ * job and minute, across processes, false for every later or racing one.
+ * @throws {UsageError} on a malformed id or an invalid instant.
+ * @throws {IoError} when the marker cannot be created (e.g. a read-only state dir).
+ */
+export function claimFireInstant(stateDir: string, id: JobId | string, instant: Date): FireClaim {
+  const t = instant.getTime();
+  if (!Number.isFinite(t)) throw new IoError(`Invalid scheduled instant for ${String(id)}`, { id });
+  const path = firedMarkerPath(stateDir, id, instant);
+  const day = dirname(path);
+  // The day directory may be missing (first start of the day) or be removed by a pruner between
+  // our mkdir and our create (only with a clock days apart from another process's): retry.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      closeSync(openSync(path, 'wx', 0o600));
+      return { claimed: true, path };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return { claimed: false, path };
+      if (code !== 'ENOENT' || attempt >= 2) throw new IoError(`Cannot record the scheduled run ${path}: ${(err as Error).message}`, { path }, { cause: err });
+    }
+    let created: string | undefined;
+    try {
+      created = mkdirSync(day, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new IoError(`Cannot create ${day}: ${(err as Error).message}`, { path: day }, { cause: err });
+    }
+    // Only the process that made the day's directory prunes: once per job and day.
+    if (created !== undefined) pruneFiredMarkers(firedDir(stateDir, id), t);
+  }
+}
+
+/**
+ * Removes the day directories of `dir` (a job's {@link firedDir}) from before yesterday or more
+ * than a day ahead of `now` (epoch ms). Best effort and never throws: another process may prune
+ * the same directory at the same time. Names that are not `YYYY-MM-DD` are left alone.
+ * @returns the number of day directories removed.
+ */
+export function pruneFiredMarkers(dir: string, now: number): number {
+  const today = Math.floor(now / MS_DAY);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const m = DAY_NAME.exec(name);
+    if (!m) continue;
+    const day = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / MS_DAY;
+    if (!Number.isInteger(day) || (day >= today - KEEP_DAYS_BEFORE && day <= today + KEEP_DAYS_AFTER)) continue;
+    try {
+      rmSync(join(dir, name), { recursive: true, force: true });
+      removed++;
+    } catch {
+      // Removed by a concurrent pruner, or not removable now: the next day's claim tries again.
+    }
+  }
+  return removed;
+}
+
+/**
+ * Removes every marker of a job (when the job itself is removed): its directory
+ * `runs/<tenant>/<name>/`. Returns false when there was none.
+ * @throws {IoError} @throws {UsageError} on a malformed id.
+ */
+export function removeFiredMarkers(stateDir: string, id: JobId | string): boolean {
+  const { tenant, name } = parseJobId(id);
+  const jobDir = join(stateDir, 'runs', tenant, name);
+  try {
+    readdirSync(jobDir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new IoError(`Cannot read ${jobDir}: ${(err as Error).message}`, { path: jobDir }, { cause: err });
+  }
+  try {
+    rmSync(jobDir, { recursive: true, force: true });
+    return true;
+  } catch (err) {
+    throw new IoError(`Cannot delete ${jobDir}: ${(err as Error).message}`, { path: jobDir }, { cause: err });
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * Once-per-instant markers of scheduled runs (src/state/fired.ts): exactly one claim per job
+ * and minute, also for processes racing on the same minute; bounded by day-directory pruning.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { claimFireInstant, firedDir, firedMarkerPath, pruneFiredMarkers, removeFiredMarkers } from '../../src/state/fired.js';
+import { deleteLastRun, lastRunPath, writeLastRun } from '../../src/state/runs.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'cronsync-fired-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const at = (iso: string): Date => new Date(iso);
+
+describe('state/fired: claims', () => {
+  it('claims a minute once per job: seconds ignored, other minutes and jobs independent', () => {
+    const dir = tempDir();
+
+    const first = claimFireInstant(dir, 'acme/job', at('2026-11-23T10:00:00Z'));
+    const again = claimFireInstant(dir, 'acme/job', at('2026-11-23T10:00:41.500Z'));
+    const next = claimFireInstant(dir, 'acme/job', at('2026-11-23T10:01:00Z'));
+    const other = claimFireInstant(dir, 'acme/other', at('2026-11-23T10:00:00Z'));
+
+    expect([first.claimed, again.claimed, next.claimed, other.claimed]).toEqual([true, false, true, true]);
+    expect(again.path).toBe(first.path);
+    expect(first.path).toBe(join(dir, 'runs', 'acme', 'job', 'fired', '2026-11-23', '1000'));
+    expect(firedMarkerPath(dir, 'acme/job', at('2026-11-23T23:59:59.999Z'))).toBe(join(firedDir(dir, 'acme/job'), '2026-11-23', '2359'));
+  });
+
+  it('creates the marker 0600 in 0700 directories, beside the last-run record', async () => {
+    const dir = tempDir();
+    await writeLastRun(dir, 'acme/job', { runId: 'r', startedAt: '2026-11-23T10:00:00.000Z', finishedAt: '2026-11-23T10:00:01.000Z', status: 'success', exitCode: 0, durationMs: 1000, attempts: 1 });
+
+    const { path } = claimFireInstant(dir, 'acme/job', at('2026-11-23T10:00:00Z'));
+
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    for (const d of [join(dir, 'runs', 'acme', 'job'), firedDir(dir, 'acme/job'), join(firedDir(dir, 'acme/job'), '2026-11-23')]) {
+      expect(statSync(d).mode & 0o777).toBe(0o700);
+    }
+    expect(existsSync(lastRunPath(dir, 'acme/job'))).toBe(true);
+  });
+
+  it('throws an IoError when the marker cannot be created, and a UsageError for a bad id', () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'runs', 'acme'), { recursive: true });
+    writeFileSync(join(dir, 'runs', 'acme', 'job'), 'not a directory');
+
+    expect(() => claimFireInstant(dir, 'acme/job', at('2026-11-23T10:00:00Z'))).toThrow(expect.objectContaining({ code: 'CRONSYNC_IO' }));
+    expect(() => claimFireInstant(dir, '../etc/x', at('2026-11-23T10:00:00Z'))).toThrow(expect.objectContaining({ code: 'CRONSYNC_USAGE' }));
+    expect(() => claimFireInstant(dir, 'acme/ok', new Date(Number.NaN))).toThrow(expect.objectContaining({ code: 'CRONSYNC_IO' }));
+  });
+
+  it('removing a job removes its markers with its last-run record', async () => {
+    const dir = tempDir();
+    await writeLastRun(dir, 'acme/job', { runId: 'r', startedAt: '2026-11-23T10:00:00.000Z', finishedAt: '2026-11-23T10:00:01.000Z', status: 'success', exitCode: 0, durationMs: 1000, attempts: 1 });
+    claimFireInstant(dir, 'acme/job', at('2026-11-23T10:00:00Z'));
+    claimFireInstant(dir, 'acme/keep', at('2026-11-23T10:00:00Z'));
+
+    expect(await deleteLastRun(dir, 'acme/job')).toBe(true);
+
+    expect(existsSync(join(dir, 'runs', 'acme', 'job'))).toBe(false);
+    expect(existsSync(lastRunPath(dir, 'acme/job'))).toBe(false);
+    expect(existsSync(firedDir(dir, 'acme/keep'))).toBe(true);
+    expect(removeFiredMarkers(dir, 'acme/job')).toBe(false);
+    expect(await deleteLastRun(dir, 'acme/never')).toBe(false);
+  });
+});
+
+describe('state/fired: pruning', () => {
+  const days = ['2026-11-19', '2026-11-20', '2026-11-21', '2026-11-22', '2026-11-24', '2026-11-25', '2026-11-30'];
+
+  function seeded(): { dir: string; fired: string } {
+    const dir = tempDir();
+    const fired = firedDir(dir, 'acme/job');
+    for (const d of days) {
+      mkdirSync(join(fired, d), { recursive: true });
+      writeFileSync(join(fired, d, '0200'), '');
+    }
+    mkdirSync(join(fired, 'not-a-day'));
+    return { dir, fired };
+  }
+
+  it('the first claim of a day removes days before yesterday and more than a day ahead', () => {
+    const { dir, fired } = seeded();
+
+    expect(claimFireInstant(dir, 'acme/job', at('2026-11-23T00:05:00Z')).claimed).toBe(true);
+
+    expect(readdirSync(fired).sort()).toEqual(['2026-11-22', '2026-11-23', '2026-11-24', 'not-a-day']);
+    // Kept days still refuse their minutes; a pruned day's can be claimed again.
+    expect(claimFireInstant(dir, 'acme/job', at('2026-11-22T02:00:00Z')).claimed).toBe(false);
+    expect(claimFireInstant(dir, 'acme/job', at('2026-11-24T02:00:00Z')).claimed).toBe(false);
+    expect(claimFireInstant(dir, 'acme/job', at('2026-11-21T02:00:00Z')).claimed).toBe(true);
+  });
+
+  it('later claims of the same day do not list the directory again', () => {
+    const dir = tempDir();
+    claimFireInstant(dir, 'acme/job', at('2026-11-23T00:05:00Z'));
+    const stale = join(firedDir(dir, 'acme/job'), '2026-11-01');
+    mkdirSync(stale);
+
+    claimFireInstant(dir, 'acme/job', at('2026-11-23T00:06:00Z'));
+    expect(existsSync(stale)).toBe(true);
+    claimFireInstant(dir, 'acme/job', at('2026-11-24T00:00:00Z'));
+    expect(existsSync(stale)).toBe(false);
+  });
+
+  it('pruneFiredMarkers is quiet about a missing directory and counts what it removed', () => {
+    const { fired } = seeded();
+    expect(pruneFiredMarkers(join(fired, 'missing'), Date.parse('2026-11-23T00:00:00Z'))).toBe(0);
+    expect(pruneFiredMarkers(fired, Date.parse('2026-11-23T00:00:00Z'))).toBe(5);
+    expect(pruneFiredMarkers(fired, Date.parse('2026-11-23T00:00:00Z'))).toBe(0);
+  });
+});
+
+describe('state/fired: processes racing for the same minute', () => {
+  let work: string;
+  let script: string;
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'cronsync-fired-race-'));
+    script = join(work, 'claim.mjs');
+    // Each child reports "ready", waits for the go file, claims, and prints the outcome.
+    buildSync({
+      stdin: {
+        contents: `import { existsSync } from 'node:fs';
+import { claimFireInstant } from './src/state/fired.ts';
+const [dir, go, ...instants] = process.argv.slice(2);
+process.stdout.write('ready\\n');
+while (!existsSync(go)) await new Promise((r) => setTimeout(r, 1));
+const out = instants.map((i) => (claimFireInstant(dir, 'acme/job', new Date(i)).claimed ? 'claimed' : 'taken'));
+process.stdout.write(out.join(' ') + '\\n');
+`,
+        resolveDir: root, loader: 'ts',
+      },
+      bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: script, logLevel: 'error',
+    });
+  });
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  async function race(dir: string, n: number, instants: string[]): Promise<string[][]> {
+    const go = join(dir, `go-${Math.random().toString(36).slice(2)}`);
+    const children = Array.from({ length: n }, () => {
+      const child = spawn(process.execPath, [script, dir, go, ...instants], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      const ready = new Promise<void>((resolve) => child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('ready\n')) resolve();
+      }));
+      const done = new Promise<string[]>((resolve, reject) => {
+        child.on('error', reject);
+        child.on('close', (code) => (code === 0 ? resolve(out.replace('ready\n', '').trim().split(' ')) : reject(new Error(`child exited ${code}`))));
+      });
+      return { ready, done };
+    });
+    await Promise.all(children.map((c) => c.ready));
+    writeFileSync(go, '');
+    return Promise.all(children.map((c) => c.done));
+  }
+
+  it('exactly one of 8 processes claims each minute, whether the day directory exists or not', async () => {
+    const dir = tempDir();
+    // Round 1: no directory yet (every child creates it); round 2: the day exists; one child
+    // of round 2 also claims a minute of a new day while the others do not.
+    const round1 = await race(dir, 8, ['2026-11-23T10:00:00Z', '2026-11-23T10:00:30Z', '2026-11-23T10:01:00Z']);
+    const round2 = await race(dir, 8, ['2026-11-23T10:02:00Z', '2026-11-23T10:00:00Z', '2026-11-24T00:00:00Z']);
+
+    const winners = (rounds: string[][], i: number): number => rounds.filter((r) => r[i] === 'claimed').length;
+    expect(round1).toHaveLength(8);
+    expect([winners(round1, 0), winners(round1, 1), winners(round1, 2)]).toEqual([1, 0, 1]);
+    expect([winners(round2, 0), winners(round2, 1), winners(round2, 2)]).toEqual([1, 0, 1]);
+    expect(readdirSync(join(firedDir(dir, 'acme/job'), '2026-11-23')).sort()).toEqual(['1000', '1001', '1002']);
+  }, 60_000);
+});
