@@ -83,18 +83,17 @@ if (-not $hadConfig) {
   Write-Host "Keeping existing $ConfigFile"
 }
 
-# 3. The task: SYSTEM, at startup, no time limit, one instance.
+# 3. The task: SYSTEM, at startup, no time limit, one instance, restarted on failure. Its
+#    definition is windows\cronsync-agent.xml (validated against the Task Scheduler XSD by the
+#    tests); only the paths are filled in here, XML-escaped.
 $runner = Join-Path $InstallDir 'windows\run-agent.ps1'
 $main = Join-Path $InstallDir 'dist\cli\main.js'
-$arguments = "-NoProfile -NonInteractive -ExecutionPolicy Bypass -File `"$runner`" -Node `"$Node`" -Main `"$main`" -Config `"$ConfigFile`" -LogDir `"$LogDir`""
-$action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument $arguments -WorkingDirectory $DataDir
-$trigger = New-ScheduledTaskTrigger -AtStartup
-$taskPrincipal = New-ScheduledTaskPrincipal -UserId 'S-1-5-18' -LogonType ServiceAccount -RunLevel Highest
-$settings = New-ScheduledTaskSettingsSet -ExecutionTimeLimit ([TimeSpan]::Zero) -MultipleInstances IgnoreNew `
-  -RestartCount 999 -RestartInterval (New-TimeSpan -Minutes 1) -StartWhenAvailable `
-  -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries
-Register-ScheduledTask -TaskName $TaskName -TaskPath $TaskPath -Action $action -Trigger $trigger `
-  -Principal $taskPrincipal -Settings $settings -Description 'cronsync GitOps scheduler agent' -Force | Out-Null
+$values = @{ '{{RUNNER}}' = $runner; '{{NODE}}' = $Node; '{{MAIN}}' = $main; '{{CONFIG}}' = $ConfigFile; '{{LOG_DIR}}' = $LogDir; '{{DATA_DIR}}' = $DataDir }
+$taskXml = Get-Content -LiteralPath (Join-Path $InstallDir 'windows\cronsync-agent.xml') -Raw -Encoding UTF8
+foreach ($key in $values.Keys) { $taskXml = $taskXml.Replace($key, [System.Security.SecurityElement]::Escape($values[$key])) }
+# The string is UTF-16 in memory; say so, as Task Scheduler's own exports do.
+$taskXml = $taskXml.Replace('encoding="UTF-8"', 'encoding="UTF-16"')
+Register-ScheduledTask -TaskName $TaskName -TaskPath $TaskPath -Xml $taskXml -Force | Out-Null
 
 if ($hadConfig -and -not $NoStart) {
   Start-ScheduledTask -TaskName $TaskName -TaskPath $TaskPath

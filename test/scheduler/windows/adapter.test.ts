@@ -1,0 +1,239 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SchedulerError } from '../../../src/errors.js';
+import { planChanges } from '../../../src/plan/plan.js';
+import type { DesiredJob } from '../../../src/desired/types.js';
+import type { JobId } from '../../../src/manifest/types.js';
+import { createWindowsAdapter } from '../../../src/scheduler/windows/index.js';
+import { createSchtasksAdapter } from '../../../src/scheduler/windows/schtasks.js';
+import type { WindowsAdapterOptions } from '../../../src/scheduler/windows/schtasks.js';
+import { fakeSchtasks, memoryTaskFs } from '../../fakes/FakeSchtasks.js';
+import { SOURCE, desired, planOf, signal } from '../fixtures.js';
+import { CTX, stubTriggersOf } from './render-fixtures.js';
+
+const OPTIONS: WindowsAdapterOptions = { sourceId: SOURCE, execCommand: CTX.execCommand, stateDir: CTX.stateDir, hostZone: 'UTC' };
+const FOREIGN = '<?xml version="1.0" encoding="UTF-16"?>\r\n<Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task"><RegistrationInfo><URI>\\cronsync\\acme\\mine</URI></RegistrationInfo><Actions Context="Author"><Exec><Command>notepad.exe</Command></Exec></Actions></Task>\r\n';
+
+function harness(options: Partial<WindowsAdapterOptions> = {}) {
+  const mem = memoryTaskFs();
+  const runner = fakeSchtasks(new Map(), { read: mem.read });
+  const adapter = createSchtasksAdapter({ ...OPTIONS, ...options }, { runner, fs: mem, tempDir: 'C:\\Temp' }, stubTriggersOf);
+  const creates = (): number => runner.calls.filter((c) => c.argv[1] === '/Create').length;
+  const deletes = (): string[] => runner.calls.filter((c) => c.argv[1] === '/Delete').map((c) => c.argv[3]!);
+  return { mem, runner, adapter, creates, deletes };
+}
+
+const jobs = [desired('backup', '30 2 * * *', { timeout: '1h' }), desired('report', '0 6 * * *'), desired('held', '0 4 * * *', { paused: true })];
+
+describe('scheduler/windows adapter (fake schtasks)', () => {
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  it('creates one task per job from a UTF-16LE temp file with /Create /XML /TN /F, and removes the file', async () => {
+    const h = harness();
+
+    const r = await h.adapter.apply(planOf(jobs), signal);
+
+    expect(r).toEqual({ changed: true, written: ['\\cronsync\\acme\\backup', '\\cronsync\\acme\\report', '\\cronsync\\acme\\held'] });
+    expect(h.runner.calls.find((c) => c.argv[1] === '/Create')?.argv).toEqual(['schtasks.exe', '/Create', '/XML', expect.stringMatching(/^C:\\Temp\\cronsync-task-\d+\.xml$/), '/TN', '\\cronsync\\acme\\backup', '/F']);
+    expect([...h.runner.tasks.keys()]).toEqual(['\\cronsync\\acme\\backup', '\\cronsync\\acme\\report', '\\cronsync\\acme\\held']);
+    expect(h.runner.tasks.get('\\cronsync\\acme\\backup')).toBe(h.adapter.renderEntry(jobs[0]!));
+    expect(h.mem.files.size).toBe(0);
+  });
+
+  it('inventory reads back every task with its marker; raw = renderEntry; paused = disabled', async () => {
+    const h = harness();
+    await h.adapter.apply(planOf(jobs), signal);
+
+    const inv = await h.adapter.inventory(signal);
+
+    expect(inv.map((e) => [e.key, e.marker?.jobId, e.paused, e.drifted])).toEqual([
+      ['windows:\\cronsync\\acme\\backup', 'acme/backup', false, false],
+      ['windows:\\cronsync\\acme\\held', 'acme/held', true, false],
+      ['windows:\\cronsync\\acme\\report', 'acme/report', false, false],
+    ]);
+    for (const d of jobs) expect(inv.find((e) => e.marker?.jobId === d.id)?.raw).toBe(h.adapter.renderEntry(d));
+  });
+
+  it('a second apply of the same plan writes nothing', async () => {
+    const h = harness();
+    await h.adapter.apply(planOf(jobs), signal);
+    const after = h.creates();
+
+    const second = await h.adapter.apply(planOf(jobs), signal);
+
+    expect(second).toEqual({ changed: false, written: [] });
+    expect(h.creates()).toBe(after);
+  });
+
+  it('drift (a trigger edited in the Task Scheduler UI) is restored at the next sync, through the planner', async () => {
+    const h = harness();
+    await h.adapter.apply(planOf(jobs), signal);
+    const path = '\\cronsync\\acme\\backup';
+    h.runner.tasks.set(path, h.runner.tasks.get(path)!.replace('2024-01-01T02:30:00', '2024-01-01T05:00:00'));
+
+    const installed = await h.adapter.inventory(signal);
+    const { plan } = planChanges({
+      sourceId: SOURCE, desired: new Map(jobs.map((d) => [d.id, d])), excluded: new Map(), invalid: new Set(), brokenFiles: new Set(),
+      installed, applied: new Map(jobs.map((d) => [d.id, d])), isCurrent: (e, d) => !e.drifted && e.raw === h.adapter.renderEntry(d),
+      prune: true, force: false, allowMassRemoval: false,
+    });
+    const r = await h.adapter.apply(plan, signal);
+
+    expect(installed.find((e) => e.key.endsWith('backup'))?.drifted).toBe(true);
+    expect(plan.update.map((u) => [u.desired.id, u.changes])).toEqual([['acme/backup', ['drift']]]);
+    expect(r.written).toEqual([path]);
+    expect(h.runner.tasks.get(path)).toBe(h.adapter.renderEntry(jobs[0]!));
+  });
+
+  it('a foreign task in the folder is reported without a marker and never touched; tasks outside the folder are not listed', async () => {
+    const h = harness();
+    h.runner.tasks.set('\\cronsync\\acme\\mine', FOREIGN);
+    h.runner.tasks.set('\\Microsoft\\Windows\\Defrag\\ScheduledDefrag', FOREIGN);
+
+    await h.adapter.apply(planOf(jobs), signal);
+    const all = await h.adapter.inventory(signal);
+    await h.adapter.apply({ ...planOf([]), remove: all }, signal);
+    const inv = await h.adapter.inventory(signal);
+
+    expect(all.filter((e) => !e.marker).map((e) => e.key)).toEqual(['windows:\\cronsync\\acme\\mine']);
+    expect(inv.map((e) => [e.key, e.marker])).toEqual([['windows:\\cronsync\\acme\\mine', null]]);
+    expect(h.runner.tasks.get('\\cronsync\\acme\\mine')).toBe(FOREIGN);
+    expect(h.runner.tasks.has('\\Microsoft\\Windows\\Defrag\\ScheduledDefrag')).toBe(true);
+    expect(h.deletes()).toEqual(['\\cronsync\\acme\\backup', '\\cronsync\\acme\\held', '\\cronsync\\acme\\report']);
+  });
+
+  it('never overwrites a task without a marker at a job\'s path: the others apply, then a SchedulerError names it', async () => {
+    const h = harness();
+    h.runner.tasks.set('\\cronsync\\acme\\report', FOREIGN);
+
+    const err = await h.adapter.apply(planOf(jobs), signal).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(SchedulerError);
+    expect((err as SchedulerError).data).toMatchObject({ refused: ['\\cronsync\\acme\\report'] });
+    expect(h.runner.tasks.get('\\cronsync\\acme\\report')).toBe(FOREIGN);
+    expect(h.runner.tasks.has('\\cronsync\\acme\\backup')).toBe(true);
+  });
+
+  it('removes the tasks of plan.remove with /Delete /TN … /F, and only ours', async () => {
+    const h = harness();
+    await h.adapter.apply(planOf(jobs), signal);
+    const inv = await h.adapter.inventory(signal);
+    const report = inv.find((e) => e.marker?.jobId === 'acme/report')!;
+    const alien = { ...report, marker: { ...report.marker!, sourceId: 'someone-else' } };
+
+    const r = await h.adapter.apply({ ...planOf([jobs[0]!, jobs[2]!]), remove: [report, alien] }, signal);
+
+    expect(r).toEqual({ changed: true, written: ['\\cronsync\\acme\\report'] });
+    expect(h.deletes()).toEqual(['\\cronsync\\acme\\report']);
+    expect([...h.runner.tasks.keys()].sort()).toEqual(['\\cronsync\\acme\\backup', '\\cronsync\\acme\\held']);
+  });
+
+  it('pausing and resuming rewrites the task with Settings/Enabled false, then true', async () => {
+    const h = harness();
+    await h.adapter.apply(planOf([jobs[0]!]), signal);
+    const paused = desired('backup', '30 2 * * *', { timeout: '1h', paused: true });
+
+    await h.adapter.apply(planOf([paused]), signal);
+    const inv1 = await h.adapter.inventory(signal);
+    await h.adapter.apply(planOf([jobs[0]!]), signal);
+    const inv2 = await h.adapter.inventory(signal);
+
+    expect([inv1[0]!.paused, inv2[0]!.paused]).toEqual([true, false]);
+    expect(h.creates()).toBe(3);
+  });
+
+  it('honours taskFolder and a run-as user', async () => {
+    const h = harness({ taskFolder: 'Jobs\\cron\\', user: 'CORP\\svc' });
+
+    await h.adapter.apply(planOf([jobs[0]!]), signal);
+
+    expect([...h.runner.tasks.keys()]).toEqual(['\\Jobs\\cron\\acme\\backup']);
+    expect(h.runner.tasks.get('\\Jobs\\cron\\acme\\backup')).toContain('<LogonType>S4U</LogonType>');
+    expect((await h.adapter.inventory(signal)).map((e) => e.marker?.jobId)).toEqual(['acme/backup']);
+  });
+
+  it('maps a schtasks failure to SchedulerError with argv, exit code and stderr; the temp file is removed anyway', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'win-adapter-'));
+    const runner = fakeSchtasks(new Map(), { inject: (args) => (args[0] === '/Create' ? { exitCode: 1, stderr: 'ERROR: Access is denied.\r\n' } : undefined) });
+    const adapter = createSchtasksAdapter(OPTIONS, { runner, tempDir: dir }, stubTriggersOf);
+
+    const err = await adapter.apply(planOf([jobs[0]!]), signal).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(SchedulerError);
+    expect((err as SchedulerError).message).toBe('schtasks /Create failed (exit 1): ERROR: Access is denied.');
+    expect((err as SchedulerError).data).toMatchObject({ argv: ['schtasks.exe', '/Create', '/XML', expect.stringContaining(dir), '/TN', '\\cronsync\\acme\\backup', '/F'], exitCode: 1, stderr: 'ERROR: Access is denied.\r\n' });
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('writes a real UTF-16LE+BOM temp file that the fake decodes', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'win-adapter-'));
+    const runner = fakeSchtasks();
+    const adapter = createSchtasksAdapter(OPTIONS, { runner, tempDir: dir }, stubTriggersOf);
+
+    await adapter.apply(planOf([jobs[0]!]), signal);
+
+    expect(runner.tasks.get('\\cronsync\\acme\\backup')).toBe(adapter.renderEntry(jobs[0]!));
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('unreadable /Query output and a plan of another source are SchedulerErrors', async () => {
+    const runner = fakeSchtasks(new Map(), { inject: (args) => (args[0] === '/Query' ? { stdout: '<Tasks><Task>' } : undefined) });
+    const adapter = createSchtasksAdapter(OPTIONS, { runner, fs: memoryTaskFs() }, stubTriggersOf);
+
+    await expect(adapter.inventory(signal)).rejects.toBeInstanceOf(SchedulerError);
+    await expect(adapter.apply({ ...planOf([]), sourceId: 'other' }, signal)).rejects.toThrow(/plan is for source other/);
+  });
+
+  it('renders one file per job for `cronsync render`', () => {
+    const h = harness();
+
+    const r = h.adapter.render(jobs);
+
+    expect(r.kind).toBe('windows');
+    expect(r.files.map((f) => f.name)).toEqual(['\\cronsync\\acme\\backup', '\\cronsync\\acme\\held', '\\cronsync\\acme\\report']);
+    expect(r.files[0]!.content).toBe(h.adapter.renderEntry(jobs[0]!));
+  });
+
+  it('a duplicate of a job at another path (under a previous source id) is deleted, the job kept', async () => {
+    const h = harness();
+    await h.adapter.apply(planOf([jobs[0]!]), signal);
+    const copy = h.runner.tasks.get('\\cronsync\\acme\\backup')!.replace(`"source":"${SOURCE}"`, '"source":"old-src"');
+    h.runner.tasks.set('\\cronsync\\acme\\backup-copy', copy);
+    const installed = await h.adapter.inventory(signal);
+    const desiredMap = new Map<JobId, DesiredJob>([[jobs[0]!.id, jobs[0]!]]);
+
+    const { plan } = planChanges({
+      sourceId: SOURCE, previousSourceIds: ['old-src'], desired: desiredMap, excluded: new Map(), invalid: new Set(), brokenFiles: new Set(),
+      installed, applied: desiredMap, isCurrent: (e, d) => !e.drifted && e.raw === h.adapter.renderEntry(d), prune: true, force: false, allowMassRemoval: false,
+    });
+    await h.adapter.apply(plan, signal);
+
+    expect([...h.runner.tasks.keys()]).toEqual(['\\cronsync\\acme\\backup']);
+  });
+
+  it('with the real triggers (host Berlin, dated DST triggers): round-trips, no drift, second apply writes nothing', { timeout: 30_000 }, async () => {
+    const mem = memoryTaskFs();
+    const runner = fakeSchtasks(new Map(), { read: mem.read });
+    const adapter = createWindowsAdapter({ ...OPTIONS, hostZone: 'Europe/Berlin', now: () => new Date('2026-06-01T00:00:00Z') }, { runner, fs: mem });
+    const real = [
+      desired('gap', '30 2 * * *', { timezone: 'America/New_York' }),
+      desired('quarter', '*/15 * * * *', { timezone: 'Australia/Lord_Howe' }),
+      desired('odd', '0 12 */2 * 1'),
+    ];
+
+    await adapter.apply(planOf(real), signal);
+    const inv = await adapter.inventory(signal);
+    const second = await adapter.apply(planOf(real), signal);
+
+    expect(inv.map((e) => [e.marker?.jobId, e.drifted])).toEqual([['acme/gap', false], ['acme/odd', false], ['acme/quarter', false]]);
+    for (const d of real) expect(inv.find((e) => e.marker?.jobId === d.id)?.raw).toBe(adapter.renderEntry(d));
+    expect(runner.tasks.get('\\cronsync\\acme\\quarter')).toMatch(/<TimeTrigger>/);
+    expect(second).toEqual({ changed: false, written: [] });
+  });
+});
