@@ -5,17 +5,17 @@
 import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
-import type { AgentConfig } from '../config/types.js';
+import type { AgentConfig, SchedulerKindSetting } from '../config/types.js';
 import { ConfigError, UsageError } from '../errors.js';
-import { createLogger, parseLogLevel } from '../log.js';
+import { createLogger, nullLogger, parseLogLevel } from '../log.js';
 import type { Logger } from '../log.js';
 import { createReconciler } from '../reconcile/reconciler.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
 import type { ReconcileSource, ReconcilerDeps } from '../reconcile/types.js';
 import { nodeHostProbe } from '../scheduler/probe.js';
-import { createAdapter, createRegistry, resolveAuto } from '../scheduler/registry.js';
-import type { Resolution } from '../scheduler/registry.js';
-import type { AdapterOptions, ExecCommand, SchedulerAdapter, SchedulerKind } from '../scheduler/types.js';
+import { SCHEDULERS, kindOfName, orList, registrationOf, resolveAuto, schedulerNames } from '../scheduler/registry.js';
+import type { HostProbe, InProcessDeps, Resolution, SchedulerConfig, SchedulerDeps } from '../scheduler/registry.js';
+import type { ExecCommand, SchedulerAdapter, SchedulerKind } from '../scheduler/types.js';
 import { spoolStats } from '../shim/spool.js';
 import { systemClock } from '../system/clock.js';
 import { nodeRunner } from '../system/runner.js';
@@ -39,9 +39,21 @@ export interface Agent {
   reconciler: Reconciler;
 }
 
-/** Loads the config with the common flag overrides. @throws {ConfigError} */
+/**
+ * A `--scheduler` value: `auto` or a registered kind or alias (`crond`), as the kind it names.
+ * @throws {UsageError} for any other name.
+ */
+export function schedulerFlag(value: string): SchedulerKindSetting {
+  if (value === 'auto') return 'auto';
+  const kind = kindOfName(value);
+  if (!kind) throw new UsageError(`--scheduler must be one of auto, ${schedulerNames().join(', ')} (got "${value}")`);
+  return kind;
+}
+
+/** Loads the config with the common flag overrides. @throws {ConfigError} @throws {UsageError} */
 export function loadAgentConfig(values: { config?: string; 'state-dir'?: string; scheduler?: string; 'log-level'?: string }, io: CliIo): AgentConfig {
-  return loadConfig({ file: values.config, env: io.env, cwd: io.cwd, overrides: { stateDir: values['state-dir'], 'scheduler.kind': values.scheduler, 'log.level': values['log-level'] } });
+  const scheduler = values.scheduler === undefined ? undefined : schedulerFlag(values.scheduler);
+  return loadConfig({ file: values.config, env: io.env, cwd: io.cwd, overrides: { stateDir: values['state-dir'], 'scheduler.kind': scheduler, 'log.level': values['log-level'] } });
 }
 
 /** The command scheduler entries run: this node and this package's `dist/cli/main.js`. */
@@ -52,28 +64,15 @@ export function execCommand(): ExecCommand {
   return { file: process.execPath, args: [main] };
 }
 
-/** Picks the scheduler: the configured kind, or `auto` resolved on this host. */
-export function resolveScheduler(cfg: AgentConfig): Resolution {
+/** Picks the scheduler: the configured kind, or `auto` resolved on this host by the registry. */
+export function resolveScheduler(cfg: SchedulerConfig, probe: HostProbe = nodeHostProbe): Resolution {
   if (cfg.scheduler.kind !== 'auto') return { kind: cfg.scheduler.kind, reason: `scheduler.kind is ${cfg.scheduler.kind} in the config` };
-  const auto = resolveAuto(nodeHostProbe, cfg.scheduler.cronDir);
-  // TODO(#6): the Task Scheduler adapter is not built yet; until then Windows hosts run the
-  // embedded scheduler rather than failing at start.
-  if (auto.kind !== 'embedded' && !createRegistry().has(auto.kind)) {
-    return { kind: 'embedded', reason: `${auto.reason}, but the ${auto.kind} adapter is not available yet; using the in-process scheduler` };
-  }
-  return auto;
+  return resolveAuto(probe, cfg);
 }
 
-/** Adapter options from the config. */
-export function adapterOptions(cfg: AgentConfig, sourceId: string): AdapterOptions {
-  const me = userInfo().username;
-  return {
-    sourceId,
-    user: cfg.scheduler.user ?? me,
-    cronDir: cfg.scheduler.cronDir,
-    execCommand: execCommand(),
-    stateDir: cfg.stateDir,
-  };
+/** The shared scheduler dependencies of this process: real runner and clock, this package's exec. */
+export function schedulerDeps(sourceId: string, over: Partial<SchedulerDeps> = {}): SchedulerDeps {
+  return { sourceId, execCommand: execCommand(), runner: nodeRunner, clock: systemClock, log: nullLogger, ...over };
 }
 
 /** Options of {@link buildAgent}. */
@@ -81,8 +80,10 @@ export interface BuildOptions {
   /** The logger; default: JSON lines on stderr (one-shot commands print their report on stdout). */
   log?: Logger;
   scheduler?: Resolution;
-  /** Supplies the adapter for the source id (the daemon's embedded scheduler). */
-  adapterFor?: (sourceId: string) => SchedulerAdapter;
+  /** The runtime of in-process schedulers (the daemon's); without it they are refused. */
+  inProcess?: InProcessDeps;
+  /** Picks the adapter for the source id: `build` makes a new one (the daemon keeps a running one). */
+  adapterFor?: (sourceId: string, build: () => SchedulerAdapter) => SchedulerAdapter;
   daemonFacts?: ReconcilerDeps['daemonFacts'];
 }
 
@@ -91,7 +92,8 @@ export async function buildAgent(cfg: AgentConfig, io: CliIo, opts: BuildOptions
   const log = opts.log ?? createLogger({ level: parseLogLevel(cfg.log.level), destination: io.stderr as NodeJS.WritableStream, pretty: false, bindings: { agent: cfg.agent.name } });
   const source = await createConfiguredSource(cfg, log);
   const scheduler = opts.scheduler ?? resolveScheduler(cfg);
-  const adapter = opts.adapterFor?.(source.id) ?? makeAdapter(cfg, source.id, scheduler.kind);
+  const build = (): SchedulerAdapter => makeAdapter(cfg, scheduler.kind, schedulerDeps(source.id, { log, inProcess: opts.inProcess }));
+  const adapter = opts.adapterFor ? opts.adapterFor(source.id, build) : build();
   const reconciler = createReconciler({
     config: cfg, source, adapter, scheduler, clock: systemClock, log,
     commandExists: commandInPath(io.env.PATH ?? ''),
@@ -101,12 +103,23 @@ export async function buildAgent(cfg: AgentConfig, io: CliIo, opts: BuildOptions
   return { config: cfg, log, source, adapter, scheduler, reconciler };
 }
 
-/** Creates a cron adapter for one-shot commands (the embedded one lives in the daemon). */
-export function makeAdapter(cfg: AgentConfig, sourceId: string, kind: SchedulerKind): SchedulerAdapter {
-  if (kind === 'embedded') throw new UsageError('the embedded scheduler runs inside `cronsync daemon`; use the daemon, or set scheduler.kind to crontab or cron.d');
-  const options = adapterOptions(cfg, sourceId);
-  checkRunAsUser(options.user, userInfo().username);
-  return createAdapter(createRegistry(), kind, options, { runner: nodeRunner });
+/**
+ * Creates the adapter of `kind` through the registry, for a command that applies (sync, diff,
+ * prune, daemon): an in-process kind needs the daemon's runtime, and entries must run as the
+ * agent's own user (see {@link checkRunAsUser}).
+ * @throws {UsageError} for an in-process kind without {@link SchedulerDeps.inProcess}.
+ * @throws {ConfigError} for another run-as user. @throws {SchedulerError} for an unregistered kind.
+ */
+export function makeAdapter(cfg: SchedulerConfig, kind: SchedulerKind, deps: SchedulerDeps): SchedulerAdapter {
+  const reg = registrationOf(kind);
+  if (reg.inProcess && !deps.inProcess) {
+    const others = SCHEDULERS.filter((r) => !r.inProcess && (r.targetPlatform ?? process.platform) === process.platform).map((r) => r.kind);
+    throw new UsageError(`the ${kind} scheduler runs inside \`cronsync daemon\`; use the daemon, or set scheduler.kind to ${orList(others)}`);
+  }
+  const options = reg.options(cfg, deps);
+  const runAs = reg.runAs?.(options);
+  if (runAs !== undefined) checkRunAsUser(runAs, deps.identity?.user ?? userInfo().username);
+  return reg.create(options, deps);
 }
 
 /**

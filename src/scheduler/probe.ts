@@ -1,7 +1,7 @@
 /** The real host probe for `resolveAuto` (file system, PATH, /proc). */
 import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import type { HostProbe } from './registry.js';
+import type { HostProbe } from './registration.js';
 
 function onPath(program: string): boolean {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {

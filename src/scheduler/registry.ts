@@ -1,48 +1,66 @@
 /**
- * The scheduler registry (renovate's manager map): one factory per kind, and the `auto`
- * resolution of SPEC §3 `scheduler.kind`.
+ * The scheduler registry (renovate's manager map): the one way an adapter is created, the
+ * kinds the CLI accepts, and the `auto` resolution of SPEC §3 `scheduler.kind`. A new kind is
+ * its folder plus one line in {@link SCHEDULERS}.
  */
 import { SchedulerError } from '../errors.js';
-import { createCronDAdapter } from './crond/index.js';
-import { createCrontabAdapter } from './crontab/index.js';
-import type { AdapterOptions, AdapterPorts, SchedulerAdapter, SchedulerKind } from './types.js';
+import { cronDScheduler, crontabScheduler, embeddedScheduler, windowsScheduler } from './definitions.js';
+import type { HostProbe, Rejection, SchedulerConfig, SchedulerDeps, SchedulerRegistration } from './registration.js';
+import type { SchedulerAdapter, SchedulerKind } from './types.js';
 
-/** Builds an adapter from the shared options and ports. */
-export type AdapterFactory = (options: AdapterOptions, ports: AdapterPorts) => SchedulerAdapter;
+export type {
+  Detection, DetectContext, HostProbe, InProcessDeps, Rejection, SchedulerConfig, SchedulerDeps, SchedulerRegistration,
+} from './registration.js';
+export { defineScheduler, orList } from './registration.js';
 
-/** Every kind, in the order `auto` considers them. */
-export const SCHEDULER_KINDS: readonly SchedulerKind[] = ['windows', 'cron.d', 'crontab', 'systemd', 'embedded'];
+/** Every registered kind, in the order `auto` considers them. */
+export const SCHEDULERS: readonly SchedulerRegistration[] = [
+  windowsScheduler,
+  cronDScheduler,
+  crontabScheduler,
+  embeddedScheduler,
+];
 
-/** Creates a registry holding the cron adapters; other areas register theirs. */
-export function createRegistry(): Map<SchedulerKind, AdapterFactory> {
-  return new Map<SchedulerKind, AdapterFactory>([
-    ['cron.d', (o) => createCronDAdapter(o)],
-    ['crontab', (o, p) => createCrontabAdapter(o, p)],
-  ]);
+/** The scheduler settings of SPEC §3 when no config is given (`render` without `--config`). */
+export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
+  scheduler: { kind: 'auto', cronDir: '/etc/cron.d', unitDir: '/etc/systemd/system', taskFolder: '\\cronsync' },
+  stateDir: '/var/lib/cronsync',
+};
+
+/** The registered kinds, in registration order. */
+export function registeredKinds(registry: readonly SchedulerRegistration[] = SCHEDULERS): SchedulerKind[] {
+  return registry.map((r) => r.kind);
+}
+
+/** Every name the CLI accepts for a kind (kinds and their aliases), in registration order. */
+export function schedulerNames(registry: readonly SchedulerRegistration[] = SCHEDULERS): string[] {
+  return registry.flatMap((r) => [r.kind, ...(r.aliases ?? [])]);
+}
+
+/** The kind a CLI name (a kind or an alias, `crond`) stands for; undefined when none. */
+export function kindOfName(name: string, registry: readonly SchedulerRegistration[] = SCHEDULERS): SchedulerKind | undefined {
+  return registry.find((r) => r.kind === name || r.aliases?.includes(name))?.kind;
 }
 
 /**
- * Creates the adapter of `kind` from a registry.
- * @throws {SchedulerError} when no factory is registered for it.
+ * The registration of `kind`.
+ * @throws {SchedulerError} when the kind is not registered (e.g. `systemd` in this build).
  */
-export function createAdapter(registry: ReadonlyMap<SchedulerKind, AdapterFactory>, kind: SchedulerKind, options: AdapterOptions, ports: AdapterPorts): SchedulerAdapter {
-  const factory = registry.get(kind);
-  if (!factory) {
-    throw new SchedulerError(`scheduler "${kind}" is not available in this build (available: ${[...registry.keys()].join(', ')})`, { kind });
+export function registrationOf(kind: SchedulerKind, registry: readonly SchedulerRegistration[] = SCHEDULERS): SchedulerRegistration {
+  const r = registry.find((x) => x.kind === kind);
+  if (!r) {
+    throw new SchedulerError(`scheduler "${kind}" is not available in this build (available: ${registeredKinds(registry).join(', ')})`, { kind });
   }
-  return factory(options, ports);
+  return r;
 }
 
-/** What `auto` looks at; injected so tests can describe any host. */
-export interface HostProbe {
-  platform: NodeJS.Platform;
-  isRoot: boolean;
-  /** Does this path exist (a directory or file)? */
-  exists(path: string): boolean;
-  /** Is a program with this name on PATH? */
-  onPath(program: string): boolean;
-  /** Is a process with this name running (e.g. via /proc/<pid>/comm)? */
-  processRunning(name: string): boolean;
+/**
+ * Creates the adapter of `kind`: its settings from `config`, built over `deps`.
+ * @throws {SchedulerError} when the kind is not registered.
+ */
+export function createAdapter(kind: SchedulerKind, config: SchedulerConfig, deps: SchedulerDeps, registry: readonly SchedulerRegistration[] = SCHEDULERS): SchedulerAdapter {
+  const r = registrationOf(kind, registry);
+  return r.create(r.options(config, deps), deps);
 }
 
 /** The outcome of `auto`: the kind and why, for the status file. */
@@ -52,23 +70,18 @@ export interface Resolution {
 }
 
 /**
- * Picks the scheduler for `kind: auto`: windows on win32; cron.d when root, the cron dir
- * exists and a cron daemon is installed or running; crontab when a `crontab` program is on
- * PATH; else embedded.
+ * Picks the scheduler for `kind: auto`: the first registered kind whose detect function finds
+ * it on this host (windows on win32; cron.d when root, the cron dir exists and a cron daemon is
+ * installed or running; crontab when a `crontab` program is on PATH; else embedded).
+ * @throws {SchedulerError} when no kind is found (cannot happen while embedded is registered).
  */
-export function resolveAuto(probe: HostProbe, cronDir = '/etc/cron.d'): Resolution {
-  if (probe.platform === 'win32') return { kind: 'windows', reason: 'Windows host' };
-  const daemon = probe.exists('/usr/sbin/cron')
-    ? '/usr/sbin/cron installed'
-    : probe.processRunning('cron') || probe.processRunning('crond')
-      ? 'cron daemon running'
-      : null;
-  if (probe.isRoot && probe.exists(cronDir) && daemon) {
-    return { kind: 'cron.d', reason: `root, ${cronDir} present, ${daemon}` };
+export function resolveAuto(probe: HostProbe, config: SchedulerConfig = DEFAULT_SCHEDULER_CONFIG, registry: readonly SchedulerRegistration[] = SCHEDULERS): Resolution {
+  const rejected: Rejection[] = [];
+  for (const r of registry) {
+    const d = r.detect?.({ probe, config, rejected });
+    if (!d) continue;
+    if (d.found) return { kind: r.kind, reason: d.reason };
+    rejected.push({ kind: r.kind, reason: d.reason });
   }
-  if (probe.onPath('crontab')) {
-    const why = !probe.isRoot ? 'not root' : !probe.exists(cronDir) ? `${cronDir} missing` : 'no cron daemon found';
-    return { kind: 'crontab', reason: `${why}; crontab found on PATH` };
-  }
-  return { kind: 'embedded', reason: 'no cron.d or crontab available; using the in-process scheduler' };
+  throw new SchedulerError(`no scheduler found on this host (${rejected.map((r) => `${r.kind}: ${r.reason}`).join('; ')})`, {});
 }

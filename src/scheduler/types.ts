@@ -16,7 +16,15 @@ export type SchedulerKind = 'crontab' | 'cron.d' | 'systemd' | 'windows' | 'embe
 /** One file or block an adapter would write; `name` is a path or a label (`crontab of alice`). */
 export interface RenderedFile {
   name: string;
+  /** The text, for a terminal (UTF-8 when printed). */
   content: string;
+  /**
+   * Relative path under `render --out DIR` (`acme/backup.xml`); `/` separates folders, never
+   * `..` nor absolute. Default: derived from `name`.
+   */
+  fileName?: string;
+  /** The exact bytes to write (e.g. UTF-16LE with BOM); default: `content` as UTF-8. */
+  data?: Uint8Array;
 }
 
 /** Rendered is what apply() would write, for `cronsync render` and `diff`. */
@@ -57,7 +65,26 @@ export interface ExecCommand {
   args: string[];
 }
 
-/** Settings shared by the cron adapters. */
+/**
+ * An adapter that runs its jobs itself, inside the daemon (embedded). The daemon starts it once
+ * its config is in use and stops it on shutdown or when a reload replaces it.
+ */
+export interface InProcessScheduler {
+  /** Loads what is installed and arms the timers; never rejects. @returns the jobs armed. */
+  start(): Promise<number>;
+  /** Cancels the timers; runs in flight continue. Idempotent. */
+  stop(): void;
+  /** Runs started and not yet settled (they never reject). */
+  running(): Promise<void>[];
+}
+
+/** Tells an adapter that runs jobs in process (see {@link InProcessScheduler}) from the rest. */
+export function isInProcess(adapter: SchedulerAdapter): adapter is SchedulerAdapter & InProcessScheduler {
+  const a = adapter as Partial<InProcessScheduler>;
+  return typeof a.start === 'function' && typeof a.stop === 'function' && typeof a.running === 'function';
+}
+
+/** Settings of the cron adapters (cron.d, crontab), derived from the config by the registry. */
 export interface AdapterOptions {
   /** Source id of this agent; only entries carrying it are ours. */
   sourceId: string;

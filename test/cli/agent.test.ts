@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { checkRunAsUser } from '../../src/cli/agent.js';
+import { checkRunAsUser, makeAdapter, resolveScheduler, schedulerFlag } from '../../src/cli/agent.js';
+import type { HostProbe } from '../../src/scheduler/registry.js';
+import { isInProcess } from '../../src/scheduler/types.js';
+import { schedulerConfig, schedulerDeps } from '../scheduler/fixtures.js';
+
+const host = (platform: NodeJS.Platform): HostProbe => ({ platform, isRoot: false, exists: () => false, onPath: () => false, processRunning: () => false });
 
 describe('cli/agent', () => {
   it('refuses a run-as user other than the agent\'s, whose runs could not read the state dir', () => {
@@ -8,5 +13,38 @@ describe('cli/agent', () => {
       code: 'CRONSYNC_CONFIG',
       message: expect.stringContaining('scheduler.user is "www-data" but cronsync runs as "root"'),
     }));
+  });
+
+  it('takes --scheduler auto or a registered kind or alias, and refuses others as a usage error', () => {
+    expect(['auto', 'crond', 'cron.d', 'crontab', 'windows', 'embedded'].map(schedulerFlag)).toEqual(['auto', 'cron.d', 'cron.d', 'crontab', 'windows', 'embedded']);
+    expect(() => schedulerFlag('systemd')).toThrow(expect.objectContaining({
+      code: 'CRONSYNC_USAGE',
+      message: '--scheduler must be one of auto, windows, cron.d, crond, crontab, embedded (got "systemd")',
+    }));
+  });
+
+  it('resolves auto through the registry: Task Scheduler on Windows, no embedded fallback', () => {
+    expect(resolveScheduler(schedulerConfig(), host('win32'))).toEqual({ kind: 'windows', reason: 'Windows host' });
+    expect(resolveScheduler(schedulerConfig(), host('linux'))).toEqual({ kind: 'embedded', reason: 'no cron.d or crontab available; using the in-process scheduler' });
+    expect(resolveScheduler(schedulerConfig({ kind: 'crontab' }), host('win32'))).toEqual({ kind: 'crontab', reason: 'scheduler.kind is crontab in the config' });
+  });
+
+  it.runIf(process.platform !== 'win32')('builds the embedded scheduler only with the daemon\'s runtime', () => {
+    const withRuntime = makeAdapter(schedulerConfig(), 'embedded', schedulerDeps({ inProcess: { runJob: async () => 0 } }));
+
+    expect(() => makeAdapter(schedulerConfig(), 'embedded', schedulerDeps())).toThrow(expect.objectContaining({
+      code: 'CRONSYNC_USAGE',
+      message: 'the embedded scheduler runs inside `cronsync daemon`; use the daemon, or set scheduler.kind to cron.d or crontab',
+    }));
+    expect(isInProcess(withRuntime)).toBe(true);
+  });
+
+  it('checks the run-as user of every kind that has one, before building', () => {
+    const deps = schedulerDeps({ identity: { user: 'root', isRoot: true } });
+
+    expect(() => makeAdapter(schedulerConfig({ user: 'www-data' }), 'cron.d', deps)).toThrow(expect.objectContaining({ code: 'CRONSYNC_CONFIG' }));
+    expect(() => makeAdapter(schedulerConfig({ user: 'www-data' }), 'windows', deps)).toThrow(expect.objectContaining({ code: 'CRONSYNC_CONFIG' }));
+    expect(makeAdapter(schedulerConfig({ user: undefined }), 'windows', deps).kind).toBe('windows');
+    expect(makeAdapter(schedulerConfig({ user: undefined }), 'crontab', deps).kind).toBe('crontab');
   });
 });

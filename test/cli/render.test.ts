@@ -1,7 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { outFileName, writeRenderedFiles } from '../../src/cli/commands/render.js';
 import { cli } from './helpers.js';
 
 const dirs: string[] = [];
@@ -9,8 +10,18 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-
 const job = (name: string): string => `apiVersion: v1\nkind: Job\nmetadata: { name: ${name}, tenant: acme }\nspec: { schedule: "0 3 * * *", command: /bin/true }\n`;
+
+/** A temp dir with `repo/` holding one manifest per [name, schedule, timezone]. */
+function repo(...jobs: [string, string, string?][]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cronsync-render-'));
+  dirs.push(dir);
+  mkdirSync(join(dir, 'repo'));
+  for (const [name, schedule, tz] of jobs) {
+    writeFileSync(join(dir, `repo/${name}.yaml`), `apiVersion: v1\nkind: Job\nmetadata: { name: ${name}, tenant: acme }\nspec: { schedule: "${schedule}", timezone: ${tz ?? 'UTC'}, command: /bin/true }\n`);
+  }
+  return dir;
+}
 
 describe('cli/render', () => {
   it('reports a job whose entry is over cron\'s 999-character limit and still renders the others', async () => {
@@ -37,5 +48,223 @@ describe('cli/render', () => {
     expect(res.out).not.toContain(`acme/${long}`);
     expect(res.err).toMatch(new RegExp(`long\\.yaml: error \\[entry-invalid\\] acme/${long}: `));
     expect(res.err).not.toMatch(/internal error|\n\s+at /);
+  });
+});
+
+describe('cli/render --scheduler', () => {
+  it.each(['crond', 'cron.d', 'crontab', 'windows', 'embedded'])('renders for %s', async (kind) => {
+    const dir = repo(['a', '0 3 * * *']);
+
+    const res = await cli(['render', '--scheduler', kind, '--host-zone', 'UTC', 'repo'], dir);
+
+    expect(res).toMatchObject({ code: 0, err: '' });
+    expect(res.out).toContain('acme/a');
+  });
+
+  it('prints a Windows task as UTF-8 XML, one task per job in the task folder', async () => {
+    const dir = repo(['a', '0 3 * * *'], ['b', '*/15 * * * *']);
+
+    const res = await cli(['render', '--scheduler', 'windows', '--host-zone', 'UTC', 'repo'], dir);
+
+    expect(res.code).toBe(0);
+    expect(res.out.match(/<Task /g)).toHaveLength(2);
+    expect(res.out).toContain('<URI>\\cronsync\\acme\\a</URI>');
+    expect(res.out).not.toContain('\uFEFF');
+  });
+
+  it.each([['systemd'], ['cron'], ['']])('refuses --scheduler "%s" with a usage error listing the registered kinds', async (kind) => {
+    const dir = repo(['a', '0 3 * * *']);
+
+    const res = await cli(['render', '--scheduler', kind, 'repo'], dir);
+
+    expect(res.code).toBe(2);
+    expect(res.err).toContain(`--scheduler must be one of windows, cron.d, crond, crontab, embedded (got "${kind}")`);
+    expect(res.out).toBe('');
+  });
+
+  it('lists the registered kinds in its usage', async () => {
+    const res = await cli(['render', '--help'], tmpdir());
+
+    expect(res.out).toContain('KIND is one of: windows, cron.d, crond, crontab, embedded.');
+    expect(res.out).toMatch(/--host-zone ZONE[\s\S]*--out DIR[\s\S]*--fires FROM\.\.TO[\s\S]*--format/);
+  });
+});
+
+describe('cli/render --host-zone', () => {
+  it('translates the cron entries of a UTC job for a host in another zone', async () => {
+    const dir = repo(['a', '0 3 * * *']);
+
+    const utc = await cli(['render', '--scheduler', 'crond', '--host-zone', 'UTC', 'repo'], dir);
+    const tokyo = await cli(['render', '--scheduler', 'crond', '--host-zone', 'Asia/Tokyo', 'repo'], dir);
+
+    expect([utc.code, tokyo.code]).toEqual([0, 0]);
+    expect(utc.out).toMatch(/^0 3 \* \* \* /m);
+    expect(tokyo.out).toMatch(/^0 12 \* \* \* /m);
+    expect(tokyo.out).not.toMatch(/^0 3 \* \* \* /m);
+  });
+
+  it.each(['Mars/Olympus', '+02:00', ''])('refuses the zone "%s" with a usage error', async (zone) => {
+    const dir = repo(['a', '0 3 * * *']);
+
+    const res = await cli(['render', '--scheduler', 'crond', '--host-zone', zone, 'repo'], dir);
+
+    expect(res.code).toBe(2);
+    expect(res.err).toContain(`--host-zone must be an IANA time zone such as Europe/Berlin (got "${zone}")`);
+  });
+});
+
+describe('cli/render --out', () => {
+  it('writes each Windows task as UTF-16LE with a BOM under DIR/<tenant>/<name>.xml, creating DIR', async () => {
+    const dir = repo(['a', '0 3 * * *'], ['b', '30 2 * * *', 'Europe/Berlin']);
+    const printed = await cli(['render', '--scheduler', 'windows', '--host-zone', 'Europe/Berlin', 'repo'], dir);
+
+    const res = await cli(['render', '--scheduler', 'windows', '--host-zone', 'Europe/Berlin', '--out', 'out/tasks', 'repo'], dir);
+
+    expect(res.code).toBe(0);
+    expect(res.out).toBe('');
+    expect(readdirSync(join(dir, 'out/tasks/acme')).sort()).toEqual(['a.xml', 'b.xml']);
+    const bytes = readFileSync(join(dir, 'out/tasks/acme/a.xml'));
+    expect([...bytes.subarray(0, 2)]).toEqual([0xff, 0xfe]);
+    const text = bytes.subarray(2).toString('utf16le');
+    expect(text).toContain('<URI>\\cronsync\\acme\\a</URI>');
+    expect(printed.out).toContain(text);
+    expect(res.err).toContain(`wrote ${join(dir, 'out/tasks/acme/a.xml')}`);
+  });
+
+  it('writes the cron.d file byte-identical to what it prints', async () => {
+    const dir = repo(['a', '0 3 * * *']);
+    const printed = await cli(['render', '--scheduler', 'crond', '--host-zone', 'UTC', 'repo'], dir);
+
+    const res = await cli(['render', '--scheduler', 'crond', '--host-zone', 'UTC', '--out', 'out', 'repo'], dir);
+
+    expect(res.code).toBe(0);
+    expect(readdirSync(join(dir, 'out'))).toEqual(['cronsync']);
+    expect(readFileSync(join(dir, 'out/cronsync'), 'utf8')).toBe(printed.out);
+  });
+
+  it('needs --scheduler', async () => {
+    const dir = repo(['a', '0 3 * * *']);
+
+    const res = await cli(['render', '--out', 'out', '--fires', '2026-01-01..2026-01-02', 'repo'], dir);
+
+    expect(res.code).toBe(2);
+    expect(res.err).toContain('--out needs --scheduler');
+    expect(existsSync(join(dir, 'out'))).toBe(false);
+  });
+
+  it.each(['../evil.xml', 'acme/../../evil.xml', '/etc/evil.xml', 'C:/evil.xml', 'acme\\..\\evil.xml', 'acme//a.xml', './a.xml'])('never writes outside DIR: refuses the file name %s', async (fileName) => {
+    const dir = repo();
+
+    await expect(writeRenderedFiles(join(dir, 'out'), [{ name: 'x', content: 'x', fileName }])).rejects.toThrow(/not a relative path inside the output directory/);
+    expect(readdirSync(dir)).toEqual(['repo']);
+  });
+
+  it('never writes through a symbolic link on the way', async () => {
+    const dir = repo();
+    mkdirSync(join(dir, 'out'));
+    mkdirSync(join(dir, 'elsewhere'));
+    symlinkSync(join(dir, 'elsewhere'), join(dir, 'out/acme'));
+
+    await expect(writeRenderedFiles(join(dir, 'out'), [{ name: 'x', content: 'x', fileName: 'acme/a.xml' }])).rejects.toThrow(/not a plain directory/);
+    expect(readdirSync(join(dir, 'elsewhere'))).toEqual([]);
+  });
+
+  it('writes `data` when given, else `content` as UTF-8; names come from fileName, else from name', async () => {
+    const dir = repo();
+
+    const written = await writeRenderedFiles(join(dir, 'out'), [
+      { name: '\\cronsync\\acme\\a', content: 'shown', fileName: 'acme/a.xml', data: Uint8Array.from([1, 2, 3]) },
+      { name: '/etc/cron.d/cronsync-2', content: 'é\n' },
+      { name: 'crontab of root', content: 'c\n' },
+    ]);
+
+    expect(written).toEqual(['acme/a.xml', 'cronsync-2', 'crontab-of-root'].map((f) => join(dir, 'out', f)));
+    expect([...readFileSync(join(dir, 'out/acme/a.xml'))]).toEqual([1, 2, 3]);
+    expect(readFileSync(join(dir, 'out/cronsync-2'), 'utf8')).toBe('é\n');
+    expect(outFileName({ name: 'C:\\ProgramData\\cronsync\\state\\embedded.json' })).toEqual(['embedded.json']);
+  });
+
+  it('refuses two files with one name before writing anything', async () => {
+    const dir = repo();
+
+    await expect(writeRenderedFiles(join(dir, 'out'), [{ name: '/a/x', content: '1' }, { name: '/b/x', content: '2' }])).rejects.toThrow(/both be written to x/);
+    expect(existsSync(join(dir, 'out'))).toBe(false);
+  });
+});
+
+describe('cli/render --fires', () => {
+  it('prints each job\'s §2a fires in [FROM, TO) as JSON, across a spring-forward gap', async () => {
+    const dir = repo(['a', '30 2 * * *', 'Europe/Berlin'], ['b', '0 0 * * *']);
+
+    const res = await cli(['render', '--fires', '2026-03-28T01:30:00Z..2026-03-30T00:00:00Z', 'repo'], dir);
+
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.out)).toEqual({
+      from: '2026-03-28T01:30:00.000Z', to: '2026-03-30T00:00:00.000Z', limit: 10000,
+      jobs: [
+        { id: 'acme/a', schedule: '30 2 * * *', timezone: 'Europe/Berlin', paused: false, capped: false, fires: ['2026-03-28T01:30:00.000Z', '2026-03-29T01:30:00.000Z'] },
+        { id: 'acme/b', schedule: '0 0 * * *', timezone: 'UTC', paused: false, capped: false, fires: ['2026-03-29T00:00:00.000Z'] },
+      ],
+    });
+  });
+
+  it('lists only the jobs the scheduler can hold, and prints them as text with --format text', async () => {
+    const dir = repo(['a', '0 12 * * *']);
+
+    const res = await cli(['render', '--scheduler', 'windows', '--host-zone', 'UTC', '--fires', '2026-01-01..2026-01-03', '--format', 'text', 'repo'], dir);
+
+    expect(res.code).toBe(0);
+    expect(res.out).toBe('acme/a 2026-01-01T12:00:00.000Z\nacme/a 2026-01-02T12:00:00.000Z\n');
+  });
+
+  it('writes the files with --out and prints only the fires on stdout', async () => {
+    const dir = repo(['a', '0 12 * * *']);
+
+    const res = await cli(['render', '--scheduler', 'windows', '--host-zone', 'UTC', '--out', 'out', '--fires', '2026-01-01..2026-01-02', 'repo'], dir);
+
+    expect(res.code).toBe(0);
+    expect(readdirSync(join(dir, 'out/acme'))).toEqual(['a.xml']);
+    expect((JSON.parse(res.out) as { jobs: { fires: string[] }[] }).jobs[0]!.fires).toEqual(['2026-01-01T12:00:00.000Z']);
+  });
+
+  it('caps the fires of a job at 10000 and says so', async () => {
+    const dir = repo(['a', '* * * * *']);
+
+    const res = await cli(['render', '--fires', '2026-01-01..2026-01-08', '--format', 'json', 'repo'], dir);
+
+    const job = (JSON.parse(res.out) as { jobs: { fires: string[]; capped: boolean }[] }).jobs[0]!;
+    expect(res.code).toBe(0);
+    expect(job.capped).toBe(true);
+    expect(job.fires).toHaveLength(10000);
+    expect(job.fires.at(-1)).toBe('2026-01-07T22:39:00.000Z');
+    expect(res.err).toContain('acme/a: more than 10000 fires in the window; only the first 10000 are listed');
+  });
+
+  it.each([
+    ['2026-03-01', 'expected FROM..TO'],
+    ['2026-02-30..2026-03-01', 'FROM and TO must be dates'],
+    ['2026-03-01T00:00..2026-03-02', 'FROM and TO must be dates'],
+    ['2026-03-02..2026-03-01', 'FROM must be before TO'],
+    ['2026-03-01..2026-03-01', 'FROM must be before TO'],
+  ])('refuses --fires %s with a usage error', async (window, message) => {
+    const dir = repo(['a', '0 3 * * *']);
+
+    const res = await cli(['render', '--fires', window, 'repo'], dir);
+
+    expect(res.code).toBe(2);
+    expect(res.err).toContain(`--fires: ${message}`);
+    expect(res.out).toBe('');
+  });
+
+  it.each([
+    [['--format', 'json', '--scheduler', 'crond'], '--format json goes with --fires'],
+    [['--format', 'xml', '--fires', '2026-01-01..2026-01-02'], '--format must be json or text (got "xml")'],
+  ])('refuses %j with a usage error', async (args, message) => {
+    const dir = repo(['a', '0 3 * * *']);
+
+    const res = await cli(['render', ...args, 'repo'], dir);
+
+    expect(res.code).toBe(2);
+    expect(res.err).toContain(message);
   });
 });

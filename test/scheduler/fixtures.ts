@@ -2,7 +2,10 @@
 import type { DesiredJob } from '../../src/desired/types.js';
 import type { Job, JobId } from '../../src/manifest/types.js';
 import type { Plan } from '../../src/plan/types.js';
+import { nullLogger } from '../../src/log.js';
+import type { SchedulerConfig, SchedulerDeps } from '../../src/scheduler/registry.js';
 import type { AdapterOptions } from '../../src/scheduler/types.js';
+import { FakeRunner } from '../fakes/FakeRunner.js';
 
 export const SOURCE = 'src-1a2b3c';
 
@@ -49,6 +52,26 @@ export function options(over: Partial<AdapterOptions> = {}): AdapterOptions {
     cronDir: '/nonexistent',
     execCommand: { file: '/usr/bin/node', args: ['/opt/cronsync/dist/cli/main.js'] },
     stateDir: '/var/lib/cronsync',
+    hostZone: 'UTC',
+    ...over,
+  };
+}
+
+/** The scheduler part of an agent config (SPEC §3 defaults unless given). */
+export function schedulerConfig(over: Partial<SchedulerConfig['scheduler']> = {}, stateDir = '/var/lib/cronsync'): SchedulerConfig {
+  return { scheduler: { kind: 'auto', cronDir: '/nonexistent', unitDir: '/etc/systemd/system', taskFolder: '\\cronsync', user: 'root', ...over }, stateDir };
+}
+
+/** Shared scheduler dependencies for tests: no processes, a fixed clock, host in UTC unless given. */
+export function schedulerDeps(over: Partial<SchedulerDeps> = {}): SchedulerDeps {
+  return {
+    sourceId: SOURCE,
+    execCommand: { file: '/usr/bin/node', args: ['/opt/cronsync/dist/cli/main.js'] },
+    runner: new FakeRunner(),
+    clock: { now: () => new Date('2026-06-01T00:00:00Z') },
+    log: nullLogger,
+    identity: { user: 'root', isRoot: true },
+    crontabSpool: null,
     hostZone: 'UTC',
     ...over,
   };

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { SchedulerError } from '../../src/errors.js';
-import { createAdapter, createRegistry, resolveAuto } from '../../src/scheduler/registry.js';
-import type { HostProbe } from '../../src/scheduler/registry.js';
-import { FakeRunner } from '../fakes/FakeRunner.js';
-import { options } from './fixtures.js';
+import {
+  SCHEDULERS, createAdapter, defineScheduler, kindOfName, registeredKinds, registrationOf, resolveAuto, schedulerNames,
+} from '../../src/scheduler/registry.js';
+import type { HostProbe, SchedulerRegistration } from '../../src/scheduler/registry.js';
+import type { SchedulerAdapter } from '../../src/scheduler/types.js';
+import { isInProcess } from '../../src/scheduler/types.js';
+import { schedulerConfig, schedulerDeps } from './fixtures.js';
 
 function probe(over: Partial<HostProbe> & { paths?: string[]; running?: string[]; path?: string[] }): HostProbe {
   return {
@@ -31,16 +34,72 @@ describe('scheduler/registry', () => {
     expect(r.reason.length).toBeGreaterThan(5);
   });
 
-  it('explains the cron.d choice for the status file', () => {
-    expect(resolveAuto(probe({ paths: ['/etc/cron.d', '/usr/sbin/cron'] }))).toEqual({ kind: 'cron.d', reason: 'root, /etc/cron.d present, /usr/sbin/cron installed' });
+  it.each([
+    { p: probe({ platform: 'win32' }), want: { kind: 'windows', reason: 'Windows host' } },
+    { p: probe({ paths: ['/etc/cron.d', '/usr/sbin/cron'] }), want: { kind: 'cron.d', reason: 'root, /etc/cron.d present, /usr/sbin/cron installed' } },
+    { p: probe({ paths: ['/etc/cron.d'], running: ['cron'] }), want: { kind: 'cron.d', reason: 'root, /etc/cron.d present, cron daemon running' } },
+    { p: probe({ isRoot: false, path: ['crontab'] }), want: { kind: 'crontab', reason: 'not root; crontab found on PATH' } },
+    { p: probe({ path: ['crontab'] }), want: { kind: 'crontab', reason: '/etc/cron.d missing; crontab found on PATH' } },
+    { p: probe({ paths: ['/etc/cron.d'], path: ['crontab'] }), want: { kind: 'crontab', reason: 'no cron daemon found; crontab found on PATH' } },
+    { p: probe({}), want: { kind: 'embedded', reason: 'no cron.d or crontab available; using the in-process scheduler' } },
+  ])('explains the choice for the status file: $want.reason', ({ p, want }) => {
+    expect(resolveAuto(p)).toEqual(want);
   });
 
-  it('creates the cron adapters and refuses unknown kinds with a SchedulerError', () => {
-    const reg = createRegistry();
-    const ports = { runner: new FakeRunner() };
+  it('looks for the cron dir of the config', () => {
+    const p = probe({ paths: ['/srv/cron.d', '/usr/sbin/cron'] });
 
-    expect(createAdapter(reg, 'cron.d', options(), ports).kind).toBe('cron.d');
-    expect(createAdapter(reg, 'crontab', options(), ports).kind).toBe('crontab');
-    expect(() => createAdapter(reg, 'systemd', options(), ports)).toThrow(SchedulerError);
+    expect(resolveAuto(p, schedulerConfig({ cronDir: '/srv/cron.d' }))).toEqual({ kind: 'cron.d', reason: 'root, /srv/cron.d present, /usr/sbin/cron installed' });
+    expect(resolveAuto(p).kind).toBe('embedded');
+  });
+
+  it('lists the kinds in the order auto considers them, with the CLI names and aliases', () => {
+    expect(registeredKinds()).toEqual(['windows', 'cron.d', 'crontab', 'embedded']);
+    expect(schedulerNames()).toEqual(['windows', 'cron.d', 'crond', 'crontab', 'embedded']);
+    expect([kindOfName('crond'), kindOfName('cron.d'), kindOfName('systemd'), kindOfName('auto')]).toEqual(['cron.d', 'cron.d', undefined, undefined]);
+  });
+
+  it('creates every registered kind from the config, and refuses an unregistered one with a SchedulerError', () => {
+    for (const kind of registeredKinds()) {
+      expect(createAdapter(kind, schedulerConfig(), schedulerDeps()).kind).toBe(kind);
+    }
+    expect(() => createAdapter('systemd', schedulerConfig(), schedulerDeps())).toThrow(SchedulerError);
+    expect(() => registrationOf('systemd')).toThrow(/scheduler "systemd" is not available in this build \(available: windows, cron.d, crontab, embedded\)/);
+  });
+
+  it('derives each kind\'s settings from the config and the shared dependencies', () => {
+    const cfg = schedulerConfig({ cronDir: '/srv/cron.d', user: undefined, taskFolder: '\\ops\\jobs' }, '/srv/state');
+    const deps = schedulerDeps({ identity: { user: 'alice', isRoot: false }, hostZone: 'Europe/Berlin' });
+
+    expect(registrationOf('cron.d').options(cfg, deps)).toMatchObject({ sourceId: deps.sourceId, user: 'alice', cronDir: '/srv/cron.d', stateDir: '/srv/state', hostZone: 'Europe/Berlin', execCommand: deps.execCommand });
+    expect(registrationOf('windows').options(cfg, deps)).toMatchObject({ taskFolder: '\\ops\\jobs', user: undefined, stateDir: '/srv/state', hostZone: 'Europe/Berlin' });
+    expect(registrationOf('windows').options(schedulerConfig({ user: 'svc-jobs' }), deps)).toMatchObject({ user: 'svc-jobs' });
+    expect(registrationOf('embedded').options(cfg, deps)).toMatchObject({ sourceId: deps.sourceId, stateDir: '/srv/state' });
+  });
+
+  it('marks the embedded kind in-process: only it is started by the daemon', () => {
+    const inProcess = SCHEDULERS.filter((r) => r.inProcess).map((r) => r.kind);
+    const embedded = createAdapter('embedded', schedulerConfig(), schedulerDeps());
+    const crond = createAdapter('cron.d', schedulerConfig(), schedulerDeps());
+
+    expect(inProcess).toEqual(['embedded']);
+    expect(isInProcess(embedded)).toBe(true);
+    expect(isInProcess(crond)).toBe(false);
+  });
+
+  it('takes a new kind from one registration: created, detected by auto in order, named by the CLI', () => {
+    const fake = { kind: 'systemd' } as SchedulerAdapter;
+    const systemd: SchedulerRegistration = defineScheduler({
+      kind: 'systemd',
+      options: (config) => ({ unitDir: config.scheduler.unitDir }),
+      create: (o) => ({ ...fake, unitDir: o.unitDir }) as SchedulerAdapter,
+      detect: ({ probe: p }) => (p.exists('/run/systemd/system') ? { found: true, reason: 'systemd running' } : { found: false, reason: 'no systemd' }),
+    });
+    const registry = [...SCHEDULERS.slice(0, 3), systemd, ...SCHEDULERS.slice(3)];
+
+    expect(createAdapter('systemd', schedulerConfig(), schedulerDeps(), registry)).toMatchObject({ kind: 'systemd', unitDir: '/etc/systemd/system' });
+    expect(resolveAuto(probe({ isRoot: false, paths: ['/run/systemd/system'] }), undefined, registry)).toEqual({ kind: 'systemd', reason: 'systemd running' });
+    expect(resolveAuto(probe({ isRoot: false }), undefined, registry).reason).toBe('no cron.d, crontab or systemd available; using the in-process scheduler');
+    expect(schedulerNames(registry)).toContain('systemd');
   });
 });

@@ -16,8 +16,9 @@ import { createLogger, nullLogger, parseLogLevel } from '../../log.js';
 import type { Logger } from '../../log.js';
 import { Reasons } from '../../reconcile/reasons.js';
 import { readSources } from '../../reconcile/sources.js';
-import { createEmbeddedAdapter } from '../../scheduler/embedded/index.js';
-import type { EmbeddedAdapter } from '../../scheduler/embedded/index.js';
+import type { InProcessDeps } from '../../scheduler/registry.js';
+import { isInProcess } from '../../scheduler/types.js';
+import type { InProcessScheduler, SchedulerAdapter } from '../../scheduler/types.js';
 import { runExec } from '../../shim/run.js';
 import { flushSpool } from '../../shim/spool.js';
 import { systemClock } from '../../system/clock.js';
@@ -39,6 +40,9 @@ invalid config keeps the old one). Only an invalid config at start makes it exit
 `;
 
 const STOP_GRACE_MS = 20_000;
+
+/** An adapter whose jobs the daemon runs itself (embedded). */
+type InProcessAdapter = SchedulerAdapter & InProcessScheduler;
 
 /** Runs the daemon until a stop signal; returns 0. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
@@ -64,21 +68,15 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
   // its default collectors are never loaded (a smaller, quieter idle daemon).
   const metrics: PromMetrics | undefined = cfg.daemon.health?.listen ? (await import('../../daemon/metrics.js')).createMetrics() : undefined;
   const runAbort = new AbortController();
-  let embedded: EmbeddedAdapter | undefined;
+  let embedded: InProcessAdapter | undefined;
   let embeddedSource: string | undefined;
   let current = cfg;
-  /** An embedded scheduler built for a config that is not in use yet (see commitEmbedded). */
-  let pending: { key: string; adapter: EmbeddedAdapter } | undefined;
-  /**
-   * The embedded scheduler of a source id and state dir, for the config being built. A new
-   * source id or state dir (SIGHUP) gets a new one, which only runs once that config is in use.
-   */
-  const embeddedFor = (c: AgentConfig) => (sourceId: string): EmbeddedAdapter => {
-    const key = `${sourceId}\0${c.stateDir}`;
-    if (embedded && embeddedSource === key) return embedded;
+  /** An in-process scheduler built for a config that is not in use yet (see commitEmbedded). */
+  let pending: { key: string; adapter: InProcessAdapter } | undefined;
+  /** The daemon's runtime for in-process schedulers (embedded) of a config. */
+  const inProcessFor = (c: AgentConfig): InProcessDeps => {
     const stateDir = c.stateDir;
-    const adapter = createEmbeddedAdapter({
-      sourceId, stateDir, clock: systemClock, log: log.child({ component: 'embedded' }),
+    return {
       // After a config change (new source id) the jobs installed under the old id keep firing
       // until a sync migrates them, even while the source is unreachable.
       previousSourceIds: async () => {
@@ -86,12 +84,22 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
         return record ? [record.current, ...record.previous] : [];
       },
       // The fire loop is already the §2a guard, so runs are not re-checked with isFireTime.
-      runJob: (jobId) => runExec({
-        jobId, stateDir, scheduled: true, clock: systemClock, http, runner: nodeRunner,
+      runJob: (jobId, scheduledFor) => runExec({
+        jobId, stateDir, scheduled: true, scheduledFor, clock: systemClock, http, runner: nodeRunner,
         log: log.child({ jobId }), env: process.env, stdout: process.stderr, stderr: process.stderr, signal: runAbort.signal,
       }),
-    });
-    pending = { key, adapter };
+    };
+  };
+  /**
+   * The adapter of a source id and state dir, for the config being built (from the registry).
+   * The running in-process scheduler is kept while both stay the same; a new source id or
+   * state dir (SIGHUP) gets a new one, which only runs once that config is in use.
+   */
+  const adapterFor = (c: AgentConfig) => (sourceId: string, make: () => SchedulerAdapter): SchedulerAdapter => {
+    const key = `${sourceId}\0${c.stateDir}`;
+    if (embedded && embeddedSource === key) return embedded;
+    const adapter = make();
+    if (isInProcess(adapter)) pending = { key, adapter };
     return adapter;
   };
   /** Puts the embedded scheduler of the config just built in place of the running one. */
@@ -104,8 +112,7 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
   };
   let loop: DaemonLoop | null = null;
   const build = (c: AgentConfig): Promise<Agent> => buildAgent(c, io, {
-    log, scheduler,
-    adapterFor: scheduler.kind === 'embedded' ? embeddedFor(c) : undefined,
+    log, scheduler, inProcess: inProcessFor(c), adapterFor: adapterFor(c),
     // The status is written inside the sync, before the loop learns its result. Given the
     // attempt's result, report what the loop will do next (failures in a row including this
     // one, and when it retries); without one, the loop's state as of the previous attempt.
