@@ -9,6 +9,7 @@ import type { DestinationStream, LoggerOptions } from 'pino';
 import { createRequire } from 'node:module';
 import type PinoPretty from 'pino-pretty';
 import { UsageError, stripUrlCredentials } from './errors.js';
+import { REDACTED } from './shim/checkin.js';
 
 /** A log method: data in fields, a static message (STYLE §4). */
 export interface LogFn {
@@ -35,8 +36,8 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 /** LogLevel is one of {@link LOG_LEVELS}. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** The text that replaces a redacted value. */
-export const REDACTED = '[REDACTED]';
+/** The text that replaces a redacted value: one spelling for logs and check-in messages. */
+export { REDACTED };
 
 /** Options of {@link createLogger}. */
 export interface CreateLoggerOptions {

@@ -47,7 +47,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
     const entry = COMMANDS[name];
     if (!entry) {
-      io.stderr.write(`cronsync: unknown command "${name}"\n\n${mainUsage()}`);
+      io.stderr.write(`cronsync: unknown command "${escapeText(name)}"\n\n${mainUsage()}`);
       return 2;
     }
     const mod = await entry.load();
@@ -65,16 +65,30 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-/** Prints an error without a stack trace and returns its exit code. */
+/**
+ * Prints an error without a stack trace and returns its exit code: 2 for every usage error (an
+ * unknown flag, a bad flag value), 1 for the rest.
+ */
 export function reportError(err: unknown, io: CliIo): number {
   if (isCronsyncError(err)) {
-    io.stderr.write(`cronsync: ${err.message}\n`);
-    return err.code === 'CRONSYNC_USAGE' ? 2 : 1;
+    io.stderr.write(`cronsync: ${escapeText(err.message)}\n`);
+    return err.code === 'CRONSYNC_USAGE' || isFlagValueError(err) ? 2 : 1;
   }
   const msg = err instanceof Error ? err.message : String(err);
-  io.stderr.write(`cronsync: internal error: ${msg}\nThis is a bug; please report it with the command you ran.\n`);
+  io.stderr.write(`cronsync: internal error: ${escapeText(msg)}\nThis is a bug; please report it with the command you ran.\n`);
   if (io.env.CRONSYNC_DEBUG && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
   return 1;
+}
+
+/**
+ * A config error caused by the command line: the config loader validates flag overrides
+ * (`--log-level`, `--scheduler`, `--state-dir`) with the file and names the flag as the issue's
+ * file. A bad flag value is a usage error, like an unknown flag.
+ * TODO(#11): src/config/load.ts could throw UsageError for these itself.
+ */
+function isFlagValueError(err: CronsyncError): boolean {
+  if (err.code !== 'CRONSYNC_CONFIG' || !Array.isArray(err.data.issues)) return false;
+  return (err.data.issues as { file?: unknown }[]).some((i) => typeof i.file === 'string' && i.file.startsWith('--'));
 }
 
 /** True when this file is the process's main module (not imported by a test or the daemon). */
@@ -107,9 +121,11 @@ const isEntry = isMainModule();
 const execArgs = process.argv.slice(3);
 const execBundle = isEntry && process.argv[2] === 'exec' && !execArgs.includes('--version') && !execArgs.includes('-V') ? loadExecBundle() : null;
 let isCronsyncError: (err: unknown) => err is CronsyncError;
+let escapeText: (text: string) => string;
 if (execBundle) {
   exitWith(await execBundle.execCommand(execArgs, process.env, process));
 } else {
   ({ isCronsyncError } = await import('../errors.js'));
+  ({ escapeText } = await import('./escape.js'));
   if (isEntry) exitWith(await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }));
 }

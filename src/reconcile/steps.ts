@@ -6,15 +6,17 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { selectJobs } from '../desired/select.js';
 import type { DesiredJob } from '../desired/types.js';
-import { RemovalGuardError } from '../errors.js';
+import { RemovalGuardError, isCronsyncError } from '../errors.js';
 import { loadManifests } from '../manifest/load.js';
 import type { LoadCache } from '../manifest/load.js';
 import type { Job, JobId } from '../manifest/types.js';
 import { planChanges } from '../plan/plan.js';
+import { readSecretsFile } from '../shim/secrets.js';
 import { deleteLastRun } from '../state/runs.js';
 import { deleteJobSnapshot, listJobSnapshots, readJobSnapshot, serializeJobSnapshot, writeJobSnapshot } from '../state/snapshots.js';
 import type { JobSnapshot, SnapshotRuntime } from '../state/snapshots.js';
 import { removeFile, syncDirs } from '../system/files.js';
+import { makeDirSync } from '../system/regular-file.js';
 import { renderEntryOrError } from '../scheduler/entry-error.js';
 import { Reasons } from './reasons.js';
 import { previousSourceIds, readSources, recordAfterApply, recordBeforeApply, sameSources, SOURCES_FILE, writeSources } from './sources.js';
@@ -41,6 +43,34 @@ export interface ReconcilerMemory {
 
 /** A step: reads and writes the context; throws a CronsyncError to stop the sync. */
 export type Step = (ctx: SyncContext, deps: ReconcilerDeps, mem: ReconcilerMemory) => Promise<void>;
+
+/**
+ * Step 0: make sure the state dir exists, before anything writes under it (the source's clone,
+ * snapshots, the status file). A path that cannot be created fails here at once with its name:
+ * under some directories (`/proc/1/nope`) Node 20's recursive mkdir never returns. A dry run
+ * creates it too: a Git source keeps its clone there even for `diff`.
+ */
+export const prepareStateDir: Step = async (ctx, deps) => {
+  ctx.reason = Reasons.StateDirFailed;
+  makeDirSync(deps.config.stateDir, 0o700);
+  ctx.reason = undefined;
+};
+
+/**
+ * Step 0b: read `secretsFile` as `cronsync exec` will, with the same check (src/shim/secrets.ts),
+ * so that an unsafe or unreadable file is reported now, not by a run at 3 a.m. exiting 77.
+ * Records the problem; never stops the sync. The values read are dropped at once.
+ */
+export const checkSecretsFile: Step = async (ctx, deps) => {
+  const file = deps.config.secretsFile;
+  if (!file) return;
+  try {
+    readSecretsFile(file);
+  } catch (err) {
+    if (!isCronsyncError(err)) throw err;
+    ctx.secretsFileProblem = `${err.message}; jobs that use \${VAR} from it will fail`;
+  }
+};
 
 /** Step 1: fetch the source (cheap when nothing changed). */
 export const fetchSource: Step = async (ctx, deps, mem) => {
@@ -204,7 +234,7 @@ export const applyStep: Step = async (ctx, deps, mem) => {
 };
 
 /** The steps of a sync, in order. `diff` is the same list run with dryRun. */
-export const STEPS: readonly Step[] = [fetchSource, loadStep, selectStep, planStep, applyStep];
+export const STEPS: readonly Step[] = [prepareStateDir, checkSecretsFile, fetchSource, loadStep, selectStep, planStep, applyStep];
 
 function snapshotRuntime(deps: ReconcilerDeps): SnapshotRuntime {
   const c = deps.config;

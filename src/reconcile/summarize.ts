@@ -13,12 +13,15 @@ import type { JobState, StatusFile, StatusJob, StatusProblem, SyncResult } from 
 import { VERSION } from '../version.js';
 import type { ReconcilerDeps, SyncContext } from './types.js';
 
+/** Rule of the status problem for an unusable `secretsFile`. */
+export const SECRETS_FILE_RULE = 'secrets-file';
+
 /** Decides the result of a sync from its facts. */
 export function syncResult(ctx: SyncContext): SyncResult {
   if (ctx.error) return 'error';
   const errors = ctx.load?.issues.some((i) => i.severity === 'error') ?? false;
   const notes = ctx.planned?.notes.some((n) => n.kind !== 'removed' && n.kind !== 'duplicate') ?? false;
-  return errors || notes ? 'partial' : 'ok';
+  return errors || notes || ctx.secretsFileProblem !== undefined ? 'partial' : 'ok';
 }
 
 /** Builds the status document of a finished attempt; `previous` fills in what a failed one lacks. */
@@ -29,7 +32,8 @@ export async function buildStatus(ctx: SyncContext, deps: ReconcilerDeps, previo
   const applied = Boolean(ctx.applyResult) || (plan !== undefined && ctx.dryRun);
   const snap = ctx.snapshot;
   const rowDeps: RowDeps = { runs: runIndex(cfg.stateDir), next: nextRunAfter(finishedAt) };
-  const jobs = plan && applied ? await jobRows(ctx, rowDeps) : await refreshRows(previous?.jobs ?? [], rowDeps);
+  const unlisted = plan && applied ? invalidWithoutRow(ctx, cfg.agent.tenant) : [];
+  const jobs = plan && applied ? await jobRows(ctx, rowDeps, unlisted) : await refreshRows(previous?.jobs ?? [], rowDeps);
   const attempt = { startedAt: ctx.startedAt.toISOString(), finishedAt: finishedAt.toISOString(), result, error: ctx.error ? stripUrlCredentials(ctx.error.message) : null, reason: ctx.error ? ctx.reason ?? 'Internal' : null };
   return {
     schemaVersion: 1,
@@ -47,7 +51,7 @@ export async function buildStatus(ctx: SyncContext, deps: ReconcilerDeps, previo
       updated: applied ? plan?.update.length ?? 0 : 0,
       removed: applied ? plan?.remove.length ?? 0 : 0,
       unchanged: applied ? plan?.unchanged.length ?? 0 : 0,
-      invalid: (plan?.kept.length ?? 0) + (ctx.planned?.rejected.filter((r) => !plan?.kept.includes(r.job)).length ?? 0),
+      invalid: (plan?.kept.length ?? 0) + (ctx.planned?.rejected.filter((r) => !plan?.kept.includes(r.job)).length ?? 0) + unlisted.length,
       conflicts: plan?.conflicts.length ?? 0,
       orphaned: plan?.orphaned.length ?? 0,
     },
@@ -71,33 +75,68 @@ export async function summarize(ctx: SyncContext, deps: ReconcilerDeps): Promise
 /** What building job rows reads: last runs and next fire times. */
 interface RowDeps { runs: RunIndex; next: NextRun }
 
-async function jobRows(ctx: SyncContext, rd: RowDeps): Promise<StatusJob[]> {
+async function jobRows(ctx: SyncContext, rd: RowDeps, unlisted: readonly UnlistedInvalid[]): Promise<StatusJob[]> {
   const plan = ctx.planned!.plan;
+  const notes = ctx.planned!.notes;
+  const why = (id: string): string | undefined => notes.find((n) => n.id === id && (n.kind === 'kept-invalid' || n.kind === 'entry-invalid'))?.message;
   const kept = new Set(plan.kept.map((d) => d.id));
   const orphaned = new Set(plan.orphaned.map((d) => d.id));
   const pending = new Set(ctx.dryRun ? [...plan.add, ...plan.update.map((u) => u.desired)].map((d) => d.id) : []);
   const conflictIds = new Set(plan.conflicts.map((e) => e.marker?.jobId));
   // A conflicting job whose own earlier entry is kept is listed once, as a conflict.
-  const rows = await Promise.all(plan.final.map((d) => row(d, conflictIds.has(d.id) ? 'conflict' : kept.has(d.id) ? 'invalid' : orphaned.has(d.id) ? 'orphaned' : pending.has(d.id) ? 'pending' : d.job.spec.paused ? 'paused' : 'installed', rd)));
+  const rows = await Promise.all(plan.final.map((d) => row(d, conflictIds.has(d.id) ? 'conflict' : kept.has(d.id) ? 'invalid' : orphaned.has(d.id) ? 'orphaned' : pending.has(d.id) ? 'pending' : d.job.spec.paused ? 'paused' : 'installed', rd, true, why(d.id))));
   const inFinal = new Set(plan.final.map((d) => d.id));
   for (const d of ctx.selection?.desired.values() ?? []) if (conflictIds.has(d.id) && !inFinal.has(d.id)) rows.push(await row(d, 'conflict', rd));
   // Jobs whose entry the scheduler cannot hold: the last good entry (if any) still fires.
   const listed = new Set(rows.map((r) => r.id));
   for (const r of ctx.planned!.rejected) {
-    if (!listed.has(r.job.id)) rows.push(await row(r.job, 'invalid', rd, r.installed));
+    if (!listed.has(r.job.id)) rows.push(await row(r.job, 'invalid', rd, r.installed, why(r.job.id)));
+  }
+  // Invalid manifests without a last applied version still get a row, with the reason.
+  for (const u of unlisted) {
+    if (listed.has(u.id)) continue;
+    rows.push({ id: u.id, path: u.path, commit: ctx.snapshot?.commit ?? null, schedule: '', timezone: '', nextRun: null, state: 'invalid', lastRun: await rd.runs.read(u.id), reason: u.reason });
   }
   return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-async function row(d: DesiredJob, state: JobState, rd: RowDeps, installed = true): Promise<StatusJob> {
+async function row(d: DesiredJob, state: JobState, rd: RowDeps, installed = true, reason?: string): Promise<StatusJob> {
   const p = d.provenance;
   return {
     id: d.id, path: p.path, commit: p.commit, schedule: d.job.spec.schedule, timezone: d.job.spec.timezone,
     nextRun: !installed || state === 'conflict' || d.job.spec.paused ? null : rd.next(d.job.spec.schedule, d.job.spec.timezone),
     state,
     lastRun: await rd.runs.read(d.id),
+    ...(reason === undefined || state !== 'invalid' ? {} : { reason }),
     provenance: { sourceId: p.sourceId, url: stripUrlCredentials(p.url), ref: p.ref, commit: p.commit, path: p.path, index: p.index, manifestHash: d.manifestHash },
   };
+}
+
+/** An invalid manifest of this agent's tenant that has no row: never applied, or its snapshot is gone. */
+interface UnlistedInvalid { id: string; path: string; reason: string }
+
+/**
+ * The invalid manifests of `tenant` that name their job but have no last applied version, and
+ * are neither desired, kept nor rejected. Their selector cannot be trusted, so the tenant decides.
+ */
+function invalidWithoutRow(ctx: SyncContext, tenant: string): UnlistedInvalid[] {
+  const load = ctx.load;
+  const planned = ctx.planned;
+  if (!load || !planned) return [];
+  const listed = new Set<string>([...planned.plan.final.map((d) => d.id), ...planned.rejected.map((r) => r.job.id), ...(ctx.selection?.desired.keys() ?? [])]);
+  const out: UnlistedInvalid[] = [];
+  for (const [path, outcome] of load.files) {
+    for (const n of outcome.names) {
+      if (n.tenant !== tenant || !n.name) continue;
+      const id = `${n.tenant}/${n.name}`;
+      if (!load.invalidIds.has(id) || listed.has(id)) continue;
+      listed.add(id);
+      const errors = load.issues.filter((i) => i.file === path && i.severity === 'error');
+      const issue = errors.find((i) => i.message.includes(id)) ?? errors[0];
+      out.push({ id, path, reason: issue ? `${path}:${issue.line}:${issue.col}: [${issue.rule}] ${issue.message}` : `${path}: manifest is invalid` });
+    }
+  }
+  return out;
 }
 
 async function refreshRows(rows: readonly StatusJob[], rd: RowDeps): Promise<StatusJob[]> {
@@ -157,6 +196,7 @@ function problems(ctx: SyncContext): StatusProblem[] {
     if (n.kind === 'removed' || n.kind === 'duplicate') continue;
     out.push({ path: n.path ?? '', line: 0, column: 0, rule: n.kind, severity: n.kind === 'entry-invalid' ? 'error' : 'warning', message: n.message });
   }
+  if (ctx.secretsFileProblem) out.push({ path: '', line: 0, column: 0, rule: SECRETS_FILE_RULE, severity: 'error', message: ctx.secretsFileProblem });
   if (ctx.error) out.push({ path: '', line: 0, column: 0, rule: ctx.reason ?? 'Internal', severity: 'error', message: stripUrlCredentials(ctx.error.message) });
   return out;
 }

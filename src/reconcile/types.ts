@@ -58,6 +58,11 @@ export interface SyncContext {
   applyResult?: ApplyResult;
   error?: Error;
   reason?: Reason;
+  /**
+   * Why `secretsFile` cannot serve the jobs' runs (unsafe mode, not a regular file, unreadable),
+   * found at sync time rather than when a job first fires.
+   */
+  secretsFileProblem?: string;
 }
 
 /** What one reconcile did. */

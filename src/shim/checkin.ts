@@ -9,6 +9,12 @@ import { CHECKIN_BACKOFF, isRetryableError, isRetryableStatus, nextDelay, parseR
 import type { BackoffPolicy } from './retry.js';
 import type { Logger } from './types.js';
 
+/**
+ * The text that replaces a secret, in check-in messages and in every log (src/log.ts re-exports
+ * it). Defined here, not in the logger, because `cronsync exec` must not load pino.
+ */
+export const REDACTED = '[redacted]';
+
 /** Status a check-in reports. */
 export type CheckinStatus = 'running' | 'success' | 'failure' | 'timeout' | 'cancelled';
 
@@ -138,7 +144,7 @@ export async function deliver(req: HttpRequest, o: DeliverOptions): Promise<Deli
 }
 
 /**
- * `text` with every occurrence of each secret replaced by `[redacted]`, in the forms a server
+ * `text` with every occurrence of each secret replaced by {@link REDACTED}, in the forms a server
  * may echo it back: as sent, URL-encoded (a healthchecks ping key) and JSON-escaped. Pure.
  */
 export function redact(text: string, secrets: readonly string[]): string {
@@ -146,7 +152,7 @@ export function redact(text: string, secrets: readonly string[]): string {
   for (const s of secrets) {
     const forms = new Set([s, encodeURIComponent(s), JSON.stringify(s).slice(1, -1), JSON.stringify(JSON.stringify(s).slice(1, -1)).slice(1, -1)]);
     // Longest first, so that no part of a longer form survives a shorter one's replacement.
-    for (const f of [...forms].sort((a, b) => b.length - a.length)) if (f) out = out.split(f).join('[redacted]');
+    for (const f of [...forms].sort((a, b) => b.length - a.length)) if (f) out = out.split(f).join(REDACTED);
   }
   return out;
 }

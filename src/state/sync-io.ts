@@ -5,9 +5,10 @@
  * Random bytes come from /dev/urandom, the kernel CSPRNG that node:crypto also draws from;
  * where it does not exist (Windows) from Web Crypto.
  */
-import { closeSync, fchmodSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { IoError } from '../errors.js';
+import { makeDirSync } from '../system/regular-file.js';
 
 /** `n` cryptographically random bytes. `source` is for tests. */
 export function randomBytesSync(n: number, source = '/dev/urandom'): Buffer {
@@ -55,7 +56,7 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${randomHex(6)}.tmp`);
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirSync(dir, 0o700);
     const fd = openSync(tmp, 'wx', mode);
     try {
       writeAllSync(fd, typeof data === 'string' ? Buffer.from(data) : data);

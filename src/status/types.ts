@@ -20,6 +20,8 @@ export interface StatusJob {
   nextRun: string | null;
   state: JobState;
   lastRun: LastRun | null;
+  /** Why the job is `invalid`: the manifest error, or why the scheduler cannot hold its entry. */
+  reason?: string;
   /** Where the job came from (SPEC §4). */
   provenance?: { sourceId: string; url: string; ref: string; commit: string | null; path: string; index: number; manifestHash: string };
 }

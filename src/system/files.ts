@@ -4,9 +4,10 @@
  * the short-lived `cronsync exec` are in src/state/sync-io.ts.)
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { IoError } from '../errors.js';
+import { makeDirSync } from './regular-file.js';
 
 /** Options of {@link atomicWriteFile}. */
 export interface AtomicWriteOptions {
@@ -25,7 +26,8 @@ export interface AtomicWriteOptions {
 /**
  * Writes `data` to `path` atomically: a temp file in the same directory, fsync, rename.
  * Readers see either the old or the new content, never a partial file. Parent directories
- * are created (mode 0700 unless they exist).
+ * are created (mode 0700 unless they exist) by makeDirSync, which fails fast on a path that
+ * cannot exist.
  * @throws {IoError} when the file cannot be written.
  */
 export async function atomicWriteFile(path: string, data: string | Uint8Array, mode: number, options: AtomicWriteOptions = {}): Promise<void> {
@@ -33,7 +35,7 @@ export async function atomicWriteFile(path: string, data: string | Uint8Array, m
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const sync = options.fsync !== false;
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    makeDirSync(dir, 0o700);
     const fh = await open(tmp, 'wx', mode);
     try {
       await fh.writeFile(data);

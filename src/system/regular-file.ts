@@ -1,11 +1,15 @@
 /**
- * Reading a file that must be a regular file (a config, a secret, a password file): it is
- * checked on the open descriptor, so the file read is the file checked, and opened with
- * O_NONBLOCK, so a FIFO put in its place cannot block the process and a device such as
- * /dev/zero is refused before any read. No heavy imports: `cronsync exec` uses it.
+ * File-system calls that must not block or hang, whatever the path points at. Reading a file
+ * that must be a regular file (a config, a secret, a password file): it is checked on the open
+ * descriptor, so the file read is the file checked, and opened with O_NONBLOCK, so a FIFO put
+ * in its place cannot block the process and a device such as /dev/zero is refused before any
+ * read. Creating directories: one component at a time, so a path that cannot exist fails at
+ * once. No heavy imports: `cronsync exec` uses it.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { IoError } from '../errors.js';
 
 /** What a non-regular file is, for messages: "a FIFO", "a directory", … */
 export function fileKind(st: Stats): string {
@@ -61,4 +65,46 @@ export function readRegularFileSync(path: string, options: ReadRegularOptions = 
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Creates `path` and its missing parents with `mode` (existing ones are left as they are), or
+ * throws at once when it cannot. Node 20's `mkdir(path, { recursive: true })` never returns
+ * for a path under a directory that reports ENOENT for new entries (`/proc/1/nope`): it
+ * creates the parent again and again. Here the nearest existing ancestor is found first, then
+ * each missing component is created once: at most one mkdir per component.
+ * @throws {IoError} naming the directory and why, when a component is not a directory or
+ * cannot be created.
+ */
+export function makeDirSync(path: string, mode = 0o700): void {
+  const target = resolve(path);
+  const missing: string[] = [];
+  for (let dir = target; ; dir = dirname(dir)) {
+    let st: Stats | undefined;
+    try {
+      st = statSync(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' || dirname(dir) === dir) throw dirError(target, dir, err);
+    }
+    if (st) {
+      if (!st.isDirectory()) throw dirError(target, dir, new Error(`${dir} is ${st.isFile() ? 'a file' : fileKind(st)}`));
+      break;
+    }
+    missing.push(dir);
+  }
+  for (const dir of missing.reverse()) {
+    try {
+      mkdirSync(dir, { mode });
+    } catch (err) {
+      // Created meanwhile by another process: fine if it is a directory.
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && statSync(dir, { throwIfNoEntry: false })?.isDirectory()) continue;
+      throw dirError(target, dir, err, (err as NodeJS.ErrnoException).code === 'ENOENT' ? ` (its parent ${dirname(dir)} exists but does not accept new entries)` : '');
+    }
+  }
+}
+
+function dirError(target: string, at: string, err: unknown, hint = ''): IoError {
+  const why = (err as Error).message;
+  return new IoError(`Cannot create directory ${target}${at === target ? '' : ` (at ${at})`}: ${why}${hint}`, { path: target, at }, { cause: err });
 }

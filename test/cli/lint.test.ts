@@ -1,15 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, constants, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { testTempDir } from '../system/tempdir.js';
 import { cli } from './helpers.js';
 
-
-
+/** A temp dir holding `files`, removed when the test finishes. */
 function tree(files: Record<string, string | Buffer>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'cronsync-lint-'));
+  const dir = testTempDir('cronsync-lint-');
   for (const [rel, content] of Object.entries(files)) {
     mkdirSync(join(dir, rel, '..'), { recursive: true });
     writeFileSync(join(dir, rel), content);
@@ -83,6 +82,7 @@ describe('cli/lint', () => {
   it.each([
     [['lint', '--format', 'xml'], 2, /--format must be text, json or github/],
     [['lint', '--bogus'], 2, /Unknown option '--bogus'/],
+    [['lint', '--log-level', 'loud'], 2, /Unknown log level "loud"/],
     [['lint', 'does/not/exist'], 2, /cannot read does\/not\/exist: no such file or directory/],
     [['frobnicate'], 2, /unknown command "frobnicate"/],
   ])('%j exits %i with a clear message', async (argv, code, message) => {
@@ -149,6 +149,24 @@ describe('cli/lint', () => {
     expect(down.err).not.toMatch(/internal error|\n\s+at /);
   });
 
+  it('escapes newlines, terminal escapes and bidi overrides from a manifest in text and GitHub output, not in JSON', { timeout: 20_000 }, async () => {
+    const evil = 'Evil\n\u001b[31mFAKE\u202e';
+    const dir = tree({ 'x.yaml': valid.replace('command: /bin/true', `timezone: ${JSON.stringify(evil)}, command: /bin/true`) });
+
+    const text = await cli(['lint', 'x.yaml'], dir);
+    const gh = await cli(['lint', '--format', 'github', 'x.yaml'], dir);
+    const json = await cli(['lint', '--format', 'json', 'x.yaml'], dir);
+
+    expect(text.out).toContain('unknown time zone "Evil\\n\\x1b[31mFAKE\\u{202e}"');
+    expect(gh.out).toContain('unknown time zone "Evil%0A\\x1b[31mFAKE\\u{202e}"');
+    for (const out of [text.out, gh.out]) {
+      expect(out.split('\n').filter((l) => l.includes('FAKE'))).toHaveLength(1);
+      expect([out.includes('\u001b'), out.includes('\u202e')]).toEqual([false, false]);
+    }
+    expect(JSON.parse(json.out).issues[0].message).toContain(evil);
+    expect(text.code).toBe(1);
+  });
+
   it('answers --help and --version', async () => {
     const help = await cli(['lint', '--help'], process.cwd());
     const version = await cli(['--version'], process.cwd());
@@ -178,5 +196,6 @@ describe('cli/lint', () => {
       expect([0, 1, 2]).toContain(res.code);
       expect(res.err).not.toContain('internal error');
     }), { numRuns: 300 });
-  });
+    // 300 CLI runs: the bound only keeps a hang from stalling the suite on a loaded machine.
+  }, 60_000);
 });

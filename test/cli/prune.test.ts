@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { testTempDir } from '../system/tempdir.js';
 import { cli } from './helpers.js';
 
 
@@ -9,7 +9,7 @@ const job = (name: string): string => `apiVersion: v1\nkind: Job\nmetadata: { na
 
 describe('cli/prune', () => {
   it('lists, then with --force removes every entry of this agent and its snapshots, leaving foreign files alone', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cronsync-prune-'));
+    const dir = testTempDir('cronsync-prune-');
     mkdirSync(join(dir, 'repo'));
     mkdirSync(join(dir, 'cron'));
     writeFileSync(join(dir, 'repo/a.yaml'), job('a'));

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { SourceError, UsageError } from '../../src/errors.js';
 import { REDACTED, createLogger, isSensitiveKey, nullLogger, parseLogLevel, resolvePretty, sanitizeForLog } from '../../src/log.js';
 import type { LogLevel, Logger } from '../../src/log.js';
+import { redact } from '../../src/shim/checkin.js';
+import { createLineLogger } from '../../src/shim/log.js';
 
 /** A pino stream sink collecting raw lines (pino test/helper.js style). */
 function sink(): { stream: Writable; lines: string[]; records: () => Record<string, unknown>[] } {
@@ -60,6 +62,20 @@ describe('log', () => {
 
     expect(lines.join('\n')).not.toContain('s3cr3t-value');
     expect(lines.join('\n')).toContain(REDACTED);
+  });
+
+  it('uses one redaction marker, [redacted], in logs, the exec log and check-in messages', () => {
+    const { log, records } = logger();
+    let execLine = '';
+
+    log.info({ token: 's3cr3t-value', msg2: 'Authorization: Bearer s3cr3t-value-2' }, 'Request');
+    createLineLogger({ write: (s: string) => { execLine += s; return true; } }, 'info').info({ secret: 's3cr3t-value' }, 'Run');
+    const checkin = redact('server said: bad key s3cr3t-value', ['s3cr3t-value']);
+
+    expect(REDACTED).toBe('[redacted]');
+    expect(records()[0]).toMatchObject({ token: '[redacted]', msg2: 'Authorization: Bearer [redacted]' });
+    expect(execLine).toContain('"secret":"[redacted]"');
+    expect(checkin).toBe('server said: bad key [redacted]');
   });
 
   it('keeps fields that only name where a secret lives', () => {

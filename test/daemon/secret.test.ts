@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { loadWebhookSecret } from '../../src/daemon/secret.js';
 import type { SecretDeps } from '../../src/daemon/secret.js';
+import { testTempDir } from '../system/tempdir.js';
 
 const SECRET = 'correct-horse-battery-staple';
 
@@ -54,7 +54,7 @@ describe('daemon/secret', () => {
   });
 
   it('says why a secret file cannot be read, and refuses a FIFO or directory instead of blocking on it', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cronsync-secret-'));
+    const dir = testTempDir('cronsync-secret-');
     chmodSync(dir, 0o700);
     const fifo = join(dir, 'fifo');
     execFileSync('mkfifo', ['-m', '600', fifo]);

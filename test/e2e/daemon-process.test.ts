@@ -20,8 +20,11 @@ import { createRepo, gitAvailable, startGitServer } from './helpers/git-server.j
 import type { GitServer, TestRepo } from './helpers/git-server.js';
 
 const INTERVAL_MS = 1_000;
-/** Slack on top of one interval (+10% jitter) for a fetch and an apply on a busy 2-core CI box. */
-const SLACK_MS = 4_000;
+/**
+ * How long to wait for an outcome before failing. A bound against hangs, not a latency
+ * assertion: tests assert what happened and in which order, and leave speed to `npm run bench`.
+ */
+const WAIT_MS = 20_000;
 const WEBHOOK_SECRET = 'process-test-webhook-secret-0123456789';
 
 let server: GitServer;
@@ -138,7 +141,7 @@ function newRepo(root: string, name: string, files: Record<string, string>): Tes
 }
 
 describe.skipIf(!gitAvailable)('e2e daemon process', () => {
-  it('installs the first commit, picks up a new commit within one interval, and answers /healthz and /readyz', async () => {
+  it('installs the first commit, picks up a new commit by polling, and answers /healthz and /readyz', async () => {
     const env = tempEnv();
     const repo = newRepo(server.root, 'sync', { 'jobs/one.yaml': jobYaml('t1', 'one') });
     writeConfig(env, { url: server.repoUrl('sync') });
@@ -153,10 +156,8 @@ describe.skipIf(!gitAvailable)('e2e daemon process', () => {
     }, 5_000);
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 
-    const t0 = Date.now();
     const commit = repo.commit({ 'jobs/two.yaml': jobYaml('t1', 'two') });
-    await cronHas(env, ['t1/one', 't1/two'], INTERVAL_MS * 1.1 + SLACK_MS);
-    const latency = Date.now() - t0;
+    await cronHas(env, ['t1/one', 't1/two'], WAIT_MS);
     const st = await waitFor('status at the new commit', () => {
       const s = status(env);
       return s?.source?.commit === commit ? s : undefined;
@@ -166,7 +167,6 @@ describe.skipIf(!gitAvailable)('e2e daemon process', () => {
     expect(((await healthz.json()) as { status: string }).status).toBe('ok');
     expect(((await readyz.json()) as { lastResult: string }).lastResult).toBe('ok');
     expect(metrics).toMatch(/cronsync_syncs_total\{result="ok"\} [1-9]/);
-    expect(latency).toBeLessThan(INTERVAL_MS * 1.1 + SLACK_MS);
     expect(st.lastAttempt.result).toBe('ok');
     expect(st.jobs.map((j) => j.id).sort()).toEqual(['t1/one', 't1/two']);
     expect(await listJobSnapshots(env.stateDir)).toEqual(['t1/one', 't1/two']);
@@ -249,13 +249,13 @@ describe.skipIf(!gitAvailable)('e2e daemon process', () => {
     child.proc.kill('SIGHUP');
     const failed = await waitFor('the reload failure log', () => hasLog(child, 'Reload failed; keeping the previous configuration'), 10_000);
     repo.commit({ 'jobs/after-bad.yaml': jobYaml('t1', 'after-bad') });
-    await cronHas(env, ['t1/after-bad', 't1/plain'], INTERVAL_MS * 1.1 + SLACK_MS);
+    await cronHas(env, ['t1/after-bad', 't1/plain'], WAIT_MS);
     const alive = child.alive();
 
     writeConfig(env, { url, labels: 'b' });
     child.proc.kill('SIGHUP');
     await waitFor('the reload log', () => hasLog(child, 'Configuration reloaded'), 10_000);
-    await cronHas(env, ['t1/after-bad', 't1/for-b', 't1/plain'], INTERVAL_MS * 1.1 + SLACK_MS);
+    await cronHas(env, ['t1/after-bad', 't1/for-b', 't1/plain'], WAIT_MS);
 
     expect(alive).toBe(true);
     expect(failed.level).toBe('error');
@@ -287,7 +287,7 @@ describe.skipIf(!gitAvailable)('e2e daemon process', () => {
     expect(cronJobs(env)).toEqual(['t1/one', 't1/three']);
   }, 60_000);
 
-  it('SIGTERM during a sync exits 0 within a bound and leaves a consistent cron.d file, snapshots and status', async () => {
+  it('SIGTERM during a sync finishes it, logs the stop in order, exits 0 and leaves a consistent cron.d file, snapshots and status', async () => {
     const env = tempEnv();
     const repo = newRepo(server.root, 'term', { 'jobs/one.yaml': jobYaml('t1', 'one') });
     writeConfig(env, { url: server.repoUrl('term') });
@@ -306,17 +306,15 @@ describe.skipIf(!gitAvailable)('e2e daemon process', () => {
     cleanups.push(() => void (server.hook = null));
     repo.commit({ 'jobs/two.yaml': jobYaml('t1', 'two'), 'jobs/three.yaml': jobYaml('t1', 'three') });
     await waitFor('a held pack request', () => held > 0, 10_000, 10);
-    const t0 = Date.now();
     child.proc.kill('SIGTERM');
-    const code = await exitWithin(child, 10_000);
-    const took = Date.now() - t0;
+    const code = await exitWithin(child, WAIT_MS);
+    const logs = child.logs().map((l) => l.msg);
 
     const cron = cronJobs(env);
     const st = status(env);
     expect(code).toBe(0);
-    expect(took).toBeLessThan(10_000);
-    expect(hasLog(child, 'Stopping: waiting for the sync in flight')).toBeTruthy();
-    expect(hasLog(child, 'Stopped')).toBeTruthy();
+    expect(logs.indexOf('Stopping: waiting for the sync in flight')).toBeGreaterThanOrEqual(0);
+    expect(logs.indexOf('Stopped')).toBeGreaterThan(logs.indexOf('Stopping: waiting for the sync in flight'));
     expect(cron).not.toBeNull();
     expect(cron).toEqual(await listJobSnapshots(env.stateDir));
     expect(st?.jobs.map((j) => j.id).sort()).toEqual(cron);
@@ -382,9 +380,8 @@ describe.skipIf(!gitAvailable)('e2e daemon process', () => {
     const quietAfterBad = await quiet(() => fetches() === before && cronJobs(env)?.join() === 't1/one', 1_000);
 
     const good = await post(sign(WEBHOOK_SECRET), 'd-2');
-    const t0 = Date.now();
-    await cronHas(env, ['t1/one', 't1/two'], SLACK_MS);
-    const latency = Date.now() - t0;
+    // The interval is 1 h: the sync that installs two can only have come from the webhook.
+    await cronHas(env, ['t1/one', 't1/two'], WAIT_MS);
     const afterGood = fetches();
     const replay = await post(sign(WEBHOOK_SECRET), 'd-2');
     const quietAfterReplay = await quiet(() => fetches() === afterGood, 1_000);
@@ -392,7 +389,6 @@ describe.skipIf(!gitAvailable)('e2e daemon process', () => {
     expect(bad.status).toBe(401);
     expect(quietAfterBad).toBe(true);
     expect(good.status).toBe(202);
-    expect(latency).toBeLessThan(SLACK_MS);
     expect(afterGood).toBe(before + 1);
     expect(replay.status).toBe(200);
     expect(((await replay.json()) as { status: string }).status).toBe('duplicate');

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ensureBuilt, exitWithin, startCli, waitFor } from './fixtures/daemon-process.js';
 import type { CliChild } from './fixtures/daemon-process.js';
 
-/** A minute boundary, the run, the check-in, and start-up on a busy machine. */
+/** How long to wait for the first check-in (a minute boundary, the run, start-up): a bound against hangs, not an assertion. */
 const FIRST_FIRE_MS = 75_000;
 const CHECKIN = /^\[check-in\] demo\/hello-every-minute: success exit 0\b/m;
 
@@ -35,14 +35,12 @@ afterAll(async () => {
 describe('e2e npm start (cronsync demo)', () => {
   it('fires the every-minute demo job, which checks in; status lists the demo jobs; SIGINT exits 0', async () => {
     const stateDir = join(cwd, 'state');
-    const started = Date.now();
     child = startCli(['demo', '--state-dir', stateDir], { cwd });
     const c = child;
 
     const config = join(cwd, '.cronsync', 'config.yaml');
     await waitFor('the demo to write its config', () => existsSync(config), 15_000);
     const line = await waitFor('a hello-every-minute check-in', () => CHECKIN.exec(c.stderr())?.[0], FIRST_FIRE_MS, 200);
-    const firstFireMs = Date.now() - started;
     const st = spawnSync(process.execPath, [CLI, 'status', '--config', config], { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: tmpdir() }, timeout: 30_000 });
     const stJson = spawnSync(process.execPath, [CLI, 'status', '--json', '--config', config], { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: tmpdir() }, timeout: 30_000 });
 
@@ -51,7 +49,6 @@ describe('e2e npm start (cronsync demo)', () => {
 
     expect(line).toMatch(CHECKIN);
     expect(c.stderr()).toMatch(/^hello from cronsync at \d\d:\d\d:\d\d, job hello-every-minute$/m);
-    expect(firstFireMs).toBeLessThan(FIRST_FIRE_MS);
     expect(st.status, st.stderr).toBe(0);
     expect(st.stdout).toContain('demo/hello-every-minute');
     expect(st.stdout).toContain('demo/disk-report');

@@ -51,7 +51,9 @@ describe('e2e/sync: kill -9 during apply', () => {
       log: { level: 'silent' },
     });
   }, 60_000);
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
 
   function writeSource(which: 'A' | 'B'): void {
     rmSync(srcDir, { recursive: true, force: true });

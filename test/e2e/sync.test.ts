@@ -4,7 +4,8 @@
  * The first describe is one lifecycle (first install, no-op re-sync, a broken commit, every
  * manifest deleted, --force); its tests run in order and build on each other.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sourceIdOf } from '../../src/source/select.js';
 import { createRepo, gitAvailable, startGitServer } from './helpers/git-server.js';
 import type { GitServer, TestRepo } from './helpers/git-server.js';
-import { ensureBuilt, fileStamps, listFiles, manifest, markerJobs, runCli, writeConfig } from './fixtures/sync-cli.js';
+import { MAIN, cliEnv, ensureBuilt, fileStamps, listFiles, manifest, markerJobs, runCli, writeConfig } from './fixtures/sync-cli.js';
 
 const me = process.getuid?.() === 0 ? 'root' : userInfo().username;
 const SELECTED = Array.from({ length: 10 }, (_, i) => `acme/job-${i}`);
@@ -323,5 +324,30 @@ describe.skipIf(!gitAvailable)('e2e/sync: basic auth', { timeout: 30_000 }, () =
       expect(bytes, f).not.toContain(Buffer.from(`cronsync:${password}`).toString('base64'));
     }
     expect(readJson(path.join(s.stateDir, 'status.json')).source.url).toBe(server.repoUrl('private'));
+  });
+});
+
+describe.skipIf(!existsSync('/proc/1'))('e2e/sync: a state dir that cannot be created', () => {
+  beforeAll(ensureBuilt, 180_000);
+
+  // Node 20's recursive mkdir spins at full CPU for ever under /proc/1. The child is killed
+  // after 20 s, so a regression fails here instead of hanging the suite.
+  it('exits 1 at once with an error naming the directory (stateDir: /proc/1/nope)', { timeout: 60_000 }, () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cronsync-e2e-nodir-'));
+    try {
+      mkdirSync(path.join(dir, 'src'));
+      mkdirSync(path.join(dir, 'cron.d'));
+      writeFileSync(path.join(dir, 'src', 'a.yaml'), manifest('a'));
+      const config = writeConfig(dir, { agent: { name: 'host-1', tenant: 'acme' }, source: { url: path.join(dir, 'src') }, scheduler: { kind: 'cron.d', user: me, cronDir: path.join(dir, 'cron.d') }, stateDir: '/proc/1/nope', log: { level: 'silent' } });
+
+      const r = spawnSync(process.execPath, [MAIN, 'sync', '--config', config], { env: cliEnv(), encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
+
+      expect(r.signal, 'sync was killed after 20 s: it hung').toBeNull();
+      expect(r.stderr).toMatch(/^cronsync: sync failed \(StateDirFailed\): Cannot create directory \/proc\/1\/nope: /m);
+      expect(r.status).toBe(1);
+      expect(listFiles(path.join(dir, 'cron.d'))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,10 +2,9 @@
  * A job whose scheduler entry cannot be written (Debian cron refuses commands of 999
  * characters or more) is reported on its own; every other job still applies (promise 3).
  */
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createReconciler } from '../../src/reconcile/reconciler.js';
 import { createCronDAdapter } from '../../src/scheduler/crond/index.js';
 import { createCrontabAdapter } from '../../src/scheduler/crontab/index.js';
@@ -14,7 +13,11 @@ import { FakeClock } from '../fakes/FakeClock.js';
 import { fakeCrontab } from '../fakes/FakeRunner.js';
 import { MemorySource } from '../fakes/MemorySource.js';
 import { options } from '../scheduler/fixtures.js';
+import { TempDirs } from '../system/tempdir.js';
 import { agentConfig } from './fixtures.js';
+
+const temps = new TempDirs();
+afterEach(() => temps.removeAll());
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 /** A 63-character job name: `acme/<LONG>` is 68 characters. */
@@ -31,8 +34,8 @@ function manifest(name: string): string {
 
 
 function setup(execFile: string | null) {
-  const stateDir = mkdtempSync(join(tmpdir(), 'cronsync-limits-'));
-  const cronDir = mkdtempSync(join(tmpdir(), 'cronsync-limits-crond-'));
+  const stateDir = temps.make('cronsync-limits-');
+  const cronDir = temps.make('cronsync-limits-crond-');
   const source = new MemorySource({ 'a.yaml': manifest('a'), 'long.yaml': manifest(LONG) });
   const make = (file: string) => createReconciler({
     config: agentConfig(stateDir), source, scheduler: { kind: 'cron.d', reason: 'test' }, clock: new FakeClock(), log: quiet,
@@ -91,7 +94,7 @@ describe('reconcile/steps: an entry the scheduler cannot hold', () => {
     const tabs = new Map([['root', '# mine\n*/5 * * * * /bin/mine\n']]);
     const runner = fakeCrontab(tabs);
     const source = new MemorySource({ 'a.yaml': manifest('a'), 'long.yaml': manifest(LONG) });
-    const realState = mkdtempSync(join(tmpdir(), 'cronsync-limits-'));
+    const realState = temps.make('cronsync-limits-');
     const rec = createReconciler({
       config: agentConfig(realState), source, scheduler: { kind: 'crontab', reason: 'test' }, clock: new FakeClock(), log: quiet,
       adapter: createCrontabAdapter(options({ sourceId: source.id, stateDir, execCommand: { file: '/usr/bin/cronsync', args: [] } }), { runner, crontabSpool: runner.spool, identity: { user: 'root', isRoot: true } }),

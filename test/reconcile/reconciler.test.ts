@@ -1,8 +1,7 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentConfig } from '../../src/config/types.js';
 import { createReconciler } from '../../src/reconcile/reconciler.js';
 import { SourceError } from '../../src/errors.js';
@@ -10,7 +9,11 @@ import { readJobSnapshot } from '../../src/state/snapshots.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { MemoryScheduler } from '../fakes/MemoryScheduler.js';
 import { MemorySource } from '../fakes/MemorySource.js';
+import { TempDirs } from '../system/tempdir.js';
 import { agentConfig } from './fixtures.js';
+
+const temps = new TempDirs();
+afterEach(() => temps.removeAll());
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 
@@ -21,8 +24,7 @@ function manifest(name: string, over: { schedule?: string; tenant?: string; extr
 const config = (stateDir: string, over: Partial<AgentConfig> = {}): AgentConfig =>
   agentConfig(stateDir, { agent: { name: 'host1', tenant: 'acme', labels: { role: 'db' } }, scheduler: { kind: 'embedded', cronDir: '/etc/cron.d', unitDir: '/etc/systemd/system', taskFolder: '\\cronsync' }, ...over });
 
-function setup(files: Record<string, string>, over: Partial<AgentConfig> = {}) {
-  const stateDir = mkdtempSync(join(tmpdir(), 'cronsync-rec-'));
+function setup(files: Record<string, string>, over: Partial<AgentConfig> = {}, stateDir = temps.make('cronsync-rec-')) {
   const source = new MemorySource(files);
   const adapter = new MemoryScheduler('src1');
   const deps = { config: config(stateDir, over), source, adapter, scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet };
@@ -67,6 +69,59 @@ describe('reconcile/reconciler', () => {
     expect(res.status.jobs.find((j) => j.id === 'acme/b')?.state).toBe('invalid');
     expect(res.status.problems[0]).toMatchObject({ path: 'b.yaml', line: 7, column: 16, rule: 'cron-range' });
     expect(res.status.counts.invalid).toBe(1);
+  });
+
+  it('lists an invalid job that was never applied, with state invalid and the reason', async () => {
+    const { rec, adapter } = setup({ 'a.yaml': manifest('a'), 'new.yaml': manifest('new', { schedule: '0 25 * * *' }), 'theirs.yaml': manifest('x', { tenant: 'other', schedule: '0 25 * * *' }) });
+
+    const res = await rec.reconcile();
+
+    expect(res.result).toBe('partial');
+    expect(await installedIds(adapter)).toEqual(['acme/a']);
+    expect(res.status.jobs.map((j) => j.id)).toEqual(['acme/a', 'acme/new']);
+    expect(res.status.jobs[1]).toMatchObject({ id: 'acme/new', path: 'new.yaml', state: 'invalid', nextRun: null, lastRun: null });
+    expect(res.status.jobs[1]!.reason).toMatch(/^new\.yaml:7:16: \[cron-range\] hour value 25/);
+    expect(res.status.counts.invalid).toBe(1);
+  });
+
+  it('reports an unsafe, a missing and a non-regular secrets file as a problem at sync time, and a safe one as none', async () => {
+    const dir = temps.make('cronsync-rec-secrets-');
+    const file = join(dir, 'secrets.env');
+    writeFileSync(file, 'TOKEN=s3cr3t-value\n');
+    const sync = (secretsFile: string) => setup({ 'a.yaml': manifest('a') }, { secretsFile }).rec.reconcile();
+
+    chmodSync(file, 0o644);
+    const unsafe = await sync(file);
+    chmodSync(file, 0o600);
+    const safe = await sync(file);
+    const missing = await sync(join(dir, 'nope.env'));
+    const notFile = await sync(dir);
+
+    const problem = (r: typeof safe) => r.status.problems.filter((p) => p.rule === 'secrets-file');
+    expect(problem(unsafe)).toEqual([expect.objectContaining({ severity: 'error', message: expect.stringMatching(/accessible by group or others \(mode 644\); run chmod 600/) })]);
+    expect(unsafe.result).toBe('partial');
+    expect(JSON.stringify(unsafe.status)).not.toContain('s3cr3t-value');
+    expect(problem(safe)).toEqual([]);
+    expect(safe.result).toBe('ok');
+    expect(problem(missing)[0]?.message).toContain('ENOENT');
+    expect(problem(notFile)[0]?.message).toContain('ENOTREG');
+    expect([unsafe, missing, notFile].map((r) => r.status.counts.installed)).toEqual([1, 1, 1]);
+  }, 20_000);
+
+  // Node 20's recursive mkdir spins for ever under /proc/1; a regression fails on the timeout.
+  it.skipIf(!existsSync('/proc/1'))('fails fast with a clear error when the state dir cannot be created (/proc/1/nope)', { timeout: 10_000 }, async () => {
+    const { rec, adapter, source } = setup({ 'a.yaml': manifest('a') }, {}, '/proc/1/nope');
+
+    const res = await rec.reconcile();
+    const dry = await rec.reconcile({ dryRun: true });
+
+    expect(res.result).toBe('error');
+    expect(res.status.lastAttempt.reason).toBe('StateDirFailed');
+    expect(res.status.lastAttempt.error).toMatch(/^Cannot create directory \/proc\/1\/nope: /);
+    expect(dry.status.lastAttempt.reason).toBe('StateDirFailed');
+    // Stopped before the fetch: a Git source would create its clone dir under the state dir.
+    expect(source.fetches).toBe(0);
+    expect(await installedIds(adapter)).toEqual([]);
   });
 
   it('trips the mass-removal guard when every manifest is deleted, and --force removes them', async () => {

@@ -11,7 +11,7 @@ const ZONES = [
 ];
 
 describe('schedule/fires properties', () => {
-  it('is strictly increasing, terminates quickly and agrees with isFireTime', () => {
+  it('is strictly increasing, yields the requested fires and agrees with isFireTime', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 2 ** 31 - 1 }),
@@ -21,7 +21,6 @@ describe('schedule/fires properties', () => {
           const expr = randomSchedule(prng(seed), seed % 2 === 0);
           const spec = parseCron(expr);
           if (!spec.ok) throw new Error(`generator produced invalid ${expr}`);
-          const started = performance.now();
           let prev = fromMs;
           let n = 0;
           for (const d of nextFires(spec.value, zone, new Date(fromMs))) {
@@ -30,7 +29,9 @@ describe('schedule/fires properties', () => {
             prev = d.getTime();
             if (++n >= 30) break;
           }
-          expect(performance.now() - started).toBeLessThan(2_000);
+          // Every schedule the generator makes fires at least 30 times in the years ahead:
+          // the iterator ended by yielding them, not by running out (termination is the test timeout).
+          expect(n).toBe(30);
         },
       ),
       { numRuns: 150, seed: 42 },

@@ -1,13 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { CronsyncError } from '../../src/errors.js';
 import { readStatus } from '../../src/status/io.js';
+import { testTempDir } from '../system/tempdir.js';
 
 function stateWith(text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'cronsync-status-io-'));
+  const dir = testTempDir('cronsync-status-io-');
   writeFileSync(join(dir, 'status.json'), text);
   return dir;
 }

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import AjvModule from 'ajv';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { createReconciler } from '../../src/reconcile/reconciler.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { MemoryScheduler } from '../fakes/MemoryScheduler.js';
 import { MemorySource } from '../fakes/MemorySource.js';
+import { testTempDir } from '../system/tempdir.js';
 
 const Ajv = AjvModule.default ?? AjvModule;
 const schema = JSON.parse(readFileSync(new URL('../../src/status/status.v1.schema.json', import.meta.url), 'utf8')) as object;
@@ -15,7 +15,7 @@ const quiet = { info: () => undefined, warn: () => undefined, error: () => undef
 
 describe('status/status.v1.schema.json', () => {
   it('describes the status file the reconciler writes, which is 0644 and holds no secret', async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'cronsync-status-'));
+    const stateDir = testTempDir('cronsync-status-');
     const source = new MemorySource({
       'a.yaml': 'apiVersion: v1\nkind: Job\nmetadata: { name: a, tenant: acme }\nspec:\n  schedule: "0 2 * * *"\n  command: /bin/true\n  env: { TOKEN: "${TOKEN}" }\n  checkin: { secret: "s3cr3t-literal" }\n',
       'b.yaml': 'apiVersion: v1\nkind: Job\nmetadata: { name: b, tenant: acme }\nspec: { schedule: "0 99 * * *", command: x }\n',
@@ -40,5 +40,6 @@ describe('status/status.v1.schema.json', () => {
     expect(statSync(path).mode & 0o777).toBe(0o644);
     expect(text).not.toContain('s3cr3t-literal');
     expect(text).not.toContain('user:pw');
+    expect(JSON.parse(text).jobs.find((j: { id: string }) => j.id === 'acme/b')).toMatchObject({ state: 'invalid', schedule: '', reason: expect.stringContaining('b.yaml') });
   });
 });

@@ -3,7 +3,8 @@ import { buildAgent, loadAgentConfig, AGENT_OPTIONS } from '../agent.js';
 import { parseCommandArgs } from '../args.js';
 import { useColor } from '../io.js';
 import type { CliIo } from '../io.js';
-import { formatPlan } from '../plan-format.js';
+import { escapeText } from '../escape.js';
+import { formatAgentProblems, formatPlan } from '../plan-format.js';
 
 export const usage = `Usage: cronsync diff [--config FILE] [--state-dir DIR] [--scheduler KIND]
 
@@ -22,12 +23,14 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const out = await agent.reconciler.reconcile({ dryRun: true });
   const ctx = out.context;
   const target = agent.adapter.render([]).files.map((f) => f.name).join(', ') || agent.scheduler.kind;
+  const color = useColor(io.stdout, io.env);
   if (ctx.planned) {
-    io.stdout.write(formatPlan(ctx.planned, ctx.load?.issues ?? [], `${agent.scheduler.kind} (${target})`, useColor(io.stdout, io.env), ctx.installed));
-    if (ctx.snapshot) io.stdout.write(`Source: ${ctx.snapshot.url} @ ${ctx.snapshot.ref} (${ctx.snapshot.commit ?? 'working tree'})\n`);
+    io.stdout.write(formatPlan(ctx.planned, ctx.load?.issues ?? [], `${agent.scheduler.kind} (${target})`, color, ctx.installed));
+    if (ctx.snapshot) io.stdout.write(`Source: ${escapeText(ctx.snapshot.url)} @ ${escapeText(ctx.snapshot.ref)} (${escapeText(ctx.snapshot.commit ?? 'working tree')})\n`);
   }
+  io.stdout.write(formatAgentProblems(ctx, color));
   if (out.result === 'error') {
-    io.stderr.write(`cronsync: ${out.status.lastAttempt.error ?? 'diff failed'}\n`);
+    io.stderr.write(`cronsync: ${escapeText(out.status.lastAttempt.error ?? 'diff failed')}\n`);
     return 1;
   }
   return out.changes ? 3 : 0;

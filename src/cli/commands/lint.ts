@@ -6,6 +6,7 @@ import type { Issue } from '../../manifest/types.js';
 import { readRegularFileSync } from '../../system/regular-file.js';
 import { commandInPath, findManifestFiles } from '../../system/walk.js';
 import { parseCommandArgs } from '../args.js';
+import { escapeText } from '../escape.js';
 import { palette, useColor } from '../io.js';
 import type { CliIo } from '../io.js';
 
@@ -32,6 +33,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, { format: { type: 'string', default: 'text' }, strict: { type: 'boolean', default: false } });
   const format = values.format as Format;
   if (!['text', 'json', 'github'].includes(format)) throw new UsageError(`--format must be text, json or github (got "${format}")`);
+  if (values['log-level'] !== undefined) (await import('../../log.js')).parseLogLevel(values['log-level']);
   let inputs: ManifestInput[];
   // Files that could not be read are reported on stderr and fail with exit 2; the rest are still linted.
   const unreadable: IoError[] = [];
@@ -69,7 +71,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const errors = result.issues.filter((i) => i.severity === 'error').length;
   const warnings = result.issues.length - errors;
   io.stdout.write(formatIssues(result.issues, format, { files: inputs.length, jobs: result.jobs.length, color: useColor(io.stdout, io.env) }));
-  for (const err of unreadable) io.stderr.write(`cronsync: ${err.message}\n`);
+  for (const err of unreadable) io.stderr.write(`cronsync: ${escapeText(err.message)}\n`);
   if (unreadable.length > 0) return 2;
   return errors > 0 || (values.strict && warnings > 0) ? 1 : 0;
 }
@@ -87,7 +89,7 @@ function readRegularFile(abs: string, display: string): Buffer | IoError {
 }
 
 
-/** Formats lint issues for output. */
+/** Formats lint issues for output; the text and GitHub formats escape control and bidi characters. */
 export function formatIssues(issues: readonly Issue[], format: Format, summary: { files: number; jobs: number; color: boolean }): string {
   const errors = issues.filter((i) => i.severity === 'error').length;
   const warnings = issues.length - errors;
@@ -98,13 +100,15 @@ export function formatIssues(issues: readonly Issue[], format: Format, summary: 
     return issues.map((i) => `::${i.severity} file=${ghProp(i.file)},line=${i.line},col=${i.col},title=${ghProp(i.rule)}::${ghData(i.message)}\n`).join('');
   }
   const c = palette(summary.color);
-  const lines = issues.map((i) => `${i.file}:${i.line}:${i.col}: ${i.severity === 'error' ? c.red('error') : c.yellow('warning')} ${c.dim(`[${i.rule}]`)} ${i.message}\n`);
+  const e = escapeText;
+  const lines = issues.map((i) => `${e(i.file)}:${i.line}:${i.col}: ${i.severity === 'error' ? c.red('error') : c.yellow('warning')} ${c.dim(`[${e(i.rule)}]`)} ${e(i.message)}\n`);
   const tail = `${summary.files} file(s), ${summary.jobs} valid job(s), ${errors} error(s), ${warnings} warning(s)\n`;
   return lines.join('') + (errors > 0 ? c.red(tail) : c.green(tail));
 }
 
+/** Workflow-command data: `%`, CR and LF percent-encoded as GitHub reads them back; other controls escaped. */
 function ghData(s: string): string {
-  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  return escapeText(s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A'));
 }
 
 function ghProp(s: string): string {

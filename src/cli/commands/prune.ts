@@ -6,6 +6,7 @@ import { deleteLastRun } from '../../state/runs.js';
 import { deleteJobSnapshot } from '../../state/snapshots.js';
 import { AGENT_OPTIONS, buildAgent, loadAgentConfig } from '../agent.js';
 import { parseCommandArgs } from '../args.js';
+import { escapeText } from '../escape.js';
 import type { CliIo } from '../io.js';
 
 export const usage = `Usage: cronsync prune --all [--force] [--config FILE]
@@ -29,7 +30,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const { record } = await readSources(cfg.stateDir);
   const owned = [agent.source.id, ...previousSourceIds(record, agent.source.id, new Map())];
   const ours = (await agent.adapter.inventory(signal)).filter((e) => e.marker !== null && owned.includes(e.marker.sourceId));
-  for (const e of ours) io.stdout.write(`  - ${e.marker!.jobId}\n`);
+  for (const e of ours) io.stdout.write(`  - ${escapeText(e.marker!.jobId)}\n`);
   if (!values.force) {
     io.stdout.write(`${ours.length} entr${ours.length === 1 ? 'y' : 'ies'} would be removed; run again with --force.\n`);
     return 0;

@@ -6,6 +6,7 @@ import { readLastRun } from '../../state/runs.js';
 import { readStatus, statusPath } from '../../status/io.js';
 import type { StatusFile } from '../../status/types.js';
 import { parseCommandArgs } from '../args.js';
+import { escapeDeep } from '../escape.js';
 import { palette, useColor } from '../io.js';
 import type { CliIo } from '../io.js';
 
@@ -21,6 +22,8 @@ successful sync is older than 3 poll intervals.
 /** Runs status. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseCommandArgs(argv, { json: { type: 'boolean', default: false }, 'state-dir': { type: 'string' } });
+  // Accepted by every command; status logs nothing, but a bad value is still a usage error.
+  if (values['log-level'] !== undefined) (await import('../../log.js')).parseLogLevel(values['log-level']);
   const cfg = values['state-dir'] && !values.config ? null : loadConfig({ file: values.config, env: io.env, cwd: io.cwd, overrides: { stateDir: values['state-dir'] } });
   const stateDir = values['state-dir'] ?? cfg!.stateDir;
   const intervalMs = durationMs(cfg?.source.interval ?? '60s') ?? 60_000;
@@ -68,8 +71,13 @@ function age(ms: number): string {
   return `${Math.round(s / 86400)}d`;
 }
 
-/** Renders the human-readable status. */
-export function formatStatus(status: StatusFile, health: { ok: boolean; why: string }, now: number, color: boolean): string {
+/**
+ * Renders the human-readable status. Every string of the file is escaped first (escape.ts): it
+ * carries values from manifests, the source and the host.
+ */
+export function formatStatus(raw: StatusFile, rawHealth: { ok: boolean; why: string }, now: number, color: boolean): string {
+  const status = escapeDeep(raw);
+  const health = escapeDeep(rawHealth);
   const c = palette(color);
   const s = status.source;
   const attempt = status.lastAttempt;
@@ -85,12 +93,17 @@ export function formatStatus(status: StatusFile, health: { ok: boolean; why: str
   lines.push('');
   const header = ['JOB', 'SCHEDULE', 'ZONE', 'NEXT RUN', 'STATE', 'LAST RUN'];
   const rows = status.jobs.map((j) => [
-    j.id, j.schedule, j.timezone, j.nextRun ? j.nextRun.replace('.000Z', 'Z') : '-', j.state,
+    j.id, j.schedule || '-', j.timezone || '-', j.nextRun ? j.nextRun.replace('.000Z', 'Z') : '-', j.state,
     j.lastRun ? `${j.lastRun.status}${j.lastRun.exitCode === null ? '' : ` (exit ${j.lastRun.exitCode})`} ${age(now - Date.parse(j.lastRun.startedAt))} ago` : '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]): string => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
   lines.push(c.bold(fmt(header)), ...rows.map(fmt));
+  const reasons = status.jobs.filter((j) => j.state === 'invalid' && j.reason);
+  if (reasons.length > 0) {
+    lines.push('', 'Invalid jobs:');
+    for (const j of reasons) lines.push(`  ${j.id}: ${j.reason}`);
+  }
   const problems = status.problems.filter((p) => p.severity === 'error' || p.rule !== 'command-not-found');
   if (problems.length > 0) {
     lines.push('', 'Problems:');

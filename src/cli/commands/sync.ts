@@ -3,7 +3,8 @@ import { buildAgent, loadAgentConfig, AGENT_OPTIONS } from '../agent.js';
 import { parseCommandArgs } from '../args.js';
 import { useColor } from '../io.js';
 import type { CliIo } from '../io.js';
-import { formatPlan } from '../plan-format.js';
+import { escapeText } from '../escape.js';
+import { formatAgentProblems, formatPlan } from '../plan-format.js';
 
 export const usage = `Usage: cronsync sync [--force] [--dry-run] [--config FILE] [--state-dir DIR] [--scheduler KIND]
 
@@ -28,11 +29,13 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const out = await agent.reconciler.reconcile({ force: values.force, dryRun: values['dry-run'] });
   const ctx = out.context;
   const target = agent.adapter.render([]).files.map((f) => f.name).join(', ') || agent.scheduler.kind;
-  if (ctx.planned) io.stdout.write(formatPlan(ctx.planned, ctx.load?.issues ?? [], `${agent.scheduler.kind} (${target})`, useColor(io.stdout, io.env), ctx.installed));
+  const color = useColor(io.stdout, io.env);
+  if (ctx.planned) io.stdout.write(formatPlan(ctx.planned, ctx.load?.issues ?? [], `${agent.scheduler.kind} (${target})`, color, ctx.installed));
+  io.stdout.write(formatAgentProblems(ctx, color));
   if (out.result === 'error') {
-    io.stderr.write(`cronsync: sync failed (${ctx.reason ?? 'Internal'}): ${out.status.lastAttempt.error ?? 'unknown error'}\n`);
+    io.stderr.write(`cronsync: sync failed (${ctx.reason ?? 'Internal'}): ${escapeText(out.status.lastAttempt.error ?? 'unknown error')}\n`);
     return 1;
   }
-  if (!values['dry-run']) io.stdout.write(`Sync ${out.result === 'ok' ? 'ok' : 'applied with problems'}: commit ${ctx.snapshot?.commit?.slice(0, 12) ?? '-'}, ${out.status.counts.installed} job(s) installed.\n`);
+  if (!values['dry-run']) io.stdout.write(`Sync ${out.result === 'ok' ? 'ok' : 'applied with problems'}: commit ${escapeText(ctx.snapshot?.commit?.slice(0, 12) ?? '-')}, ${out.status.counts.installed} job(s) installed.\n`);
   return 0;
 }

@@ -1,0 +1,82 @@
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { testTempDir } from '../system/tempdir.js';
+import { cli } from './helpers.js';
+
+const job = (name: string, extra = ''): string => `apiVersion: v1\nkind: Job\nmetadata: { name: ${name}, tenant: acme }\nspec: { schedule: "0 3 * * *", command: /bin/true${extra} }\n`;
+const EVIL = 'x\n\u001b[31mFAKE\u202e';
+
+/** A local-dir source with `files`, a cron.d dir and a config; returns the temp dir (the cwd). */
+function agent(files: Record<string, string>, config = ''): string {
+  const dir = testTempDir('cronsync-cli-sync-');
+  mkdirSync(join(dir, 'repo'));
+  mkdirSync(join(dir, 'cron'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, 'repo', name), text);
+  writeFileSync(join(dir, 'config.yaml'), `agent: { tenant: acme }\nsource: { url: ${join(dir, 'repo')} }\nscheduler: { kind: cron.d, cronDir: ${join(dir, 'cron')}, user: root }\nstateDir: ${join(dir, 'state')}\n${config}`);
+  return dir;
+}
+
+/** Whether the text holds a raw ESC or bidi override. */
+const raw = (text: string): boolean[] => [text.includes('\u001b'), text.includes('\u202e')];
+
+// Several in-process CLI runs per test: the timeout is a bound for a loaded machine, not a speed check.
+describe.skipIf(process.platform === 'win32' || process.getuid?.() !== 0)('cli/commands/sync and diff', { timeout: 30_000 }, () => {
+  it('escape a newline, an ESC sequence and a bidi override from a manifest in the plan and the report', async () => {
+    const dir = agent({ 'a.yaml': job('a'), 'evil.yaml': job('evil', `, timezone: ${JSON.stringify(EVIL)}`) });
+
+    const diff = await cli(['diff', '--config', 'config.yaml'], dir);
+    const sync = await cli(['sync', '--config', 'config.yaml'], dir);
+    const status = await cli(['status', '--config', 'config.yaml'], dir);
+    const json = await cli(['status', '--json', '--config', 'config.yaml'], dir);
+
+    const escaped = 'unknown time zone "x\\n\\x1b[31mFAKE\\u{202e}"';
+    for (const run of [diff, sync, status]) {
+      expect(run.out).toContain(escaped);
+      expect(raw(run.out)).toEqual([false, false]);
+      expect(run.out.split('\n').filter((l) => l.startsWith('FAKE') || l.startsWith('\u001b'))).toEqual([]);
+    }
+    expect(diff.code).toBe(3);
+    expect(sync.code).toBe(0);
+    expect(status.out).toMatch(/^acme\/evil +- +- +- +invalid/m);
+    expect(JSON.parse(json.out).problems.find((p: { rule: string }) => p.rule === 'timezone').message).toContain(EVIL);
+  });
+
+  it('reports an unsafe secrets file in the sync output and in status, and still applies', async () => {
+    const dir = agent({ 'a.yaml': job('a') }, 'secretsFile: secrets.env\n');
+    writeFileSync(join(dir, 'secrets.env'), 'TOKEN=s3cr3t-value\n');
+    chmodSync(join(dir, 'secrets.env'), 0o640);
+
+    const sync = await cli(['sync', '--config', 'config.yaml'], dir);
+    const status = await cli(['status', '--config', 'config.yaml'], dir);
+
+    expect(sync.out).toMatch(/Problem \[secrets-file\]: Refusing secrets file .*secrets\.env: it is accessible by group or others \(mode 640\)/);
+    expect(sync.out).toContain('Sync applied with problems');
+    expect(status.out).toContain('error [secrets-file] Refusing secrets file');
+    expect(sync.out + status.out).not.toContain('s3cr3t-value');
+    expect(sync.code).toBe(0);
+  });
+
+  // Node 20's recursive mkdir never returns under /proc/1: a regression fails on the timeout.
+  it.skipIf(!existsSync('/proc/1'))('fails fast with a clear error when the state dir cannot be created', { timeout: 15_000 }, async () => {
+    const dir = agent({ 'a.yaml': job('a') });
+
+    const res = await cli(['sync', '--config', 'config.yaml', '--state-dir', '/proc/1/nope'], dir);
+
+    expect(res.err).toMatch(/^cronsync: sync failed \(StateDirFailed\): Cannot create directory \/proc\/1\/nope: /m);
+    expect(res.code).toBe(1);
+  });
+
+  it.each([
+    [['--log-level', 'loud']],
+    [['--scheduler', 'atd']],
+    [['--no-such-flag']],
+  ])('exits 2 on a usage error: %j', async (flags) => {
+    const dir = agent({ 'a.yaml': job('a') });
+
+    const runs = await Promise.all(['sync', 'diff', 'prune'].map((cmd) => cli([cmd, '--config', 'config.yaml', ...(cmd === 'prune' ? ['--all'] : []), ...flags], dir)));
+
+    expect(runs.map((r) => r.code)).toEqual([2, 2, 2]);
+    expect(runs[0]!.err).not.toContain('internal error');
+  });
+});
