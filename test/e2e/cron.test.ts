@@ -110,6 +110,8 @@ describe('e2e/cron: kill -9 during a cron.d apply', () => {
     buildSync({
       entryPoints: [join(import.meta.dirname, 'fixtures/crond-apply-child.ts')],
       bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: bundle, logLevel: 'error',
+      // CommonJS dependencies (pino, via the test fixtures) call require(): give the ESM bundle one.
+      banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
     });
   });
   afterAll(() => rmSync(out, { recursive: true, force: true }));

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SchedulerError } from '../../src/errors.js';
 import { createCronDAdapter } from '../../src/scheduler/crond/index.js';
 import { parseCronD } from '../../src/scheduler/crond/parse.js';
-import { renderCronD } from '../../src/scheduler/crond/render.js';
+import { assertEntryFits, renderCronD } from '../../src/scheduler/crond/render.js';
 import { desired, options, planOf, signal, SOURCE } from './fixtures.js';
 
 let dir: string;
@@ -51,11 +51,12 @@ describe('scheduler/crond', () => {
     expect(plain.renderEntry(jobs[0]!)).toMatch(/ exec --scheduled --state-dir \/var\/lib\/cronsync acme\/a$/);
   });
 
-  it('refuses commands Debian would reject as too long, and files over 10,000 lines', () => {
+  it('refuses commands Debian would reject as too long, and only entries that no file can hold', () => {
     expect(() => renderCronD([desired('a', '0 1 * * *')], { ...ctx, exec: [`/${'x'.repeat(990)}`] })).toThrow(SchedulerError);
     expect(() => renderCronD([desired('a', '0 1 * * *')], { ...ctx, execOptions: ['--state-dir', `/${'s'.repeat(960)}`] })).toThrow(/command too long/);
-    const many = Array.from({ length: 5000 }, (_, i) => desired(`j${i}`, '0 1 * * *'));
-    expect(() => renderCronD(many, ctx)).toThrow(/at most 10000/);
+    // Header (4 lines) + blank line + entry: 9,995 entry lines fill a file exactly.
+    expect(() => assertEntryFits(Array.from({ length: 9995 }, () => 'x').join('\n'), 'acme/a')).not.toThrow();
+    expect(() => assertEntryFits(Array.from({ length: 9996 }, () => 'x').join('\n'), 'acme/a')).toThrow(/entry of acme\/a has 9996 lines; a cron.d file holds at most 10000/);
   });
 
   it('parses back what it renders: markers, paused flags, no drift', () => {

@@ -9,7 +9,7 @@ import { IoError } from '../../errors.js';
 
 /** CronDirFs is what the cron.d adapter does to the file system. */
 export interface CronDirFs {
-  /** File content, or null when missing. */
+  /** File content, or null when missing or not a file (a directory). */
   read(path: string): Promise<string | null>;
   /** Names in a directory ([] when missing). */
   list(dir: string): Promise<string[]>;
@@ -32,7 +32,8 @@ export const nodeCronDirFs: CronDirFs = {
     try {
       return await readFile(path, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'EISDIR') return null;
       throw ioError('read', path, err);
     }
   },

@@ -1,6 +1,8 @@
 /**
- * The cron.d adapter (root): one file `<cronDir>/cronsync`, mode 0644, rewritten atomically
- * (temp file with a dot in its name, then rename) and only when its bytes differ.
+ * The cron.d adapter (root): the file `<cronDir>/cronsync`, plus `cronsync-2`, `cronsync-3`, …
+ * when one file would pass Debian cron's line limit (see render.ts for which entry goes
+ * where). Each file is mode 0644, rewritten atomically (temp file with a dot in its name, then
+ * rename) and only when its bytes differ; a `cronsync-N` file left with nothing is deleted.
  */
 import { join } from 'node:path';
 import type { DesiredJob } from '../../desired/types.js';
@@ -8,15 +10,16 @@ import { SchedulerError } from '../../errors.js';
 import { ownedSourceIds } from '../../plan/plan.js';
 import type { InstalledEntry, Plan } from '../../plan/types.js';
 import { renderJobEntry } from '../cronline/entry.js';
+import { MARKER_PREFIX } from '../marker.js';
 import type { AdapterOptions, ApplyResult, Rendered, SchedulerAdapter } from '../types.js';
 import { hostTimeZone } from '../types.js';
 import { nodeCronDirFs } from './files.js';
 import type { CronDirFs } from './files.js';
-import { parseCronD } from './parse.js';
-import { CROND_FILE, renderCronD } from './render.js';
-import type { CronDContext } from './render.js';
+import { isOurFile, parseCronD } from './parse.js';
+import { assertEntryFits, crondFileIndex, crondFileName, layoutCronD } from './render.js';
+import type { CronDContext, CronDFile, CurrentFile } from './render.js';
 
-/** Mode of the cron.d file: Debian cron ignores group/other-writable files. */
+/** Mode of the cron.d files: Debian cron ignores group/other-writable files. */
 export const CROND_MODE = 0o644;
 
 /** Ports of the cron.d adapter. */
@@ -41,7 +44,18 @@ function context(o: AdapterOptions): CronDContext {
 export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = {}): SchedulerAdapter {
   const fs = ports.fs ?? nodeCronDirFs;
   const ctx = context(options);
-  const path = join(options.cronDir, CROND_FILE);
+  const dir = options.cronDir;
+
+  /**
+   * Entry texts by job object: the planner renders every job (renderEntry) before apply lays
+   * out the same objects. A job's entry depends only on the job and this adapter's settings.
+   */
+  const texts = new WeakMap<DesiredJob, string>();
+  const entryText = (d: DesiredJob): string => {
+    let text = texts.get(d);
+    if (text === undefined) texts.set(d, (text = renderJobEntry(d, ctx)));
+    return text;
+  };
 
   /** The last parse of each file, reused while its text is unchanged (every re-sync reads it). */
   const parses = new Map<string, { text: string; entries: InstalledEntry[] }>();
@@ -49,25 +63,58 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
   async function inventory(signal: AbortSignal): Promise<InstalledEntry[]> {
     signal.throwIfAborted();
     const out: InstalledEntry[] = [];
-    for (const name of (await fs.list(options.cronDir)).sort()) {
-      // Other cron.d files are listed only when they carry cronsync markers.
+    const seen = new Set<string>();
+    for (const name of (await fs.list(dir)).sort()) {
+      // Other cron.d files are listed only when they carry cronsync markers, and only those.
       if (name.startsWith('.')) continue;
-      const text = await fs.read(join(options.cronDir, name));
+      const text = await fs.read(join(dir, name));
       if (text === null) continue;
-      if (name !== CROND_FILE && !text.includes('# cronsync:v1 ')) continue;
+      const ours = isOurFile(name, text);
+      if (!ours && !text.includes(MARKER_PREFIX)) continue;
       let hit = parses.get(name);
       if (hit?.text !== text) {
         const parsed = parseCronD(text, name, options.sourceId);
-        hit = { text, entries: name === CROND_FILE ? parsed.entries : parsed.entries.filter((e) => e.marker !== null) };
+        hit = { text, entries: ours ? parsed.entries : parsed.entries.filter((e) => e.marker !== null) };
         parses.set(name, hit);
       }
+      seen.add(name);
       out.push(...hit.entries.map((e) => ({ ...e })));
     }
+    for (const name of [...parses.keys()]) if (!seen.has(name)) parses.delete(name);
     return out;
   }
 
   function render(desired: readonly DesiredJob[]): Rendered {
-    return { kind: 'cron.d', files: [{ name: path, content: renderCronD(desired, ctx) }] };
+    return { kind: 'cron.d', files: layoutCronD(desired, ctx, { entry: entryText }).map((f) => ({ name: join(dir, f.name), content: f.text })) };
+  }
+
+  function renderEntry(d: DesiredJob): string {
+    const text = entryText(d);
+    assertEntryFits(text, d.id);
+    return text;
+  }
+
+  /** Our files as they are: what each keeps and holds of ours, and the numbers held by others. */
+  async function current(owned: ReadonlySet<string>): Promise<{ files: CurrentFile[]; texts: Map<string, string>; taken: Set<number> }> {
+    const files: CurrentFile[] = [];
+    const texts = new Map<string, string>();
+    const taken = new Set<number>();
+    for (const name of await fs.list(dir)) {
+      const index = crondFileIndex(name);
+      if (index === null) continue;
+      const text = await fs.read(join(dir, name));
+      if (text === null || !isOurFile(name, text)) {
+        // Not a file of ours (or a directory): its name is never used for one.
+        taken.add(index);
+        continue;
+      }
+      // Entries of this agent's previous source ids are rewritten from the plan, never kept.
+      const parsed = parseCronD(text, name, options.sourceId, owned);
+      const mine = parsed.entries.flatMap((e) => (e.marker && owned.has(e.marker.sourceId) ? [e.marker.jobId] : []));
+      files.push({ index, kept: parsed.kept, owned: mine });
+      texts.set(name, text);
+    }
+    return { files, texts, taken };
   }
 
   async function apply(plan: Plan, signal: AbortSignal): Promise<ApplyResult> {
@@ -75,36 +122,49 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
     if (plan.sourceId !== options.sourceId) {
       throw new SchedulerError(`plan is for source ${plan.sourceId}, this cron.d file belongs to ${options.sourceId}`, { planSource: plan.sourceId, sourceId: options.sourceId });
     }
-    const current = await fs.read(path);
-    // Entries of this agent's previous source ids are rewritten from the plan, never kept.
-    const kept = current === null ? undefined : parseCronD(current, CROND_FILE, options.sourceId, ownedSourceIds(plan)).kept;
-    const next = renderCronD(plan.final, ctx, kept, plan.preserve ?? []);
+    const owned = ownedSourceIds(plan);
+    const now = await current(owned);
+    const next = layoutCronD(plan.final, ctx, { current: now.files, preserve: plan.preserve ?? [], taken: now.taken, entry: entryText });
     await removeStaleTemps();
-    const st = current === null ? null : await fs.stat(path);
-    if (current === next && st !== null && st.mode === CROND_MODE) return { changed: false, written: [] };
-    signal.throwIfAborted();
-    const tmp = await fs.writeTemp(options.cronDir, CROND_FILE, next, CROND_MODE);
-    try {
-      await fs.rename(tmp, path);
-    } catch (err) {
-      await fs.remove(tmp).catch(() => undefined);
-      throw err;
+    const writes: CronDFile[] = [];
+    for (const f of next) {
+      const path = join(dir, f.name);
+      if (now.texts.get(f.name) === f.text && (await fs.stat(path))?.mode === CROND_MODE) continue;
+      writes.push(f);
     }
-    return { changed: true, written: [path] };
+    const removes = [...now.texts.keys()].filter((name) => !next.some((f) => f.name === name)).sort();
+    // An entry that moves is written to its new file before it leaves the old one: a crash in
+    // between leaves a duplicate (the planner removes it, the exec guard runs it once), not a gap.
+    const fileOf = new Map(next.flatMap((f) => f.ids.map((id) => [id, f.name] as const)));
+    const was = new Map(now.files.map((f) => [crondFileName(f.index), f.owned]));
+    const movesOut = (f: CronDFile): boolean => (was.get(f.name) ?? []).some((id) => fileOf.has(id) && fileOf.get(id) !== f.name);
+    const written: string[] = [];
+    for (const f of [...writes.filter((f) => !movesOut(f)), ...writes.filter(movesOut)]) {
+      signal.throwIfAborted();
+      const path = join(dir, f.name);
+      const tmp = await fs.writeTemp(dir, f.name, f.text, CROND_MODE);
+      try {
+        await fs.rename(tmp, path);
+      } catch (err) {
+        await fs.remove(tmp).catch(() => undefined);
+        throw err;
+      }
+      written.push(path);
+    }
+    for (const name of removes) {
+      signal.throwIfAborted();
+      await fs.remove(join(dir, name));
+      written.push(join(dir, name));
+    }
+    return { changed: written.length > 0, written };
   }
 
   async function removeStaleTemps(): Promise<void> {
     // Left behind by a crash between write and rename; cron ignores them, we tidy up.
-    for (const name of await fs.list(options.cronDir)) {
-      if (name.startsWith(`.${CROND_FILE}.`) && name.endsWith('.tmp')) await fs.remove(join(options.cronDir, name));
+    for (const name of await fs.list(dir)) {
+      if (/^\.cronsync(-[1-9][0-9]*)?\.[0-9a-f]+\.tmp$/.test(name)) await fs.remove(join(dir, name));
     }
   }
 
-  return {
-    kind: 'cron.d',
-    inventory,
-    render,
-    renderEntry: (d) => renderJobEntry(d, ctx),
-    apply,
-  };
+  return { kind: 'cron.d', inventory, render, renderEntry, apply };
 }

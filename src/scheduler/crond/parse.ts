@@ -1,7 +1,23 @@
-/** Reads back `<cronDir>/cronsync` (and markers in other cron.d files) into inventory entries. */
+/**
+ * Reads back our cron.d files (`cronsync`, `cronsync-2`, …) and the markers in other cron.d
+ * files into inventory entries.
+ */
 import type { InstalledEntry } from '../../plan/types.js';
 import { describeEntry, parseEntries } from '../cronline/entry.js';
+import { MARKER_PREFIX } from '../marker.js';
+import { crondFileIndex } from './render.js';
 import type { KeptEntry, KeptText } from './render.js';
+
+/**
+ * Is the cron.d file `name` with content `text` one of ours (its every line read back, and
+ * rewritten by apply)? `cronsync` always is; `cronsync-N` when it holds a cronsync marker or
+ * our header, so that a file of that name written by someone else is never touched.
+ */
+export function isOurFile(name: string, text: string): boolean {
+  const index = crondFileIndex(name);
+  if (index === null) return false;
+  return index === 1 || text.includes(MARKER_PREFIX) || /^# Managed by cronsync/.test(text);
+}
 
 /** Result of parsing one cron.d file. */
 export interface ParsedCronD {

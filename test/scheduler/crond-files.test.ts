@@ -1,0 +1,243 @@
+/**
+ * The cron.d adapter spreads its entries over `cronsync`, `cronsync-2`, … so that no file passes
+ * Debian cron's 10,000-line limit (SPEC §8; issue 11 item 6): a big sync is not refused, a
+ * second sync writes nothing, an added job rewrites one file, files left empty are deleted,
+ * other sources' entries and stray lines stay in their file, and foreign files are untouched.
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DesiredJob } from '../../src/desired/types.js';
+import { nodeCronDirFs } from '../../src/scheduler/crond/files.js';
+import type { CronDirFs } from '../../src/scheduler/crond/files.js';
+import { createCronDAdapter } from '../../src/scheduler/crond/index.js';
+import { layoutCronD, MAX_LINES, renderHeader } from '../../src/scheduler/crond/render.js';
+import type { CronDFile, CurrentFile } from '../../src/scheduler/crond/render.js';
+import { desired, options, planOf, signal, SOURCE } from './fixtures.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'crond-files-'));
+  dirs.push(d);
+  return d;
+}
+
+const job = (i: number): DesiredJob => desired(`job-${String(i).padStart(5, '0')}`, '0 1 * * *');
+/**
+ * UTC jobs on a UTC host: marker + one cron line, and a blank line before each entry, so 3
+ * lines each; with the 4-line header 3,332 entries fill a file to exactly 10,000 lines.
+ * 7,000 jobs fill `cronsync` and `cronsync-2` and put 336 into `cronsync-3`.
+ */
+const JOBS = Array.from({ length: 7000 }, (_, i) => job(i));
+const PER_FILE = 3332;
+const HEADER = `${renderHeader().join('\n')}\n\n`;
+
+/** Lines of a file text (it ends with a newline). */
+const lineCount = (text: string): number => text.split('\n').length - 1;
+/** Job ids of the markers in a text, in order. */
+const markerIds = (text: string): string[] => [...text.matchAll(/^# cronsync:v1 .*"job":"([^"]+)"/gm)].map((m) => m[1]!);
+
+async function files(dir: string, names: readonly string[]): Promise<{ text: string; mtimeMs: number; ino: number; mode: number }[]> {
+  return Promise.all(names.map(async (n) => {
+    const s = await stat(join(dir, n));
+    return { text: await readFile(join(dir, n), 'utf8'), mtimeMs: s.mtimeMs, ino: s.ino, mode: s.mode & 0o777 };
+  }));
+}
+
+describe('scheduler/crond: entries spread over several files', () => {
+  it('syncs 7,000 jobs (a sync refused before) into three files of at most 10,000 lines, in job id order, and a second sync writes nothing', { timeout: 60_000 }, async () => {
+    const dir = await tempDir();
+    const foreign = '# e2scrub\n30 3 * * 0 root /bin/true\n';
+    await writeFile(join(dir, 'e2scrub_all'), foreign);
+    // A directory, even one named like our files, is neither read nor replaced: its number is skipped.
+    await mkdir(join(dir, 'cronsync-3'));
+    const adapter = createCronDAdapter(options({ cronDir: dir }));
+    const ours = ['cronsync', 'cronsync-2', 'cronsync-4'];
+
+    const first = await adapter.apply(planOf(JOBS), signal);
+    const written = await files(dir, ours);
+    const inv = await adapter.inventory(signal);
+    const rendered = adapter.render(JOBS);
+    const second = await adapter.apply(planOf(JOBS), signal);
+    const after = await files(dir, ours);
+
+    expect(first).toEqual({ changed: true, written: ours.map((n) => join(dir, n)) });
+    expect((await readdir(dir)).sort()).toEqual(['cronsync', 'cronsync-2', 'cronsync-3', 'cronsync-4', 'e2scrub_all']);
+    expect(written.map((f) => lineCount(f.text))).toEqual([MAX_LINES, MAX_LINES, 4 + 336 * 3]);
+    expect(written.every((f) => f.text.startsWith(HEADER) && f.mode === 0o644)).toBe(true);
+    expect(written.map((f) => markerIds(f.text))).toEqual([0, 1, 2].map((k) => JOBS.slice(k * PER_FILE, (k + 1) * PER_FILE).map((j) => j.id)));
+    expect(inv).toHaveLength(JOBS.length);
+    expect(inv.every((e) => e.marker?.sourceId === SOURCE && !e.drifted)).toBe(true);
+    expect(inv.find((e) => e.marker?.jobId === 'acme/job-06999')?.key).toBe('cron.d:cronsync-4:acme/job-06999');
+    expect(inv.find((e) => e.marker?.jobId === 'acme/job-03000')?.raw).toBe(adapter.renderEntry(JOBS[3000]!));
+    // Render is pure: it numbers the files as in an empty dir.
+    expect(rendered.files.map((f) => [f.name, f.content])).toEqual(['cronsync', 'cronsync-2', 'cronsync-3'].map((n, i) => [join(dir, n), written[i]!.text]));
+    expect(second).toEqual({ changed: false, written: [] });
+    expect(after.map((f) => [f.mtimeMs, f.ino])).toEqual(written.map((f) => [f.mtimeMs, f.ino]));
+    expect(await readFile(join(dir, 'e2scrub_all'), 'utf8')).toBe(foreign);
+  });
+
+  it('rewrites only the file with room for an added job, merges files when jobs are removed, and deletes the empty ones', { timeout: 60_000 }, async () => {
+    const dir = await tempDir();
+    const adapter = createCronDAdapter(options({ cronDir: dir }));
+    await adapter.apply(planOf(JOBS), signal);
+    const before = await files(dir, ['cronsync', 'cronsync-2', 'cronsync-3']);
+    // Sorts before every other id, yet `cronsync` and `cronsync-2` are full: it goes to `cronsync-3`.
+    const extra = desired('aaa-new', '0 1 * * *');
+
+    const added = await adapter.apply(planOf([extra, ...JOBS]), signal);
+    const afterAdd = await files(dir, ['cronsync', 'cronsync-2', 'cronsync-3']);
+    const addedAgain = await adapter.apply(planOf([extra, ...JOBS]), signal);
+    // 400 jobs fewer in `cronsync-2` leave room for the 337 entries of `cronsync-3`.
+    const fewer = [extra, ...JOBS.filter((_, i) => i < PER_FILE || i >= PER_FILE + 400)];
+    const merged = await adapter.apply(planOf(fewer), signal);
+    const afterMerge = await files(dir, ['cronsync', 'cronsync-2']);
+    const mergedNames = (await readdir(dir)).sort();
+    const inv = await adapter.inventory(signal);
+    const mergedAgain = await adapter.apply(planOf(fewer), signal);
+    // Only jobs that were in the last file: they move to the first, the others are deleted.
+    const last = JOBS.slice(-50);
+    const shrunk = await adapter.apply(planOf(last), signal);
+    const names = await readdir(dir);
+
+    expect(added).toEqual({ changed: true, written: [join(dir, 'cronsync-3')] });
+    expect(afterAdd.slice(0, 2).map((f) => [f.mtimeMs, f.ino])).toEqual(before.slice(0, 2).map((f) => [f.mtimeMs, f.ino]));
+    expect(markerIds(afterAdd[2]!.text)).toEqual([extra.id, ...JOBS.slice(2 * PER_FILE).map((j) => j.id)]);
+    expect(addedAgain.changed).toBe(false);
+    expect(merged).toEqual({ changed: true, written: [join(dir, 'cronsync-2'), join(dir, 'cronsync-3')] });
+    expect(mergedNames).toEqual(['cronsync', 'cronsync-2']);
+    expect([afterMerge[0]!.mtimeMs, afterMerge[0]!.ino]).toEqual([before[0]!.mtimeMs, before[0]!.ino]);
+    expect(afterMerge.map((f) => lineCount(f.text) <= MAX_LINES)).toEqual([true, true]);
+    expect(markerIds(afterMerge[1]!.text)).toEqual([extra, ...JOBS.slice(PER_FILE + 400)].map((j) => j.id));
+    expect(inv.map((e) => e.marker?.jobId).sort()).toEqual(fewer.map((j) => j.id).sort());
+    expect(mergedAgain.changed).toBe(false);
+    expect(shrunk.changed).toBe(true);
+    expect(names).toEqual(['cronsync']);
+    expect(markerIds(await readFile(join(dir, 'cronsync'), 'utf8'))).toEqual(last.map((j) => j.id));
+    expect((await adapter.apply(planOf(last), signal)).changed).toBe(false);
+  });
+
+  it('keeps other sources\' entries and stray lines in the file they are in, skips a foreign cronsync-2 and removes stale temps', { timeout: 60_000 }, async () => {
+    const dir = await tempDir();
+    const other = createCronDAdapter(options({ cronDir: dir, sourceId: 'other-src' }));
+    const adapter = createCronDAdapter(options({ cronDir: dir }));
+    const otherPlan = { ...planOf([desired('x', '0 5 * * *', {}, 'beta')]), sourceId: 'other-src' };
+    await other.apply(otherPlan, signal);
+    const foreign = '# not ours, same prefix\n0 4 * * * root /bin/true\n';
+    await writeFile(join(dir, 'cronsync-2'), foreign);
+    await writeFile(join(dir, '.cronsync-3.0a1b2c3d4e5f.tmp'), 'partial');
+    await writeFile(join(dir, '.cronsync-notes.tmp'), 'someone else\'s');
+    const jobs = JOBS.slice(0, 4000);
+
+    await adapter.apply(planOf(jobs), signal);
+    const names = (await readdir(dir)).sort();
+    const [one, three] = (await files(dir, ['cronsync', 'cronsync-3'])).map((f) => f.text);
+    const stray = '# added by hand\n5 5 * * * root /usr/local/bin/hand';
+    await writeFile(join(dir, 'cronsync-3'), `${three}\n${stray}\n`);
+    const shrunk = await adapter.apply(planOf(jobs.slice(0, 100)), signal);
+    const inv = await adapter.inventory(signal);
+    const settled = [(await adapter.apply(planOf(jobs.slice(0, 100)), signal)).changed, (await other.apply(otherPlan, signal)).changed];
+
+    expect(names).toEqual(['.cronsync-notes.tmp', 'cronsync', 'cronsync-2', 'cronsync-3']);
+    expect(await readFile(join(dir, 'cronsync-2'), 'utf8')).toBe(foreign);
+    expect(markerIds(one!)).toEqual([...jobs.slice(0, PER_FILE - 1).map((j) => j.id), 'beta/x']);
+    expect(markerIds(three!)).toEqual(jobs.slice(PER_FILE - 1).map((j) => j.id));
+    expect(shrunk.written).toEqual([join(dir, 'cronsync'), join(dir, 'cronsync-3')]);
+    expect(await readFile(join(dir, 'cronsync-3'), 'utf8')).toBe(`${HEADER}# Not managed by cronsync, kept as found:\n${stray}\n`);
+    expect(markerIds(await readFile(join(dir, 'cronsync'), 'utf8'))).toEqual([...jobs.slice(0, 100).map((j) => j.id), 'beta/x']);
+    expect(inv.filter((e) => !e.marker).map((e) => [e.key, e.raw])).toEqual([['cron.d:cronsync-3:line:8', '5 5 * * * root /usr/local/bin/hand']]);
+    expect(inv.filter((e) => e.marker?.sourceId === 'other-src').map((e) => e.key)).toEqual(['cron.d:cronsync:beta/x']);
+    expect(settled).toEqual([false, false]);
+    expect(await readFile(join(dir, 'cronsync-2'), 'utf8')).toBe(foreign);
+  });
+
+  it('writes an entry to its new file before it leaves the old one: a crash in between leaves a duplicate, never a gap', { timeout: 60_000 }, async () => {
+    const dir = await tempDir();
+    let renames = 0;
+    let failAt = 0;
+    const fs: CronDirFs = {
+      ...nodeCronDirFs,
+      async rename(from, to) {
+        if (++renames === failAt) throw new Error('killed before rename');
+        return nodeCronDirFs.rename(from, to);
+      },
+    };
+    const adapter = createCronDAdapter(options({ cronDir: dir }), { fs });
+    const jobs = JOBS.slice(0, 3400);
+    await adapter.apply(planOf(jobs), signal);
+    // job-00005 grows from 2 to 5 lines: the full `cronsync` sheds its highest id to `cronsync-2`.
+    const grown = jobs.map((j, i) => (i === 5 ? desired('job-00005', '30 * * * *', { timezone: 'Australia/Lord_Howe' }) : j));
+    const moved = 'acme/job-03331';
+
+    renames = 0;
+    failAt = 2;
+    const crashed = await adapter.apply(planOf(grown), signal).catch((e: unknown) => e);
+    const torn = await adapter.inventory(signal);
+    failAt = 0;
+    const healed = await adapter.apply(planOf(grown), signal);
+    const inv = await adapter.inventory(signal);
+
+    expect((crashed as Error).message).toBe('killed before rename');
+    expect(new Set(torn.map((e) => e.marker?.jobId)).size).toBe(jobs.length);
+    expect(torn.filter((e) => e.marker?.jobId === moved).map((e) => e.key)).toEqual([`cron.d:cronsync:${moved}`, `cron.d:cronsync-2:${moved}`]);
+    expect(healed).toEqual({ changed: true, written: [join(dir, 'cronsync')] });
+    expect(inv).toHaveLength(jobs.length);
+    expect(inv.filter((e) => e.marker?.jobId === moved).map((e) => e.key)).toEqual([`cron.d:cronsync-2:${moved}`]);
+    expect((await readdir(dir)).sort()).toEqual(['cronsync', 'cronsync-2']);
+    expect((await adapter.apply(planOf(grown), signal)).changed).toBe(false);
+  });
+});
+
+describe('scheduler/crond: layout of entries over files', () => {
+  const ctx = { sourceId: SOURCE, hostZone: 'UTC', exec: ['/usr/bin/cronsync'], execOptions: [], user: 'root' };
+  /** Synthetic entries: a marker-like first line plus `size - 1` lines, so big files are cheap. */
+  const texts = new Map<string, string>();
+  const sized = (sizes: ReadonlyMap<string, number>) => (d: DesiredJob): string => {
+    const key = `${d.id} ${sizes.get(d.id) ?? 1}`;
+    let text = texts.get(key);
+    if (text === undefined) texts.set(key, (text = [`# entry ${d.id}`, ...Array.from({ length: (sizes.get(d.id) ?? 1) - 1 }, (_, k) => `0 ${k % 24} * * * root x ${d.id}`)].join('\n')));
+    return text;
+  };
+  const currentOf = (laid: readonly CronDFile[]): CurrentFile[] =>
+    laid.map((f) => ({ index: f.name === 'cronsync' ? 1 : Number(f.name.slice('cronsync-'.length)), kept: { entries: [], lines: [] }, owned: f.ids }));
+
+  it('sheds the highest ids of a file that grew past the limit, and nothing else moves', () => {
+    const jobs = Array.from({ length: 30 }, (_, i) => job(i));
+    const sizes = new Map(jobs.map((j) => [j.id as string, 600]));
+    const first = layoutCronD(jobs, ctx, { entry: sized(sizes) });
+    sizes.set(jobs[3]!.id, 1200);
+
+    const grown = layoutCronD(jobs, ctx, { current: currentOf(first), entry: sized(sizes) });
+
+    // 16 entries of 601 lines (+ header) fill a file; the grown one pushes the 16th out.
+    expect(first.map((f) => f.ids.length)).toEqual([16, 14]);
+    expect(grown.map((f) => f.ids)).toEqual([first[0]!.ids.slice(0, 15), [...first[1]!.ids, jobs[15]!.id].sort()]);
+    expect(grown.every((f) => lineCount(f.text) <= MAX_LINES)).toBe(true);
+  });
+
+  it('never passes the limit, holds every entry once, and is a fixed point, whatever the changes', { timeout: 30_000 }, () => {
+    // 40 entries of up to 1,000 lines: one to four files.
+    const ids = Array.from({ length: 40 }, (_, i) => i);
+    const change = fc.record({ keep: fc.subarray(ids), sizes: fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: 40, maxLength: 40 }) });
+    fc.assert(fc.property(fc.array(change, { minLength: 1, maxLength: 4 }), (steps) => {
+      let laid: CronDFile[] = [];
+      for (const step of steps) {
+        const jobs = step.keep.map((i) => JOBS[i]!);
+        const sizes = new Map(jobs.map((j, k) => [j.id as string, step.sizes[step.keep[k]!]!]));
+        laid = layoutCronD(jobs, ctx, { current: currentOf(laid), entry: sized(sizes) });
+        const again = layoutCronD(jobs, ctx, { current: currentOf(laid), entry: sized(sizes) });
+
+        expect(again.map((f) => [f.name, f.ids, f.text === laid.find((l) => l.name === f.name)?.text])).toEqual(laid.map((f) => [f.name, f.ids, true]));
+        expect(laid[0]!.name).toBe('cronsync');
+        expect(laid.every((f) => lineCount(f.text) <= MAX_LINES && f.text.startsWith(`${renderHeader().join('\n')}\n`))).toBe(true);
+        expect(laid.slice(1).every((f) => f.ids.length > 0)).toBe(true);
+        expect(laid.flatMap((f) => f.ids).sort()).toEqual(jobs.map((j) => j.id as string).sort());
+      }
+    }), { seed: 11, numRuns: 25 });
+  });
+});
