@@ -35,6 +35,7 @@ import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readdirSync, readF
 import { dirname, join } from 'node:path';
 import { randomHex } from '../state/sync-io.js';
 import { groupAlive } from '../system/runner.js';
+import { makeDirSync } from '../system/regular-file.js';
 
 /** LockHolder is the content of a lock file. */
 export interface LockHolder {
@@ -113,7 +114,7 @@ type LockRecord = { holder: LockHolder | null; mtimeMs: number };
  */
 export async function tryAcquireLock(path: string, holder: LockHolder, o: LockOptions = {}): Promise<AcquireResult> {
   // Synchronous file calls: this is on the start-up path of every run, and each call is tiny.
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  makeDirSync(dirname(path), 0o700);
   const alive = o.isAlive ?? isProcessAlive;
   const step: Step = async (s) => o.onStep?.(s);
   for (let i = 0; i < ATTEMPTS; i++) {

@@ -4,6 +4,7 @@
  * successful run adds nothing to cron mail; `CRONSYNC_LOG_LEVEL=debug|info` shows more.
  */
 import type { Logger, WritableLike } from './types.js';
+import { REDACTED } from './checkin.js';
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 type Level = keyof typeof LEVELS;
@@ -16,7 +17,7 @@ export function createLineLogger(out: WritableLike, level: string | undefined, p
   const min = LEVELS[(level ?? 'warn') as Level] ?? LEVELS.warn;
   const emit = (lvl: Level) => (obj: Record<string, unknown>, msg: string): void => {
     if (LEVELS[lvl] < min) return;
-    const fields = Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, REDACT.test(k) ? '[redacted]' : v instanceof Error ? v.message : v]));
+    const fields = Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, REDACT.test(k) ? REDACTED : v instanceof Error ? v.message : v]));
     const json = Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : '';
     out.write(`${prefix}: ${lvl.toUpperCase()} ${msg}${json}\n`);
   };

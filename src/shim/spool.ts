@@ -6,7 +6,7 @@
  * each only after a 2xx. Dropped entries (too old, over the count, rejected 4xx) are appended
  * to `<stateDir>/spool-dropped.jsonl` and counted by {@link spoolStats}.
  */
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readJobSnapshot } from '../state/snapshot-read.js';
 import type { Clock } from '../system/clock.js';
@@ -19,6 +19,7 @@ import { createResolver } from './secrets.js';
 import { DEFAULT_SPOOL_LIMITS, listSpool, spoolDir } from './spool-entry.js';
 import type { SpoolEntry, SpoolLimits } from './spool-entry.js';
 import type { Logger } from './types.js';
+import { makeDirSync } from '../system/regular-file.js';
 
 export { listSpool, writeSpoolEntry } from './spool-entry.js';
 export type { SpoolEntry, SpoolLimits } from './spool-entry.js';
@@ -26,7 +27,7 @@ export type { SpoolEntry, SpoolLimits } from './spool-entry.js';
 /** Appends drop records; the count of lines is the `dropped` total. */
 export async function recordDropped(stateDir: string, entries: Array<{ jobId: string; runId: string }>, reason: string, now: Date): Promise<void> {
   if (entries.length === 0) return;
-  await mkdir(stateDir, { recursive: true });
+  makeDirSync(stateDir);
   const lines = entries.map((e) => JSON.stringify({ at: now.toISOString(), jobId: e.jobId, runId: e.runId, reason })).join('\n');
   // O_APPEND writes of one small buffer do not interleave between processes.
   await appendFile(join(stateDir, 'spool-dropped.jsonl'), `${lines}\n`, { mode: 0o644 });

@@ -6,12 +6,13 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CliIo } from '../io.js';
 import { parseCommandArgs } from '../args.js';
 import { run as runDaemon } from './daemon.js';
+import { makeDirSync } from '../../system/regular-file.js';
 
 export const usage = `Usage: cronsync demo [--state-dir DIR]
 
@@ -27,7 +28,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const root = fileURLToPath(new URL('../../../', import.meta.url)).replace(/[/\\]$/, '');
   const home = join(io.cwd, '.cronsync');
   const stateDir = values['state-dir'] ?? join(home, 'state');
-  mkdirSync(home, { recursive: true, mode: 0o700 });
+  makeDirSync(home, 0o700);
 
   const receiver = createServer((req, res) => {
     let body = '';
