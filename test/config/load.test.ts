@@ -1,13 +1,13 @@
+import { testTempDir } from '../system/tempdir.js';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ALLOWED_ENV_VARS, configEnvVars, loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 
 function file(text: string): string {
-  const p = join(mkdtempSync(join(tmpdir(), 'cronsync-cfg-')), 'config.yaml');
+  const p = join(testTempDir('cronsync-cfg-'), 'config.yaml');
   writeFileSync(p, text);
   return p;
 }
@@ -138,7 +138,7 @@ describe('config/load', () => {
   });
 
   it('refuses a config path that is not a regular file instead of reading it (a device never ends, a FIFO blocks)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cronsync-cfg-'));
+    const dir = testTempDir('cronsync-cfg-');
     const fifo = join(dir, 'fifo.yaml');
     execFileSync('mkfifo', [fifo]);
 
@@ -152,7 +152,7 @@ describe('config/load', () => {
   });
 
   it('rejects a config file that is not valid UTF-8 at file:line:col rather than changing its bytes', () => {
-    const f = join(mkdtempSync(join(tmpdir(), 'cronsync-cfg-')), 'config.yaml');
+    const f = join(testTempDir('cronsync-cfg-'), 'config.yaml');
     writeFileSync(f, Buffer.concat([Buffer.from('agent:\n  tenant: acme\nsource:\n  url: /srv/'), Buffer.from([0xff, 0xfe]), Buffer.from('\n')]));
 
     const err = thrown(() => loadConfig({ file: f, env: {} }));
@@ -170,7 +170,7 @@ describe('config/load', () => {
   });
 
   it('makes relative paths absolute (against the working directory), since cron entries and job snapshots run elsewhere', () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'cronsync-cwd-'));
+    const cwd = testTempDir('cronsync-cwd-');
     mkdirSync(join(cwd, 'etc'));
     const f = join(cwd, 'etc', 'config.yaml');
     writeFileSync(f, `${minimal}  auth: { passwordFile: token }\n  ssh: { keyFile: k, knownHosts: ./kh }\nsecretsFile: secrets.env\nscheduler: { cronDir: cron.d, unitDir: units }\ndaemon:\n  webhooks: { listen: "127.0.0.1:0", secretFile: hook.secret }\n`);

@@ -3,8 +3,8 @@
  * and cannot be downloaded here, so the PowerShell scripts are not executed: they are checked
  * for balanced brackets (outside strings and comments) and for the paths and steps they promise.
  */
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { testTempDir } from '../system/tempdir.js';
+import { readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
@@ -133,7 +133,7 @@ describe('packaging: example configs', () => {
   });
 
   it('the commented webhook block is valid once uncommented', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cronsync-cfg-'));
+    const dir = testTempDir('cronsync-cfg-');
     const text = read('systemd/config.example.yaml').replace(/^ {2}# (webhooks:.*)$/m, '  $1').replace(/^ {2}# {3}(listen|secretFile)/gm, '    $1');
     writeFileSync(join(dir, 'c.yaml'), text);
 

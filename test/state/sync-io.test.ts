@@ -1,7 +1,7 @@
 /** The synchronous state-dir I/O of `cronsync exec`: random ids without node:crypto, atomic writes. */
+import { testTempDir } from '../system/tempdir.js';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
@@ -35,7 +35,7 @@ describe('state/sync-io', () => {
   });
 
   it('writes atomically with the exact mode, creating directories, and leaves no temp file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cronsync-syncio-'));
+    const dir = testTempDir('cronsync-syncio-');
     const path = join(dir, 'a/b/c.json');
     writeFileAtomicSync(path, '{"x":1}', 0o600, false);
     writeFileAtomicSync(path, '{"x":2}', 0o644, true);
@@ -54,7 +54,7 @@ describe('state/sync-io', () => {
 
 describe('state/sync-io random source', () => {
   it('never takes bytes from a source that is not a character device (a plain file in a chroot)', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'cronsync-rand-')), 'urandom');
+    const file = join(testTempDir('cronsync-rand-'), 'urandom');
     writeFileSync(file, Buffer.alloc(64));
 
     const a = randomBytesSync(16, file);
@@ -70,7 +70,7 @@ describe('state/sync-io short writes', () => {
   // nearly full disk; the next write fails (EFBIG; Node ignores SIGXFSZ). A short write must
   // never be renamed over the good file.
   it.skipIf(process.platform === 'win32')('fails instead of renaming a truncated file into place (sync-io and system/files)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cronsync-short-'));
+    const dir = testTempDir('cronsync-short-');
     const script = join(dir, 'probe.mjs');
     buildSync({
       stdin: {
