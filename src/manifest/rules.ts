@@ -8,6 +8,7 @@ import { isAbsolute as isWin32Absolute } from 'node:path/win32';
 import { parseCron } from '../schedule/cron.js';
 import { neverFires } from '../schedule/fires.js';
 import { isValidTimeZone } from '../schedule/zone.js';
+import { argsPlan, argsRefusalMessage } from '../shim/command.js';
 import { durationMs } from './duration.js';
 import type { RawDocument } from './parse.js';
 import type { Issue, Severity } from './types.js';
@@ -57,6 +58,7 @@ export function checkJobRules(doc: RawDocument, value: Obj, ctx: RuleContext = {
 
   checkEnv(spec.env, at);
   checkCommand(spec, ctx, at);
+  checkArgs(spec, at);
   checkDurations(spec, at);
 
   if (typeof spec.workingDir === 'string' && !isPosixAbsolute(spec.workingDir) && !isWin32Absolute(spec.workingDir)) {
@@ -107,6 +109,25 @@ function checkCommand(spec: Obj, ctx: RuleContext, at: At): void {
     if (ctx.commandExists && !ctx.commandExists(first)) {
       at(path, 'command-not-found', `command "${first}" is not absolute and was not found in PATH on this machine`, 'warning');
     }
+  }
+}
+
+/**
+ * `command-args`: non-empty args must reach the command as arguments (see argsPlan). The shim
+ * runs `/bin/sh` on POSIX hosts, so what sh would get wrong is an error; what only cmd.exe would
+ * get wrong is a warning, because lint cannot know whether a Windows agent will run the job.
+ */
+function checkArgs(spec: Obj, at: At): void {
+  if (typeof spec.command !== 'string' || !Array.isArray(spec.args) || spec.args.length === 0) return;
+  const posix = argsPlan(spec.command, 'linux');
+  if (posix.kind === 'refuse') {
+    at(['spec', 'command'], 'command-args', argsRefusalMessage(posix, 'linux'));
+    return;
+  }
+  const win = argsPlan(spec.command, 'win32');
+  // A multi-line or "$@" command is a sh script that cmd.exe could not run with or without args.
+  if (posix.kind === 'append' && win.kind === 'refuse' && win.hazard !== 'multiline') {
+    at(['spec', 'command'], 'command-args', `on a Windows agent (cmd.exe): ${argsRefusalMessage(win, 'win32')}`, 'warning');
   }
 }
 
