@@ -8,7 +8,7 @@ import { isAbsolute as isWin32Absolute } from 'node:path/win32';
 import { parseCron } from '../schedule/cron.js';
 import { neverFires } from '../schedule/fires.js';
 import { isValidTimeZone } from '../schedule/zone.js';
-import { argsPlan, argsRefusalMessage } from '../shim/command.js';
+import { argsPlan, argsRefusalMessage } from './args/plan.js';
 import { durationMs } from './duration.js';
 import type { RawDocument } from './parse.js';
 import type { Issue, Severity } from './types.js';

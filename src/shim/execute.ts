@@ -6,7 +6,7 @@ import { constants } from 'node:os';
 import type { Job, RetryPolicy, Step } from '../manifest/types.js';
 import type { Clock } from '../system/clock.js';
 import type { Runner } from '../system/runner.js';
-import { shellCommand } from './command.js';
+import { ARGS_REFUSED_EXIT, argsRefusal, shellCommand } from './command.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { ERROR_MAX_CHARS, OUTPUT_MAX_CHARS, TailBuffer, tailChars } from './output.js';
 import { jobBackoff, maxAttempts, nextDelay } from './retry.js';
@@ -61,7 +61,10 @@ interface Once {
   reason: string;
 }
 
-/** Runs a job once per attempt until it succeeds, is cancelled or runs out of retries. */
+/**
+ * Runs a job once per attempt until it succeeds, is cancelled or runs out of retries. A job whose
+ * args are refused (see argsRefusal) runs nothing and fails at once, without retries.
+ */
 export async function execute(job: Job, env: Record<string, string | undefined>, d: ExecuteDeps): Promise<Execution> {
   const tail = new TailBuffer();
   const errTail = new TailBuffer(ERROR_MAX_CHARS * 4);
@@ -111,6 +114,13 @@ export async function execute(job: Job, env: Record<string, string | undefined>,
     return { ...last, attempts: max };
   };
 
+  const refuse = (line: string): Once & { attempts: number } => {
+    d.stderr.write(`${line}\n`);
+    tail.push(`${line}\n`);
+    errTail.push(`${line}\n`);
+    return { status: 'failure', exitCode: ARGS_REFUSED_EXIT, reason: `exit code ${ARGS_REFUSED_EXIT}`, attempts: 1 };
+  };
+
   const runSteps = async (list: Step[], totalMs: number | undefined): Promise<{ once: Once; results: StepResult[] }> => {
     const deadline = totalMs === undefined ? undefined : d.clock.now().getTime() + totalMs;
     const results: StepResult[] = [];
@@ -135,7 +145,9 @@ export async function execute(job: Job, env: Record<string, string | undefined>,
     return { once, results };
   };
 
-  const final = await withRetry(job.spec.retry, '', pass);
+  // Args that cannot reach the command safely are refused the same way on every attempt: fail once, no retries.
+  const refused = job.spec.steps?.length ? undefined : argsRefusal(job.spec.command ?? 'true', job.spec.args ?? [], d.platform);
+  const final = refused ? refuse(refused) : await withRetry(job.spec.retry, '', pass);
   const summary = steps ? stepSummary(steps, job.spec.steps ?? []) : '';
   const output = summary ? tail.text(OUTPUT_MAX_CHARS - summary.length) + summary : tail.text();
   let errorMessage: string | null = null;
