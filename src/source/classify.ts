@@ -28,6 +28,11 @@ export function scrub(text: string, secrets: readonly string[]): string {
   return out;
 }
 
+/** The message of a fetch that hit `source.timeout`. */
+export function timeoutText(timeoutMs: number): string {
+  return `timed out after ${timeoutMs} ms (source.timeout); raise source.timeout if the server is just slow`;
+}
+
 /** Returns a SourceError for `err` (returned as is when it already is one). */
 export function classify(err: unknown, ctx: ClassifyContext): SourceError {
   if (err instanceof SourceError) return err;
@@ -35,7 +40,7 @@ export function classify(err: unknown, ctx: ClassifyContext): SourceError {
   const make = (kind: SourceErrorKind, what: string, data: Record<string, unknown> = {}): SourceError =>
     new SourceError(kind, scrub(`Git source ${url}: ${what}`, ctx.secrets), { url, ...data });
   const e = err as { name?: string; code?: string; message?: string; data?: { statusCode?: number; statusMessage?: string }; cause?: { code?: string } };
-  if (ctx.timedOut) return make('network', `timed out after ${ctx.timeoutMs} ms`, { timeout: true });
+  if (ctx.timedOut) return make('network', timeoutText(ctx.timeoutMs), { timeout: true });
   if (e?.name === 'AbortError' || e?.code === 'ABORT_ERR') return make('network', 'fetch aborted');
   if (e?.code === 'HttpError') {
     const status = e.data?.statusCode ?? 0;

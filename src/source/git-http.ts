@@ -13,6 +13,7 @@ import { classify } from './classify.js';
 import { createNodeHttpClient } from './http.js';
 import { parsePack, writePack } from './pack.js';
 import type { GitObject } from './pack.js';
+import { maxFetchBytesOf } from './limits.js';
 import { discover, fetchPack, resolveRemoteRef } from './protocol.js';
 import { buildFiles, diffFiles, fileOids, makeMatcher, sourceIdOf, unchangedSnapshot } from './select.js';
 import { ObjectStore, readRecordOnly } from './store.js';
@@ -33,7 +34,10 @@ export interface GitHttpDeps {
   compactAfter?: number;
 }
 
-/** Creates the git source for an http(s) URL. */
+/**
+ * Creates the git source for an http(s) URL.
+ * @throws {ConfigError} when `source.maxFetchSize` is not a size.
+ */
 export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): Source {
   const id = sourceIdOf(config);
   const { url } = splitUrlAuth(config.url);
@@ -41,6 +45,7 @@ export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): So
   const http = deps.http ?? createNodeHttpClient();
   const now = deps.now ?? (() => new Date());
   const timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxBytes = maxFetchBytesOf(config.maxFetchSize);
   const match = makeMatcher(config.paths, config.exclude);
   const compactAfter = deps.compactAfter ?? 8;
   let store: ObjectStore | null = null;
@@ -64,7 +69,7 @@ export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): So
     const have = record && s.has(record.commit) ? record.commit : null;
     let unchanged = false;
     if (!s.has(target.oid)) {
-      const res = await fetchPack({ http, url, headers, signal, want: target.oid, haves: have ? [have] : [], shallows: have ? s.readShallow() : [], capabilities: ad.capabilities });
+      const res = await fetchPack({ http, url, headers, signal, want: target.oid, haves: have ? [have] : [], shallows: have ? s.readShallow() : [], capabilities: ad.capabilities, maxBytes });
       const parsed = parsePack(res.pack, (oid) => s.read(oid));
       objects = parsed.objects;
       if (have) {

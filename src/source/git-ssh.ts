@@ -1,15 +1,19 @@
 /**
  * The git source over SSH, through the system `git` binary (isomorphic-git cannot speak SSH).
  * Host keys are checked strictly against the configured known_hosts file, the key file is the
- * configured one, and git runs with no user or system config and no prompts.
+ * configured one, and git runs with no user or system config and no prompts. What the server
+ * sends is capped on its way to git (the ref advertisement at a fixed size, a fetch at
+ * `source.maxFetchSize`): past the cap the connection is cut and the limit reported.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { SourceError } from '../errors.js';
 import type { SourceErrorKind } from '../errors.js';
-import { scrub } from './classify.js';
+import { scrub, timeoutText } from './classify.js';
 import { knownHostsHas, parseSshUrl } from './known-hosts.js';
+import { limitError, MAX_ADVERTISEMENT_BYTES, maxFetchBytesOf } from './limits.js';
+import type { FetchLimit } from './limits.js';
 import { resolveRemoteRef } from './protocol.js';
 import { buildFiles, diffFiles, fileOids, makeMatcher, sourceIdOf, unchangedSnapshot } from './select.js';
 import type { TreeEntry } from './tree.js';
@@ -36,15 +40,71 @@ interface RunResult {
   stderr: string;
 }
 
+/** Options of one git run. */
+interface GitCall {
+  input?: string;
+  /** Caps what the server may send through ssh on this run, and the run's stdout. */
+  limit?: { which: FetchLimit; bytes: number };
+}
+
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** Creates the git source for an `ssh://` or `user@host:path` URL. */
+/** Printed on git's stderr by the ssh wrapper when the server sent more than the cap. */
+const LIMIT_MARK = 'cronsync: fetch limit exceeded';
+/** Most of a git run's stderr kept (its tail): enough for any message, bounded whatever git prints. */
+const MAX_STDERR = 64 * 1024;
+
+/**
+ * Relays ssh's stdout (the server's side of the connection) to git, counting bytes; past the cap
+ * it prints {@link LIMIT_MARK}, stops ssh and exits, so git sees the connection end. Run with
+ * `node -e`: Node is at hand wherever the agent runs, and shell tools such as `head -c` wait
+ * for whole blocks, which stalls an interactive protocol.
+ */
+const RELAY = [
+  "const [cap, ...cmd] = process.argv.slice(1);",
+  "const c = require('child_process').spawn(cmd[0], cmd.slice(1), { stdio: ['inherit', 'pipe', 'inherit'] });",
+  "let n = 0;",
+  `c.stdout.on('data', (b) => { n += b.length; if (n > Number(cap)) { process.stderr.write(${JSON.stringify(`${LIMIT_MARK}\n`)}); c.kill(); process.exit(1); } });`,
+  "c.stdout.pipe(process.stdout);",
+  "process.stdout.on('error', () => { c.kill(); process.exit(1); });",
+  "c.on('error', (e) => { process.stderr.write(String(e) + '\\n'); process.exit(255); });",
+  "c.on('close', (code) => { process.exitCode = code ?? 255; });",
+].join(' ');
+
+/**
+ * Wraps an ssh command so that at most `cap` bytes of the server's output reach git. git runs
+ * the command through `sh` with the ssh arguments appended, which the relay passes on to ssh.
+ */
+function cappedSshCommand(ssh: string, cap: number): string {
+  return `${q(process.execPath)} -e ${q(RELAY)} -- ${cap} ${ssh}`;
+}
+
+/** Removes the temporary files of an unfinished fetch (`objects/pack/tmp_*`). */
+function removeTempPacks(gitdir: string): void {
+  const dir = path.join(gitdir, 'objects', 'pack');
+  try {
+    for (const f of readdirSync(dir)) if (f.startsWith('tmp_')) rmSync(path.join(dir, f), { force: true });
+  } catch {
+    // No pack dir yet: nothing to remove.
+  }
+}
+
+/** True when `signal` fired because of its timeout rather than the caller. */
+function isTimeout(signal: AbortSignal): boolean {
+  return (signal.reason as { name?: string } | undefined)?.name === 'TimeoutError';
+}
+
+/**
+ * Creates the git source for an `ssh://` or `user@host:path` URL.
+ * @throws {ConfigError} when `source.maxFetchSize` is not a size.
+ */
 export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Source {
   const id = sourceIdOf(config);
   const url = config.url;
   const gitdir = path.join(deps.stateDir, 'sources', id);
   const gitBin = deps.gitBinary ?? 'git';
   const timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxBytes = maxFetchBytesOf(config.maxFetchSize);
   const match = makeMatcher(config.paths, config.exclude);
   const now = deps.now ?? (() => new Date());
   const fail = (kind: SourceErrorKind, what: string, data: Record<string, unknown> = {}): SourceError => new SourceError(kind, scrub(`Git source ${url}: ${what}`, []), { url, ...data });
@@ -68,26 +128,62 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
     return parts.join(' ');
   }
 
-  function git(args: string[], signal: AbortSignal, env: NodeJS.ProcessEnv, input?: string): Promise<RunResult> {
+  function git(args: string[], signal: AbortSignal, env: NodeJS.ProcessEnv, call: GitCall = {}): Promise<RunResult> {
+    const { input, limit } = call;
+    if (limit && env.GIT_SSH_COMMAND) env = { ...env, GIT_SSH_COMMAND: cappedSshCommand(env.GIT_SSH_COMMAND, limit.bytes + (limit.which === 'pack' ? MAX_ADVERTISEMENT_BYTES : 0)) };
+    // ls-remote prints about what it read (plus a symref line or two); nothing else here is capped.
+    const maxStdout = limit?.which === 'advertisement' ? limit.bytes + 64 * 1024 : Infinity;
     return new Promise((resolve, reject) => {
-      const child = spawn(gitBin, args, { env, signal, stdio: ['pipe', 'pipe', 'pipe'] });
+      // Its own process group, so a timeout or a cap stops ssh and index-pack with it.
+      const child = spawn(gitBin, args, { env, detached: process.platform !== 'win32', stdio: ['pipe', 'pipe', 'pipe'] });
+      let settled = false;
+      const stop = (err: unknown): void => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        try {
+          if (child.pid !== undefined && process.platform !== 'win32') process.kill(-child.pid, 'SIGTERM');
+          else child.kill();
+        } catch {
+          child.kill();
+        }
+        reject(err);
+      };
+      const onAbort = (): void => stop(isTimeout(signal) ? fail('network', timeoutText(timeoutMs), { timeout: true }) : fail('network', 'fetch aborted'));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
       const out: Buffer[] = [];
+      let outBytes = 0;
       let err = '';
-      child.stdout.on('data', (c: Buffer) => out.push(c));
-      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-      child.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT') reject(fail('other', `the git binary (${gitBin}) is not installed; SSH sources need git on PATH`, { missing: gitBin }));
-        else if (e.name === 'AbortError') reject(fail('network', `timed out after ${timeoutMs} ms`, { timeout: true }));
-        else reject(e);
+      let over = false;
+      child.stdout.on('data', (c: Buffer) => {
+        outBytes += c.length;
+        if (outBytes > maxStdout && limit) stop(limitError(scrub(url, []), limit.which, limit.bytes));
+        else out.push(c);
       });
-      child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out), stderr: err }));
+      child.stderr.on('data', (c: Buffer) => {
+        err += c.toString();
+        over ||= err.includes(LIMIT_MARK);
+        if (err.length > MAX_STDERR) err = err.slice(-MAX_STDERR);
+      });
+      child.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') stop(fail('other', `the git binary (${gitBin}) is not installed; SSH sources need git on PATH`, { missing: gitBin }));
+        else stop(e);
+      });
+      child.on('close', (code) => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        if (over && limit) reject(limitError(scrub(url, []), limit.which, limit.bytes));
+        else resolve({ code: code ?? 1, stdout: Buffer.concat(out), stderr: err });
+      });
       child.stdin.on('error', () => undefined);
       child.stdin.end(input);
     });
   }
 
-  async function ok(args: string[], signal: AbortSignal, env: NodeJS.ProcessEnv, input?: string): Promise<Buffer> {
-    const r = await git(args, signal, env, input);
+  async function ok(args: string[], signal: AbortSignal, env: NodeJS.ProcessEnv, call?: GitCall): Promise<Buffer> {
+    const r = await git(args, signal, env, call);
     if (r.code !== 0) throw classifyStderr(r.stderr);
     return r.stdout;
   }
@@ -106,12 +202,14 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
     async fetch(signal, previous): Promise<Snapshot> {
       const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: deps.stateDir, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', LANG: 'C' };
       env.GIT_SSH_COMMAND = sshCommand();
+      // We pass OpenSSH options; this also skips git's probe of an unknown ssh program (`ssh -G`).
+      env.GIT_SSH_VARIANT = 'ssh';
       const sig = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
       const version = await git(['--version'], sig, env);
       if (version.code !== 0) throw fail('other', `the git binary (${gitBin}) does not run`);
       const refs = new Map<string, string>();
       const symrefs = new Map<string, string>();
-      for (const line of (await ok(['ls-remote', '--symref', url], sig, env)).toString().split('\n')) {
+      for (const line of (await ok(['ls-remote', '--symref', url], sig, env, { limit: { which: 'advertisement', bytes: MAX_ADVERTISEMENT_BYTES } })).toString().split('\n')) {
         const [left, name] = line.split('\t');
         if (!left || !name) continue;
         if (left.startsWith('ref: ')) symrefs.set(name, left.slice(5));
@@ -127,7 +225,15 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
       }
       const g = ['--git-dir', gitdir];
       const has = (await git([...g, 'cat-file', '-e', `${target.oid}^{commit}`], sig, env)).code === 0;
-      if (!has) await ok([...g, 'fetch', '-q', '--depth', '1', '--no-tags', url, target.fullRef === 'HEAD' || target.fullRef === target.oid ? target.oid : target.fullRef], sig, env);
+      if (!has) {
+        try {
+          await ok([...g, 'fetch', '-q', '--depth', '1', '--no-tags', url, target.fullRef === 'HEAD' || target.fullRef === target.oid ? target.oid : target.fullRef], sig, env, { limit: { which: 'pack', bytes: maxBytes } });
+        } catch (err) {
+          // A cut or killed fetch leaves index-pack's partial pack behind: up to the cap, each time.
+          removeTempPacks(gitdir);
+          throw err;
+        }
+      }
       const commit = (await ok([...g, 'rev-parse', `${target.oid}^{commit}`], sig, env)).toString().trim();
       await ok([...g, 'update-ref', 'refs/heads/cronsync', commit], sig, env);
       const entries: TreeEntry[] = [];
@@ -147,7 +253,7 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
   };
 
   async function readBlobs(oids: readonly string[], signal: AbortSignal, env: NodeJS.ProcessEnv): Promise<Map<string, Buffer>> {
-    const out = await ok(['--git-dir', gitdir, 'cat-file', '--batch'], signal, env, oids.join('\n') + '\n');
+    const out = await ok(['--git-dir', gitdir, 'cat-file', '--batch'], signal, env, { input: oids.join('\n') + '\n' });
     const map = new Map<string, Buffer>();
     let pos = 0;
     while (pos < out.length) {

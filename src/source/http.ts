@@ -57,13 +57,6 @@ async function request(req: GitHttpRequest, agents: { http: http.Agent; https: h
   return send(true);
 }
 
-/** Reads a whole response body. */
-export async function collectBody(body: AsyncIterableIterator<Uint8Array> | undefined): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  if (body) for await (const c of body) chunks.push(Buffer.from(c));
-  return Buffer.concat(chunks);
-}
-
 /** The error of a redirect: where it points (no userinfo, query or fragment) and what to do. */
 function redirectError(from: URL, location: string, status: number): SourceError {
   let to: string;

@@ -16,6 +16,7 @@ import type { Source, SourceConfig, SourceLog } from './types.js';
 export type { ChangeSet, Snapshot, Source, SourceConfig, SourceFile, SourceLog } from './types.js';
 export { DEFAULT_PATHS, MAX_FILE_BYTES, provenanceOf } from './types.js';
 export { sourceIdOf, displayUrl } from './select.js';
+export { DEFAULT_MAX_FETCH_BYTES, MAX_ADVERTISEMENT_BYTES, formatSize, sizeBytes } from './limits.js';
 
 /** Dependencies of every source. */
 export interface SourceDeps {
@@ -63,7 +64,7 @@ export function detectSource(url: string, cwd = process.cwd()): { kind: SourceKi
 
 /**
  * Creates the source for `config`.
- * @throws {ConfigError} for an unsupported URL scheme.
+ * @throws {ConfigError} for an unsupported URL scheme, or a `maxFetchSize` that is not a size.
  */
 export function createSource(config: SourceConfig, deps: SourceDeps): Source {
   const d = detectSource(config.url, deps.cwd);

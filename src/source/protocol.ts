@@ -2,10 +2,18 @@
  * The git smart-HTTP upload-pack exchange (protocol v0/v1, stateless RPC). Ref discovery and the
  * HTTP round trips go through isomorphic-git's GitRemoteHTTP; the request is a shallow,
  * single-want negotiation, and the response (shallow lines, ACK/NAK, side-band) is read here.
+ * Every response body is capped as it arrives: the advertisement at a fixed size, the pack at
+ * `source.maxFetchSize`.
  */
-import type { HttpClient } from 'isomorphic-git';
+import type { GitHttpResponse, HttpClient } from 'isomorphic-git';
 import type * as Managers from 'isomorphic-git/managers';
-import { collectBody } from './http.js';
+import { limitBody, limitError, MAX_ADVERTISEMENT_BYTES } from './limits.js';
+import type { FetchLimit } from './limits.js';
+import { UploadPackReader } from './sideband.js';
+import type { PackResponse } from './sideband.js';
+
+export { parseUploadPackResponse, UploadPackError } from './sideband.js';
+export type { PackResponse } from './sideband.js';
 
 // Loaded on the first exchange: isomorphic-git's bundle costs megabytes of resident memory,
 // which agents on a directory or local source never need.
@@ -19,17 +27,6 @@ export interface Advertisement {
   capabilities: Set<string>;
 }
 
-/** UploadPackError is an `ERR` line or a malformed response from the server. */
-export class UploadPackError extends Error {
-  override readonly name = 'UploadPackError';
-  constructor(
-    message: string,
-    readonly fromServer: boolean,
-  ) {
-    super(message);
-  }
-}
-
 /** Common arguments of both round trips. */
 export interface RemoteArgs {
   http: HttpClient;
@@ -40,9 +37,48 @@ export interface RemoteArgs {
   signal: AbortSignal;
 }
 
-/** Fetches the ref advertisement (`GET info/refs?service=git-upload-pack`). */
+/**
+ * An HttpClient that caps every response body at `limit` bytes and keeps the first error any
+ * body raised. isomorphic-git's pkt-line reader swallows a body's error and ends the stream
+ * instead, so without this a timeout or the cap mid-advertisement would read as a short list
+ * of refs ("ref main not found").
+ */
+function guarded(http: HttpClient, url: string, which: FetchLimit, limit: number): { http: HttpClient; failure: () => unknown } {
+  let failure: unknown;
+  async function* watch(body: AsyncIterableIterator<Uint8Array>): AsyncGenerator<Uint8Array> {
+    try {
+      yield* limitBody(body, limit, () => limitError(url, which, limit));
+    } catch (err) {
+      failure ??= err;
+      throw err;
+    }
+  }
+  return {
+    http: {
+      async request(req): Promise<GitHttpResponse> {
+        const res = await http.request(req);
+        return res.body ? { ...res, body: watch(res.body) } : res;
+      },
+    },
+    failure: () => failure,
+  };
+}
+
+/**
+ * Fetches the ref advertisement (`GET info/refs?service=git-upload-pack`), at most
+ * {@link MAX_ADVERTISEMENT_BYTES}.
+ * @throws {SourceError} when the advertisement outgrows its cap.
+ */
 export async function discover(args: RemoteArgs): Promise<Advertisement> {
-  const r = (await (await remote()).discover({ ...args, headers: { ...args.headers }, service: 'git-upload-pack', protocolVersion: 1 })) as Advertisement;
+  const guard = guarded(args.http, args.url, 'advertisement', MAX_ADVERTISEMENT_BYTES);
+  let r: Advertisement;
+  try {
+    r = (await (await remote()).discover({ ...args, http: guard.http, headers: { ...args.headers }, service: 'git-upload-pack', protocolVersion: 1 })) as Advertisement;
+  } catch (err) {
+    throw guard.failure() ?? err;
+  }
+  if (guard.failure() !== undefined) throw guard.failure();
+  args.signal.throwIfAborted();
   return { refs: r.refs, symrefs: r.symrefs, capabilities: r.capabilities };
 }
 
@@ -57,19 +93,13 @@ export function resolveRemoteRef(ad: Advertisement, ref: string | undefined): { 
   return null;
 }
 
-/** Result of a pack request. */
-export interface PackResponse {
-  pack: Buffer;
-  /** Commits the server marked shallow. */
-  shallow: string[];
-  unshallow: string[];
-}
-
 /**
  * Asks for `want` at depth 1, telling the server which commits we have, and returns the pack.
+ * The response is read as it arrives and may be at most `maxBytes` (`source.maxFetchSize`).
  * @throws {UploadPackError} on an `ERR` line or a malformed response.
+ * @throws {SourceError} when the response outgrows `maxBytes`.
  */
-export async function fetchPack(args: RemoteArgs & { want: string; haves: readonly string[]; shallows: readonly string[]; capabilities: Set<string> }): Promise<PackResponse> {
+export async function fetchPack(args: RemoteArgs & { want: string; haves: readonly string[]; shallows: readonly string[]; capabilities: Set<string>; maxBytes: number }): Promise<PackResponse> {
   // thin-pack: without it git answers a shallow fetch with the whole tree again (546 KB instead
   // of 481 bytes for a one-file change in a 10k-file repo); the bases come from our store.
   const caps = ['side-band-64k', 'thin-pack', 'ofs-delta', 'no-progress', 'agent=cronsync'].filter((c) => c.startsWith('agent=') || args.capabilities.has(c));
@@ -79,8 +109,10 @@ export async function fetchPack(args: RemoteArgs & { want: string; haves: readon
   for (const h of args.haves) lines.push(pkt(`have ${h}\n`));
   lines.push(pkt('done\n'));
   const body = Buffer.concat(lines);
+  // The guard also bounds isomorphic-git's own read of the body of a non-200 answer.
+  const guard = guarded(args.http, args.url, 'pack', args.maxBytes);
   const res = await (await remote()).connect({
-    http: args.http,
+    http: guard.http,
     url: args.url,
     service: 'git-upload-pack',
     headers: { ...args.headers },
@@ -90,40 +122,12 @@ export async function fetchPack(args: RemoteArgs & { want: string; haves: readon
     })(),
     signal: args.signal,
   });
-  return parseUploadPackResponse(await collectBody(res.body));
+  const reader = new UploadPackReader();
+  if (res.body) for await (const chunk of res.body) reader.push(chunk);
+  return reader.end();
 }
 
 function pkt(s: string): Buffer {
   const b = Buffer.from(s);
   return Buffer.concat([Buffer.from((b.length + 4).toString(16).padStart(4, '0')), b]);
-}
-
-/** Parses an upload-pack response: shallow lines, ACK/NAK, then the side-band pack. */
-export function parseUploadPackResponse(buf: Buffer): PackResponse {
-  const shallow: string[] = [];
-  const unshallow: string[] = [];
-  const pack: Buffer[] = [];
-  let pos = 0;
-  while (pos + 4 <= buf.length) {
-    const len = Number.parseInt(buf.toString('latin1', pos, pos + 4), 16);
-    if (Number.isNaN(len) || (len > 0 && len < 4) || pos + len > buf.length) throw new UploadPackError('malformed pkt-line in upload-pack response', false);
-    if (len === 0) {
-      pos += 4;
-      continue;
-    }
-    const data = buf.subarray(pos + 4, pos + len);
-    pos += len;
-    const band = data[0];
-    if (band === 1) pack.push(data.subarray(1));
-    else if (band === 2) continue;
-    else if (band === 3) throw new UploadPackError(data.toString('utf8', 1).trim(), true);
-    else {
-      const text = data.toString('utf8').trim();
-      if (text.startsWith('ERR ')) throw new UploadPackError(text.slice(4), true);
-      if (text.startsWith('shallow ')) shallow.push(text.slice(8));
-      else if (text.startsWith('unshallow ')) unshallow.push(text.slice(10));
-    }
-  }
-  if (pack.length === 0) throw new UploadPackError('upload-pack response holds no pack', false);
-  return { pack: Buffer.concat(pack), shallow, unshallow };
 }

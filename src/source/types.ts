@@ -27,6 +27,11 @@ export interface SourceConfig {
   auth?: { username?: string; passwordFile?: string; passwordEnv?: string };
   /** Timeout of one whole fetch, in milliseconds. Default {@link DEFAULT_TIMEOUT_MS}. */
   timeoutMs?: number;
+  /**
+   * `source.maxFetchSize` as configured: the most one fetch may download, as bytes or a size
+   * string (`512MiB`, `64KiB`). Default 512 MiB. The ref advertisement has a fixed cap of its own.
+   */
+  maxFetchSize?: string | number;
   /** SSH settings (system git only). */
   ssh?: { keyFile?: string; knownHosts?: string };
 }

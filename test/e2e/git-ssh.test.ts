@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,17 @@ import { createRepo, gitAvailable } from './helpers/git-server.js';
 
 const never = new AbortController().signal;
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
+
+/** Whether `pid` runs; a zombie left to an init that does not reap counts as stopped. */
+function running(pid: number): boolean {
+  try {
+    if (existsSync('/proc/self/stat')) return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe.skipIf(!gitAvailable)('e2e/git-ssh', () => {
   let dir: string;
@@ -55,6 +66,29 @@ describe.skipIf(!gitAvailable)('e2e/git-ssh', () => {
 
     expect(err.message).toContain('source.ssh.knownHosts is required');
   });
+
+  it('a server that never answers hits source.timeout: reported as a timeout, and ssh is stopped with git', async () => {
+    const pidFile = path.join(dir, 'silent-ssh.pid');
+    const silentSsh = path.join(dir, 'silent-ssh');
+    writeFileSync(silentSsh, `#!/bin/sh\nfor a; do [ "$a" = -G ] && exit 0; done\necho $$ > '${pidFile}'\nexec sleep 30\n`);
+    chmodSync(silentSsh, 0o755);
+    // Long enough for git and the relay in front of ssh to start on a busy machine.
+    const source = createSource({ url: 'ssh://git@git.example.test/r.git', ssh: { knownHosts }, timeoutMs: 5000 }, { stateDir: path.join(dir, 'state-silent'), sshProgram: silentSsh });
+
+    const err = (await source.fetch(never).catch((e: unknown) => e)) as SourceError;
+
+    expect(err.kind).toBe('network');
+    expect(err.data.timeout).toBe(true);
+    expect(err.message).toContain('timed out after 5000 ms (source.timeout)');
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    let alive = true;
+    for (let i = 0; i < 50 && alive; i++) {
+      alive = running(pid);
+      if (alive) await new Promise((r) => setTimeout(r, 20));
+    }
+    if (alive) process.kill(pid, 'SIGKILL');
+    expect(alive).toBe(false);
+   }, 30_000);
 
   it('reports a missing git binary clearly', async () => {
     const source = createSource({ url: 'ssh://git@git.example.test/r.git', ssh: { knownHosts } }, { stateDir: dir, gitBinary: '/nonexistent/git' });
