@@ -6,7 +6,8 @@
  * `source.maxFetchSize`): past the cap the connection is cut and the limit reported.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { makeDirSync } from '../system/regular-file.js';
 import path from 'node:path';
 import { SourceError } from '../errors.js';
 import type { SourceErrorKind } from '../errors.js';
@@ -220,7 +221,7 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
       const fetchedAt = now().toISOString();
       if (previous && previous.sourceId === id && previous.commit === target.oid) return unchangedSnapshot(previous, fetchedAt);
       if (!existsSync(path.join(gitdir, 'HEAD'))) {
-        mkdirSync(gitdir, { recursive: true });
+        makeDirSync(gitdir);
         await ok(['init', '--bare', '-q', gitdir], sig, env);
       }
       const g = ['--git-dir', gitdir];

@@ -4,7 +4,8 @@
  * the packs. Each update adds one pack and grows `shallow`; `compact` rewrites one pack holding
  * only the current commit, so the directory stays bounded.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { makeDirSync } from '../system/regular-file.js';
 import path from 'node:path';
 import { applyDelta, checkPack, PackFormatError, readEntry, readIndex, writeIndex, writePack } from './pack.js';
 import type { GitObject, IndexedObject } from './pack.js';
@@ -38,13 +39,13 @@ export class ObjectStore {
   static open(gitdir: string): ObjectStore {
     const packDir = path.join(gitdir, 'objects', 'pack');
     if (!existsSync(path.join(gitdir, 'HEAD'))) {
-      mkdirSync(packDir, { recursive: true });
-      mkdirSync(path.join(gitdir, 'refs', 'heads'), { recursive: true });
-      mkdirSync(path.join(gitdir, 'refs', 'tags'), { recursive: true });
+      makeDirSync(packDir);
+      makeDirSync(path.join(gitdir, 'refs', 'heads'));
+      makeDirSync(path.join(gitdir, 'refs', 'tags'));
       writeFileSync(path.join(gitdir, 'config'), '[core]\n\trepositoryformatversion = 0\n\tbare = true\n');
       writeFileSync(path.join(gitdir, 'HEAD'), 'ref: refs/heads/cronsync\n');
     }
-    mkdirSync(packDir, { recursive: true });
+    makeDirSync(packDir);
     const store = new ObjectStore(gitdir);
     for (const f of readdirSync(packDir).sort()) {
       if (!f.endsWith('.idx')) continue;
