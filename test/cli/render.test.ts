@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { outFileName, writeRenderedFiles } from '../../src/cli/commands/render.js';
 import { cli } from './helpers.js';
+import { schedulerNames } from '../../src/scheduler/registry.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -72,20 +73,21 @@ describe('cli/render --scheduler', () => {
     expect(res.out).not.toContain('\uFEFF');
   });
 
-  it.each([['systemd'], ['cron'], ['']])('refuses --scheduler "%s" with a usage error listing the registered kinds', async (kind) => {
+  it.each([['launchd'], ['cron'], ['']])('refuses --scheduler "%s" with a usage error listing the registered kinds', async (kind) => {
     const dir = repo(['a', '0 3 * * *']);
 
     const res = await cli(['render', '--scheduler', kind, 'repo'], dir);
 
     expect(res.code).toBe(2);
-    expect(res.err).toContain(`--scheduler must be one of windows, cron.d, crond, crontab, embedded (got "${kind}")`);
+    expect(res.err).toContain(`--scheduler must be one of ${schedulerNames().join(', ')} (got "${kind}")`);
     expect(res.out).toBe('');
   });
 
   it('lists the registered kinds in its usage', async () => {
     const res = await cli(['render', '--help'], tmpdir());
 
-    expect(res.out).toContain('KIND is one of: windows, cron.d, crond, crontab, embedded.');
+    expect(res.out).toContain(`KIND is one of: ${schedulerNames().join(', ')}.`);
+    expect(schedulerNames()).toEqual(expect.arrayContaining(['windows', 'cron.d', 'crond', 'crontab', 'embedded']));
     expect(res.out).toMatch(/--host-zone ZONE[\s\S]*--out DIR[\s\S]*--fires FROM\.\.TO[\s\S]*--format/);
   });
 });
