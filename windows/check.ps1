@@ -16,7 +16,11 @@
   5. Compares them the way the exec guard runs jobs: an expected fire missing from the run
      times is an ERROR (the job would not run); a run time that is no fire is INFO (the task
      starts, the guard exits without running the job), reported as a count.
-  6. Removes the scratch folder (unless -Keep) and exits 1 when any fire is missing.
+  6. Removes the scratch folder (unless -Keep).
+  7. Unless -SkipService, runs check-service.ps1: installs the agent as the service cronsync,
+     confirms it runs, that a bundled example job fires and checks in to a loopback receiver,
+     crash recovery and a clean stop, then uninstalls it. It needs a host without cronsync.
+  Prints PASS or FAIL per step and exits 1 when any step failed.
 
   GetRunTimes returns host-local SYSTEMTIMEs, so both sides are compared as local wall-clock
   minutes: the two passes of a repeated (fall-back) hour cannot be told apart here.
@@ -25,6 +29,7 @@
   # From an elevated PowerShell in a built checkout (npm run build):
   .\windows\check.ps1
   .\windows\check.ps1 -HorizonDays 730 -Keep
+  .\windows\check.ps1 -SkipService     # on a host where cronsync is installed
 #>
 [CmdletBinding()]
 param(
@@ -35,7 +40,9 @@ param(
   [string]$Folder = '\cronsync-check',
   [int]$HorizonDays = 400,
   # Leave the scratch folder and files for inspection.
-  [switch]$Keep
+  [switch]$Keep,
+  # Do not run check-service.ps1 (install, run, fire, check in, stop, uninstall the service).
+  [switch]$SkipService
 )
 
 Set-StrictMode -Version Latest
@@ -221,9 +228,15 @@ try {
   }
 }
 
-if ($missingTotal -gt 0) {
-  Write-Host "FAILED: $missingTotal expected fires are missing from Task Scheduler's run times." -ForegroundColor Red
-  exit 1
+$ok = $missingTotal -eq 0
+if ($ok) {
+  Write-Host 'PASS  every expected fire has a Task Scheduler run time' -ForegroundColor Green
+} else {
+  Write-Host "FAIL  $missingTotal expected fires are missing from Task Scheduler's run times" -ForegroundColor Red
 }
-Write-Host 'OK: every expected fire has a Task Scheduler run time.'
+if (-not $SkipService) {
+  & (Join-Path $PSScriptRoot 'check-service.ps1') -Node $Node -Root (Split-Path -Parent $PSScriptRoot)
+  if ($LASTEXITCODE -ne 0) { $ok = $false }
+}
+if (-not $ok) { exit 1 }
 exit 0

@@ -2,8 +2,11 @@
 .SYNOPSIS
   Removes the cronsync agent. Its job tasks under \cronsync\ go first, while the program they
   call still exists: `cronsync prune --all --force` removes every task carrying this agent's
-  marker and leaves foreign tasks alone. Config, state and logs in %ProgramData%\cronsync are
-  kept unless -Purge.
+  marker and leaves foreign tasks alone. Then the service "cronsync" and the package go.
+  Config, state and logs in %ProgramData%\cronsync are kept unless -Purge.
+
+  The service is stopped (cleanly) before the prune, so that it cannot install the tasks again
+  in between; if the prune fails, it is started again and nothing is removed.
 
 .EXAMPLE
   .\windows\uninstall.ps1            # from an elevated PowerShell
@@ -22,8 +25,7 @@ param(
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
 
-$TaskName = 'cronsync-agent'
-$TaskPath = '\'
+$ServiceName = 'cronsync'
 $JobTaskFolder = '\cronsync\'
 $DataDir = Join-Path $env:ProgramData 'cronsync'
 $ConfigFile = Join-Path $DataDir 'config.yaml'
@@ -34,16 +36,20 @@ if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administra
   throw 'uninstall.ps1 must run from an elevated (Administrator) PowerShell.'
 }
 
-# 1. Stop the agent so it cannot re-install job tasks behind our back.
-$agent = Get-ScheduledTask -TaskName $TaskName -TaskPath $TaskPath -ErrorAction SilentlyContinue
-if ($null -ne $agent) {
-  Stop-ScheduledTask -TaskName $TaskName -TaskPath $TaskPath -ErrorAction SilentlyContinue
-  Disable-ScheduledTask -TaskName $TaskName -TaskPath $TaskPath | Out-Null
+# 1. Stop the agent (a clean stop: the sync in flight finishes) so it cannot re-install job
+#    tasks behind our back.
+$agent = Get-Service -Name $ServiceName -ErrorAction SilentlyContinue
+$wasRunning = $null -ne $agent -and $agent.Status -ne 'Stopped'
+if ($wasRunning) {
+  Write-Host "Stopping service $ServiceName"
+  Stop-Service -Name $ServiceName
+  (Get-Service -Name $ServiceName).WaitForStatus('Stopped', [TimeSpan]::FromSeconds(60))
 }
-# Ending the task ends run-agent.ps1; the node process it started is ended here.
-Get-CimInstance Win32_Process -Filter "Name = 'node.exe'" |
-  Where-Object { $null -ne $_.CommandLine -and $_.CommandLine.Contains($main) -and $_.CommandLine.Contains(' daemon') } |
-  ForEach-Object { Stop-Process -Id $_.ProcessId -Force -ErrorAction SilentlyContinue }
+# The node.exe the service ran (install.ps1 wrote it into the service's command line).
+if ($Node -eq '' -and $null -ne $agent) {
+  $imagePath = (Get-CimInstance -ClassName Win32_Service -Filter "Name = '$ServiceName'").PathName
+  if ($imagePath -match '--node "([^"]+)"') { $Node = $Matches[1] }
+}
 
 # 2. Our job tasks, first.
 if (-not $KeepEntries -and (Test-Path -LiteralPath $main)) {
@@ -55,7 +61,7 @@ if (-not $KeepEntries -and (Test-Path -LiteralPath $main)) {
   Write-Host 'Removing cronsync job tasks'
   & $Node $main prune --all --force --config $ConfigFile
   if ($LASTEXITCODE -ne 0) {
-    if ($null -ne $agent) { Enable-ScheduledTask -TaskName $TaskName -TaskPath $TaskPath | Out-Null; Start-ScheduledTask -TaskName $TaskName -TaskPath $TaskPath }
+    if ($wasRunning) { Start-Service -Name $ServiceName }
     throw 'Removing job tasks failed; nothing else was removed. Fix the error or rerun with -KeepEntries.'
   }
   # Report what is left in our folder (foreign tasks are never deleted), drop empty folders.
@@ -75,13 +81,17 @@ if (-not $KeepEntries -and (Test-Path -LiteralPath $main)) {
   }
 }
 
-# 3. The agent task and the package.
-if ($null -ne $agent) { Unregister-ScheduledTask -TaskName $TaskName -TaskPath $TaskPath -Confirm:$false }
+# 3. The service and the package.
+if ($null -ne $agent) {
+  & sc.exe delete $ServiceName | Out-Null
+  if ($LASTEXITCODE -ne 0) { throw "sc.exe delete $ServiceName failed (exit $LASTEXITCODE)" }
+}
 if (Test-Path -LiteralPath $InstallDir) { Remove-Item -LiteralPath $InstallDir -Recurse -Force }
 
 if ($Purge) {
   if (Test-Path -LiteralPath $DataDir) { Remove-Item -LiteralPath $DataDir -Recurse -Force }
-  Write-Host 'Removed cronsync, its config, state and logs.'
+  if ([Diagnostics.EventLog]::SourceExists($ServiceName)) { [Diagnostics.EventLog]::DeleteEventSource($ServiceName) }
+  Write-Host 'Removed cronsync, its config, state, logs and event source.'
 } else {
   Write-Host "Removed cronsync; kept $DataDir (use -Purge to remove it)."
 }

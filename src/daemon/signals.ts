@@ -5,6 +5,12 @@
  * `systemctl reload` would kill the agent, and while it drains embedded jobs after the loop
  * stopped a SIGHUP would kill them with it. The relay listens from the first moment; a signal
  * that arrives while nobody consumes it is kept and handed to the first consumer.
+ *
+ * On Windows there is no SIGTERM for a service to send: the service host (windows/service/
+ * CronsyncService.cs) starts the daemon with `--stop-on-stdin-eof` and closes its stdin to stop
+ * it. With that option (or CRONSYNC_STOP_ON_STDIN_EOF=1) the end, close or failure of stdin is
+ * relayed as one SIGTERM, so it takes the same clean stop: the sync in flight finishes, exit 0.
+ * The host's death closes the pipe too, so an orphaned daemon stops instead of running on.
  */
 import type { Logger } from '../log.js';
 import type { SignalSource } from './run.js';
@@ -12,31 +18,59 @@ import type { SignalSource } from './run.js';
 /** The signals the daemon reacts to. */
 export const DAEMON_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
+/** The part of a readable stream (process.stdin) that the relay watches for its end. */
+export interface StdinLike {
+  on(event: 'end' | 'close' | 'error', listener: (arg?: unknown) => void): unknown;
+  off(event: 'end' | 'close' | 'error', listener: (arg?: unknown) => void): unknown;
+  resume(): unknown;
+  pause(): unknown;
+}
+
+/** When to treat the end of stdin as SIGTERM: `--stop-on-stdin-eof`, or the environment. */
+export interface StdinStop {
+  /** Read only when the option is on: process.stdin is created lazily and not touched otherwise. */
+  stdin: () => StdinLike;
+  /** The `--stop-on-stdin-eof` flag. */
+  flag?: boolean | undefined;
+  /** CRONSYNC_STOP_ON_STDIN_EOF=1 turns it on too (for hosts that cannot add a flag). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Whether the end of stdin stops the daemon. */
+export function stopsOnStdinEof(opts: StdinStop): boolean {
+  return (opts.flag === true || opts.env?.CRONSYNC_STOP_ON_STDIN_EOF === '1');
+}
+
 /** A SignalSource for the daemon that keeps listening on the real one until close(). */
 export interface SignalRelay extends SignalSource {
   /** Stops listening on the real source; signals then take their default action again. */
   close(): void;
 }
 
-/** Creates a relay over `source` (normally `process`); `log` gives the logger of the moment. */
-export function createSignalRelay(source: SignalSource, log: () => Pick<Logger, 'info'>, names: readonly NodeJS.Signals[] = DAEMON_SIGNALS): SignalRelay {
+/**
+ * Creates a relay over `source` (normally `process`); `log` gives the logger of the moment.
+ * With `stdinStop` enabled (see {@link stopsOnStdinEof}), the end of stdin is relayed as SIGTERM.
+ */
+export function createSignalRelay(source: SignalSource, log: () => Pick<Logger, 'info'>, names: readonly NodeJS.Signals[] = DAEMON_SIGNALS, stdinStop?: StdinStop): SignalRelay {
   const consumers = new Map<NodeJS.Signals, Set<() => void>>();
   const pending = new Set<NodeJS.Signals>();
   const handlers = new Map<NodeJS.Signals, () => void>();
+  const deliver = (name: NodeJS.Signals): void => {
+    const set = consumers.get(name);
+    if (set && set.size > 0) {
+      for (const l of [...set]) l();
+      return;
+    }
+    // Kept for the loop when it is still starting; dropped if it has already stopped.
+    pending.add(name);
+    log().info({ signal: name }, 'Signal received while the daemon is starting or stopping; handled once the loop runs, if it does');
+  };
   for (const name of names) {
-    const handler = (): void => {
-      const set = consumers.get(name);
-      if (set && set.size > 0) {
-        for (const l of [...set]) l();
-        return;
-      }
-      // Kept for the loop when it is still starting; dropped if it has already stopped.
-      pending.add(name);
-      log().info({ signal: name }, 'Signal received while the daemon is starting or stopping; handled once the loop runs, if it does');
-    };
+    const handler = (): void => deliver(name);
     handlers.set(name, handler);
     source.on(name, handler);
   }
+  const unwatchStdin = stdinStop && stopsOnStdinEof(stdinStop) ? watchStdin(stdinStop.stdin(), log, () => deliver('SIGTERM')) : () => undefined;
   return {
     on(name, listener) {
       let set = consumers.get(name);
@@ -53,6 +87,34 @@ export function createSignalRelay(source: SignalSource, log: () => Pick<Logger, 
       for (const [name, handler] of handlers) source.off(name, handler);
       handlers.clear();
       pending.clear();
+      unwatchStdin();
     },
   };
+}
+
+/**
+ * Reads and discards `stdin` until it ends, closes or fails, then calls `stop` once. Returns
+ * the function that stops watching; it also pauses stdin, so the process can exit.
+ */
+function watchStdin(stdin: StdinLike, log: () => Pick<Logger, 'info'>, stop: () => void): () => void {
+  let fired = false;
+  // 'close' passes a boolean (hadError), 'error' the error.
+  const onEnd = (arg?: unknown): void => {
+    if (fired) return;
+    fired = true;
+    log().info({ reason: arg instanceof Error ? arg.message : 'end of input' }, 'Standard input closed; stopping as on SIGTERM');
+    stop();
+  };
+  for (const event of ['end', 'close', 'error'] as const) stdin.on(event, onEnd);
+  stdin.resume();
+  return () => {
+    for (const event of ['end', 'close', 'error'] as const) stdin.off(event, onEnd);
+    // Without its 'error' listener a later stdin error would be thrown; keep swallowing it.
+    stdin.on('error', ignore);
+    stdin.pause();
+  };
+}
+
+function ignore(): void {
+  // An error on stdin after the daemon stopped watching it changes nothing.
 }

@@ -1,7 +1,8 @@
 /**
- * Static checks of the Windows scripts and the example configs. pwsh is not packaged by Debian
- * and cannot be downloaded here, so the PowerShell scripts are not executed: they are checked
- * for balanced brackets (outside strings and comments) and for the paths and steps they promise.
+ * Static checks of the Windows scripts, the service host and the example configs. pwsh is not
+ * packaged by Debian and cannot be downloaded here, so the PowerShell scripts are not executed:
+ * they are checked for balanced brackets (outside strings and comments) and for the paths and
+ * steps they promise. What they do on Windows is confirmed by windows/check.ps1 on a real host.
  */
 import { testTempDir } from '../system/tempdir.js';
 import { readFileSync, writeFileSync, rmSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { loadConfig } from '../../src/config/load.js';
 const ROOT = resolve(import.meta.dirname, '../..');
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
 const TASK_NS = 'http://schemas.microsoft.com/windows/2004/02/mit/task';
-const SCRIPTS = ['windows/install.ps1', 'windows/uninstall.ps1', 'windows/run-agent.ps1', 'windows/check.ps1'];
+const SCRIPTS = ['windows/install.ps1', 'windows/uninstall.ps1', 'windows/check.ps1', 'windows/check-service.ps1'];
 
 /** Bracket balance of PowerShell code, skipping comments, <# #> blocks and quoted strings. */
 export function psBracketProblems(src: string): string[] {
@@ -67,39 +68,80 @@ describe('packaging: windows scripts (static: pwsh unavailable)', () => {
   });
 
   it.each(SCRIPTS)('%s downloads nothing', (file) => {
-    // The Task Scheduler XML namespace is a name, not an address anything fetches.
-    expect(read(file).replaceAll(TASK_NS, '')).not.toMatch(/Invoke-WebRequest|Invoke-RestMethod|DownloadFile|Start-BitsTransfer|\bcurl\b|\bwget\b|https?:\/\//i);
+    // The Task Scheduler XML namespace is a name, not an address anything fetches; a loopback
+    // URL is the check-in receiver of check-service.ps1, on this host.
+    expect(read(file).replaceAll(TASK_NS, '').replaceAll("'http://127.0.0.1:'", '')).not.toMatch(/Invoke-WebRequest|Invoke-RestMethod|DownloadFile|Start-BitsTransfer|\bcurl\b|\bwget\b|https?:\/\//i);
   });
 
-  it('install.ps1 registers a SYSTEM task at startup that runs the daemon with the ProgramData config', () => {
+  it('install.ps1 compiles the service host with the .NET Framework csc.exe and registers the service cronsync', () => {
     const src = read('windows/install.ps1');
 
+    expect(src).toContain("$ServiceName = 'cronsync'");
     expect(src).toContain("$DataDir = Join-Path $env:ProgramData 'cronsync'");
     expect(src).toContain("$ConfigFile = Join-Path $DataDir 'config.yaml'");
-    // The task itself is windows/cronsync-agent.xml (XSD-checked in test/scheduler/windows/xsd.test.ts).
-    const xml = read('windows/cronsync-agent.xml').replace(/\s+/g, '');
-    expect(src).toContain("Join-Path $InstallDir 'windows\\cronsync-agent.xml'");
-    expect(src).toContain('Register-ScheduledTask -TaskName $TaskName -TaskPath $TaskPath -Xml $taskXml -Force');
-    expect(src).toContain('[System.Security.SecurityElement]::Escape(');
-    expect(xml).toContain('<BootTrigger><Enabled>true</Enabled></BootTrigger>');
-    expect(xml).toContain('<UserId>S-1-5-18</UserId><RunLevel>HighestAvailable</RunLevel>');
-    expect(xml).toContain('<ExecutionTimeLimit>PT0S</ExecutionTimeLimit>');
-    for (const key of ['RUNNER', 'NODE', 'MAIN', 'CONFIG', 'LOG_DIR', 'DATA_DIR']) expect(src).toContain(`'{{${key}}}' = $`);
-    expect(src).toContain("Join-Path $InstallDir 'windows\\run-agent.ps1'");
+    // Compiled at install time from the shipped source, with the compiler Windows ships.
+    expect(src).toContain("Join-Path $staging 'windows\\service\\CronsyncService.cs'");
+    expect(src).toContain('Microsoft.NET\\$fw\\v4.0.30319\\csc.exe');
+    expect(src).toMatch(/& \$csc \/nologo \/target:exe [^\n]*\/reference:System\.ServiceProcess\.dll "\/out:\$stagedExe" \$hostSource/);
+    // Automatic start as LocalSystem (New-Service's default account), the daemon's paths on its command line.
+    expect(src).toContain('New-Service -Name $ServiceName -BinaryPathName $binPath');
+    expect(src).toContain('-StartupType Automatic');
+    expect(src).not.toMatch(/New-Service[^\n]*-Credential/);
+    for (const opt of ['--node', '--main', '--config', '--log-dir']) expect(src).toMatch(new RegExp(`\\$binPath = .*'?" ${opt} "`));
     expect(src).toContain("Join-Path $InstallDir 'dist\\cli\\main.js'");
+    // Recovery: restart on failure.
+    expect(src).toContain('& sc.exe failure $ServiceName reset= 86400 actions= restart/5000/restart/5000/restart/60000');
+    expect(src).toContain('& sc.exe failureflag $ServiceName 1');
+    expect(src).toContain("[Diagnostics.EventLog]::CreateEventSource($ServiceName, 'Application')");
+    // The state dir: SYSTEM and Administrators only.
+    expect(src).toMatch(/foreach \(\$dir in \$DataDir, \$StateDir\) \{\s*& icacls\.exe \$dir \/inheritance:r \/grant:r '\*S-1-5-18:\(OI\)\(CI\)F' '\*S-1-5-32-544:\(OI\)\(CI\)F'/);
+    expect(src).toContain("/remove:g '*S-1-1-0' '*S-1-5-11' '*S-1-5-32-545'");
     expect(src).toContain("'windows\\config.example.yaml'");
     expect(src).toMatch(/if \(-not \$hadConfig\)/);
   });
 
-  it('run-agent.ps1 runs `daemon --config` and restarts only on a non-zero exit', () => {
-    const src = read('windows/run-agent.ps1');
+  it('install.ps1 upgrades in place: compile first, then stop the service, swap the package, start again', () => {
+    const src = read('windows/install.ps1');
+    const at = (s: string) => {
+      const i = src.indexOf(s);
+      expect(i, s).toBeGreaterThan(0);
+      return i;
+    };
 
-    expect(src).toMatch(/daemon --config/);
-    expect(src).toMatch(/if \(\$code -eq 0\) \{ break \}/);
-    expect(src).toMatch(/\[Math\]::Min\(\$delay \* 2, 300\)/);
+    const compile = at('& $csc ');
+    const keepConfig = at('if (-not $hadConfig)');
+    const stop = at('Stop-Service -Name $ServiceName');
+    const swap = at('Move-Item -LiteralPath $staging -Destination $InstallDir');
+    const update = at("-MethodName Change -Arguments @{ PathName = $binPath");
+    const start = at('Start-Service -Name $ServiceName');
+
+    expect(compile).toBeLessThan(stop);
+    expect(keepConfig).toBeLessThan(stop);
+    expect(stop).toBeLessThan(swap);
+    expect(swap).toBeLessThan(update);
+    expect(update).toBeLessThan(start);
+    expect(src).toContain('if (-not $NoStart -and ($wasRunning -or ($null -eq $existing -and $hadConfig))) {');
+    // Config and state are never removed or overwritten by an install.
+    expect(src).not.toMatch(/Remove-Item[^\n]*\$(DataDir|StateDir|ConfigFile)/);
   });
 
-  it('uninstall.ps1 stops the agent, removes job tasks first, then the agent task and package', () => {
+  it('the service host runs the daemon with the ProgramData config and --stop-on-stdin-eof, and stops it by closing stdin', () => {
+    const cs = read('windows/service/CronsyncService.cs');
+
+    expect(cs).toContain('public const string Name = "cronsync";');
+    expect(cs).toContain('" daemon --config " + Quote(config) + " --stop-on-stdin-eof"');
+    expect(cs).toContain('Path.Combine(programData, "cronsync\\\\config.yaml")');
+    expect(cs).toContain('psi.RedirectStandardInput = true;');
+    expect(cs).toContain('child.StandardInput.Close();');
+    expect(cs).toContain("try { RequestAdditionalTime(ms); }");
+    expect(cs).toContain('const int StopWaitMs = 30000;');
+    expect(cs).toContain('"/PID " + pid + " /T /F"');
+    expect(cs).toContain('Environment.Exit(1);');
+    expect(cs).toContain('const long MaxLogBytes = 10L * 1024 * 1024;');
+    expect(cs).toContain('System.Diagnostics.EventLog.WriteEntry(Name, msg, type, id);');
+  });
+
+  it('uninstall.ps1 stops the service, prunes the job tasks, then deletes the service and the package; -Purge alone removes data', () => {
     const src = read('windows/uninstall.ps1');
     const at = (s: string) => {
       const i = src.indexOf(s);
@@ -107,16 +149,31 @@ describe('packaging: windows scripts (static: pwsh unavailable)', () => {
       return i;
     };
 
-    const stop = at('Stop-ScheduledTask -TaskName $TaskName');
+    const stop = at('Stop-Service -Name $ServiceName');
     const prune = at('& $Node $main prune --all --force --config $ConfigFile');
-    const unregister = at('Unregister-ScheduledTask -TaskName $TaskName');
+    const remove = at('& sc.exe delete $ServiceName');
     const removePkg = at('Remove-Item -LiteralPath $InstallDir');
+    const purge = at('if ($Purge) {');
+    const removeData = at('Remove-Item -LiteralPath $DataDir');
 
     expect(stop).toBeLessThan(prune);
-    expect(prune).toBeLessThan(unregister);
+    expect(prune).toBeLessThan(remove);
     expect(prune).toBeLessThan(removePkg);
+    expect(purge).toBeLessThan(removeData);
+    expect(src.indexOf('Remove-Item -LiteralPath $DataDir', removeData + 1)).toBe(-1);
     expect(src).toContain("$JobTaskFolder = '\\cronsync\\'");
-    expect(src).toMatch(/if \(\$LASTEXITCODE -ne 0\) \{[^}]*Start-ScheduledTask/s);
+    expect(src).toMatch(/if \(\$LASTEXITCODE -ne 0\) \{[^}]*Start-Service -Name \$ServiceName/s);
+  });
+
+  it('check.ps1 runs check-service.ps1 (unless -SkipService), which prints PASS or FAIL per step and always uninstalls', () => {
+    const check = read('windows/check.ps1');
+    const svc = read('windows/check-service.ps1');
+
+    expect(check).toMatch(/if \(-not \$SkipService\) \{\s*& \(Join-Path \$PSScriptRoot 'check-service\.ps1'\)/);
+    expect(svc).toContain('Write-Host "PASS  $Name"');
+    expect(svc).toContain('Write-Host "FAIL  $Name $Detail"');
+    for (const step of ['install.ps1', 'Start-Service -Name $ServiceName', 'hello-every-minute', 'Stop-Process -Id $before.ProcessId', 'Stop-Service -Name $ServiceName']) expect(svc).toContain(step);
+    expect(svc).toMatch(/\} finally \{[\s\S]*uninstall\.ps1'\) -InstallDir \$InstallDir -Node \$Node -Purge/);
   });
 });
 
