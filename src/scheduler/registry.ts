@@ -7,6 +7,7 @@ import { SchedulerError } from '../errors.js';
 import { cronDScheduler, crontabScheduler, embeddedScheduler, windowsScheduler } from './definitions.js';
 import type { HostProbe, Rejection, SchedulerConfig, SchedulerDeps, SchedulerRegistration } from './registration.js';
 import type { SchedulerAdapter, SchedulerKind } from './types.js';
+import { systemdScheduler } from './systemd/definition.js';
 
 export type {
   Detection, DetectContext, HostProbe, InProcessDeps, Rejection, SchedulerConfig, SchedulerDeps, SchedulerRegistration,
@@ -17,6 +18,7 @@ export { defineScheduler, orList } from './registration.js';
 export const SCHEDULERS: readonly SchedulerRegistration[] = [
   windowsScheduler,
   cronDScheduler,
+  systemdScheduler,
   crontabScheduler,
   embeddedScheduler,
 ];

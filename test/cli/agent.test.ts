@@ -17,9 +17,10 @@ describe('cli/agent', () => {
 
   it('takes --scheduler auto or a registered kind or alias, and refuses others as a usage error', () => {
     expect(['auto', 'crond', 'cron.d', 'crontab', 'windows', 'embedded'].map(schedulerFlag)).toEqual(['auto', 'cron.d', 'cron.d', 'crontab', 'windows', 'embedded']);
-    expect(() => schedulerFlag('systemd')).toThrow(expect.objectContaining({
+    expect(schedulerFlag('systemd')).toBe('systemd');
+    expect(() => schedulerFlag('launchd')).toThrow(expect.objectContaining({
       code: 'CRONSYNC_USAGE',
-      message: '--scheduler must be one of auto, windows, cron.d, crond, crontab, embedded (got "systemd")',
+      message: '--scheduler must be one of auto, windows, cron.d, crond, systemd, crontab, embedded (got "launchd")',
     }));
   });
 
@@ -34,7 +35,7 @@ describe('cli/agent', () => {
 
     expect(() => makeAdapter(schedulerConfig(), 'embedded', schedulerDeps())).toThrow(expect.objectContaining({
       code: 'CRONSYNC_USAGE',
-      message: 'the embedded scheduler runs inside `cronsync daemon`; use the daemon, or set scheduler.kind to cron.d or crontab',
+      message: 'the embedded scheduler runs inside `cronsync daemon`; use the daemon, or set scheduler.kind to cron.d, systemd or crontab',
     }));
     expect(isInProcess(withRuntime)).toBe(true);
   });

@@ -2,7 +2,7 @@
  * The adapter contract (STYLE §7), run over every kind of the registry: a kind registered
  * without a harness here fails the suite, so no adapter skips the contract.
  */
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,6 +16,8 @@ import { createAdapter, registeredKinds } from '../../src/scheduler/registry.js'
 import type { SchedulerAdapter, SchedulerKind } from '../../src/scheduler/types.js';
 import { fakeCrontab } from '../fakes/FakeRunner.js';
 import { fakeSchtasks } from '../fakes/FakeSchtasks.js';
+import { fakeSystemctl } from '../fakes/FakeSystemctl.js';
+import { PAUSED_NOTE } from '../../src/scheduler/systemd/render.js';
 import { SOURCE, desired, schedulerConfig, schedulerDeps, signal } from './fixtures.js';
 
 interface Harness {
@@ -110,6 +112,38 @@ const HARNESSES: Partial<Record<SchedulerKind, () => Promise<Harness>>> = {
       },
       isPausedRaw: (raw) => (JSON.parse(raw) as { paused: boolean }).paused,
       cleanup: () => rm(stateDir, { recursive: true, force: true }),
+    };
+  },
+  async systemd() {
+    const dir = await mkdtemp(join(tmpdir(), 'contract-'));
+    const runner = fakeSystemctl({ unitDir: dir });
+    const adapter = createAdapter('systemd', schedulerConfig({ unitDir: dir }), schedulerDeps({ runner }));
+    const unitsState = async (): Promise<string> => (await Promise.all((await readdir(dir)).sort().map(async (n) => {
+      const s = await stat(join(dir, n), { bigint: true });
+      return `${n}:${s.ino}:${s.ctimeNs}:${s.size}`;
+    }))).join('|');
+    let last = '';
+    let fileWritesSeen = 0;
+    return {
+      adapter,
+      async addForeign() {
+        const unit = '# my own timer\n[Timer]\nOnCalendar=*-*-* *:17:00\n\n[Install]\nWantedBy=timers.target\n';
+        await writeFile(join(dir, 'backup-home.timer'), unit);
+        return { read: () => readFile(join(dir, 'backup-home.timer'), 'utf8'), expected: unit, markedBy: [] };
+      },
+      async writes() {
+        const now = await unitsState();
+        if (now !== last) fileWritesSeen++;
+        last = now;
+        return fileWritesSeen + runner.mutations().length;
+      },
+      async tamper(raw) {
+        const name = (await readdir(dir)).find((n) => n.endsWith('.timer') && raw.includes(`Unit=${n.replace(/\.timer$/, '.service')}`))!;
+        const text = await readFile(join(dir, name), 'utf8');
+        await writeFile(join(dir, name), text.replace(/^OnCalendar=(.*) (\d\d:\d\d:\d\d) /m, 'OnCalendar=$1 07:07:00 '));
+      },
+      isPausedRaw: (raw) => raw.split('\n').includes(PAUSED_NOTE),
+      cleanup: () => rm(dir, { recursive: true, force: true }),
     };
   },
   async windows() {

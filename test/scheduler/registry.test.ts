@@ -8,6 +8,9 @@ import type { SchedulerAdapter } from '../../src/scheduler/types.js';
 import { isInProcess } from '../../src/scheduler/types.js';
 import { schedulerConfig, schedulerDeps } from './fixtures.js';
 
+/** The registry as it was before the systemd adapter: for tests of an unregistered kind. */
+const WITHOUT_SYSTEMD = SCHEDULERS.filter((r) => r.kind !== 'systemd');
+
 function probe(over: Partial<HostProbe> & { paths?: string[]; running?: string[]; path?: string[] }): HostProbe {
   return {
     platform: 'linux',
@@ -54,17 +57,17 @@ describe('scheduler/registry', () => {
   });
 
   it('lists the kinds in the order auto considers them, with the CLI names and aliases', () => {
-    expect(registeredKinds()).toEqual(['windows', 'cron.d', 'crontab', 'embedded']);
-    expect(schedulerNames()).toEqual(['windows', 'cron.d', 'crond', 'crontab', 'embedded']);
-    expect([kindOfName('crond'), kindOfName('cron.d'), kindOfName('systemd'), kindOfName('auto')]).toEqual(['cron.d', 'cron.d', undefined, undefined]);
+    expect(registeredKinds()).toEqual(['windows', 'cron.d', 'systemd', 'crontab', 'embedded']);
+    expect(schedulerNames()).toEqual(['windows', 'cron.d', 'crond', 'systemd', 'crontab', 'embedded']);
+    expect([kindOfName('crond'), kindOfName('cron.d'), kindOfName('systemd'), kindOfName('launchd'), kindOfName('auto')]).toEqual(['cron.d', 'cron.d', 'systemd', undefined, undefined]);
   });
 
   it('creates every registered kind from the config, and refuses an unregistered one with a SchedulerError', () => {
     for (const kind of registeredKinds()) {
       expect(createAdapter(kind, schedulerConfig(), schedulerDeps()).kind).toBe(kind);
     }
-    expect(() => createAdapter('systemd', schedulerConfig(), schedulerDeps())).toThrow(SchedulerError);
-    expect(() => registrationOf('systemd')).toThrow(/scheduler "systemd" is not available in this build \(available: windows, cron.d, crontab, embedded\)/);
+    expect(() => createAdapter('systemd', schedulerConfig(), schedulerDeps(), WITHOUT_SYSTEMD)).toThrow(SchedulerError);
+    expect(() => registrationOf('systemd', WITHOUT_SYSTEMD)).toThrow(/scheduler "systemd" is not available in this build \(available: windows, cron.d, crontab, embedded\)/);
   });
 
   it('derives each kind\'s settings from the config and the shared dependencies', () => {
@@ -95,7 +98,7 @@ describe('scheduler/registry', () => {
       create: (o) => ({ ...fake, unitDir: o.unitDir }) as SchedulerAdapter,
       detect: ({ probe: p }) => (p.exists('/run/systemd/system') ? { found: true, reason: 'systemd running' } : { found: false, reason: 'no systemd' }),
     });
-    const registry = [...SCHEDULERS.slice(0, 3), systemd, ...SCHEDULERS.slice(3)];
+    const registry = [...WITHOUT_SYSTEMD.slice(0, 3), systemd, ...WITHOUT_SYSTEMD.slice(3)];
 
     expect(createAdapter('systemd', schedulerConfig(), schedulerDeps(), registry)).toMatchObject({ kind: 'systemd', unitDir: '/etc/systemd/system' });
     expect(resolveAuto(probe({ isRoot: false, paths: ['/run/systemd/system'] }), undefined, registry)).toEqual({ kind: 'systemd', reason: 'systemd running' });
