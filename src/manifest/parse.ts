@@ -2,14 +2,20 @@
  * Manifest loading: bytes of one file → YAML 1.2 core documents, each with its position
  * and a locator that maps a field path back to line:col. Pure: no I/O.
  */
-import { LineCounter, isMap, isPair, isScalar, isSeq, parseAllDocuments } from 'yaml';
-import type { Document, Node } from 'yaml';
+import { Composer, LineCounter, Parser, isMap, isPair, isScalar, isSeq } from 'yaml';
+import type { CST, Document, Node } from 'yaml';
 import type { Issue } from './types.js';
 
 /** Largest manifest file accepted, in bytes. */
 export const MAX_FILE_BYTES = 1024 * 1024;
 /** Largest number of alias expansions in one document (alias bombs). */
 export const MAX_ALIAS_COUNT = 100;
+/**
+ * Deepest nesting of collections in one document (a manifest needs 5). The YAML composer
+ * recurses once per level, so deeper documents are refused before composing, not with a
+ * stack overflow.
+ */
+export const MAX_NESTING_DEPTH = 64;
 
 /** A 1-based line and column; `quoted` is set when the value is a quoted scalar (text starts one column later). */
 export interface Position { line: number; col: number; quoted?: boolean }
@@ -78,16 +84,39 @@ export function parseManifestFile(file: string, bytes: Uint8Array | string, opts
     return { line: p.line, col: p.col };
   };
   let docs: Document.Parsed[];
+  /** Documents nested past the limit (by index) and the offset of their first collection past it. */
+  const tooDeep = new Map<number, number>();
   try {
-    docs = parseAllDocuments(text, { version: '1.2', schema: 'core', uniqueKeys: true, lineCounter: lc, prettyErrors: false, strict: true }) as Document.Parsed[];
+    // parseAllDocuments, with the nesting checked between the (iterative) parser and the composer.
+    const tokens = Array.from(new Parser(lc.addNewLine).parse(text));
+    let index = 0;
+    for (const token of tokens) {
+      if (token.type !== 'document') continue;
+      const at = nestingPastLimit(token.value);
+      if (at !== null) {
+        tooDeep.set(index, at);
+        delete token.value;
+      }
+      index++;
+    }
+    docs = Array.from(new Composer({ version: '1.2', schema: 'core', uniqueKeys: true, strict: true }).compose(tokens)) as Document.Parsed[];
   } catch (err) {
-    out.issues.push(fileIssue(file, 'yaml-syntax', `cannot parse YAML: ${(err as Error).message}`));
+    // The parser itself recurses when it closes many levels at once: only deep nesting exhausts the stack.
+    const deep = err instanceof RangeError;
+    const message = deep ? `${config ? 'the config file' : 'the file'} is nested too deeply to parse; at most ${MAX_NESTING_DEPTH} levels of nested mappings and sequences are accepted` : `cannot parse YAML: ${(err as Error).message}`;
+    out.issues.push(fileIssue(file, deep ? 'yaml-too-deep' : 'yaml-syntax', message));
     out.failed = 1;
     return out;
   }
-  if (!Array.isArray(docs)) docs = [docs];
 
   docs.forEach((doc, index) => {
+    const deep = tooDeep.get(index);
+    if (deep !== undefined) {
+      out.failed++;
+      const what = config ? 'the config file' : `document ${index + 1}`;
+      out.issues.push(fileIssue(file, 'yaml-too-deep', `${what} is nested more than ${MAX_NESTING_DEPTH} levels deep; at most ${MAX_NESTING_DEPTH} levels of nested mappings and sequences are accepted`, pos(deep)));
+      return;
+    }
     for (const e of doc.errors) {
       const rule = e.code === 'DUPLICATE_KEY' ? 'yaml-duplicate-key' : 'yaml-syntax';
       out.issues.push(fileIssue(file, rule, cleanYamlMessage(e.message), pos(e.pos[0])));
@@ -129,6 +158,25 @@ export function parseManifestFile(file: string, bytes: Uint8Array | string, opts
     });
   });
   return out;
+}
+
+/** Offset of the first collection nested deeper than {@link MAX_NESTING_DEPTH}, or null; iterative. */
+function nestingPastLimit(root: CST.Token | undefined): number | null {
+  const stack: [CST.Token, number][] = root ? [[root, 1]] : [];
+  let first: number | null = null;
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [token, depth] = next;
+    if (token.type !== 'block-map' && token.type !== 'block-seq' && token.type !== 'flow-collection') continue;
+    if (depth > MAX_NESTING_DEPTH) {
+      first = first === null ? token.offset : Math.min(first, token.offset);
+      continue;
+    }
+    for (const item of token.items) {
+      if (item.value) stack.push([item.value, depth + 1]);
+      if ('key' in item && item.key) stack.push([item.key, depth + 1]);
+    }
+  }
+  return first;
 }
 
 function locateNode(root: Node, path: readonly (string | number)[], key: boolean, pos: (o: number) => Position): Position | undefined {

@@ -25,7 +25,9 @@ export const COMMENT_NODE = 8;
  * @throws {Error} from the parser when the text is not well-formed XML.
  */
 export function parseXml(text: string): DomNode {
-  const doc = create(text.replace(/^\uFEFF/, '')).node as unknown as DomNode;
+  // xmlbuilder2's reader decodes `&amp;#0;` twice (to NUL, where XML means the text `&#0;`); the
+  // equivalent reference `&#38;` is decoded once. `&amp;` only occurs as a reference in task XML.
+  const doc = create(text.replace(/^\uFEFF/, '').replace(/&amp;/g, '&#38;')).node as unknown as DomNode;
   const root = Array.from(doc.childNodes).find((n) => n.nodeType === ELEMENT_NODE);
   if (!root) throw new Error('no document element');
   return root;

@@ -149,18 +149,29 @@ function trigger(parent: XMLBuilder, spec: TriggerSpec): void {
   }
 }
 
+/**
+ * `&` as the character reference `&#38;` in text taken from outside (paths, ids, the marker):
+ * xmlbuilder2 escapes `<` and `>`, but leaves an `&` that starts something entity-like (`&amp;`,
+ * `&#0;`, `&D;`) as markup, which would change the text read back or make the document
+ * ill-formed. `&#38;` rather than `&amp;`, because xmlbuilder2's reader decodes `&amp;#0;` twice
+ * (to NUL); dom.ts reads `&amp;` the same way for XML that Windows writes.
+ */
+export function escapeAmpersands(text: string): string {
+  return text.replace(/&/g, '&#38;');
+}
+
 /** The task XML of a model: declared UTF-16, two-space indent, CRLF line ends, final CRLF. */
 export function renderTaskXml(m: TaskModel): string {
   const task = create({ version: '1.0', encoding: 'UTF-16' }).ele(TASK_NS, 'Task', { version: '1.2' });
   const info = task.ele('RegistrationInfo');
-  info.ele('URI').txt(m.uri);
-  info.ele('Source').txt(m.source);
+  info.ele('URI').txt(escapeAmpersands(m.uri));
+  info.ele('Source').txt(escapeAmpersands(m.source));
   info.ele('Author').txt('cronsync');
-  info.ele('Description').txt(m.description);
+  info.ele('Description').txt(escapeAmpersands(m.description));
   const triggers = task.ele('Triggers');
   for (const t of m.triggers) trigger(triggers, t);
   const p = task.ele('Principals').ele('Principal', { id: 'Author' });
-  p.ele('UserId').txt(m.principal.userId);
+  p.ele('UserId').txt(escapeAmpersands(m.principal.userId));
   if (m.principal.logonType) p.ele('LogonType').txt(m.principal.logonType);
   p.ele('RunLevel').txt(m.principal.runLevel);
   const s = task.ele('Settings');
@@ -171,8 +182,8 @@ export function renderTaskXml(m: TaskModel): string {
   s.ele('Enabled').txt(String(m.settings.enabled));
   s.ele('ExecutionTimeLimit').txt(formatDuration(m.settings.executionTimeLimitSeconds));
   const exec = task.ele('Actions', { Context: 'Author' }).ele('Exec');
-  exec.ele('Command').txt(m.action.command);
-  if (m.action.arguments !== '') exec.ele('Arguments').txt(m.action.arguments);
+  exec.ele('Command').txt(escapeAmpersands(m.action.command));
+  if (m.action.arguments !== '') exec.ele('Arguments').txt(escapeAmpersands(m.action.arguments));
   return `${task.end({ prettyPrint: true, indent: '  ', newline: '\r\n' })}\r\n`;
 }
 
