@@ -1,7 +1,5 @@
+import { testTempDir } from '../system/tempdir.js';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 
 const watchers: EventEmitter[] = [];
@@ -17,7 +15,7 @@ const { createSource } = await import('../../src/source/index.js');
 
 describe('source/dir watch', () => {
   it('logs a watcher error (ENOSPC: inotify limit, EACCES) instead of throwing it out of the daemon, and keeps watching', () => {
-    const root = mkdtempSync(path.join(tmpdir(), 'cronsync-watch-err-'));
+    const root = testTempDir('cronsync-watch-err-');
     const warnings: unknown[] = [];
     const log = { debug: () => undefined, info: () => undefined, warn: (o: object) => void warnings.push(o) };
     const source = createSource({ url: root }, { stateDir: root, log, debounceMs: 0 });

@@ -1,6 +1,6 @@
+import { testTempDir } from '../system/tempdir.js';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { applyDelta, crc32, hashObject, parsePack, PackFormatError, readIndex, writeIndex, writePack } from '../../src/source/pack.js';
@@ -28,14 +28,12 @@ describe('source/pack', () => {
   });
 
   it('writes packs that git itself verifies', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'cronsync-pack-'));
+    const dir = testTempDir('cronsync-pack-');
     const { pack, index } = writePack([blob('x'), blob('y')]);
     writeFileSync(path.join(dir, 'p.pack'), pack);
     writeFileSync(path.join(dir, 'p.idx'), writeIndex(pack, index));
 
     const r = spawnSync('git', ['verify-pack', '-v', path.join(dir, 'p.idx')], { env: { PATH: process.env.PATH, GIT_CONFIG_GLOBAL: '/dev/null' } });
-
-    rmSync(dir, { recursive: true, force: true });
     expect(r.status).toBe(0);
     expect(r.stdout.toString()).toContain(blob('x')[0]);
   });
@@ -57,7 +55,7 @@ describe('source/pack', () => {
   });
 
   it('store keeps packs readable and compacts them to one', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'cronsync-store-'));
+    const dir = testTempDir('cronsync-store-');
     const store = ObjectStore.open(dir);
     for (const o of [blob('1'), blob('2'), blob('3')]) {
       const { pack, index } = writePack([o]);
@@ -71,6 +69,5 @@ describe('source/pack', () => {
     expect(ObjectStore.open(dir).read(blob('3')[0])?.data.toString()).toBe('3');
     expect(ObjectStore.open(dir).has(blob('1')[0])).toBe(false);
     expect(reopened.readShallow()).toEqual(['c'.repeat(40)]);
-    rmSync(dir, { recursive: true, force: true });
   });
 });
