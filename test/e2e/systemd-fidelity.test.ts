@@ -15,7 +15,8 @@ import { parseCron } from '../../src/schedule/cron.js';
 import type { CronSpec } from '../../src/schedule/cron.js';
 import { firesBetween, isFireTime, neverFires } from '../../src/schedule/fires.js';
 import { offsetAt, transitionsBetween } from '../../src/schedule/zone.js';
-import { affectedSpan, calendarLines } from '../../src/scheduler/systemd/calendar.js';
+import { affectedSpan } from '../../src/scheduler/dst.js';
+import { calendarLines } from '../../src/scheduler/systemd/calendar.js';
 
 const RUNS = Number(process.env.FIDELITY_RUNS ?? 1000);
 const SEED = Number(process.env.FIDELITY_SEED ?? 20261206);

@@ -17,16 +17,11 @@
  */
 import { firesBetween } from '../../schedule/fires.js';
 import type { CronSpec } from '../../schedule/cron.js';
-import { isUtcName, transitionsBetween } from '../../schedule/zone.js';
-import type { Transition } from '../../schedule/zone.js';
+import { isUtcName } from '../../schedule/zone.js';
+import { affectedSpan, datedTransitions } from '../dst.js';
 
 const MS_MIN = 60_000;
 const MS_HOUR = 3_600_000;
-const MS_DAY = 86_400_000;
-/** Dated lines cover the transitions from this long before the render time ... */
-export const DATED_BEFORE_MS = 2 * MS_DAY;
-/** ... to this long after it: at least a year (SPEC §8, issue #14). */
-export const DATED_AFTER_MS = 368 * MS_DAY;
 
 /** systemd's weekday names, indexed by cron's day of week (0 = Sunday). */
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
@@ -80,12 +75,6 @@ export function recurringLines(spec: CronSpec, zone: string): string[] {
   return [byDay];
 }
 
-/** A transition's affected span [from, to): the shifted gap, or both passes of the repeat. */
-export function affectedSpan(tr: Transition): { from: number; to: number } {
-  const len = Math.abs(tr.after - tr.before);
-  return tr.after > tr.before ? { from: tr.at, to: tr.at + len } : { from: tr.at - len, to: tr.at + len };
-}
-
 /** Dated lines naming exactly `instants` (whole minutes), one line per UTC hour. */
 export function datedLines(instants: readonly number[]): string[] {
   const byHour = new Map<number, number[]>();
@@ -104,7 +93,7 @@ export function datedLines(instants: readonly number[]): string[] {
 /** The §2a fires (epoch ms) of the affected spans of `zone`'s transitions around `now`. */
 export function transitionFires(spec: CronSpec, zone: string, now: number): number[] {
   const out: number[] = [];
-  for (const tr of transitionsBetween(zone, now - DATED_BEFORE_MS, now + DATED_AFTER_MS)) {
+  for (const tr of datedTransitions(zone, now)) {
     const { from, to } = affectedSpan(tr);
     for (const d of firesBetween(spec, zone, new Date(from - 1), new Date(to - 1), 10_000)) out.push(d.getTime());
   }

@@ -24,11 +24,12 @@
 import { SchedulerError } from '../../errors.js';
 import { firesBetween, resolveSchedule } from '../../schedule/fires.js';
 import type { CronSpec } from '../../schedule/cron.js';
-import { canonicalTimeZone, offsetAt, transitionsBetween } from '../../schedule/zone.js';
+import { canonicalTimeZone, offsetAt } from '../../schedule/zone.js';
 import type { Transition } from '../../schedule/zone.js';
 import { ALL_MONTHS, dayKey, daysMatch, joinDays } from '../cronline/days.js';
 import type { DaySet } from '../cronline/days.js';
 import { translateSchedule } from '../cronline/translate.js';
+import { affectedSpan, datedTransitions } from '../dst.js';
 import type { Horizon } from '../cronline/zones.js';
 import { coverExactly, runsOf } from './progressions.js';
 import type { Progression } from './progressions.js';
@@ -37,10 +38,6 @@ import type { CalendarTriggerSpec, DaySchedule, DatedTriggerSpec, TaskRepetition
 
 const MS_MIN = 60_000;
 const MS_DAY = 86_400_000;
-/** Dated triggers cover the transitions from this long before `now`: a span may still be running. */
-const HORIZON_BEFORE_MS = 2 * MS_DAY;
-/** ... to this long after `now`: at least a year (SPEC §8, issue #10). */
-const HORIZON_AFTER_MS = 368 * MS_DAY;
 
 /** Options of {@link jobTriggers}. */
 export interface TriggerOptions {
@@ -125,13 +122,6 @@ function gridCover(minutes: number[]): Progression[] {
   return coverExactly(hours.flatMap((h) => mins.map((m) => h * 60 + m)));
 }
 
-/** The first and last instant of a transition's affected span, before repetition windows. */
-function affected(tr: Transition): { from: number; to: number } {
-  const len = Math.abs(tr.after - tr.before);
-  // Spring forward: the gap's wall minutes fire in [at, at + len). Fall back: both passes.
-  return tr.after > tr.before ? { from: tr.at, to: tr.at + len } : { from: tr.at - len, to: tr.at + len };
-}
-
 /** Host wall time (ms, as if UTC) of an instant. */
 function wallOf(zone: string, t: number): number {
   return t + offsetAt(zone, t);
@@ -143,7 +133,7 @@ function wallOf(zone: string, t: number): number {
  * a window's end: wall clock, or elapsed time from its start).
  */
 function spanEnd(tr: Transition, calendar: readonly Recurring[], hostZone: string): number {
-  const span = affected(tr);
+  const span = affectedSpan(tr);
   let end = span.to;
   const wallFrom = Math.min(tr.at + tr.before, tr.at + tr.after);
   const wallTo = Math.max(tr.at + tr.before, tr.at + tr.after);
@@ -189,7 +179,7 @@ export function jobTriggers(schedule: string, jobZone: string, hostZone: string,
   // In the host's own zone the wall times are the schedule's; the transitions get dated triggers.
   const same = canonicalTimeZone(jobZone) === canonicalTimeZone(hostZone);
   const exactGroups = same ? dayGroups(spec, 'UTC', 'UTC') : dayGroups(spec, jobZone, hostZone, options.horizon);
-  const transitions = transitionsBetween(hostZone, now - HORIZON_BEFORE_MS, now + HORIZON_AFTER_MS);
+  const transitions = datedTransitions(hostZone, now);
   const allDays = exactGroups.length === 0 ? [] : [{ days: exactGroups.map((g) => g.days).reduce(joinDays), minutes: exactGroups.flatMap((g) => g.minutes) }];
   const levels: { groups: DayGroup[]; cover: (m: number[]) => Progression[]; coarseDated: boolean }[] = [
     { groups: exactGroups, cover: coverExactly, coarseDated: false },
@@ -204,7 +194,7 @@ export function jobTriggers(schedule: string, jobZone: string, hostZone: string,
     if (calendar.length > MAX_TRIGGERS) continue;
     const dated: DatedTriggerSpec[] = [];
     for (const tr of transitions) {
-      dated.push(...datedTriggers(spec, jobZone, affected(tr).from, spanEnd(tr, calendar, hostZone), tr.at, level.coarseDated));
+      dated.push(...datedTriggers(spec, jobZone, affectedSpan(tr).from, spanEnd(tr, calendar, hostZone), tr.at, level.coarseDated));
     }
     const triggers: TriggerSpec[] = [...calendar.map((c) => c.trigger), ...dated];
     if (triggers.length <= MAX_TRIGGERS) return { triggers, fidelity: i === 0 ? 'exact' : 'superset', hostZone };
