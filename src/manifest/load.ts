@@ -6,6 +6,7 @@
 import { parseManifestFile } from './parse.js';
 import { byPosition, validateDocument } from './validate.js';
 import type { RuleContext } from './rules.js';
+import { jobNamespace } from './types.js';
 import type { Issue, Job } from './types.js';
 
 /** A file to load: its path (as shown to users), its bytes, and optionally a content id. */
@@ -16,10 +17,18 @@ export interface ManifestInput {
   oid?: string;
   /** Why the source could not read the file (too large, a symlink); reported with rule `source-file`. */
   error?: string;
+  /**
+   * The path relative to the source (repository) root, when `path` is not: `lint DIR` shows paths
+   * relative to the working directory. The namespace is taken from it. Default: `path`.
+   */
+  rootPath?: string;
 }
 
-/** A valid job and where it was defined (line:col of its metadata.name). */
-export interface LoadedJob { job: Job; file: string; index: number; line: number; col: number }
+/**
+ * A valid job and where it was defined (line:col of its metadata.name), with its namespace:
+ * the first directory of its path relative to the source root (`jobNamespace`).
+ */
+export interface LoadedJob { job: Job; file: string; index: number; line: number; col: number; namespace: string }
 
 /** What one file produced: counts, and the ids named by its documents, valid or not. */
 export interface FileOutcome {
@@ -57,7 +66,7 @@ export function loadManifests(inputs: readonly ManifestInput[], ctx: RuleContext
   const next: LoadCache = new Map();
   let parsed = 0;
   for (const input of inputs) {
-    const key = input.oid === undefined || input.error ? undefined : `${input.path}\0${input.oid}`;
+    const key = input.oid === undefined || input.error ? undefined : `${input.path}\0${input.rootPath ?? ''}\0${input.oid}`;
     let res = key === undefined ? undefined : cache?.get(key);
     if (!res) {
       res = loadFile(input, ctx);
@@ -94,19 +103,21 @@ export function loadFile(input: ManifestInput, ctx: RuleContext = {}): FileResul
     return { jobs: [], outcome, issues: [{ file: input.path, line: 1, col: 1, path: '', rule: 'source-file', severity: 'error', message: input.error }] };
   }
   const parsed = parseManifestFile(input.path, input.content);
+  const namespace = jobNamespace(input.rootPath ?? input.path);
+  const fileCtx: RuleContext = { ...ctx, namespace };
   const jobs: LoadedJob[] = [];
   const issues = [...parsed.issues];
   // Documents that failed outright (no RawDocument) cannot name their job.
   outcome.unreadable = parsed.failed > parsed.documents.filter((d) => d.invalid).length;
   outcome.invalid = parsed.failed;
   for (const doc of parsed.documents) {
-    const res = validateDocument(doc, ctx);
+    const res = validateDocument(doc, fileCtx);
     issues.push(...res.warnings);
     if (res.ok) {
       outcome.valid++;
       outcome.names.push({ tenant: res.value.metadata.tenant, name: res.value.metadata.name, index: doc.index });
       const at = doc.locate(['metadata', 'name']);
-      jobs.push({ job: res.value, file: doc.file, index: doc.index, line: at.line, col: at.col });
+      jobs.push({ job: res.value, file: doc.file, index: doc.index, line: at.line, col: at.col, namespace });
     } else {
       if (!doc.invalid) outcome.invalid++;
       outcome.names.push({ ...res.partial, index: doc.index });
@@ -117,7 +128,12 @@ export function loadFile(input: ManifestInput, ctx: RuleContext = {}): FileResul
   return { jobs, issues, outcome };
 }
 
-/** Rule `name-unique`: a second job with the same tenant/name is an error at both places. */
+/**
+ * Rule `name-unique`: a second job with the same tenant/name is an error at both places. Names
+ * stay unique per tenant, not per namespace (SPEC §2): `tenant/name` is the job's id in
+ * scheduler entries, snapshots and `cronsync exec`, and Crontopus's own agent keys its
+ * scheduler entries by name alone.
+ */
 function dropDuplicateNames(jobs: LoadedJob[], issues: Issue[], invalidIds: Set<string>): LoadedJob[] {
   const byId = new Map<string, LoadedJob[]>();
   for (const j of jobs) {
@@ -136,7 +152,9 @@ function dropDuplicateNames(jobs: LoadedJob[], issues: Issue[], invalidIds: Set<
     invalidIds.add(id);
     for (const j of list) {
       const others = list.filter((o) => o !== j).map((o) => `${o.file}:${o.line}:${o.col}`).join(', ');
-      issues.push({ file: j.file, line: j.line, col: j.col, path: 'metadata.name', rule: 'name-unique', severity: 'error', message: `job ${id} is defined more than once (also at ${others})` });
+      const spaces = new Set(list.map((o) => o.namespace));
+      const hint = spaces.size > 1 ? `; names are unique within a tenant across namespaces (${[...spaces].sort().join(', ')})` : '';
+      issues.push({ file: j.file, line: j.line, col: j.col, path: 'metadata.name', rule: 'name-unique', severity: 'error', message: `job ${id} is defined more than once (also at ${others})${hint}` });
     }
   }
   keep.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.index - b.index));

@@ -17,6 +17,11 @@ import type { Issue, Severity } from './types.js';
 export interface RuleContext {
   /** True when a bare command name (no `/`) is found in PATH. Absent: the check is skipped. */
   commandExists?: (name: string) => boolean;
+  /**
+   * Namespace of the file being checked (`jobNamespace` of its path relative to the source root).
+   * Absent: `namespace-path` is skipped.
+   */
+  namespace?: string;
 }
 
 /** Upper bound of `spec.timeout` and step timeouts. */
@@ -40,6 +45,7 @@ export function checkJobRules(doc: RawDocument, value: Obj, ctx: RuleContext = {
     const col = offset === undefined ? p.col : p.col + (p.quoted ? 1 : 0) + offset;
     out.push({ file: doc.file, line: p.line, col, path: path.join('.'), rule, severity, message });
   };
+  checkNamespace(value.metadata, ctx.namespace, at);
   const spec = isObj(value.spec) ? value.spec : undefined;
   if (!spec) return out;
 
@@ -72,6 +78,15 @@ export function checkJobRules(doc: RawDocument, value: Obj, ctx: RuleContext = {
 }
 
 type At = (path: (string | number)[], rule: string, message: string, severity?: Severity, key?: boolean) => void;
+
+/**
+ * `namespace-path` (warning): `metadata.namespace` names another namespace than the file's first
+ * directory. The directory wins, for cronsync as for Crontopus agents, so the field misleads.
+ */
+function checkNamespace(metadata: unknown, namespace: string | undefined, at: At): void {
+  if (namespace === undefined || !isObj(metadata) || typeof metadata.namespace !== 'string' || metadata.namespace === namespace) return;
+  at(['metadata', 'namespace'], 'namespace-path', `metadata.namespace "${metadata.namespace}" differs from the namespace of the file's path, "${namespace}" (its first directory; "default" at the repository root), which is the one cronsync and Crontopus agents use; move the file or correct the field`, 'warning');
+}
 
 function checkEnv(env: unknown, at: At): void {
   if (!isObj(env)) return;

@@ -1,5 +1,6 @@
 /**
- * Check-ins: builds Crontopus or healthchecks.io requests and delivers them with retries.
+ * Check-ins: builds Crontopus (legacy and agent API) or healthchecks.io requests and delivers
+ * them with retries.
  * Depends only on the HttpClient and Clock ports.
  */
 import type { Clock } from '../system/clock.js';
@@ -37,13 +38,45 @@ export interface CheckinPayload {
 }
 
 /** Check-in protocol of the agent configuration. */
-export type CheckinProtocol = 'crontopus' | 'healthchecks';
+export type CheckinProtocol = 'crontopus' | 'healthchecks' | 'crontopus-agent';
 
 /** Checkin is one check-in to deliver, without the secret (it is added by {@link buildRequest}). */
 export interface Checkin {
   protocol: CheckinProtocol;
+  /** crontopus-agent: the backend's base URL. */
   url: string;
   payload: CheckinPayload;
+  /** crontopus-agent: the job's namespace (first directory of its manifest path). */
+  namespace?: string;
+}
+
+/**
+ * The body of `POST /api/runs/check-in`, the Crontopus agent route. The backend ignores
+ * unknown fields; `run_id` is ours, for our own logs and the spool.
+ */
+export interface AgentCheckinBody {
+  endpoint_id: number;
+  job_name: string;
+  namespace: string;
+  status: CheckinStatus;
+  exit_code: number | null;
+  /** Whole seconds. */
+  duration: number | null;
+  /** At most 10,000 characters (the backend's limit). */
+  output: string | null;
+  /** The last 500 characters on failure, as the Crontopus agent sends. */
+  error_message: string | null;
+  run_id: string;
+}
+
+/** The agent-route body of a final check-in. Pure. */
+export function agentCheckinBody(c: Checkin, endpointId: number): AgentCheckinBody {
+  const p = c.payload;
+  return {
+    endpoint_id: endpointId, job_name: p.job_name, namespace: c.namespace ?? 'default', status: p.status,
+    exit_code: p.exit_code ?? null, duration: p.duration ?? null, output: p.output ?? null,
+    error_message: p.status === 'success' ? null : p.error_message ?? null, run_id: p.run_id,
+  };
 }
 
 /**
@@ -52,9 +85,16 @@ export interface Checkin {
  *   (`<run_id>-running` for the start check-in, so the final one is not taken for a duplicate).
  * - healthchecks: POST `<url>[/<secret>]/<job_name>[/start|/fail|/<exit_code>]?rid=<run_id>`,
  *   the output as a text body; the secret, when set, is the project's ping key.
+ * - crontopus-agent: POST `<url>/api/runs/check-in`, {@link agentCheckinBody}, the endpoint token
+ *   as `secret` and the endpoint id as `endpointId` (both read at send time, never stored).
  */
-export function buildRequest(c: Checkin, secret: string | undefined, timeoutMs: number): HttpRequest {
+export function buildRequest(c: Checkin, secret: string | undefined, timeoutMs: number, endpointId?: number): HttpRequest {
   const p = c.payload;
+  if (c.protocol === 'crontopus-agent') {
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': p.run_id };
+    if (secret) headers.authorization = `Bearer ${secret}`;
+    return { url: `${c.url.replace(/\/+$/, '')}/api/runs/check-in`, method: 'POST', headers, body: JSON.stringify(agentCheckinBody(c, endpointId ?? 0)), timeoutMs };
+  }
   if (c.protocol === 'healthchecks') {
     const base = c.url.replace(/\/+$/, '');
     const key = secret ? `/${encodeURIComponent(secret)}` : '';
@@ -97,6 +137,11 @@ export interface DeliverOptions {
   fields?: Record<string, unknown>;
   /** The check-in secret, cut out of anything logged (a 4xx body may echo it back). */
   secret?: string;
+  /**
+   * Final statuses that leave the check-in for later instead of rejecting it (outcome `failed`
+   * at once, no retry): a Crontopus 401 means the endpoint token is being replaced.
+   */
+  deferStatuses?: readonly number[];
 }
 
 /** Sends a request, retrying network errors, 408, 429 (after Retry-After) and 5xx within a budget. */
@@ -114,6 +159,10 @@ export async function deliver(req: HttpRequest, o: DeliverOptions): Promise<Deli
       statusCode = res.statusCode;
       if (res.statusCode >= 200 && res.statusCode < 300) return { outcome: 'delivered', tries, statusCode };
       reason = `HTTP ${res.statusCode}`;
+      if (o.deferStatuses?.includes(res.statusCode)) {
+        o.log.warn({ ...fields, statusCode }, 'Check-in refused for now, kept for later');
+        return { outcome: 'failed', tries, statusCode, reason };
+      }
       if (!isRetryableStatus(res.statusCode)) {
         o.log.error({ ...fields, statusCode, body: redact(res.body, hidden).slice(0, 500) }, 'Check-in rejected by the server, not retried');
         return { outcome: 'rejected', tries, statusCode, reason };

@@ -4,9 +4,11 @@
  * and never silently lost, even when the shim is killed mid-request.
  */
 import type { JobSnapshot } from '../state/snapshots.js';
+import { snapshotNamespace } from '../state/snapshot-read.js';
 import type { Clock } from '../system/clock.js';
 import { unlinkSync } from 'node:fs';
 import type { HttpClient } from '../system/http.js';
+import { readEndpointIdentity } from '../crontopus/identity.js';
 import type { Checkin, CheckinPayload } from './checkin.js';
 import { buildRequest, deliver } from './checkin.js';
 import { selfIdentity } from './lock.js';
@@ -36,13 +38,20 @@ export type FinalOutcome = 'delivered' | 'rejected' | 'spooled' | 'lost' | 'disa
 export function checkinTarget(s: JobSnapshot): { protocol: Checkin['protocol']; url: string } | null {
   const url = s.runtime.checkin.url;
   if (!s.job.spec.checkin.enabled || !url) return null;
+  // The snapshot type predates crontopus-agent, which the reconciler copies from the config as is.
   return { protocol: s.runtime.checkin.protocol ?? 'crontopus', url };
 }
 
-/** Sends the `running` check-in; best effort within `budgetMs`, never spooled (it is stale once the run ends). */
+/** Statuses that keep a crontopus-agent check-in spooled: 401 = token refused, the daemon enrolls again. */
+const AGENT_DEFER = [401];
+
+/**
+ * Sends the `running` check-in; best effort within `budgetMs`, never spooled (it is stale once
+ * the run ends). Never with crontopus-agent: the backend would keep it as a run of its own.
+ */
 export async function sendRunning(ctx: ReportContext, payload: CheckinPayload, budgetMs: number): Promise<void> {
   const target = checkinTarget(ctx.snapshot);
-  if (!target) return;
+  if (!target || target.protocol === 'crontopus-agent') return;
   await deliver(buildRequest({ ...target, payload }, ctx.secret, ctx.requestTimeoutMs), {
     http: ctx.http, clock: ctx.clock, log: ctx.log, budgetMs, random: ctx.random, secret: ctx.secret,
     fields: { jobId: ctx.jobId, runId: payload.run_id, status: 'running' },
@@ -57,14 +66,19 @@ export async function sendRunning(ctx: ReportContext, payload: CheckinPayload, b
 export async function sendFinal(ctx: ReportContext, payload: CheckinPayload, budgetMs: number): Promise<FinalOutcome> {
   const target = checkinTarget(ctx.snapshot);
   if (!target) return 'disabled';
-  const template = ctx.snapshot.job.spec.checkin.secret;
+  const agent = target.protocol === 'crontopus-agent';
+  const template = agent ? undefined : ctx.snapshot.job.spec.checkin.secret;
   const entry: SpoolEntry = {
     version: 1, ...target, payload, jobId: ctx.jobId, createdAt: ctx.clock.now().toISOString(),
+    ...(agent ? { namespace: snapshotNamespace(ctx.snapshot) } : {}),
     secretRef: template && isPureReference(template) ? template : null,
     secretsFile: ctx.snapshot.runtime.secretsFile,
     owner: selfIdentity(),
   };
   const fields = { jobId: ctx.jobId, runId: payload.run_id };
+  // crontopus-agent: the endpoint token, read now (the daemon may have enrolled again since).
+  const identity = agent ? readEndpointIdentity(ctx.stateDir, target.url) : null;
+  const secret = agent ? identity?.token : ctx.secret;
   let path: string | null = null;
   try {
     // Synchronous, so the request below is on its way before the caller records the run.
@@ -72,9 +86,11 @@ export async function sendFinal(ctx: ReportContext, payload: CheckinPayload, bud
   } catch (err) {
     ctx.log.warn({ ...fields, err }, 'Cannot write the check-in spool; delivering without it');
   }
-  const r = await deliver(buildRequest(entry, ctx.secret, ctx.requestTimeoutMs), {
-    http: ctx.http, clock: ctx.clock, log: ctx.log, budgetMs, random: ctx.random, fields, secret: ctx.secret,
-  });
+  const r = agent && !identity
+    ? { outcome: 'failed' as const, reason: 'no Crontopus endpoint identity yet (the daemon enrolls)' }
+    : await deliver(buildRequest(entry, secret, ctx.requestTimeoutMs, identity?.endpointId), {
+      http: ctx.http, clock: ctx.clock, log: ctx.log, budgetMs, random: ctx.random, fields, secret, deferStatuses: agent ? AGENT_DEFER : undefined,
+    });
   if (r.outcome === 'delivered' || r.outcome === 'rejected') {
     if (path) removeQuietly(path);
     if (r.outcome === 'rejected') {

@@ -4,7 +4,9 @@
  * attempt (owner = its pid) and deletes it after a 2xx, so a kill -9 mid-check-in leaves the
  * entry behind; `flushSpool` delivers entries whose owner is gone, oldest first, and deletes
  * each only after a 2xx. Dropped entries (too old, over the count, rejected 4xx) are appended
- * to `<stateDir>/spool-dropped.jsonl` and counted by {@link spoolStats}.
+ * to `<stateDir>/spool-dropped.jsonl` and counted by {@link spoolStats}. crontopus-agent entries
+ * are sent with the endpoint identity of that moment (src/crontopus/identity.ts); a 401 keeps
+ * them spooled and is reported, so that the daemon enrolls again.
  */
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import { readJobSnapshot } from '../state/snapshot-read.js';
 import type { Clock } from '../system/clock.js';
 import { readFileIfExists, removeFile } from '../system/files.js';
 import type { HttpClient } from '../system/http.js';
+import { readEndpointIdentity } from '../crontopus/identity.js';
 import { buildRequest, deliver } from './checkin.js';
 import { isProcessAlive, selfIdentity, tryAcquireLock } from './lock.js';
 import type { BackoffPolicy } from './retry.js';
@@ -63,6 +66,8 @@ export interface FlushResult {
   dropped: number;
   remaining: number;
   busy: boolean;
+  /** Set when a crontopus-agent check-in got a 401: the endpoint token was refused. */
+  refused?: true;
 }
 
 /**
@@ -118,16 +123,20 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
       const { path, entry } = queue[i] as { path: string; entry: SpoolEntry };
       const left = o.budgetMs - (o.clock.now().getTime() - start);
       let secret: string | undefined;
+      const agent = entry.protocol === 'crontopus-agent';
+      const identity = agent ? readEndpointIdentity(o.stateDir, entry.url) : null;
       try {
-        secret = await entrySecret(o, entry);
+        if (agent && !identity) throw new Error('no Crontopus endpoint identity yet');
+        secret = agent ? identity?.token : await entrySecret(o, entry);
       } catch (err) {
         o.log.warn({ jobId: entry.jobId, runId: entry.payload.run_id, err: (err as Error).message }, 'Spooled check-in kept: secret not resolvable');
         continue;
       }
-      const r = left <= 0 ? null : await deliver(buildRequest(entry, secret, o.requestTimeoutMs ?? 10_000), {
+      const r = left <= 0 ? null : await deliver(buildRequest(entry, secret, o.requestTimeoutMs ?? 10_000, identity?.endpointId), {
         http: o.http, clock: o.clock, log: o.log, budgetMs: left, policy: o.policy, random: o.random, signal: o.signal, secret,
-        fields: { jobId: entry.jobId, runId: entry.payload.run_id },
+        fields: { jobId: entry.jobId, runId: entry.payload.run_id }, deferStatuses: agent ? [401] : undefined,
       });
+      if (agent && r?.statusCode === 401) res.refused = true;
       if (r?.outcome === 'delivered' || r?.outcome === 'rejected') {
         await removeFile(path);
         if (r.outcome === 'delivered') res.delivered++;

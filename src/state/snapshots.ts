@@ -12,7 +12,7 @@ import type { AtomicWriteOptions } from '../system/files.js';
 import { NAME, jobSnapshotPath } from './snapshot-read.js';
 import type { JobSnapshot } from './snapshot-read.js';
 
-export { jobSnapshotPath, parseJobId, readJobSnapshot } from './snapshot-read.js';
+export { jobSnapshotPath, parseJobId, readJobSnapshot, snapshotNamespace } from './snapshot-read.js';
 export type { JobSnapshot, SnapshotRuntime } from './snapshot-read.js';
 
 /** Serialises a snapshot exactly as it is stored (stable, newline-terminated). */

@@ -38,7 +38,7 @@ describe.skipIf(process.platform === 'win32' || process.getuid?.() !== 0)('cli/c
     }
     expect(diff.code).toBe(3);
     expect(sync.code).toBe(0);
-    expect(status.out).toMatch(/^acme\/evil +- +- +- +invalid/m);
+    expect(status.out).toMatch(/^acme\/evil +default +- +- +- +invalid/m);
     expect(JSON.parse(json.out).problems.find((p: { rule: string }) => p.rule === 'timezone').message).toContain(EVIL);
   });
 

@@ -17,8 +17,8 @@ function yamlDocs(file: string): unknown[] {
   return parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as unknown);
 }
 
-function exampleManifests(): unknown[] {
-  const dir = path.join(ROOT, 'manifests-example');
+/** The manifests of `dir`: the shipped examples, or the repository Crontopus wrote (metadata.id and namespace). */
+function exampleManifests(dir = path.join(ROOT, 'manifests-example')): unknown[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.yaml')).sort().flatMap((f) => yamlDocs(path.join(dir, f)));
 }
 
@@ -73,7 +73,7 @@ describe('precompiled schema validators', () => {
 
   it('job.v1: same verdicts, errors and defaults as ajv at run time', () => {
     const entry = PRECOMPILED.find((p) => p.schema.startsWith('manifest/'))!;
-    const examples = exampleManifests();
+    const examples = [...exampleManifests(), ...exampleManifests(path.join(ROOT, 'test/fixtures/crontopus-repo'))];
     expect(examples.length).toBeGreaterThan(5);
     const docs = [...examples, ...examples.flatMap(variants)];
     const invalid = check(load(entry.module), compileSchema(schemaOf(entry.schema)), docs);

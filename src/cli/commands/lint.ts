@@ -1,4 +1,5 @@
 /** `cronsync lint [PATH...]`: validate manifests and report every problem in one run. */
+import { relative, resolve, sep } from 'node:path';
 import { IoError, UsageError, isCronsyncError } from '../../errors.js';
 import { loadManifests } from '../../manifest/load.js';
 import type { ManifestInput } from '../../manifest/load.js';
@@ -13,7 +14,8 @@ import type { CliIo } from '../io.js';
 export const usage = `Usage: cronsync lint [PATH...] [--format text|json|github] [--strict]
 
 Validates Job manifests (*.yaml, *.yml) in the given files and directories (default: .)
-and reports every problem at once.
+and reports every problem at once. A directory is read as a repository root: a job's
+namespace is the first directory below it (default for a file directly in it).
 
 Options:
   --format FMT   text (default): file:line:col: severity [rule] message
@@ -52,19 +54,21 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       throw err;
     }
   } else {
+    const paths = positionals.length > 0 ? positionals : ['.'];
     let files;
     try {
-      files = await findManifestFiles(positionals.length > 0 ? positionals : ['.'], io.cwd);
+      files = await findManifestFiles(paths, io.cwd);
     } catch (err) {
       // An unreadable path is an I/O error (exit 2), not an invalid manifest (exit 1).
       if (err instanceof IoError) throw new UsageError(err.message);
       throw err;
     }
-    const read = files.map((f) => ({ path: f.display, content: readRegularFile(f.absolute, f.display) }));
+    const roots = paths.map((p) => resolve(io.cwd, p));
+    const read = files.map((f) => ({ path: f.display, rootPath: rootPathOf(f.absolute, roots), content: readRegularFile(f.absolute, f.display) }));
     inputs = [];
-    for (const { path, content } of read) {
+    for (const { path, rootPath, content } of read) {
       if (content instanceof IoError) unreadable.push(content);
-      else inputs.push({ path, content });
+      else inputs.push({ path, rootPath, content });
     }
   }
   const result = loadManifests(inputs, { commandExists: commandInPath(io.env.PATH ?? '') });
@@ -74,6 +78,16 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   for (const err of unreadable) io.stderr.write(`cronsync: ${escapeText(err.message)}\n`);
   if (unreadable.length > 0) return 2;
   return errors > 0 || (values.strict && warnings > 0) ? 1 : 0;
+}
+
+/**
+ * The path of `abs` relative to the outermost directory argument that holds it, which lint takes
+ * as the repository root (a job's namespace is the first directory below it); undefined for a
+ * file named on its own, whose path as shown (relative to the working directory) is used.
+ */
+function rootPathOf(abs: string, roots: readonly string[]): string | undefined {
+  const root = roots.filter((r) => abs.startsWith(r.endsWith(sep) ? r : r + sep)).sort((a, b) => a.length - b.length)[0];
+  return root === undefined ? undefined : relative(root, abs).split(sep).join('/');
 }
 
 /**
