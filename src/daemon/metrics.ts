@@ -22,6 +22,8 @@ export interface Metrics {
   jobsByState(counts: Readonly<Record<string, number>>): void;
   /** One source fetch attempt. */
   sourceFetch(result: 'ok' | 'error'): void;
+  /** One commit refused by `source.verify`, by result (`unsigned`, `untrusted`, `invalid`, `error`). */
+  sourceVerifyFailure(result: string): void;
   /** One check-in sent by this process (embedded jobs, spool flush). */
   checkin(outcome: CheckinOutcome): void;
   /** One webhook call, by provider and outcome (`accepted`, `invalid-signature`, ...). */
@@ -42,6 +44,9 @@ export interface MetricsOptions {
   /** Also export process_* and nodejs_* metrics (RSS, CPU, event loop); default true. */
   processMetrics?: boolean;
 }
+
+/** Results of a refused verification; each is always exported, 0 when none. */
+const VERIFY_FAILURES: readonly string[] = ['unsigned', 'untrusted', 'invalid', 'error'];
 
 const PROVIDERS = new Set(['github', 'gitlab', 'gitea', 'forgejo', 'bitbucket', 'generic']);
 
@@ -65,6 +70,7 @@ export function createMetrics(opts: MetricsOptions = {}): PromMetrics {
   const lastAttempt = new Gauge({ name: 'cronsync_last_attempt_timestamp_seconds', help: 'Unix time of the last sync attempt', registers });
   const jobs = new Gauge({ name: 'cronsync_jobs', help: 'Jobs by state', labelNames: ['state'], registers });
   const fetches = new Counter({ name: 'cronsync_source_fetches_total', help: 'Source fetches, by result', labelNames: ['result'], registers });
+  const verifyFailures = new Counter({ name: 'cronsync_source_verify_failures_total', help: 'Syncs whose source commit was refused by source.verify, by result: unsigned, untrusted, invalid, error', labelNames: ['result'], registers });
   const checkins = new Counter({ name: 'cronsync_checkins_total', help: 'Check-ins by outcome: sent, failed, spooled', labelNames: ['outcome'], registers });
   const webhooks = new Counter({ name: 'cronsync_webhooks_total', help: 'Webhook calls, by provider and outcome', labelNames: ['provider', 'outcome'], registers });
   const failures = new Gauge({ name: 'cronsync_consecutive_failures', help: 'Consecutive failed syncs', registers });
@@ -74,6 +80,7 @@ export function createMetrics(opts: MetricsOptions = {}): PromMetrics {
   for (const r of ['ok', 'partial', 'error']) syncs.inc({ result: r }, 0);
   for (const r of ['ok', 'error']) fetches.inc({ result: r }, 0);
   for (const o of ['sent', 'failed', 'spooled']) checkins.inc({ outcome: o }, 0);
+  for (const r of VERIFY_FAILURES) verifyFailures.inc({ result: r }, 0);
   failures.set(0);
 
   return {
@@ -90,6 +97,7 @@ export function createMetrics(opts: MetricsOptions = {}): PromMetrics {
       for (const s of new Set<string>([...JOB_STATES, ...Object.keys(counts)])) jobs.set({ state: s }, counts[s] ?? 0);
     },
     sourceFetch: (result) => fetches.inc({ result }),
+    sourceVerifyFailure: (result) => verifyFailures.inc({ result: VERIFY_FAILURES.includes(result) ? result : 'error' }),
     checkin: (outcome) => checkins.inc({ outcome }),
     // Providers come from the URL path: an unknown one is folded to keep label cardinality fixed.
     webhook: (provider, outcome) => webhooks.inc({ provider: PROVIDERS.has(provider) ? provider : 'unknown', outcome }),
@@ -102,6 +110,7 @@ export const noopMetrics: Metrics = {
   syncFinished: () => undefined,
   jobsByState: () => undefined,
   sourceFetch: () => undefined,
+  sourceVerifyFailure: () => undefined,
   checkin: () => undefined,
   webhook: () => undefined,
   consecutiveFailures: () => undefined,

@@ -1,6 +1,8 @@
 /** Failure reasons of a sync, as string constants (flux `condition_types.go`). */
 export const Reasons = {
   SourceFetchFailed: 'SourceFetchFailed',
+  /** The head commit has no valid signature by a trusted key (`source.verify`): not applied. */
+  SourceVerifyFailed: 'SourceVerifyFailed',
   ManifestInvalid: 'ManifestInvalid',
   RemovalGuardTripped: 'RemovalGuardTripped',
   OwnershipConflict: 'OwnershipConflict',

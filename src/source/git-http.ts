@@ -101,7 +101,7 @@ export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): So
       s.compact(reachable(read, commit).map((oid) => [oid, read(oid) as GitObject]), commit);
       deps.log?.info({ sourceId: id }, 'Source clone compacted');
     }
-    return { sourceId: id, url, ref, commit, fetchedAt, files, changes: diffFiles(before, files), unchanged };
+    return { sourceId: id, url, ref, commit, commitObject: read(commit)?.data, fetchedAt, files, changes: diffFiles(before, files), unchanged };
   }
 
   return {

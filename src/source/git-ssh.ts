@@ -249,7 +249,8 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
       const packs = readdirSync(path.join(gitdir, 'objects', 'pack')).filter((f) => f.endsWith('.pack')).length;
       if (packs > (deps.compactAfter ?? 8)) await ok([...g, 'gc', '--prune=now', '--quiet'], sig, env);
       const ref = config.ref ?? target.fullRef.replace(/^refs\/heads\//, '');
-      return { sourceId: id, url, ref, commit, fetchedAt, files, changes: diffFiles(previous ? fileOids(previous.files) : null, files), unchanged: false };
+      const commitObject = await ok([...g, 'cat-file', 'commit', commit], sig, env);
+      return { sourceId: id, url, ref, commit, commitObject, fetchedAt, files, changes: diffFiles(previous ? fileOids(previous.files) : null, files), unchanged: false };
     },
   };
 

@@ -81,7 +81,9 @@ export function createLocalGitSource(config: SourceConfig, gitdir: string, deps:
           },
           previous?.files,
         );
-        return { sourceId: id, url, ref, commit, fetchedAt, files, changes: diffFiles(previous ? fileOids(previous.files) : null, files), unchanged: false };
+        const raw = await (await loadGit()).readObject({ fs, gitdir, oid: commit, cache, format: 'content' });
+        const commitObject = Buffer.from(raw.object as Uint8Array);
+        return { sourceId: id, url, ref, commit, commitObject, fetchedAt, files, changes: diffFiles(previous ? fileOids(previous.files) : null, files), unchanged: false };
       } catch (err) {
         if (err instanceof SourceError) throw err;
         throw new SourceError('corrupt', `Local git source ${url}: ${(err as Error).message}`, { url }, { cause: err });

@@ -3,6 +3,7 @@
  * files at one commit, with provenance and the change set against the previous snapshot.
  */
 import type { Provenance } from '../manifest/types.js';
+import type { Verification } from './verify.js';
 
 /** Default include globs. */
 export const DEFAULT_PATHS: readonly string[] = ['**/*.{yaml,yml}'];
@@ -64,6 +65,13 @@ export interface Snapshot {
   ref: string;
   /** 40-hex commit, or null for a plain directory. */
   commit: string | null;
+  /**
+   * The raw object of `commit` (without git's `commit <size>\0` header), for signature
+   * verification; absent for a plain directory.
+   */
+  commitObject?: Buffer;
+  /** The signature check of `commit` (`source.verify`), recorded by the reconciler's verify step. */
+  verification?: Verification;
   /** ISO 8601 time of the fetch. */
   fetchedAt: string;
   /** Every matching file, sorted by path. */
