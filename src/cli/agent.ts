@@ -126,7 +126,8 @@ export function makeAdapter(cfg: SchedulerConfig, kind: SchedulerKind, deps: Sch
  * Entries run `cronsync exec` as the run-as user, which must read its job snapshots and write
  * run records, locks and the spool in the state dir. That dir belongs to the agent's user
  * (0700, snapshots 0600), so another run-as user would fail every run; refuse it up front.
- * TODO(#4): hand snapshots and run dirs to the run-as user to allow cron.d jobs as a service user.
+ * Jobs that must run as a service user name it in `spec.user` (issue #15): `exec` stays the
+ * agent's user and only the command's process tree switches, so the state dir stays private.
  * @throws {ConfigError}
  */
 export function checkRunAsUser(runAs: string, agentUser: string): void {

@@ -6,6 +6,8 @@ import { constants } from 'node:os';
 import type { Job, RetryPolicy, Step } from '../manifest/types.js';
 import type { Clock } from '../system/clock.js';
 import type { Runner } from '../system/runner.js';
+import { dropPrivileges } from '../system/users.js';
+import type { PasswdEntry } from '../system/users.js';
 import { ARGS_REFUSED_EXIT, argsRefusal, shellCommand } from './command.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { ERROR_MAX_CHARS, OUTPUT_MAX_CHARS, TailBuffer, tailChars } from './output.js';
@@ -53,6 +55,12 @@ export interface ExecuteDeps {
   /** Called with each child's pid (its process group id). */
   onChild?: (pid: number) => void;
   platform?: NodeJS.Platform;
+  /**
+   * `spec.user`: the account the command runs as, through `setpriv` (see dropPrivileges; null
+   * when the shim already runs as it), and the default working directory (its home, or `/` when
+   * that does not exist, as login(1) does). Absent: the shim's own user and working directory.
+   */
+  runAs?: { user: PasswdEntry; setpriv: string | null; cwd: string };
 }
 
 interface Once {
@@ -69,6 +77,7 @@ export async function execute(job: Job, env: Record<string, string | undefined>,
   const tail = new TailBuffer();
   const errTail = new TailBuffer(ERROR_MAX_CHARS * 4);
   const jobTimeout = job.spec.timeout ? parseDuration(job.spec.timeout) : undefined;
+  const workingDir = job.spec.workingDir ?? d.runAs?.cwd;
   let steps: StepResult[] | undefined;
   const pass = async (): Promise<Once> => {
     if (!job.spec.steps?.length) return runProcess(job.spec.command ?? 'true', job.spec.args ?? [], jobTimeout);
@@ -78,7 +87,8 @@ export async function execute(job: Job, env: Record<string, string | undefined>,
   };
 
   const runProcess = async (command: string, args: readonly string[], timeoutMs: number | undefined): Promise<Once> => {
-    const cmd = { ...shellCommand(command, args, d.platform), cwd: job.spec.workingDir, env };
+    const plain = { ...shellCommand(command, args, d.platform), cwd: workingDir, env };
+    const cmd = d.runAs?.setpriv ? dropPrivileges(plain, d.runAs.user, d.runAs.setpriv) : plain;
     const r = await d.runner.run(cmd, {
       timeoutMs, killGraceMs: d.killGraceMs, signal: d.signal, onSpawn: d.onChild,
       onStdout: (c) => { d.stdout.write(c); tail.push(c); },
@@ -89,7 +99,7 @@ export async function execute(job: Job, env: Record<string, string | undefined>,
       return { status: 'cancelled', exitCode: cancelCode(sig), reason: `cancelled by ${sig}` };
     }
     if (r.timedOut) return { status: 'timeout', exitCode: EXIT.timeout, reason: `timed out after ${formatDuration(timeoutMs ?? 0)}` };
-    if (r.spawnError) return { status: 'failure', exitCode: r.exitCode, reason: `cannot start the command (working directory ${job.spec.workingDir ?? '.'}): ${r.spawnError}` };
+    if (r.spawnError) return { status: 'failure', exitCode: r.exitCode, reason: `cannot start the command (working directory ${workingDir ?? '.'}): ${r.spawnError}` };
     return r.exitCode === 0 ? { status: 'success', exitCode: 0, reason: '' } : { status: 'failure', exitCode: r.exitCode, reason: `exit code ${r.exitCode}` };
   };
 

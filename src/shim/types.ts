@@ -19,6 +19,8 @@ export const EXIT = {
   usage: 64,
   /** Internal error (EX_SOFTWARE). */
   internal: 70,
+  /** `spec.user` cannot be used: no such account, or the shim cannot switch to it (EX_NOUSER). */
+  runAs: 67,
   /** Secrets file unsafe or unreadable, or a `${VAR}` not set (EX_NOPERM). */
   secrets: 77,
   /** No job snapshot, or an unreadable one: the job is not installed (EX_CONFIG). */

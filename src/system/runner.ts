@@ -3,7 +3,7 @@
  * own process group, with a timeout and cancellation that reach the whole process tree.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 
 /** Command is one program invocation: file and argv, no shell parsing. */
@@ -15,6 +15,12 @@ export interface Command {
   env?: Record<string, string | undefined>;
   /** Windows only: pass `args` to the program unquoted (for `cmd.exe /s /c "…"`). */
   windowsVerbatimArguments?: boolean;
+  /**
+   * Replace every descriptor above 2 that this process would pass on (one it inherited without
+   * close-on-exec) with /dev/null in the child: a command run as another user gets none of the
+   * agent's files. Linux (/proc) only; elsewhere nothing is masked.
+   */
+  maskInheritedFds?: boolean;
 }
 
 /** Options of {@link Runner.run}. */
@@ -108,6 +114,43 @@ export function groupAlive(pgid: number): boolean {
   }
 }
 
+const O_CLOEXEC = 0o2000000;
+
+/**
+ * Descriptors above 2 of this process without close-on-exec, which a spawned child inherits
+ * (Node opens its own with O_CLOEXEC, but keeps those it inherited as they are).
+ */
+export function inheritableFds(): number[] {
+  let names: string[];
+  try {
+    names = readdirSync('/proc/self/fdinfo');
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const n of names) {
+    const fd = Number(n);
+    if (!Number.isInteger(fd) || fd < 3) continue;
+    try {
+      const flags = /^flags:\s*([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${n}`, 'utf8'))?.[1];
+      if (flags !== undefined && (parseInt(flags, 8) & O_CLOEXEC) === 0) out.push(fd);
+    } catch {
+      // Closed meanwhile (the listing's own descriptor).
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** The stdio of a child, with /dev/null (`nul`) over each inheritable descriptor. */
+function maskedStdio(base: ('ignore' | 'pipe')[], fds: readonly number[], nul: number): ('ignore' | 'pipe' | number)[] {
+  const stdio: ('ignore' | 'pipe' | number)[] = [...base];
+  for (const fd of fds) {
+    while (stdio.length < fd) stdio.push('ignore');
+    stdio[fd] = nul;
+  }
+  return stdio;
+}
+
 /** nodeRunner runs each command in a new process group (a new session on POSIX). */
 export const nodeRunner: Runner = {
   run(cmd, opts = {}) {
@@ -119,15 +162,23 @@ export const nodeRunner: Runner = {
       let stopping = false;
       const out: Buffer[] = [];
       const err: Buffer[] = [];
-      const child = spawn(cmd.file, [...cmd.args], {
-        cwd: cmd.cwd,
-        env: cmd.env ?? process.env,
-        // detached => setsid(): the child leads its own group, so one kill(-pid) reaches the tree.
-        detached: !isWindows,
-        windowsHide: true,
-        windowsVerbatimArguments: cmd.windowsVerbatimArguments,
-        stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      });
+      const base: ('ignore' | 'pipe')[] = [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
+      const leaked = cmd.maskInheritedFds && !isWindows ? inheritableFds() : [];
+      const nul = leaked.length > 0 ? openSync('/dev/null', 'r') : -1;
+      let child: ReturnType<typeof spawn>;
+      try {
+        child = spawn(cmd.file, [...cmd.args], {
+          cwd: cmd.cwd,
+          env: cmd.env ?? process.env,
+          // detached => setsid(): the child leads its own group, so one kill(-pid) reaches the tree.
+          detached: !isWindows,
+          windowsHide: true,
+          windowsVerbatimArguments: cmd.windowsVerbatimArguments,
+          stdio: nul < 0 ? base : maskedStdio(base, leaked, nul),
+        });
+      } finally {
+        if (nul >= 0) closeSync(nul);
+      }
       const stop = (sig: NodeJS.Signals): void => {
         if (child.pid === undefined) return;
         killTree(child.pid, sig);

@@ -6,10 +6,11 @@
  */
 import { tmpdir } from 'node:os';
 import type { DesiredJob } from '../../desired/types.js';
-import { SchedulerError } from '../../errors.js';
+import { ManifestError, SchedulerError } from '../../errors.js';
 import { ownedSourceIds } from '../../plan/plan.js';
 import type { InstalledEntry, Plan } from '../../plan/types.js';
 import type { Runner } from '../../system/runner.js';
+import { windowsRunAsMessage } from '../../system/users.js';
 import type { ApplyResult, ExecCommand, Rendered, SchedulerAdapter } from '../types.js';
 import { nodeTaskFileFs } from './files.js';
 import type { TaskFileFs } from './files.js';
@@ -89,7 +90,12 @@ export function createSchtasksAdapter(options: WindowsAdapterOptions, ports: Win
     return entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
-  const renderEntry = (d: DesiredJob): string => renderTask(d, ctx, triggersOf(d));
+  // A task's principal is scheduler.user for every job: a job's own user is refused (reported
+  // as entry-invalid by the reconciler), never silently run as another account.
+  const renderEntry = (d: DesiredJob): string => {
+    if (d.job.spec.user !== undefined) throw new ManifestError(windowsRunAsMessage(d.job.spec.user), { jobId: d.id, user: d.job.spec.user });
+    return renderTask(d, ctx, triggersOf(d));
+  };
 
   function render(desired: readonly DesiredJob[]): Rendered {
     return { kind: 'windows', files: renderTaskFiles(desired, ctx, triggersOf) };

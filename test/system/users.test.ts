@@ -1,0 +1,55 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { dropPrivileges, findSetpriv, lookupAccounts, lookupUser, parsePasswdLine, userEnv } from '../../src/system/users.js';
+import type { PasswdEntry } from '../../src/system/users.js';
+
+const hasGetent = spawnSync('sh', ['-c', 'command -v getent'], { stdio: 'ignore' }).status === 0;
+
+describe('system/users', () => {
+  it.each([
+    { line: 'backup:x:34:34:backup:/var/backups:/usr/sbin/nologin\n', want: { name: 'backup', uid: 34, gid: 34, home: '/var/backups', shell: '/usr/sbin/nologin' } },
+    { line: 'svc:x:1001:1002::/home/svc:', want: { name: 'svc', uid: 1001, gid: 1002, home: '/home/svc', shell: '/bin/sh' } },
+    { line: 'odd:x:1001:1002:::/bin/bash', want: { name: 'odd', uid: 1001, gid: 1002, home: '/', shell: '/bin/bash' } },
+    { line: 'short:x:1', want: null },
+    { line: 'bad:x:-1:0::/:/bin/sh', want: null },
+    { line: ':x:1:1::/:/bin/sh', want: null },
+  ])('parsePasswdLine($line)', ({ line, want }) => {
+    expect(parsePasswdLine(line)).toEqual(want);
+  });
+
+  it('dropPrivileges runs the command through setpriv in place, masking inherited descriptors', () => {
+    const user: PasswdEntry = { name: 'svc', uid: 1001, gid: 1002, home: '/home/svc', shell: '/bin/sh' };
+
+    const cmd = dropPrivileges({ file: '/bin/sh', args: ['-c', 'echo "$1"', 'sh', 'a b'], cwd: '/tmp', env: { A: '1' } }, user, '/usr/bin/setpriv');
+
+    expect(cmd).toEqual({
+      file: '/usr/bin/setpriv', args: ['--reuid=1001', '--regid=1002', '--init-groups', '--', '/bin/sh', '-c', 'echo "$1"', 'sh', 'a b'],
+      cwd: '/tmp', env: { A: '1' }, maskInheritedFds: true,
+    });
+    expect(userEnv(user)).toEqual({ PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/home/svc', USER: 'svc', LOGNAME: 'svc', SHELL: '/bin/sh' });
+  });
+
+  it('findSetpriv returns the first executable candidate, or null', () => {
+    expect(findSetpriv(['/nonexistent/setpriv', '/bin/sh'])).toBe('/bin/sh');
+    expect(findSetpriv(['/nonexistent/setpriv'])).toBeNull();
+  });
+
+  it('lookupAccounts looks each name up once and keeps lookup errors per name', async () => {
+    const asked: string[] = [];
+
+    const m = await lookupAccounts(['a', 'b', 'a', 'c'], async (n) => {
+      asked.push(n);
+      if (n === 'c') throw new Error('ldap down');
+      return n === 'a' ? { name: 'a', uid: 7, gid: 7, home: '/', shell: '/bin/sh' } : null;
+    });
+
+    expect(asked).toEqual(['a', 'b', 'c']);
+    expect([...m]).toEqual([['a', { uid: 7 }], ['b', null], ['c', { error: 'ldap down' }]]);
+  });
+
+  it.runIf(hasGetent)('lookupUser reads the password database (getent) and never takes a number for a name', async () => {
+    expect(await lookupUser('root')).toMatchObject({ name: 'root', uid: 0, gid: 0 });
+    expect(await lookupUser('csnosuchuser')).toBeNull();
+    expect(await lookupUser('0')).toBeNull();
+  });
+});
