@@ -9,7 +9,7 @@ import type { Source } from '../source/index.js';
 export async function createConfiguredSource(cfg: AgentConfig, log: Logger, cwd = process.cwd()): Promise<Source> {
   const s = cfg.source;
   return createSource(
-    { url: s.url, ref: s.ref, paths: s.paths, exclude: s.exclude, auth: s.auth, ssh: s.ssh, timeoutMs: durationMs(s.timeout) },
+    { url: s.url, ref: s.ref, paths: s.paths, exclude: s.exclude, auth: s.auth, ssh: s.ssh, timeoutMs: durationMs(s.timeout), maxFetchSize: s.maxFetchSize },
     { stateDir: cfg.stateDir, log: log.child({ component: 'source' }), cwd },
   );
 }

@@ -11,6 +11,7 @@ import { MAX_FILE_BYTES, parseManifestFile } from '../manifest/parse.js';
 import type { RawDocument } from '../manifest/parse.js';
 import { closestName } from '../manifest/suggest.js';
 import type { Issue } from '../manifest/types.js';
+import { verifySourceProblem } from '../source/verify-config.js';
 import type { AgentConfig } from './types.js';
 import { CONFIG_SCHEMA_URL, validateConfig } from './validate.js';
 
@@ -54,6 +55,7 @@ export const ALLOWED_ENV_VARS: readonly string[] = [
   'CRONSYNC_JOB', // set by `exec` for the job's process, which may itself run cronsync
   'CRONSYNC_RUN_ID', // likewise
   'CRONSYNC_SRC', // systemd/install.sh: the package to install
+  'CRONSYNC_STOP_ON_STDIN_EOF', // `daemon --stop-on-stdin-eof` (src/daemon/signals.ts), set by the Windows service host
 ];
 
 /** Every leaf key of the config schema with the environment variable that overrides it. */
@@ -116,6 +118,11 @@ export function loadConfig(opts: LoadConfigOptions): AgentConfig {
       return origin ? { ...i, file: origin[1], line: 0, col: 0 } : i;
     }));
   }
+  const verifyProblem = verifySourceProblem(res.value.source.url, res.value.source.verify?.mode, cwd);
+  if (verifyProblem) {
+    const at = doc.locate(['source', 'verify', 'mode']);
+    throw configError(file, [{ file, line: at.line, col: at.col, path: 'source.verify.mode', rule: 'config', severity: 'error', message: verifyProblem }]);
+  }
   return absolutePaths(res.value, cwd);
 }
 
@@ -162,8 +169,14 @@ function absolutePaths(cfg: AgentConfig, cwd: string): AgentConfig {
   if (auth?.passwordFile !== undefined) auth.passwordFile = abs(auth.passwordFile);
   if (ssh?.keyFile !== undefined) ssh.keyFile = abs(ssh.keyFile);
   if (ssh?.knownHosts !== undefined) ssh.knownHosts = abs(ssh.knownHosts);
+  const verify = cfg.source.verify;
+  if (verify?.sshAllowedSigners !== undefined) verify.sshAllowedSigners = abs(verify.sshAllowedSigners);
+  if (verify?.openpgpKeys !== undefined) verify.openpgpKeys = abs(verify.openpgpKeys);
   const hooks = cfg.daemon.webhooks;
   if (hooks?.secretFile !== undefined) hooks.secretFile = abs(hooks.secretFile);
+  // The daemon records tokenFile in the state dir for `exec`, which runs from elsewhere.
+  if (cfg.checkin.tokenFile !== undefined) cfg.checkin.tokenFile = abs(cfg.checkin.tokenFile);
+  if (cfg.checkin.enrollmentTokenFile !== undefined) cfg.checkin.enrollmentTokenFile = abs(cfg.checkin.enrollmentTokenFile);
   return cfg;
 }
 

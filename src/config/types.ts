@@ -17,9 +17,27 @@ export interface AgentConfig {
     ssh?: { keyFile?: string; knownHosts?: string };
     interval: string;
     timeout: string;
+    /** Size string (`512MiB`, `64KiB`, bytes); unset means 512 MiB (the source applies the default). */
+    maxFetchSize?: string;
+    /** Signed-commit verification; unset means mode `off`. */
+    verify?: { mode: 'off' | 'head'; sshAllowedSigners?: string; openpgpKeys?: string };
   };
-  scheduler: { kind: SchedulerKindSetting; user?: string; cronDir: string; unitDir: string; taskFolder: string };
-  checkin: { url?: string; protocol: 'crontopus' | 'healthchecks'; start: boolean; spool: { maxAgeDays: number; maxCount: number } };
+  scheduler: {
+    kind: SchedulerKindSetting; user?: string; cronDir: string; unitDir: string; taskFolder: string;
+    /** Accounts `spec.user` may name: user names, or `*` (every account but root, unless root is named); unset: none. */
+    allowedUsers?: readonly string[] | '*';
+  };
+  checkin: {
+    url?: string;
+    protocol: CheckinProtocolSetting;
+    start: boolean;
+    spool: { maxAgeDays: number; maxCount: number };
+    /** crontopus-agent, pre-provisioned identity: endpoint id and the file holding its token. */
+    endpointId?: number;
+    tokenFile?: string;
+    /** crontopus-agent, enrolled identity: the file holding the enrollment token. */
+    enrollmentTokenFile?: string;
+  };
   secretsFile?: string;
   stateDir: string;
   prune: boolean;
@@ -32,3 +50,6 @@ export interface AgentConfig {
   };
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
 }
+
+/** Every value `checkin.protocol` accepts. */
+export type CheckinProtocolSetting = 'crontopus' | 'healthchecks' | 'crontopus-agent';

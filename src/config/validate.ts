@@ -2,6 +2,7 @@
  * Pure validation of agent configuration data against `config.v1.schema.json`, with the same
  * file:line:col errors as manifests.
  */
+import { sizeBytes } from '../source/limits.js';
 import { readFileSync } from 'node:fs';
 import type { ValidateFunction } from 'ajv';
 import { listenAddressOf } from '../daemon/listen-address.js';
@@ -46,6 +47,13 @@ export function validateConfig(doc: RawDocument, data: Record<string, unknown>, 
   if (cfg.checkin.url && /^[a-z]+:\/\/[^/]*@/i.test(cfg.checkin.url)) {
     issues.push(issue(['checkin', 'url'], 'checkin.url must not contain credentials (user:password@); authenticate with each job\'s checkin.secret (${VAR}) instead'));
   }
+  if (cfg.source.maxFetchSize !== undefined && sizeBytes(cfg.source.maxFetchSize) === undefined) {
+    issues.push(issue(['source', 'maxFetchSize'], `source.maxFetchSize must be a size such as 512MiB, 64KiB or a number of bytes (got "${cfg.source.maxFetchSize}")`));
+  }
+  const verify = cfg.source.verify;
+  if (verify?.mode === 'head' && verify.sshAllowedSigners === undefined && verify.openpgpKeys === undefined) {
+    issues.push(issue(['source', 'verify'], 'source.verify.mode head needs trusted keys: set source.verify.sshAllowedSigners, source.verify.openpgpKeys, or both'));
+  }
   const urlProblem = sourceUrlProblem(cfg.source.url);
   if (urlProblem) issues.push(issue(['source', 'url'], `source.url ${urlProblem}`));
   for (const key of ['health', 'webhooks'] as const) {
@@ -54,11 +62,39 @@ export function validateConfig(doc: RawDocument, data: Record<string, unknown>, 
       issues.push(issue(['daemon', key, 'listen'], `daemon.${key}.listen must be host:port with a port from 0 to 65535 (got "${listen}")`));
     }
   }
+  issues.push(...crontopusIssues(cfg).map(([path, message]) => issue(path, message)));
   if (issues.length > 0) return { ok: false, issues };
   cfg.file = doc.file;
   cfg.agent.name ??= defaults.hostname;
   cfg.stateDir ??= defaults.stateDir;
   return { ok: true, value: cfg };
+}
+
+/** The agent API paths a Crontopus base URL must not already end with. */
+const CRONTOPUS_ROUTES = /\/api\/(checkins|runs\/check-in|endpoints(\/.*)?)\/?$/;
+
+/** Problems of the check-in settings that concern Crontopus backends, as [key path, message]. */
+function crontopusIssues(cfg: AgentConfig): Array<[string[], string]> {
+  const c = cfg.checkin;
+  const protocol = cfg.checkin.protocol;
+  const out: Array<[string[], string]> = [];
+  if (c.start && protocol !== 'healthchecks') {
+    out.push([['checkin', 'start'], `checkin.start must be false with the ${protocol} protocol: a Crontopus backend keeps the \`running\` check-in as a run of its own that never ends, so every run would leave a RUNNING row behind`]);
+  }
+  const identity = (['endpointId', 'tokenFile', 'enrollmentTokenFile'] as const).filter((k) => c[k] !== undefined);
+  if (protocol !== 'crontopus-agent') {
+    for (const k of identity) out.push([['checkin', k], `checkin.${k} is used only with checkin.protocol: crontopus-agent (got ${protocol})`]);
+    return out;
+  }
+  if (!c.url) out.push([['checkin'], 'checkin.url (the Crontopus backend\'s base URL) is required with checkin.protocol: crontopus-agent']);
+  else if (CRONTOPUS_ROUTES.test(c.url.replace(/[?#].*$/, ''))) out.push([['checkin', 'url'], `checkin.url must be the Crontopus backend's base URL, without the route (got ${c.url.replace(/[?#].*$/, '')})`]);
+  const enrolled = c.enrollmentTokenFile !== undefined;
+  const provisioned = c.endpointId !== undefined || c.tokenFile !== undefined;
+  if (enrolled && provisioned) out.push([['checkin', 'enrollmentTokenFile'], 'checkin.enrollmentTokenFile cannot be combined with checkin.endpointId/checkin.tokenFile: choose enrollment or a pre-provisioned endpoint']);
+  else if (!enrolled && (c.endpointId === undefined || c.tokenFile === undefined)) {
+    out.push([['checkin'], 'checkin.protocol crontopus-agent needs an endpoint identity: checkin.endpointId with checkin.tokenFile, or checkin.enrollmentTokenFile']);
+  }
+  return out;
 }
 
 /**

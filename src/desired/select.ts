@@ -46,9 +46,15 @@ export function selectJobs(jobs: readonly LoadedJob[], agent: AgentIdentity, ori
   return { desired, excluded };
 }
 
-/** The desired-state record of one loaded job. */
+export { runAsProblem } from './run-as.js';
+export type { AccountLookup } from './run-as.js';
+
+/**
+ * The desired-state record of one loaded job. Its namespace goes into the provenance, which the
+ * job snapshot carries (`provenance.namespace`), so `cronsync exec` can name it in check-ins.
+ */
 export function desiredJob(lj: LoadedJob, origin: SnapshotOrigin): DesiredJob {
-  const provenance: Provenance = { ...origin, path: lj.file, index: lj.index };
+  const provenance: Provenance = { ...origin, path: lj.file, index: lj.index, namespace: lj.namespace };
   return { id: jobId(lj.job), job: lj.job, provenance, manifestHash: manifestHash(lj.job) };
 }
 

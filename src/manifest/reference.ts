@@ -17,6 +17,8 @@ interface Node {
   properties?: Record<string, Node>;
   additionalProperties?: Node | boolean;
   items?: Node;
+  anyOf?: Node[];
+  const?: unknown;
   required?: string[];
   $ref?: string;
 }
@@ -40,6 +42,8 @@ function typeOf(n: Node, resolve: (n: Node) => Node): string {
   if (n.type === 'array' && n.items) return `list of ${typeOf(resolve(n.items), resolve)}`;
   if (n.type === 'object' && typeof n.additionalProperties === 'object') return `map of ${typeOf(n.additionalProperties, resolve)}`;
   if (n.type === 'object') return 'object';
+  if (n.anyOf) return n.anyOf.map((x) => typeOf(resolve(x), resolve)).join(' or ');
+  if (n.const !== undefined) return `\`${JSON.stringify(n.const)}\``;
   return Array.isArray(n.type) ? n.type.join(' or ') : n.type ?? 'any';
 }
 

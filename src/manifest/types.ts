@@ -42,7 +42,14 @@ export interface Job {
   apiVersion: 'v1';
   kind: 'Job';
   metadata: {
+    /** Crontopus's job id (a UUID), kept as written; cronsync identifies jobs by `tenant/name`. */
+    id?: string;
     name: string;
+    /**
+     * The namespace as written by Crontopus. Informational: the job's namespace is always the
+     * first directory of its path ({@link jobNamespace}); lint warns when the two differ.
+     */
+    namespace?: string;
     tenant: string;
     labels: Record<string, string>;
     annotations: Record<string, string>;
@@ -53,6 +60,8 @@ export interface Job {
     command?: string;
     args: string[];
     workingDir?: string;
+    /** Account the command runs as; absent: the agent's user. */
+    user?: string;
     env: Record<string, string>;
     checkin: CheckinSettings;
     retry: RetryPolicy;
@@ -71,6 +80,20 @@ export type JobId = `${string}/${string}`;
 /** Returns the id `tenant/name` of a job. */
 export function jobId(job: Pick<Job, 'metadata'>): JobId {
   return `${job.metadata.tenant}/${job.metadata.name}`;
+}
+
+/** Namespace of a job whose manifest is at the root of the source. */
+export const DEFAULT_NAMESPACE = 'default';
+
+/**
+ * The namespace of a job: the first directory of its manifest's path relative to the source
+ * root (`production/backups/db.yaml` → `production`), or `default` for a file at the root.
+ * This is how Crontopus derives it (its agent's manifest parser reads the directory and
+ * ignores `metadata.namespace`), so check-ins name the namespace its backend expects.
+ */
+export function jobNamespace(path: string): string {
+  const dirs = path.split('/').slice(0, -1).filter((d) => d !== '' && d !== '.');
+  return dirs[0] ?? DEFAULT_NAMESPACE;
 }
 
 /** Severity of a validation issue. */
@@ -101,4 +124,9 @@ export interface Provenance {
   path: string;
   /** 0-based index of the document in its file. */
   index: number;
+  /**
+   * The job's namespace, {@link jobNamespace} of `path`. Absent from snapshots written by
+   * earlier versions: derive it from `path` then.
+   */
+  namespace?: string;
 }

@@ -4,9 +4,9 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { selectJobs } from '../desired/select.js';
+import { runAsProblem, selectJobs } from '../desired/select.js';
 import type { DesiredJob } from '../desired/types.js';
-import { RemovalGuardError, isCronsyncError } from '../errors.js';
+import { RemovalGuardError, SourceError, isCronsyncError } from '../errors.js';
 import { loadManifests } from '../manifest/load.js';
 import type { LoadCache } from '../manifest/load.js';
 import type { Job, JobId } from '../manifest/types.js';
@@ -16,6 +16,9 @@ import { deleteLastRun } from '../state/runs.js';
 import { deleteJobSnapshot, listJobSnapshots, readJobSnapshot, serializeJobSnapshot, writeJobSnapshot } from '../state/snapshots.js';
 import type { JobSnapshot, SnapshotRuntime } from '../state/snapshots.js';
 import { removeFile, syncDirs } from '../system/files.js';
+import { nodeRunner } from '../system/runner.js';
+import { lookupAccounts, windowsRunAsMessage } from '../system/users.js';
+import { verifyCommit } from '../source/verify.js';
 import { makeDirSync } from '../system/regular-file.js';
 import { renderEntryOrError } from '../scheduler/entry-error.js';
 import { Reasons } from './reasons.js';
@@ -78,6 +81,26 @@ export const fetchSource: Step = async (ctx, deps, mem) => {
   ctx.snapshot = await deps.source.fetch(ctx.signal, mem.snapshot);
 };
 
+/**
+ * Step 1b (`source.verify.mode: head`): check the signature of the exact commit fetched, from
+ * its raw object, and record the outcome on the snapshot. Anything but a good signature by a
+ * trusted key stops the sync like a failed fetch: nothing is applied, the last good state stays.
+ * Runs on every sync, unchanged commits included, so removing a key from the trusted files
+ * takes effect at once.
+ */
+export const verifyStep: Step = async (ctx, deps) => {
+  const cfg = deps.config.source.verify;
+  if (cfg?.mode !== 'head') return;
+  ctx.reason = Reasons.SourceVerifyFailed;
+  const snap = ctx.snapshot!;
+  const verification = await verifyCommit(snap.commit, snap.commitObject, cfg, { runner: nodeRunner, signal: ctx.signal });
+  ctx.snapshot = { ...snap, verification };
+  if (verification.result !== 'valid') {
+    deps.log.warn({ commit: verification.commit, result: verification.result, signer: verification.signer }, 'Source commit refused by source.verify');
+    throw new SourceError('other', verification.message, { commit: verification.commit, verify: verification.result, signer: verification.signer });
+  }
+};
+
 /** Step 2: parse and validate the manifests, reusing cached results of unchanged files. */
 export const loadStep: Step = async (ctx, deps, mem) => {
   ctx.reason = Reasons.ManifestInvalid;
@@ -104,6 +127,7 @@ export const planStep: Step = async (ctx, deps, mem) => {
   }
   const sel = ctx.selection!;
   const load = ctx.load!;
+  const runAs = await runAsCheck(deps, [...sel.desired.values(), ...ctx.applied.values()]);
   const previous = mem.rendered ?? new Map<string, string>();
   const rendered = new Map<string, string>();
   /** A job's entry text, or the reason the scheduler cannot hold it. */
@@ -135,6 +159,8 @@ export const planStep: Step = async (ctx, deps, mem) => {
     applied: ctx.applied,
     isCurrent: (entry, job) => !entry.drifted && entry.raw === render(job),
     entryError: (job) => {
+      const user = runAs(job);
+      if (user !== null) return user;
       const r = render(job);
       return typeof r === 'string' ? null : r.error;
     },
@@ -234,7 +260,7 @@ export const applyStep: Step = async (ctx, deps, mem) => {
 };
 
 /** The steps of a sync, in order. `diff` is the same list run with dryRun. */
-export const STEPS: readonly Step[] = [prepareStateDir, checkSecretsFile, fetchSource, loadStep, selectStep, planStep, applyStep];
+export const STEPS: readonly Step[] = [prepareStateDir, checkSecretsFile, fetchSource, verifyStep, loadStep, selectStep, planStep, applyStep];
 
 function snapshotRuntime(deps: ReconcilerDeps): SnapshotRuntime {
   const c = deps.config;
@@ -243,7 +269,21 @@ function snapshotRuntime(deps: ReconcilerDeps): SnapshotRuntime {
     checkin: { url: c.checkin.url, protocol: c.checkin.protocol, start: c.checkin.start },
     ...(c.secretsFile ? { secretsFile: c.secretsFile } : {}),
     spool: { maxAgeDays: c.checkin.spool.maxAgeDays, maxCount: c.checkin.spool.maxCount },
+    allowedUsers: c.scheduler.allowedUsers ?? [],
   };
+}
+
+/**
+ * Why each job cannot run as its `spec.user` on this agent (not allowed, not on the host, or a
+ * Windows agent), or null. The accounts of this sync's jobs are looked up once, now.
+ */
+async function runAsCheck(deps: ReconcilerDeps, jobs: readonly DesiredJob[]): Promise<(job: DesiredJob) => string | null> {
+  const names = jobs.flatMap((d) => (d.job.spec.user === undefined ? [] : [d.job.spec.user]));
+  if (names.length === 0) return () => null;
+  if (process.platform === 'win32') return (d) => (d.job.spec.user === undefined ? null : windowsRunAsMessage(d.job.spec.user));
+  const accounts = await lookupAccounts(names);
+  const allowed = deps.config.scheduler.allowedUsers ?? [];
+  return (d) => runAsProblem(d.job, allowed, (name) => accounts.get(name) ?? null);
 }
 
 /** Identifies a job version: its entry is a pure function of it and the adapter's fixed settings. */

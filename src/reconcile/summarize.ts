@@ -3,9 +3,12 @@
  * the status file (SPEC §7). Called from `finally`, so it runs after every attempt.
  */
 import { readdir } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { basename, dirname } from 'node:path';
 import type { DesiredJob } from '../desired/types.js';
+import { readCrontopusStatus } from '../crontopus/status-file.js';
 import { stripUrlCredentials } from '../errors.js';
+import { jobNamespace } from '../manifest/types.js';
 import { firstFire } from '../schedule/fires.js';
 import { lastRunPath, readLastRun } from '../state/runs.js';
 import { readStatus, writeStatus } from '../status/io.js';
@@ -15,6 +18,9 @@ import type { ReconcilerDeps, SyncContext } from './types.js';
 
 /** Rule of the status problem for an unusable `secretsFile`. */
 export const SECRETS_FILE_RULE = 'secrets-file';
+
+/** Rule of the status problem for a commit refused by `source.verify`. */
+export const VERIFY_RULE = 'verify';
 
 /** Decides the result of a sync from its facts. */
 export function syncResult(ctx: SyncContext): SyncResult {
@@ -31,7 +37,7 @@ export async function buildStatus(ctx: SyncContext, deps: ReconcilerDeps, previo
   const plan = ctx.planned?.plan;
   const applied = Boolean(ctx.applyResult) || (plan !== undefined && ctx.dryRun);
   const snap = ctx.snapshot;
-  const rowDeps: RowDeps = { runs: runIndex(cfg.stateDir), next: nextRunAfter(finishedAt) };
+  const rowDeps: RowDeps = { runs: runIndex(cfg.stateDir), next: nextRunAfter(finishedAt), user: cfg.scheduler.user ?? agentUser() };
   const unlisted = plan && applied ? invalidWithoutRow(ctx, cfg.agent.tenant) : [];
   const jobs = plan && applied ? await jobRows(ctx, rowDeps, unlisted) : await refreshRows(previous?.jobs ?? [], rowDeps);
   const attempt = { startedAt: ctx.startedAt.toISOString(), finishedAt: finishedAt.toISOString(), result, error: ctx.error ? stripUrlCredentials(ctx.error.message) : null, reason: ctx.error ? ctx.reason ?? 'Internal' : null };
@@ -39,9 +45,7 @@ export async function buildStatus(ctx: SyncContext, deps: ReconcilerDeps, previo
     schemaVersion: 1,
     agent: { name: cfg.agent.name, tenant: cfg.agent.tenant, labels: cfg.agent.labels, version: VERSION },
     scheduler: deps.scheduler,
-    source: snap
-      ? { id: snap.sourceId, url: stripUrlCredentials(snap.url), ref: snap.ref, commit: snap.commit, fetchedAt: snap.fetchedAt }
-      : previous?.source ?? { id: deps.source.id, url: stripUrlCredentials(cfg.source.url), ref: cfg.source.ref ?? '', commit: null, fetchedAt: null },
+    source: sourceBlock(ctx, deps, previous),
     lastAttempt: attempt,
     lastSuccess: result !== 'error' ? { startedAt: attempt.startedAt, finishedAt: attempt.finishedAt, commit: snap?.commit ?? null } : previous?.lastSuccess ?? null,
     counts: {
@@ -59,7 +63,24 @@ export async function buildStatus(ctx: SyncContext, deps: ReconcilerDeps, previo
     problems: problems(ctx),
     checkins: (await deps.checkinStats?.().catch(() => undefined)) ?? previous?.checkins ?? { spooled: 0, dropped: 0 },
     daemon: deps.daemonFacts?.(result) ?? null,
+    ...(cfg.checkin.protocol === 'crontopus-agent' ? { crontopus: await readCrontopusStatus(cfg.stateDir) } : {}),
   };
+}
+
+/**
+ * The source block: the commit fetched, or the last one when the fetch failed or `source.verify`
+ * refused the commit (nothing of it was applied), with this attempt's verification, if any.
+ */
+function sourceBlock(ctx: SyncContext, deps: ReconcilerDeps, previous: StatusFile | null): StatusFile['source'] {
+  const cfg = deps.config;
+  const snap = ctx.snapshot;
+  const v = snap?.verification;
+  const block: StatusFile['source'] = snap && (!v || v.result === 'valid')
+    ? { id: snap.sourceId, url: stripUrlCredentials(snap.url), ref: snap.ref, commit: snap.commit, fetchedAt: snap.fetchedAt }
+    : previous?.source ?? { id: deps.source.id, url: stripUrlCredentials(cfg.source.url), ref: cfg.source.ref ?? '', commit: null, fetchedAt: null };
+  const { verification: _earlier, ...rest } = block;
+  if (cfg.source.verify?.mode !== 'head') return rest;
+  return v ? { ...rest, verification: { mode: v.mode, commit: v.commit, result: v.result, signer: v.signer } } : block;
 }
 
 /** Writes the status of an attempt (never for dry runs). */
@@ -72,8 +93,17 @@ export async function summarize(ctx: SyncContext, deps: ReconcilerDeps): Promise
   return status;
 }
 
-/** What building job rows reads: last runs and next fire times. */
-interface RowDeps { runs: RunIndex; next: NextRun }
+/** What building job rows reads: last runs, next fire times and the agent's run-as user. */
+interface RowDeps { runs: RunIndex; next: NextRun; user: string | null }
+
+/** The account the agent runs as, which runs every job without spec.user; null when unknown. */
+function agentUser(): string | null {
+  try {
+    return userInfo().username;
+  } catch {
+    return null;
+  }
+}
 
 async function jobRows(ctx: SyncContext, rd: RowDeps, unlisted: readonly UnlistedInvalid[]): Promise<StatusJob[]> {
   const plan = ctx.planned!.plan;
@@ -95,7 +125,7 @@ async function jobRows(ctx: SyncContext, rd: RowDeps, unlisted: readonly Unliste
   // Invalid manifests without a last applied version still get a row, with the reason.
   for (const u of unlisted) {
     if (listed.has(u.id)) continue;
-    rows.push({ id: u.id, path: u.path, commit: ctx.snapshot?.commit ?? null, schedule: '', timezone: '', nextRun: null, state: 'invalid', lastRun: await rd.runs.read(u.id), reason: u.reason });
+    rows.push({ id: u.id, namespace: jobNamespace(u.path), path: u.path, commit: ctx.snapshot?.commit ?? null, schedule: '', timezone: '', nextRun: null, state: 'invalid', lastRun: await rd.runs.read(u.id), reason: u.reason });
   }
   return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
@@ -103,7 +133,8 @@ async function jobRows(ctx: SyncContext, rd: RowDeps, unlisted: readonly Unliste
 async function row(d: DesiredJob, state: JobState, rd: RowDeps, installed = true, reason?: string): Promise<StatusJob> {
   const p = d.provenance;
   return {
-    id: d.id, path: p.path, commit: p.commit, schedule: d.job.spec.schedule, timezone: d.job.spec.timezone,
+    id: d.id, namespace: p.namespace ?? jobNamespace(p.path), path: p.path, commit: p.commit, schedule: d.job.spec.schedule, timezone: d.job.spec.timezone,
+    user: d.job.spec.user ?? rd.user,
     nextRun: !installed || state === 'conflict' || d.job.spec.paused ? null : rd.next(d.job.spec.schedule, d.job.spec.timezone),
     state,
     lastRun: await rd.runs.read(d.id),
@@ -196,7 +227,10 @@ function problems(ctx: SyncContext): StatusProblem[] {
     if (n.kind === 'removed' || n.kind === 'duplicate') continue;
     out.push({ path: n.path ?? '', line: 0, column: 0, rule: n.kind, severity: n.kind === 'entry-invalid' ? 'error' : 'warning', message: n.message });
   }
+  for (const w of ctx.applyResult?.warnings ?? []) out.push({ path: '', line: 0, column: 0, rule: 'scheduler', severity: 'warning', message: w });
   if (ctx.secretsFileProblem) out.push({ path: '', line: 0, column: 0, rule: SECRETS_FILE_RULE, severity: 'error', message: ctx.secretsFileProblem });
-  if (ctx.error) out.push({ path: '', line: 0, column: 0, rule: ctx.reason ?? 'Internal', severity: 'error', message: stripUrlCredentials(ctx.error.message) });
+  const refused = ctx.snapshot?.verification;
+  if (ctx.error && refused && refused.result !== 'valid') out.push({ path: '', line: 0, column: 0, rule: VERIFY_RULE, severity: 'error', message: refused.message });
+  else if (ctx.error) out.push({ path: '', line: 0, column: 0, rule: ctx.reason ?? 'Internal', severity: 'error', message: stripUrlCredentials(ctx.error.message) });
   return out;
 }

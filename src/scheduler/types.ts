@@ -39,6 +39,8 @@ export interface ApplyResult {
   changed: boolean;
   /** Paths or targets written (`/etc/cron.d/cronsync`, `crontab -u alice`). */
   written: string[];
+  /** What the operator should know about the applied state (systemd: lingering is off); shown as status problems `scheduler`. */
+  warnings?: string[];
 }
 
 /** SchedulerAdapter is one host scheduler behind the reconciler. */

@@ -3,6 +3,7 @@
  * concurrency policy, run the job, record the run, check in, flush the spool. Returns the exit
  * code; never calls process.exit, so the daemon's embedded scheduler can call it in-process.
  */
+import { runAsProblem } from '../desired/run-as.js';
 import type { Job } from '../manifest/types.js';
 import { isCronsyncError } from '../errors.js';
 import { readJobSnapshot } from '../state/snapshot-read.js';
@@ -16,6 +17,8 @@ import type { HttpClient } from '../system/http.js';
 import { systemClock } from '../system/clock.js';
 import type { Runner } from '../system/runner.js';
 import { nodeRunner } from '../system/runner.js';
+import { hostRunAsPorts, resolveRunAs, userEnv } from '../system/users.js';
+import type { PasswdEntry, RunAsPorts } from '../system/users.js';
 import { EXEC_USAGE, parseExecArgs } from './cli.js';
 import { createLineLogger } from './log.js';
 import { createNodeHttpClient } from '../system/http.js';
@@ -69,6 +72,8 @@ export interface ExecOptions {
   flushBudgetMs?: number;
   /** SIGTERM to SIGKILL on timeout, cancel and Replace [5 s]. */
   killGraceMs?: number;
+  /** How `spec.user` is looked up and switched to [the host's password database and setpriv]. */
+  runAsPorts?: RunAsPorts;
 }
 
 const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
@@ -109,13 +114,30 @@ export async function runExec(o: ExecOptions): Promise<number> {
 
   const runId = (o.uuid ?? randomUuid)();
   const fields = { jobId: o.jobId, runId };
+  let runAs: { user: PasswdEntry; setpriv: string | null; cwd: string } | undefined;
+  if (job.spec.user !== undefined) {
+    const r = await resolveRunAs(job.spec.user, o.runAsPorts ?? hostRunAsPorts);
+    // The agent's policy as of the last sync: a narrowed allowedUsers also stops a kept job.
+    const allowed = snapshot.runtime.allowedUsers;
+    const refused = !r.ok ? r.message : allowed === undefined ? null : runAsProblem(job, allowed, () => ({ uid: r.user.uid }));
+    if (refused !== null) {
+      o.stderr.write(`cronsync exec: ${refused}\n`);
+      await record(o, { runId, startedAt: startedAt.toISOString(), finishedAt: o.clock.now().toISOString(), status: 'failure', exitCode: EXIT.runAs, durationMs: 0, attempts: 0 });
+      return EXIT.runAs;
+    }
+    if (r.ok) runAs = { user: r.user, setpriv: r.setpriv, cwd: r.cwd };
+  }
   const resolve = createResolver(o.env, snapshot.runtime.secretsFile);
   let secret: string | undefined;
   let childEnv: Record<string, string | undefined>;
   try {
     const tpl = job.spec.checkin.secret;
-    secret = tpl !== undefined && checkinTarget(snapshot) ? resolve(tpl, 'spec.checkin.secret') : undefined;
-    childEnv = { ...o.env, CRONSYNC_JOB: o.jobId, CRONSYNC_RUN_ID: runId };
+    // crontopus-agent authenticates with the endpoint token, not the job's secret.
+    const target = checkinTarget(snapshot);
+    secret = tpl !== undefined && target && target.protocol !== 'crontopus-agent' ? resolve(tpl, 'spec.checkin.secret') : undefined;
+    // A command run as another user gets none of the agent's variables: only the account's
+    // login variables, the job's env and the ${VAR}s it resolves.
+    childEnv = { ...(runAs ? userEnv(runAs.user) : o.env), CRONSYNC_JOB: o.jobId, CRONSYNC_RUN_ID: runId };
     for (const [k, v] of Object.entries(job.spec.env ?? {})) childEnv[k] = resolve(v, `spec.env.${k}`);
   } catch (err) {
     o.stderr.write(`cronsync exec: ${(err as Error).message}\n`);
@@ -153,7 +175,7 @@ export async function runExec(o: ExecOptions): Promise<number> {
     let exec: Execution;
     try {
       exec = await execute(job, childEnv, {
-        runner: o.runner, clock: o.clock, log, stdout: o.stdout, stderr: o.stderr, signal: controller.signal, random: o.random, killGraceMs: grace,
+        runner: o.runner, clock: o.clock, log, stdout: o.stdout, stderr: o.stderr, signal: controller.signal, random: o.random, killGraceMs: grace, runAs,
         onChild: (pid) => {
           void admission.lock?.update({ ...me, childPid: pid }).catch(() => undefined);
           // While the job runs, the CPU is free to load what the check-in needs.

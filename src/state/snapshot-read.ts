@@ -5,15 +5,22 @@
  */
 import { join } from 'node:path';
 import { ConfigError, UsageError } from '../errors.js';
+import { jobNamespace } from '../manifest/types.js';
 import type { Job, JobId, Provenance } from '../manifest/types.js';
 import { readFileOrNullSync } from './sync-io.js';
 
 /** Agent settings a run needs, copied from the agent configuration at apply time. */
 export interface SnapshotRuntime {
   agentId: string;
-  checkin: { url?: string; protocol: 'crontopus' | 'healthchecks'; start: boolean };
+  checkin: { url?: string; protocol: 'crontopus' | 'healthchecks' | 'crontopus-agent'; start: boolean };
   secretsFile?: string;
   spool: { maxAgeDays: number; maxCount: number };
+  /**
+   * `scheduler.allowedUsers` as of the last sync: `exec` checks `spec.user` against it again, so
+   * narrowing the list also stops installed jobs that are kept (unchanged or invalid manifests).
+   * Absent in snapshots of older versions.
+   */
+  allowedUsers?: readonly string[] | '*';
 }
 
 /** JobSnapshot is the file format (schemaVersion 1) of one applied job. */
@@ -25,6 +32,14 @@ export interface JobSnapshot {
   /** ISO 8601 time the job was applied. */
   appliedAt: string;
   runtime: SnapshotRuntime;
+}
+
+/**
+ * The namespace of a snapshot's job, for check-ins: `provenance.namespace`, or for a snapshot
+ * written before it was recorded, the first directory of `provenance.path` (`default` at the root).
+ */
+export function snapshotNamespace(snapshot: Pick<JobSnapshot, 'provenance'>): string {
+  return snapshot.provenance.namespace ?? jobNamespace(snapshot.provenance.path);
 }
 
 /** A tenant or job name: lower-case letters, digits and inner dashes. */

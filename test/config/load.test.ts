@@ -42,7 +42,7 @@ describe('config/load', () => {
 
     const cfg = loadConfig({
       file: f,
-      env: { CRONSYNC_STATE_DIR: '/from/env', CRONSYNC_SCHEDULER_CRON_DIR: '/env/cron', CRONSYNC_AGENT_LABELS: 'role=db,region=eu', CRONSYNC_CHECKIN_START: 'true', CRONSYNC_SOURCE_PATHS: 'a/**,b/*.yaml' },
+      env: { CRONSYNC_STATE_DIR: '/from/env', CRONSYNC_SCHEDULER_CRON_DIR: '/env/cron', CRONSYNC_AGENT_LABELS: 'role=db,region=eu', CRONSYNC_CHECKIN_START: 'true', CRONSYNC_CHECKIN_PROTOCOL: 'healthchecks', CRONSYNC_SOURCE_PATHS: 'a/**,b/*.yaml' },
       overrides: { stateDir: '/from/flag' },
     });
 
@@ -135,6 +135,13 @@ describe('config/load', () => {
     expect(err.message).toMatch(/config\.yaml:5:13: source\.interval must be at least 1s/);
     const env = thrown(() => loadConfig({ file: file(minimal), env: { CRONSYNC_SOURCE_TIMEOUT: '0m' } }));
     expect(env.message).toContain('CRONSYNC_SOURCE_TIMEOUT: source.timeout must be at least 1s');
+  });
+
+  it('reports a source.maxFetchSize too large to count at its line, and accepts a size', () => {
+    const err = thrown(() => loadConfig({ file: file(`${minimal}  maxFetchSize: 99999999999999GiB\n`), env: {} }));
+    expect(err.message).toMatch(/config\.yaml:5:17: source\.maxFetchSize must be a size such as 512MiB/);
+
+    expect(loadConfig({ file: file(`${minimal}  maxFetchSize: 64KiB\n`), env: {} }).source.maxFetchSize).toBe('64KiB');
   });
 
   it('refuses a config path that is not a regular file instead of reading it (a device never ends, a FIFO blocks)', () => {

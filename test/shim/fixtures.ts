@@ -1,5 +1,6 @@
 /** Builders of jobs and snapshots for the shim tests. */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { onTestFinished } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Job } from '../../src/manifest/types.js';
@@ -37,12 +38,22 @@ export function makeSnapshot(job: Job, runtime: Partial<SnapshotRuntime> = {}): 
 
 const created: string[] = [];
 
-/** A fresh temporary state dir; {@link removeTempStateDirs} removes it. */
+/**
+ * A fresh temporary state dir. Made inside a test, it is removed when that test finishes
+ * (passed or failed); made in a hook or at collection, by {@link removeTempStateDirs} or at the
+ * latest when the test file's worker exits.
+ */
 export function tempStateDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'cronsync-shim-'));
-  created.push(dir);
+  try {
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  } catch {
+    created.push(dir);
+  }
   return dir;
 }
+
+process.once('exit', removeTempStateDirs);
 
 /** Removes the state dirs this file's tests made so far (for `afterEach`). */
 export function removeTempStateDirs(): void {

@@ -5,6 +5,8 @@
  */
 import { durationMs } from '../../manifest/duration.js';
 import type { DaemonLoop } from '../../daemon/loop.js';
+import { createSerialLock, crontopusFor, crontopusKey, instancesAfterSync } from '../../daemon/crontopus.js';
+import type { CrontopusAgent } from '../../crontopus/client.js';
 import { runDaemon } from '../../daemon/run.js';
 import type { SignalSource } from '../../daemon/run.js';
 import type { PromMetrics } from '../../daemon/metrics.js';
@@ -37,6 +39,9 @@ embedded scheduler runs due jobs itself. Logs are JSON lines on stdout.
 
 Signals: SIGTERM/SIGINT finish the sync in flight and exit 0; SIGHUP reloads the config (an
 invalid config keeps the old one). Only an invalid config at start makes it exit (1).
+
+--stop-on-stdin-eof (or CRONSYNC_STOP_ON_STDIN_EOF=1): the end of stdin stops it as SIGTERM
+does. The Windows service host uses it, since Windows cannot send SIGTERM.
 `;
 
 const STOP_GRACE_MS = 20_000;
@@ -46,11 +51,11 @@ type InProcessAdapter = SchedulerAdapter & InProcessScheduler;
 
 /** Runs the daemon until a stop signal; returns 0. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseCommandArgs(argv, { ...AGENT_OPTIONS });
+  const { values } = parseCommandArgs(argv, { ...AGENT_OPTIONS, 'stop-on-stdin-eof': { type: 'boolean' } });
   // From the first moment to the last: a SIGHUP or SIGTERM without a listener kills the process
   // (see daemon/signals.ts), which must not happen while starting or while draining jobs.
   let relayLog: Logger = nullLogger;
-  const signals = createSignalRelay(process, () => relayLog);
+  const signals = createSignalRelay(process, () => relayLog, undefined, { stdin: () => process.stdin, flag: values['stop-on-stdin-eof'], env: process.env });
   try {
     return await runDaemonCommand(values, io, signals, (l) => (relayLog = l));
   } finally {
@@ -68,6 +73,22 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
   // its default collectors are never loaded (a smaller, quieter idle daemon).
   const metrics: PromMetrics | undefined = cfg.daemon.health?.listen ? (await import('../../daemon/metrics.js')).createMetrics() : undefined;
   const runAbort = new AbortController();
+  // Syncs and the Crontopus status patches both write status.json: one at a time.
+  const statusLock = createSerialLock();
+  const flushNow = (c: AgentConfig, signal?: AbortSignal) => flushSpool({ stateDir: c.stateDir, http, clock: systemClock, log, env: process.env, budgetMs: 10_000, limits: c.checkin.spool, signal }).catch((err: Error) => {
+    log.warn({ err: { message: err.message } }, 'Check-in spool flush failed');
+    return null;
+  });
+  let crontopus: { key: string | null; agent: CrontopusAgent | null } = { key: null, agent: null };
+  /** Starts the Crontopus agent of `c` (checkin.protocol crontopus-agent), replacing one with other settings. */
+  const useCrontopus = async (c: AgentConfig): Promise<void> => {
+    const key = crontopusKey(c);
+    if (key === crontopus.key) return;
+    await crontopus.agent?.stop();
+    const agent = crontopusFor(c, { http, clock: systemClock, log, runner: nodeRunner, statusLock, flush: () => void flushNow(current) });
+    crontopus = { key, agent };
+    agent?.start();
+  };
   let embedded: InProcessAdapter | undefined;
   let embeddedSource: string | undefined;
   let current = cfg;
@@ -124,6 +145,7 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
   });
   let agent = await build(cfg);
   commitEmbedded();
+  await useCrontopus(cfg);
   log.info({ scheduler: scheduler.kind, reason: scheduler.reason, source: agent.source.id }, 'Starting');
 
   const timing = (c: AgentConfig) => ({
@@ -139,12 +161,14 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
     webhooks: webhookCfg?.listen ? { address: parseListenAddress(webhookCfg.listen), secret: loadWebhookSecret(webhookCfg) } : null,
     clock: systemClock, log, metrics, signals,
     async sync(signal) {
-      const out = await agent.reconciler.reconcile({ signal });
+      const out = await statusLock(() => agent.reconciler.reconcile({ signal }));
       metrics?.sourceFetch(out.context.snapshot ? 'ok' : out.context.reason === Reasons.SourceFetchFailed ? 'error' : 'ok');
-      const flushed = await flushSpool({ stateDir: current.stateDir, http, clock: systemClock, log, env: process.env, budgetMs: 10_000, limits: current.checkin.spool, signal }).catch((err: Error) => {
-        log.warn({ err: { message: err.message } }, 'Check-in spool flush failed');
-        return null;
-      });
+      const verified = out.context.snapshot?.verification;
+      if (verified && verified.result !== 'valid') metrics?.sourceVerifyFailure(verified.result);
+      const instances = instancesAfterSync(out.context, out.status, out.result === 'error');
+      if (instances) crontopus.agent?.afterSync(instances);
+      const flushed = await flushNow(current, signal);
+      if (flushed?.refused) crontopus.agent?.tokenRefused();
       if (flushed) for (let i = 0; i < flushed.delivered; i++) metrics?.checkin('sent');
       const byState: Record<string, number> = {};
       for (const j of out.status.jobs) byState[j.state] = (byState[j.state] ?? 0) + 1;
@@ -169,6 +193,7 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
       current = next;
       agent = nextAgent;
       commitEmbedded();
+      await useCrontopus(next);
       watchSource();
       return { ...timing(next), webhookSecret };
     },
@@ -184,6 +209,7 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
 
   const result = await daemon.done;
   unwatch?.();
+  await crontopus.agent?.stop();
   if (embedded) {
     embedded.stop();
     const settle = Promise.all(embedded.running());

@@ -13,7 +13,7 @@ import type { CliIo } from '../io.js';
 export const usage = `Usage: cronsync status [--json] [--config FILE] [--state-dir DIR]
 
 Shows the agent's status file: source, commit, the last sync and one row per job
-(schedule and zone, next run, state, last run).
+(namespace, schedule and zone, next run, state, run-as user, last run).
 
 Exit codes: 0 healthy, 1 when the last sync failed, no sync ran yet, or the last
 successful sync is older than 3 poll intervals.
@@ -91,9 +91,13 @@ export function formatStatus(raw: StatusFile, rawHealth: { ok: boolean; why: str
   ];
   if (status.daemon) lines.push(`Daemon:    ${status.daemon.consecutiveFailures} consecutive failure(s), next attempt ${status.daemon.nextAttemptAt ?? '-'}`);
   lines.push('');
-  const header = ['JOB', 'SCHEDULE', 'ZONE', 'NEXT RUN', 'STATE', 'LAST RUN'];
+  // Status files written before rows carried the run-as user have no USER column.
+  const users = status.jobs.some((j) => j.user !== undefined);
+  const header = ['JOB', 'NAMESPACE', 'SCHEDULE', 'ZONE', 'NEXT RUN', 'STATE', ...(users ? ['USER'] : []), 'LAST RUN'];
+  // A status file written before rows carried the namespace leaves the cell blank.
   const rows = status.jobs.map((j) => [
-    j.id, j.schedule || '-', j.timezone || '-', j.nextRun ? j.nextRun.replace('.000Z', 'Z') : '-', j.state,
+    j.id, j.namespace ?? '', j.schedule || '-', j.timezone || '-', j.nextRun ? j.nextRun.replace('.000Z', 'Z') : '-', j.state,
+    ...(users ? [j.user ?? '-'] : []),
     j.lastRun ? `${j.lastRun.status}${j.lastRun.exitCode === null ? '' : ` (exit ${j.lastRun.exitCode})`} ${age(now - Date.parse(j.lastRun.startedAt))} ago` : '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

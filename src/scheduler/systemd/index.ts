@@ -57,9 +57,7 @@ export interface SystemdAdapterPorts {
 }
 
 /** What apply returns: the changes, plus what the operator should know (lingering off). */
-export interface SystemdApplyResult extends ApplyResult {
-  warnings?: string[];
-}
+export type SystemdApplyResult = ApplyResult;
 
 /** The systemd adapter: apply also returns warnings. */
 export interface SystemdAdapter extends SchedulerAdapter {

@@ -89,8 +89,8 @@ describe('scheduler/windows/render', () => {
     const xml = renderTask(desired('backup', '0 2 * * *'), ctx, stubTriggersOf(desired('backup', '0 2 * * *')));
     const model = taskModel(desired('backup', '0 2 * * *'), ctx, setOf([]));
 
-    expect(xml).toContain('<Command>C:\\A &amp; B &lt;x&gt;\\node.exe</Command>');
-    expect(xml).toContain('<Arguments>"C:\\it\'s \\"q\\"\\main.js" exec --scheduled --state-dir "C:\\state &amp; &lt;dir&gt;\\\\" acme/backup</Arguments>');
+    expect(xml).toContain('<Command>C:\\A &#38; B &lt;x&gt;\\node.exe</Command>');
+    expect(xml).toContain('<Arguments>"C:\\it\'s \\"q\\"\\main.js" exec --scheduled --state-dir "C:\\state &#38; &lt;dir&gt;\\\\" acme/backup</Arguments>');
     expect(splitArgs(model.action.arguments)).toEqual(['C:\\it\'s "q"\\main.js', 'exec', '--scheduled', '--state-dir', 'C:\\state & <dir>\\', 'acme/backup']);
   });
 
