@@ -17,6 +17,7 @@ import { firesBetween, isFireTime, neverFires } from '../../src/schedule/fires.j
 import { offsetAt, transitionsBetween } from '../../src/schedule/zone.js';
 import { affectedSpan } from '../../src/scheduler/dst.js';
 import { calendarLines } from '../../src/scheduler/systemd/calendar.js';
+import { prng } from '../schedule/random.js';
 
 const RUNS = Number(process.env.FIDELITY_RUNS ?? 1000);
 const SEED = Number(process.env.FIDELITY_SEED ?? 20261206);
@@ -30,16 +31,6 @@ const FROM = Date.UTC(2026, 0, 1);
 const TO = Date.UTC(2028, 0, 1);
 const hasAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random cron field; `near` biases single values toward the hours DST changes happen in. */
 function field(rnd: () => number, min: number, max: number, opts: { star: number; near?: number[] }): string {
@@ -174,7 +165,7 @@ async function evaluate(groups: Map<string, { base: number; iterations: number; 
 describe('e2e systemd calendar fidelity', () => {
   it.skipIf(!hasAnalyze)(`${RUNS} random schedules × zones: systemd's elapses + dated lines, through the guard, are exactly §2a`, async () => {
     const started = performance.now();
-    const rnd = mulberry32(SEED);
+    const rnd = prng(SEED);
     const bases = new Map(ZONES.map((z) => [z, baseTimes(z, rnd)]));
     const cases: Case[] = [];
     while (cases.length < RUNS) {
