@@ -2,7 +2,7 @@
  * Minimal DOM reading of task XML parsed by xmlbuilder2 (its DOM implements these members of
  * the W3C DOM), plus decoding of task bytes (UTF-16 with or without BOM, or UTF-8).
  */
-import { create } from 'xmlbuilder2';
+import { create } from './xml.js';
 
 /** The DOM members parse.ts reads. */
 export interface DomNode {

@@ -3,7 +3,7 @@
  * order the XSD (and Windows' own export) uses, every value escaped by the builder, CRLF line
  * ends, declared UTF-16 and written as UTF-16LE with a BOM (SPEC §8).
  */
-import { create } from 'xmlbuilder2';
+import { create } from './xml.js';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import type { DesiredJob } from '../../desired/types.js';
 import { SchedulerError } from '../../errors.js';
