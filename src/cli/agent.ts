@@ -22,6 +22,7 @@ import { nodeRunner } from '../system/runner.js';
 import { commandInPath } from '../system/walk.js';
 import { createConfiguredSource } from './source.js';
 import type { CliIo } from './io.js';
+import { hostOs } from '../system/platform.js';
 
 /** Flags shared by the commands that talk to a source and a scheduler. */
 export const AGENT_OPTIONS = {
@@ -113,7 +114,7 @@ export async function buildAgent(cfg: AgentConfig, io: CliIo, opts: BuildOptions
 export function makeAdapter(cfg: SchedulerConfig, kind: SchedulerKind, deps: SchedulerDeps): SchedulerAdapter {
   const reg = registrationOf(kind);
   if (reg.inProcess && !deps.inProcess) {
-    const others = SCHEDULERS.filter((r) => !r.inProcess && (r.targetPlatform ?? process.platform) === process.platform).map((r) => r.kind);
+    const others = SCHEDULERS.filter((r) => !r.inProcess && (r.targetPlatform ?? hostOs) === hostOs).map((r) => r.kind);
     throw new UsageError(`the ${kind} scheduler runs inside \`cronsync daemon\`; use the daemon, or set scheduler.kind to ${orList(others)}`);
   }
   const options = reg.options(cfg, deps);

@@ -6,6 +6,7 @@
 import type { HttpRequest } from '../system/http.js';
 import type { EndpointIdentity } from './identity.js';
 import type { JobInstance } from './instances.js';
+import { hostOs } from '../system/platform.js';
 
 /** The body of `POST /api/endpoints/enroll`; only `name` is required by the backend. */
 export interface EnrollBody {
@@ -62,6 +63,6 @@ export function jobInstancesRequest(url: string, id: EndpointIdentity, instances
 }
 
 /** The platform name the Crontopus agent reports: linux, darwin, windows. */
-export function platformName(platform: NodeJS.Platform = process.platform): string {
+export function platformName(platform: NodeJS.Platform = hostOs): string {
   return platform === 'win32' ? 'windows' : platform;
 }

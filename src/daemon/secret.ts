@@ -4,6 +4,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { readRegularFileSync } from '../system/regular-file.js';
+import { nodePlatform, type Platform } from '../system/platform.js';
 
 /** Where the webhook secret lives (config `webhooks.secretFile` / `webhooks.secretEnv`). */
 export interface SecretSource {
@@ -16,7 +17,8 @@ export interface SecretDeps {
   /** The file's text and its permission bits (`stat.mode & 0o777`), of the same open file. */
   readFile(path: string): { text: string; mode: number };
   env: Readonly<Record<string, string | undefined>>;
-  platform: NodeJS.Platform;
+  /** Judges whether the file is private: mode bits (POSIX) or its ACL (Windows). */
+  platform: Platform;
 }
 
 
@@ -28,7 +30,7 @@ const nodeDeps: SecretDeps = {
     return { text: data.toString('utf8'), mode: stat.mode & 0o777 };
   },
   env: process.env,
-  platform: process.platform,
+  platform: nodePlatform,
 };
 
 /** Below this length a secret is guessable; such a secret is refused. */
@@ -37,7 +39,7 @@ export const MIN_SECRET_LENGTH = 16;
 /**
  * Reads the webhook secret; null when neither source is configured (webhooks then reject every
  * call). Trailing whitespace and newlines of the file are dropped.
- * @throws {ConfigError} when the file is unreadable, group/world-readable (POSIX), or the secret
+ * @throws {ConfigError} when the file is unreadable, readable by others (POSIX mode, Windows ACL), or the secret
  * is empty or shorter than {@link MIN_SECRET_LENGTH}.
  */
 export function loadWebhookSecret(src: SecretSource, deps: SecretDeps = nodeDeps): string | null {
@@ -51,8 +53,10 @@ export function loadWebhookSecret(src: SecretSource, deps: SecretDeps = nodeDeps
       const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
       throw new ConfigError(`Cannot read webhook secret file ${file}: ${REASONS[code] ?? code}`, { path: file, reason: code });
     }
-    if (deps.platform !== 'win32' && (mode & 0o077) !== 0) {
-      throw new ConfigError(`Webhook secret file ${file} must not be group or world readable (chmod 600)`, { path: file, mode: mode.toString(8) });
+    const why = deps.platform.publicReason(file, { mode });
+    if (why !== null) {
+      const text = deps.platform.kind === 'win32' ? `must not be readable by other users: ${why}` : 'must not be group or world readable (chmod 600)';
+      throw new ConfigError(`Webhook secret file ${file} ${text}`, { path: file, mode: mode.toString(8) });
     }
   } else if (src.secretEnv !== undefined) {
     value = deps.env[src.secretEnv];

@@ -25,6 +25,7 @@ import { Reasons } from './reasons.js';
 import { previousSourceIds, readSources, recordAfterApply, recordBeforeApply, sameSources, SOURCES_FILE, writeSources } from './sources.js';
 import type { SourcesRecord } from './sources.js';
 import type { ReconcileSnapshot, ReconcilerDeps, SyncContext } from './types.js';
+import { hostOs } from '../system/platform.js';
 
 /** State a reconciler keeps between syncs (the daemon reuses it; one-shot syncs start empty). */
 export interface ReconcilerMemory {
@@ -280,7 +281,7 @@ function snapshotRuntime(deps: ReconcilerDeps): SnapshotRuntime {
 async function runAsCheck(deps: ReconcilerDeps, jobs: readonly DesiredJob[]): Promise<(job: DesiredJob) => string | null> {
   const names = jobs.flatMap((d) => (d.job.spec.user === undefined ? [] : [d.job.spec.user]));
   if (names.length === 0) return () => null;
-  if (process.platform === 'win32') return (d) => (d.job.spec.user === undefined ? null : windowsRunAsMessage(d.job.spec.user));
+  if (hostOs === 'win32') return (d) => (d.job.spec.user === undefined ? null : windowsRunAsMessage(d.job.spec.user));
   const accounts = await lookupAccounts(names);
   const allowed = deps.config.scheduler.allowedUsers ?? [];
   return (d) => runAsProblem(d.job, allowed, (name) => accounts.get(name) ?? null);

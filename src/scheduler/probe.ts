@@ -2,6 +2,7 @@
 import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { HostProbe } from './registration.js';
+import { hostOs } from '../system/platform.js';
 
 function onPath(program: string): boolean {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
@@ -34,7 +35,7 @@ function processRunning(name: string): boolean {
 
 /** nodeHostProbe describes this machine. */
 export const nodeHostProbe: HostProbe = {
-  platform: process.platform,
+  platform: hostOs,
   isRoot: typeof process.getuid === 'function' && process.getuid() === 0,
   exists: (p) => existsSync(p),
   onPath,

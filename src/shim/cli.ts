@@ -1,4 +1,5 @@
 /** Command line of `cronsync exec` (parsed here, not by the main CLI, to keep `exec` light). Pure. */
+import { hostOs } from '../system/platform.js';
 
 /** Parsed `cronsync exec` arguments, or a usage problem. */
 export type ExecArgs =
@@ -33,7 +34,7 @@ Exit codes: the job's own; 124 timeout; 128+N cancelled by signal N; 64 usage;
 `;
 
 /** Default state directory of the platform. */
-export function defaultStateDir(env: Record<string, string | undefined>, platform: NodeJS.Platform = process.platform): string {
+export function defaultStateDir(env: Record<string, string | undefined>, platform: NodeJS.Platform = hostOs): string {
   if (env.CRONSYNC_STATE_DIR) return env.CRONSYNC_STATE_DIR;
   return platform === 'win32' ? `${env.ProgramData ?? 'C:\\ProgramData'}\\cronsync\\state` : '/var/lib/cronsync';
 }

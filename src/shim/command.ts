@@ -2,6 +2,7 @@
 import { argsPlan, argsRefusalMessage } from '../manifest/args/plan.js';
 import type { ArgsHazard } from '../manifest/args/types.js';
 import type { Command } from '../system/runner.js';
+import { hostOs } from '../system/platform.js';
 
 /** Exit code of a run refused because its args cannot be passed safely: EX_CONFIG, as for an unusable snapshot. */
 export const ARGS_REFUSED_EXIT = 78;
@@ -14,7 +15,7 @@ export const ARGS_REFUSED_EXIT = 78;
  * returned command prints why to stderr and exits {@link ARGS_REFUSED_EXIT}, so the refusal is
  * reported like any failed run even when lint was bypassed (a snapshot from an older version).
  */
-export function shellCommand(command: string, args: readonly string[], platform: NodeJS.Platform = process.platform): Command {
+export function shellCommand(command: string, args: readonly string[], platform: NodeJS.Platform = hostOs): Command {
   const win = platform === 'win32';
   if (args.length === 0) {
     return win ? { file: 'cmd.exe', args: ['/d', '/s', '/c', `"${command}"`], windowsVerbatimArguments: true } : { file: '/bin/sh', args: ['-c', command] };
@@ -43,7 +44,7 @@ export function quoteWindowsArg(arg: string): string {
  * Why `args` cannot be given to `command` on `platform` (the line the shim reports on stderr), or
  * undefined when they can; a command without args is never refused.
  */
-export function argsRefusal(command: string, args: readonly string[], platform: NodeJS.Platform = process.platform): string | undefined {
+export function argsRefusal(command: string, args: readonly string[], platform: NodeJS.Platform = hostOs): string | undefined {
   if (args.length === 0) return undefined;
   const plan = argsPlan(command, platform);
   return plan.kind === 'refuse' ? refusalLine(plan, platform) : undefined;

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type { ConcurrencyPolicy } from '../manifest/types.js';
 import { parseJobId } from '../state/snapshot-read.js';
 import type { Clock } from '../system/clock.js';
-import { groupAlive, killTree } from '../system/runner.js';
+import { nodePlatform, type Platform } from '../system/platform.js';
+import { groupAlive } from '../system/runner.js';
 import { isProcessAlive, lockHolder, tryAcquireLock } from './lock.js';
 import type { HeldLock, LockHolder } from './lock.js';
 import type { Logger } from './types.js';
@@ -39,11 +40,13 @@ export interface AdmitDeps {
   graceMs: number;
   /** Sends `sig` to a process, or to a process group when `group` [process.kill / killTree]. */
   kill?: (pid: number, sig: NodeJS.Signals, group: boolean) => void;
+  /** Lock liveness, tree kills and group checks (default nodePlatform). */
+  platform?: Platform;
 }
 
-function systemKill(pid: number, sig: NodeJS.Signals, group: boolean): void {
+function systemKill(platform: Platform, pid: number, sig: NodeJS.Signals, group: boolean): void {
   if (group) {
-    killTree(pid, sig);
+    platform.killTree(pid, sig);
     return;
   }
   try {
@@ -56,29 +59,30 @@ function systemKill(pid: number, sig: NodeJS.Signals, group: boolean): void {
 /** Applies the concurrency policy. Never throws for a busy lock. */
 export async function admit(policy: ConcurrencyPolicy, path: string, me: LockHolder, d: AdmitDeps): Promise<Admission> {
   if (policy === 'Allow') return { run: true, lock: null };
-  const first = await tryAcquireLock(path, me);
+  const platform = d.platform ?? nodePlatform;
+  const first = await tryAcquireLock(path, me, { platform });
   if (first.acquired) return { run: true, lock: first.lock };
   if (policy !== 'Replace' || !first.holder) return { run: false, holder: first.holder };
   const holder = first.holder;
   d.log.warn({ holderPid: holder.pid, holderRunId: holder.runId }, 'Replacing the running instance');
-  const kill = d.kill ?? systemKill;
-  terminate(path, holder, 'SIGTERM', kill);
+  const kill = d.kill ?? ((pid: number, sig: NodeJS.Signals, group: boolean) => systemKill(platform, pid, sig, group));
+  terminate(path, holder, 'SIGTERM', kill, platform);
   const step = 50;
   for (let waited = 0; waited < d.graceMs + 1000; waited += step) {
     if (!(await lockHolder(path))) break;
     await d.clock.sleep(step);
   }
-  if (await lockHolder(path)) terminate(path, holder, 'SIGKILL', kill);
+  if (await lockHolder(path)) terminate(path, holder, 'SIGKILL', kill, platform);
   for (let i = 0; i < 20; i++) {
-    const again = await tryAcquireLock(path, me);
+    const again = await tryAcquireLock(path, me, { platform });
     if (again.acquired) return { run: true, lock: again.lock };
     await d.clock.sleep(step);
   }
   return { run: false, holder };
 }
 
-function terminate(path: string, holder: LockHolder, sig: NodeJS.Signals, kill: NonNullable<AdmitDeps['kill']>): void {
-  const shimAlive = isProcessAlive(holder.pid, holder.startTime);
+function terminate(path: string, holder: LockHolder, sig: NodeJS.Signals, kill: NonNullable<AdmitDeps['kill']>, platform: Platform): void {
+  const shimAlive = isProcessAlive(holder.pid, holder.startTime, platform);
   if (holder.pid === process.pid && shimAlive) {
     // The holder is a run inside this process (embedded scheduler): cancel it, never signal ourselves.
     inProcess.get(path)?.abort(sig);
@@ -89,5 +93,5 @@ function terminate(path: string, holder: LockHolder, sig: NodeJS.Signals, kill: 
   // is gone (kill -9) is not signalled: its pid may belong to another process by now. Its job's
   // group, which holds the lock alone, is signalled directly.
   if (shimAlive) kill(holder.pid, sig, false);
-  if (holder.childPid && (sig === 'SIGKILL' || !shimAlive) && groupAlive(holder.childPid)) kill(holder.childPid, sig, true);
+  if (holder.childPid && (sig === 'SIGKILL' || !shimAlive) && groupAlive(holder.childPid, platform)) kill(holder.childPid, sig, true);
 }

@@ -5,7 +5,8 @@
  * would cost a process spawn on every run and does not exist on Windows. The lock file records
  * the holder's pid and its start time (field 22 of /proc/<pid>/stat), which is as robust against
  * kill -9: a record whose process is gone, or whose pid now belongs to a process started at
- * another time (pid reuse), is stale. Without /proc (Windows, macOS) only the pid is checked.
+ * another time (pid reuse), is stale. Without /proc (macOS) only the pid is checked; on Windows
+ * the identity is the image name, checked with tasklist (see createWin32Platform).
  *
  * Why at most one process believes it holds the lock, for any interleaving of any contenders:
  * 1. Create: the record is written to a unique temp file, then link(2)ed to `<path>`. link fails
@@ -34,13 +35,14 @@
 import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomHex } from '../state/sync-io.js';
+import { nodePlatform, type Platform } from '../system/platform.js';
 import { groupAlive } from '../system/runner.js';
 import { makeDirSync } from '../system/regular-file.js';
 
 /** LockHolder is the content of a lock file. */
 export interface LockHolder {
   pid: number;
-  /** Process start time in clock ticks since boot, from /proc; null where unavailable. */
+  /** Process identity (POSIX: start time in ticks since boot from /proc; Windows: image name); null where unavailable. */
   startTime: string | null;
   runId: string;
   startedAt: string;
@@ -68,35 +70,23 @@ export interface LockOptions {
   onStep?: (step: LockStep) => void | Promise<void>;
   /** Whether the process (pid, start time) of a record still runs [isProcessAlive]. */
   isAlive?: (pid: number, startTime: string | null) => boolean;
+  /** Platform whose {@link Platform.isAlive} judges records when `isAlive` is absent (default nodePlatform). */
+  platform?: Platform;
 }
 
-/** Start time of a process (ticks since boot) from /proc, or null where /proc is unavailable. */
-export function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 2 (comm) may hold spaces and parentheses: count fields after the last ')'.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return rest[19] ?? null;
-  } catch {
-    return null;
-  }
+/** Identity of a process (POSIX: start time from /proc; Windows: image name) [Platform.processIdentity]. */
+export function processStartTime(pid: number, platform: Platform = nodePlatform): string | null {
+  return platform.processIdentity(pid);
 }
 
-/** True when `pid` is running and (where /proc tells) was started at `startTime`. */
-export function isProcessAlive(pid: number, startTime: string | null): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  if (startTime === null) return true;
-  const now = processStartTime(pid);
-  return now === null || now === startTime;
+/** True when `pid` is running and (where the platform tells) is still the process `startTime` names. */
+export function isProcessAlive(pid: number, startTime: string | null, platform: Platform = nodePlatform): boolean {
+  return platform.isAlive(pid, startTime);
 }
 
 /** Identifies the current process for lock and spool ownership. */
-export function selfIdentity(): { pid: number; startTime: string | null } {
-  return { pid: process.pid, startTime: processStartTime(process.pid) };
+export function selfIdentity(platform: Platform = nodePlatform): { pid: number; startTime: string | null } {
+  return { pid: process.pid, startTime: platform.processIdentity(process.pid) };
 }
 
 /** How long an empty or unparsable record counts as being written by a live creator. */
@@ -115,7 +105,7 @@ type LockRecord = { holder: LockHolder | null; mtimeMs: number };
 export async function tryAcquireLock(path: string, holder: LockHolder, o: LockOptions = {}): Promise<AcquireResult> {
   // Synchronous file calls: this is on the start-up path of every run, and each call is tiny.
   makeDirSync(dirname(path), 0o700);
-  const alive = o.isAlive ?? isProcessAlive;
+  const alive = o.isAlive ?? ((pid: number, st: string | null) => isProcessAlive(pid, st, o.platform));
   const step: Step = async (s) => o.onStep?.(s);
   for (let i = 0; i < ATTEMPTS; i++) {
     await step('create');

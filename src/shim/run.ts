@@ -16,6 +16,7 @@ import type { Clock } from '../system/clock.js';
 import type { HttpClient } from '../system/http.js';
 import { systemClock } from '../system/clock.js';
 import type { Runner } from '../system/runner.js';
+import type { Platform } from '../system/platform.js';
 import { nodeRunner } from '../system/runner.js';
 import { hostRunAsPorts, resolveRunAs, userEnv } from '../system/users.js';
 import type { PasswdEntry, RunAsPorts } from '../system/users.js';
@@ -74,6 +75,8 @@ export interface ExecOptions {
   killGraceMs?: number;
   /** How `spec.user` is looked up and switched to [the host's password database and setpriv]. */
   runAsPorts?: RunAsPorts;
+  /** Lock identity and liveness, tree kills of Replace and the secrets file's privacy [nodePlatform]. */
+  platform?: Platform;
 }
 
 const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
@@ -127,7 +130,7 @@ export async function runExec(o: ExecOptions): Promise<number> {
     }
     if (r.ok) runAs = { user: r.user, setpriv: r.setpriv, cwd: r.cwd };
   }
-  const resolve = createResolver(o.env, snapshot.runtime.secretsFile);
+  const resolve = createResolver(o.env, snapshot.runtime.secretsFile, o.platform);
   let secret: string | undefined;
   let childEnv: Record<string, string | undefined>;
   try {
@@ -146,9 +149,9 @@ export async function runExec(o: ExecOptions): Promise<number> {
   }
 
   const path = lockPath(o.stateDir, o.jobId);
-  const me = { ...selfIdentity(), runId, startedAt: startedAt.toISOString() };
+  const me = { ...selfIdentity(o.platform), runId, startedAt: startedAt.toISOString() };
   const grace = o.killGraceMs ?? 5000;
-  const admission = await admit(job.spec.concurrency ?? 'Forbid', path, me, { clock: o.clock, log, graceMs: grace });
+  const admission = await admit(job.spec.concurrency ?? 'Forbid', path, me, { clock: o.clock, log, graceMs: grace, platform: o.platform });
   if (!admission.run) {
     log.warn({ ...fields, holderPid: admission.holder?.pid, holderRunId: admission.holder?.runId }, 'Previous run still going; this run is skipped (concurrency: Forbid)');
     await record(o, { runId, startedAt: startedAt.toISOString(), finishedAt: o.clock.now().toISOString(), status: 'skipped', exitCode: null, durationMs: 0, attempts: 0 });

@@ -3,6 +3,7 @@
  * in an error message, a log field or argv.
  */
 import { SecretsError } from '../errors.js';
+import { nodePlatform, type Platform } from '../system/platform.js';
 import { readRegularFileSync } from '../system/regular-file.js';
 
 const REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -23,18 +24,18 @@ export function parseSecretsFile(text: string): Map<string, string> {
 }
 
 /**
- * Reads a secrets file, refusing one that group or others may read or write (POSIX).
+ * Reads a secrets file, refusing one that other users may read (POSIX: group/other mode bits;
+ * Windows: an ACL granting Everyone, Users or Authenticated Users read) [Platform.publicReason].
  * @throws {SecretsError} when the file is missing, unreadable or unsafe.
  */
-export function readSecretsFile(path: string): Map<string, string> {
+export function readSecretsFile(path: string, platform: Platform = nodePlatform): Map<string, string> {
   let text: string;
   try {
     // The mode is checked on the open file, so the file read is the file checked.
     text = readRegularFileSync(path, {
       check: (st) => {
-        if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
-          throw new SecretsError(`Refusing secrets file ${path}: it is accessible by group or others (mode ${(st.mode & 0o777).toString(8)}); run chmod 600`, { path, reason: 'unsafe' });
-        }
+        const why = platform.publicReason(path, st);
+        if (why !== null) throw new SecretsError(`Refusing secrets file ${path}: ${why}`, { path, reason: 'unsafe' });
       },
     }).data.toString('utf8');
   } catch (err) {
@@ -62,13 +63,13 @@ export type Resolver = (template: string, field: string) => string;
  * first lookup that needs it, so a job without secrets never touches it).
  * @throws {SecretsError} (from the resolver) for an unknown variable or an unsafe file.
  */
-export function createResolver(env: Record<string, string | undefined>, secretsFile: string | undefined): Resolver {
+export function createResolver(env: Record<string, string | undefined>, secretsFile: string | undefined, platform: Platform = nodePlatform): Resolver {
   let file: Map<string, string> | undefined;
   const lookup = (name: string, field: string): string => {
     const fromEnv = env[name];
     if (fromEnv !== undefined) return fromEnv;
     if (secretsFile) {
-      file ??= readSecretsFile(secretsFile);
+      file ??= readSecretsFile(secretsFile, platform);
       const v = file.get(name);
       if (v !== undefined) return v;
     }

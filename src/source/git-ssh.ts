@@ -19,6 +19,7 @@ import { resolveRemoteRef } from './protocol.js';
 import { buildFiles, diffFiles, fileOids, makeMatcher, sourceIdOf, unchangedSnapshot } from './select.js';
 import type { TreeEntry } from './tree.js';
 import { isSafeName } from './tree.js';
+import { nodePlatform, type Platform } from '../system/platform.js';
 import { DEFAULT_TIMEOUT_MS } from './types.js';
 import type { Snapshot, Source, SourceConfig, SourceLog } from './types.js';
 
@@ -33,6 +34,8 @@ export interface GitSshDeps {
   sshProgram?: string;
   /** Fetches kept before `git gc` compacts the clone (default 8). */
   compactAfter?: number;
+  /** Decides whether git gets its own process group (default nodePlatform). */
+  platform?: Platform;
 }
 
 interface RunResult {
@@ -104,6 +107,7 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
   const url = config.url;
   const gitdir = path.join(deps.stateDir, 'sources', id);
   const gitBin = deps.gitBinary ?? 'git';
+  const platform = deps.platform ?? nodePlatform;
   const timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxBytes = maxFetchBytesOf(config.maxFetchSize);
   const match = makeMatcher(config.paths, config.exclude);
@@ -136,14 +140,14 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
     const maxStdout = limit?.which === 'advertisement' ? limit.bytes + 64 * 1024 : Infinity;
     return new Promise((resolve, reject) => {
       // Its own process group, so a timeout or a cap stops ssh and index-pack with it.
-      const child = spawn(gitBin, args, { env, detached: process.platform !== 'win32', stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(gitBin, args, { env, detached: platform.kind !== 'win32', stdio: ['pipe', 'pipe', 'pipe'] });
       let settled = false;
       const stop = (err: unknown): void => {
         if (settled) return;
         settled = true;
         signal.removeEventListener('abort', onAbort);
         try {
-          if (child.pid !== undefined && process.platform !== 'win32') process.kill(-child.pid, 'SIGTERM');
+          if (child.pid !== undefined && platform.kind !== 'win32') process.kill(-child.pid, 'SIGTERM');
           else child.kill();
         } catch {
           child.kill();

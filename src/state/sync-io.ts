@@ -8,6 +8,7 @@
 import { closeSync, fchmodSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { IoError } from '../errors.js';
+import { nodePlatform, type Platform } from '../system/platform.js';
 import { makeDirSync } from '../system/regular-file.js';
 
 /** `n` cryptographically random bytes. `source` is for tests. */
@@ -52,7 +53,7 @@ export function randomUuid(): string {
  * exactly `mode`. Same contract as the asynchronous atomicWriteFile of src/system/files.ts.
  * @throws {IoError} when the file cannot be written.
  */
-export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode: number, fsync = true): void {
+export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode: number, fsync = true, platform: Platform = nodePlatform): void {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${randomHex(6)}.tmp`);
   try {
@@ -66,7 +67,8 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
       closeSync(fd);
     }
     renameSync(tmp, path);
-    if (fsync && process.platform !== 'win32') {
+    // Windows cannot open a directory for fsync; NTFS journals the rename itself.
+    if (fsync && platform.kind !== 'win32') {
       const dfd = openSync(dir, 'r');
       try {
         fsyncSync(dfd);

@@ -17,6 +17,7 @@ import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { isZoneYear } from '../schedule/zone.js';
 import type { ZoneYear } from '../schedule/zone.js';
+import { nodePlatform, type Platform } from '../system/platform.js';
 import { readRegularFileSync } from '../system/regular-file.js';
 import { writeFileAtomicSync } from './sync-io.js';
 
@@ -62,19 +63,19 @@ function plausible(d: ZoneYear): boolean {
 }
 
 /** Only what this user (or root) wrote, and nobody else can rewrite, is trusted (POSIX). */
-function trusted(st: Stats): boolean {
+function trusted(st: Stats, platform: Platform): boolean {
   if (!st.isFile()) return false;
-  if (process.platform === 'win32' || typeof process.geteuid !== 'function') return true;
+  if (platform.kind === 'win32' || typeof process.geteuid !== 'function') return true;
   return (st.mode & 0o022) === 0 && (st.uid === process.geteuid() || st.uid === 0);
 }
 
 /** A cached year, or null when absent, unreadable, untrusted, damaged or not for this zone and year. */
-export function readZoneYear(stateDir: string, zone: string, year: number): ZoneYear | null {
+export function readZoneYear(stateDir: string, zone: string, year: number, platform: Platform = nodePlatform): ZoneYear | null {
   const path = zoneYearPath(stateDir, zone, year);
   if (!path) return null;
   try {
     // Checked on the open file: the checks and the read see the same file.
-    const { data } = readRegularFileSync(path, { check: (st) => { if (!trusted(st)) throw new Error('untrusted'); } });
+    const { data } = readRegularFileSync(path, { check: (st) => { if (!trusted(st, platform)) throw new Error('untrusted'); } });
     const v = JSON.parse(data.toString('utf8')) as unknown;
     if (!isZoneYear(v) || v.zone !== zone || v.year !== year || !plausible(v)) return null;
     if ((v as { sum?: unknown }).sum !== zoneYearChecksum(v)) return null;

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { constants } from 'node:os';
+import { nodePlatform, type Platform } from './platform.js';
 
 /** Command is one program invocation: file and argv, no shell parsing. */
 export interface Command {
@@ -58,24 +59,13 @@ export interface Runner {
   run(cmd: Command, opts?: RunOptions): Promise<RunResult>;
 }
 
-const isWindows = process.platform === 'win32';
-
 function signalNumber(sig: NodeJS.Signals): number {
   return (constants.signals as Record<string, number>)[sig] ?? 15;
 }
 
-/** Sends `sig` to the process group led by `pid` (POSIX) or kills the tree (Windows). */
-export function killTree(pid: number, sig: NodeJS.Signals): void {
-  if (isWindows) {
-    // Windows has no process groups or SIGTERM: taskkill /T walks the tree.
-    spawn('taskkill', ['/PID', String(pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true }).on('error', () => undefined);
-    return;
-  }
-  try {
-    process.kill(-pid, sig);
-  } catch {
-    // ESRCH: the group is already gone.
-  }
+/** Sends `sig` to the process group led by `pid` (POSIX) or kills the tree (Windows) [Platform.killTree]. */
+export function killTree(pid: number, sig: NodeJS.Signals, platform: Platform = nodePlatform): void {
+  platform.killTree(pid, sig);
 }
 
 /**
@@ -83,8 +73,8 @@ export function killTree(pid: number, sig: NodeJS.Signals): void {
  * found there, because kill(-pgid, 0) also succeeds for zombies, which linger in containers
  * whose init does not reap them.
  */
-export function groupAlive(pgid: number): boolean {
-  if (isWindows) return false;
+export function groupAlive(pgid: number, platform: Platform = nodePlatform): boolean {
+  if (platform.kind === 'win32') return false;
   let entries: string[] | null = null;
   try {
     entries = readdirSync('/proc');
@@ -151,9 +141,12 @@ function maskedStdio(base: ('ignore' | 'pipe')[], fds: readonly number[], nul: n
   return stdio;
 }
 
-/** nodeRunner runs each command in a new process group (a new session on POSIX). */
-export const nodeRunner: Runner = {
-  run(cmd, opts = {}) {
+/** A Runner that runs each command in a new process group (a new session on POSIX) and kills trees through `platform`. */
+export function createNodeRunner(platform: Platform = nodePlatform): Runner {
+  const isWindows = platform.kind === 'win32';
+  const kill = (pid: number, sig: NodeJS.Signals): void => platform.killTree(pid, sig);
+  const alive = (pid: number): boolean => groupAlive(pid, platform);
+  return { run(cmd, opts = {}) {
     return new Promise<RunResult>((resolve) => {
       const grace = opts.killGraceMs ?? 5000;
       let timedOut = false;
@@ -181,10 +174,10 @@ export const nodeRunner: Runner = {
       }
       const stop = (sig: NodeJS.Signals): void => {
         if (child.pid === undefined) return;
-        killTree(child.pid, sig);
+        kill(child.pid, sig);
         if (stopping) return;
         stopping = true;
-        killTimer = setTimeout(() => child.pid !== undefined && killTree(child.pid, 'SIGKILL'), grace);
+        killTimer = setTimeout(() => child.pid !== undefined && kill(child.pid, 'SIGKILL'), grace);
       };
       const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
         timedOut = true;
@@ -215,7 +208,7 @@ export const nodeRunner: Runner = {
           resolve({ exitCode: code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut, cancelled, spawnError });
         };
         // After a timeout or cancel, stragglers in the group get the rest of the grace period.
-        if (stopping && child.pid !== undefined && groupAlive(child.pid)) waitGroup(child.pid, grace, done);
+        if (stopping && child.pid !== undefined && alive(child.pid)) waitGroup(child.pid, grace, done, platform);
         else done();
       };
       child.on('error', (e: NodeJS.ErrnoException) => finish(e.code === 'ENOENT' ? 127 : 126, null, e.message));
@@ -233,14 +226,17 @@ export const nodeRunner: Runner = {
         });
       });
     });
-  },
-};
+  } };
+}
 
-function waitGroup(pid: number, graceMs: number, done: () => void): void {
+/** nodeRunner is the Runner of this host. */
+export const nodeRunner: Runner = createNodeRunner();
+
+function waitGroup(pid: number, graceMs: number, done: () => void, platform: Platform): void {
   const deadline = Date.now() + graceMs + 1000;
   const tick = (): void => {
-    if (!groupAlive(pid) || Date.now() > deadline) {
-      killTree(pid, 'SIGKILL');
+    if (!groupAlive(pid, platform) || Date.now() > deadline) {
+      platform.killTree(pid, 'SIGKILL');
       done();
       return;
     }

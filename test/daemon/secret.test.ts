@@ -5,11 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { loadWebhookSecret } from '../../src/daemon/secret.js';
 import type { SecretDeps } from '../../src/daemon/secret.js';
+import { createPosixPlatform, createWin32Platform, type Platform } from '../../src/system/platform.js';
 import { testTempDir } from '../system/tempdir.js';
 
 const SECRET = 'correct-horse-battery-staple';
 
-function deps(files: Record<string, { text: string; mode: number }>, env: Record<string, string> = {}, platform: NodeJS.Platform = 'linux'): SecretDeps {
+function deps(files: Record<string, { text: string; mode: number }>, env: Record<string, string> = {}, platform: Platform = createPosixPlatform()): SecretDeps {
   const get = (p: string) => {
     const f = files[p];
     if (!f) throw Object.assign(new Error(`ENOENT ${p}`), { code: 'ENOENT' });
@@ -49,8 +50,14 @@ describe('daemon/secret', () => {
     expect(JSON.stringify({ m: (err as Error).message, d: (err as ConfigError).data })).not.toContain(SECRET);
   });
 
-  it('does not check POSIX modes on Windows', () => {
-    expect(loadWebhookSecret({ secretFile: 'C:\\s' }, deps({ 'C:\\s': { text: SECRET, mode: 0o666 } }, {}, 'win32'))).toBe(SECRET);
+  it('checks the ACL, not POSIX modes, on Windows', () => {
+    // `icacls <file>` output, format documented at
+    // https://learn.microsoft.com/windows-server/administration/windows-commands/icacls
+    const icacls = (aces: string) => createWin32Platform({ tools: { runSync: () => ({ status: 0, stdout: `C:\\s ${aces}\r\n\r\nSuccessfully processed 1 files; Failed processing 0 files\r\n` }), start: () => undefined } });
+    const file = { 'C:\\s': { text: SECRET, mode: 0o666 } };
+
+    expect(loadWebhookSecret({ secretFile: 'C:\\s' }, deps(file, {}, icacls('NT AUTHORITY\\SYSTEM:(F)')))).toBe(SECRET);
+    expect(() => loadWebhookSecret({ secretFile: 'C:\\s' }, deps(file, {}, icacls('Everyone:(R)')))).toThrow(/must not be readable by other users: Everyone can read it/);
   });
 
   it('says why a secret file cannot be read, and refuses a FIFO or directory instead of blocking on it', () => {

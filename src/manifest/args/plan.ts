@@ -6,14 +6,15 @@
 import { cmdPlan } from './cmd.js';
 import { shPlan } from './sh.js';
 import type { ArgsHazard, ArgsPlan } from './types.js';
+import { hostOs } from '../../system/platform.js';
 
 /** Decides how non-empty args reach `command` on `platform` (the rule `cronsync lint` enforces as `command-args`). */
-export function argsPlan(command: string, platform: NodeJS.Platform = process.platform): ArgsPlan {
+export function argsPlan(command: string, platform: NodeJS.Platform = hostOs): ArgsPlan {
   return platform === 'win32' ? cmdPlan(command) : shPlan(command);
 }
 
 /** The reason a plan was refused and what to write instead, for lint and for the shim's stderr. */
-export function argsRefusalMessage(plan: { hazard: ArgsHazard; token: string }, platform: NodeJS.Platform = process.platform): string {
+export function argsRefusalMessage(plan: { hazard: ArgsHazard; token: string }, platform: NodeJS.Platform = hostOs): string {
   const t = plan.token.length > 40 ? `${plan.token.slice(0, 40)}…` : plan.token;
   const why: Record<ArgsHazard, string> = {
     quote: `the command ends inside an unterminated quote, substitution or group (${t}), so the arguments would become part of it`,
