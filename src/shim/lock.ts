@@ -94,7 +94,11 @@ const FRESH_MS = 10_000;
 /** Creation attempts per call; each failed one may clear one stale lock or guard. */
 const ATTEMPTS = 5;
 
-type Alive = NonNullable<LockOptions['isAlive']>;
+/** Judges records: whether a shim (pid, identity) runs, and whether a job's process group does. */
+interface Alive {
+  shim: NonNullable<LockOptions['isAlive']>;
+  group: (pgid: number) => boolean;
+}
 type Step = (step: LockStep) => Promise<void>;
 type LockRecord = { holder: LockHolder | null; mtimeMs: number };
 
@@ -105,7 +109,7 @@ type LockRecord = { holder: LockHolder | null; mtimeMs: number };
 export async function tryAcquireLock(path: string, holder: LockHolder, o: LockOptions = {}): Promise<AcquireResult> {
   // Synchronous file calls: this is on the start-up path of every run, and each call is tiny.
   makeDirSync(dirname(path), 0o700);
-  const alive = o.isAlive ?? ((pid: number, st: string | null) => isProcessAlive(pid, st, o.platform));
+  const alive = judge(o);
   const step: Step = async (s) => o.onStep?.(s);
   for (let i = 0; i < ATTEMPTS; i++) {
     await step('create');
@@ -117,6 +121,18 @@ export async function tryAcquireLock(path: string, holder: LockHolder, o: LockOp
     await removeStale(path, holder, alive, step);
   }
   return { acquired: false, holder: null };
+}
+
+/**
+ * The liveness judge of records: the shim's process, and its job's group. The group is checked
+ * through the same platform, so a Windows platform (no process groups) never consults /proc.
+ */
+function judge(o: LockOptions): Alive {
+  const platform = o.platform ?? nodePlatform;
+  return {
+    shim: o.isAlive ?? ((pid, st) => isProcessAlive(pid, st, platform)),
+    group: (pgid) => groupAlive(pgid, platform),
+  };
 }
 
 /** Step 1: links a fully written temp file to `path`; false when `path` exists. */
@@ -218,10 +234,12 @@ function isStale(r: LockRecord, alive: Alive, withChild = true): boolean {
 /**
  * A run is alive while its shim lives, or while its job's process group does: a shim killed
  * with -9 leaves its child running in its own session, and Forbid must still see that run.
+ * Windows has no process groups (the platform's group check is false): a run there is alive
+ * while its shim is, and Replace reaches the job's tree through the shim's (taskkill /T).
  */
-function holderAlive(h: LockHolder, alive: Alive = isProcessAlive, withChild = true): boolean {
-  if (alive(h.pid, h.startTime)) return true;
-  return withChild && h.childPid !== undefined && groupAlive(h.childPid);
+function holderAlive(h: LockHolder, alive: Alive, withChild = true): boolean {
+  if (alive.shim(h.pid, h.startTime)) return true;
+  return withChild && h.childPid !== undefined && alive.group(h.childPid);
 }
 
 function readRecord(path: string): 'gone' | LockRecord {
@@ -289,9 +307,9 @@ function heldLock(path: string, initial: LockHolder, step: Step): HeldLock {
   };
 }
 
-/** Reads the current holder of a lock, or null when it is free or stale. */
-export async function lockHolder(path: string): Promise<LockHolder | null> {
+/** Reads the current holder of a lock, or null when it is free or stale (judged through `o.platform`, default nodePlatform). */
+export async function lockHolder(path: string, o: Pick<LockOptions, 'isAlive' | 'platform'> = {}): Promise<LockHolder | null> {
   const cur = readRecord(path);
   if (cur === 'gone' || !cur.holder) return null;
-  return holderAlive(cur.holder) ? cur.holder : null;
+  return holderAlive(cur.holder, judge(o)) ? cur.holder : null;
 }

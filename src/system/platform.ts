@@ -4,8 +4,15 @@
  * `process.platform`; everything else takes a {@link Platform}.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { IoError } from '../errors.js';
+import { makeDirSync } from './regular-file.js';
+import { broadReader, decodeAclFile, parseAclSave, parseIcacls, sddlBroadReader } from './win-acl.js';
+
+export { broadReader, decodeAclFile, parseAclSave, parseIcacls, parseSddlDacl, sddlBroadReader, sddlMask, type IcaclsEntry, type SddlAce } from './win-acl.js';
 
 /** The host OS as Node reports it: the default of pure functions that take a platform name. */
 export const hostOs: NodeJS.Platform = process.platform;
@@ -29,7 +36,36 @@ export interface Platform {
   isAlive(pid: number, identity: string | null): boolean;
   /** Why the file at `path` (whose open handle's stat is `st`) is readable by others, or null when it is private. */
   publicReason(path: string, st: { mode: number }): string | null;
+  /**
+   * Asks one process to stop. POSIX: sends `signal` to `pid` alone (a shim forwards it to its
+   * job's process group and reports the run cancelled). Windows, which has no signal a process
+   * could catch and forward: kills `pid`'s whole tree like {@link Platform.killTree}, because
+   * terminating a shim alone orphans its job's grandchildren.
+   */
+  stopProcess(pid: number, signal: NodeJS.Signals): void;
+  /**
+   * Creates the directory `path` (and its missing parents) private to the agent. POSIX: mode
+   * 0700. Windows: a protected ACL (no inherited entries) granting full control to SYSTEM
+   * (S-1-5-18) and Administrators (S-1-5-32-544) only, inherited by everything created inside;
+   * the directory is made under a temporary name, given its ACL, then renamed into place, so no
+   * process ever sees it with the parent's ACL. An existing directory is left as it is: check
+   * it with {@link Platform.privateDirProblem}.
+   * @throws {IoError} naming the directory, when it cannot be created or its ACL cannot be set.
+   */
+  makePrivateDir(path: string): void;
+  /**
+   * Why the directory at `path` is not private (a sentence naming the path and who can read it,
+   * with the command that fixes it), or null when it is. POSIX: any group or other mode bit.
+   * Windows: an allow entry of its DACL giving Everyone, Users or Authenticated Users a read
+   * right (read data or list, generic read or all), read by SID from `icacls /save`, with the
+   * English-named `icacls` listing as a fallback; an ACL that cannot be read is a problem too.
+   * @throws the system error (ENOENT, …) when `path` cannot be stat'ed.
+   */
+  privateDirProblem(path: string): string | null;
 }
+
+/** The icacls arguments that give a directory the private ACL (SIDs, so any display language works). */
+export const PRIVATE_DIR_GRANTS = ['/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F'] as const;
 
 /** Start time (field 22 of /proc/<pid>/stat, ticks since boot), or null where /proc is unavailable. */
 export function procStartTime(pid: number, read: (p: string) => string = (p) => readFileSync(p, 'utf8')): string | null {
@@ -81,43 +117,20 @@ export function createPosixPlatform(d: PosixDeps = {}): Platform {
       return now === null || now === identity;
     },
     publicReason: (_path, st) => ((st.mode & 0o077) !== 0 ? `it is accessible by group or others (mode ${(st.mode & 0o777).toString(8)}); run chmod 600` : null),
+    stopProcess(pid, signal) {
+      try {
+        kill(pid, signal);
+      } catch {
+        // ESRCH: already gone.
+      }
+    },
+    makePrivateDir: (path) => makeDirSync(path, 0o700),
+    privateDirProblem(path) {
+      const mode = statSync(path).mode;
+      if ((mode & 0o170000) !== 0o040000) return `${path} is not a directory`;
+      return (mode & 0o077) !== 0 ? `${path} is accessible by group or others (mode ${(mode & 0o777).toString(8)}); run chmod 700 "${path}"` : null;
+    },
   };
-}
-
-/** One ACE line of `icacls FILE`: who, and the rights in parentheses (`(I)(RX)`, `(DENY)(W)`, `(R,W)`). */
-export interface IcaclsEntry {
-  principal: string;
-  rights: string[];
-}
-
-/**
- * Parses the output of `icacls <path>`: the first line starts with the path, later ACE lines
- * are indented, and a blank line precedes the "Successfully processed" summary. Pure.
- */
-export function parseIcacls(output: string, path: string): IcaclsEntry[] {
-  const out: IcaclsEntry[] = [];
-  for (const [i, raw] of output.split(/\r?\n/).entries()) {
-    const line = (i === 0 && raw.startsWith(path) ? raw.slice(path.length) : raw).trim();
-    const m = /^(.+?):((?:\([^)]*\))+)$/.exec(line);
-    if (!m) continue;
-    const rights = [...(m[2] as string).matchAll(/\(([^)]*)\)/g)].flatMap((r) => (r[1] as string).split(','));
-    out.push({ principal: m[1] as string, rights });
-  }
-  return out;
-}
-
-/** Principals that stand for "other users" (English names, as icacls prints them on an en-US host). */
-const BROAD = new Set(['everyone', 'builtin\\users', 'nt authority\\authenticated users']);
-/** Rights that include reading the file's data: simple F, M, RX, R and specific GA, GR, RD, MA. */
-const READ = new Set(['F', 'M', 'RX', 'R', 'GA', 'GR', 'RD', 'MA']);
-
-/** The broad principal that `icacls` output grants a read right to, or null. Pure. */
-export function broadReader(entries: readonly IcaclsEntry[]): string | null {
-  for (const e of entries) {
-    if (!BROAD.has(e.principal.toLowerCase()) || e.rights.includes('DENY') || e.rights.includes('IO')) continue;
-    if (e.rights.some((r) => READ.has(r))) return e.principal;
-  }
-  return null;
 }
 
 /**
@@ -153,13 +166,12 @@ export interface Win32Deps {
 export function createWin32Platform(d: Win32Deps): Platform {
   const exists = d.exists ?? pidExists;
   const selfImage = d.selfImage ?? basename(process.execPath);
+  // No process groups or SIGTERM: taskkill /T walks the tree; without /F it asks windows to
+  // close (the graceful attempt), /F terminates.
+  const killTree = (pid: number, signal: NodeJS.Signals): void => d.tools.start('taskkill', ['/PID', String(pid), '/T', ...(signal === 'SIGKILL' ? ['/F'] : [])]);
   return {
     kind: 'win32',
-    killTree(pid, signal) {
-      // No process groups or SIGTERM: taskkill /T walks the tree; without /F it asks windows to
-      // close (the graceful attempt), /F terminates.
-      d.tools.start('taskkill', ['/PID', String(pid), '/T', ...(signal === 'SIGKILL' ? ['/F'] : [])]);
-    },
+    killTree,
     processIdentity(pid) {
       if (pid === process.pid) return selfImage;
       const { status, stdout } = d.tools.runSync('tasklist', ['/FI', `PID eq ${pid}`, '/FO', 'CSV', '/NH']);
@@ -175,12 +187,78 @@ export function createWin32Platform(d: Win32Deps): Platform {
       return row !== undefined && row.image.toLowerCase() === identity.toLowerCase();
     },
     publicReason(path) {
-      const { status, stdout } = d.tools.runSync('icacls', [path]);
-      if (status !== 0) return 'its ACL could not be read (icacls failed)';
-      const who = broadReader(parseIcacls(stdout, path));
-      return who === null ? null : `${who} can read it; run icacls "${path}" /inheritance:r /grant:r SYSTEM:F Administrators:F`;
+      const who = aclBroadReader(d.tools, path);
+      if (who === undefined) return 'its ACL could not be read (icacls failed)';
+      return who === null ? null : `${who} can read it; run icacls "${path}" /inheritance:r /grant:r *S-1-5-18:F *S-1-5-32-544:F`;
+    },
+    stopProcess: (pid, signal) => killTree(pid, signal),
+    makePrivateDir(path) {
+      if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) return;
+      makeDirSync(dirname(path));
+      const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+      try {
+        mkdirSync(tmp);
+      } catch (err) {
+        throw new IoError(`Cannot create directory ${path}: ${(err as Error).message}`, { path }, { cause: err });
+      }
+      try {
+        const { status } = d.tools.runSync('icacls', [tmp, ...PRIVATE_DIR_GRANTS, '/q']);
+        if (status !== 0) throw new IoError(`Cannot make directory ${path} private: icacls ${status === null ? 'could not be started' : `exited with ${status}`}`, { path, status });
+        try {
+          renameSync(tmp, path);
+        } catch (err) {
+          // Made meanwhile by another process: theirs stands, and is checked like any existing one.
+          if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new IoError(`Cannot create directory ${path}: ${(err as Error).message}`, { path }, { cause: err });
+        }
+      } finally {
+        try {
+          rmdirSync(tmp);
+        } catch {
+          // Renamed into place.
+        }
+      }
+    },
+    privateDirProblem(path) {
+      if (!statSync(path).isDirectory()) return `${path} is not a directory`;
+      const who = aclBroadReader(d.tools, path);
+      if (who === undefined) return `the ACL of ${path} could not be read (icacls failed)`;
+      // Quoted: PowerShell would read the parentheses of (OI)(CI) as an expression.
+      return who === null ? null : `${path} can be read by ${who}; run icacls "${path}" ${PRIVATE_DIR_GRANTS.map((a) => (a.includes('(') ? `"${a}"` : a)).join(' ')}`;
     },
   };
+}
+
+/**
+ * The broad principal that may read `path`: by SID from `icacls /save` (any display language),
+ * else by English name from `icacls`; undefined when neither could read the ACL.
+ */
+function aclBroadReader(tools: ToolRunner, path: string): string | null | undefined {
+  const saved = savedSddl(tools, path);
+  if (saved !== null) return saved.map(sddlBroadReader).find((who) => who !== null) ?? null;
+  const { status, stdout } = tools.runSync('icacls', [path]);
+  return status === 0 ? broadReader(parseIcacls(stdout, path)) : undefined;
+}
+
+/** The SDDL lines `icacls <path> /save` writes (UTF-16LE) to a temporary file, or null when it fails. */
+function savedSddl(tools: ToolRunner, path: string): string[] | null {
+  let dir: string;
+  try {
+    dir = mkdtempSync(join(tmpdir(), 'cronsync-acl-'));
+  } catch {
+    return null;
+  }
+  try {
+    const file = join(dir, 'acl');
+    // A trailing separator would make icacls save the entries inside a directory.
+    const target = /^[A-Za-z]:[\\/]?$/.test(path) ? path : path.replace(/[\\/]+$/, '');
+    if (tools.runSync('icacls', [target, '/save', file, '/q']).status !== 0) return null;
+    const sddl = parseAclSave(decodeAclFile(readFileSync(file)));
+    return sddl.length > 0 ? sddl : null;
+  } catch {
+    return null;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The real ToolRunner: child_process, no shell, hidden windows. */
