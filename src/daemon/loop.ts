@@ -1,7 +1,7 @@
 /**
  * The daemon's poll loop, independent of what a sync does: interval with jitter re-rolled each
- * cycle, a random start delay, exponential backoff with a cap on failure, triggers that
- * coalesce, never two syncs at once, and a bounded clean stop (supercronic's
+ * cycle, a random start delay, exponential backoff on failure up to one to two intervals,
+ * triggers that coalesce, never two syncs at once, and a bounded clean stop (supercronic's
  * `notifyExit(); wg.Wait()`, flux's `JitteredIntervalDuration`).
  */
 import type { Logger } from '../log.js';
@@ -16,7 +16,7 @@ export interface SyncOutcome {
   jobsByState?: Readonly<Record<string, number>>;
 }
 
-/** Exponential backoff: the n-th consecutive failure waits `min(baseMs * 2^(n-1), maxMs)`. */
+/** Exponential backoff from `baseMs`, capped by `maxMs` and by one to two intervals (see {@link nextDelayMs}). */
 export interface BackoffPolicy {
   baseMs: number;
   maxMs: number;
@@ -120,14 +120,22 @@ export function jittered(ms: number, jitter: number, r: number): number {
 }
 
 /**
- * Pure: the wait before the next sync. After a success, the interval with jitter; after the
- * n-th consecutive failure, `min(base * 2^(n-1), max)` with jitter, never above `max`.
+ * Pure: the wait before the next sync. After a success, the interval with jitter. After the n-th
+ * consecutive failure, `base * 2^(n-1)` with jitter while that is below the interval (and
+ * `backoff.maxMs`). From there on, a uniform wait from the interval's low end
+ * (`interval * (1 - jitter)`) to two intervals (or `maxMs`, if smaller), re-rolled each time:
+ * the agent then polls a failing source at most as often as a healthy one, retries within two
+ * intervals after it comes back, and a fleet that failed together spreads its retries, and the
+ * new commit's fetches, over more than an interval (full jitter): no herd (bench/fleet.mjs).
+ * A `maxMs` below the interval is a hard cap, as before.
  */
 export function nextDelayMs(consecutiveFailures: number, intervalMs: number, jitter: number, backoff: BackoffPolicy, r: number): number {
   if (consecutiveFailures <= 0) return jittered(intervalMs, jitter, r);
-  const exp = Math.min(consecutiveFailures - 1, 40);
-  const raw = Math.min(backoff.baseMs * 2 ** exp, backoff.maxMs);
-  return Math.min(jittered(raw, jitter, r), backoff.maxMs);
+  const raw = backoff.baseMs * 2 ** Math.min(consecutiveFailures - 1, 40);
+  if (raw < intervalMs || backoff.maxMs < intervalMs) return Math.min(jittered(Math.min(raw, backoff.maxMs), jitter, r), backoff.maxMs);
+  const lo = Math.max(0, Math.round(intervalMs * (1 - jitter)));
+  const hi = Math.min(2 * intervalMs, backoff.maxMs);
+  return Math.round(lo + r * (hi - lo));
 }
 
 /** Creates the poll loop; call start(). Never throws out of the loop and never exits. */

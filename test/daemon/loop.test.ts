@@ -47,9 +47,9 @@ describe('daemon/loop', () => {
     ${1}     | ${0.5}  | ${5_000}
     ${2}     | ${0.5}  | ${10_000}
     ${4}     | ${0.5}  | ${40_000}
-    ${7}     | ${0.5}  | ${300_000}
-    ${7}     | ${0.99} | ${300_000}
-    ${1000}  | ${0.5}  | ${300_000}
+    ${7}     | ${0.5}  | ${87_000}
+    ${7}     | ${0.99} | ${119_340}
+    ${1000}  | ${0.5}  | ${87_000}
   `('nextDelayMs(failures=$failures, r=$r) = $want', ({ failures, r, want }) => {
     expect(nextDelayMs(failures, 60_000, 0.1, { baseMs: 5_000, maxMs: 300_000 }, r)).toBe(want);
   });
@@ -92,7 +92,8 @@ describe('daemon/loop', () => {
     for (let i = 0; i < 9; i++) await clock.advanceToNext();
 
     const gaps = starts.slice(1).map((s, i) => s - (starts[i] ?? 0));
-    expect(gaps).toEqual([5_000, 10_000, 20_000, 40_000, 60_000, 60_000, 60_000, 60_000, 60_000]);
+    // Capped (maxMs = interval): uniform in [0.9, 1] interval, 57 s at r = 0.5.
+    expect(gaps).toEqual([5_000, 10_000, 20_000, 40_000, 57_000, 57_000, 57_000, 60_000, 60_000]);
     expect(cycles.map((c) => c.consecutiveFailures)).toEqual([1, 2, 3, 4, 5, 6, 7, 0, 0, 0]);
     expect(cycles[0]?.error).toBeInstanceOf(Error);
     expect(cycles.map((c) => c.reason).slice(0, 3)).toEqual(['start', 'backoff', 'backoff']);
