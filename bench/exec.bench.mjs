@@ -1,0 +1,149 @@
+// Start-up of `cronsync exec` (issue #16 item 4): the real command scheduler entries run,
+// `node dist/cli/main.js exec [--scheduled] tenant/name`, running `true` with a check-in to a
+// loopback server, against `node -e 0` and against the floor of any Node shim, a bare script
+// that only spawns `sh -c true` and POSTs once. Goal: exec ≤ 1.15× the floor. Cases run
+// interleaved and ratios compare medians of the same run, never fixed wall-clock numbers.
+//
+//   npm run build && node bench/run.mjs exec         (with the other benches' runner)
+//   npm run build && node bench/exec.bench.mjs [runs=30]   (standalone: prints the rows)
+//
+// BENCH_EXEC_RUNS sets the runs under run.mjs. BENCH_BEFORE=<another built checkout> adds its
+// `dist/cli/main.js exec` cases, for before/after. BENCH_KEEP=1 keeps the state dir.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const GOAL = 1.15;
+
+/** Writes the snapshot of job `bench/<name>` as `cronsync sync` leaves it. */
+function install(stateDir, name, timezone, url) {
+  const job = {
+    apiVersion: 'v1', kind: 'Job', metadata: { name, tenant: 'bench', labels: {}, annotations: {} },
+    spec: {
+      schedule: '* * * * *', timezone, command: 'true', args: [], env: {}, checkin: { enabled: true, secret: '${CHECKIN_SECRET}', timeout: 60 },
+      retry: { enabled: false, attempts: 3, backoff: 'fixed', delay: '10s', maxDelay: '5m' }, agent: { selector: {} }, enabled: true, paused: false, concurrency: 'Forbid',
+    },
+  };
+  writeFileSync(join(stateDir, 'jobs', 'bench', `${name}.json`), JSON.stringify({
+    schemaVersion: 1, job, provenance: { sourceId: 's', url: 'x', ref: 'main', commit: null, path: 'x.yaml', index: 0 }, manifestHash: 'h', appliedAt: new Date().toISOString(),
+    runtime: { agentId: 'bench', checkin: { url, protocol: 'crontopus', start: false }, spool: { maxAgeDays: 7, maxCount: 100 } },
+  }), { mode: 0o600 });
+}
+
+/** Wall time of one run in ms; rejects on a non-zero exit. */
+function time(file, args, env) {
+  return new Promise((resolve, reject) => {
+    const t = process.hrtime.bigint();
+    const c = spawn(file, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    c.on('error', reject);
+    c.on('exit', (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - t) / 1e6) : reject(new Error(`${file} ${args.join(' ')} exited ${code}`))));
+  });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Runs every case `runs` times, interleaved; returns the rows (see bench/run.mjs). */
+export default async function execBench(runs = Number(process.env.BENCH_EXEC_RUNS ?? 30)) {
+  const main = join(root, 'dist', 'cli', 'main.js');
+  const bundle = join(root, 'dist', 'exec.cjs');
+  if (!existsSync(main) || !existsSync(bundle)) throw new Error('dist/cli/main.js or dist/exec.cjs is missing: run npm run build');
+  const work = mkdtempSync(join(tmpdir(), 'cronsync-bench-exec-'));
+  let received = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      received++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  try {
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${server.address().port}/api/checkins`;
+    const stateDir = join(work, 'state');
+    mkdirSync(join(stateDir, 'jobs', 'bench'), { recursive: true });
+    install(stateDir, 'true', 'UTC', url);
+    install(stateDir, 'berlin', 'Europe/Berlin', url);
+
+    const env = { PATH: process.env.PATH, CHECKIN_SECRET: 'bench-secret' };
+    const node = process.execPath;
+    const before = process.env.BENCH_BEFORE ? join(process.env.BENCH_BEFORE, 'dist', 'cli', 'main.js') : undefined;
+    const hasCurl = spawnSync('sh', ['-c', 'command -v curl'], { stdio: 'ignore' }).status === 0;
+    const cases = {
+      'node -e 0': [node, ['-e', '0']],
+      // The floor of any Node shim: spawn `sh -c true`, then one POST, nothing else.
+      floor: [node, ['-e', `require('child_process').spawn('/bin/sh', ['-c', 'true'], { stdio: 'inherit' }).on('exit', () => require('http').request(${JSON.stringify(url)}, { method: 'POST' }, (r) => r.resume()).end('{}'))`]],
+      exec: [node, [main, 'exec', '--state-dir', stateDir, 'bench/true']],
+      'exec --scheduled (UTC)': [node, [main, 'exec', '--scheduled', '--state-dir', stateDir, 'bench/true']],
+      'exec --scheduled (Europe/Berlin)': [node, [main, 'exec', '--scheduled', '--state-dir', stateDir, 'bench/berlin']],
+      // The bundle without the ESM entry (and without its code cache): what dist/cli/main.js adds or saves.
+      'node dist/exec.cjs': [node, ['-e', `require(${JSON.stringify(bundle)}).execCommand(process.argv.slice(1), process.env, process).then((c) => { process.exitCode = c; })`, '--', '--state-dir', stateDir, 'bench/true']],
+      ...(before ? {
+        'before: exec': [node, [before, 'exec', '--state-dir', stateDir, 'bench/true']],
+        'before: exec --scheduled (Europe/Berlin)': [node, [before, 'exec', '--scheduled', '--state-dir', stateDir, 'bench/berlin']],
+      } : {}),
+      ...(hasCurl ? { "sh -c 'true; curl …'": ['sh', ['-c', `true; curl -fsS -m 10 -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $CHECKIN_SECRET" -d '{"job_name":"true","status":"success"}' ${url} >/dev/null`]] } : {}),
+    };
+
+    // A scheduled run claims its minute (one run per scheduled instant); every run here is a new
+    // scheduled start of the job, so the claim is cleared before it, outside the timed part. The
+    // day's directory stays, as it does for all but the first run of a day.
+    const prepare = (args) => {
+      if (!args.includes('--scheduled')) return;
+      const fired = join(stateDir, 'runs', 'bench', args[args.length - 1].split('/')[1], 'fired');
+      for (const day of existsSync(fired) ? readdirSync(fired) : []) {
+        for (const marker of readdirSync(join(fired, day))) rmSync(join(fired, day, marker), { force: true });
+      }
+    };
+    const samples = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+    for (const [file, args] of Object.values(cases)) {
+      prepare(args);
+      await time(file, args, env); // warm-up
+    }
+    const start = received;
+    for (let i = 0; i < runs; i++) {
+      for (const [name, [file, args]] of Object.entries(cases)) {
+        prepare(args);
+        samples[name].push(await time(file, args, env));
+      }
+    }
+    const expected = runs * (Object.keys(cases).length - 1); // every case but `node -e 0` checks in once
+    const got = received - start;
+
+    const ms = (name) => median(samples[name]);
+    const base = ms('node -e 0');
+    const floor = ms('floor');
+    const note = `medians of ${runs} interleaved runs${got === expected ? '' : `; check-ins received ${got} of ${expected}!`}`;
+    const vsFloor = (name, label, goal) => ({ name: label, ratio: ms(name) / floor, goal, detail: `${ms(name).toFixed(1)} ms vs floor ${floor.toFixed(1)} ms; ${note}` });
+    const rows = [
+      { name: 'exec: cronsync exec vs node -e 0', ratio: ms('exec') / base, detail: `${ms('exec').toFixed(1)} ms vs ${base.toFixed(1)} ms; ${note}` },
+      { name: 'exec: floor (node spawn + POST) vs node -e 0', ratio: floor / base, detail: `${floor.toFixed(1)} ms vs ${base.toFixed(1)} ms; ${note}` },
+      vsFloor('exec', 'exec: cronsync exec vs floor', GOAL),
+      vsFloor('exec --scheduled (UTC)', 'exec: cronsync exec --scheduled (UTC) vs floor', GOAL),
+      vsFloor('exec --scheduled (Europe/Berlin)', 'exec: cronsync exec --scheduled (Europe/Berlin) vs floor', GOAL),
+      vsFloor('node dist/exec.cjs', 'exec: bundle required without the ESM entry or code cache vs floor'),
+    ];
+    if (before) {
+      rows.push(vsFloor('before: exec', 'exec: BENCH_BEFORE cronsync exec vs floor'));
+      rows.push(vsFloor('before: exec --scheduled (Europe/Berlin)', 'exec: BENCH_BEFORE exec --scheduled (Europe/Berlin) vs floor'));
+    }
+    if (hasCurl) rows.push(vsFloor("sh -c 'true; curl …'", "exec: sh -c 'true; curl …' (no Node) vs floor"));
+    return rows;
+  } finally {
+    server.close();
+    if (process.env.BENCH_KEEP) console.error(`bench/exec.bench.mjs: state in ${work}`);
+    else rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
+  const runs = process.argv[2] === undefined ? undefined : Number(process.argv[2]);
+  for (const r of await execBench(runs)) {
+    const verdict = r.goal === undefined ? '' : r.ratio <= r.goal ? '  ok' : '  OVER GOAL';
+    process.stdout.write(`${r.name.padEnd(70)} ${r.ratio.toFixed(2)}${r.unit ?? '×'}${r.goal === undefined ? '' : ` (goal ≤ ${r.goal})`}${verdict}  ${r.detail ?? ''}\n`);
+  }
+}

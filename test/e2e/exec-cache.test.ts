@@ -1,0 +1,148 @@
+/**
+ * The V8 code cache of the exec bundle (dist/exec.cjs.cache, made by tools/build-exec-cache.mjs
+ * in `npm run build`): dist/cli/main.js compiles the bundle with it, and runs the same job the
+ * same way when the cache is missing, made for another build of the bundle (even one of the same
+ * length, which V8 alone would take), or damaged: the bundle then compiles from source, silently.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { install, makeJob, tempStateDir } from '../shim/fixtures.js';
+import { startCheckinServer } from './helpers/checkin-server.js';
+import type { CheckinServer } from './helpers/checkin-server.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const BUNDLE = join(root, 'dist/exec.cjs');
+let work: string;
+let srv: CheckinServer;
+
+interface Main { cacheHeader: (source: string) => string | null }
+
+/** A copy of the built package whose dist/exec.cjs.cache is `cache` (absent when null). */
+function variant(name: string, cache: Buffer | null, bundle?: string): string {
+  const dir = join(work, name);
+  cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true, filter: (s) => !s.endsWith('exec.cjs.cache') });
+  writeFileSync(join(dir, 'package.json'), readFileSync(join(root, 'package.json')));
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  if (bundle !== undefined) writeFileSync(join(dir, 'dist/exec.cjs'), bundle);
+  if (cache) writeFileSync(join(dir, 'dist/exec.cjs.cache'), cache);
+  return join(dir, 'dist/cli/main.js');
+}
+
+function cli(main: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [main, ...args], { env: { PATH: process.env.PATH, CHECKIN_SECRET: 'cache-secret' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+/**
+ * Compiles the bundle with `cachedData` in a fresh process (V8 reuses a script compiled earlier
+ * in the same process and ignores the cache then); returns what V8 said of the cache.
+ */
+function compileInChild(cachedData: Buffer): { rejected: boolean; exports: string[] } {
+  const file = join(work, `cache-${Math.random().toString(36).slice(2)}`);
+  writeFileSync(file, cachedData);
+  const code = `import { readFileSync } from 'node:fs';
+const [main, bundle, cache] = process.argv.slice(1);
+const { compileExecBundle } = await import(main);
+const module = { exports: {} };
+const script = compileExecBundle(module, bundle, readFileSync(bundle, 'utf8'), readFileSync(cache));
+process.stdout.write(JSON.stringify({ rejected: script.cachedDataRejected, exports: Object.keys(module.exports) }));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', code, pathToFileURL(join(root, 'dist/cli/main.js')).href, BUNDLE, file], { encoding: 'utf8' });
+  return JSON.parse(out) as { rejected: boolean; exports: string[] };
+}
+
+let cacheHeader: Main['cacheHeader'];
+let cache: Buffer;
+let source: string;
+/** EXEC_USAGE as built, and a rewording of the same length. */
+const USAGE_LINE = 'Runs a job as last applied by cronsync';
+const REWORDED = 'Runs a JOB as last applied by cronsync';
+const mains: Record<string, string> = {};
+
+beforeAll(async () => {
+  if (!existsSync(BUNDLE) || !existsSync(`${BUNDLE}.cache`)) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
+  ({ cacheHeader } = (await import(pathToFileURL(join(root, 'dist/cli/main.js')).href)) as Main);
+  cache = readFileSync(`${BUNDLE}.cache`);
+  source = readFileSync(BUNDLE, 'utf8');
+  work = mkdtempSync(join(tmpdir(), 'cronsync-exec-cache-'));
+  const header = cacheHeader(source) as string;
+  mains['as built'] = join(root, 'dist/cli/main.js');
+  mains['missing'] = variant('missing', null);
+  // What a rebuild of a changed bundle of the same length leaves with the old cache: a new build mark.
+  mains['made for another build'] = variant('stale', cache, source.replace(USAGE_LINE, REWORDED).replace(/[0-9a-f]{32}\n$/, (id) => `${id.slice(0, 31)}${id[31] === '0' ? '1' : '0'}\n`));
+  mains['left by esbuild alone'] = variant('unmarked', cache, source.slice(0, source.lastIndexOf('\n//# cronsync-build ')));
+  mains['truncated'] = variant('truncated', cache.subarray(0, header.length + ((cache.length - header.length) >> 1)));
+  mains['not a V8 cache'] = variant('garbage', Buffer.concat([Buffer.from(header, 'latin1'), Buffer.from('not a V8 code cache'.repeat(100))]));
+  srv = await startCheckinServer();
+}, 180_000);
+afterAll(async () => {
+  await srv?.close();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('e2e/exec-cache: the code cache of dist/exec.cjs', () => {
+  it('fits the bundle it was made with, which ends with the build mark its cache starts with', () => {
+    const header = cacheHeader(source) as string;
+
+    const r = compileInChild(cache.subarray(header.length));
+
+    expect(header).toMatch(/^\/\/# cronsync-build [0-9a-f]{32}\n$/);
+    expect(source.endsWith(`\n${header}`)).toBe(true);
+    expect(cache.subarray(0, header.length).toString('latin1')).toBe(header);
+    expect(r).toEqual({ rejected: false, exports: ['distConfigLoader', 'execCommand'] });
+    // import() in a script compiled by node:vm fails without a loader callback: esbuild turns them into require.
+    expect(source).not.toMatch(/\bimport\(/);
+  });
+
+  it('has no header for a bundle without a build mark', () => {
+    expect(cacheHeader('"use strict";\nmodule.exports = {};\n')).toBeNull();
+  });
+
+  it.each([
+    { name: 'truncated', data: () => cache.subarray(0, cache.length >> 1) },
+    { name: 'not a V8 cache', data: () => Buffer.from('not a V8 code cache'.repeat(100)) },
+  ])('V8 rejects a cache $name silently, and the bundle compiles from source', ({ data }) => {
+    const r = compileInChild(data());
+
+    expect(r).toEqual({ rejected: true, exports: ['distConfigLoader', 'execCommand'] });
+  });
+
+  it.each(['as built', 'missing', 'made for another build', 'left by esbuild alone', 'truncated', 'not a V8 cache'])('exec runs the job and checks in with the cache %s', async (which) => {
+    const dir = tempStateDir();
+    const id = await install(dir, makeJob('cached', { command: 'echo "ran $CRONSYNC_JOB"; exit 3' }), { checkin: { url: srv.url, protocol: 'crontopus', start: false } });
+    const before = srv.received.length;
+
+    const r = await cli(mains[which] as string, ['exec', '--state-dir', dir, id]);
+
+    expect(r).toEqual({ code: 3, out: 'ran acme/cached\n', err: '' });
+    const got = srv.received.slice(before);
+    expect(got).toHaveLength(1);
+    expect(JSON.parse(got[0]!.body)).toMatchObject({ job_name: 'cached', status: 'failure', exit_code: 3 });
+  });
+
+  it('a bundle rebuilt to the same length runs its own code, not the old cache\'s', async () => {
+    const r = await cli(mains['made for another build'] as string, ['exec', '--help']);
+
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(REWORDED);
+  });
+
+  it('a job that prints nothing exits with its own code (stdout never opened, nothing to drain)', async () => {
+    const dir = tempStateDir();
+    const id = await install(dir, makeJob('quiet', { command: 'exit 5', checkin: { enabled: false, timeout: 1 } }));
+
+    const r = await cli(mains['as built'] as string, ['exec', '--state-dir', dir, id]);
+
+    expect(r).toEqual({ code: 5, out: '', err: '' });
+  });
+});
