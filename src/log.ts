@@ -100,7 +100,8 @@ function sanitize(value: unknown, depth: number, seen: WeakSet<object>): unknown
   if (Array.isArray(value)) return sanitizeList(value, depth, seen);
   if (value instanceof URL) return stripUrlCredentials(value.href);
   // Headers and Maps keep their entries out of Object.entries(); log them as plain fields.
-  if (value instanceof Map || (typeof Headers !== 'undefined' && value instanceof Headers)) {
+  // Headers is told by its tag: reading the global would load Node's bundled undici (~1 MiB).
+  if (value instanceof Map || Object.prototype.toString.call(value) === '[object Headers]') {
     return sanitizeFields([...(value as Map<unknown, unknown>).entries()].map(([k, v]) => [String(k), v]), depth, seen);
   }
   return sanitizeFields(Object.entries(value), depth, seen);

@@ -3,7 +3,8 @@
  * (name unique within a tenant). Pure: the caller reads the files. Per-file results can be
  * cached by content id, so an unchanged file is never parsed twice.
  */
-import { parseManifestFile } from './parse.js';
+import { parseManifestFile, releaseYaml } from './parse.js';
+import { releaseJobValidator } from './schema.js';
 import { byPosition, validateDocument } from './validate.js';
 import type { RuleContext } from './rules.js';
 import { jobNamespace } from './types.js';
@@ -75,6 +76,9 @@ export function loadManifests(inputs: readonly ManifestInput[], ctx: RuleContext
     if (key !== undefined) next.set(key, res);
     results.push(res);
   }
+  // Files change rarely; the daemon should not keep the parser's and validator's code in between.
+  releaseJobValidator();
+  releaseYaml();
   if (cache) {
     cache.clear();
     for (const [k, v] of next) cache.set(k, v);

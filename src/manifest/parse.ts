@@ -2,9 +2,36 @@
  * Manifest loading: bytes of one file → YAML 1.2 core documents, each with its position
  * and a locator that maps a field path back to line:col. Pure: no I/O.
  */
-import { Composer, LineCounter, Parser, isMap, isPair, isScalar, isSeq } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import type { CST, Document, Node } from 'yaml';
 import type { Issue } from './types.js';
+
+let loaded: typeof Yaml | undefined;
+
+/**
+ * The yaml package, required on first use. Required (not imported) so that {@link releaseYaml}
+ * can let its code go; each time through a require of its own, whose module would otherwise
+ * keep it as a child for good.
+ */
+function yaml(): typeof Yaml {
+  return (loaded ??= createRequire(import.meta.url)('yaml') as typeof Yaml);
+}
+
+/**
+ * Lets the yaml package's code (~0.9 MiB of heap) be collected once a process is done parsing
+ * for now; `loadManifests` calls it, as the daemon parses only when a manifest changes and idles
+ * in between. The next parse requires it again (~10 ms); releasing between two parses of one
+ * run would hold two copies until the next GC. Documents parsed before stay usable (yaml tells
+ * node types by registered symbols, not by class).
+ */
+export function releaseYaml(): void {
+  if (!loaded) return;
+  loaded = undefined;
+  const require = createRequire(import.meta.url);
+  const root = require.resolve('yaml').replace(/dist[/\\]index\.js$/, '');
+  for (const id of Object.keys(require.cache)) if (id.startsWith(root)) delete require.cache[id];
+}
 
 /** Largest manifest file accepted, in bytes. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -78,7 +105,7 @@ export function parseManifestFile(file: string, bytes: Uint8Array | string, opts
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 
-  const lc = new LineCounter();
+  const lc = new (yaml().LineCounter)();
   const pos = (offset: number): Position => {
     const p = lc.linePos(offset);
     return { line: p.line, col: p.col };
@@ -88,7 +115,7 @@ export function parseManifestFile(file: string, bytes: Uint8Array | string, opts
   const tooDeep = new Map<number, number>();
   try {
     // parseAllDocuments, with the nesting checked between the (iterative) parser and the composer.
-    const tokens = Array.from(new Parser(lc.addNewLine).parse(text));
+    const tokens = Array.from(new (yaml().Parser)(lc.addNewLine).parse(text));
     let index = 0;
     for (const token of tokens) {
       if (token.type !== 'document') continue;
@@ -99,7 +126,7 @@ export function parseManifestFile(file: string, bytes: Uint8Array | string, opts
       }
       index++;
     }
-    docs = Array.from(new Composer({ version: '1.2', schema: 'core', uniqueKeys: true, strict: true }).compose(tokens)) as Document.Parsed[];
+    docs = Array.from(new (yaml().Composer)({ version: '1.2', schema: 'core', uniqueKeys: true, strict: true }).compose(tokens)) as Document.Parsed[];
   } catch (err) {
     // The parser itself recurses when it closes many levels at once: only deep nesting exhausts the stack.
     const deep = err instanceof RangeError;
@@ -132,11 +159,11 @@ export function parseManifestFile(file: string, bytes: Uint8Array | string, opts
       return;
     }
     const contents = doc.contents;
-    if (contents === null || (isScalar(contents) && (contents.value === null || contents.value === undefined))) return;
+    if (contents === null || (yaml().isScalar(contents) && (contents.value === null || contents.value === undefined))) return;
     const start = pos(contents.range?.[0] ?? 0);
-    if (!isMap(contents)) {
+    if (!yaml().isMap(contents)) {
       out.failed++;
-      const got = isSeq(contents) ? 'sequence' : 'scalar';
+      const got = yaml().isSeq(contents) ? 'sequence' : 'scalar';
       const message = config ? `the config file is a ${got}; it must be a mapping of settings` : `document ${index + 1} is a ${got}; a manifest must be a mapping`;
       out.issues.push(fileIssue(file, 'yaml-not-mapping', message, start));
       return;
@@ -185,12 +212,12 @@ function locateNode(root: Node, path: readonly (string | number)[], key: boolean
   let last: unknown = root;
   for (const seg of path) {
     keyNode = undefined;
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+    if (yaml().isMap(node)) {
+      const pair = node.items.find((p) => yaml().isPair(p) && yaml().isScalar(p.key) && String(p.key.value) === String(seg));
       if (!pair) break;
       keyNode = pair.key;
       node = pair.value;
-    } else if (isSeq(node) && typeof seg === 'number') {
+    } else if (yaml().isSeq(node) && typeof seg === 'number') {
       node = node.items[seg];
     } else {
       break;
@@ -201,7 +228,7 @@ function locateNode(root: Node, path: readonly (string | number)[], key: boolean
   const target = (key && keyNode ? keyNode : node ?? last) as { range?: [number, number, number]; type?: string };
   const offset = target?.range?.[0] ?? (last as { range?: [number] }).range?.[0];
   if (offset === undefined) return undefined;
-  const quoted = isScalar(target) && (target.type === 'QUOTE_DOUBLE' || target.type === 'QUOTE_SINGLE');
+  const quoted = yaml().isScalar(target) && (target.type === 'QUOTE_DOUBLE' || target.type === 'QUOTE_SINGLE');
   return quoted ? { ...pos(offset), quoted } : pos(offset);
 }
 

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { loadValidator } from './precompiled.js';
+import { loadValidator, releaseValidator } from './precompiled.js';
 
 /** Absolute location of the Job v1 JSON Schema file shipped in the package. */
 export const JOB_SCHEMA_URL = new URL('./job.v1.schema.json', import.meta.url);
@@ -23,6 +23,15 @@ export function jobSchema(): Record<string, unknown> {
 export function jobValidator(): ValidateFunction {
   compiled ??= loadValidator(JOB_SCHEMA_URL, jobSchema);
   return compiled;
+}
+
+/**
+ * Forgets the validator once a set of manifests is loaded, so that an idle daemon does not keep
+ * its code resident; the next {@link jobValidator} loads it again. A validator compiled at run
+ * time (unbuilt sources) is kept.
+ */
+export function releaseJobValidator(): void {
+  if (compiled && releaseValidator(JOB_SCHEMA_URL)) compiled = undefined;
 }
 
 /** A validator error, re-exported for callers that format them. */

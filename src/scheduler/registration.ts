@@ -1,9 +1,10 @@
 /**
  * What the registry holds for each scheduler kind (renovate's manager definition): how to
  * derive its settings from the agent config, how to build it over the shared dependencies, and
- * how `auto` detects it. Types only, so an adapter folder can import them without a cycle.
+ * how `auto` detects it. No adapter code, so an adapter folder can import it without a cycle.
  */
 import type { AgentConfig } from '../config/types.js';
+import { SchedulerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Runner } from '../system/runner.js';
 import type { Horizon } from './cronline/zones.js';
@@ -91,12 +92,40 @@ export interface SchedulerRegistration<O = unknown> {
   readonly inProcess?: boolean;
   /** Its settings from the config and the shared dependencies. Pure. @throws {ConfigError} */
   options(config: SchedulerConfig, deps: SchedulerDeps): O;
-  /** Builds the adapter. */
+  /**
+   * Imports the adapter's implementation; absent when there is nothing to import. A process
+   * loads only the kind it uses (see `loadScheduler`), so {@link create} may rely on it.
+   */
+  load?(): Promise<void>;
+  /** Builds the adapter. @throws {SchedulerError} when {@link load} has not resolved yet. */
   create(options: O, deps: SchedulerDeps): SchedulerAdapter;
   /** The account its entries run `cronsync exec` as, when configured (checked against the agent's). */
   runAs?(options: O): string | undefined;
   /** Whether `auto` picks it on this host; absent: `auto` never picks it. */
   detect?(ctx: DetectContext): Detection;
+}
+
+/**
+ * The implementation module of a kind, imported on demand: `load` imports it once, `get`
+ * returns it after that. Keeps the registry's metadata static and each adapter's code lazy.
+ */
+export interface LazyModule<M> {
+  load(): Promise<void>;
+  /** @throws {SchedulerError} when `load` has not resolved yet (a wiring bug). */
+  get(): M;
+}
+
+/** A {@link LazyModule} of kind `kind` whose module `importer` imports. */
+export function lazyModule<M>(kind: SchedulerKind, importer: () => Promise<M>): LazyModule<M> {
+  let loaded: M | undefined;
+  let loading: Promise<void> | undefined;
+  return {
+    load: () => (loading ??= importer().then((m) => void (loaded = m))),
+    get() {
+      if (loaded === undefined) throw new SchedulerError(`scheduler "${kind}" was used before loadScheduler("${kind}") resolved`, { kind });
+      return loaded;
+    },
+  };
 }
 
 /** Types a registration (infers `O` from `options`). */

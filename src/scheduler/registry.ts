@@ -12,7 +12,8 @@ import { systemdScheduler } from './systemd/definition.js';
 export type {
   Detection, DetectContext, HostProbe, InProcessDeps, Rejection, SchedulerConfig, SchedulerDeps, SchedulerRegistration,
 } from './registration.js';
-export { defineScheduler, orList } from './registration.js';
+export { defineScheduler, lazyModule, orList } from './registration.js';
+export type { LazyModule } from './registration.js';
 
 /** Every registered kind, in the order `auto` considers them. */
 export const SCHEDULERS: readonly SchedulerRegistration[] = [
@@ -57,8 +58,23 @@ export function registrationOf(kind: SchedulerKind, registry: readonly Scheduler
 }
 
 /**
- * Creates the adapter of `kind`: its settings from `config`, built over `deps`.
+ * Imports the implementation of `kind`, which {@link createAdapter} (and a registration's
+ * `create`) needs; only the kinds a process uses are ever loaded. Idempotent.
  * @throws {SchedulerError} when the kind is not registered.
+ */
+export async function loadScheduler(kind: SchedulerKind, registry: readonly SchedulerRegistration[] = SCHEDULERS): Promise<void> {
+  await registrationOf(kind, registry).load?.();
+}
+
+/** Imports every registered kind (`render` of all kinds, the adapter contract suite). */
+export async function loadSchedulers(registry: readonly SchedulerRegistration[] = SCHEDULERS): Promise<void> {
+  await Promise.all(registry.map((r) => r.load?.()));
+}
+
+/**
+ * Creates the adapter of `kind`: its settings from `config`, built over `deps`. The kind must
+ * have been loaded ({@link loadScheduler}).
+ * @throws {SchedulerError} when the kind is not registered or not loaded.
  */
 export function createAdapter(kind: SchedulerKind, config: SchedulerConfig, deps: SchedulerDeps, registry: readonly SchedulerRegistration[] = SCHEDULERS): SchedulerAdapter {
   const r = registrationOf(kind, registry);

@@ -6,12 +6,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { HttpClient } from 'isomorphic-git';
 import { ConfigError, stripUrlCredentials } from '../errors.js';
-import { createDirSource } from './dir.js';
-import { createGitHttpSource } from './git-http.js';
-import { createGitSshSource } from './git-ssh.js';
 import { parseSshUrl } from './known-hosts.js';
-import { createLocalGitSource } from './local-git.js';
-import type { Source, SourceConfig, SourceLog } from './types.js';
+import { maxFetchBytesOf } from './limits.js';
+import { sourceIdOf } from './select.js';
+import type { Snapshot, Source, SourceConfig, SourceLog } from './types.js';
 
 export type { ChangeSet, Snapshot, Source, SourceConfig, SourceFile, SourceLog } from './types.js';
 export { DEFAULT_PATHS, MAX_FILE_BYTES, provenanceOf } from './types.js';
@@ -63,19 +61,48 @@ export function detectSource(url: string, cwd = process.cwd()): { kind: SourceKi
 }
 
 /**
- * Creates the source for `config`.
+ * Creates the source for `config`. The implementation of its kind is imported at the first
+ * `fetch` or `watch`, so a process loads only the one it uses: a directory source never loads
+ * the git transports, their HTTP and zlib modules, nor an SSH source the HTTP client.
  * @throws {ConfigError} for an unsupported URL scheme, or a `maxFetchSize` that is not a size.
  */
 export function createSource(config: SourceConfig, deps: SourceDeps): Source {
   const d = detectSource(config.url, deps.cwd);
+  // The git sources check the size when they are made; do it here, where the caller expects it.
+  if (d.kind === 'git-http' || d.kind === 'git-ssh') maxFetchBytesOf(config.maxFetchSize);
+  let loading: Promise<Source> | undefined;
+  const load = (): Promise<Source> => (loading ??= openSource(d, config, deps));
+  const source: Source = {
+    id: sourceIdOf(config),
+    fetch: async (signal: AbortSignal, previous?: Snapshot) => (await load()).fetch(signal, previous),
+  };
+  if (d.kind === 'dir') source.watch = (onChange) => watchWhenLoaded(load(), onChange, deps.log);
+  return source;
+}
+
+/** Imports and creates the implementation of kind `d.kind`. */
+async function openSource(d: ReturnType<typeof detectSource>, config: SourceConfig, deps: SourceDeps): Promise<Source> {
   switch (d.kind) {
     case 'git-http':
-      return createGitHttpSource(config, deps);
+      return (await import('./git-http.js')).createGitHttpSource(config, deps);
     case 'git-ssh':
-      return createGitSshSource(config, deps);
+      return (await import('./git-ssh.js')).createGitSshSource(config, deps);
     case 'local-git':
-      return createLocalGitSource(config, d.gitdir as string, deps);
+      return (await import('./local-git.js')).createLocalGitSource(config, d.gitdir as string, deps);
     case 'dir':
-      return createDirSource(config, d.path as string, deps);
+      return (await import('./dir.js')).createDirSource(config, d.path as string, deps);
   }
+}
+
+/** Starts the loaded source's watch; the returned stop works before the load has finished too. */
+function watchWhenLoaded(loading: Promise<Source>, onChange: () => void, log: SourceLog | undefined): () => void {
+  let stop: (() => void) | undefined;
+  let stopped = false;
+  loading.then((s) => {
+    if (!stopped) stop = s.watch?.(onChange);
+  }, (err: unknown) => log?.warn({ err: { message: (err as Error).message } }, 'Directory watch not started; changes are picked up at the next poll'));
+  return () => {
+    stopped = true;
+    stop?.();
+  };
 }

@@ -28,6 +28,14 @@ export function sourceIdOf(config: Pick<SourceConfig, 'url' | 'ref' | 'paths' | 
   return createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
 
+/**
+ * The git blob id of `data` (pack.ts's `hashObject('blob', data)`), for plain directories,
+ * which need no pack code (nor zlib) to key their files the way git does.
+ */
+export function blobOid(data: Buffer): string {
+  return createHash('sha1').update(`blob ${data.length}\0`).update(data).digest('hex');
+}
+
 /** Reads blobs by id (batched where the backend allows). */
 export type BlobReader = (oids: readonly string[]) => Promise<Map<string, Buffer>>;
 

@@ -10,8 +10,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Runner } from '../system/runner.js';
-import { verifyOpenPgp } from './verify-openpgp.js';
-import { verifySsh } from './verify-ssh.js';
 
 /** `source.verify.mode`: `off`, or `head` (the commit to be applied must be signed by a trusted key). */
 export type VerifyMode = 'off' | 'head';
@@ -148,7 +146,8 @@ export async function verifyCommit(commit: string | null, object: Buffer | undef
   try {
     dir = await mkdtemp(path.join(deps.tmpdir ?? tmpdir(), 'cronsync-verify-'));
     const input: CheckInput = { payload: signed.payload, signature: signed.signature, dir, runner: deps.runner, signal: deps.signal };
-    const out = signed.format === 'ssh' ? await verifySsh(input, keys) : await verifyOpenPgp(input, keys);
+    // The checkers are loaded only by agents that verify, and only the one the signature needs.
+    const out = signed.format === 'ssh' ? await (await import('./verify-ssh.js')).verifySsh(input, keys) : await (await import('./verify-openpgp.js')).verifyOpenPgp(input, keys);
     const by = out.signer ? ` by ${out.signer}` : '';
     const what: Record<CheckOutcome['result'], string> = {
       valid: `commit ${commit} has a good signature${by}`,

@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { SchedulerError } from '../../src/errors.js';
 import {
-  SCHEDULERS, createAdapter, defineScheduler, kindOfName, registeredKinds, registrationOf, resolveAuto, schedulerNames,
+  SCHEDULERS, createAdapter, defineScheduler, kindOfName, lazyModule, loadScheduler, loadSchedulers, registeredKinds, registrationOf, resolveAuto, schedulerNames,
 } from '../../src/scheduler/registry.js';
 import type { HostProbe, SchedulerRegistration } from '../../src/scheduler/registry.js';
 import type { SchedulerAdapter } from '../../src/scheduler/types.js';
@@ -23,6 +23,23 @@ function probe(over: Partial<HostProbe> & { paths?: string[]; running?: string[]
 }
 
 describe('scheduler/registry', () => {
+  beforeAll(() => loadSchedulers());
+
+  it('imports an adapter\'s implementation only when its kind is loaded, once', async () => {
+    let imports = 0;
+    const impl = lazyModule('cron.d', async () => {
+      imports++;
+      return { create: () => ({ kind: 'cron.d' }) as SchedulerAdapter };
+    });
+    const reg = defineScheduler({ kind: 'cron.d', options: () => ({}), load: impl.load, create: () => impl.get().create() });
+
+    expect(() => createAdapter('cron.d', schedulerConfig(), schedulerDeps(), [reg])).toThrow(/scheduler "cron.d" was used before loadScheduler\("cron.d"\) resolved/);
+    expect(imports).toBe(0);
+    await Promise.all([loadScheduler('cron.d', [reg]), loadScheduler('cron.d', [reg])]);
+    expect(createAdapter('cron.d', schedulerConfig(), schedulerDeps(), [reg]).kind).toBe('cron.d');
+    expect(imports).toBe(1);
+  });
+
   it.each([
     { name: 'windows', p: probe({ platform: 'win32', paths: ['/etc/cron.d', '/usr/sbin/cron'] }), kind: 'windows' },
     { name: 'root with cron.d and /usr/sbin/cron', p: probe({ paths: ['/etc/cron.d', '/usr/sbin/cron'], path: ['crontab'] }), kind: 'cron.d' },
@@ -62,11 +79,13 @@ describe('scheduler/registry', () => {
     expect([kindOfName('crond'), kindOfName('cron.d'), kindOfName('systemd'), kindOfName('launchd'), kindOfName('auto')]).toEqual(['cron.d', 'cron.d', 'systemd', undefined, undefined]);
   });
 
-  it('creates every registered kind from the config, and refuses an unregistered one with a SchedulerError', () => {
+  it('creates every registered kind from the config once loaded, and refuses an unregistered one with a SchedulerError', async () => {
     for (const kind of registeredKinds()) {
+      await loadScheduler(kind);
       expect(createAdapter(kind, schedulerConfig(), schedulerDeps()).kind).toBe(kind);
     }
     expect(() => createAdapter('systemd', schedulerConfig(), schedulerDeps(), WITHOUT_SYSTEMD)).toThrow(SchedulerError);
+    await expect(loadScheduler('systemd', WITHOUT_SYSTEMD)).rejects.toThrow(SchedulerError);
     expect(() => registrationOf('systemd', WITHOUT_SYSTEMD)).toThrow(/scheduler "systemd" is not available in this build \(available: windows, cron.d, crontab, embedded\)/);
   });
 

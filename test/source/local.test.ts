@@ -45,6 +45,7 @@ describe('source/dir', () => {
     const root = temp('cronsync-watch-');
     const source = createSource({ url: root }, { stateDir: root, debounceMs: 50 });
     const onChange = vi.fn();
+    await source.fetch(new AbortController().signal); // loads the directory source, whose watch starts at once
     stop.push(source.watch!(onChange));
     await new Promise((r) => setTimeout(r, 100)); // chokidar's initial scan
 
