@@ -64,4 +64,10 @@ export interface Plan {
    * their raw text through.
    */
   preserve: InstalledEntry[];
+  /**
+   * The entry text of each job in `final`, `add` and `update`, exactly as the adapter's
+   * renderEntry returns it, built once by the planner; apply() uses it instead of rendering
+   * again. Absent (or a job missing from it): apply() renders that job itself.
+   */
+  rendered?: ReadonlyMap<JobId, string>;
 }

@@ -31,6 +31,12 @@ interface Harness {
   writes(): Promise<number>;
   /** Edits an installed entry's schedule behind the adapter's back (someone at the console). */
   tamper(raw: string): Promise<void>;
+  /** A valid entry text other than `text` (e.g. its schedule edited), never what apply() renders. */
+  variant(text: string): string;
+  /** Directory the harness keeps its files in ('' if none): apply results name paths under it. */
+  root: string;
+  /** Everything the scheduler holds (files, crontabs, tasks) and the systemctl calls made, as one text. */
+  state(): Promise<string>;
   /** Does an installed entry's raw text show it inactive (commented out, disabled)? */
   isPausedRaw(raw: string): boolean;
   cleanup(): Promise<void>;
@@ -52,6 +58,17 @@ function fileWrites(path: string): () => Promise<number> {
 
 /** The entry with its first field (the minute) changed to 7. */
 const tamperCron = (raw: string): string => raw.replace(/^(?!#)\S+/m, '7');
+/** The entry with the minute of its first cron line, paused or not, changed to 7. */
+const variantCron = (raw: string): string => raw.replace(/\n(#paused: )?\S+/, '\n$17');
+const tamperRecord = (raw: string): string => raw.replace(/"schedule":"[^"]*"/, '"schedule":"7 7 * * *"');
+const tamperTimer = (text: string): string => text.replace(/^OnCalendar=(.*) (\d\d:\d\d:\d\d) /m, 'OnCalendar=$1 07:07:00 ');
+const tamperTask = (xml: string): string => xml.replace(/<StartBoundary>[^<]*<\/StartBoundary>/, '<StartBoundary>2024-01-01T07:07:00</StartBoundary>');
+
+/** The names and texts of the files in `dir`, sorted by name. */
+async function dirState(dir: string): Promise<string> {
+  const names = (await readdir(dir)).sort();
+  return (await Promise.all(names.map(async (n) => `== ${n}\n${await readFile(join(dir, n), 'utf8')}`))).join('\n');
+}
 
 const cronPaused = (raw: string): boolean => raw.split('\n').slice(1).every((l) => l.startsWith('#'));
 
@@ -61,6 +78,7 @@ const HARNESSES: Partial<Record<SchedulerKind, () => Promise<Harness>>> = {
     const adapter = createAdapter('cron.d', schedulerConfig({ cronDir: dir }), schedulerDeps({ hostZone: 'America/New_York' }));
     return {
       adapter,
+      root: dir,
       async addForeign() {
         await writeFile(join(dir, 'php'), FOREIGN);
         return { read: () => readFile(join(dir, 'php'), 'utf8'), expected: FOREIGN, markedBy: [] };
@@ -70,6 +88,8 @@ const HARNESSES: Partial<Record<SchedulerKind, () => Promise<Harness>>> = {
         const text = await readFile(join(dir, 'cronsync'), 'utf8');
         await writeFile(join(dir, 'cronsync'), text.replace(raw, tamperCron(raw)));
       },
+      variant: variantCron,
+      state: () => dirState(dir),
       isPausedRaw: cronPaused,
       cleanup: () => rm(dir, { recursive: true, force: true }),
     };
@@ -80,6 +100,7 @@ const HARNESSES: Partial<Record<SchedulerKind, () => Promise<Harness>>> = {
     const adapter = createAdapter('crontab', schedulerConfig(), schedulerDeps({ runner, crontabSpool: runner.spool, hostZone: 'America/New_York' }));
     return {
       adapter,
+      root: '',
       async addForeign() {
         tabs.set('root', FOREIGN.slice(0, -2)); // no final newline either
         return { read: async () => tabs.get('root')!.slice(0, FOREIGN.length - 2), expected: FOREIGN.slice(0, -2), markedBy: [] };
@@ -88,6 +109,8 @@ const HARNESSES: Partial<Record<SchedulerKind, () => Promise<Harness>>> = {
       async tamper(raw) {
         tabs.set('root', tabs.get('root')!.replace(raw, tamperCron(raw)));
       },
+      variant: variantCron,
+      state: async () => [...tabs].sort().map(([user, text]) => `== ${user}\n${text}`).join('\n'),
       isPausedRaw: cronPaused,
       cleanup: async () => undefined,
     };
@@ -100,6 +123,7 @@ const HARNESSES: Partial<Record<SchedulerKind, () => Promise<Harness>>> = {
     const adapter = createAdapter('embedded', schedulerConfig({}, stateDir), schedulerDeps({ inProcess: { runJob: async () => 0, timers } }));
     return {
       adapter,
+      root: stateDir,
       async addForeign() {
         const other: EmbeddedRecord = { sourceId: 'other-src', jobId: 'ops/mine', commit: 'b'.repeat(40), path: 'mine.yaml', index: 0, manifestHash: 'h', schedule: '17 * * * *', timezone: 'UTC', paused: false };
         await writeFile(path, `{"version":1,"jobs":[${recordLine(other)}]}\n`);
@@ -108,8 +132,10 @@ const HARNESSES: Partial<Record<SchedulerKind, () => Promise<Harness>>> = {
       },
       writes: fileWrites(path),
       async tamper(raw) {
-        await writeFile(path, (await readFile(path, 'utf8')).replace(raw, raw.replace(/"schedule":"[^"]*"/, '"schedule":"7 7 * * *"')));
+        await writeFile(path, (await readFile(path, 'utf8')).replace(raw, tamperRecord(raw)));
       },
+      variant: tamperRecord,
+      state: () => dirState(stateDir),
       isPausedRaw: (raw) => (JSON.parse(raw) as { paused: boolean }).paused,
       cleanup: () => rm(stateDir, { recursive: true, force: true }),
     };
@@ -126,6 +152,7 @@ const HARNESSES: Partial<Record<SchedulerKind, () => Promise<Harness>>> = {
     let fileWritesSeen = 0;
     return {
       adapter,
+      root: dir,
       async addForeign() {
         const unit = '# my own timer\n[Timer]\nOnCalendar=*-*-* *:17:00\n\n[Install]\nWantedBy=timers.target\n';
         await writeFile(join(dir, 'backup-home.timer'), unit);
@@ -140,8 +167,10 @@ const HARNESSES: Partial<Record<SchedulerKind, () => Promise<Harness>>> = {
       async tamper(raw) {
         const name = (await readdir(dir)).find((n) => n.endsWith('.timer') && raw.includes(`Unit=${n.replace(/\.timer$/, '.service')}`))!;
         const text = await readFile(join(dir, name), 'utf8');
-        await writeFile(join(dir, name), text.replace(/^OnCalendar=(.*) (\d\d:\d\d:\d\d) /m, 'OnCalendar=$1 07:07:00 '));
+        await writeFile(join(dir, name), tamperTimer(text));
       },
+      variant: (text) => text.replace('\nAccuracySec=1s\n', '\nAccuracySec=2s\n'),
+      state: async () => `${await dirState(dir)}\n== systemctl\n${runner.mutations().map((argv) => argv.join(' ')).join('\n')}`,
       isPausedRaw: (raw) => raw.split('\n').includes(PAUSED_NOTE),
       cleanup: () => rm(dir, { recursive: true, force: true }),
     };
@@ -151,6 +180,7 @@ const HARNESSES: Partial<Record<SchedulerKind, () => Promise<Harness>>> = {
     const adapter = createAdapter('windows', schedulerConfig({ user: undefined }), schedulerDeps({ runner, hostZone: 'America/New_York' }));
     return {
       adapter,
+      root: '',
       async addForeign() {
         const path = '\\cronsync\\ops\\mine';
         const xml = `<?xml version="1.0" encoding="UTF-16"?>\r\n<Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">\r\n  <RegistrationInfo><URI>${path}</URI></RegistrationInfo>\r\n  <Triggers><CalendarTrigger><StartBoundary>2024-01-01T00:17:00</StartBoundary><ScheduleByDay><DaysInterval>1</DaysInterval></ScheduleByDay></CalendarTrigger></Triggers>\r\n  <Actions Context="Author"><Exec><Command>C:\\mine.exe</Command><Arguments>--flag %s</Arguments></Exec></Actions>\r\n</Task>\r\n`;
@@ -160,8 +190,10 @@ const HARNESSES: Partial<Record<SchedulerKind, () => Promise<Harness>>> = {
       writes: async () => runner.calls.filter((c) => c.argv.some((a) => /^\/(create|delete|change)$/i.test(a))).length,
       async tamper(raw) {
         const path = [...runner.tasks.keys()].find((k) => runner.tasks.get(k)!.includes(raw.match(/<URI>[^<]*<\/URI>/)![0]))!;
-        runner.tasks.set(path, runner.tasks.get(path)!.replace(/<StartBoundary>[^<]*<\/StartBoundary>/, '<StartBoundary>2024-01-01T07:07:00</StartBoundary>'));
+        runner.tasks.set(path, tamperTask(runner.tasks.get(path)!));
       },
+      variant: tamperTask,
+      state: async () => [...runner.tasks].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, xml]) => `== ${path}\n${xml}`).join('\n'),
       isPausedRaw: (raw) => /<Settings>[\s\S]*<Enabled>false<\/Enabled>[\s\S]*<\/Settings>/.test(raw),
       cleanup: async () => undefined,
     };
@@ -176,15 +208,27 @@ async function harness(kind: SchedulerKind): Promise<Harness> {
 
 /**
  * The plan a sync would apply to install exactly `final` (prune on): whole-file adapters
- * render `final`, one-object-per-job adapters follow add/update/remove.
+ * render `final`, one-object-per-job adapters follow add/update/remove. With `rendered`, the
+ * plan carries each job's entry text as the reconciler attaches it: `rendered(d)`.
  */
-async function planOf(adapter: SchedulerAdapter, final: DesiredJob[]): Promise<Plan> {
+async function planOf(adapter: SchedulerAdapter, final: DesiredJob[], rendered?: (d: DesiredJob) => string): Promise<Plan> {
   const desiredState = new Map<JobId, DesiredJob>(final.map((d) => [d.id, d]));
-  return planChanges({
+  const plan = planChanges({
     sourceId: SOURCE, desired: desiredState, excluded: new Map(), invalid: new Set(), brokenFiles: new Set(),
     installed: await adapter.inventory(signal), applied: desiredState,
     isCurrent: (e, d) => e.raw === adapter.renderEntry(d), prune: true, force: false, allowMassRemoval: true,
   }).plan;
+  if (rendered) plan.rendered = new Map(plan.final.map((d) => [d.id, rendered(d)]));
+  return plan;
+}
+
+/** `d` with a job whose `spec.schedule` counts its reads: every adapter's entry depends on it. */
+function scheduleReads(d: DesiredJob): { job: DesiredJob; reads: () => number } {
+  let reads = 0;
+  const spec = { ...d.job.spec };
+  const schedule = spec.schedule;
+  Object.defineProperty(spec, 'schedule', { enumerable: true, get: () => (reads++, schedule) });
+  return { job: { ...d, job: { ...d.job, spec } }, reads: () => reads };
 }
 
 const jobs = [
@@ -259,6 +303,53 @@ describe.each(registeredKinds())('scheduler contract: %s', (kind) => {
     expect(h.isPausedRaw(held!.raw)).toBe(true);
     expect(active?.paused).toBe(false);
     expect(h.isPausedRaw(active!.raw)).toBe(false);
+  });
+
+  it('writes the same bytes whether the plan carries the rendered entries or not', async () => {
+    const changed = [desired('backup', '15 3 * * *', { timezone: 'America/New_York' }), jobs[1]!, jobs[3]!];
+    const without = await harness(kind);
+    const withMap = await harness(kind);
+    try {
+      for (const final of [jobs, changed, jobs, []]) {
+        const a = await without.adapter.apply(await planOf(without.adapter, final), signal);
+        const b = await withMap.adapter.apply(await planOf(withMap.adapter, final, (d) => withMap.adapter.renderEntry(d)), signal);
+
+        expect(b).toEqual(without.root === '' ? a : JSON.parse(JSON.stringify(a).replaceAll(without.root, withMap.root)));
+        expect(await withMap.state()).toBe(await without.state());
+      }
+    } finally {
+      await without.cleanup();
+      await withMap.cleanup();
+    }
+  });
+
+  it('installs the entry text given in plan.rendered verbatim instead of rendering it', async () => {
+    h = await harness(kind);
+    const plan = await planOf(h.adapter, jobs, (d) => h!.variant(h!.adapter.renderEntry(d)));
+
+    await h.adapter.apply(plan, signal);
+    const state = await h.state();
+
+    for (const d of jobs) {
+      expect(h.variant(h.adapter.renderEntry(d))).not.toBe(h.adapter.renderEntry(d));
+      expect(state).toContain(plan.rendered!.get(d.id)!);
+      expect(state).not.toContain(h.adapter.renderEntry(d));
+    }
+  });
+
+  it.skipIf(kind === 'embedded')('renders no entry that plan.rendered holds; a job missing from it is rendered', async () => {
+    // (embedded reads each job's schedule to arm its timer, rendered or not; the test above covers it)
+    h = await harness(kind);
+    const counted = jobs.map(scheduleReads);
+    const plan = await planOf(h.adapter, counted.map((c) => c.job), (d) => h!.adapter.renderEntry(d));
+    (plan.rendered as Map<JobId, string>).delete(counted[0]!.job.id);
+    const before = counted.map((c) => c.reads());
+
+    await h.adapter.apply(plan, signal);
+    const reads = counted.map((c, i) => c.reads() - before[i]!);
+
+    expect(reads[0]).toBeGreaterThan(0);
+    expect(reads.slice(1)).toEqual([0, 0, 0]);
   });
 
   it('an entry edited behind its back is reported as drift and restored by the next apply', async () => {

@@ -46,17 +46,6 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
   const ctx = context(options);
   const dir = options.cronDir;
 
-  /**
-   * Entry texts by job object: the planner renders every job (renderEntry) before apply lays
-   * out the same objects. A job's entry depends only on the job and this adapter's settings.
-   */
-  const texts = new WeakMap<DesiredJob, string>();
-  const entryText = (d: DesiredJob): string => {
-    let text = texts.get(d);
-    if (text === undefined) texts.set(d, (text = renderJobEntry(d, ctx)));
-    return text;
-  };
-
   /** The last parse of each file, reused while its text is unchanged (every re-sync reads it). */
   const parses = new Map<string, { text: string; entries: InstalledEntry[] }>();
 
@@ -85,11 +74,11 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
   }
 
   function render(desired: readonly DesiredJob[]): Rendered {
-    return { kind: 'cron.d', files: layoutCronD(desired, ctx, { entry: entryText }).map((f) => ({ name: join(dir, f.name), content: f.text })) };
+    return { kind: 'cron.d', files: layoutCronD(desired, ctx).map((f) => ({ name: join(dir, f.name), content: f.text })) };
   }
 
   function renderEntry(d: DesiredJob): string {
-    const text = entryText(d);
+    const text = renderJobEntry(d, ctx);
     assertEntryFits(text, d.id);
     return text;
   }
@@ -124,7 +113,9 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
     }
     const owned = ownedSourceIds(plan);
     const now = await current(owned);
-    const next = layoutCronD(plan.final, ctx, { current: now.files, preserve: plan.preserve ?? [], taken: now.taken, entry: entryText });
+    // The planner's texts (renderEntry's, so the same bytes); a job missing from them is rendered here.
+    const entry = (d: DesiredJob): string => plan.rendered?.get(d.id) ?? renderJobEntry(d, ctx);
+    const next = layoutCronD(plan.final, ctx, { current: now.files, preserve: plan.preserve ?? [], taken: now.taken, entry });
     await removeStaleTemps();
     const writes: CronDFile[] = [];
     for (const f of next) {

@@ -56,11 +56,17 @@ function entryItems(
 }
 
 /**
- * The entry texts of a file or block, sorted by job id: rendered `jobs`, plus the raw text of
- * `preserve` entries (ours, copied through unchanged) whose job is not rendered.
+ * The entry texts of a file or block, sorted by job id: `jobs` as `entry` gives them (default:
+ * renderJobEntry), plus the raw text of `preserve` entries (ours, copied through unchanged)
+ * whose job is not rendered.
  */
-export function entryTexts(jobs: readonly DesiredJob[], ctx: EntryContext, preserve: readonly InstalledEntry[] = []): string[] {
-  return entryItems(jobs, ctx, preserve).sort(byIdThenSource).map((i) => i.text);
+export function entryTexts(
+  jobs: readonly DesiredJob[],
+  ctx: EntryContext,
+  preserve: readonly InstalledEntry[] = [],
+  entry?: (d: DesiredJob) => string,
+): string[] {
+  return entryItems(jobs, ctx, preserve, entry).sort(byIdThenSource).map((i) => i.text);
 }
 
 /**

@@ -93,7 +93,9 @@ export function createCrontabAdapter(options: AdapterOptions, ports: AdapterPort
       throw new SchedulerError(`plan is for source ${plan.sourceId}, this crontab adapter belongs to ${options.sourceId}`, { planSource: plan.sourceId, sourceId: options.sourceId });
     }
     const args = prefix();
-    const block = toBytes(renderBlock(plan.final, ctx, plan.preserve ?? []));
+    // The planner's texts (renderEntry's); a job missing from them is rendered here.
+    const entry = (d: DesiredJob): string => plan.rendered?.get(d.id) ?? renderJobEntry(d, ctx);
+    const block = toBytes(renderBlock(plan.final, ctx, plan.preserve ?? [], entry));
     // Blocks of this agent's previous source ids are replaced by this source's block.
     const previous = [...ownedSourceIds(plan)].filter((id) => id !== options.sourceId);
     const merge = (current: string): string => mergeBlock(current, block, options.sourceId, previous);

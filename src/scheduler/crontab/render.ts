@@ -10,9 +10,17 @@ import type { EntryContext } from '../cronline/entry.js';
 import { entryTexts, MAX_LINES } from '../crond/render.js';
 import { BLOCK_NOTE, beginLine, endLine, findBlocks } from './parse.js';
 
-/** The block text (ending with `\n`) for `jobs` and `preserve`d entries, or '' when there are none. */
-export function renderBlock(jobs: readonly DesiredJob[], ctx: EntryContext, preserve: readonly InstalledEntry[] = []): string {
-  const body = entryTexts(jobs, ctx, preserve);
+/**
+ * The block text (ending with `\n`) for `jobs` and `preserve`d entries, or '' when there are
+ * none. `entry` gives a job's entry text; default: renderJobEntry.
+ */
+export function renderBlock(
+  jobs: readonly DesiredJob[],
+  ctx: EntryContext,
+  preserve: readonly InstalledEntry[] = [],
+  entry?: (d: DesiredJob) => string,
+): string {
+  const body = entryTexts(jobs, ctx, preserve, entry);
   if (body.length === 0) return '';
   return `${[beginLine(ctx.sourceId), BLOCK_NOTE, ...body, endLine(ctx.sourceId)].join('\n')}\n`;
 }

@@ -140,7 +140,14 @@ export function createEmbeddedAdapter(options: EmbeddedAdapterOptions): Embedded
       // Records of this agent's previous source ids are ours too: rewritten from the plan.
       const owned = ownedSourceIds(plan);
       const ours = new Map<string, EmbeddedRecord>();
-      for (const d of plan.final) ours.set(d.id, recordOf(d, sourceId));
+      // The planner's lines (renderEntry's) by record; a job missing from them is serialised here.
+      const lines = new Map<EmbeddedRecord, string>();
+      for (const d of plan.final) {
+        const r = recordOf(d, sourceId);
+        ours.set(d.id, r);
+        const line = plan.rendered?.get(d.id);
+        if (line !== undefined) lines.set(r, line);
+      }
       for (const e of plan.preserve) {
         if (!e.marker || ours.has(e.marker.jobId)) continue;
         // Kept byte-identical: from the entry's raw line, else from the file.
@@ -152,7 +159,7 @@ export function createEmbeddedAdapter(options: EmbeddedAdapterOptions): Embedded
       // Records of other sources are never touched (SPEC §4), unless the plan removes them.
       const foreign = current.records.filter((r) => !owned.has(r.sourceId) && !removed.has(recordKey(r)));
       const records = [...foreign, ...ours.values()];
-      const text = serializeRegistry(records);
+      const text = serializeRegistry(records, (r) => lines.get(r) ?? recordLine(r));
       let changed = false;
       if (text !== current.text) {
         signal.throwIfAborted();

@@ -73,9 +73,12 @@ export function sortRecords(records: readonly EmbeddedRecord[]): EmbeddedRecord[
   return [...records].sort((a, b) => cmp(a.jobId, b.jobId) || cmp(a.sourceId, b.sourceId));
 }
 
-/** The registry file's text for a set of records (sorted; one record per line). */
-export function serializeRegistry(records: readonly EmbeddedRecord[]): string {
-  const lines = sortRecords(records).map(recordLine);
+/**
+ * The registry file's text for a set of records (sorted; one record per line). `line` gives a
+ * record's line; default: {@link recordLine}.
+ */
+export function serializeRegistry(records: readonly EmbeddedRecord[], line: (r: EmbeddedRecord) => string = recordLine): string {
+  const lines = sortRecords(records).map((r) => line(r));
   const jobs = lines.length === 0 ? '[]' : `[\n    ${lines.join(',\n    ')}\n  ]`;
   return `{\n  "version": ${REGISTRY_VERSION},\n  "jobs": ${jobs}\n}\n`;
 }

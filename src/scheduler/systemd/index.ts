@@ -22,7 +22,7 @@ import { nodeUnitDirFs } from './files.js';
 import type { UnitDirFs } from './files.js';
 import { unitEntry } from './parse.js';
 import type { UnitFiles } from './parse.js';
-import { isCronsyncUnitFile, renderUnitFiles, renderUnits } from './render.js';
+import { isCronsyncUnitFile, renderService, renderTimer, renderUnitFiles, renderUnits, unitBase } from './render.js';
 import type { UnitContext } from './render.js';
 import { createSystemctl } from './systemctl.js';
 import type { Systemctl } from './systemctl.js';
@@ -144,7 +144,9 @@ export function createSystemdAdapter(options: SystemdAdapterOptions, ports: Syst
     const changedTimers = new Set<string>();
     for (const d of plan.final) {
       signal.throwIfAborted();
-      const pair = renderUnits(d, ctx, at);
+      // The planner's timer text (renderEntry's) when it has one: only the service is rendered.
+      const service = renderService(d, ctx);
+      const pair = { base: unitBase(d.id), service, timer: plan.rendered?.get(d.id) ?? renderTimer(d, ctx, at, service) };
       const cur = units.get(pair.base);
       const other = targets.get(pair.base);
       if (other) {

@@ -130,7 +130,7 @@ export function createSchtasksAdapter(options: WindowsAdapterOptions, ports: Win
         refused.push(path);
         continue;
       }
-      const xml = renderEntry(d);
+      const xml = plan.rendered?.get(d.id) ?? renderEntry(d);
       if (cur && isOurs(cur) && cur.marker!.sourceId === options.sourceId && !cur.drifted && cur.raw === xml) continue;
       await create(path, xml, signal);
       written.push(path);
