@@ -16,7 +16,8 @@ import { nodeHostProbe } from '../scheduler/probe.js';
 import { SCHEDULERS, kindOfName, orList, registrationOf, resolveAuto, schedulerNames } from '../scheduler/registry.js';
 import type { HostProbe, InProcessDeps, Resolution, SchedulerConfig, SchedulerDeps } from '../scheduler/registry.js';
 import type { ExecCommand, SchedulerAdapter, SchedulerKind } from '../scheduler/types.js';
-import { spoolStats } from '../shim/spool.js';
+import { createFsStateStore } from '../state/fs-store.js';
+import type { StateStore } from '../state/store.js';
 import { systemClock } from '../system/clock.js';
 import { nodeRunner } from '../system/runner.js';
 import { commandInPath } from '../system/walk.js';
@@ -38,6 +39,8 @@ export interface Agent {
   adapter: SchedulerAdapter;
   scheduler: Resolution;
   reconciler: Reconciler;
+  /** The state dir of `config.stateDir`. */
+  state: StateStore;
 }
 
 /**
@@ -95,13 +98,14 @@ export async function buildAgent(cfg: AgentConfig, io: CliIo, opts: BuildOptions
   const scheduler = opts.scheduler ?? resolveScheduler(cfg);
   const build = (): SchedulerAdapter => makeAdapter(cfg, scheduler.kind, schedulerDeps(source.id, { log, inProcess: opts.inProcess }));
   const adapter = opts.adapterFor ? opts.adapterFor(source.id, build) : build();
+  const state = createFsStateStore(cfg.stateDir);
   const reconciler = createReconciler({
-    config: cfg, source, adapter, scheduler, clock: systemClock, log,
+    config: cfg, source, adapter, scheduler, clock: systemClock, log, state,
     commandExists: commandInPath(io.env.PATH ?? ''),
-    checkinStats: () => spoolStats(cfg.stateDir),
+    checkinStats: () => state.spoolStats(),
     daemonFacts: opts.daemonFacts,
   });
-  return { config: cfg, log, source, adapter, scheduler, reconciler };
+  return { config: cfg, log, source, adapter, scheduler, reconciler, state };
 }
 
 /**

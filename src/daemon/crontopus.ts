@@ -15,7 +15,8 @@ import { writeCrontopusStatus } from '../crontopus/status-file.js';
 import { stripUrlCredentials } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SyncContext } from '../reconcile/types.js';
-import { readStatus, writeStatus } from '../status/io.js';
+import { createFsStateStore } from '../state/fs-store.js';
+import type { StateStore } from '../state/store.js';
 import type { StatusCrontopus, StatusFile } from '../status/types.js';
 import type { Clock } from '../system/clock.js';
 import type { HttpClient } from '../system/http.js';
@@ -45,6 +46,8 @@ export interface CrontopusDeps {
   statusLock: SerialLock;
   /** Delivers the check-in spool now (after enrolling again). */
   flush: () => void;
+  /** The state dir holding status.json [the file-system store of `stateDir`]. */
+  state?: StateStore;
 }
 
 /** The settings that make a different agent: a reload with other ones replaces it. */
@@ -59,6 +62,7 @@ export function crontopusFor(cfg: AgentConfig, deps: CrontopusDeps): CrontopusAg
   const url = cfg.checkin.url;
   if (cfg.checkin.protocol !== 'crontopus-agent' || !url) return null;
   const { stateDir } = cfg;
+  const state = deps.state ?? createFsStateStore(stateDir);
   let writes: Promise<void> = Promise.resolve();
   const info = { platform: platformName(), version: `cronsync/${VERSION}` };
   return createCrontopusAgent({
@@ -71,16 +75,16 @@ export function crontopusFor(cfg: AgentConfig, deps: CrontopusDeps): CrontopusAg
     onStatus: (block) => {
       writes = writes.then(async () => {
         await writeCrontopusStatus(stateDir, block);
-        await deps.statusLock(() => patchStatus(stateDir, block));
+        await deps.statusLock(() => patchStatus(state, block));
       }).catch((err: Error) => deps.log.warn({ err: { message: err.message } }, 'Cannot record the Crontopus status'));
     },
   });
 }
 
 /** Puts the block into status.json; nothing when there is no status yet (the first sync writes it). */
-async function patchStatus(stateDir: string, block: StatusCrontopus): Promise<void> {
-  const status = await readStatus(stateDir).catch(() => null);
-  if (status) await writeStatus(stateDir, { ...status, crontopus: block });
+async function patchStatus(state: StateStore, block: StatusCrontopus): Promise<void> {
+  const status = await state.readStatus().catch(() => null);
+  if (status) await state.writeStatus({ ...status, crontopus: block });
 }
 
 /** The job instances after a sync, or null when it failed (the set last sent stays right). */

@@ -3,6 +3,7 @@
  * (flux's deferred SummarizeAndPatch). One instance keeps caches between syncs.
  */
 import { isCronsyncError } from '../errors.js';
+import { createFsStateStore } from '../state/fs-store.js';
 import type { StatusFile } from '../status/types.js';
 import { Reasons } from './reasons.js';
 import { STEPS } from './steps.js';
@@ -16,8 +17,12 @@ export interface Reconciler {
   reconcile(opts?: ReconcileOptions): Promise<SyncOutcome & { status: StatusFile }>;
 }
 
+/** The ports of {@link createReconciler}; without `state`, the file-system store of `config.stateDir`. */
+export type ReconcilerPorts = Omit<ReconcilerDeps, 'state'> & { state?: ReconcilerDeps['state'] };
+
 /** Creates a reconciler from its ports. */
-export function createReconciler(deps: ReconcilerDeps): Reconciler {
+export function createReconciler(ports: ReconcilerPorts): Reconciler {
+  const deps: ReconcilerDeps = { ...ports, state: ports.state ?? createFsStateStore(ports.config.stateDir) };
   const mem: ReconcilerMemory = { cache: new Map(), written: new Map() };
   let running = false;
   return {

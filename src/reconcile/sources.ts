@@ -9,42 +9,15 @@
  * `previous` lists the ids that may still have entries installed; an id is forgotten once a
  * sync leaves nothing installed under it.
  */
-import { join } from 'node:path';
 import type { DesiredJob } from '../desired/types.js';
 import type { JobId } from '../manifest/types.js';
 import type { Plan } from '../plan/types.js';
-import { atomicWriteFile, readFileIfExists } from '../system/files.js';
+import { createFsStateStore } from '../state/fs-store.js';
+import { normalizeSourceIds as normalize, serializeSources } from '../state/sources-file.js';
+import type { SourcesRead, SourcesRecord } from '../state/sources-file.js';
 
-/** File name inside the state dir. */
-export const SOURCES_FILE = 'sources.json';
-
-/** The source ids an agent has applied. */
-export interface SourcesRecord {
-  current: string;
-  /** Earlier ids whose entries may still be installed, sorted. */
-  previous: string[];
-}
-
-/** Parses the file; null when it is missing or not a valid record. Never throws. */
-export function parseSources(text: string | null): SourcesRecord | null {
-  if (text === null) return null;
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof v !== 'object' || v === null) return null;
-  const o = v as Record<string, unknown>;
-  const ok = (x: unknown): x is string => typeof x === 'string' && x !== '';
-  if (!ok(o.current) || !Array.isArray(o.previous) || !o.previous.every(ok)) return null;
-  return { current: o.current, previous: normalize(o.current, o.previous) };
-}
-
-/** The file's text (canonical, so equal records give equal bytes). */
-export function serializeSources(r: SourcesRecord): string {
-  return `${JSON.stringify({ version: 1, current: r.current, previous: normalize(r.current, r.previous) }, null, 2)}\n`;
-}
+export { SOURCES_FILE, parseSources, serializeSources } from '../state/sources-file.js';
+export type { SourcesRecord } from '../state/sources-file.js';
 
 /** True when two records say the same. */
 export function sameSources(a: SourcesRecord | null | undefined, b: SourcesRecord): boolean {
@@ -76,18 +49,12 @@ export function recordAfterApply(plan: Pick<Plan, 'sourceId' | 'ownedSourceIds' 
   return { current: plan.sourceId, previous: normalize(plan.sourceId, left) };
 }
 
-/** Reads the record of a state dir. @throws {IoError} when it exists but cannot be read. */
-export async function readSources(stateDir: string): Promise<{ record: SourcesRecord | null; damaged: boolean }> {
-  const text = await readFileIfExists(join(stateDir, SOURCES_FILE));
-  const record = parseSources(text);
-  return { record, damaged: text !== null && record === null };
+/** Reads the record of a state dir (through its StateStore). @throws {IoError} when it exists but cannot be read. */
+export async function readSources(stateDir: string): Promise<SourcesRead> {
+  return createFsStateStore(stateDir).readSources();
 }
 
-/** Writes the record atomically (no secrets in it: readable like the status file). @throws {IoError} */
+/** Writes the record durably (through the state dir's StateStore). @throws {IoError} */
 export async function writeSources(stateDir: string, record: SourcesRecord): Promise<void> {
-  await atomicWriteFile(join(stateDir, SOURCES_FILE), serializeSources(record), 0o644);
-}
-
-function normalize(current: string, ids: readonly string[]): string[] {
-  return [...new Set(ids)].filter((id) => id !== '' && id !== current).sort();
+  await createFsStateStore(stateDir).writeSources(record);
 }

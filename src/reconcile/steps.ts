@@ -2,27 +2,23 @@
  * The ordered steps of one reconcile (flux-style). Each records facts in the context; none
  * decides the sync result, which is `summarize`'s job.
  */
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { runAsProblem, selectJobs } from '../desired/select.js';
 import type { DesiredJob } from '../desired/types.js';
-import { RemovalGuardError, SourceError, isCronsyncError } from '../errors.js';
+import { RemovalGuardError, SourceError } from '../errors.js';
 import { loadManifests } from '../manifest/load.js';
 import type { LoadCache } from '../manifest/load.js';
 import type { Job, JobId } from '../manifest/types.js';
 import { planChanges } from '../plan/plan.js';
-import { readSecretsFile } from '../shim/secrets.js';
-import { deleteLastRun } from '../state/runs.js';
-import { deleteJobSnapshot, listJobSnapshots, readJobSnapshot, serializeJobSnapshot, writeJobSnapshot } from '../state/snapshots.js';
-import type { JobSnapshot, SnapshotRuntime } from '../state/snapshots.js';
-import { removeFile, syncDirs } from '../system/files.js';
+import { serializeJobSnapshot } from '../state/snapshot-read.js';
+import type { JobSnapshot, SnapshotRuntime } from '../state/snapshot-read.js';
+import type { StateStore } from '../state/store.js';
 import { nodeRunner } from '../system/runner.js';
 import { lookupAccounts, windowsRunAsMessage } from '../system/users.js';
 import { verifyCommit } from '../source/verify.js';
-import { makeDirSync } from '../system/regular-file.js';
 import { renderEntryOrError } from '../scheduler/entry-error.js';
 import { Reasons } from './reasons.js';
-import { previousSourceIds, readSources, recordAfterApply, recordBeforeApply, sameSources, SOURCES_FILE, writeSources } from './sources.js';
+import { checkSecretsFile } from './secrets-check.js';
+import { previousSourceIds, recordAfterApply, recordBeforeApply, sameSources, SOURCES_FILE } from './sources.js';
 import type { SourcesRecord } from './sources.js';
 import type { ReconcileSnapshot, ReconcilerDeps, SyncContext } from './types.js';
 import { hostOs } from '../system/platform.js';
@@ -37,8 +33,14 @@ export interface ReconcilerMemory {
   writtenFrom?: Map<JobId, { job: Job; provKey: string; appliedAt: string; runtimeKey: string }>;
   /** Serialized snapshot per job as last written or read, to skip unchanged writes. */
   written: Map<JobId, string>;
-  /** True once temp files left in the state dir by a killed process were removed. */
-  tidied?: boolean;
+  /** True once the state dir was recovered from a killed sync (temp files, the snapshot batch). */
+  recovered?: boolean;
+  /** False while no snapshot batch of an earlier sync can be pending (see src/state/batch.ts). */
+  batchPending?: boolean;
+  /** True when this sync's recovery rewrote snapshot files from the batch (kept one more sync). */
+  replayed?: boolean;
+  /** Identity of the secrets file (path, inode, size, times, mode, owner) as last found safe. */
+  secretsKey?: string;
   /** Entry text rendered per job version in the last plan, so unchanged jobs are not re-rendered. */
   rendered?: Map<string, string>;
   /** The source ids recorded in the state dir (null: none recorded); loaded on first use. */
@@ -56,24 +58,8 @@ export type Step = (ctx: SyncContext, deps: ReconcilerDeps, mem: ReconcilerMemor
  */
 export const prepareStateDir: Step = async (ctx, deps) => {
   ctx.reason = Reasons.StateDirFailed;
-  makeDirSync(deps.config.stateDir, 0o700);
+  await deps.state.prepare();
   ctx.reason = undefined;
-};
-
-/**
- * Step 0b: read `secretsFile` as `cronsync exec` will, with the same check (src/shim/secrets.ts),
- * so that an unsafe or unreadable file is reported now, not by a run at 3 a.m. exiting 77.
- * Records the problem; never stops the sync. The values read are dropped at once.
- */
-export const checkSecretsFile: Step = async (ctx, deps) => {
-  const file = deps.config.secretsFile;
-  if (!file) return;
-  try {
-    readSecretsFile(file);
-  } catch (err) {
-    if (!isCronsyncError(err)) throw err;
-    ctx.secretsFileProblem = `${err.message}; jobs that use \${VAR} from it will fail`;
-  }
 };
 
 /** Step 1: fetch the source (cheap when nothing changed). */
@@ -120,9 +106,17 @@ export const planStep: Step = async (ctx, deps, mem) => {
   ctx.reason = Reasons.SchedulerFailed;
   ctx.installed = await deps.adapter.inventory(ctx.signal);
   ctx.reason = Reasons.StateDirFailed;
-  ctx.applied = mem.applied ??= await readApplied(deps.config.stateDir, mem);
+  if (!mem.recovered && !ctx.dryRun) {
+    // Before the last applied versions are read: a killed sync may have left its batch.
+    const replayed = await deps.state.recoverSnapshots();
+    if (replayed > 0) deps.log.warn({ count: replayed }, 'Job snapshots restored from the batch of an interrupted sync');
+    mem.replayed = replayed > 0;
+    mem.recovered = true;
+    mem.applied = undefined;
+  }
+  ctx.applied = mem.applied ??= await readApplied(deps.state, mem);
   if (mem.sources === undefined) {
-    const read = await readSources(deps.config.stateDir);
+    const read = await deps.state.readSources();
     if (read.damaged) deps.log.warn({ file: SOURCES_FILE }, 'Source id record is damaged; the source ids in the job snapshots are used instead');
     mem.sources = read.record;
   }
@@ -133,11 +127,14 @@ export const planStep: Step = async (ctx, deps, mem) => {
   const rendered = new Map<string, string>();
   /** A job's entry text, or the reason the scheduler cannot hold it. */
   const errors = new Map<string, string>();
+  // A job is looked up up to three times (isCurrent, entryError, the map below): key it once.
+  const keys = new Map<DesiredJob, string>();
   const render = (job: DesiredJob): string | { error: string } => {
-    const key = renderKey(job);
+    let key = keys.get(job);
+    if (key === undefined) keys.set(job, (key = renderKey(job)));
     const failed = errors.get(key);
     if (failed !== undefined) return { error: failed };
-    let text = previous.get(key);
+    let text = rendered.get(key) ?? previous.get(key);
     if (text === undefined) {
       const r = renderEntryOrError(deps.adapter, job);
       if (typeof r !== 'string') {
@@ -169,6 +166,14 @@ export const planStep: Step = async (ctx, deps, mem) => {
     force: ctx.force,
     allowMassRemoval: deps.config.allowMassRemoval,
   });
+  // Every installed job's entry, rendered once: the adapter applies these texts (Plan.rendered),
+  // and the next plan compares with them without rendering again.
+  const byId = new Map<JobId, string>();
+  for (const d of ctx.planned.plan.final) {
+    const text = render(d);
+    if (typeof text === 'string') byId.set(d.id, text);
+  }
+  ctx.planned.plan.rendered = byId;
   mem.rendered = rendered;
   const moved = ctx.planned.plan.update.filter((u) => u.installed.marker?.sourceId !== deps.source.id);
   if (moved.length > 0) {
@@ -181,17 +186,16 @@ export const planStep: Step = async (ctx, deps, mem) => {
   }
 };
 
-/** Step 5: write job snapshots, apply the plan, then delete snapshots of removed jobs. */
+/**
+ * Step 5: write job snapshots (one durable batch, src/state/batch.ts), apply the plan, then
+ * delete snapshots of removed jobs.
+ */
 export const applyStep: Step = async (ctx, deps, mem) => {
   if (ctx.dryRun) return;
   const plan = ctx.planned!.plan;
-  const stateDir = deps.config.stateDir;
+  const state = deps.state;
   const applied = ctx.applied!;
   ctx.reason = Reasons.StateDirFailed;
-  if (!mem.tidied) {
-    await removeStaleSnapshotTemps(stateDir);
-    mem.tidied = true;
-  }
   const runtime = snapshotRuntime(deps);
   const runtimeKey = JSON.stringify(runtime);
   const now = deps.clock.now().toISOString();
@@ -201,64 +205,61 @@ export const applyStep: Step = async (ctx, deps, mem) => {
   for (const d of plan.final) {
     const prev = applied.get(d.id);
     const appliedAt = prev && prev.manifestHash === d.manifestHash ? prev.appliedAt ?? now : now;
-    applied.set(d.id, { ...d, appliedAt });
-    // An unchanged file yields the same Job object on a re-sync: skip serialising it again.
+    // An unchanged file yields the same Job object on a re-sync: skip serialising it again
+    // (and its last applied version, built from the same Job, stays as it is).
     const from = sources.get(d.id);
     const p = d.provenance;
     const provKey = `${p.sourceId}\0${p.url}\0${p.ref}\0${p.commit}\0${p.path}\0${p.index}`;
-    if (from && from.job === d.job && from.provKey === provKey && from.appliedAt === appliedAt && from.runtimeKey === runtimeKey && mem.written.has(d.id)) continue;
+    const same = from && from.job === d.job && from.provKey === provKey && from.appliedAt === appliedAt && from.runtimeKey === runtimeKey && mem.written.has(d.id);
+    if (!same || prev?.job !== d.job) applied.set(d.id, { ...d, appliedAt });
+    if (same) continue;
     const snap: JobSnapshot = { schemaVersion: 1, job: d.job, provenance: d.provenance, manifestHash: d.manifestHash, appliedAt, runtime };
     const text = serializeJobSnapshot(snap);
     const built: From = { job: d.job, provKey, appliedAt, runtimeKey };
     if (mem.written.get(d.id) !== text) writes.push({ snap, text, from: built });
     else sources.set(d.id, built);
   }
-  // Each write waits on two fsyncs; overlapping them shortens a first install of thousands of
-  // jobs. Every snapshot is on disk before the scheduler entries change.
-  // Directories are fsynced once per tenant after all renames instead of once per file.
-  const dirs = new Set<string>();
-  await eachLimit(writes, SNAPSHOT_WRITERS, async ({ snap, text, from }) => {
-    await writeJobSnapshot(stateDir, snap, { deferDirSync: dirs });
+  // Every snapshot is durable (in the batch) before the scheduler entries change.
+  await state.writeSnapshots(writes.map((w) => w.snap));
+  for (const { snap, text, from } of writes) {
     const id = `${snap.job.metadata.tenant}/${snap.job.metadata.name}` as JobId;
     mem.written.set(id, text);
     sources.set(id, from);
-  });
-  await syncDirs(dirs);
+  }
   // Recorded before the entries carry the new id, so that a crash cannot leave entries of an id
   // this state dir does not know.
-  await recordSources(stateDir, mem, recordBeforeApply(plan));
+  await recordSources(state, mem, recordBeforeApply(plan));
   ctx.reason = Reasons.SchedulerFailed;
   ctx.applyResult = await deps.adapter.apply(plan, ctx.signal);
   ctx.reason = Reasons.StateDirFailed;
-  await recordSources(stateDir, mem, recordAfterApply(plan));
-  // The entries just written, so that the next plan compares without rendering them again.
-  const rendered = mem.rendered ??= new Map();
-  for (const d of plan.final) {
-    const key = renderKey(d);
-    if (!rendered.has(key)) rendered.set(key, deps.adapter.renderEntry(d));
+  // Files this sync wrote or restored (without fsync) keep their batch until the next sync;
+  // the batch of an earlier sync has had a sync interval to reach the disk as files.
+  if (writes.length > 0 || mem.replayed) mem.batchPending = true;
+  else if (mem.batchPending !== false) {
+    await state.settleSnapshots();
+    mem.batchPending = false;
   }
-  ctx.reason = Reasons.StateDirFailed;
+  mem.replayed = false;
+  await recordSources(state, mem, recordAfterApply(plan));
   // Entries copied through unchanged still run `exec`, which needs their snapshot.
   const keep = new Set([...plan.final.map((d) => d.id), ...plan.preserve.flatMap((e) => (e.marker ? [e.marker.jobId] : []))]);
-  for (const e of plan.remove) {
-    const id = e.marker?.jobId;
-    if (!id || keep.has(id)) continue;
-    await deleteJobSnapshot(stateDir, id);
-    await deleteLastRun(stateDir, id);
+  const forget = async (id: JobId): Promise<void> => {
+    await state.deleteSnapshot(id);
+    await state.deleteLastRun(id);
     applied.delete(id);
     mem.written.delete(id);
+  };
+  for (const e of plan.remove) {
+    const id = e.marker?.jobId;
+    if (id && !keep.has(id)) await forget(id);
   }
   // Snapshots of jobs that have no entry: written by a sync that was killed before it rewrote
   // the scheduler, or left by one killed while deleting snapshots of removed jobs.
-  for (const id of [...applied.keys()]) {
-    if (keep.has(id)) continue;
-    await deleteJobSnapshot(stateDir, id);
-    await deleteLastRun(stateDir, id);
-    applied.delete(id);
-    mem.written.delete(id);
-  }
+  for (const id of [...applied.keys()]) if (!keep.has(id)) await forget(id);
   ctx.reason = undefined;
 };
+
+export { checkSecretsFile };
 
 /** The steps of a sync, in order. `diff` is the same list run with dryRun. */
 export const STEPS: readonly Step[] = [prepareStateDir, checkSecretsFile, fetchSource, verifyStep, loadStep, selectStep, planStep, applyStep];
@@ -293,46 +294,16 @@ function renderKey(job: DesiredJob): string {
   return `${job.id}\0${job.manifestHash}\0${p.commit ?? ''}\0${p.path}\0${p.index}`;
 }
 
-/** Snapshot files written at the same time. */
-const SNAPSHOT_WRITERS = 16;
-
-/** Runs `fn` over `items`, at most `limit` at a time; rejects with the first error once all settled. */
-async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const errors: unknown[] = [];
-  const worker = async (): Promise<void> => {
-    while (errors.length === 0 && next < items.length) {
-      const item = items[next++]!;
-      await fn(item).catch((err: unknown) => void errors.push(err));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (errors.length > 0) throw errors[0];
-}
-
-/** Temp name of an atomic snapshot write (`.<name>.json.<12 hex>.tmp`, see atomicWriteFile). */
-const SNAPSHOT_TEMP = /^\.[a-z0-9][-a-z0-9]*\.json\.[0-9a-f]{12}\.tmp$/;
-
-/** Removes snapshot temp files a killed sync left behind (as the cron.d adapter does for its file). */
-async function removeStaleSnapshotTemps(stateDir: string): Promise<void> {
-  const root = join(stateDir, 'jobs');
-  for (const tenant of await readdir(root).catch(() => [] as string[])) {
-    for (const name of await readdir(join(root, tenant)).catch(() => [] as string[])) {
-      if (SNAPSHOT_TEMP.test(name)) await removeFile(join(root, tenant, name));
-    }
-  }
-}
-
-async function recordSources(stateDir: string, mem: ReconcilerMemory, record: SourcesRecord): Promise<void> {
+async function recordSources(state: StateStore, mem: ReconcilerMemory, record: SourcesRecord): Promise<void> {
   if (sameSources(mem.sources, record)) return;
-  await writeSources(stateDir, record);
+  await state.writeSources(record);
   mem.sources = record;
 }
 
-async function readApplied(stateDir: string, mem: ReconcilerMemory): Promise<Map<JobId, DesiredJob>> {
+async function readApplied(state: StateStore, mem: ReconcilerMemory): Promise<Map<JobId, DesiredJob>> {
   const out = new Map<JobId, DesiredJob>();
-  for (const id of await listJobSnapshots(stateDir)) {
-    const s = await readJobSnapshot(stateDir, id).catch(() => null);
+  for (const id of await state.listSnapshots()) {
+    const s = await state.readSnapshot(id).catch(() => null);
     if (!s) continue;
     out.set(id, { id, job: s.job, provenance: s.provenance, manifestHash: s.manifestHash, appliedAt: s.appliedAt });
     mem.written.set(id, serializeJobSnapshot(s));

@@ -2,16 +2,13 @@
  * summarize: the one place that turns the facts of a sync into its result, per-job states and
  * the status file (SPEC §7). Called from `finally`, so it runs after every attempt.
  */
-import { readdir } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { basename, dirname } from 'node:path';
 import type { DesiredJob } from '../desired/types.js';
 import { readCrontopusStatus } from '../crontopus/status-file.js';
 import { stripUrlCredentials } from '../errors.js';
 import { jobNamespace } from '../manifest/types.js';
 import { firstFire } from '../schedule/fires.js';
-import { lastRunPath, readLastRun } from '../state/runs.js';
-import { readStatus, writeStatus } from '../status/io.js';
+import type { StateStore } from '../state/store.js';
 import type { JobState, StatusFile, StatusJob, StatusProblem, SyncResult } from '../status/types.js';
 import { VERSION } from '../version.js';
 import type { ReconcilerDeps, SyncContext } from './types.js';
@@ -37,7 +34,7 @@ export async function buildStatus(ctx: SyncContext, deps: ReconcilerDeps, previo
   const plan = ctx.planned?.plan;
   const applied = Boolean(ctx.applyResult) || (plan !== undefined && ctx.dryRun);
   const snap = ctx.snapshot;
-  const rowDeps: RowDeps = { runs: runIndex(cfg.stateDir), next: nextRunAfter(finishedAt), user: cfg.scheduler.user ?? agentUser() };
+  const rowDeps: RowDeps = { runs: runReader(deps.state), next: nextRunAfter(finishedAt), user: cfg.scheduler.user ?? agentUser() };
   const unlisted = plan && applied ? invalidWithoutRow(ctx, cfg.agent.tenant) : [];
   const jobs = plan && applied ? await jobRows(ctx, rowDeps, unlisted) : await refreshRows(previous?.jobs ?? [], rowDeps);
   const attempt = { startedAt: ctx.startedAt.toISOString(), finishedAt: finishedAt.toISOString(), result, error: ctx.error ? stripUrlCredentials(ctx.error.message) : null, reason: ctx.error ? ctx.reason ?? 'Internal' : null };
@@ -85,16 +82,16 @@ function sourceBlock(ctx: SyncContext, deps: ReconcilerDeps, previous: StatusFil
 
 /** Writes the status of an attempt (never for dry runs). */
 export async function summarize(ctx: SyncContext, deps: ReconcilerDeps): Promise<StatusFile> {
-  const previous = await readStatus(deps.config.stateDir).catch(() => null);
+  const previous = await deps.state.readStatus().catch(() => null);
   const status = await buildStatus(ctx, deps, previous, deps.clock.now());
   if (!ctx.dryRun) {
-    await writeStatus(deps.config.stateDir, status).catch((err: Error) => deps.log.error({ err: { message: err.message } }, 'Cannot write the status file'));
+    await deps.state.writeStatus(status).catch((err: Error) => deps.log.error({ err: { message: err.message } }, 'Cannot write the status file'));
   }
   return status;
 }
 
 /** What building job rows reads: last runs, next fire times and the agent's run-as user. */
-interface RowDeps { runs: RunIndex; next: NextRun; user: string | null }
+interface RowDeps { runs: RunReader; next: NextRun; user: string | null }
 
 /** The account the agent runs as, which runs every job without spec.user; null when unknown. */
 function agentUser(): string | null {
@@ -194,28 +191,13 @@ function nextRunAfter(now: Date): NextRun {
   };
 }
 
-/** Reads last-run records, listing each tenant's runs dir once instead of failing an open per job that never ran. */
-interface RunIndex { read(id: string): Promise<StatusJob['lastRun']> }
+/** Reads the last-run records of jobs for their rows. */
+interface RunReader { read(id: string): Promise<StatusJob['lastRun']> }
 
-function runIndex(stateDir: string): RunIndex {
-  const dirs = new Map<string, Promise<Set<string> | null>>();
+function runReader(state: StateStore): RunReader {
   return {
     async read(id) {
-      let file: string;
-      try {
-        file = lastRunPath(stateDir, id);
-      } catch {
-        return null;
-      }
-      let names = dirs.get(dirname(file));
-      if (!names) {
-        // null: the listing failed for another reason than a missing dir; read the file anyway.
-        names = readdir(dirname(file)).then((n) => new Set(n), (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? new Set<string>() : null));
-        dirs.set(dirname(file), names);
-      }
-      const listed = await names;
-      if (listed && !listed.has(basename(file))) return null;
-      const r = await readLastRun(stateDir, id).catch(() => null);
+      const r = await state.readLastRun(id).catch(() => null);
       return r ? { startedAt: r.startedAt, status: r.status, exitCode: r.exitCode, durationMs: r.durationMs, attempts: r.attempts } : null;
     },
   };

@@ -8,6 +8,7 @@ import type { PlanResult } from '../plan/plan.js';
 import type { InstalledEntry } from '../plan/types.js';
 import type { ApplyResult, SchedulerAdapter } from '../scheduler/types.js';
 import type { Snapshot, Source } from '../source/types.js';
+import type { StateStore } from '../state/store.js';
 import type { Clock } from '../system/clock.js';
 import type { Reason } from './reasons.js';
 
@@ -32,6 +33,8 @@ export interface ReconcilerDeps {
   scheduler: { kind: string; reason: string };
   clock: Clock;
   log: ReconcileLog;
+  /** The state dir (snapshots, source ids, last runs, status file), at `config.stateDir`. */
+  state: StateStore;
   /** PATH lookup for the command-not-found warning; absent: skipped. */
   commandExists?: (name: string) => boolean;
   /** Spool counters for the status file. */

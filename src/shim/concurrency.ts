@@ -3,12 +3,13 @@
  * (terminate the holder, then take the lock).
  */
 import { join } from 'node:path';
+import type { StateLock } from '../state/store.js';
 import type { ConcurrencyPolicy } from '../manifest/types.js';
 import { parseJobId } from '../state/snapshot-read.js';
 import type { Clock } from '../system/clock.js';
 import { nodePlatform, type Platform } from '../system/platform.js';
 import { groupAlive } from '../system/runner.js';
-import { isProcessAlive, lockHolder, tryAcquireLock } from './lock.js';
+import { isProcessAlive } from './lock.js';
 import type { HeldLock, LockHolder } from './lock.js';
 import type { Logger } from './types.js';
 
@@ -23,7 +24,7 @@ export function registerInProcessRun(lockPath: string, controller: AbortControll
   };
 }
 
-/** Path of a job's run lock. */
+/** Path of a job's run lock (the file-system StateStore's jobLock key). */
 export function lockPath(stateDir: string, jobId: string): string {
   const { tenant, name } = parseJobId(jobId);
   return join(stateDir, 'locks', tenant, `${name}.lock`);
@@ -56,11 +57,12 @@ function systemKill(platform: Platform, pid: number, sig: NodeJS.Signals, group:
   }
 }
 
-/** Applies the concurrency policy. Never throws for a busy lock. */
-export async function admit(policy: ConcurrencyPolicy, path: string, me: LockHolder, d: AdmitDeps): Promise<Admission> {
+/** Applies the concurrency policy with the job's run lock. Never throws for a busy lock. */
+export async function admit(policy: ConcurrencyPolicy, lock: StateLock, me: LockHolder, d: AdmitDeps): Promise<Admission> {
   if (policy === 'Allow') return { run: true, lock: null };
   const platform = d.platform ?? nodePlatform;
-  const first = await tryAcquireLock(path, me, { platform });
+  const path = lock.key;
+  const first = await lock.tryAcquire(me, { platform });
   if (first.acquired) return { run: true, lock: first.lock };
   if (policy !== 'Replace' || !first.holder) return { run: false, holder: first.holder };
   const holder = first.holder;
@@ -69,12 +71,12 @@ export async function admit(policy: ConcurrencyPolicy, path: string, me: LockHol
   terminate(path, holder, 'SIGTERM', kill, platform);
   const step = 50;
   for (let waited = 0; waited < d.graceMs + 1000; waited += step) {
-    if (!(await lockHolder(path))) break;
+    if (!(await lock.holder())) break;
     await d.clock.sleep(step);
   }
-  if (await lockHolder(path)) terminate(path, holder, 'SIGKILL', kill, platform);
+  if (await lock.holder()) terminate(path, holder, 'SIGKILL', kill, platform);
   for (let i = 0; i < 20; i++) {
-    const again = await tryAcquireLock(path, me, { platform });
+    const again = await lock.tryAcquire(me, { platform });
     if (again.acquired) return { run: true, lock: again.lock };
     await d.clock.sleep(step);
   }

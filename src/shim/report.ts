@@ -3,23 +3,24 @@
  * write-ahead spool entry, so that a check-in is delivered, rejected (and counted) or spooled,
  * and never silently lost, even when the shim is killed mid-request.
  */
-import type { JobSnapshot } from '../state/snapshots.js';
+import type { JobSnapshot } from '../state/snapshot-read.js';
+import type { StateStore } from '../state/store.js';
 import { snapshotNamespace } from '../state/snapshot-read.js';
 import type { Clock } from '../system/clock.js';
-import { unlinkSync } from 'node:fs';
 import type { HttpClient } from '../system/http.js';
 import { readEndpointIdentity } from '../crontopus/identity.js';
 import type { Checkin, CheckinPayload } from './checkin.js';
 import { buildRequest, deliver } from './checkin.js';
 import { selfIdentity } from './lock.js';
 import { isPureReference } from './secrets.js';
-import { writeSpoolEntry, writeSpoolEntrySync } from './spool-entry.js';
 import type { SpoolEntry } from './spool-entry.js';
 import type { Logger } from './types.js';
 
 /** Everything a check-in of one run needs. */
 export interface ReportContext {
   stateDir: string;
+  /** The state dir's store: the spool and its drop record. */
+  state: StateStore;
   jobId: string;
   snapshot: JobSnapshot;
   /** The resolved secret; lives only in memory. */
@@ -79,10 +80,10 @@ export async function sendFinal(ctx: ReportContext, payload: CheckinPayload, bud
   // crontopus-agent: the endpoint token, read now (the daemon may have enrolled again since).
   const identity = agent ? readEndpointIdentity(ctx.stateDir, target.url) : null;
   const secret = agent ? identity?.token : ctx.secret;
-  let path: string | null = null;
+  let name: string | null = null;
   try {
     // Synchronous, so the request below is on its way before the caller records the run.
-    path = writeSpoolEntrySync(ctx.stateDir, entry, false);
+    name = ctx.state.writeSpool(entry, false);
   } catch (err) {
     ctx.log.warn({ ...fields, err }, 'Cannot write the check-in spool; delivering without it');
   }
@@ -92,7 +93,7 @@ export async function sendFinal(ctx: ReportContext, payload: CheckinPayload, bud
       http: ctx.http, clock: ctx.clock, log: ctx.log, budgetMs, random: ctx.random, fields, secret, deferStatuses: agent ? AGENT_DEFER : undefined,
     });
   if (r.outcome === 'delivered' || r.outcome === 'rejected') {
-    if (path) removeQuietly(path);
+    if (name) removeQuietly(ctx.state, name);
     if (r.outcome === 'rejected') {
       // Loaded only now: a rejection is rare, and every run would pay for loading it up front.
       await dropped(ctx, payload, `rejected-${r.statusCode}`);
@@ -100,7 +101,7 @@ export async function sendFinal(ctx: ReportContext, payload: CheckinPayload, bud
     return r.outcome;
   }
   try {
-    await writeSpoolEntry(ctx.stateDir, { ...entry, owner: null }, true);
+    ctx.state.writeSpool({ ...entry, owner: null }, true);
     ctx.log.warn({ ...fields, reason: r.reason }, 'Check-in spooled for later delivery');
   } catch (err) {
     ctx.log.error({ ...fields, err }, 'Check-in lost: cannot write the spool');
@@ -111,9 +112,9 @@ export async function sendFinal(ctx: ReportContext, payload: CheckinPayload, bud
   return 'spooled';
 }
 
-function removeQuietly(path: string): void {
+function removeQuietly(state: StateStore, name: string): void {
   try {
-    unlinkSync(path);
+    state.removeSpool(name);
   } catch {
     // Already delivered by someone else, or gone.
   }
@@ -121,5 +122,5 @@ function removeQuietly(path: string): void {
 
 /** Counts a check-in as dropped in the spool's record (loaded only then; never throws). */
 async function dropped(ctx: ReportContext, payload: CheckinPayload, reason: string): Promise<void> {
-  await import('./spool.js').then((m) => m.recordDropped(ctx.stateDir, [{ jobId: ctx.jobId, runId: payload.run_id }], reason, ctx.clock.now())).catch(() => undefined);
+  await import('./spool.js').then((m) => m.recordDropped(ctx.state, [{ jobId: ctx.jobId, runId: payload.run_id }], reason, ctx.clock.now())).catch(() => undefined);
 }

@@ -6,10 +6,9 @@
 import { runAsProblem } from '../desired/run-as.js';
 import type { Job } from '../manifest/types.js';
 import { isCronsyncError } from '../errors.js';
-import { readJobSnapshot } from '../state/snapshot-read.js';
 import type { JobSnapshot } from '../state/snapshot-read.js';
-import { claimFireInstant } from '../state/fired.js';
-import { writeLastRun } from '../state/runs.js';
+import { createFsStateStore } from '../state/fs-store.js';
+import type { StateStore } from '../state/store.js';
 import { randomUuid } from '../state/sync-io.js';
 import type { LastRun } from '../state/runs.js';
 import type { Clock } from '../system/clock.js';
@@ -24,14 +23,13 @@ import { EXEC_USAGE, parseExecArgs } from './cli.js';
 import { createLineLogger } from './log.js';
 import { createNodeHttpClient } from '../system/http.js';
 import type { CheckinPayload } from './checkin.js';
-import { admit, lockPath, registerInProcessRun } from './concurrency.js';
+import { admit, registerInProcessRun } from './concurrency.js';
 import { execute } from './execute.js';
 import type { Execution } from './execute.js';
 import { selfIdentity } from './lock.js';
 import { checkinTarget, sendFinal, sendRunning } from './report.js';
 import type { ReportContext } from './report.js';
 import { createResolver } from './secrets.js';
-import { listSpool } from './spool-entry.js';
 import type { Logger, WritableLike } from './types.js';
 import { EXIT } from './types.js';
 
@@ -40,6 +38,8 @@ import { EXIT } from './types.js';
 export interface ExecOptions {
   jobId: string;
   stateDir: string;
+  /** The state dir's store [the file-system store of `stateDir`]. */
+  state?: StateStore;
   /**
    * Started by the scheduler (`--scheduled`): paused jobs, non-fire minutes and every start of
    * a scheduled minute but the first (src/state/fired.ts) exit 0 silently.
@@ -82,11 +82,12 @@ export interface ExecOptions {
 const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
 /** Runs a job per SPEC §6 and returns the exit code of `cronsync exec`. */
-export async function runExec(o: ExecOptions): Promise<number> {
+export async function runExec(options: ExecOptions): Promise<number> {
+  const o: ExecOptions & { state: StateStore } = { ...options, state: options.state ?? createFsStateStore(options.stateDir, { platform: options.platform }) };
   const startedAt = o.clock.now();
   let snapshot: JobSnapshot | null;
   try {
-    snapshot = await readJobSnapshot(o.stateDir, o.jobId);
+    snapshot = await o.state.readSnapshot(o.jobId);
   } catch (err) {
     o.stderr.write(`cronsync exec: ${(err as Error).message}\n`);
     return isCronsyncError(err) && err.code === 'CRONSYNC_USAGE' ? EXIT.usage : EXIT.noJob;
@@ -148,10 +149,11 @@ export async function runExec(o: ExecOptions): Promise<number> {
     return EXIT.secrets;
   }
 
-  const path = lockPath(o.stateDir, o.jobId);
+  const runLock = o.state.jobLock(o.jobId);
+  const path = runLock.key;
   const me = { ...selfIdentity(o.platform), runId, startedAt: startedAt.toISOString() };
   const grace = o.killGraceMs ?? 5000;
-  const admission = await admit(job.spec.concurrency ?? 'Forbid', path, me, { clock: o.clock, log, graceMs: grace, platform: o.platform });
+  const admission = await admit(job.spec.concurrency ?? 'Forbid', runLock, me, { clock: o.clock, log, graceMs: grace, platform: o.platform });
   if (!admission.run) {
     log.warn({ ...fields, holderPid: admission.holder?.pid, holderRunId: admission.holder?.runId }, 'Previous run still going; this run is skipped (concurrency: Forbid)');
     await record(o, { runId, startedAt: startedAt.toISOString(), finishedAt: o.clock.now().toISOString(), status: 'skipped', exitCode: null, durationMs: 0, attempts: 0 });
@@ -168,7 +170,7 @@ export async function runExec(o: ExecOptions): Promise<number> {
   o.signal?.addEventListener('abort', onExternal, { once: true });
   if (o.installSignalHandlers) for (const s of SIGNALS) process.on(s, onSignal);
 
-  const ctx: ReportContext = { stateDir: o.stateDir, jobId: o.jobId, snapshot, secret, http: o.http, clock: o.clock, log, requestTimeoutMs: o.requestTimeoutMs ?? 10_000, random: o.random };
+  const ctx: ReportContext = { stateDir: o.stateDir, state: o.state, jobId: o.jobId, snapshot, secret, http: o.http, clock: o.clock, log, requestTimeoutMs: o.requestTimeoutMs ?? 10_000, random: o.random };
   const base: CheckinPayload = {
     job_name: job.metadata.name, tenant: job.metadata.tenant, status: 'running', started_at: startedAt.toISOString(),
     agent_id: snapshot.runtime.agentId, run_id: runId, attempts: 1, commit: snapshot.provenance.commit,
@@ -205,10 +207,10 @@ export async function runExec(o: ExecOptions): Promise<number> {
     await record(o, { runId, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), status: exec.status, exitCode: exec.exitCode, durationMs, attempts: exec.attempts });
     const outcome = await sending;
     // The server answered: a good moment to deliver what earlier runs left in the spool.
-    if (outcome === 'delivered' && exec.status !== 'cancelled' && (await listSpool(o.stateDir)).length > 0) {
+    if (outcome === 'delivered' && exec.status !== 'cancelled' && (await o.state.listSpool()).length > 0) {
       // The flush is loaded only when there is something to deliver.
       await import('./spool.js').then(({ flushSpool }) => flushSpool({
-        stateDir: o.stateDir, http: o.http, clock: o.clock, log, env: o.env, budgetMs: o.flushBudgetMs ?? 3000,
+        stateDir: o.stateDir, state: o.state, http: o.http, clock: o.clock, log, env: o.env, budgetMs: o.flushBudgetMs ?? 3000,
         limits: snapshot.runtime.spool, requestTimeoutMs: o.requestTimeoutMs, random: o.random,
       })).catch((err: unknown) => log.warn({ err }, 'Spool flush failed'));
     }
@@ -225,9 +227,9 @@ export async function runExec(o: ExecOptions): Promise<number> {
  * that cannot hold the marker does not stop the job (as with the last-run record): it runs,
  * unguarded, with a warning.
  */
-function claimMinute(o: ExecOptions, minute: Date): boolean {
+function claimMinute(o: ExecOptions & { state: StateStore }, minute: Date): boolean {
   try {
-    const claim = claimFireInstant(o.stateDir, o.jobId, minute);
+    const claim = o.state.claimFire(o.jobId, minute);
     if (!claim.claimed) o.log.debug({ jobId: o.jobId, minute: minute.toISOString(), marker: claim.path }, 'Already started for this scheduled minute; duplicate start skipped');
     return claim.claimed;
   } catch (err) {
@@ -236,9 +238,9 @@ function claimMinute(o: ExecOptions, minute: Date): boolean {
   }
 }
 
-async function record(o: ExecOptions, run: LastRun): Promise<void> {
+async function record(o: ExecOptions & { state: StateStore }, run: LastRun): Promise<void> {
   try {
-    await writeLastRun(o.stateDir, o.jobId, run);
+    await o.state.writeLastRun(o.jobId, run);
   } catch (err) {
     o.log.warn({ jobId: o.jobId, err }, 'Cannot write the last-run record');
   }

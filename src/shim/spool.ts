@@ -8,43 +8,38 @@
  * are sent with the endpoint identity of that moment (src/crontopus/identity.ts); a 401 keeps
  * them spooled and is reported, so that the daemon enrolls again.
  */
-import { appendFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { readJobSnapshot } from '../state/snapshot-read.js';
+import { createFsStateStore } from '../state/fs-store.js';
+import type { StateStore } from '../state/store.js';
 import type { Clock } from '../system/clock.js';
-import { readFileIfExists, removeFile } from '../system/files.js';
 import type { HttpClient } from '../system/http.js';
 import { readEndpointIdentity } from '../crontopus/identity.js';
 import { buildRequest, deliver } from './checkin.js';
-import { isProcessAlive, selfIdentity, tryAcquireLock } from './lock.js';
+import { isProcessAlive, selfIdentity } from './lock.js';
 import type { BackoffPolicy } from './retry.js';
 import { createResolver } from './secrets.js';
-import { DEFAULT_SPOOL_LIMITS, listSpool, spoolDir } from './spool-entry.js';
+import { DEFAULT_SPOOL_LIMITS } from './spool-entry.js';
 import type { SpoolEntry, SpoolLimits } from './spool-entry.js';
 import type { Logger } from './types.js';
-import { makeDirSync } from '../system/regular-file.js';
 
 export { listSpool, writeSpoolEntry } from './spool-entry.js';
 export type { SpoolEntry, SpoolLimits } from './spool-entry.js';
 
 /** Appends drop records; the count of lines is the `dropped` total. */
-export async function recordDropped(stateDir: string, entries: Array<{ jobId: string; runId: string }>, reason: string, now: Date): Promise<void> {
-  if (entries.length === 0) return;
-  makeDirSync(stateDir);
-  const lines = entries.map((e) => JSON.stringify({ at: now.toISOString(), jobId: e.jobId, runId: e.runId, reason })).join('\n');
-  // O_APPEND writes of one small buffer do not interleave between processes.
-  await appendFile(join(stateDir, 'spool-dropped.jsonl'), `${lines}\n`, { mode: 0o644 });
+export async function recordDropped(stateDir: string | StateStore, entries: Array<{ jobId: string; runId: string }>, reason: string, now: Date): Promise<void> {
+  const state = typeof stateDir === 'string' ? createFsStateStore(stateDir) : stateDir;
+  await state.recordDropped(entries.map((e) => ({ at: now.toISOString(), jobId: e.jobId, runId: e.runId, reason })));
 }
 
-/** Numbers for the status file: `checkins: { spooled, dropped }`. */
+/** Numbers for the status file: `checkins: { spooled, dropped }` (see StateStore.spoolStats). */
 export async function spoolStats(stateDir: string): Promise<{ spooled: number; dropped: number }> {
-  const text = (await readFileIfExists(join(stateDir, 'spool-dropped.jsonl'))) ?? '';
-  return { spooled: (await listSpool(stateDir)).length, dropped: text.split('\n').filter((l) => l.trim() !== '').length };
+  return createFsStateStore(stateDir).spoolStats();
 }
 
 /** Options of {@link flushSpool}. */
 export interface FlushOptions {
   stateDir: string;
+  /** The state dir's store [the file-system store of `stateDir`]. */
+  state?: StateStore;
   http: HttpClient;
   clock: Clock;
   log: Logger;
@@ -77,34 +72,34 @@ export interface FlushResult {
  */
 export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
   const res: FlushResult = { delivered: 0, rejected: 0, dropped: 0, remaining: 0, busy: false };
-  const files = await listSpool(o.stateDir);
+  const state = o.state ?? createFsStateStore(o.stateDir);
+  const files = await state.listSpool();
   if (files.length === 0) return res;
   const now = o.clock.now();
   const me = selfIdentity();
-  const lock = await tryAcquireLock(join(spoolDir(o.stateDir), '.flush.lock'), { ...me, runId: 'flush', startedAt: now.toISOString() });
+  const lock = await state.flushLock().tryAcquire({ ...me, runId: 'flush', startedAt: now.toISOString() });
   if (!lock.acquired) return { ...res, busy: true, remaining: files.length };
   try {
     const limits = o.limits ?? DEFAULT_SPOOL_LIMITS;
     const maxAgeMs = limits.maxAgeDays * 86_400_000;
-    const entries: Array<{ path: string; entry: SpoolEntry }> = [];
+    const entries: Array<{ name: string; entry: SpoolEntry }> = [];
     const damaged: Array<{ jobId: string; runId: string }> = [];
     for (const f of files) {
-      const path = join(spoolDir(o.stateDir), f);
-      const entry = await readEntry(path);
+      const entry = await readEntry(state, f);
       if (entry === 'gone') continue;
       if (entry === 'damaged') {
         // Undeliverable, but still bound by the age limit, read from its name: never kept (and counted) forever.
-        if (now.getTime() - Number(f.slice(0, 14)) > maxAgeMs && (await removeFile(path).catch(() => false))) {
+        if (now.getTime() - Number(f.slice(0, 14)) > maxAgeMs && remove(state, f)) {
           damaged.push({ jobId: 'unknown', runId: f.slice(15, -'.json'.length) });
         }
         continue;
       }
       // An owner that is alive is still delivering it itself.
       if (entry.owner && isProcessAlive(entry.owner.pid, entry.owner.startTime)) continue;
-      entries.push({ path, entry });
+      entries.push({ name: f, entry });
     }
     if (damaged.length) {
-      await recordDropped(o.stateDir, damaged, 'max-age', now);
+      await recordDropped(state, damaged, 'max-age', now);
       res.dropped += damaged.length;
       o.log.warn({ count: damaged.length, reason: 'max-age' }, 'Damaged spooled check-ins dropped');
     }
@@ -112,22 +107,22 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
     const young = entries.filter((e) => !tooOld.includes(e));
     const overCount = young.slice(0, Math.max(0, young.length - limits.maxCount));
     for (const [list, reason] of [[tooOld, 'max-age'], [overCount, 'max-count']] as const) {
-      for (const e of list) await removeFile(e.path);
-      await recordDropped(o.stateDir, list.map((e) => ({ jobId: e.entry.jobId, runId: e.entry.payload.run_id })), reason, now);
+      for (const e of list) state.removeSpool(e.name);
+      await recordDropped(state, list.map((e) => ({ jobId: e.entry.jobId, runId: e.entry.payload.run_id })), reason, now);
       res.dropped += list.length;
       if (list.length) o.log.warn({ count: list.length, reason }, 'Spooled check-ins dropped');
     }
     const queue = young.slice(overCount.length);
     const start = now.getTime();
     for (let i = 0; i < queue.length; i++) {
-      const { path, entry } = queue[i] as { path: string; entry: SpoolEntry };
+      const { name, entry } = queue[i] as { name: string; entry: SpoolEntry };
       const left = o.budgetMs - (o.clock.now().getTime() - start);
       let secret: string | undefined;
       const agent = entry.protocol === 'crontopus-agent';
       const identity = agent ? readEndpointIdentity(o.stateDir, entry.url) : null;
       try {
         if (agent && !identity) throw new Error('no Crontopus endpoint identity yet');
-        secret = agent ? identity?.token : await entrySecret(o, entry);
+        secret = agent ? identity?.token : await entrySecret(o, state, entry);
       } catch (err) {
         o.log.warn({ jobId: entry.jobId, runId: entry.payload.run_id, err: (err as Error).message }, 'Spooled check-in kept: secret not resolvable');
         continue;
@@ -138,11 +133,11 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
       });
       if (agent && r?.statusCode === 401) res.refused = true;
       if (r?.outcome === 'delivered' || r?.outcome === 'rejected') {
-        await removeFile(path);
+        state.removeSpool(name);
         if (r.outcome === 'delivered') res.delivered++;
         else {
           res.rejected++;
-          await recordDropped(o.stateDir, [{ jobId: entry.jobId, runId: entry.payload.run_id }], `rejected-${r.statusCode}`, o.clock.now());
+          await recordDropped(state, [{ jobId: entry.jobId, runId: entry.payload.run_id }], `rejected-${r.statusCode}`, o.clock.now());
         }
         continue;
       }
@@ -156,10 +151,10 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
 }
 
 /** An entry; `gone` when deleted meanwhile (delivered by its owner) or unreadable; `damaged` when it cannot be one. */
-async function readEntry(path: string): Promise<SpoolEntry | 'gone' | 'damaged'> {
+async function readEntry(state: StateStore, name: string): Promise<SpoolEntry | 'gone' | 'damaged'> {
   let text: string | null;
   try {
-    text = await readFileIfExists(path);
+    text = await state.readSpool(name);
   } catch {
     // Unreadable (permissions): left alone, neither delivered nor dropped.
     return 'gone';
@@ -173,11 +168,20 @@ async function readEntry(path: string): Promise<SpoolEntry | 'gone' | 'damaged'>
   }
 }
 
-async function entrySecret(o: FlushOptions, entry: SpoolEntry): Promise<string | undefined> {
+/** Deletes a spool entry; false when it was gone or cannot be deleted. */
+function remove(state: StateStore, name: string): boolean {
+  try {
+    return state.removeSpool(name);
+  } catch {
+    return false;
+  }
+}
+
+async function entrySecret(o: FlushOptions, state: StateStore, entry: SpoolEntry): Promise<string | undefined> {
   let template = entry.secretRef;
   let secretsFile = entry.secretsFile;
   if (template === null) {
-    const snap = await readJobSnapshot(o.stateDir, entry.jobId).catch(() => null);
+    const snap = await state.readSnapshot(entry.jobId).catch(() => null);
     template = snap?.job.spec.checkin.secret ?? null;
     secretsFile ??= snap?.runtime.secretsFile;
   }

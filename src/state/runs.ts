@@ -39,7 +39,7 @@ export function lastRunPath(stateDir: string, id: JobId | string): string {
  * @throws {IoError}
  */
 export async function writeLastRun(stateDir: string, id: JobId | string, run: LastRun): Promise<void> {
-  writeFileAtomicSync(lastRunPath(stateDir, id), `${JSON.stringify(run)}\n`, 0o644, false);
+  writeFileAtomicSync(lastRunPath(stateDir, id), serializeLastRun(run), 0o644, false);
 }
 
 /**
@@ -58,12 +58,22 @@ export async function readLastRun(stateDir: string, id: JobId | string): Promise
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new IoError(`Cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
   }
+  return parseLastRun(text);
+}
+
+/** Parses a last-run record; null when it is unreadable garbage. Never throws. */
+export function parseLastRun(text: string): LastRun | null {
   try {
-    const v = JSON.parse(text) as LastRun;
-    return typeof v.status === 'string' && typeof v.startedAt === 'string' ? v : null;
+    const v = JSON.parse(text) as LastRun | null;
+    return v && typeof v.status === 'string' && typeof v.startedAt === 'string' ? v : null;
   } catch {
     return null;
   }
+}
+
+/** The text of a last-run record. */
+export function serializeLastRun(run: LastRun): string {
+  return `${JSON.stringify(run)}\n`;
 }
 
 /**

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ConfigError, UsageError } from '../errors.js';
 import { jobNamespace } from '../manifest/types.js';
 import type { Job, JobId, Provenance } from '../manifest/types.js';
+import { BATCH_FILE, parseBatch } from './batch.js';
 import { readFileOrNullSync } from './sync-io.js';
 
 /** Agent settings a run needs, copied from the agent configuration at apply time. */
@@ -42,6 +43,11 @@ export function snapshotNamespace(snapshot: Pick<JobSnapshot, 'provenance'>): st
   return snapshot.provenance.namespace ?? jobNamespace(snapshot.provenance.path);
 }
 
+/** Serialises a snapshot exactly as it is stored (stable, newline-terminated). */
+export function serializeJobSnapshot(snapshot: JobSnapshot): string {
+  return `${JSON.stringify(snapshot, null, 2)}\n`;
+}
+
 /** A tenant or job name: lower-case letters, digits and inner dashes. */
 export const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -65,24 +71,51 @@ export function jobSnapshotPath(stateDir: string, id: JobId | string): string {
 }
 
 /**
- * Reads the snapshot of job `id`, or null when there is none.
- * @throws {ConfigError} when the file is not a valid schemaVersion 1 snapshot.
+ * Reads the snapshot of job `id`, or null when there is none. When the job's own file is missing
+ * or cannot be a complete snapshot of this job, the pending snapshot batch (./batch.ts) stands in
+ * for it: a snapshot renamed into place without fsync may not have survived a power loss.
+ * @throws {ConfigError} when the file is not a valid schemaVersion 1 snapshot (and no batch has one).
  * @throws {UsageError} on a malformed id. @throws {IoError} when unreadable.
  */
 export async function readJobSnapshot(stateDir: string, id: JobId | string): Promise<JobSnapshot | null> {
-  const path = jobSnapshotPath(stateDir, id);
+  return readSnapshotFrom(stateDir, id, (rel) => readFileOrNullSync(join(stateDir, rel)));
+}
+
+/**
+ * {@link readJobSnapshot} over any reader of state-dir files by relative path (the in-memory
+ * state store shares it). @throws {ConfigError} @throws {UsageError} @throws {IoError}
+ */
+export function readSnapshotFrom(stateDir: string, id: JobId | string, read: (rel: string) => string | null): JobSnapshot | null {
+  const { tenant, name } = parseJobId(id);
+  const rel = `jobs/${tenant}/${name}.json`;
+  const path = join(stateDir, rel);
   // Sync: this is on the start-up path of every `cronsync exec`.
-  const text = readFileOrNullSync(path);
-  if (text === null) return null;
+  const text = read(rel);
+  const own = text === null ? null : parseJobSnapshot(text, path, `${tenant}/${name}`);
+  if (own !== null && !(own instanceof ConfigError)) return own;
+  const batched = parseBatch(read(BATCH_FILE))?.get(`${tenant}/${name}`);
+  const fallback = batched === undefined ? null : parseJobSnapshot(batched, path, `${tenant}/${name}`);
+  if (fallback !== null && !(fallback instanceof ConfigError)) return fallback;
+  if (own instanceof ConfigError) throw own;
+  return null;
+}
+
+/**
+ * Parses the text of job `id`'s snapshot: the snapshot, or the ConfigError saying why it is
+ * none (not JSON, cut short, an unsupported format, or another job's). Never throws.
+ */
+export function parseJobSnapshot(text: string, path: string, id: string): JobSnapshot | ConfigError {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new ConfigError(`Job snapshot ${path} is not valid JSON`, { path });
+    return new ConfigError(`Job snapshot ${path} is not valid JSON`, { path });
   }
   const s = value as Partial<JobSnapshot> | null;
   if (!s || s.schemaVersion !== 1 || typeof s.job !== 'object' || !s.job?.spec || !s.runtime || typeof s.runtime.agentId !== 'string') {
-    throw new ConfigError(`Job snapshot ${path} has an unsupported format`, { path });
+    return new ConfigError(`Job snapshot ${path} has an unsupported format`, { path });
   }
+  const m = s.job.metadata;
+  if (!m || `${m.tenant}/${m.name}` !== id) return new ConfigError(`Job snapshot ${path} is not the snapshot of ${id}`, { path });
   return s as JobSnapshot;
 }

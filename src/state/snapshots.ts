@@ -2,6 +2,8 @@
  * Job snapshots: the job as last applied, written by the reconciler and read by
  * `cronsync exec`, at `<stateDir>/jobs/<tenant>/<name>.json` (mode 0600). The `runtime` block
  * carries the agent settings `exec` needs, so `exec` never loads the YAML configuration.
+ * The reconciler writes them through the StateStore (./store.ts), in batches (./batch.ts); these
+ * single-file helpers remain for tools and tests that prepare a state dir by hand.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,16 +11,11 @@ import { IoError } from '../errors.js';
 import type { JobId } from '../manifest/types.js';
 import { atomicWriteFile, readFileIfExists, removeFile } from '../system/files.js';
 import type { AtomicWriteOptions } from '../system/files.js';
-import { NAME, jobSnapshotPath } from './snapshot-read.js';
+import { NAME, jobSnapshotPath, serializeJobSnapshot } from './snapshot-read.js';
 import type { JobSnapshot } from './snapshot-read.js';
 
-export { jobSnapshotPath, parseJobId, readJobSnapshot, snapshotNamespace } from './snapshot-read.js';
+export { jobSnapshotPath, parseJobId, readJobSnapshot, serializeJobSnapshot, snapshotNamespace } from './snapshot-read.js';
 export type { JobSnapshot, SnapshotRuntime } from './snapshot-read.js';
-
-/** Serialises a snapshot exactly as it is stored (stable, newline-terminated). */
-export function serializeJobSnapshot(snapshot: JobSnapshot): string {
-  return `${JSON.stringify(snapshot, null, 2)}\n`;
-}
 
 /**
  * Writes the snapshot of a job atomically with mode 0600, only when its bytes differ from the

@@ -11,7 +11,7 @@ export function statusPath(stateDir: string): string {
 
 /** Writes the status file atomically with mode 0644; skips the write when nothing changed. */
 export async function writeStatus(stateDir: string, status: StatusFile): Promise<void> {
-  const text = `${JSON.stringify(status, null, 2)}\n`;
+  const text = serializeStatus(status);
   if ((await readFileIfExists(statusPath(stateDir))) === text) return;
   await atomicWriteFile(statusPath(stateDir), text, 0o644);
 }
@@ -22,16 +22,28 @@ export async function writeStatus(stateDir: string, status: StatusFile): Promise
  */
 export async function readStatus(stateDir: string): Promise<StatusFile | null> {
   const text = await readFileIfExists(statusPath(stateDir));
-  if (text === null) return null;
+  return text === null ? null : parseStatus(text, statusPath(stateDir));
+}
+
+/** The status file's text. */
+export function serializeStatus(status: StatusFile): string {
+  return `${JSON.stringify(status, null, 2)}\n`;
+}
+
+/**
+ * Parses the text of the status file at `path` (named in errors).
+ * @throws {CronsyncError} when it is not a version-1 status file.
+ */
+export function parseStatus(text: string, path: string): StatusFile {
   let data: StatusFile;
   try {
     data = JSON.parse(text) as StatusFile;
   } catch (err) {
-    throw new CronsyncError('CRONSYNC_IO', `${statusPath(stateDir)} is not valid JSON: ${(err as Error).message}`);
+    throw new CronsyncError('CRONSYNC_IO', `${path} is not valid JSON: ${(err as Error).message}`);
   }
-  if (data?.schemaVersion !== 1) throw new CronsyncError('CRONSYNC_IO', `${statusPath(stateDir)} has schemaVersion ${String(data?.schemaVersion)}; this cronsync reads version 1`);
+  if (data?.schemaVersion !== 1) throw new CronsyncError('CRONSYNC_IO', `${path} has schemaVersion ${String(data?.schemaVersion)}; this cronsync reads version 1`);
   const damage = shapeProblem(data);
-  if (damage) throw new CronsyncError('CRONSYNC_IO', `${statusPath(stateDir)} is damaged (${damage}); the next sync rewrites it`);
+  if (damage) throw new CronsyncError('CRONSYNC_IO', `${path} is damaged (${damage}); the next sync rewrites it`);
   return data;
 }
 

@@ -1,15 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createReconciler } from '../../src/reconcile/reconciler.js';
 import type { Plan } from '../../src/plan/types.js';
 import type { ApplyResult } from '../../src/scheduler/types.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { MemoryScheduler } from '../fakes/MemoryScheduler.js';
 import { MemorySource } from '../fakes/MemorySource.js';
-import { TempDirs } from '../system/tempdir.js';
+import { MemoryStateStore } from '../../src/state/memory-store.js';
 import { agentConfig } from './fixtures.js';
-
-const temps = new TempDirs();
-afterEach(() => temps.removeAll());
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 const JOB = 'apiVersion: v1\nkind: Job\nmetadata: { name: a, tenant: acme-corp }\nspec: { schedule: "0 2 * * *", command: "true" }\n';
@@ -23,9 +20,9 @@ class WarningScheduler extends MemoryScheduler {
 
 describe('reconcile: warnings of an apply', () => {
   it('are status problems (rule scheduler, severity warning); the sync still applies', async () => {
-    const stateDir = temps.make('cronsync-warn-');
-    const config = agentConfig(stateDir, { agent: { name: 'host1', tenant: 'acme-corp', labels: {} }, scheduler: { kind: 'embedded', cronDir: '/x', unitDir: '/x', taskFolder: '\\x' } });
-    const rec = createReconciler({ config, source: new MemorySource({ 'a.yaml': JOB }), adapter: new WarningScheduler('src1'), scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet });
+    const state = new MemoryStateStore();
+    const config = agentConfig(state.dir, { agent: { name: 'host1', tenant: 'acme-corp', labels: {} }, scheduler: { kind: 'embedded', cronDir: '/x', unitDir: '/x', taskFolder: '\\x' } });
+    const rec = createReconciler({ config, source: new MemorySource({ 'a.yaml': JOB }), adapter: new WarningScheduler('src1'), scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet, state });
 
     const res = await rec.reconcile();
 

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createReconciler } from '../../src/reconcile/reconciler.js';
 import { createCronDAdapter } from '../../src/scheduler/crond/index.js';
 import { createCrontabAdapter } from '../../src/scheduler/crontab/index.js';
-import { readJobSnapshot } from '../../src/state/snapshots.js';
+import { MemoryStateStore } from '../../src/state/memory-store.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { fakeCrontab } from '../fakes/FakeRunner.js';
 import { MemorySource } from '../fakes/MemorySource.js';
@@ -33,22 +33,24 @@ function manifest(name: string): string {
 }
 
 
+/** The cron.d dir is real (the adapter writes files); the state dir is in memory. */
 function setup(execFile: string | null) {
-  const stateDir = temps.make('cronsync-limits-');
+  const state = new MemoryStateStore('/var/lib/cronsync-limits');
+  const stateDir = state.dir;
   const cronDir = temps.make('cronsync-limits-crond-');
   const source = new MemorySource({ 'a.yaml': manifest('a'), 'long.yaml': manifest(LONG) });
   const make = (file: string) => createReconciler({
-    config: agentConfig(stateDir), source, scheduler: { kind: 'cron.d', reason: 'test' }, clock: new FakeClock(), log: quiet,
+    config: agentConfig(stateDir), source, scheduler: { kind: 'cron.d', reason: 'test' }, clock: new FakeClock(), log: quiet, state,
     adapter: createCronDAdapter(options({ sourceId: source.id, cronDir, stateDir, execCommand: { file, args: [] } })),
   });
-  return { stateDir, cronDir, source, rec: make(execFile ?? longExec(stateDir)), make };
+  return { state, stateDir, cronDir, source, rec: make(execFile ?? longExec(stateDir)), make };
 }
 
 const cronFile = (dir: string): string => readFileSync(join(dir, 'cronsync'), 'utf8');
 
 describe('reconcile/steps: an entry the scheduler cannot hold', () => {
   it('installs the other jobs, reports only the offending one, and a second sync writes nothing', async () => {
-    const { rec, cronDir, stateDir } = setup(null);
+    const { rec, cronDir, stateDir, state } = setup(null);
 
     const first = await rec.reconcile();
     const mtime = statSync(join(cronDir, 'cronsync')).mtimeMs;
@@ -61,7 +63,7 @@ describe('reconcile/steps: an entry the scheduler cannot hold', () => {
     expect(first.status.jobs.map((j) => [j.id, j.state, j.nextRun === null])).toEqual([['acme/a', 'installed', false], [`acme/${LONG}`, 'invalid', true]]);
     expect(first.status.problems).toEqual([expect.objectContaining({ path: 'long.yaml', severity: 'error', message: expect.stringMatching(/command too long/) })]);
     expect(first.status.counts).toMatchObject({ installed: 1, invalid: 1 });
-    expect(await readJobSnapshot(stateDir, `acme/${LONG}`)).toBeNull();
+    expect(await state.readSnapshot(`acme/${LONG}`)).toBeNull();
     expect(second.result).toBe('partial');
     expect(second.changes).toBe(false);
     expect(second.context.applyResult?.changed).toBe(false);
@@ -71,7 +73,7 @@ describe('reconcile/steps: an entry the scheduler cannot hold', () => {
   });
 
   it('keeps the last good entry (and its snapshot) of a job whose entry no longer fits after the install path grew', async () => {
-    const { rec, cronDir, stateDir, make } = setup('/usr/bin/cronsync');
+    const { rec, cronDir, stateDir, make, state } = setup('/usr/bin/cronsync');
     expect((await rec.reconcile()).result).toBe('ok');
     const before = cronFile(cronDir);
     const oldEntry = before.slice(before.indexOf(`# cronsync:v1 {"source"`, before.indexOf('acme/a\n')));
@@ -84,7 +86,7 @@ describe('reconcile/steps: an entry the scheduler cannot hold', () => {
     expect(cronFile(cronDir)).toContain(`${longExec(stateDir)} exec --scheduled --state-dir ${stateDir} acme/a\n`);
     expect(cronFile(cronDir)).toContain(oldEntry);
     expect(res.status.jobs.map((j) => [j.id, j.state, j.nextRun === null])).toEqual([['acme/a', 'installed', false], [`acme/${LONG}`, 'invalid', false]]);
-    expect(await readJobSnapshot(stateDir, `acme/${LONG}`)).not.toBeNull();
+    expect(await state.readSnapshot(`acme/${LONG}`)).not.toBeNull();
     expect(again.context.applyResult?.changed).toBe(false);
     expect(again.result).toBe('partial');
   });
@@ -94,9 +96,9 @@ describe('reconcile/steps: an entry the scheduler cannot hold', () => {
     const tabs = new Map([['root', '# mine\n*/5 * * * * /bin/mine\n']]);
     const runner = fakeCrontab(tabs);
     const source = new MemorySource({ 'a.yaml': manifest('a'), 'long.yaml': manifest(LONG) });
-    const realState = temps.make('cronsync-limits-');
+    const state = new MemoryStateStore();
     const rec = createReconciler({
-      config: agentConfig(realState), source, scheduler: { kind: 'crontab', reason: 'test' }, clock: new FakeClock(), log: quiet,
+      config: agentConfig(state.dir), source, scheduler: { kind: 'crontab', reason: 'test' }, clock: new FakeClock(), log: quiet, state,
       adapter: createCrontabAdapter(options({ sourceId: source.id, stateDir, execCommand: { file: '/usr/bin/cronsync', args: [] } }), { runner, crontabSpool: runner.spool, identity: { user: 'root', isRoot: true } }),
     });
 

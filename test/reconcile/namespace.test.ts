@@ -1,17 +1,15 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import AjvModule from 'ajv';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createReconciler } from '../../src/reconcile/reconciler.js';
-import { readJobSnapshot, snapshotNamespace } from '../../src/state/snapshots.js';
+import { MemoryStateStore } from '../../src/state/memory-store.js';
+import { snapshotNamespace } from '../../src/state/snapshot-read.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { MemoryScheduler } from '../fakes/MemoryScheduler.js';
 import { MemorySource } from '../fakes/MemorySource.js';
-import { TempDirs } from '../system/tempdir.js';
 import { agentConfig } from './fixtures.js';
 
-const temps = new TempDirs();
-afterEach(() => temps.removeAll());
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 const Ajv = AjvModule.default ?? AjvModule;
@@ -26,24 +24,25 @@ function repoFiles(dir = REPO): Record<string, string> {
 }
 
 function setup(files: Record<string, string>) {
-  const stateDir = temps.make('cronsync-ns-');
+  const state = new MemoryStateStore();
+  const stateDir = state.dir;
   const source = new MemorySource(files);
   const config = agentConfig(stateDir, { agent: { name: 'host1', tenant: 'acme-corp', labels: {} }, scheduler: { kind: 'embedded', cronDir: '/x', unitDir: '/x', taskFolder: '\\x' } });
-  const rec = createReconciler({ config, source, adapter: new MemoryScheduler('src1'), scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet });
-  return { stateDir, source, rec };
+  const rec = createReconciler({ config, source, adapter: new MemoryScheduler('src1'), scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet, state });
+  return { state, source, rec };
 }
 
 describe('reconcile: the namespace of each job', () => {
   it('is in every job snapshot (provenance.namespace) and status row, for a repository Crontopus wrote', async () => {
-    const { stateDir, rec } = setup(repoFiles());
+    const { state, rec } = setup(repoFiles());
 
     const res = await rec.reconcile();
-    const snap = await readJobSnapshot(stateDir, 'acme-corp/daily-db-backup');
+    const snap = await state.readSnapshot('acme-corp/daily-db-backup');
 
     expect(res.result).toBe('ok');
     expect(snap!.provenance).toMatchObject({ path: 'production/daily-db-backup.yaml', namespace: 'production' });
     expect(snap!.job.metadata).toMatchObject({ id: '3f2c8a4e-5b7d-4e1a-9c6f-0d8b2a7e4c19', namespace: 'production' });
-    expect((await readJobSnapshot(stateDir, 'acme-corp/cleanup-tmp'))!.provenance.namespace).toBe('default');
+    expect((await state.readSnapshot('acme-corp/cleanup-tmp'))!.provenance.namespace).toBe('default');
     expect(res.status.jobs.map((j) => [j.id, j.namespace, j.state])).toEqual([
       ['acme-corp/cleanup-tmp', 'default', 'installed'],
       ['acme-corp/daily-db-backup', 'production', 'installed'],
@@ -51,19 +50,19 @@ describe('reconcile: the namespace of each job', () => {
       ['acme-corp/sample-job', 'staging', 'paused'],
     ]);
     const validate = new Ajv({ allErrors: true, strict: false }).compile(statusSchema);
-    expect(validate(JSON.parse(readFileSync(join(stateDir, 'status.json'), 'utf8'))), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate(JSON.parse(state.text('status.json')!)), JSON.stringify(validate.errors)).toBe(true);
   });
 
   it('follows the file when it moves to another directory, and is "default" at the root', async () => {
     const job = 'apiVersion: v1\nkind: Job\nmetadata: { name: db, tenant: acme-corp }\nspec: { schedule: "0 2 * * *", command: /bin/true }\n';
-    const { stateDir, source, rec } = setup({ 'production/db.yaml': job });
+    const { state, source, rec } = setup({ 'production/db.yaml': job });
     await rec.reconcile();
 
     source.files.delete('production/db.yaml');
     source.files.set('staging/db.yaml', job);
     source.commit();
     const moved = await rec.reconcile();
-    const afterMove = await readJobSnapshot(stateDir, 'acme-corp/db');
+    const afterMove = await state.readSnapshot('acme-corp/db');
     source.files.delete('staging/db.yaml');
     source.files.set('db.yaml', job);
     source.commit();
@@ -71,7 +70,7 @@ describe('reconcile: the namespace of each job', () => {
 
     expect([afterMove!.provenance.namespace, snapshotNamespace(afterMove!)]).toEqual(['staging', 'staging']);
     expect(moved.status.jobs.map((j) => j.namespace)).toEqual(['staging']);
-    expect((await readJobSnapshot(stateDir, 'acme-corp/db'))!.provenance.namespace).toBe('default');
+    expect((await state.readSnapshot('acme-corp/db'))!.provenance.namespace).toBe('default');
     expect(atRoot.status.jobs.map((j) => j.namespace)).toEqual(['default']);
   });
 

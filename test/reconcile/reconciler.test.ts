@@ -1,11 +1,11 @@
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentConfig } from '../../src/config/types.js';
 import { createReconciler } from '../../src/reconcile/reconciler.js';
 import { SourceError } from '../../src/errors.js';
-import { readJobSnapshot } from '../../src/state/snapshots.js';
+import { MemoryStateStore } from '../../src/state/memory-store.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { MemoryScheduler } from '../fakes/MemoryScheduler.js';
 import { MemorySource } from '../fakes/MemorySource.js';
@@ -24,36 +24,105 @@ function manifest(name: string, over: { schedule?: string; tenant?: string; extr
 const config = (stateDir: string, over: Partial<AgentConfig> = {}): AgentConfig =>
   agentConfig(stateDir, { agent: { name: 'host1', tenant: 'acme', labels: { role: 'db' } }, scheduler: { kind: 'embedded', cronDir: '/etc/cron.d', unitDir: '/etc/systemd/system', taskFolder: '\\cronsync' }, ...over });
 
-function setup(files: Record<string, string>, over: Partial<AgentConfig> = {}, stateDir = temps.make('cronsync-rec-')) {
+function setup(files: Record<string, string>, over: Partial<AgentConfig> = {}) {
+  const state = new MemoryStateStore();
   const source = new MemorySource(files);
   const adapter = new MemoryScheduler('src1');
-  const deps = { config: config(stateDir, over), source, adapter, scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet };
-  return { stateDir, source, adapter, rec: createReconciler(deps), deps };
+  const deps = { config: config(state.dir, over), source, adapter, scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet, state };
+  return { state, source, adapter, rec: createReconciler(deps), deps };
 }
 
 const installedIds = async (a: MemoryScheduler): Promise<string[]> => (await a.inventory(new AbortController().signal)).map((e) => e.marker!.jobId).sort();
 
 describe('reconcile/reconciler', () => {
   it('installs the selected jobs, writes snapshots and status, and a second sync writes nothing', async () => {
-    const { rec, adapter, stateDir } = setup({
+    const { rec, adapter, state } = setup({
       'a.yaml': manifest('a'),
       'b.yaml': `${manifest('b', { extra: '  agent: { selector: { role: web } }\n' })}---\n${manifest('c', { tenant: 'other' })}`,
       'd.yaml': manifest('d', { extra: '  enabled: false\n' }),
     });
 
     const first = await rec.reconcile();
-    const snapshotMtime = statSync(join(stateDir, 'jobs/acme/a.json')).mtimeMs;
+    const snapshotFile = state.files.get('jobs/acme/a.json');
+    const durable = state.durableWrites;
     const second = await rec.reconcile();
 
     expect(first.result).toBe('ok');
     expect(await installedIds(adapter)).toEqual(['acme/a']);
-    expect((await readJobSnapshot(stateDir, 'acme/a'))?.runtime.agentId).toBe('host1');
+    expect((await state.readSnapshot('acme/a'))?.runtime.agentId).toBe('host1');
     expect(first.status.jobs.map((j) => [j.id, j.state, j.nextRun])).toEqual([['acme/a', 'installed', '2026-11-24T02:00:00.000Z']]);
     expect(second.changes).toBe(false);
     expect(adapter.writes).toBe(1);
-    expect(statSync(join(stateDir, 'jobs/acme/a.json')).mtimeMs).toBe(snapshotMtime);
-    expect(JSON.parse(readFileSync(join(stateDir, 'status.json'), 'utf8')).counts).toMatchObject({ added: 0, unchanged: 1, installed: 1 });
+    expect(state.files.get('jobs/acme/a.json')).toBe(snapshotFile);
+    expect(state.durableWrites).toBe(durable + 1);
+    expect(JSON.parse(state.text('status.json')!).counts).toMatchObject({ added: 0, unchanged: 1, installed: 1 });
     expect(second.status.jobs).toEqual(first.status.jobs);
+  });
+
+  it('makes a sync of many jobs cost O(1) durable writes: one snapshot batch, kept until the next sync', async () => {
+    const { rec, state } = setup(Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`j${i}.yaml`, manifest(`j${i}`)])));
+
+    await rec.reconcile();
+    const first = state.durableWrites;
+    const batched = Object.keys(JSON.parse(state.text('jobs.batch.json')!).snapshots).length;
+    await rec.reconcile();
+
+    // The batch, sources.json and status.json.
+    expect(first).toBe(3);
+    expect(batched).toBe(40);
+    expect(state.text('jobs.batch.json')).toBeNull();
+    expect(await state.listSnapshots()).toHaveLength(40);
+  });
+
+  it('a new reconciler restores snapshots from the batch a killed sync left, before it plans', async () => {
+    const { rec, state, deps } = setup({ 'a.yaml': manifest('a'), 'b.yaml': manifest('b') });
+    await rec.reconcile();
+    const good = state.text('jobs/acme/a.json')!;
+    // Killed after the batch and the scheduler, with the files lost or cut (a power loss).
+    state.files.delete('jobs/acme/a.json');
+    state.files.set('jobs/acme/b.json', { text: good.slice(0, 40), mode: 0o600 });
+    const warns: string[] = [];
+
+    const restarted = createReconciler({ ...deps, log: { ...quiet, warn: (_: object, m: string) => void warns.push(m) } });
+    const res = await restarted.reconcile();
+    const kept = state.text('jobs.batch.json') !== null;
+    await restarted.reconcile();
+
+    expect(res.result).toBe('ok');
+    expect(res.changes).toBe(false);
+    expect(state.text('jobs/acme/a.json')).toBe(good);
+    expect(JSON.parse(state.text('jobs/acme/b.json')!).job.metadata.name).toBe('b');
+    expect(warns).toEqual(['Job snapshots restored from the batch of an interrupted sync']);
+    // Restored files are not fsynced either: the batch stays one more sync.
+    expect(kept).toBe(true);
+    expect(state.text('jobs.batch.json')).toBeNull();
+  });
+
+  it('attaches every installed job\'s entry text to the plan, rendered once', async () => {
+    const { rec, adapter } = setup({ 'a.yaml': manifest('a'), 'b.yaml': manifest('b') });
+    let renders = 0;
+    let applying = false;
+    const renderEntry = adapter.renderEntry.bind(adapter);
+    const apply = adapter.apply.bind(adapter);
+    // Renders of the reconciler only: this fake adapter renders again in apply().
+    adapter.renderEntry = (d) => (renders += applying ? 0 : 1, renderEntry(d));
+    adapter.apply = async (plan, signal) => {
+      applying = true;
+      try {
+        return await apply(plan, signal);
+      } finally {
+        applying = false;
+      }
+    };
+
+    const first = await rec.reconcile();
+    const afterFirst = renders;
+    await rec.reconcile();
+
+    expect([...first.context.planned!.plan.rendered!.keys()].sort()).toEqual(['acme/a', 'acme/b']);
+    expect(first.context.planned!.plan.rendered!.get('acme/a')).toBe(renderEntry(first.context.planned!.plan.final[0]!));
+    expect(afterFirst).toBe(2);
+    expect(renders).toBe(2);
   });
 
   it('keeps the last good version of an invalid manifest and reports it', async () => {
@@ -84,6 +153,7 @@ describe('reconcile/reconciler', () => {
     expect(res.status.counts.invalid).toBe(1);
   });
 
+  // The secrets file is the host's, not the state dir's: it needs a real file with real modes.
   it('reports an unsafe, a missing and a non-regular secrets file as a problem at sync time, and a safe one as none', async () => {
     const dir = temps.make('cronsync-rec-secrets-');
     const file = join(dir, 'secrets.env');
@@ -108,20 +178,18 @@ describe('reconcile/reconciler', () => {
     expect([unsafe, missing, notFile].map((r) => r.status.counts.installed)).toEqual([1, 1, 1]);
   }, 20_000);
 
-  // Node 20's recursive mkdir spins for ever under /proc/1; a regression fails on the timeout.
-  it.skipIf(!existsSync('/proc/1'))('fails fast with a clear error when the state dir cannot be created (/proc/1/nope)', { timeout: 10_000 }, async () => {
-    const { rec, adapter, source } = setup({ 'a.yaml': manifest('a') }, {}, '/proc/1/nope');
+  it('checks an unchanged secrets file once per reconciler, and again as soon as its mode changes', async () => {
+    const dir = temps.make('cronsync-rec-secrets-');
+    const file = join(dir, 'secrets.env');
+    writeFileSync(file, 'TOKEN=x\n', { mode: 0o600 });
+    const { rec } = setup({ 'a.yaml': manifest('a') }, { secretsFile: file });
 
-    const res = await rec.reconcile();
-    const dry = await rec.reconcile({ dryRun: true });
+    const safe = await rec.reconcile();
+    chmodSync(file, 0o644);
+    const unsafe = await rec.reconcile();
 
-    expect(res.result).toBe('error');
-    expect(res.status.lastAttempt.reason).toBe('StateDirFailed');
-    expect(res.status.lastAttempt.error).toMatch(/^Cannot create directory \/proc\/1\/nope: /);
-    expect(dry.status.lastAttempt.reason).toBe('StateDirFailed');
-    // Stopped before the fetch: a Git source would create its clone dir under the state dir.
-    expect(source.fetches).toBe(0);
-    expect(await installedIds(adapter)).toEqual([]);
+    expect(safe.status.problems).toEqual([]);
+    expect(unsafe.status.problems.map((p) => p.rule)).toEqual(['secrets-file']);
   });
 
   it('trips the mass-removal guard when every manifest is deleted, and --force removes them', async () => {

@@ -2,7 +2,7 @@
  * A change of the source id between syncs (an edited `source.paths`, `exclude` or `ref`):
  * the entries installed under the old id stay this agent's and move to the new one.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import type { ReconcileSource } from '../../src/reconcile/types.js';
 import { createCronDAdapter } from '../../src/scheduler/crond/index.js';
 import { parseCronD } from '../../src/scheduler/crond/parse.js';
 import type { SchedulerAdapter } from '../../src/scheduler/types.js';
+import { MemoryStateStore } from '../../src/state/memory-store.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { MemorySource } from '../fakes/MemorySource.js';
 import { options } from '../scheduler/fixtures.js';
@@ -38,10 +39,12 @@ function as(source: MemorySource, id: string, hidden: string[] = []): ReconcileS
   };
 }
 
+/** A real cron.d dir (the adapter's files), a state dir in memory. */
 function world(files: Record<string, string>) {
   const root = mkdtempSync(join(tmpdir(), 'cronsync-srcchange-'));
   dirs.push(root);
-  const stateDir = join(root, 'state');
+  const state = new MemoryStateStore();
+  const stateDir = state.dir;
   const cronDir = join(root, 'cron.d');
   mkdirSync(cronDir);
   const source = new MemorySource(files);
@@ -50,11 +53,11 @@ function world(files: Record<string, string>) {
   const log = { info: (_: object, m: string) => void infos.push(m), warn: (_: object, m: string) => void warns.push(m), error: () => undefined, debug: () => undefined };
   const adapterFor = (id: string): SchedulerAdapter => createCronDAdapter(options({ cronDir, sourceId: id, stateDir }));
   const reconciler = (src: ReconcileSource, adapter = adapterFor(src.id)) =>
-    createReconciler({ config: agentConfig(stateDir), source: src, adapter, scheduler: { kind: 'cron.d', reason: 'test' }, clock: new FakeClock(), log });
+    createReconciler({ config: agentConfig(stateDir), state, source: src, adapter, scheduler: { kind: 'cron.d', reason: 'test' }, clock: new FakeClock(), log });
   const cron = (): string[] => parseCronD(readFileSync(join(cronDir, 'cronsync'), 'utf8'), 'cronsync', '').entries
     .flatMap((e) => (e.marker ? [`${e.marker.sourceId}:${e.marker.jobId}`] : [])).sort();
-  const sources = (): unknown => JSON.parse(readFileSync(join(stateDir, 'sources.json'), 'utf8'));
-  return { stateDir, cronDir, source, reconciler, adapterFor, cron, sources, infos, warns };
+  const sources = (): unknown => JSON.parse(state.text('sources.json')!);
+  return { state, cronDir, source, reconciler, adapterFor, cron, sources, infos, warns };
 }
 
 describe('reconcile: source id changes', () => {
@@ -102,10 +105,10 @@ describe('reconcile: source id changes', () => {
   it('without sources.json (older state dir) or with a damaged one, owns the ids of its job snapshots', async () => {
     const w = world({ 'a.yaml': manifest('a') });
     await w.reconciler(w.source).reconcile();
-    unlinkSync(join(w.stateDir, 'sources.json'));
+    w.state.files.delete('sources.json');
 
     const missing = await w.reconciler(as(w.source, 'src2')).reconcile();
-    writeFileSync(join(w.stateDir, 'sources.json'), '{"current": 7}');
+    w.state.files.set('sources.json', { text: '{"current": 7}', mode: 0o644 });
     const damaged = await w.reconciler(as(w.source, 'src3')).reconcile();
 
     expect(missing.status.counts).toMatchObject({ conflicts: 0, updated: 1 });

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import AjvModule from 'ajv';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AgentConfig } from '../../src/config/types.js';
 import { createReconciler } from '../../src/reconcile/reconciler.js';
 import { STEPS, fetchSource, verifyStep } from '../../src/reconcile/steps.js';
@@ -10,13 +9,11 @@ import type { ReconcileSnapshot } from '../../src/reconcile/types.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { MemoryScheduler } from '../fakes/MemoryScheduler.js';
 import { MemorySource } from '../fakes/MemorySource.js';
-import { TempDirs } from '../system/tempdir.js';
+import { MemoryStateStore } from '../../src/state/memory-store.js';
 import { agentConfig } from './fixtures.js';
 
 const Ajv = AjvModule.default ?? AjvModule;
 const statusSchema = JSON.parse(readFileSync(new URL('../../src/status/status.v1.schema.json', import.meta.url), 'utf8')) as object;
-const temps = new TempDirs();
-afterEach(() => temps.removeAll());
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 const manifest = 'apiVersion: v1\nkind: Job\nmetadata: { name: a, tenant: acme }\nspec: { schedule: "0 2 * * *", command: /opt/a.sh }\n';
 
@@ -36,12 +33,12 @@ class CommitSource extends MemorySource {
 }
 
 function setup(verify: AgentConfig['source']['verify'], withObject = true) {
-  const stateDir = temps.make('cronsync-verify-');
-  const base = agentConfig(stateDir);
+  const state = new MemoryStateStore();
+  const base = agentConfig(state.dir);
   const config: AgentConfig = { ...base, scheduler: { ...base.scheduler, kind: 'embedded' }, source: { ...base.source, ...(verify ? { verify } : {}) } };
   const adapter = new MemoryScheduler('src1');
-  const rec = createReconciler({ config, source: new CommitSource(withObject), adapter, scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet });
-  return { rec, adapter, stateDir };
+  const rec = createReconciler({ config, source: new CommitSource(withObject), adapter, scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet, state });
+  return { rec, adapter, state };
 }
 
 describe('reconcile/verify', () => {
@@ -60,7 +57,7 @@ describe('reconcile/verify', () => {
   });
 
   it('with mode head, refuses an unsigned commit: nothing applied, reason, verify problem and verification in a schema-valid status', async () => {
-    const { rec, adapter, stateDir } = setup({ mode: 'head', openpgpKeys: '/nonexistent' });
+    const { rec, adapter, state } = setup({ mode: 'head', openpgpKeys: '/nonexistent' });
 
     const out = await rec.reconcile();
 
@@ -72,7 +69,7 @@ describe('reconcile/verify', () => {
     expect(out.status.lastSuccess).toBeNull();
     expect(adapter.writes).toBe(0);
     const validate = new Ajv({ allErrors: true, strict: false }).compile(statusSchema);
-    expect(validate(JSON.parse(readFileSync(join(stateDir, 'status.json'), 'utf8'))), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate(JSON.parse(state.text('status.json')!)), JSON.stringify(validate.errors)).toBe(true);
   });
 
   it('with mode head, fails closed on a source without commits', async () => {

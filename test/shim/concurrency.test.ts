@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { admit } from '../../src/shim/concurrency.js';
+import { createFsStateStore } from '../../src/state/fs-store.js';
 import { processStartTime } from '../../src/shim/lock.js';
 import { killTree } from '../../src/system/runner.js';
 import { FakeClock } from '../fakes/FakeClock.js';
@@ -24,7 +25,8 @@ describe('shim/concurrency', () => {
   it.skipIf(processStartTime(process.pid) === null)('Replace signals the dead holder\'s job group, never a process that reused the holder\'s pid', async () => {
     const innocent = sleeper(false);
     const job = sleeper(true);
-    const path = join(tempStateDir(), 'locks', 'acme', 'job.lock');
+    const lock = createFsStateStore(tempStateDir()).jobLock('acme/job');
+    const path = lock.key;
     mkdirSync(join(path, '..'), { recursive: true });
     // The shim was killed with -9 and its pid now belongs to another process (other start time).
     writeFileSync(path, JSON.stringify({ pid: innocent, startTime: '1', runId: 'old', startedAt: 'x', childPid: job }));
@@ -34,7 +36,7 @@ describe('shim/concurrency', () => {
       if (group) killTree(pid, sig);
     };
 
-    await admit('Replace', path, { pid: process.pid, startTime: processStartTime(process.pid), runId: 'new', startedAt: 'y' }, { clock: new FakeClock(), log: memoryLog(), graceMs: 0, kill });
+    await admit('Replace', lock, { pid: process.pid, startTime: processStartTime(process.pid), runId: 'new', startedAt: 'y' }, { clock: new FakeClock(), log: memoryLog(), graceMs: 0, kill });
 
     expect(sent.filter(([pid, , group]) => pid === innocent && !group)).toEqual([]);
     expect(sent[0]).toEqual([job, 'SIGTERM', true]);

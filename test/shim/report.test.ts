@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sendFinal } from '../../src/shim/report.js';
 import { spoolStats } from '../../src/shim/spool.js';
+import { createFsStateStore } from '../../src/state/fs-store.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { FakeHttp } from '../fakes/FakeHttp.js';
 import { makeJob, makeSnapshot, memoryLog, tempStateDir } from './fixtures.js';
@@ -15,7 +16,7 @@ describe('shim/report', () => {
     const log = memoryLog();
     const payload = { job_name: 'job', tenant: 'acme', status: 'success' as const, started_at: 'x', agent_id: 'h', run_id: 'r-lost', attempts: 1, commit: null };
 
-    const outcome = await sendFinal({ stateDir: dir, jobId: 'acme/job', snapshot: makeSnapshot(makeJob('job')), secret: 's', http: new FakeHttp([], 503), clock: new FakeClock(), log, requestTimeoutMs: 100, random: () => 0.5 }, payload, 2500);
+    const outcome = await sendFinal({ stateDir: dir, state: createFsStateStore(dir), jobId: 'acme/job', snapshot: makeSnapshot(makeJob('job')), secret: 's', http: new FakeHttp([], 503), clock: new FakeClock(), log, requestTimeoutMs: 100, random: () => 0.5 }, payload, 2500);
 
     expect(outcome).toBe('lost');
     expect(await spoolStats(dir)).toEqual({ spooled: 0, dropped: 1 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flushSpool, listSpool, spoolStats, writeSpoolEntry } from '../../src/shim/spool.js';
 import type { SpoolEntry } from '../../src/shim/spool.js';
+import { MemoryStateStore } from '../../src/state/memory-store.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { FakeHttp } from '../fakes/FakeHttp.js';
 import { install, makeJob, memoryLog, tempStateDir } from './fixtures.js';
@@ -33,6 +34,19 @@ describe('shim/spool', () => {
     expect(http.bodies().map((b) => b.run_id)).toEqual(['r1', 'r2']);
     expect(http.requests[0]?.headers?.authorization).toBe('Bearer tok');
     expect(await listSpool(dir)).toEqual([]);
+  });
+
+  it('flushes through a StateStore: the in-memory one, with drops counted in its record', async () => {
+    const state = new MemoryStateStore();
+    state.writeSpool(entry('r1', T0 - 5000), true);
+    state.writeSpool(entry('old', T0 - 30 * 86_400_000), true);
+    const http = new FakeHttp();
+
+    const r = await flushSpool({ stateDir: state.dir, state, http, clock: new FakeClock(T0), log: memoryLog(), env, budgetMs: 5000 });
+
+    expect(r).toEqual({ delivered: 1, rejected: 0, dropped: 1, remaining: 0, busy: false });
+    expect(http.bodies().map((b) => b.run_id)).toEqual(['r1']);
+    expect(await state.spoolStats()).toEqual({ spooled: 0, dropped: 1 });
   });
 
   it('stores entries 0600 without the secret', async () => {

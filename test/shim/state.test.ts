@@ -4,7 +4,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { deleteJobSnapshot, jobSnapshotPath, listJobSnapshots, parseJobId, readJobSnapshot, writeJobSnapshot } from '../../src/state/snapshots.js';
 import { lastRunPath, readLastRun, writeLastRun } from '../../src/state/runs.js';
 import { atomicWriteFile } from '../../src/system/files.js';
-import { makeJob, makeSnapshot, removeTempStateDirs, tempStateDir } from './fixtures.js';
+import { runExec } from '../../src/shim/run.js';
+import { MemoryStateStore } from '../../src/state/memory-store.js';
+import { FakeClock } from '../fakes/FakeClock.js';
+import { FakeHttp } from '../fakes/FakeHttp.js';
+import { FakeRunner } from '../fakes/FakeRunner.js';
+import { makeJob, makeSnapshot, memoryLog, removeTempStateDirs, tempStateDir } from './fixtures.js';
 
 afterEach(removeTempStateDirs);
 
@@ -86,5 +91,24 @@ describe('system/files', () => {
     if (asRoot) await expect(p).resolves.toBeUndefined();
     else await expect(p).rejects.toMatchObject({ code: 'CRONSYNC_IO' });
     expect(readdirSync(join(dir, 'ro')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('shim/run on a StateStore', () => {
+  it('runs a job from the in-memory store: snapshot, once-per-minute claim, last run, lock released', async () => {
+    const state = new MemoryStateStore();
+    await state.writeSnapshots([makeSnapshot(makeJob('job', { checkin: { enabled: false, timeout: 60 } }))]);
+    const runner = new FakeRunner(() => ({}));
+    const exec = () => runExec({
+      jobId: 'acme/job', stateDir: state.dir, state, scheduled: true, scheduledFor: new Date('2026-11-23T02:00:00Z'), clock: new FakeClock(), http: new FakeHttp(), log: memoryLog(),
+      env: {}, stdout: { write: () => true }, stderr: { write: () => true }, runner,
+    });
+
+    const codes = [await exec(), await exec()];
+
+    expect(codes).toEqual([0, 0]);
+    expect(runner.calls).toHaveLength(1);
+    expect((await state.readLastRun('acme/job'))?.status).toBe('success');
+    expect(await state.jobLock('acme/job').holder()).toBeNull();
   });
 });

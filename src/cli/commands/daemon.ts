@@ -17,12 +17,13 @@ import type { AgentConfig } from '../../config/types.js';
 import { createLogger, nullLogger, parseLogLevel } from '../../log.js';
 import type { Logger } from '../../log.js';
 import { Reasons } from '../../reconcile/reasons.js';
-import { readSources } from '../../reconcile/sources.js';
 import type { InProcessDeps } from '../../scheduler/registry.js';
 import { isInProcess } from '../../scheduler/types.js';
 import type { InProcessScheduler, SchedulerAdapter } from '../../scheduler/types.js';
 import { runExec } from '../../shim/run.js';
 import { flushSpool } from '../../shim/spool.js';
+import type { BackoffPolicy } from '../../shim/retry.js';
+import { createFsStateStore } from '../../state/fs-store.js';
 import { systemClock } from '../../system/clock.js';
 import { createUndiciHttpClient } from '../../system/http.js';
 import { nodeRunner } from '../../system/runner.js';
@@ -45,6 +46,16 @@ does. The Windows service host uses it, since Windows cannot send SIGTERM.
 `;
 
 const STOP_GRACE_MS = 20_000;
+
+/**
+ * The retry policy of the daemon's spool flush: one attempt per entry and cycle (a first retry
+ * after a day never fits the flush budget, and a Retry-After can only lengthen it); the next
+ * cycle, an interval later, is the retry. Retries inside the cycle (1 s, 2 s, 4 s) would
+ * hold back the flushes of every agent that was retrying when a check-in API comes back and
+ * release them together (bench/fleet.mjs); they would also quadruple the requests to an API
+ * that is down.
+ */
+export const DAEMON_FLUSH_POLICY: BackoffPolicy = { baseMs: 86_400_000, maxMs: 86_400_000, factor: 1, jitter: 0 };
 
 /** An adapter whose jobs the daemon runs itself (embedded). */
 type InProcessAdapter = SchedulerAdapter & InProcessScheduler;
@@ -75,7 +86,7 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
   const runAbort = new AbortController();
   // Syncs and the Crontopus status patches both write status.json: one at a time.
   const statusLock = createSerialLock();
-  const flushNow = (c: AgentConfig, signal?: AbortSignal) => flushSpool({ stateDir: c.stateDir, http, clock: systemClock, log, env: process.env, budgetMs: 10_000, limits: c.checkin.spool, signal }).catch((err: Error) => {
+  const flushNow = (c: AgentConfig, signal?: AbortSignal) => flushSpool({ stateDir: c.stateDir, state: createFsStateStore(c.stateDir), http, clock: systemClock, log, env: process.env, budgetMs: 10_000, policy: DAEMON_FLUSH_POLICY, limits: c.checkin.spool, signal }).catch((err: Error) => {
     log.warn({ err: { message: err.message } }, 'Check-in spool flush failed');
     return null;
   });
@@ -85,7 +96,7 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
     const key = crontopusKey(c);
     if (key === crontopus.key) return;
     await crontopus.agent?.stop();
-    const agent = crontopusFor(c, { http, clock: systemClock, log, runner: nodeRunner, statusLock, flush: () => void flushNow(current) });
+    const agent = crontopusFor(c, { http, clock: systemClock, log, runner: nodeRunner, statusLock, flush: () => void flushNow(current), state: createFsStateStore(c.stateDir) });
     crontopus = { key, agent };
     agent?.start();
   };
@@ -97,16 +108,17 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
   /** The daemon's runtime for in-process schedulers (embedded) of a config. */
   const inProcessFor = (c: AgentConfig): InProcessDeps => {
     const stateDir = c.stateDir;
+    const state = createFsStateStore(stateDir);
     return {
       // After a config change (new source id) the jobs installed under the old id keep firing
       // until a sync migrates them, even while the source is unreachable.
       previousSourceIds: async () => {
-        const { record } = await readSources(stateDir);
+        const { record } = await state.readSources();
         return record ? [record.current, ...record.previous] : [];
       },
       // The fire loop is already the §2a guard, so runs are not re-checked with isFireTime.
       runJob: (jobId, scheduledFor) => runExec({
-        jobId, stateDir, scheduled: true, scheduledFor, clock: systemClock, http, runner: nodeRunner,
+        jobId, stateDir, state, scheduled: true, scheduledFor, clock: systemClock, http, runner: nodeRunner,
         log: log.child({ jobId }), env: process.env, stdout: process.stderr, stderr: process.stderr, signal: runAbort.signal,
       }),
     };

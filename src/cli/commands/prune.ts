@@ -1,9 +1,7 @@
 /** `cronsync prune --all --force`: remove every scheduler entry of this agent's source (uninstall). */
 import { UsageError } from '../../errors.js';
 import type { Plan } from '../../plan/types.js';
-import { previousSourceIds, readSources } from '../../reconcile/sources.js';
-import { deleteLastRun } from '../../state/runs.js';
-import { deleteJobSnapshot } from '../../state/snapshots.js';
+import { previousSourceIds } from '../../reconcile/sources.js';
 import { AGENT_OPTIONS, buildAgent, loadAgentConfig } from '../agent.js';
 import { parseCommandArgs } from '../args.js';
 import { escapeText } from '../escape.js';
@@ -27,7 +25,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const agent = await buildAgent(cfg, io);
   const signal = new AbortController().signal;
   // Ours: the current source id and every earlier id this agent applied (config changes).
-  const { record } = await readSources(cfg.stateDir);
+  const { record } = await agent.state.readSources();
   const owned = [agent.source.id, ...previousSourceIds(record, agent.source.id, new Map())];
   const ours = (await agent.adapter.inventory(signal)).filter((e) => e.marker !== null && owned.includes(e.marker.sourceId));
   for (const e of ours) io.stdout.write(`  - ${escapeText(e.marker!.jobId)}\n`);
@@ -38,8 +36,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const plan: Plan = { sourceId: agent.source.id, ownedSourceIds: owned, final: [], add: [], update: [], remove: ours, unchanged: [], kept: [], orphaned: [], conflicts: [], preserve: [] };
   await agent.adapter.apply(plan, signal);
   for (const e of ours) {
-    await deleteJobSnapshot(cfg.stateDir, e.marker!.jobId);
-    await deleteLastRun(cfg.stateDir, e.marker!.jobId);
+    await agent.state.deleteSnapshot(e.marker!.jobId);
+    await agent.state.deleteLastRun(e.marker!.jobId);
   }
   io.stdout.write(`Removed ${ours.length} entr${ours.length === 1 ? 'y' : 'ies'}.\n`);
   return 0;

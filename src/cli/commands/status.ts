@@ -2,8 +2,8 @@
 import { loadConfig } from '../../config/load.js';
 import { durationMs } from '../../manifest/duration.js';
 import { firstFire } from '../../schedule/fires.js';
-import { readLastRun } from '../../state/runs.js';
-import { readStatus, statusPath } from '../../status/io.js';
+import { createFsStateStore } from '../../state/fs-store.js';
+import { statusPath } from '../../status/io.js';
 import type { StatusFile } from '../../status/types.js';
 import { parseCommandArgs } from '../args.js';
 import { escapeDeep } from '../escape.js';
@@ -27,7 +27,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const cfg = values['state-dir'] && !values.config ? null : loadConfig({ file: values.config, env: io.env, cwd: io.cwd, overrides: { stateDir: values['state-dir'] } });
   const stateDir = values['state-dir'] ?? cfg!.stateDir;
   const intervalMs = durationMs(cfg?.source.interval ?? '60s') ?? 60_000;
-  const status = await readStatus(stateDir);
+  const state = createFsStateStore(stateDir);
+  const status = await state.readStatus();
   if (!status) {
     io.stderr.write(`cronsync: no status yet (${statusPath(stateDir)} does not exist); run 'cronsync sync' or start the daemon\n`);
     return 1;
@@ -35,7 +36,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const now = Date.now();
   // Runs and time move on between syncs: refresh the last run and the next fire time.
   for (const job of status.jobs) {
-    const r = await readLastRun(stateDir, job.id).catch(() => null);
+    const r = await state.readLastRun(job.id).catch(() => null);
     if (r) job.lastRun = { startedAt: r.startedAt, status: r.status, exitCode: r.exitCode, durationMs: r.durationMs, attempts: r.attempts };
     if (job.nextRun !== null) {
       try {

@@ -1,0 +1,240 @@
+/**
+ * The file-system {@link StateStore}: the layout of ./store.ts under one state dir. Loaded by
+ * `cronsync exec`, so it imports only synchronous, cheap modules at start-up; what writes
+ * durably (node:fs/promises through src/system/files.ts) or reads the status file is imported
+ * on first use, which `exec` never makes.
+ */
+import { readdirSync, unlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { IoError, UsageError } from '../errors.js';
+import type { JobId } from '../manifest/types.js';
+import { lockHolder, tryAcquireLock } from '../shim/lock.js';
+import { listSpool, spoolDir, writeSpoolEntrySync } from '../shim/spool-entry.js';
+import { nodePlatform } from '../system/platform.js';
+import type { Platform } from '../system/platform.js';
+import { makeDirSync } from '../system/regular-file.js';
+import { BATCH_FILE, parseBatch, serializeBatch } from './batch.js';
+import { claimFireInstant } from './fired.js';
+import { deleteLastRun, lastRunPath, parseLastRun, writeLastRun } from './runs.js';
+import { NAME, parseJobId, readJobSnapshot, serializeJobSnapshot } from './snapshot-read.js';
+import type { JobSnapshot } from './snapshot-read.js';
+import { SOURCES_FILE, parseSources, serializeSources } from './sources-file.js';
+import { STATE_MODES } from './store.js';
+import type { DropRecord, StateLock, StateStore } from './store.js';
+import { randomHex, readFileOrNullSync, removeFileSync } from './sync-io.js';
+
+/** Options of {@link createFsStateStore}. */
+export interface FsStateOptions {
+  /** Lock identity and liveness, and how files are replaced [nodePlatform]. */
+  platform?: Platform;
+}
+
+/** Temp name of an atomic snapshot write (`.<name>.json.<12 hex>.tmp`, see writeFileAtomicSync). */
+const SNAPSHOT_TEMP = /^\.[a-z0-9][-a-z0-9]*\.json\.[0-9a-f]{12}\.tmp$/;
+/** Temp name of an atomic batch write (see atomicWriteFile). */
+const BATCH_TEMP = /^\.jobs\.batch\.json\.[0-9a-f]{12}\.tmp$/;
+/** A spool entry's file name (src/shim/spool-entry.ts). */
+const SPOOL_NAME = /^\d{14}-[^./\\]+\.json$/;
+
+/** The id of a snapshot's job. */
+export function snapshotId(s: JobSnapshot): JobId {
+  return `${s.job.metadata.tenant}/${s.job.metadata.name}`;
+}
+
+/** The state store of state dir `dir` on this host's file system. */
+export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateStore {
+  const platform = o.platform ?? nodePlatform;
+  const path = (rel: string): string => join(dir, ...rel.split('/'));
+  const read = (rel: string): string | null => readFileOrNullSync(path(rel));
+  const files = () => import('../system/files.js');
+  const lockAt = (key: string): StateLock => ({
+    key,
+    tryAcquire: (holder, lo = {}) => tryAcquireLock(key, holder, { platform, ...lo }),
+    holder: () => lockHolder(key),
+  });
+  const spoolPath = (name: string): string => {
+    if (!SPOOL_NAME.test(name)) throw new UsageError(`Invalid spool entry name "${name}"`, { name });
+    return join(spoolDir(dir), name);
+  };
+  /**
+   * Snapshot files, each renamed into place from a complete temp file, without fsync: the batch
+   * written before them is the durable copy. Three calls a file (create and write, close,
+   * rename), {@link WRITERS} at a time on the thread pool; a tenant's directory is made once;
+   * temp names come from one random prefix. Returns the number written.
+   */
+  const putSnapshots = async (entries: ReadonlyArray<readonly [string, string]>): Promise<number> => {
+    if (entries.length === 0) return 0;
+    const { rename, writeFile } = await import('node:fs/promises');
+    const prefix = randomHex(3);
+    const made = new Set<string>();
+    const jobs = entries.map(([id, text], n) => {
+      const { tenant, name } = parseJobId(id);
+      const d = path(`jobs/${tenant}`);
+      if (!made.has(d)) {
+        makeDirSync(d, STATE_MODES.dir);
+        made.add(d);
+      }
+      return { text, file: join(d, `${name}.json`), tmp: join(d, `.${name}.json.${prefix}${n.toString(16).padStart(6, '0')}.tmp`) };
+    });
+    await eachLimit(jobs, WRITERS, async ({ text, file, tmp }) => {
+      try {
+        // The mode at creation (less the umask, which never opens it up) is private.
+        await writeFile(tmp, text, { mode: STATE_MODES.private, flag: 'wx' });
+        await rename(tmp, file);
+      } catch (err) {
+        removeQuietly(tmp);
+        throw new IoError(`Cannot write ${file}: ${(err as Error).message}`, { path: file }, { cause: err });
+      }
+    });
+    return jobs.length;
+  };
+
+  return {
+    dir,
+    async prepare() {
+      makeDirSync(dir, STATE_MODES.dir);
+    },
+
+    async listSnapshots() {
+      const ids: JobId[] = [];
+      for (const tenant of list(path('jobs'))) {
+        if (!NAME.test(tenant)) continue;
+        for (const file of list(path(`jobs/${tenant}`))) {
+          const name = file.endsWith('.json') ? file.slice(0, -5) : '';
+          if (NAME.test(name)) ids.push(`${tenant}/${name}`);
+        }
+      }
+      return ids.sort();
+    },
+    readSnapshot: (id) => readJobSnapshot(dir, id),
+    async writeSnapshots(snapshots) {
+      if (snapshots.length === 0) return;
+      const entries = snapshots.map((s) => [snapshotId(s), serializeJobSnapshot(s)] as const);
+      // The one fsync of the sync's snapshots (data, then the rename in jobs/).
+      await (await files()).atomicWriteFile(path(BATCH_FILE), serializeBatch(entries), STATE_MODES.private);
+      await putSnapshots(entries);
+    },
+    async settleSnapshots() {
+      removeFileSync(path(BATCH_FILE));
+    },
+    async recoverSnapshots() {
+      removeTemps(dir, BATCH_TEMP);
+      for (const tenant of list(path('jobs'))) if (NAME.test(tenant)) removeTemps(path(`jobs/${tenant}`), SNAPSHOT_TEMP);
+      const batch = read(BATCH_FILE);
+      const entries = parseBatch(batch);
+      if (entries === null) {
+        if (batch !== null) removeFileSync(path(BATCH_FILE));
+        return 0;
+      }
+      return putSnapshots([...entries].filter(([id, text]) => {
+        const { tenant, name } = parseJobId(id);
+        return read(`jobs/${tenant}/${name}.json`) !== text;
+      }));
+    },
+    async deleteSnapshot(id) {
+      const { tenant, name } = parseJobId(id);
+      return removeFileSync(path(`jobs/${tenant}/${name}.json`));
+    },
+
+    // Synchronous: a sync reads one per job, most of them missing; a failed open costs microseconds.
+    async readLastRun(id) {
+      const text = readFileOrNullSync(lastRunPath(dir, id));
+      return text === null ? null : parseLastRun(text);
+    },
+    writeLastRun: (id, run) => writeLastRun(dir, id, run),
+    deleteLastRun: (id) => deleteLastRun(dir, id),
+    claimFire: (id, instant) => claimFireInstant(dir, id, instant),
+
+    async readSources() {
+      const text = read(SOURCES_FILE);
+      const record = parseSources(text);
+      return { record, damaged: text !== null && record === null };
+    },
+    async writeSources(record) {
+      await (await files()).atomicWriteFile(path(SOURCES_FILE), serializeSources(record), STATE_MODES.public);
+    },
+
+    async readStatus() {
+      return (await import('../status/io.js')).readStatus(dir);
+    },
+    async writeStatus(status) {
+      await (await import('../status/io.js')).writeStatus(dir, status);
+    },
+
+    listSpool: () => listSpool(dir),
+    async readSpool(name) {
+      return readFileOrNullSync(spoolPath(name));
+    },
+    writeSpool(entry, durable) {
+      return basename(writeSpoolEntrySync(dir, entry, durable));
+    },
+    removeSpool: (name) => removeFileSync(spoolPath(name)),
+    async recordDropped(records) {
+      if (records.length === 0) return;
+      makeDirSync(dir, STATE_MODES.dir);
+      const { appendFile } = await import('node:fs/promises');
+      // O_APPEND writes of one small buffer do not interleave between processes.
+      await appendFile(path(DROPPED_FILE), dropLines(records), { mode: STATE_MODES.public });
+    },
+    async spoolStats() {
+      return { spooled: (await listSpool(dir)).length, dropped: countLines(read(DROPPED_FILE)) };
+    },
+
+    jobLock(id) {
+      const { tenant, name } = parseJobId(id);
+      return lockAt(path(`locks/${tenant}/${name}.lock`));
+    },
+    flushLock: () => lockAt(join(spoolDir(dir), '.flush.lock')),
+  };
+}
+
+/** The drop record of the spool, one JSON line per dropped check-in. */
+export const DROPPED_FILE = 'spool-dropped.jsonl';
+
+/** Lines of the drop record for `records`. */
+export function dropLines(records: readonly DropRecord[]): string {
+  return `${records.map((r) => JSON.stringify({ at: r.at, jobId: r.jobId, runId: r.runId, reason: r.reason })).join('\n')}\n`;
+}
+
+/** Non-blank lines of a drop record (the `dropped` count); 0 for none. */
+export function countLines(text: string | null): number {
+  return (text ?? '').split('\n').filter((l) => l.trim() !== '').length;
+}
+
+/** Snapshot files written at the same time (the thread pool overlaps their system calls). */
+const WRITERS = 16;
+
+/** Runs `fn` over `items`, at most `limit` at a time; rejects with the first error once all settled. */
+async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const worker = async (): Promise<void> => {
+    while (errors.length === 0 && next < items.length) {
+      const item = items[next++]!;
+      await fn(item).catch((err: unknown) => void errors.push(err));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (errors.length > 0) throw errors[0];
+}
+
+function removeQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // Never created.
+  }
+}
+
+function list(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Removes temp files a killed writer left in `dir` (as the cron.d adapter does for its file). */
+function removeTemps(dir: string, temp: RegExp): void {
+  for (const name of list(dir)) if (temp.test(name)) removeFileSync(join(dir, name));
+}

@@ -1,0 +1,74 @@
+/** The file-system StateStore: what only a real state dir shows (layout, temp files, modes, errors). */
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createReconciler } from '../../src/reconcile/reconciler.js';
+import { createFsStateStore } from '../../src/state/fs-store.js';
+import { FakeClock } from '../fakes/FakeClock.js';
+import { MemoryScheduler } from '../fakes/MemoryScheduler.js';
+import { MemorySource } from '../fakes/MemorySource.js';
+import { agentConfig } from '../reconcile/fixtures.js';
+import { makeJob, makeSnapshot } from '../shim/fixtures.js';
+import { testTempDir } from '../system/tempdir.js';
+
+const snap = (name: string) => makeSnapshot(makeJob(name, { command: '/bin/true' }));
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
+
+describe('state/fs-store', () => {
+  it('writes snapshot files that older `exec` versions read, and the batch beside jobs/', async () => {
+    const dir = join(testTempDir('cronsync-store-'), 'state');
+    const store = createFsStateStore(dir);
+
+    await store.writeSnapshots([snap('a')]);
+
+    expect(JSON.parse(readFileSync(join(dir, 'jobs/acme/a.json'), 'utf8'))).toEqual(snap('a'));
+    expect(JSON.parse(readFileSync(join(dir, 'jobs.batch.json'), 'utf8')).snapshots['acme/a']).toBe(readFileSync(join(dir, 'jobs/acme/a.json'), 'utf8'));
+    expect(statSync(join(dir, 'jobs.batch.json')).mode & 0o777).toBe(0o600);
+  });
+
+  it('removes temp files of killed writers on recovery', async () => {
+    const dir = join(testTempDir('cronsync-store-'), 'state');
+    const store = createFsStateStore(dir);
+    mkdirSync(join(dir, 'jobs/acme'), { recursive: true });
+    writeFileSync(join(dir, 'jobs/acme/.a.json.0123456789ab.tmp'), '{');
+    writeFileSync(join(dir, '.jobs.batch.json.0123456789ab.tmp'), '{');
+    writeFileSync(join(dir, '.status.json.0123456789ab.tmp'), '{');
+
+    await store.recoverSnapshots();
+
+    expect(statSync(join(dir, 'jobs/acme')).isDirectory()).toBe(true);
+    expect(() => statSync(join(dir, 'jobs/acme/.a.json.0123456789ab.tmp'))).toThrow();
+    expect(() => statSync(join(dir, '.jobs.batch.json.0123456789ab.tmp'))).toThrow();
+    // Not a snapshot writer's: left to its owner.
+    expect(statSync(join(dir, '.status.json.0123456789ab.tmp')).isFile()).toBe(true);
+  });
+
+  it.skipIf(process.getuid?.() === 0)('fails with IoError when the state dir is read-only', async () => {
+    const root = testTempDir('cronsync-store-');
+    const store = createFsStateStore(root);
+    chmodSync(root, 0o500);
+
+    await expect(store.writeSnapshots([snap('a')])).rejects.toMatchObject({ code: 'CRONSYNC_IO' });
+    chmodSync(root, 0o700);
+  });
+
+  // Node 20's recursive mkdir spins for ever under /proc/1; a regression fails on the timeout.
+  // (Moved from test/reconcile: only a real file system has a path that cannot be created.)
+  it.skipIf(!existsSync('/proc/1'))('a reconciler fails fast with a clear error when the state dir cannot be created (/proc/1/nope)', { timeout: 10_000 }, async () => {
+    const source = new MemorySource({ 'a.yaml': 'apiVersion: v1\nkind: Job\nmetadata: { name: a, tenant: acme }\nspec: { schedule: "0 2 * * *", command: /bin/true }\n' });
+    const adapter = new MemoryScheduler('src1');
+    const config = agentConfig('/proc/1/nope', { scheduler: { kind: 'embedded', cronDir: '/x', unitDir: '/x', taskFolder: '\\x' } });
+    const rec = createReconciler({ config, source, adapter, scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet, state: createFsStateStore(config.stateDir) });
+
+    const res = await rec.reconcile();
+    const dry = await rec.reconcile({ dryRun: true });
+
+    expect(res.result).toBe('error');
+    expect(res.status.lastAttempt.reason).toBe('StateDirFailed');
+    expect(res.status.lastAttempt.error).toMatch(/^Cannot create directory \/proc\/1\/nope: /);
+    expect(dry.status.lastAttempt.reason).toBe('StateDirFailed');
+    // Stopped before the fetch: a Git source would create its clone dir under the state dir.
+    expect(source.fetches).toBe(0);
+    expect(adapter.writes).toBe(0);
+  });
+});

@@ -1,0 +1,226 @@
+/**
+ * The StateStore contract: the same cases against the file-system store (a temp dir) and the
+ * in-memory one, so that tests written against memory say something about the real state dir.
+ */
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createFsStateStore } from '../../src/state/fs-store.js';
+import { MemoryStateStore } from '../../src/state/memory-store.js';
+import type { LastRun } from '../../src/state/runs.js';
+import type { StateStore } from '../../src/state/store.js';
+import type { SpoolEntry } from '../../src/shim/spool-entry.js';
+import type { StatusFile } from '../../src/status/types.js';
+import { testTempDir } from '../system/tempdir.js';
+import { makeJob, makeSnapshot } from '../shim/fixtures.js';
+
+/** A store, with raw access to its files by path relative to the state dir. */
+interface Subject {
+  store: StateStore;
+  put(rel: string, text: string): void;
+  get(rel: string): string | null;
+  mode(rel: string): number;
+}
+
+const subjects: Record<string, () => Subject> = {
+  fs: () => {
+    const dir = join(testTempDir('cronsync-store-'), 'state');
+    const store = createFsStateStore(dir);
+    return {
+      store,
+      put: (rel, text) => {
+        mkdirSync(dirname(join(dir, rel)), { recursive: true });
+        writeFileSync(join(dir, rel), text);
+      },
+      get: (rel) => {
+        try {
+          return readFileSync(join(dir, rel), 'utf8');
+        } catch {
+          return null;
+        }
+      },
+      mode: (rel) => statSync(join(dir, rel)).mode & 0o777,
+    };
+  },
+  memory: () => {
+    const store = new MemoryStateStore();
+    return {
+      store,
+      put: (rel, text) => void store.files.set(rel, { text, mode: 0o644 }),
+      get: (rel) => store.text(rel),
+      mode: (rel) => store.files.get(rel)!.mode,
+    };
+  },
+};
+
+const snap = (name: string, command = '/bin/true') => makeSnapshot(makeJob(name, { command }));
+const run = (status: LastRun['status'] = 'success'): LastRun => ({ runId: 'r1', startedAt: '2026-11-23T10:00:00.000Z', finishedAt: '2026-11-23T10:00:01.000Z', status, exitCode: 0, durationMs: 1000, attempts: 1 });
+const spoolEntry = (runId: string, createdAt = '2026-11-23T10:00:00.000Z'): SpoolEntry => ({
+  version: 1, protocol: 'crontopus', url: 'http://127.0.0.1:9/c', jobId: 'acme/a', createdAt, secretRef: null, owner: null,
+  payload: { job_name: 'a', tenant: 'acme', status: 'success', started_at: createdAt, agent_id: 'h', run_id: runId, attempts: 1, commit: null },
+});
+const status = { schemaVersion: 1, agent: { name: 'h', tenant: 'acme', labels: {}, version: '0' }, scheduler: { kind: 'embedded', reason: 't' }, source: { id: 's', url: 'u', ref: 'main', commit: null, fetchedAt: null }, lastAttempt: { startedAt: 'x', finishedAt: 'y', result: 'ok', error: null }, lastSuccess: null, counts: {}, jobs: [], problems: [], checkins: { spooled: 0, dropped: 0 } } as unknown as StatusFile;
+
+describe.each(Object.keys(subjects))('state/store contract: %s', (kind) => {
+  const make = subjects[kind]!;
+
+  it('writes a batch of snapshots, reads and lists them, deletes one; private files', async () => {
+    const { store, mode } = make();
+    await store.prepare();
+
+    await store.writeSnapshots([snap('b'), snap('a')]);
+    await store.settleSnapshots();
+    const deleted = await store.deleteSnapshot('acme/b');
+
+    expect(await store.listSnapshots()).toEqual(['acme/a']);
+    expect((await store.readSnapshot('acme/a'))?.job.metadata.name).toBe('a');
+    expect(await store.readSnapshot('acme/b')).toBeNull();
+    expect(deleted).toBe(true);
+    expect(await store.deleteSnapshot('acme/b')).toBe(false);
+    expect(mode('jobs/acme/a.json')).toBe(0o600);
+    await expect(store.readSnapshot('../etc/passwd')).rejects.toMatchObject({ code: 'CRONSYNC_USAGE' });
+  });
+
+  it('reads the batch in place of a missing, cut or foreign snapshot file until the batch is settled', async () => {
+    const { store, put } = make();
+    await store.writeSnapshots([snap('a', '/bin/new'), snap('b', '/bin/new'), snap('c', '/bin/new')]);
+    const whole = JSON.stringify(snap('a', '/bin/new'), null, 2);
+    put('jobs/acme/a.json', whole.slice(0, whole.length / 2));
+    put('jobs/acme/b.json', '');
+    put('jobs/acme/c.json', `${JSON.stringify(snap('other'), null, 2)}\n`);
+
+    const fromBatch = await Promise.all(['acme/a', 'acme/b', 'acme/c'].map((id) => store.readSnapshot(id)));
+    await store.settleSnapshots();
+
+    expect(fromBatch.map((s) => s?.job.spec.command)).toEqual(['/bin/new', '/bin/new', '/bin/new']);
+    await expect(store.readSnapshot('acme/a')).rejects.toMatchObject({ code: 'CRONSYNC_CONFIG', message: expect.stringContaining('not valid JSON') });
+    await expect(store.readSnapshot('acme/c')).rejects.toMatchObject({ message: expect.stringContaining('is not the snapshot of acme/c') });
+  });
+
+  it('recovers a batch left by a killed sync: rewrites the files that differ, once', async () => {
+    const { store, put, get } = make();
+    await store.writeSnapshots([snap('a', '/bin/new'), snap('b', '/bin/new')]);
+    put('jobs/acme/a.json', `${JSON.stringify(snap('a', '/bin/old'), null, 2)}\n`);
+    put('jobs/acme/b.json', '{"sche');
+
+    const first = await store.recoverSnapshots();
+    const second = await store.recoverSnapshots();
+
+    expect([first, second]).toEqual([2, 0]);
+    expect(JSON.parse(get('jobs/acme/a.json')!).job.spec.command).toBe('/bin/new');
+    expect(JSON.parse(get('jobs/acme/b.json')!).job.spec.command).toBe('/bin/new');
+    expect(await store.listSnapshots()).toEqual(['acme/a', 'acme/b']);
+  });
+
+  it('drops a damaged batch on recovery', async () => {
+    const { store, put, get } = make();
+    put('jobs.batch.json', '{"version": 1, "snap');
+
+    expect(await store.recoverSnapshots()).toBe(0);
+    expect(get('jobs.batch.json')).toBeNull();
+  });
+
+  it('records, reads and deletes last runs with their scheduled-minute markers; public records', async () => {
+    const { store, put, mode } = make();
+    const minute = new Date('2026-11-23T10:05:00Z');
+
+    await store.writeLastRun('acme/a', run());
+    const claims = [store.claimFire('acme/a', minute).claimed, store.claimFire('acme/a', new Date('2026-11-23T10:05:30Z')).claimed, store.claimFire('acme/a', new Date('2026-11-23T10:06:00Z')).claimed];
+    const read = await store.readLastRun('acme/a');
+    const mod = mode('runs/acme/a.json');
+    const deleted = await store.deleteLastRun('acme/a');
+    put('runs/acme/b.json', 'garbage');
+
+    expect(claims).toEqual([true, false, true]);
+    expect(read).toEqual(run());
+    expect(mod).toBe(0o644);
+    expect(deleted).toBe(true);
+    expect(await store.readLastRun('acme/a')).toBeNull();
+    expect(store.claimFire('acme/a', minute).claimed).toBe(true);
+    expect(await store.readLastRun('acme/b')).toBeNull();
+  });
+
+  it('keeps three days of markers: a claim on a new day prunes the older ones', async () => {
+    const { store } = make();
+    store.claimFire('acme/a', new Date('2026-11-20T10:00:00Z'));
+    store.claimFire('acme/a', new Date('2026-11-22T10:00:00Z'));
+
+    store.claimFire('acme/a', new Date('2026-11-23T10:00:00Z'));
+
+    expect(store.claimFire('acme/a', new Date('2026-11-22T10:00:00Z')).claimed).toBe(false);
+    expect(store.claimFire('acme/a', new Date('2026-11-20T10:00:00Z')).claimed).toBe(true);
+  });
+
+  it('reads and writes the source-id record; a damaged one is reported', async () => {
+    const { store, put, mode } = make();
+    const none = await store.readSources();
+
+    await store.writeSources({ current: 's2', previous: ['s1', 's2', 's1'] });
+    const written = await store.readSources();
+    const mod = mode('sources.json');
+    put('sources.json', '{"current": 7}');
+
+    expect(none).toEqual({ record: null, damaged: false });
+    expect(written).toEqual({ record: { current: 's2', previous: ['s1'] }, damaged: false });
+    expect(mod).toBe(0o644);
+    expect(await store.readSources()).toEqual({ record: null, damaged: true });
+  });
+
+  it('reads and writes the status file; refuses a damaged one', async () => {
+    const { store, put, mode } = make();
+    const none = await store.readStatus();
+
+    await store.writeStatus(status);
+    const read = await store.readStatus();
+    const mod = mode('status.json');
+    put('status.json', '{"schemaVersion": 1}');
+
+    expect(none).toBeNull();
+    expect(read).toEqual(status);
+    expect(mod).toBe(0o644);
+    await expect(store.readStatus()).rejects.toMatchObject({ code: 'CRONSYNC_IO', message: expect.stringContaining('is damaged (agent is not an object)') });
+  });
+
+  it('spools check-ins oldest first, removes them, counts drops; private entries', async () => {
+    const { store, mode } = make();
+
+    const late = store.writeSpool(spoolEntry('r2', '2026-11-23T11:00:00.000Z'), true);
+    const early = store.writeSpool(spoolEntry('r1'), false);
+    const listed = await store.listSpool();
+    const text = await store.readSpool(early);
+    const mod = mode(`spool/${early}`);
+    const removed = [store.removeSpool(early), store.removeSpool(early)];
+    await store.recordDropped([{ at: 'x', jobId: 'acme/a', runId: 'r0', reason: 'max-age' }, { at: 'x', jobId: 'acme/a', runId: 'r9', reason: 'max-count' }]);
+
+    expect(listed).toEqual([early, late]);
+    expect(JSON.parse(text!).payload.run_id).toBe('r1');
+    expect(mod).toBe(0o600);
+    expect(removed).toEqual([true, false]);
+    expect(await store.readSpool(early)).toBeNull();
+    expect(await store.spoolStats()).toEqual({ spooled: 1, dropped: 2 });
+    expect(() => store.removeSpool('../status.json')).toThrow(/Invalid spool entry name/);
+  });
+
+  it('locks: one holder at a time, released or gone holders give way', async () => {
+    const { store } = make();
+    const lock = store.jobLock('acme/a');
+    const me = { pid: process.pid, startTime: null, runId: 'r1', startedAt: 'x' };
+
+    const first = await lock.tryAcquire(me);
+    const second = await store.jobLock('acme/a').tryAcquire({ ...me, runId: 'r2' });
+    const holder = await lock.holder();
+    if (first.acquired) await first.lock.release();
+    const afterRelease = await lock.holder();
+    const third = await lock.tryAcquire({ ...me, runId: 'r3' });
+    const stale = await lock.tryAcquire({ ...me, runId: 'r4' }, { isAlive: () => false });
+
+    expect(first.acquired).toBe(true);
+    expect(second).toMatchObject({ acquired: false, holder: { runId: 'r1' } });
+    expect(holder?.runId).toBe('r1');
+    expect(afterRelease).toBeNull();
+    expect(third.acquired).toBe(true);
+    expect(stale.acquired).toBe(true);
+    expect((await store.flushLock().tryAcquire(me)).acquired).toBe(true);
+    expect(() => store.jobLock('nope')).toThrow(/Invalid job id/);
+  });
+});
