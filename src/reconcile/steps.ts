@@ -43,6 +43,12 @@ export interface ReconcilerMemory {
   secretsKey?: string;
   /** Entry text rendered per job version in the last plan, so unchanged jobs are not re-rendered. */
   rendered?: Map<string, string>;
+  /**
+   * UTC day (YYYY-MM-DD) the `rendered` texts were made on. Task Scheduler and systemd entries
+   * carry dated DST runs for the year ahead of their render time, so a daemon re-renders every
+   * entry once a day instead of comparing with texts from months ago.
+   */
+  renderedOn?: string;
   /** The source ids recorded in the state dir (null: none recorded); loaded on first use. */
   sources?: SourcesRecord | null;
 }
@@ -123,7 +129,8 @@ export const planStep: Step = async (ctx, deps, mem) => {
   const sel = ctx.selection!;
   const load = ctx.load!;
   const runAs = await runAsCheck(deps, [...sel.desired.values(), ...ctx.applied.values()]);
-  const previous = mem.rendered ?? new Map<string, string>();
+  const day = ctx.startedAt.toISOString().slice(0, 10);
+  const previous = mem.renderedOn === day ? mem.rendered ?? new Map<string, string>() : new Map<string, string>();
   const rendered = new Map<string, string>();
   /** A job's entry text, or the reason the scheduler cannot hold it. */
   const errors = new Map<string, string>();
@@ -175,6 +182,7 @@ export const planStep: Step = async (ctx, deps, mem) => {
   }
   ctx.planned.plan.rendered = byId;
   mem.rendered = rendered;
+  mem.renderedOn = day;
   const moved = ctx.planned.plan.update.filter((u) => u.installed.marker?.sourceId !== deps.source.id);
   if (moved.length > 0) {
     deps.log.info({ count: moved.length, sourceId: deps.source.id, previous: [...new Set(moved.map((u) => u.installed.marker?.sourceId))] }, 'Entries installed under a previous source id of this agent are moved to the current one');

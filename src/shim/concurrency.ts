@@ -39,22 +39,16 @@ export interface AdmitDeps {
   log: Logger;
   /** How long Replace waits for the holder to exit after SIGTERM before SIGKILL. */
   graceMs: number;
-  /** Sends `sig` to a process, or to a process group when `group` [process.kill / killTree]. */
+  /** Sends `sig` to a process, or to a process group when `group` [Platform.stopProcess / killTree]. */
   kill?: (pid: number, sig: NodeJS.Signals, group: boolean) => void;
   /** Lock liveness, tree kills and group checks (default nodePlatform). */
   platform?: Platform;
 }
 
 function systemKill(platform: Platform, pid: number, sig: NodeJS.Signals, group: boolean): void {
-  if (group) {
-    platform.killTree(pid, sig);
-    return;
-  }
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // Already gone.
-  }
+  // On Windows a lone process is its whole tree: terminating the shim alone would orphan the job.
+  if (group) platform.killTree(pid, sig);
+  else platform.stopProcess(pid, sig);
 }
 
 /** Applies the concurrency policy with the job's run lock. Never throws for a busy lock. */

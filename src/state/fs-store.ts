@@ -44,13 +44,15 @@ export function snapshotId(s: JobSnapshot): JobId {
 /** The state store of state dir `dir` on this host's file system. */
 export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateStore {
   const platform = o.platform ?? nodePlatform;
+  /** Windows: the state dir's ACL was found private once (icacls is not run on every sync). */
+  let checkedPrivate = false;
   const path = (rel: string): string => join(dir, ...rel.split('/'));
   const read = (rel: string): string | null => readFileOrNullSync(path(rel));
   const files = () => import('../system/files.js');
   const lockAt = (key: string): StateLock => ({
     key,
     tryAcquire: (holder, lo = {}) => tryAcquireLock(key, holder, { platform, ...lo }),
-    holder: () => lockHolder(key),
+    holder: () => lockHolder(key, { platform }),
   });
   const spoolPath = (name: string): string => {
     if (!SPOOL_NAME.test(name)) throw new UsageError(`Invalid spool entry name "${name}"`, { name });
@@ -92,7 +94,15 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
   return {
     dir,
     async prepare() {
-      makeDirSync(dir, STATE_MODES.dir);
+      platform.makePrivateDir(dir);
+      // Windows: the dir holds the jobs' snapshots and spooled reports, and its ACL is all that
+      // guards them (SYSTEM and Administrators only). POSIX keeps per-file modes instead: run-as
+      // users must reach their jobs' snapshots, so the dir itself may be 0755.
+      if (platform.kind === 'win32' && !checkedPrivate) {
+        const problem = platform.privateDirProblem(dir);
+        if (problem !== null) throw new IoError(`State dir is not private: ${problem}`, { path: dir });
+        checkedPrivate = true;
+      }
     },
 
     async listSnapshots() {

@@ -34,6 +34,23 @@ function setup(files: Record<string, string>, over: Partial<AgentConfig> = {}) {
 
 const installedIds = async (a: MemoryScheduler): Promise<string[]> => (await a.inventory(new AbortController().signal)).map((e) => e.marker!.jobId).sort();
 
+/** Counts the adapter's renderEntry calls made by the reconciler (this fake renders again inside apply(), which is not counted). */
+function countPlanRenders(adapter: MemoryScheduler): { count: number; renderEntry: MemoryScheduler['renderEntry'] } {
+  const out = { count: 0, renderEntry: adapter.renderEntry.bind(adapter) };
+  let applying = false;
+  const apply = adapter.apply.bind(adapter);
+  adapter.renderEntry = (d) => (out.count += applying ? 0 : 1, out.renderEntry(d));
+  adapter.apply = async (plan, signal) => {
+    applying = true;
+    try {
+      return await apply(plan, signal);
+    } finally {
+      applying = false;
+    }
+  };
+  return out;
+}
+
 describe('reconcile/reconciler', () => {
   it('installs the selected jobs, writes snapshots and status, and a second sync writes nothing', async () => {
     const { rec, adapter, state } = setup({
@@ -100,29 +117,33 @@ describe('reconcile/reconciler', () => {
 
   it('attaches every installed job\'s entry text to the plan, rendered once', async () => {
     const { rec, adapter } = setup({ 'a.yaml': manifest('a'), 'b.yaml': manifest('b') });
-    let renders = 0;
-    let applying = false;
-    const renderEntry = adapter.renderEntry.bind(adapter);
-    const apply = adapter.apply.bind(adapter);
-    // Renders of the reconciler only: this fake adapter renders again in apply().
-    adapter.renderEntry = (d) => (renders += applying ? 0 : 1, renderEntry(d));
-    adapter.apply = async (plan, signal) => {
-      applying = true;
-      try {
-        return await apply(plan, signal);
-      } finally {
-        applying = false;
-      }
-    };
+    const renders = countPlanRenders(adapter);
+    const renderEntry = renders.renderEntry;
 
     const first = await rec.reconcile();
-    const afterFirst = renders;
+    const afterFirst = renders.count;
     await rec.reconcile();
 
     expect([...first.context.planned!.plan.rendered!.keys()].sort()).toEqual(['acme/a', 'acme/b']);
     expect(first.context.planned!.plan.rendered!.get('acme/a')).toBe(renderEntry(first.context.planned!.plan.final[0]!));
     expect(afterFirst).toBe(2);
-    expect(renders).toBe(2);
+    expect(renders.count).toBe(2);
+  });
+
+  it('renders every entry again on a new UTC day (dated DST runs must not go stale in a long-running daemon)', async () => {
+    const { rec, adapter, deps } = setup({ 'a.yaml': manifest('a'), 'b.yaml': manifest('b') });
+    const renders = countPlanRenders(adapter);
+    await rec.reconcile();
+    const first = renders.count;
+    (deps.clock as FakeClock).advance(3_600_000);
+    await rec.reconcile();
+    const sameDay = renders.count;
+    (deps.clock as FakeClock).advance(24 * 3_600_000);
+    await rec.reconcile();
+
+    expect(first).toBeGreaterThan(0);
+    expect(sameDay).toBe(first);
+    expect(renders.count).toBeGreaterThan(sameDay);
   });
 
   it('keeps the last good version of an invalid manifest and reports it', async () => {

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createReconciler } from '../../src/reconcile/reconciler.js';
 import { createFsStateStore } from '../../src/state/fs-store.js';
+import { createPosixPlatform } from '../../src/system/platform.js';
+import type { Platform } from '../../src/system/platform.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { MemoryScheduler } from '../fakes/MemoryScheduler.js';
 import { MemorySource } from '../fakes/MemorySource.js';
@@ -70,5 +72,68 @@ describe('state/fs-store', () => {
     // Stopped before the fetch: a Git source would create its clone dir under the state dir.
     expect(source.fetches).toBe(0);
     expect(adapter.writes).toBe(0);
+  });
+  describe('a Windows state dir (platform fake)', () => {
+    /** A win32 platform over this file system whose ACL answers are `acl()`; records the dirs it made private. */
+    function windows(acl: () => string | null): Platform & { made: string[]; checks: number } {
+      const posix = createPosixPlatform();
+      const p = {
+        ...posix,
+        kind: 'win32' as const,
+        made: [] as string[],
+        checks: 0,
+        makePrivateDir(d: string) {
+          p.made.push(d);
+          posix.makePrivateDir(d);
+        },
+        privateDirProblem() {
+          p.checks++;
+          return acl();
+        },
+      };
+      return p;
+    }
+
+    it('creates it through the platform (SYSTEM and Administrators ACL) and checks its ACL once per store', async () => {
+      const dir = join(testTempDir('cronsync-store-'), 'state');
+      const platform = windows(() => null);
+      const store = createFsStateStore(dir, { platform });
+      await store.prepare();
+      await store.prepare();
+      expect(platform.made).toEqual([dir, dir]);
+      expect(existsSync(dir)).toBe(true);
+      expect(platform.checks).toBe(1);
+    });
+
+    it('refuses a state dir that Users can read, naming the path and the principal', async () => {
+      const dir = join(testTempDir('cronsync-store-'), 'state');
+      const platform = windows(() => `${dir} can be read by BUILTIN\\Users (S-1-5-32-545); run icacls ...`);
+      const store = createFsStateStore(dir, { platform });
+      await expect(store.prepare()).rejects.toThrow(/State dir is not private: .*state can be read by BUILTIN\\Users \(S-1-5-32-545\)/);
+      await expect(store.prepare()).rejects.toThrow(/not private/);
+    });
+
+    it('a reconcile on that dir fails with StateDirFailed and applies nothing', async () => {
+      const dir = join(testTempDir('cronsync-store-'), 'state');
+      const platform = windows(() => `${dir} can be read by Everyone (S-1-1-0)`);
+      const source = new MemorySource({ 'a.yaml': 'apiVersion: v1\nkind: Job\nmetadata: { name: a, tenant: acme }\nspec: { schedule: "* * * * *", command: /bin/true }\n' });
+      const adapter = new MemoryScheduler('src1');
+      const config = agentConfig(dir, { scheduler: { kind: 'embedded', cronDir: '/x', unitDir: '/x', taskFolder: '\\x' } });
+      const r = createReconciler({ config, source, adapter, scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet, state: createFsStateStore(dir, { platform }) });
+      const out = await r.reconcile();
+      expect(out.result).toBe('error');
+      expect(out.status.lastAttempt.reason).toBe('StateDirFailed');
+      expect(out.status.lastAttempt.error).toMatch(/Everyone \(S-1-1-0\)/);
+      expect(source.fetches).toBe(0);
+      expect(adapter.writes).toBe(0);
+    });
+
+    it('on POSIX, leaves an existing 0755 state dir alone (run-as users reach their snapshots through it)', async () => {
+      const dir = join(testTempDir('cronsync-store-'), 'state');
+      mkdirSync(dir, { mode: 0o755 });
+      chmodSync(dir, 0o755);
+      await createFsStateStore(dir).prepare();
+      expect(statSync(dir).mode & 0o777).toBe(0o755);
+    });
   });
 });
