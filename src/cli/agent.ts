@@ -13,7 +13,7 @@ import { createReconciler } from '../reconcile/reconciler.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
 import type { ReconcileSource, ReconcilerDeps } from '../reconcile/types.js';
 import { nodeHostProbe } from '../scheduler/probe.js';
-import { SCHEDULERS, kindOfName, orList, registrationOf, resolveAuto, schedulerNames } from '../scheduler/registry.js';
+import { SCHEDULERS, kindOfName, loadScheduler, orList, registrationOf, resolveAuto, schedulerNames } from '../scheduler/registry.js';
 import type { HostProbe, InProcessDeps, Resolution, SchedulerConfig, SchedulerDeps } from '../scheduler/registry.js';
 import type { ExecCommand, SchedulerAdapter, SchedulerKind } from '../scheduler/types.js';
 import { createFsStateStore } from '../state/fs-store.js';
@@ -96,6 +96,8 @@ export async function buildAgent(cfg: AgentConfig, io: CliIo, opts: BuildOptions
   const log = opts.log ?? createLogger({ level: parseLogLevel(cfg.log.level), destination: io.stderr as NodeJS.WritableStream, pretty: false, bindings: { agent: cfg.agent.name } });
   const source = await createConfiguredSource(cfg, log);
   const scheduler = opts.scheduler ?? resolveScheduler(cfg);
+  // Only the adapter in use is imported (scheduler/registry.ts); `build` needs it loaded.
+  await loadScheduler(scheduler.kind);
   const build = (): SchedulerAdapter => makeAdapter(cfg, scheduler.kind, schedulerDeps(source.id, { log, inProcess: opts.inProcess }));
   const adapter = opts.adapterFor ? opts.adapterFor(source.id, build) : build();
   const state = createFsStateStore(cfg.stateDir);

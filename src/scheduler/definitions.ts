@@ -5,14 +5,16 @@
  */
 import { userInfo } from 'node:os';
 import { SchedulerError } from '../errors.js';
-import { createCronDAdapter } from './crond/index.js';
-import { createCrontabAdapter } from './crontab/index.js';
-import { createEmbeddedAdapter } from './embedded/index.js';
 import type { RunJob } from './embedded/index.js';
-import { defineScheduler, orList } from './registration.js';
+import { defineScheduler, lazyModule, orList } from './registration.js';
 import type { DetectContext, SchedulerConfig, SchedulerDeps } from './registration.js';
 import type { AdapterOptions } from './types.js';
-import { createWindowsAdapter } from './windows/index.js';
+
+// Each adapter's code is imported only when its kind is used (the idle daemon's memory, #16).
+const windows = lazyModule('windows', () => import('./windows/index.js'));
+const crond = lazyModule('cron.d', () => import('./crond/index.js'));
+const crontab = lazyModule('crontab', () => import('./crontab/index.js'));
+const embedded = lazyModule('embedded', () => import('./embedded/index.js'));
 
 function agentUser(deps: SchedulerDeps): string {
   return deps.identity?.user ?? userInfo().username;
@@ -50,7 +52,8 @@ export const windowsScheduler = defineScheduler({
     user: config.scheduler.user,
     now: () => deps.clock.now(),
   }),
-  create: (o, deps) => createWindowsAdapter(o, { runner: deps.runner }),
+  load: windows.load,
+  create: (o, deps) => windows.get().createWindowsAdapter(o, { runner: deps.runner }),
   runAs: (o) => o.user,
   detect: ({ probe }) => (probe.platform === 'win32' ? { found: true, reason: 'Windows host' } : null),
 });
@@ -60,7 +63,8 @@ export const cronDScheduler = defineScheduler({
   kind: 'cron.d',
   aliases: ['crond'],
   options: cronOptions,
-  create: (o) => createCronDAdapter(o),
+  load: crond.load,
+  create: (o) => crond.get().createCronDAdapter(o),
   runAs: (o) => o.user,
   detect(ctx) {
     const { probe, config } = ctx;
@@ -75,7 +79,8 @@ export const cronDScheduler = defineScheduler({
 export const crontabScheduler = defineScheduler({
   kind: 'crontab',
   options: cronOptions,
-  create: (o, deps) => createCrontabAdapter(o, { runner: deps.runner, crontabSpool: deps.crontabSpool, identity: deps.identity }),
+  load: crontab.load,
+  create: (o, deps) => crontab.get().createCrontabAdapter(o, { runner: deps.runner, crontabSpool: deps.crontabSpool, identity: deps.identity }),
   runAs: (o) => o.user,
   detect({ probe, rejected }) {
     if (!probe.onPath('crontab')) return { found: false, reason: 'no crontab on PATH' };
@@ -97,7 +102,8 @@ export const embeddedScheduler = defineScheduler({
     previousSourceIds: deps.inProcess?.previousSourceIds,
     timers: deps.inProcess?.timers,
   }),
-  create: (o, deps) => createEmbeddedAdapter({ ...o, clock: deps.clock, log: deps.log.child({ component: 'embedded' }) }),
+  load: embedded.load,
+  create: (o, deps) => embedded.get().createEmbeddedAdapter({ ...o, clock: deps.clock, log: deps.log.child({ component: 'embedded' }) }),
   detect: ({ rejected }) => {
     const none = rejected.length === 0 ? '' : `no ${orList(rejected.map((r) => r.kind))} available; `;
     return { found: true, reason: `${none}using the in-process scheduler` };

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { checkRunAsUser, makeAdapter, resolveScheduler, schedulerFlag } from '../../src/cli/agent.js';
+import { loadSchedulers } from '../../src/scheduler/registry.js';
 import type { HostProbe } from '../../src/scheduler/registry.js';
 import { isInProcess } from '../../src/scheduler/types.js';
 import { schedulerConfig, schedulerDeps } from '../scheduler/fixtures.js';
+
+// makeAdapter creates synchronously from adapters already imported (scheduler/registry.ts).
+await loadSchedulers();
 
 const host = (platform: NodeJS.Platform): HostProbe => ({ platform, isRoot: false, exists: () => false, onPath: () => false, processRunning: () => false });
 

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DesiredJob } from '../../src/desired/types.js';
-import { createAdapter } from '../../src/scheduler/registry.js';
+import { createAdapter, loadSchedulers } from '../../src/scheduler/registry.js';
 import type { SchedulerAdapter, SchedulerKind } from '../../src/scheduler/types.js';
 import { fakeCrontab } from '../fakes/FakeRunner.js';
 import { fakeSchtasks } from '../fakes/FakeSchtasks.js';
@@ -19,6 +19,8 @@ import { STATE_DIR } from './checks/shared.js';
 import type { Written } from './checks/shared.js';
 import { checkTasks } from './checks/tasks.js';
 import { checkRegistry, checkUnits } from './checks/units.js';
+
+await loadSchedulers();
 
 export type { Written } from './checks/shared.js';
 

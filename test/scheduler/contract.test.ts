@@ -12,13 +12,15 @@ import { planChanges } from '../../src/plan/plan.js';
 import type { Plan } from '../../src/plan/types.js';
 import { recordLine } from '../../src/scheduler/embedded/registry.js';
 import type { EmbeddedRecord } from '../../src/scheduler/embedded/registry.js';
-import { createAdapter, registeredKinds } from '../../src/scheduler/registry.js';
+import { createAdapter, loadSchedulers, registeredKinds } from '../../src/scheduler/registry.js';
 import type { SchedulerAdapter, SchedulerKind } from '../../src/scheduler/types.js';
 import { fakeCrontab } from '../fakes/FakeRunner.js';
 import { fakeSchtasks } from '../fakes/FakeSchtasks.js';
 import { fakeSystemctl } from '../fakes/FakeSystemctl.js';
 import { PAUSED_NOTE } from '../../src/scheduler/systemd/render.js';
 import { SOURCE, desired, schedulerConfig, schedulerDeps, signal } from './fixtures.js';
+
+await loadSchedulers();
 
 interface Harness {
   adapter: SchedulerAdapter;

@@ -20,11 +20,11 @@ import { Reasons } from '../../reconcile/reasons.js';
 import type { InProcessDeps } from '../../scheduler/registry.js';
 import { isInProcess } from '../../scheduler/types.js';
 import type { InProcessScheduler, SchedulerAdapter } from '../../scheduler/types.js';
-import { runExec } from '../../shim/run.js';
 import { flushSpool } from '../../shim/spool.js';
 import type { BackoffPolicy } from '../../shim/retry.js';
 import { createFsStateStore } from '../../state/fs-store.js';
 import { systemClock } from '../../system/clock.js';
+import { keepYoungGenerationSmall } from '../../system/heap.js';
 import { createUndiciHttpClient } from '../../system/http.js';
 import { nodeRunner } from '../../system/runner.js';
 import { AGENT_OPTIONS, buildAgent, loadAgentConfig, resolveScheduler } from '../agent.js';
@@ -62,6 +62,7 @@ type InProcessAdapter = SchedulerAdapter & InProcessScheduler;
 
 /** Runs the daemon until a stop signal; returns 0. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
+  keepYoungGenerationSmall();
   const { values } = parseCommandArgs(argv, { ...AGENT_OPTIONS, 'stop-on-stdin-eof': { type: 'boolean' } });
   // From the first moment to the last: a SIGHUP or SIGTERM without a listener kills the process
   // (see daemon/signals.ts), which must not happen while starting or while draining jobs.
@@ -117,7 +118,8 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
         return record ? [record.current, ...record.previous] : [];
       },
       // The fire loop is already the §2a guard, so runs are not re-checked with isFireTime.
-      runJob: (jobId, scheduledFor) => runExec({
+      // The shim's run code is loaded by the first in-process run; cron.d, crontab and systemd never need it.
+      runJob: async (jobId, scheduledFor) => (await import('../../shim/run.js')).runExec({
         jobId, stateDir, state, scheduled: true, scheduledFor, clock: systemClock, http, runner: nodeRunner,
         log: log.child({ jobId }), env: process.env, stdout: process.stderr, stderr: process.stderr, signal: runAbort.signal,
       }),

@@ -13,7 +13,7 @@ import { loadManifests } from '../../manifest/load.js';
 import { canonicalTimeZone } from '../../schedule/zone.js';
 import { renderEntryOrError } from '../../scheduler/entry-error.js';
 import { firesReport, parseFireWindow } from '../../scheduler/fires-report.js';
-import { DEFAULT_SCHEDULER_CONFIG, createAdapter, kindOfName, registrationOf, schedulerNames } from '../../scheduler/registry.js';
+import { DEFAULT_SCHEDULER_CONFIG, createAdapter, kindOfName, loadScheduler, registrationOf, schedulerNames } from '../../scheduler/registry.js';
 import type { SchedulerConfig } from '../../scheduler/registry.js';
 import type { RenderedFile, SchedulerKind } from '../../scheduler/types.js';
 import { sourceIdOf } from '../../source/index.js';
@@ -96,6 +96,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   let rejected = 0;
   let files: RenderedFile[] = [];
   if (kind) {
+    await loadScheduler(kind);
     const adapter = createAdapter(kind, cfg ?? defaultConfig(kind, io.env), schedulerDeps(sourceId, { hostZone }));
     // As in sync: a job whose entry the scheduler cannot hold (e.g. over cron's line limit) is
     // reported and left out; the other jobs are still rendered.

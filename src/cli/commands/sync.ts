@@ -5,6 +5,7 @@ import { useColor } from '../io.js';
 import type { CliIo } from '../io.js';
 import { escapeText } from '../escape.js';
 import { formatAgentProblems, formatPlan } from '../plan-format.js';
+import { keepYoungGenerationSmall } from '../../system/heap.js';
 
 export const usage = `Usage: cronsync sync [--force] [--dry-run] [--config FILE] [--state-dir DIR] [--scheduler KIND]
 
@@ -23,6 +24,7 @@ last applied version), 1 the sync failed (nothing or only part was applied; see 
 
 /** Runs sync. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
+  keepYoungGenerationSmall();
   const { values } = parseCommandArgs(argv, { ...AGENT_OPTIONS, force: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false } });
   const cfg = loadAgentConfig({ ...values, 'log-level': values['log-level'] ?? 'warn' }, io);
   const agent = await buildAgent(cfg, io);

@@ -6,9 +6,10 @@
  */
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { defineScheduler } from '../registration.js';
+import { defineScheduler, lazyModule } from '../registration.js';
 import type { DetectContext } from '../registration.js';
-import { createSystemdAdapter } from './index.js';
+
+const systemd = lazyModule('systemd', () => import('./index.js'));
 
 /** The system manager's default unit directory (SPEC §3 `scheduler.unitDir`). */
 export const SYSTEM_UNIT_DIR = '/etc/systemd/system';
@@ -45,7 +46,8 @@ export const systemdScheduler = defineScheduler({
       now: () => deps.clock.now(),
     };
   },
-  create: (o, deps) => createSystemdAdapter(o, { runner: deps.runner, log: deps.log.child({ component: 'systemd' }) }),
+  load: systemd.load,
+  create: (o, deps) => systemd.get().createSystemdAdapter(o, { runner: deps.runner, log: deps.log.child({ component: 'systemd' }) }),
   runAs: (o) => o.user,
   detect(ctx) {
     const { probe } = ctx;
