@@ -48,6 +48,8 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
 
   /** The last parse of each file, reused while its text is unchanged (every re-sync reads it). */
   const parses = new Map<string, { text: string; entries: InstalledEntry[] }>();
+  /** The same for apply(), whose parse also depends on the plan's owned source ids. */
+  const applyParses = new Map<string, { text: string; ownedKey: string; parsed: ReturnType<typeof parseCronD> }>();
 
   async function inventory(signal: AbortSignal): Promise<InstalledEntry[]> {
     signal.throwIfAborted();
@@ -98,11 +100,15 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
         continue;
       }
       // Entries of this agent's previous source ids are rewritten from the plan, never kept.
-      const parsed = parseCronD(text, name, options.sourceId, owned);
+      const ownedKey = [...owned].sort().join('\0');
+      let hit = applyParses.get(name);
+      if (hit?.text !== text || hit.ownedKey !== ownedKey) applyParses.set(name, (hit = { text, ownedKey, parsed: parseCronD(text, name, options.sourceId, owned) }));
+      const parsed = hit.parsed;
       const mine = parsed.entries.flatMap((e) => (e.marker && owned.has(e.marker.sourceId) ? [e.marker.jobId] : []));
       files.push({ index, kept: parsed.kept, owned: mine });
       texts.set(name, text);
     }
+    for (const name of [...applyParses.keys()]) if (!texts.has(name)) applyParses.delete(name);
     return { files, texts, taken };
   }
 
