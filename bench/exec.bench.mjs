@@ -1,6 +1,6 @@
 // Start-up of `cronsync exec` (issue #16 item 4): the real command scheduler entries run,
-// `node dist/cli/main.js exec [--scheduled] tenant/name`, running `true` with a check-in to a
-// loopback server, against `node -e 0` and against the floor of any Node shim, a bare script
+// execCommand() of dist/cli/agent.js (`node dist/cli/launch.cjs`) then `exec [--scheduled]
+// tenant/name`, running `true` with a check-in to a loopback server, against `node -e 0` and against the floor of any Node shim, a bare script
 // that only spawns `sh -c true` and POSTs once. Goal: exec ≤ 1.15× the floor. Cases run
 // interleaved and ratios compare medians of the same run, never fixed wall-clock numbers.
 //
@@ -51,6 +51,9 @@ export default async function execBench(runs = Number(process.env.BENCH_EXEC_RUN
   const main = join(root, 'dist', 'cli', 'main.js');
   const bundle = join(root, 'dist', 'exec.cjs');
   if (!existsSync(main) || !existsSync(bundle)) throw new Error('dist/cli/main.js or dist/exec.cjs is missing: run npm run build');
+  // Exactly what scheduler entries run, program and leading arguments.
+  const { execCommand } = await import(pathToFileURL(join(root, 'dist', 'cli', 'agent.js')).href);
+  const entry = execCommand();
   const work = mkdtempSync(join(tmpdir(), 'cronsync-bench-exec-'));
   let received = 0;
   const server = http.createServer((req, res) => {
@@ -77,10 +80,12 @@ export default async function execBench(runs = Number(process.env.BENCH_EXEC_RUN
       'node -e 0': [node, ['-e', '0']],
       // The floor of any Node shim: spawn `sh -c true`, then one POST, nothing else.
       floor: [node, ['-e', `require('child_process').spawn('/bin/sh', ['-c', 'true'], { stdio: 'inherit' }).on('exit', () => require('http').request(${JSON.stringify(url)}, { method: 'POST' }, (r) => r.resume()).end('{}'))`]],
-      exec: [node, [main, 'exec', '--state-dir', stateDir, 'bench/true']],
-      'exec --scheduled (UTC)': [node, [main, 'exec', '--scheduled', '--state-dir', stateDir, 'bench/true']],
-      'exec --scheduled (Europe/Berlin)': [node, [main, 'exec', '--scheduled', '--state-dir', stateDir, 'bench/berlin']],
-      // The bundle without the ESM entry (and without its code cache): what dist/cli/main.js adds or saves.
+      exec: [entry.file, [...entry.args, 'exec', '--state-dir', stateDir, 'bench/true']],
+      'exec --scheduled (UTC)': [entry.file, [...entry.args, 'exec', '--scheduled', '--state-dir', stateDir, 'bench/true']],
+      'exec --scheduled (Europe/Berlin)': [entry.file, [...entry.args, 'exec', '--scheduled', '--state-dir', stateDir, 'bench/berlin']],
+      // Entries installed before the launcher: the ES module entry, then the same bundle and cache.
+      'main.js exec --scheduled (Europe/Berlin)': [node, [main, 'exec', '--scheduled', '--state-dir', stateDir, 'bench/berlin']],
+      // The bundle without any entry module (and without its code cache): what the launcher adds or saves.
       'node dist/exec.cjs': [node, ['-e', `require(${JSON.stringify(bundle)}).execCommand(process.argv.slice(1), process.env, process).then((c) => { process.exitCode = c; })`, '--', '--state-dir', stateDir, 'bench/true']],
       ...(before ? {
         'before: exec': [node, [before, 'exec', '--state-dir', stateDir, 'bench/true']],
@@ -125,7 +130,8 @@ export default async function execBench(runs = Number(process.env.BENCH_EXEC_RUN
       vsFloor('exec', 'exec: cronsync exec vs floor', GOAL),
       vsFloor('exec --scheduled (UTC)', 'exec: cronsync exec --scheduled (UTC) vs floor', GOAL),
       vsFloor('exec --scheduled (Europe/Berlin)', 'exec: cronsync exec --scheduled (Europe/Berlin) vs floor', GOAL),
-      vsFloor('node dist/exec.cjs', 'exec: bundle required without the ESM entry or code cache vs floor'),
+      vsFloor('main.js exec --scheduled (Europe/Berlin)', 'exec: node dist/cli/main.js exec --scheduled (Europe/Berlin) (older entries) vs floor'),
+      vsFloor('node dist/exec.cjs', 'exec: bundle required without the launcher or code cache vs floor'),
     ];
     if (before) {
       rows.push(vsFloor('before: exec', 'exec: BENCH_BEFORE cronsync exec vs floor'));

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Makes dist/exec.cjs.cache, the V8 code cache of the exec bundle (npm run build, after the
-// bundle). dist/cli/main.js compiles the bundle with it (compileExecBundle), so that a
-// scheduled run neither parses nor compiles the functions it runs.
+// bundle). dist/cli/launch.cjs, which scheduler entries run, compiles the bundle with it
+// (compileExecBundle, src/cli/launch.cts), so that a scheduled run neither parses nor compiles
+// the functions it runs.
 //
 // The cache is taken after two real runs of a job in a temporary state dir, a manual one with
 // a check-in to a loopback server and a scheduled one in a timezone with DST: V8 compiles
@@ -10,7 +11,7 @@
 // the functions of exec's usual path.
 //
 // The bundle gets a last line `//# cronsync-build <hash of the bundle>` and the cache starts with
-// the same line: V8 itself checks only the source's length (see cacheHeader in src/cli/main.ts).
+// the same line: V8 itself checks only the source's length (see cacheHeader in src/cli/launch.cts).
 //
 // A cache that cannot be made is not an error: exec compiles from source without it, as it does
 // when V8 finds the cache does not fit (another Node version, other V8 flags).
@@ -81,7 +82,7 @@ function writeAtomic(path, data) {
 }
 
 try {
-  const { BUNDLE_BUILD_MARK, cacheHeader, compileExecBundle } = await import(new URL('../dist/cli/main.js', import.meta.url).href);
+  const { BUNDLE_BUILD_MARK, cacheHeader, compileExecBundle } = await import(new URL('../dist/cli/launch.cjs', import.meta.url).href);
   const built = readFileSync(bundle, 'utf8');
   const at = built.lastIndexOf(BUNDLE_BUILD_MARK);
   const body = at < 0 ? built : built.slice(0, at);

@@ -60,12 +60,15 @@ export function loadAgentConfig(values: { config?: string; 'state-dir'?: string;
   return loadConfig({ file: values.config, env: io.env, cwd: io.cwd, overrides: { stateDir: values['state-dir'], 'scheduler.kind': scheduler, 'log.level': values['log-level'] } });
 }
 
-/** The command scheduler entries run: this node and this package's `dist/cli/main.js`. */
+/**
+ * The command scheduler entries run: this node and this package's `dist/cli/launch.cjs`, the
+ * CommonJS launcher (src/cli/launch.cts), which starts `exec` sooner than `dist/cli/main.js`.
+ */
 export function execCommand(): ExecCommand {
-  let main = fileURLToPath(new URL('./main.js', import.meta.url));
+  let launcher = fileURLToPath(new URL('./launch.cjs', import.meta.url));
   // Under the test runner this module is the TypeScript source; entries must run the build.
-  main = main.replace(/[/\\]src[/\\]cli[/\\]main\.js$/, '/dist/cli/main.js');
-  return { file: process.execPath, args: [main] };
+  launcher = launcher.replace(/[/\\]src[/\\]cli[/\\]launch\.cjs$/, '/dist/cli/launch.cjs');
+  return { file: process.execPath, args: [launcher] };
 }
 
 /** Picks the scheduler: the configured kind, or `auto` resolved on this host by the registry. */

@@ -1,19 +1,17 @@
 #!/usr/bin/env node
 /**
  * The `cronsync` command line: argv → command → exit code. The only place that maps errors
- * to exit codes and calls process.exit. Commands are imported lazily; `exec`, which every
- * scheduled run starts, is handed to the CommonJS bundle dist/exec.cjs before anything else
- * loads (src/shim/entry.ts), compiled with its V8 code cache when the build made one, falling
- * back to the modules when the bundle was not built.
+ * to exit codes and calls process.exit (as does dist/cli/launch.cjs for `exec`). Commands are
+ * imported lazily; `exec` is handed to the CommonJS bundle dist/exec.cjs before anything else
+ * loads, as the launcher src/cli/launch.cts hands it (scheduler entries run the launcher),
+ * falling back to the modules when the bundle was not built.
  */
 import type * as Fs from 'node:fs';
 import { createRequire } from 'node:module';
-import type * as Path from 'node:path';
 import type * as Url from 'node:url';
-import type * as Vm from 'node:vm';
 import type { CronsyncError } from '../errors.js';
-import type * as ExecBundle from '../shim/entry.js';
 import type { CliIo } from './io.js';
+import type * as Launch from './launch.cjs';
 
 /** A command module: `run` returns the exit code. */
 export interface CommandModule { run(argv: string[], io: CliIo): Promise<number>; usage: string }
@@ -109,113 +107,24 @@ function isMainModule(): boolean {
   }
 }
 
-/** The CommonJS wrapper dist/exec.cjs is compiled in (Node's own); its code cache is made for exactly this text. */
-const BUNDLE_WRAPPER = ['(function (exports, require, module, __filename, __dirname) { ', '\n});'] as const;
-
-/**
- * The last line of a bundle that has a code cache, `//# cronsync-build <id>` (`<id>`: a hash of
- * the bundle, added by tools/build-exec-cache.mjs). The cache file starts with the same line.
- */
-export const BUNDLE_BUILD_MARK = '\n//# cronsync-build ';
-
-/**
- * The first line of the code cache made for bundle `source`, or null when the bundle has no
- * build mark (built by esbuild alone). V8 checks a cache against the length of the source only
- * (besides its own version and flags): a rebuilt bundle of the same length would run the old
- * bundle's functions from a stale cache. The build mark ties the cache to the bundle's content.
- */
-export function cacheHeader(source: string): string | null {
-  const at = source.lastIndexOf(BUNDLE_BUILD_MARK);
-  return at < 0 ? null : `${source.slice(at + 1).trimEnd()}\n`;
-}
-
-/**
- * Compiles and runs bundle `source` (the file `filename`) as `require` would, with the V8 code
- * cache `cachedData` when given: V8 then skips parsing and compiling every function the cache
- * holds, and compiles from source when the cache does not fit its version or flags. Returns the
- * script, whose cache tools/build-exec-cache.mjs saves after a run.
- */
-export function compileExecBundle(module: { exports: unknown }, filename: string, source: string, cachedData?: Buffer): Vm.Script {
-  const { Script } = cjsRequire('node:vm') as typeof Vm;
-  const { dirname } = cjsRequire('node:path') as typeof Path;
-  const script = new Script(`${BUNDLE_WRAPPER[0]}${source}${BUNDLE_WRAPPER[1]}`, { filename, cachedData });
-  const wrapper = script.runInThisContext() as (e: unknown, r: NodeJS.Require, m: { exports: unknown }, f: string, d: string) => void;
-  wrapper.call(module.exports, module.exports, createRequire(filename), module, filename, dirname(filename));
-  return script;
-}
-
-/** The V8 code cache `<bundle>.cache` made for exactly bundle `source`, or undefined. */
-function readCodeCache(filename: string, source: string): Buffer | undefined {
-  const header = cacheHeader(source);
-  if (header === null) return undefined;
-  let data: Buffer;
-  try {
-    data = (cjsRequire('node:fs') as typeof Fs).readFileSync(`${filename}.cache`);
-  } catch {
-    return undefined;
-  }
-  return data.subarray(0, header.length).toString('latin1') === header ? data.subarray(header.length) : undefined;
-}
-
-/**
- * `dist/exec.cjs` (see src/shim/entry.ts), or null when it was not built (e.g. `tsc` alone).
- * Loaded by `require`, with `.cjs` compiled for that one call by {@link compileExecBundle}:
- * Node 20 has no code cache for user modules (module.enableCompileCache is Node 22, and writes a
- * cache at run time), and compiling the bundle is a good part of exec's start-up.
- */
-function loadExecBundle(): typeof ExecBundle | null {
-  // require.extensions is deprecated as a way to load other languages; here it only changes how
-  // the bundle's JavaScript is compiled, and is restored at once.
-  const extensions = cjsRequire.extensions;
-  const previous = extensions['.cjs'];
-  extensions['.cjs'] = (module, filename) => {
-    const source = (cjsRequire('node:fs') as typeof Fs).readFileSync(filename, 'utf8');
-    compileExecBundle(module, filename, source, readCodeCache(filename, source));
-  };
-  try {
-    return cjsRequire('../exec.cjs') as typeof ExecBundle;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return null;
-    throw err;
-  } finally {
-    if (previous) extensions['.cjs'] = previous;
-    else delete extensions['.cjs'];
-  }
-}
-
 /** Exits once stdout has drained, so piped output is never cut. */
 function exitWith(code: number): void {
   process.stdout.write('', () => process.exit(code));
 }
 
-/**
- * process.stdout and process.stderr, opened only when first written: a job that prints nothing
- * does not pay for setting up the streams. `used()` tells whether stdout was opened.
- */
-function lazyStreams(): { stdout: { write(c: Uint8Array | string): boolean }; stderr: { write(c: Uint8Array | string): boolean }; used: () => boolean } {
-  let opened = false;
-  return {
-    stdout: { write: (c) => ((opened = true), process.stdout.write(c)) },
-    stderr: { write: (c) => process.stderr.write(c) },
-    used: () => opened,
-  };
+/** Runs the CLI on this process's arguments and exits with its code (this file as the main module, or dist/cli/launch.cjs). */
+export async function runMain(): Promise<void> {
+  exitWith(await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }));
 }
 
 const isEntry = isMainModule();
-// `cronsync exec` starts every scheduled run: it goes to the bundle before this file loads
-// anything else (no static import above may pull in project modules). `--version` is left to main().
-const execArgs = process.argv.slice(3);
-const execBundle = isEntry && process.argv[2] === 'exec' && !execArgs.includes('--version') && !execArgs.includes('-V') ? loadExecBundle() : null;
+// `cronsync exec` starts every scheduled run: it goes to the bundle, through the launcher's code,
+// before this file loads anything else (no static import above may pull in project modules).
+const execStarted = isEntry && process.argv[2] === 'exec' && (cjsRequire('./launch.cjs') as typeof Launch).runBundledExec(process.argv.slice(2));
 let isCronsyncError: (err: unknown) => err is CronsyncError;
 let escapeText: (text: string) => string;
-if (execBundle) {
-  const streams = lazyStreams();
-  const code = await execBundle.execCommand(execArgs, process.env, streams, undefined, (url) => import(url));
-  // Nothing written to stdout: nothing to drain (stderr is not drained either way).
-  if (streams.used()) exitWith(code);
-  else process.exit(code);
-} else {
+if (!execStarted) {
   ({ isCronsyncError } = await import('../errors.js'));
   ({ escapeText } = await import('./escape.js'));
-  if (isEntry) exitWith(await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }));
+  if (isEntry) await runMain();
 }

@@ -63,7 +63,7 @@ export interface SchedulerAdapter {
 export interface ExecCommand {
   /** Absolute path: the `cronsync` bin, or node. */
   file: string;
-  /** E.g. [`/usr/lib/node_modules/cronsync/dist/cli/main.js`]; empty for the bin. */
+  /** E.g. [`/usr/lib/node_modules/cronsync/dist/cli/launch.cjs`]; empty for the bin. */
   args: string[];
 }
 

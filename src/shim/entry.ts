@@ -1,15 +1,17 @@
 /**
  * Entry point of `dist/exec.cjs`, the single-file CommonJS bundle of `cronsync exec` made by
- * `npm run build` (esbuild). `dist/cli/main.js` hands `exec` to it before loading anything
- * else: every scheduled run starts here, and one pre-linked CommonJS file starts several
- * milliseconds faster than the ESM graph of `dist/`. `exec --version` stays with the main CLI.
+ * `npm run build` (esbuild). Scheduler entries run the CommonJS launcher `dist/cli/launch.cjs`
+ * (src/cli/launch.cts), which loads this bundle with its V8 code cache before anything else;
+ * `dist/cli/main.js` (users, and entries of older versions) hands `exec` to the same launcher.
+ * A CommonJS entry and one pre-linked file start much faster than the ESM graph of `dist/`.
+ * `exec --version` stays with the main CLI.
  *
  * The config loader (`exec --config`) is not in the bundle: it needs YAML, Ajv and files next
  * to its module (`import.meta.url`). It is imported from `dist/config/load.js`, next to this
  * bundle, only when `--config` is given, through the `import()` of the ES module that loaded the
  * bundle: the bundle has no `import()` of its own (esbuild turns each into a `require`, so that
- * `node:http` is not loaded through the ESM loader and main.js can compile the bundle with its
- * V8 code cache, see src/cli/main.ts).
+ * `node:http` is not loaded through the ESM loader and the launcher can compile the bundle with
+ * its V8 code cache, see src/cli/launch.cts).
  */
 import { join } from 'node:path';
 import type * as ConfigLoad from '../config/load.js';

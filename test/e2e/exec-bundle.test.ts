@@ -1,6 +1,6 @@
 /**
- * `cronsync exec` as users and scheduler entries start it, `node dist/cli/main.js exec`, which
- * hands over to the single-file bundle dist/exec.cjs (built by `npm run build`; built here
+ * `cronsync exec` as users and entries of older versions start it, `node dist/cli/main.js exec`
+ * (current entries run dist/cli/launch.cjs: test/e2e/exec-cache.test.ts), which hands over to the single-file bundle dist/exec.cjs (built by `npm run build`; built here
  * when missing); the same commands through a copy of dist without the bundle (the fallback);
  * and the bundle's check-in transport (src/shim/transport.ts) against node:http's on the
  * same scripted server bytes.

@@ -1,7 +1,8 @@
 /**
  * The V8 code cache of the exec bundle (dist/exec.cjs.cache, made by tools/build-exec-cache.mjs
- * in `npm run build`): dist/cli/main.js compiles the bundle with it, and runs the same job the
- * same way when the cache is missing, made for another build of the bundle (even one of the same
+ * in `npm run build`): the launcher dist/cli/launch.cjs, which scheduler entries run, compiles
+ * the bundle with it (and so does dist/cli/main.js, which older entries run), and runs the same
+ * job the same way when the cache is missing, made for another build of the bundle (even one of the same
  * length, which V8 alone would take), or damaged: the bundle then compiles from source, silently.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -10,18 +11,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execCommand } from '../../src/cli/agent.js';
 import { install, makeJob, tempStateDir } from '../shim/fixtures.js';
 import { startCheckinServer } from './helpers/checkin-server.js';
 import type { CheckinServer } from './helpers/checkin-server.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const BUNDLE = join(root, 'dist/exec.cjs');
+const LAUNCHER = join(root, 'dist/cli/launch.cjs');
 let work: string;
 let srv: CheckinServer;
 
-interface Main { cacheHeader: (source: string) => string | null }
+interface Launch { cacheHeader: (source: string) => string | null }
 
-/** A copy of the built package whose dist/exec.cjs.cache is `cache` (absent when null). */
+/** A copy of the built package whose dist/exec.cjs.cache is `cache` (absent when null); returns its launcher. */
 function variant(name: string, cache: Buffer | null, bundle?: string): string {
   const dir = join(work, name);
   cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true, filter: (s) => !s.endsWith('exec.cjs.cache') });
@@ -29,7 +32,7 @@ function variant(name: string, cache: Buffer | null, bundle?: string): string {
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
   if (bundle !== undefined) writeFileSync(join(dir, 'dist/exec.cjs'), bundle);
   if (cache) writeFileSync(join(dir, 'dist/exec.cjs.cache'), cache);
-  return join(dir, 'dist/cli/main.js');
+  return join(dir, 'dist/cli/launch.cjs');
 }
 
 function cli(main: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
@@ -52,16 +55,16 @@ function compileInChild(cachedData: Buffer): { rejected: boolean; exports: strin
   const file = join(work, `cache-${Math.random().toString(36).slice(2)}`);
   writeFileSync(file, cachedData);
   const code = `import { readFileSync } from 'node:fs';
-const [main, bundle, cache] = process.argv.slice(1);
-const { compileExecBundle } = await import(main);
+const [launcher, bundle, cache] = process.argv.slice(1);
+const { compileExecBundle } = await import(launcher);
 const module = { exports: {} };
 const script = compileExecBundle(module, bundle, readFileSync(bundle, 'utf8'), readFileSync(cache));
 process.stdout.write(JSON.stringify({ rejected: script.cachedDataRejected, exports: Object.keys(module.exports) }));`;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', code, pathToFileURL(join(root, 'dist/cli/main.js')).href, BUNDLE, file], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', code, pathToFileURL(LAUNCHER).href, BUNDLE, file], { encoding: 'utf8' });
   return JSON.parse(out) as { rejected: boolean; exports: string[] };
 }
 
-let cacheHeader: Main['cacheHeader'];
+let cacheHeader: Launch['cacheHeader'];
 let cache: Buffer;
 let source: string;
 /** EXEC_USAGE as built, and a rewording of the same length. */
@@ -71,17 +74,20 @@ const mains: Record<string, string> = {};
 
 beforeAll(async () => {
   if (!existsSync(BUNDLE) || !existsSync(`${BUNDLE}.cache`)) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
-  ({ cacheHeader } = (await import(pathToFileURL(join(root, 'dist/cli/main.js')).href)) as Main);
+  ({ cacheHeader } = (await import(pathToFileURL(LAUNCHER).href)) as Launch);
   cache = readFileSync(`${BUNDLE}.cache`);
   source = readFileSync(BUNDLE, 'utf8');
   work = mkdtempSync(join(tmpdir(), 'cronsync-exec-cache-'));
   const header = cacheHeader(source) as string;
-  mains['as built'] = join(root, 'dist/cli/main.js');
+  mains['as built'] = LAUNCHER;
+  mains['as built, through dist/cli/main.js (older entries)'] = join(root, 'dist/cli/main.js');
   mains['missing'] = variant('missing', null);
   // What a rebuild of a changed bundle of the same length leaves with the old cache: a new build mark.
   mains['made for another build'] = variant('stale', cache, source.replace(USAGE_LINE, REWORDED).replace(/[0-9a-f]{32}\n$/, (id) => `${id.slice(0, 31)}${id[31] === '0' ? '1' : '0'}\n`));
   mains['left by esbuild alone'] = variant('unmarked', cache, source.slice(0, source.lastIndexOf('\n//# cronsync-build ')));
   mains['truncated'] = variant('truncated', cache.subarray(0, header.length + ((cache.length - header.length) >> 1)));
+  mains['without the bundle'] = variant('unbuilt', null);
+  rmSync(join(work, 'unbuilt/dist/exec.cjs'));
   mains['not a V8 cache'] = variant('garbage', Buffer.concat([Buffer.from(header, 'latin1'), Buffer.from('not a V8 code cache'.repeat(100))]));
   srv = await startCheckinServer();
 }, 180_000);
@@ -117,7 +123,11 @@ describe('e2e/exec-cache: the code cache of dist/exec.cjs', () => {
     expect(r).toEqual({ rejected: true, exports: ['distConfigLoader', 'execCommand'] });
   });
 
-  it.each(['as built', 'missing', 'made for another build', 'left by esbuild alone', 'truncated', 'not a V8 cache'])('exec runs the job and checks in with the cache %s', async (which) => {
+  it('is what scheduler entries run: node and the launcher', () => {
+    expect(execCommand()).toEqual({ file: process.execPath, args: [LAUNCHER] });
+  });
+
+  it.each(['as built', 'as built, through dist/cli/main.js (older entries)', 'missing', 'made for another build', 'left by esbuild alone', 'truncated', 'not a V8 cache', 'without the bundle'])('exec runs the job and checks in with the cache %s', async (which) => {
     const dir = tempStateDir();
     const id = await install(dir, makeJob('cached', { command: 'echo "ran $CRONSYNC_JOB"; exit 3' }), { checkin: { url: srv.url, protocol: 'crontopus', start: false } });
     const before = srv.received.length;
@@ -144,5 +154,28 @@ describe('e2e/exec-cache: the code cache of dist/exec.cjs', () => {
     const r = await cli(mains['as built'] as string, ['exec', '--state-dir', dir, id]);
 
     expect(r).toEqual({ code: 5, out: '', err: '' });
+  });
+
+  it.each([
+    { name: '--version', args: ['--version'], out: /^\d+\.\d+\.\d+/ },
+    { name: 'exec --version', args: ['exec', '--version'], out: /^\d+\.\d+\.\d+/ },
+    { name: 'another command', args: ['status', '--help'], out: /^Usage: cronsync status/ },
+  ])('the launcher hands $name to the main CLI', async ({ args, out }) => {
+    const r = await cli(LAUNCHER, args);
+
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(out);
+    expect(r.err).toBe('');
+  });
+
+  it('the launcher passes exec --config the config loader of dist/', async () => {
+    const dir = tempStateDir();
+    const id = await install(dir, makeJob('configured', { command: 'echo "ran $CRONSYNC_JOB"; exit 3', checkin: { enabled: false, timeout: 1 } }));
+    const config = join(dir, 'config.yaml');
+    writeFileSync(config, `agent:\n  tenant: acme\nsource:\n  url: https://git.example.com/ops/jobs.git\nstateDir: ${JSON.stringify(dir)}\n`);
+
+    const r = await cli(LAUNCHER, ['exec', '--config', config, id]);
+
+    expect(r).toEqual({ code: 3, out: 'ran acme/configured\n', err: '' });
   });
 });

@@ -45,8 +45,8 @@ describe('scheduler/crond', () => {
     const text = await readFile(join(dir, 'cronsync'), 'utf8');
     const inv = await odd.inventory(signal);
 
-    expect(text).toContain(`\n0 1 * * * root /usr/bin/node /opt/cronsync/dist/cli/main.js exec --scheduled --state-dir '/srv/my state/50\\%'\\''s' acme/a\n`);
-    expect(text).toContain(`\n#paused: 0 2 * * * root /usr/bin/node /opt/cronsync/dist/cli/main.js exec --scheduled --state-dir '/srv/my state/50\\%'\\''s' acme/b\n`);
+    expect(text).toContain(`\n0 1 * * * root /usr/bin/node /opt/cronsync/dist/cli/launch.cjs exec --scheduled --state-dir '/srv/my state/50\\%'\\''s' acme/a\n`);
+    expect(text).toContain(`\n#paused: 0 2 * * * root /usr/bin/node /opt/cronsync/dist/cli/launch.cjs exec --scheduled --state-dir '/srv/my state/50\\%'\\''s' acme/b\n`);
     expect(inv.map((e) => [e.marker?.jobId, e.drifted, e.raw === odd.renderEntry(jobs.find((j) => j.id === e.marker?.jobId)!)])).toEqual([['acme/a', false, true], ['acme/b', false, true]]);
     expect(plain.renderEntry(jobs[0]!)).toMatch(/ exec --scheduled --state-dir \/var\/lib\/cronsync acme\/a$/);
   });

@@ -51,7 +51,7 @@ describe('scheduler/crontab', () => {
     expect(runner.calls.map((c) => c.argv)).toEqual([['crontab', '-l']]);
     const tab = tabs.get('root')!;
     expect(tab).not.toMatch(/^[A-Z_]+=/m);
-    expect(tab).toContain('0 2 * * * /usr/bin/node /opt/cronsync/dist/cli/main.js exec --scheduled acme/a\n');
+    expect(tab).toContain('0 2 * * * /usr/bin/node /opt/cronsync/dist/cli/launch.cjs exec --scheduled acme/a\n');
     expect(tab).toContain('#paused: 0 3 * * * /usr/bin/node');
     const inv = await adapter.inventory(signal);
     expect(inv.map((e) => [e.marker?.jobId, e.paused, e.drifted])).toEqual([['acme/a', false, false], ['acme/p', true, false]]);

@@ -50,7 +50,7 @@ export function options(over: Partial<AdapterOptions> = {}): AdapterOptions {
     sourceId: SOURCE,
     user: 'root',
     cronDir: '/nonexistent',
-    execCommand: { file: '/usr/bin/node', args: ['/opt/cronsync/dist/cli/main.js'] },
+    execCommand: { file: '/usr/bin/node', args: ['/opt/cronsync/dist/cli/launch.cjs'] },
     stateDir: '/var/lib/cronsync',
     hostZone: 'UTC',
     ...over,
@@ -66,7 +66,7 @@ export function schedulerConfig(over: Partial<SchedulerConfig['scheduler']> = {}
 export function schedulerDeps(over: Partial<SchedulerDeps> = {}): SchedulerDeps {
   return {
     sourceId: SOURCE,
-    execCommand: { file: '/usr/bin/node', args: ['/opt/cronsync/dist/cli/main.js'] },
+    execCommand: { file: '/usr/bin/node', args: ['/opt/cronsync/dist/cli/launch.cjs'] },
     runner: new FakeRunner(),
     clock: { now: () => new Date('2026-06-01T00:00:00Z') },
     log: nullLogger,

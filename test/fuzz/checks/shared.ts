@@ -9,7 +9,7 @@ import { SOURCE } from '../../scheduler/fixtures.js';
 export interface Written { name: string; text: string }
 
 /** The program and first argument of every entry (schedulerDeps' execCommand). */
-export const EXEC = ['/usr/bin/node', '/opt/cronsync/dist/cli/main.js'];
+export const EXEC = ['/usr/bin/node', '/opt/cronsync/dist/cli/launch.cjs'];
 /** The state dir every harness configures. */
 export const STATE_DIR = '/var/lib/cronsync';
 

@@ -21,7 +21,7 @@ async function setup(over: Partial<SystemdAdapterOptions> = {}, fake: Partial<Fa
   const unitDir = over.unitDir ?? dir;
   const runner = fakeSystemctl({ unitDir, ...fake });
   const adapter = createSystemdAdapter({
-    sourceId: SOURCE, execCommand: { file: '/usr/bin/node', args: ['/opt/cronsync/dist/cli/main.js'] }, stateDir: '/var/lib/cronsync',
+    sourceId: SOURCE, execCommand: { file: '/usr/bin/node', args: ['/opt/cronsync/dist/cli/launch.cjs'] }, stateDir: '/var/lib/cronsync',
     unitDir, mode: 'system', user: 'root', now: () => new Date('2026-06-01T00:00:00Z'), ...over,
   }, { runner });
   return { dir: unitDir, runner, adapter };

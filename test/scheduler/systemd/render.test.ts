@@ -4,7 +4,7 @@ import type { UnitContext } from '../../../src/scheduler/systemd/render.js';
 import { decodeMarker } from '../../../src/scheduler/marker.js';
 import { SOURCE, desired } from '../fixtures.js';
 
-const ctx: UnitContext = { sourceId: SOURCE, execCommand: { file: '/usr/bin/node', args: ['/opt/cronsync/dist/cli/main.js'] }, stateDir: '/var/lib/cronsync', user: 'root', unitDir: '/etc/systemd/system' };
+const ctx: UnitContext = { sourceId: SOURCE, execCommand: { file: '/usr/bin/node', args: ['/opt/cronsync/dist/cli/launch.cjs'] }, stateDir: '/var/lib/cronsync', user: 'root', unitDir: '/etc/systemd/system' };
 const NOW = Date.UTC(2026, 5, 1);
 
 describe('scheduler/systemd/render', () => {
@@ -33,7 +33,7 @@ describe('scheduler/systemd/render', () => {
     const text = renderService(d, ctx);
     const marker = decodeMarker(text.split('\n')[0]!);
 
-    expect(text).toContain('\n[Service]\nType=oneshot\nExecStart=/usr/bin/node /opt/cronsync/dist/cli/main.js exec --scheduled --state-dir /var/lib/cronsync acme/backup\nUser=root\nSyslogIdentifier=cronsync-acme-backup\n');
+    expect(text).toContain('\n[Service]\nType=oneshot\nExecStart=/usr/bin/node /opt/cronsync/dist/cli/launch.cjs exec --scheduled --state-dir /var/lib/cronsync acme/backup\nUser=root\nSyslogIdentifier=cronsync-acme-backup\n');
     expect(marker?.marker).toMatchObject({ sourceId: SOURCE, jobId: 'acme/backup', path: 'jobs/backup.yaml' });
     expect(renderService(d, { ...ctx, user: undefined })).not.toMatch(/^User=/m);
   });

@@ -8,7 +8,7 @@ import { SOURCE } from '../fixtures.js';
 export const CTX: TaskContext = {
   sourceId: SOURCE,
   taskFolder: '\\cronsync',
-  execCommand: { file: 'C:\\Program Files\\nodejs\\node.exe', args: ['C:\\Program Files\\cronsync\\dist\\cli\\main.js'] },
+  execCommand: { file: 'C:\\Program Files\\nodejs\\node.exe', args: ['C:\\Program Files\\cronsync\\dist\\cli\\launch.cjs'] },
   stateDir: 'C:\\ProgramData\\cronsync\\state',
 };
 
