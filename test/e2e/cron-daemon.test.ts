@@ -146,7 +146,8 @@ describe.runIf(canRun)('e2e/cron-daemon: jobs fire through the real Debian cron 
     expect(statSync(path.join(stateDir, 'status.json')).uid).toBe(uid);
     const tab = execFileSync('crontab', ['-u', user, '-l'], { encoding: 'utf8' });
     expect(markerJobs(tab)).toEqual(['acme/a', 'acme/b', 'acme/c', 'acme/d']);
-    expect(tab).toContain(`* * * * * ${cli.node} ${cli.main} exec --scheduled --state-dir ${stateDir} acme/a\n`);
+    // Entries run the CommonJS launcher beside main.js (src/cli/agent.ts execCommand).
+    expect(tab).toContain(`* * * * * ${cli.node} ${cli.main.replace(/main\.js$/, 'launch.cjs')} exec --scheduled --state-dir ${stateDir} acme/a\n`);
     expect(tab).toMatch(/^#paused: .* exec --scheduled .* acme\/c$/m);
     expect(tab).toMatch(/^[^#\n].* exec --scheduled --state-dir \S+ acme\/d$/m);
     expect(statSync(path.join(SPOOL, user)).uid).toBe(uid);

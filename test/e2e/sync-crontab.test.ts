@@ -82,7 +82,7 @@ describe.runIf(canRun)('e2e/sync: crontab adapter with the real crontab binary',
     expect(text).toMatch(/^# BEGIN cronsync [0-9a-f]{16}$/m);
     expect(text).toMatch(/^# END cronsync [0-9a-f]{16}\n$/m);
     expect(text).toMatch(/^#paused: .* exec --scheduled .*acme\/b$/m);
-    expect(text).toMatch(/^0-50\/10 \* \* \* \* \S+ \S+\/dist\/cli\/main\.js exec --scheduled --state-dir \S+ acme\/c$/m);
+    expect(text).toMatch(/^0-50\/10 \* \* \* \* \S+ \S+\/dist\/cli\/launch\.cjs exec --scheduled --state-dir \S+ acme\/c$/m);
     expect(second.code, second.stderr).toBe(0);
     expect(stamp()).toBe(stampAfterFirst);
     expect(crontab()).toBe(text);

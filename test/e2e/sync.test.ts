@@ -136,7 +136,7 @@ describe.skipIf(!gitAvailable)('e2e/sync: cron.d lifecycle over HTTP git', { tim
       expect(active.length).toBeGreaterThan(0);
       for (const l of active) {
         if (id === 'acme/job-7') expect(l).toMatch(/^#paused: /);
-        else expect(l).toMatch(new RegExp(`^${id.slice(-1)} 3 \\* \\* \\* ${me} \\S+ \\S+/dist/cli/main\\.js exec --scheduled --state-dir ${s.stateDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} ${id}$`));
+        else expect(l).toMatch(new RegExp(`^${id.slice(-1)} 3 \\* \\* \\* ${me} \\S+ \\S+/dist/cli/launch\\.cjs exec --scheduled --state-dir ${s.stateDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} ${id}$`));
       }
       const marker = JSON.parse(entry[0]!.slice('# cronsync:v1 '.length));
       expect(marker).toMatchObject({ source: sourceIdOf({ url: server.repoUrl('jobs'), ref: 'main', paths: ['prod/**/*.yaml'], exclude: [] }), job: id, commit: commit1, index: 0 });
