@@ -3,23 +3,12 @@ import { createDaemonLoop, nextDelayMs } from '../../src/daemon/loop.js';
 import type { DaemonLoop } from '../../src/daemon/loop.js';
 import { nullLogger } from '../../src/log.js';
 import { ManualClock } from '../fakes/ManualClock.js';
+import { prng } from '../schedule/random.js';
 
 const T0 = Date.UTC(2026, 10, 23, 10, 0, 0);
 const INTERVAL = 60_000;
 /** The daemon's backoff: base 5 s, cap daemon.maxBackoff (default 10m). */
 const BACKOFF = { baseMs: 5_000, maxMs: 600_000 };
-
-/** A seeded uniform [0, 1) generator (mulberry32): reproducible fleets. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * `agents` loops on one clock, started together with a start delay of one interval; their source
@@ -36,7 +25,7 @@ async function fleet(agents: number, downAt: number, upAt: number, until: number
       intervalMs: INTERVAL,
       startDelayMaxMs: INTERVAL,
       backoff: BACKOFF,
-      random: seeded(i + 1),
+      random: prng(i + 1),
       clock,
       log: nullLogger,
       async sync() {
