@@ -84,9 +84,20 @@ export function isProcessAlive(pid: number, startTime: string | null, platform: 
   return platform.isAlive(pid, startTime);
 }
 
-/** Identifies the current process for lock and spool ownership. */
+/** This process's identity per platform: it cannot change while the process lives. */
+const selfIdentities = new WeakMap<Platform, string | null>();
+
+/**
+ * Identifies the current process for lock and spool ownership. Read once per platform (a run
+ * needs it for its lock and its spool entry, each a read of /proc/self/stat).
+ */
 export function selfIdentity(platform: Platform = nodePlatform): { pid: number; startTime: string | null } {
-  return { pid: process.pid, startTime: platform.processIdentity(process.pid) };
+  let startTime = selfIdentities.get(platform);
+  if (startTime === undefined) {
+    startTime = platform.processIdentity(process.pid);
+    selfIdentities.set(platform, startTime);
+  }
+  return { pid: process.pid, startTime };
 }
 
 /** How long an empty or unparsable record counts as being written by a live creator. */

@@ -11,8 +11,31 @@ import { IoError } from '../errors.js';
 import { nodePlatform, type Platform } from '../system/platform.js';
 import { makeDirSync } from '../system/regular-file.js';
 
-/** `n` cryptographically random bytes. `source` is for tests. */
-export function randomBytesSync(n: number, source = '/dev/urandom'): Buffer {
+/** Bytes drawn from /dev/urandom at a time: a run needs about 60 (its id and a few temp names). */
+const POOL_SIZE = 256;
+let pool: Buffer | undefined;
+let poolAt = POOL_SIZE;
+
+/**
+ * `n` cryptographically random bytes. From /dev/urandom by default, through a pool of
+ * {@link POOL_SIZE} bytes, so that a run opens the device once rather than once per id or temp
+ * name (node:crypto pools its random UUIDs the same way); every byte is handed out once.
+ * `source` is for tests: read directly, no pool.
+ */
+export function randomBytesSync(n: number, source?: string): Buffer {
+  if (source !== undefined || n > POOL_SIZE) return readRandom(n, source ?? '/dev/urandom');
+  if (pool === undefined || poolAt + n > POOL_SIZE) {
+    pool = readRandom(POOL_SIZE, '/dev/urandom');
+    poolAt = 0;
+  }
+  const out = Buffer.from(pool.subarray(poolAt, poolAt + n));
+  // Handed out bytes are wiped: a later reader of the pool cannot learn what an earlier caller got.
+  pool.fill(0, poolAt, poolAt + n);
+  poolAt += n;
+  return out;
+}
+
+function readRandom(n: number, source: string): Buffer {
   const buf = Buffer.alloc(n);
   let fd: number | undefined;
   try {

@@ -4,7 +4,6 @@
  * `process.platform`; everything else takes a {@link Platform}.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -195,7 +194,8 @@ export function createWin32Platform(d: Win32Deps): Platform {
     makePrivateDir(path) {
       if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) return;
       makeDirSync(dirname(path));
-      const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+      // Web Crypto, loaded on first use: node:crypto would weigh on every `cronsync exec` start.
+      const tmp = `${path}.${Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(4))).toString('hex')}.tmp`;
       try {
         mkdirSync(tmp);
       } catch (err) {

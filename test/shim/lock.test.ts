@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isProcessAlive, lockHolder, processStartTime, tryAcquireLock } from '../../src/shim/lock.js';
+import { isProcessAlive, lockHolder, processStartTime, selfIdentity, tryAcquireLock } from '../../src/shim/lock.js';
+import { createPosixPlatform } from '../../src/system/platform.js';
 import { tempStateDir } from './fixtures.js';
 
 const me = (runId: string) => ({ pid: process.pid, startTime: processStartTime(process.pid), runId, startedAt: '2026-01-01T00:00:00Z' });
@@ -13,6 +14,19 @@ function deadPid(): number {
 }
 
 describe('shim/lock', () => {
+  it('reads its own identity once per platform (a run needs it for the lock and the spool entry)', () => {
+    let reads = 0;
+    const platform = { ...createPosixPlatform(), processIdentity: (pid: number) => (reads++, `start-of-${pid}`) };
+
+    const a = selfIdentity(platform);
+    const b = selfIdentity(platform);
+
+    expect(a).toEqual({ pid: process.pid, startTime: `start-of-${process.pid}` });
+    expect(b).toEqual(a);
+    expect(reads).toBe(1);
+    expect(selfIdentity()).toEqual({ pid: process.pid, startTime: processStartTime(process.pid) });
+  });
+
   it('is exclusive while the holder lives, and free after release', async () => {
     const path = join(tempStateDir(), 'locks', 'acme', 'job.lock');
 
