@@ -34,6 +34,45 @@ function install(stateDir, name, timezone, url) {
   }), { mode: 0o600 });
 }
 
+/**
+ * A bare Node script (for `node -e`) that does the file and process work every `cronsync exec`
+ * run must do, the way exec does it, with nothing else: the floor's spawn and POST plus the job's
+ * snapshot read and parsed, a run lock linked into place from a temp file and removed after, the
+ * job (`spec.command`) through `/bin/sh -c` in its own session with stdout and stderr piped, a
+ * spool entry written (temp file, rename) before the POST and removed after its answer, and the
+ * last-run record written (temp file, rename) while the POST is on its way.
+ */
+function bareExecScript(stateDir, url) {
+  return `const fs = require('fs'), cp = require('child_process'), http = require('http'), { join } = require('path');
+const S = ${JSON.stringify(stateDir)}, tag = 'bare-' + process.pid;
+const snap = JSON.parse(fs.readFileSync(join(S, 'jobs', 'bench', 'true.json'), 'utf8'));
+const atomic = (file, text, mode) => { const tmp = file + '.' + tag + '.tmp'; fs.writeFileSync(tmp, text, { flag: 'wx', mode }); fs.renameSync(tmp, file); };
+fs.mkdirSync(join(S, 'locks', 'bench'), { recursive: true });
+const lock = join(S, 'locks', 'bench', 'bare.lock'), lockTmp = lock + '.' + tag + '.new';
+fs.writeFileSync(lockTmp, JSON.stringify({ pid: process.pid }), { flag: 'wx', mode: 0o600 });
+fs.linkSync(lockTmp, lock);
+fs.unlinkSync(lockTmp);
+const started = new Date().toISOString();
+const child = cp.spawn('/bin/sh', ['-c', snap.job.spec.command], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CRONSYNC_JOB: 'bench/bare' } });
+let output = '';
+child.stdout.on('data', (c) => (output += c));
+child.stderr.on('data', (c) => (output += c));
+child.on('close', (code) => {
+  fs.unlinkSync(lock);
+  const payload = JSON.stringify({ job_name: 'bare', tenant: 'bench', status: code === 0 ? 'success' : 'failure', started_at: started, finished_at: new Date().toISOString(), exit_code: code, output });
+  const spool = join(S, 'spool', Date.now() + '-' + tag + '.json');
+  fs.mkdirSync(join(S, 'spool'), { recursive: true });
+  atomic(spool, JSON.stringify({ url: snap.runtime.checkin.url, payload }), 0o600);
+  const req = http.request(${JSON.stringify(url)}, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', authorization: 'Bearer ' + process.env.CHECKIN_SECRET } }, (res) => {
+    res.resume();
+    res.on('end', () => { fs.unlinkSync(spool); process.exit(code); });
+  });
+  req.end(payload);
+  fs.mkdirSync(join(S, 'runs', 'bench'), { recursive: true });
+  atomic(join(S, 'runs', 'bench', 'bare.json'), JSON.stringify({ startedAt: started, exitCode: code }), 0o644);
+});`;
+}
+
 /** Wall time of one run in ms; rejects on a non-zero exit. */
 function time(file, args, env) {
   return new Promise((resolve, reject) => {
@@ -92,7 +131,17 @@ export default async function execBench(runs = Number(process.env.BENCH_EXEC_RUN
         'before: exec --scheduled (Europe/Berlin)': [node, [before, 'exec', '--scheduled', '--state-dir', stateDir, 'bench/berlin']],
       } : {}),
       ...(hasCurl ? { "sh -c 'true; curl …'": ['sh', ['-c', `true; curl -fsS -m 10 -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $CHECKIN_SECRET" -d '{"job_name":"true","status":"success"}' ${url} >/dev/null`]] } : {}),
+      // Informational, after the cases above so that their interleaving is unchanged. What the
+      // launcher costs before a run starts: it loads the bundle with its code cache and prints
+      // the usage (no check-in).
+      'exec --help': [entry.file, [...entry.args, 'exec', '--help']],
+      // The files and pipes exec must use, in a bare script: the floor plus reading the job's
+      // snapshot, the run lock (a temp file linked into place), the job in its own session with
+      // its output piped, the spool entry written before the POST and removed after, the
+      // last-run record. What is left between this and exec is exec's own code.
+      'bare script with exec\'s files': [node, ['-e', bareExecScript(stateDir, url)]],
     };
+    const noCheckin = new Set(['node -e 0', 'exec --help']);
 
     // A scheduled run claims its minute (one run per scheduled instant); every run here is a new
     // scheduled start of the job, so the claim is cleared before it, outside the timed part. The
@@ -116,7 +165,7 @@ export default async function execBench(runs = Number(process.env.BENCH_EXEC_RUN
         samples[name].push(await time(file, args, env));
       }
     }
-    const expected = runs * (Object.keys(cases).length - 1); // every case but `node -e 0` checks in once
+    const expected = runs * Object.keys(cases).filter((k) => !noCheckin.has(k)).length; // every case but those checks in once
     const got = received - start;
 
     const ms = (name) => median(samples[name]);
@@ -138,6 +187,8 @@ export default async function execBench(runs = Number(process.env.BENCH_EXEC_RUN
       rows.push(vsFloor('before: exec --scheduled (Europe/Berlin)', 'exec: BENCH_BEFORE exec --scheduled (Europe/Berlin) vs floor'));
     }
     if (hasCurl) rows.push(vsFloor("sh -c 'true; curl …'", "exec: sh -c 'true; curl …' (no Node) vs floor"));
+    rows.push({ name: 'exec: launcher and bundle alone (exec --help) vs node -e 0', ratio: ms('exec --help') / base, detail: `${ms('exec --help').toFixed(1)} ms vs ${base.toFixed(1)} ms; ${note}` });
+    rows.push(vsFloor("bare script with exec's files", "exec: bare script with exec's files (snapshot, lock, piped job, spool, record) vs floor"));
     return rows;
   } finally {
     server.close();

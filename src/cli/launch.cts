@@ -10,11 +10,18 @@
  * launcher, and `cronsync exec` typed by hand, run the same code.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import type { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Script } from 'node:vm';
 import type * as ExecBundle from '../shim/entry.js';
 import type * as Main from './main.js';
+
+/**
+ * `createRequire` of the CommonJS loader this module was loaded by (`Module.createRequire`):
+ * the public `node:module`, which exports the same function, loads a dozen more internal
+ * modules on first use (~1 ms of every exec start).
+ */
+const requireFor = (module.constructor as unknown as { createRequire: typeof createRequire }).createRequire;
 
 /** The CommonJS wrapper dist/exec.cjs is compiled in (Node's own); its code cache is made for exactly this text. */
 const BUNDLE_WRAPPER = ['(function (exports, require, module, __filename, __dirname) { ', '\n});'] as const;
@@ -45,7 +52,7 @@ export function cacheHeader(source: string): string | null {
 export function compileExecBundle(module: { exports: unknown }, filename: string, source: string, cachedData?: Buffer): Script {
   const script = new Script(`${BUNDLE_WRAPPER[0]}${source}${BUNDLE_WRAPPER[1]}`, { filename, cachedData });
   const wrapper = script.runInThisContext() as (e: unknown, r: NodeJS.Require, m: { exports: unknown }, f: string, d: string) => void;
-  wrapper.call(module.exports, module.exports, createRequire(filename), module, filename, dirname(filename));
+  wrapper.call(module.exports, module.exports, requireFor(filename), module, filename, dirname(filename));
   return script;
 }
 

@@ -147,6 +147,26 @@ describe('e2e/exec-cache: the code cache of dist/exec.cjs', () => {
     expect(r.out).toContain(REWORDED);
   });
 
+  it('a run loads no built-in module it does not use: not node:module (the launcher), not node:crypto', async () => {
+    const dir = tempStateDir();
+    const id = await install(dir, makeJob('lean', { command: 'true' }), { checkin: { url: srv.url, protocol: 'crontopus', start: false } });
+    const list = join(work, `modules-${Math.random().toString(36).slice(2)}.json`);
+    const recorder = join(work, 'module-list.cjs');
+    writeFileSync(recorder, `process.on('exit', () => require('fs').writeFileSync(process.env.MODULE_LIST, JSON.stringify(process.moduleLoadList)));\n`);
+
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--require', recorder, LAUNCHER, 'exec', '--scheduled', '--state-dir', dir, id], { env: { PATH: process.env.PATH, CHECKIN_SECRET: 'cache-secret', MODULE_LIST: list }, stdio: 'ignore' });
+      child.on('error', reject);
+      child.on('close', resolve);
+    });
+
+    expect(code).toBe(0);
+    const loaded = JSON.parse(readFileSync(list, 'utf8')) as string[];
+    expect(loaded).toContain('NativeModule vm');
+    expect(loaded).toContain('NativeModule http');
+    expect(loaded.filter((m) => m === 'NativeModule module' || m === 'NativeModule crypto' || m.startsWith('NativeModule internal/crypto/'))).toEqual([]);
+  });
+
   it('a job that prints nothing exits with its own code (stdout never opened, nothing to drain)', async () => {
     const dir = tempStateDir();
     const id = await install(dir, makeJob('quiet', { command: 'exit 5', checkin: { enabled: false, timeout: 1 } }));

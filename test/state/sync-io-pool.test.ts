@@ -1,9 +1,10 @@
 /** Random bytes of `cronsync exec` come from one read of /dev/urandom per pool, not one open per id. */
 import * as fs from 'node:fs';
+import type * as FsModule from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 
 vi.mock('node:fs', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:fs')>();
+  const real = await importOriginal<typeof FsModule>();
   return { ...real, openSync: vi.fn(real.openSync) };
 });
 
