@@ -3,6 +3,9 @@
 // tenant/name`, running `true` with a check-in to a loopback server, against `node -e 0` and against the floor of any Node shim, a bare script
 // that only spawns `sh -c true` and POSTs once. Goal: exec ≤ 1.15× the floor. Cases run
 // interleaved and ratios compare medians of the same run, never fixed wall-clock numbers.
+// Two informational rows tell where the gap goes: the launcher and bundle alone (`exec --help`)
+// against `node -e 0`, and a bare script doing the file and pipe work of a run (snapshot, lock,
+// piped job, spool entry, last-run record) against the floor.
 //
 //   npm run build && node bench/run.mjs exec         (with the other benches' runner)
 //   npm run build && node bench/exec.bench.mjs [runs=30]   (standalone: prints the rows)
