@@ -3,10 +3,11 @@
  * decides the sync result, which is `summarize`'s job.
  */
 import { runAsProblem, selectJobs } from '../desired/select.js';
+import type { Selection } from '../desired/select.js';
 import type { DesiredJob } from '../desired/types.js';
 import { RemovalGuardError, SourceError } from '../errors.js';
 import { loadManifests } from '../manifest/load.js';
-import type { LoadCache } from '../manifest/load.js';
+import type { LoadCache, LoadedJob } from '../manifest/load.js';
 import type { Job, JobId } from '../manifest/types.js';
 import { planChanges } from '../plan/plan.js';
 import { serializeJobSnapshot } from '../state/snapshot-read.js';
@@ -51,6 +52,8 @@ export interface ReconcilerMemory {
   renderedOn?: string;
   /** The source ids recorded in the state dir (null: none recorded); loaded on first use. */
   sources?: SourcesRecord | null;
+  /** The last selection, the loaded jobs it was made from, and its agent identity and origin. */
+  selected?: { jobs: readonly LoadedJob[]; key: string; selection: Selection };
 }
 
 /** A step: reads and writes the context; throws a CronsyncError to stop the sync. */
@@ -101,10 +104,23 @@ export const loadStep: Step = async (ctx, deps, mem) => {
   ctx.load = loadManifests(snap.files, { commandExists: deps.commandExists }, mem.cache);
 };
 
-/** Step 3: keep the jobs this agent owns. */
-export const selectStep: Step = async (ctx, deps) => {
+/**
+ * Step 3: keep the jobs this agent owns. The same loaded jobs (an unchanged commit: the load
+ * returns the same array) with the same agent identity and origin select the same jobs, and get
+ * the previous selection back.
+ */
+export const selectStep: Step = async (ctx, deps, mem) => {
   const snap = ctx.snapshot!;
-  ctx.selection = selectJobs(ctx.load!.jobs, deps.config.agent, { sourceId: snap.sourceId, url: snap.url, ref: snap.ref, commit: snap.commit });
+  const origin = { sourceId: snap.sourceId, url: snap.url, ref: snap.ref, commit: snap.commit };
+  const agent = deps.config.agent;
+  const key = JSON.stringify([agent.name, agent.tenant, agent.labels, origin]);
+  const jobs = ctx.load!.jobs;
+  if (mem.selected?.jobs === jobs && mem.selected.key === key) {
+    ctx.selection = mem.selected.selection;
+    return;
+  }
+  ctx.selection = selectJobs(jobs, agent, origin);
+  mem.selected = { jobs, key, selection: ctx.selection };
 };
 
 /** Step 4: read back what the scheduler holds and the last applied versions, then plan. */
