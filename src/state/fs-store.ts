@@ -157,6 +157,17 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
       const text = readFileOrNullSync(file);
       return text === null ? null : parseLastRun(text);
     },
+    async listLastRuns() {
+      const ids = new Set<string>();
+      for (const tenant of list(path('runs'))) {
+        if (!NAME.test(tenant)) continue;
+        for (const file of list(path(`runs/${tenant}`))) {
+          const name = file.endsWith('.json') ? file.slice(0, -5) : '';
+          if (NAME.test(name)) ids.add(`${tenant}/${name}`);
+        }
+      }
+      return ids;
+    },
     writeLastRun: (id, run) => writeLastRun(dir, id, run),
     deleteLastRun: (id) => deleteLastRun(dir, id),
     claimFire: (id, instant) => claimFireInstant(dir, id, instant),
