@@ -186,20 +186,40 @@ type NextRun = (schedule: string, zone: string) => string | null;
 
 function nextRunAfter(now: Date): NextRun {
   const memo = new Map<string, string | null>();
+  const t = now.getTime();
   return (schedule, zone) => {
     const key = `${schedule}\0${zone}`;
     let next = memo.get(key);
     if (next === undefined) {
-      try {
-        next = firstFire(schedule, zone, now)?.toISOString() ?? null;
-      } catch {
-        next = null;
+      const known = nextFires.get(key);
+      if (known && known.from <= t && t < known.next) {
+        next = known.iso;
+      } else {
+        try {
+          const at = firstFire(schedule, zone, now);
+          next = at?.toISOString() ?? null;
+          if (at) {
+            if (nextFires.size >= MAX_NEXT_FIRES) nextFires.clear();
+            nextFires.set(key, { from: t, next: at.getTime(), iso: next! });
+          }
+        } catch {
+          next = null;
+        }
       }
       memo.set(key, next);
     }
     return next;
   };
 }
+
+/**
+ * The first fire after `from` of each schedule and zone found by an earlier sync: it is also the
+ * first fire after any time from `from` until it (nothing fires in between), so the syncs of a
+ * daemon reuse it until it passes.
+ */
+const nextFires = new Map<string, { from: number; next: number; iso: string }>();
+/** Schedule/zone pairs remembered; past it the memo starts again. */
+const MAX_NEXT_FIRES = 1024;
 
 /** Reads the last-run records of jobs for their rows. */
 interface RunReader { read(id: string): Promise<StatusJob['lastRun']> }
