@@ -8,7 +8,7 @@ import type { DesiredJob } from '../desired/types.js';
 import { RemovalGuardError, SourceError } from '../errors.js';
 import { loadManifests } from '../manifest/load.js';
 import type { LoadCache, LoadedJob } from '../manifest/load.js';
-import type { Job, JobId } from '../manifest/types.js';
+import type { Job, JobId, Provenance } from '../manifest/types.js';
 import { planChanges } from '../plan/plan.js';
 import { serializeJobSnapshot } from '../state/snapshot-read.js';
 import type { JobSnapshot, SnapshotRuntime } from '../state/snapshot-read.js';
@@ -31,7 +31,7 @@ export interface ReconcilerMemory {
   /** Last applied version of every job, as on disk; loaded from the state dir on first use. */
   applied?: Map<JobId, DesiredJob>;
   /** What each written snapshot was built from, to skip serialising unchanged jobs. */
-  writtenFrom?: Map<JobId, { job: Job; provKey: string; appliedAt: string; runtimeKey: string }>;
+  writtenFrom?: Map<JobId, { job: Job; prov: Provenance; provKey: string; appliedAt: string; runtimeKey: string }>;
   /** Serialized snapshot per job as last written or read, to skip unchanged writes. */
   written: Map<JobId, string>;
   /** True once the state dir was recovered from a killed sync (temp files, the snapshot batch). */
@@ -223,7 +223,7 @@ export const applyStep: Step = async (ctx, deps, mem) => {
   const runtime = snapshotRuntime(deps);
   const runtimeKey = JSON.stringify(runtime);
   const now = deps.clock.now().toISOString();
-  type From = { job: Job; provKey: string; appliedAt: string; runtimeKey: string };
+  type From = { job: Job; prov: Provenance; provKey: string; appliedAt: string; runtimeKey: string };
   const writes: { snap: JobSnapshot; text: string; from: From }[] = [];
   const sources = (mem.writtenFrom ??= new Map());
   for (const d of plan.final) {
@@ -233,13 +233,14 @@ export const applyStep: Step = async (ctx, deps, mem) => {
     // (and its last applied version, built from the same Job, stays as it is).
     const from = sources.get(d.id);
     const p = d.provenance;
-    const provKey = `${p.sourceId}\0${p.url}\0${p.ref}\0${p.commit}\0${p.path}\0${p.index}`;
+    // The same provenance object (an unchanged selection) has the same key: not built again.
+    const provKey = from?.prov === p ? from.provKey : `${p.sourceId}\0${p.url}\0${p.ref}\0${p.commit}\0${p.path}\0${p.index}`;
     const same = from && from.job === d.job && from.provKey === provKey && from.appliedAt === appliedAt && from.runtimeKey === runtimeKey && mem.written.has(d.id);
     if (!same || prev?.job !== d.job) applied.set(d.id, { ...d, appliedAt });
     if (same) continue;
     const snap: JobSnapshot = { schemaVersion: 1, job: d.job, provenance: d.provenance, manifestHash: d.manifestHash, appliedAt, runtime };
     const text = serializeJobSnapshot(snap);
-    const built: From = { job: d.job, provKey, appliedAt, runtimeKey };
+    const built: From = { job: d.job, prov: p, provKey, appliedAt, runtimeKey };
     if (mem.written.get(d.id) !== text) writes.push({ snap, text, from: built });
     else sources.set(d.id, built);
   }
