@@ -6,8 +6,10 @@
 // Debian's cron reads at most 10,000 lines of one cron.d file (3 lines per job: marker, entry,
 // blank), so one agent cannot install all 10,000 jobs: the agent selects SELECTED of them by
 // label, the rest target other agents (still parsed and validated, as in a shared repository).
+// Informational floor: creating the SELECTED snapshot files alone (exclusive create, write,
+// rename; no JSON, no fsync), timed after each sync, against the same `yaml` baseline.
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -115,7 +117,31 @@ async function fullThenResync(files) {
     if (statSync(join(cronDir, 'cronsync')).mtimeMs !== cronStat.mtimeMs) throw new Error('re-sync rewrote the cron.d file');
     const snapshots = readdirSync(join(stateDir, 'jobs', 'acme')).length;
     if (snapshots !== SELECTED) throw new Error(`${snapshots} snapshots`);
-    return { fullMs, resyncMs, dryMs };
+    const sample = readFileSync(join(stateDir, 'jobs', 'acme', 'job-0.json'), 'utf8');
+    return { fullMs, resyncMs, dryMs, sample };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Informational: what creating the SELECTED snapshot files costs the file system alone, each a
+ * temp file created exclusively (mode 0600) and renamed into place, as the state store does,
+ * with no fsync (the sync's one fsync is its batch). No JSON, no reconciler: a floor under the
+ * apply part of the full sync.
+ */
+function snapshotFilesFloor(text) {
+  const dir = mkdtempSync(join(tmpdir(), 'cronsync-bench-rec-floor-'));
+  try {
+    const jobs = join(dir, 'jobs', 'acme');
+    mkdirSync(jobs, { recursive: true });
+    const t0 = performance.now();
+    for (let n = 0; n < SELECTED; n++) {
+      const file = join(jobs, `job-${n}.json`);
+      writeFileSync(`${file}.tmp`, text, { mode: 0o600, flag: 'wx' });
+      renameSync(`${file}.tmp`, file);
+    }
+    return performance.now() - t0;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -126,17 +152,21 @@ export default async function reconcileBench() {
   const files = buildFiles();
   const yaml = [];
   const runs = [];
+  const floor = [];
   for (let i = 0; i < 3; i++) {
     yaml.push(yamlOnly(files));
     runs.push(await fullThenResync(files));
+    floor.push(snapshotFilesFloor(runs[i].sample));
   }
   const y = Math.min(...yaml);
   const full = Math.min(...runs.map((r) => r.fullMs));
   const resync = Math.min(...runs.map((r) => r.resyncMs));
   const dry = Math.min(...runs.map((r) => r.dryMs));
+  const files0 = Math.min(...floor);
   return [
     { name: `sync 10k manifests (${SELECTED} into cron.d) vs yaml parse only`, ratio: full / y, goal: 1.5, detail: `sync ${full.toFixed(0)} ms (of which ~${Math.max(0, full - dry).toFixed(0)} ms applying: job snapshots, cron.d, status), yaml ${y.toFixed(0)} ms; best of 3, in-process` },
     { name: 'the same as a dry run (fetch to plan, nothing written) vs yaml', ratio: dry / y, detail: `dry run ${dry.toFixed(0)} ms` },
+    { name: `floor: creating ${SELECTED} snapshot files alone (write + rename, no fsync) vs yaml`, ratio: files0 / y, detail: `${files0.toFixed(0)} ms for ${SELECTED} files of ${Buffer.byteLength(runs[0].sample)} bytes; best of 3, after each sync` },
     { name: 'no-change re-sync vs full sync (0 files parsed)', ratio: resync / full, goal: 0.03, detail: `re-sync ${resync.toFixed(1)} ms, full sync ${full.toFixed(0)} ms` },
   ];
 }

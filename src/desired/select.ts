@@ -71,12 +71,33 @@ export function manifestHash(job: Job): string {
   return hash;
 }
 
-/** JSON with object keys sorted at every level, so equal data always hashes the same. */
+/**
+ * JSON with object keys sorted at every level, so equal data always hashes the same. Built by
+ * concatenation, without the intermediate arrays of entries (a sync hashes every desired job).
+ */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      const item = canonicalJson(value[i]) as string | undefined;
+      // As Array.prototype.join: an element that has no JSON (undefined) is empty.
+      out += (i > 0 ? ',' : '') + (item ?? '');
+    }
+    return `${out}]`;
+  }
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    const o = value as Record<string, unknown>;
+    // The default sort compares UTF-16 code units, as `a < b` does.
+    const keys = Object.keys(o).sort();
+    let out = '{';
+    let first = true;
+    for (const k of keys) {
+      const v = o[k];
+      if (v === undefined) continue;
+      out += `${first ? '' : ','}${JSON.stringify(k)}:${canonicalJson(v)}`;
+      first = false;
+    }
+    return `${out}}`;
   }
   return JSON.stringify(value);
 }

@@ -117,9 +117,11 @@ export function parseManifestFile(file: string, bytes: Uint8Array | string, opts
     // parseAllDocuments, with the nesting checked between the (iterative) parser and the composer.
     const tokens = Array.from(new (yaml().Parser)(lc.addNewLine).parse(text));
     let index = 0;
-    for (const token of tokens) {
+    for (let t = 0; t < tokens.length; t++) {
+      const token = tokens[t]!;
       if (token.type !== 'document') continue;
-      const at = nestingPastLimit(token.value);
+      const end = t + 1 < tokens.length ? tokens[t + 1]!.offset : text.length;
+      const at = mayNestPastLimit(text, token.offset, end) ? nestingPastLimit(token.value) : null;
       if (at !== null) {
         tooDeep.set(index, at);
         delete token.value;
@@ -185,6 +187,23 @@ export function parseManifestFile(file: string, bytes: Uint8Array | string, opts
     });
   });
   return out;
+}
+
+/**
+ * False when the text from `start` to `end` cannot hold collections nested past the limit: every
+ * level of nesting has an indicator of its own (`:` or `?` of a block mapping's key, `-` of a
+ * block sequence's item, `[` or `{` opening a flow collection), so a document with at most
+ * {@link MAX_NESTING_DEPTH} of them is at most that deep. A manifest has about 30; counting them
+ * costs a tenth of walking its tokens.
+ */
+function mayNestPastLimit(text: string, start: number, end: number): boolean {
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    // : ? - [ {
+    if ((c === 58 || c === 63 || c === 45 || c === 91 || c === 123) && ++n > MAX_NESTING_DEPTH) return true;
+  }
+  return false;
 }
 
 /** Offset of the first collection nested deeper than {@link MAX_NESTING_DEPTH}, or null; iterative. */

@@ -6,6 +6,7 @@
 import { isAbsolute as isPosixAbsolute } from 'node:path/posix';
 import { isAbsolute as isWin32Absolute } from 'node:path/win32';
 import { parseCron } from '../schedule/cron.js';
+import type { CronError } from '../schedule/cron.js';
 import { neverFires } from '../schedule/fires.js';
 import { isValidTimeZone } from '../schedule/zone.js';
 import { argsPlan, argsRefusalMessage } from './args/plan.js';
@@ -54,10 +55,10 @@ export function checkJobRules(doc: RawDocument, value: Obj, ctx: RuleContext = {
   if (!zoneOk) at(['spec', 'timezone'], 'timezone', `unknown time zone "${zone}" (use an IANA name such as UTC or America/New_York)`);
 
   if (typeof spec.schedule === 'string') {
-    const parsed = parseCron(spec.schedule);
-    if (!parsed.ok) {
-      at(['spec', 'schedule'], parsed.error.rule, parsed.error.message, 'error', false, parsed.error.offset);
-    } else if (zoneOk && neverFires(parsed.value, zone)) {
+    const verdict = scheduleVerdict(spec.schedule, zone, zoneOk);
+    if (verdict.error) {
+      at(['spec', 'schedule'], verdict.error.rule, verdict.error.message, 'error', false, verdict.error.offset);
+    } else if (verdict.never) {
       at(['spec', 'schedule'], 'cron-never-fires', `schedule "${spec.schedule}" never fires (no date matches its day and month fields)`);
     }
   }
@@ -75,6 +76,27 @@ export function checkJobRules(doc: RawDocument, value: Obj, ctx: RuleContext = {
     at(['spec', 'checkin', 'secret'], 'secret-literal', 'checkin.secret is a literal value committed to Git; use ${VAR} and keep the value in the agent\'s secrets file', 'warning');
   }
   return out;
+}
+
+/** What the schedule rules found for one schedule in one zone: a parse error, or whether it never fires. */
+interface ScheduleVerdict { error?: CronError; never: boolean }
+
+/** Verdicts by schedule and zone: a repository has thousands of jobs and a handful of both. */
+const verdicts = new Map<string, ScheduleVerdict>();
+/** Distinct schedule/zone pairs remembered; past it the memo starts again (no unbounded growth). */
+const MAX_VERDICTS = 1024;
+
+/** Parses `schedule` and, when `zoneOk`, checks that it fires in `zone`, once per distinct pair. */
+function scheduleVerdict(schedule: string, zone: string, zoneOk: boolean): ScheduleVerdict {
+  const key = `${zoneOk ? zone : ''}\0${schedule}`;
+  let v = verdicts.get(key);
+  if (v === undefined) {
+    const parsed = parseCron(schedule);
+    v = parsed.ok ? { never: zoneOk && neverFires(parsed.value, zone) } : { error: parsed.error, never: false };
+    if (verdicts.size >= MAX_VERDICTS) verdicts.clear();
+    verdicts.set(key, v);
+  }
+  return v;
 }
 
 type At = (path: (string | number)[], rule: string, message: string, severity?: Severity, key?: boolean) => void;

@@ -15,9 +15,13 @@ export type ValidationResult =
   | { ok: true; value: Job; warnings: Issue[] }
   | { ok: false; issues: Issue[]; warnings: Issue[]; partial?: { tenant?: string; name?: string } };
 
-/** Validates one document into a normalised Job (defaults applied). Never throws. */
+/**
+ * Validates one document into a normalised Job (defaults applied). Never throws. Takes over
+ * `doc.value`: the defaults are applied to it in place (a copy of 10,000 documents costs more
+ * than the rules), and a valid document's Job is that object.
+ */
 export function validateDocument(doc: RawDocument, ctx: RuleContext = {}): ValidationResult {
-  const value = structuredClone(doc.value) as Record<string, unknown>;
+  const value = doc.value as Record<string, unknown>;
   const issues: Issue[] = [];
   const kindIssue = checkKind(doc, value);
   if (kindIssue) return { ok: false, issues: [kindIssue], warnings: [] };

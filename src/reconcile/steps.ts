@@ -3,11 +3,12 @@
  * decides the sync result, which is `summarize`'s job.
  */
 import { runAsProblem, selectJobs } from '../desired/select.js';
+import type { Selection } from '../desired/select.js';
 import type { DesiredJob } from '../desired/types.js';
 import { RemovalGuardError, SourceError } from '../errors.js';
 import { loadManifests } from '../manifest/load.js';
-import type { LoadCache } from '../manifest/load.js';
-import type { Job, JobId } from '../manifest/types.js';
+import type { LoadCache, LoadedJob } from '../manifest/load.js';
+import type { Job, JobId, Provenance } from '../manifest/types.js';
 import { planChanges } from '../plan/plan.js';
 import { serializeJobSnapshot } from '../state/snapshot-read.js';
 import type { JobSnapshot, SnapshotRuntime } from '../state/snapshot-read.js';
@@ -30,7 +31,7 @@ export interface ReconcilerMemory {
   /** Last applied version of every job, as on disk; loaded from the state dir on first use. */
   applied?: Map<JobId, DesiredJob>;
   /** What each written snapshot was built from, to skip serialising unchanged jobs. */
-  writtenFrom?: Map<JobId, { job: Job; provKey: string; appliedAt: string; runtimeKey: string }>;
+  writtenFrom?: Map<JobId, { job: Job; prov: Provenance; provKey: string; appliedAt: string; runtimeKey: string }>;
   /** Serialized snapshot per job as last written or read, to skip unchanged writes. */
   written: Map<JobId, string>;
   /** True once the state dir was recovered from a killed sync (temp files, the snapshot batch). */
@@ -51,6 +52,8 @@ export interface ReconcilerMemory {
   renderedOn?: string;
   /** The source ids recorded in the state dir (null: none recorded); loaded on first use. */
   sources?: SourcesRecord | null;
+  /** The last selection, the loaded jobs it was made from, and its agent identity and origin. */
+  selected?: { jobs: readonly LoadedJob[]; key: string; selection: Selection };
 }
 
 /** A step: reads and writes the context; throws a CronsyncError to stop the sync. */
@@ -101,10 +104,23 @@ export const loadStep: Step = async (ctx, deps, mem) => {
   ctx.load = loadManifests(snap.files, { commandExists: deps.commandExists }, mem.cache);
 };
 
-/** Step 3: keep the jobs this agent owns. */
-export const selectStep: Step = async (ctx, deps) => {
+/**
+ * Step 3: keep the jobs this agent owns. The same loaded jobs (an unchanged commit: the load
+ * returns the same array) with the same agent identity and origin select the same jobs, and get
+ * the previous selection back.
+ */
+export const selectStep: Step = async (ctx, deps, mem) => {
   const snap = ctx.snapshot!;
-  ctx.selection = selectJobs(ctx.load!.jobs, deps.config.agent, { sourceId: snap.sourceId, url: snap.url, ref: snap.ref, commit: snap.commit });
+  const origin = { sourceId: snap.sourceId, url: snap.url, ref: snap.ref, commit: snap.commit };
+  const agent = deps.config.agent;
+  const key = JSON.stringify([agent.name, agent.tenant, agent.labels, origin]);
+  const jobs = ctx.load!.jobs;
+  if (mem.selected?.jobs === jobs && mem.selected.key === key) {
+    ctx.selection = mem.selected.selection;
+    return;
+  }
+  ctx.selection = selectJobs(jobs, agent, origin);
+  mem.selected = { jobs, key, selection: ctx.selection };
 };
 
 /** Step 4: read back what the scheduler holds and the last applied versions, then plan. */
@@ -207,7 +223,7 @@ export const applyStep: Step = async (ctx, deps, mem) => {
   const runtime = snapshotRuntime(deps);
   const runtimeKey = JSON.stringify(runtime);
   const now = deps.clock.now().toISOString();
-  type From = { job: Job; provKey: string; appliedAt: string; runtimeKey: string };
+  type From = { job: Job; prov: Provenance; provKey: string; appliedAt: string; runtimeKey: string };
   const writes: { snap: JobSnapshot; text: string; from: From }[] = [];
   const sources = (mem.writtenFrom ??= new Map());
   for (const d of plan.final) {
@@ -217,13 +233,14 @@ export const applyStep: Step = async (ctx, deps, mem) => {
     // (and its last applied version, built from the same Job, stays as it is).
     const from = sources.get(d.id);
     const p = d.provenance;
-    const provKey = `${p.sourceId}\0${p.url}\0${p.ref}\0${p.commit}\0${p.path}\0${p.index}`;
+    // The same provenance object (an unchanged selection) has the same key: not built again.
+    const provKey = from?.prov === p ? from.provKey : `${p.sourceId}\0${p.url}\0${p.ref}\0${p.commit}\0${p.path}\0${p.index}`;
     const same = from && from.job === d.job && from.provKey === provKey && from.appliedAt === appliedAt && from.runtimeKey === runtimeKey && mem.written.has(d.id);
     if (!same || prev?.job !== d.job) applied.set(d.id, { ...d, appliedAt });
     if (same) continue;
     const snap: JobSnapshot = { schemaVersion: 1, job: d.job, provenance: d.provenance, manifestHash: d.manifestHash, appliedAt, runtime };
     const text = serializeJobSnapshot(snap);
-    const built: From = { job: d.job, provKey, appliedAt, runtimeKey };
+    const built: From = { job: d.job, prov: p, provKey, appliedAt, runtimeKey };
     if (mem.written.get(d.id) !== text) writes.push({ snap, text, from: built });
     else sources.set(d.id, built);
   }

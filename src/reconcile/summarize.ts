@@ -34,7 +34,7 @@ export async function buildStatus(ctx: SyncContext, deps: ReconcilerDeps, previo
   const plan = ctx.planned?.plan;
   const applied = Boolean(ctx.applyResult) || (plan !== undefined && ctx.dryRun);
   const snap = ctx.snapshot;
-  const rowDeps: RowDeps = { runs: runReader(deps.state), next: nextRunAfter(finishedAt), user: cfg.scheduler.user ?? agentUser() };
+  const rowDeps: RowDeps = { runs: runReader(deps.state), next: nextRunAfter(finishedAt), user: cfg.scheduler.user ?? agentUser(), url: urlWithoutCredentials() };
   const unlisted = plan && applied ? invalidWithoutRow(ctx, cfg.agent.tenant) : [];
   const jobs = plan && applied ? await jobRows(ctx, rowDeps, unlisted) : await refreshRows(previous?.jobs ?? [], rowDeps);
   const attempt = { startedAt: ctx.startedAt.toISOString(), finishedAt: finishedAt.toISOString(), result, error: ctx.error ? stripUrlCredentials(ctx.error.message) : null, reason: ctx.error ? ctx.reason ?? 'Internal' : null };
@@ -91,7 +91,7 @@ export async function summarize(ctx: SyncContext, deps: ReconcilerDeps): Promise
 }
 
 /** What building job rows reads: last runs, next fire times and the agent's run-as user. */
-interface RowDeps { runs: RunReader; next: NextRun; user: string | null }
+interface RowDeps { runs: RunReader; next: NextRun; user: string | null; url: (url: string) => string }
 
 /** The account the agent runs as, which runs every job without spec.user; null when unknown. */
 function agentUser(): string | null {
@@ -136,7 +136,7 @@ async function row(d: DesiredJob, state: JobState, rd: RowDeps, installed = true
     state,
     lastRun: await rd.runs.read(d.id),
     ...(reason === undefined || state !== 'invalid' ? {} : { reason }),
-    provenance: { sourceId: p.sourceId, url: stripUrlCredentials(p.url), ref: p.ref, commit: p.commit, path: p.path, index: p.index, manifestHash: d.manifestHash },
+    provenance: { sourceId: p.sourceId, url: rd.url(p.url), ref: p.ref, commit: p.commit, path: p.path, index: p.index, manifestHash: d.manifestHash },
   };
 }
 
@@ -150,7 +150,7 @@ interface UnlistedInvalid { id: string; path: string; reason: string }
 function invalidWithoutRow(ctx: SyncContext, tenant: string): UnlistedInvalid[] {
   const load = ctx.load;
   const planned = ctx.planned;
-  if (!load || !planned) return [];
+  if (!load || !planned || load.invalidIds.size === 0) return [];
   const listed = new Set<string>([...planned.plan.final.map((d) => d.id), ...planned.rejected.map((r) => r.job.id), ...(ctx.selection?.desired.keys() ?? [])]);
   const out: UnlistedInvalid[] = [];
   for (const [path, outcome] of load.files) {
@@ -171,19 +171,40 @@ async function refreshRows(rows: readonly StatusJob[], rd: RowDeps): Promise<Sta
   return Promise.all(rows.map(async (r) => ({ ...r, nextRun: r.nextRun === null ? null : rd.next(r.schedule, r.timezone), lastRun: await rd.runs.read(r.id) })));
 }
 
+/** stripUrlCredentials, memoised: every row of a source names the same URL. */
+function urlWithoutCredentials(): (url: string) => string {
+  const memo = new Map<string, string>();
+  return (url) => {
+    let out = memo.get(url);
+    if (out === undefined) memo.set(url, (out = stripUrlCredentials(url)));
+    return out;
+  };
+}
+
 /** Next fire time after `now`, memoised by schedule and zone (jobs often share both). */
 type NextRun = (schedule: string, zone: string) => string | null;
 
 function nextRunAfter(now: Date): NextRun {
   const memo = new Map<string, string | null>();
+  const t = now.getTime();
   return (schedule, zone) => {
     const key = `${schedule}\0${zone}`;
     let next = memo.get(key);
     if (next === undefined) {
-      try {
-        next = firstFire(schedule, zone, now)?.toISOString() ?? null;
-      } catch {
-        next = null;
+      const known = nextFires.get(key);
+      if (known && known.from <= t && t < known.next) {
+        next = known.iso;
+      } else {
+        try {
+          const at = firstFire(schedule, zone, now);
+          next = at?.toISOString() ?? null;
+          if (at) {
+            if (nextFires.size >= MAX_NEXT_FIRES) nextFires.clear();
+            nextFires.set(key, { from: t, next: at.getTime(), iso: next! });
+          }
+        } catch {
+          next = null;
+        }
       }
       memo.set(key, next);
     }
@@ -191,12 +212,26 @@ function nextRunAfter(now: Date): NextRun {
   };
 }
 
+/**
+ * The first fire after `from` of each schedule and zone found by an earlier sync: it is also the
+ * first fire after any time from `from` until it (nothing fires in between), so the syncs of a
+ * daemon reuse it until it passes.
+ */
+const nextFires = new Map<string, { from: number; next: number; iso: string }>();
+/** Schedule/zone pairs remembered; past it the memo starts again. */
+const MAX_NEXT_FIRES = 1024;
+
 /** Reads the last-run records of jobs for their rows. */
 interface RunReader { read(id: string): Promise<StatusJob['lastRun']> }
 
 function runReader(state: StateStore): RunReader {
+  /** Jobs with a record, listed once for all rows (null: the store cannot list them). */
+  let listed: Promise<Set<string> | null> | undefined;
   return {
     async read(id) {
+      listed ??= state.listLastRuns ? state.listLastRuns().catch(() => null) : Promise.resolve(null);
+      const ids = await listed;
+      if (ids && !ids.has(id)) return null;
       const r = await state.readLastRun(id).catch(() => null);
       return r ? { startedAt: r.startedAt, status: r.status, exitCode: r.exitCode, durationMs: r.durationMs, attempts: r.attempts } : null;
     },

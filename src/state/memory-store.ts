@@ -108,6 +108,15 @@ export class MemoryStateStore implements StateStore {
     return text === null ? null : parseLastRun(text);
   }
 
+  async listLastRuns(): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for (const k of this.files.keys()) {
+      const m = /^runs\/([^/]+)\/([^/]+)\.json$/.exec(k);
+      if (m && NAME.test(m[1]!) && NAME.test(m[2]!)) ids.add(`${m[1]}/${m[2]}`);
+    }
+    return ids;
+  }
+
   async writeLastRun(id: JobId | string, run: Parameters<StateStore['writeLastRun']>[1]): Promise<void> {
     this.put(runRel(id), serializeLastRun(run), STATE_MODES.public);
   }

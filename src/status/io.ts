@@ -1,4 +1,5 @@
 /** Reading and writing `<stateDir>/status.json` (atomic, mode 0644, no secrets). */
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CronsyncError } from '../errors.js';
 import { atomicWriteFile, readFileIfExists } from '../system/files.js';
@@ -9,20 +10,54 @@ export function statusPath(stateDir: string): string {
   return join(stateDir, 'status.json');
 }
 
+/**
+ * The status file as this process last wrote or read it, by path: its text, the identity of the
+ * file that held it (inode, size, change and modification times in ns), and once read, its
+ * parse. A sync reads the file and compares its next text with it; with 10,000 jobs that is
+ * 2 MiB read and parsed each time. While the file keeps that identity, neither is done again.
+ * Any other writer (the daemon adding its Crontopus block, a hand edit, another process)
+ * changes the identity (a rewrite in place to the same size within one kernel clock tick of
+ * ours would not, on kernels without fine-grained timestamps: it is seen at the next change).
+ */
+const known = new Map<string, { id: string; text: string; parsed?: StatusFile }>();
+
+async function identity(path: string): Promise<string | null> {
+  const s = await stat(path, { bigint: true }).catch(() => null);
+  return s && s.isFile() ? `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : null;
+}
+
 /** Writes the status file atomically with mode 0644; skips the write when nothing changed. */
 export async function writeStatus(stateDir: string, status: StatusFile): Promise<void> {
+  const path = statusPath(stateDir);
   const text = serializeStatus(status);
-  if ((await readFileIfExists(statusPath(stateDir))) === text) return;
-  await atomicWriteFile(statusPath(stateDir), text, 0o644);
+  const last = known.get(path);
+  const id = await identity(path);
+  if (last && id !== null && last.id === id ? last.text === text : (await readFileIfExists(path)) === text) {
+    if (id !== null && last?.id !== id) known.set(path, { id, text });
+    return;
+  }
+  known.delete(path);
+  await atomicWriteFile(path, text, 0o644);
+  const written = await identity(path);
+  if (written !== null) known.set(path, { id: written, text });
 }
 
 /**
- * Reads the status file, or null when there is none yet.
+ * Reads the status file, or null when there is none yet. The result may be shared with other
+ * readers in this process: read it, do not change it.
  * @throws {CronsyncError} when it exists but is not a version-1 status file.
  */
 export async function readStatus(stateDir: string): Promise<StatusFile | null> {
-  const text = await readFileIfExists(statusPath(stateDir));
-  return text === null ? null : parseStatus(text, statusPath(stateDir));
+  const path = statusPath(stateDir);
+  const last = known.get(path);
+  const id = await identity(path);
+  if (last && id !== null && last.id === id) return (last.parsed ??= parseStatus(last.text, path));
+  const text = await readFileIfExists(path);
+  if (text === null) return null;
+  const parsed = parseStatus(text, path);
+  // Only a file that kept its identity while it was read is remembered.
+  if (id !== null && (await identity(path)) === id) known.set(path, { id, text, parsed });
+  return parsed;
 }
 
 /** The status file's text. */

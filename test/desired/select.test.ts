@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { desiredJob, selectJobs } from '../../src/desired/select.js';
+import { canonicalJson, desiredJob, selectJobs } from '../../src/desired/select.js';
 import { loadManifests } from '../../src/manifest/load.js';
 
 const ORIGIN = { sourceId: 'src1', url: 'https://git.example/jobs.git', ref: 'main', commit: 'c'.repeat(40) };
@@ -26,5 +26,26 @@ describe('desired/select', () => {
 
     expect([da.provenance.namespace, db.provenance.namespace]).toEqual(['production', 'staging']);
     expect(da.manifestHash).toBe(db.manifestHash);
+  });
+});
+
+describe('desired/select: canonicalJson', () => {
+  /** The first implementation (entries filtered, sorted and mapped), which manifest hashes were made with. */
+  function reference(value: unknown): string {
+    if (Array.isArray(value)) return `[${value.map(reference).join(',')}]`;
+    if (value && typeof value === 'object') {
+      const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${reference(v)}`).join(',')}}`;
+    }
+    return JSON.stringify(value);
+  }
+
+  it.each([
+    { name: 'a job', value: { spec: { schedule: '0 2 * * *', args: ['--id=1', 'ü'], env: { B: '${X}', A: '1' }, retry: { enabled: true, attempts: 3 } }, metadata: { name: 'a', labels: {} }, apiVersion: 'v1' } },
+    { name: 'keys in UTF-16 order (upper case, digits, astral, empty)', value: { b: 1, B: 2, '10': 3, '9': 4, '': 5, '\u{1F600}': 6, '\uFFFF': 7, é: 8, _: 9 } },
+    { name: 'undefined members and elements, null, nesting', value: { a: undefined, b: null, c: [undefined, null, 1, [[]], {}], d: { e: { f: [{ g: undefined }] } } } },
+    { name: 'scalars', value: [0, -0, 1.5, 1e21, 'a"b\\n', true, false, Infinity, NaN] },
+  ])('gives the same text as the first implementation: $name', ({ value }) => {
+    expect(canonicalJson(value)).toBe(reference(value));
   });
 });

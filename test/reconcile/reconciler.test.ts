@@ -243,6 +243,21 @@ describe('reconcile/reconciler', () => {
     expect(await installedIds(adapter)).toEqual(['acme/a']);
   });
 
+  it('reports each sync\'s next run, also once the one reported before has passed', async () => {
+    const { rec, deps } = setup({ 'a.yaml': manifest('a') });
+    const clock = deps.clock;
+
+    const first = await rec.reconcile();
+    clock.advance(15 * 3600 * 1000); // 2026-11-24T01:00
+    const before = await rec.reconcile();
+    clock.advance(3600 * 1000); // 02:00, the fire instant itself
+    const at = await rec.reconcile();
+    clock.advance(60 * 1000);
+    const after = await rec.reconcile();
+
+    expect([first, before, at, after].map((r) => r.status.jobs[0]!.nextRun)).toEqual(['2026-11-24T02:00:00.000Z', '2026-11-24T02:00:00.000Z', '2026-11-25T02:00:00.000Z', '2026-11-25T02:00:00.000Z']);
+  });
+
   it('restores a hand-edited entry', async () => {
     const { rec, adapter } = setup({ 'a.yaml': manifest('a') });
     await rec.reconcile();

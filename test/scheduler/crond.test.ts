@@ -119,6 +119,23 @@ describe('scheduler/crond', () => {
     expect((await readdir(dir)).sort()).toEqual(['cronsync', 'e2scrub_all']);
   });
 
+  it('sees a hand edit of the file it just wrote, on the same adapter (its parses are keyed by the text)', async () => {
+    const adapter = createCronDAdapter(options({ cronDir: dir }));
+    const plan = planOf([desired('a', '0 2 * * *'), desired('b', '0 3 * * *')]);
+    await adapter.apply(plan, signal);
+    const clean = await adapter.inventory(signal);
+    const text = await readFile(join(dir, 'cronsync'), 'utf8');
+    await writeFile(join(dir, 'cronsync'), text.replace('\n0 3 * * * root', '\n* * * * * root'));
+
+    const edited = await adapter.inventory(signal);
+    const again = await adapter.apply(plan, signal);
+
+    expect(clean.map((e) => [e.marker?.jobId, e.drifted])).toEqual([['acme/a', false], ['acme/b', false]]);
+    expect(edited.map((e) => [e.marker?.jobId, e.drifted])).toEqual([['acme/a', false], ['acme/b', true]]);
+    expect(again).toEqual({ changed: true, written: [join(dir, 'cronsync')] });
+    expect(await readFile(join(dir, 'cronsync'), 'utf8')).toBe(text);
+  });
+
   it('keeps other sources\' entries and stray lines of its file through a rewrite', async () => {
     const adapter = createCronDAdapter(options({ cronDir: dir }));
     const other = createCronDAdapter(options({ cronDir: dir, sourceId: 'other-src' }));

@@ -28,6 +28,24 @@ describe('state/fs-store', () => {
     expect(statSync(join(dir, 'jobs.batch.json')).mode & 0o777).toBe(0o600);
   });
 
+  it('lists the jobs that have a last run in one go, and reads only those (with 2,500 snapshot files)', async () => {
+    const dir = join(testTempDir('cronsync-store-'), 'state');
+    const store = createFsStateStore(dir);
+    const run = { runId: 'r1', startedAt: '2026-11-23T10:00:00.000Z', finishedAt: '2026-11-23T10:00:01.000Z', status: 'success' as const, exitCode: 0, durationMs: 1000, attempts: 1 };
+    await store.writeSnapshots(Array.from({ length: 2500 }, (_, i) => snap(`j${i}`)));
+    await store.writeLastRun('acme/j7', run);
+    await store.claimFire('acme/j7', new Date(Date.UTC(2026, 10, 23, 10)));
+    writeFileSync(join(dir, 'runs/acme/.j8.json.0123456789ab.tmp'), '{');
+
+    const listed = await store.listLastRuns!();
+
+    expect([...listed]).toEqual(['acme/j7']);
+    expect(await store.readLastRun('acme/j7')).toEqual(run);
+    expect(await store.readLastRun('acme/j8')).toBeNull();
+    expect(await store.listSnapshots()).toHaveLength(2500);
+    expect((await store.readSnapshot('acme/j2499'))?.job.metadata.name).toBe('j2499');
+  });
+
   it('removes temp files of killed writers on recovery', async () => {
     const dir = join(testTempDir('cronsync-store-'), 'state');
     const store = createFsStateStore(dir);
@@ -52,6 +70,20 @@ describe('state/fs-store', () => {
 
     await expect(store.writeSnapshots([snap('a')])).rejects.toMatchObject({ code: 'CRONSYNC_IO' });
     chmodSync(root, 0o700);
+  });
+
+  it('a sync on the file-system store reports the last run of the jobs that have one', async () => {
+    const m = (name: string): string => `apiVersion: v1\nkind: Job\nmetadata: { name: ${name}, tenant: acme }\nspec: { schedule: "0 2 * * *", command: /bin/true }\n`;
+    const source = new MemorySource({ 'a.yaml': m('a'), 'b.yaml': m('b') });
+    const config = agentConfig(join(testTempDir('cronsync-store-'), 'state'), { scheduler: { kind: 'embedded', cronDir: '/x', unitDir: '/x', taskFolder: '\\x' } });
+    const state = createFsStateStore(config.stateDir);
+    const rec = createReconciler({ config, source, adapter: new MemoryScheduler('src1'), scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet, state });
+    await rec.reconcile();
+    await state.writeLastRun('acme/b', { runId: 'r1', startedAt: '2026-11-23T10:00:00.000Z', finishedAt: '2026-11-23T10:00:01.000Z', status: 'failure', exitCode: 3, durationMs: 1000, attempts: 2 });
+
+    const res = await rec.reconcile();
+
+    expect(res.status.jobs.map((j) => [j.id, j.lastRun])).toEqual([['acme/a', null], ['acme/b', { startedAt: '2026-11-23T10:00:00.000Z', status: 'failure', exitCode: 3, durationMs: 1000, attempts: 2 }]]);
   });
 
   // Node 20's recursive mkdir spins for ever under /proc/1; a regression fails on the timeout.

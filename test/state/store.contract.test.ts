@@ -120,6 +120,21 @@ describe.each(Object.keys(subjects))('state/store contract: %s', (kind) => {
     expect(get('jobs.batch.json')).toBeNull();
   });
 
+  it('lists the jobs that have a last run (not their markers, not other files)', async () => {
+    const { store, put } = make();
+    await store.writeLastRun('acme/a', run());
+    await store.writeLastRun('beta/b', run('failure'));
+    store.claimFire('acme/c', new Date('2026-11-23T10:05:00Z'));
+    put('runs/acme/.d.json.0123456789ab.tmp', '{');
+    await store.writeSnapshots([]);
+
+    const before = await store.listLastRuns!();
+    await store.deleteLastRun('acme/a');
+
+    expect([...before].sort()).toEqual(['acme/a', 'beta/b']);
+    expect([...(await store.listLastRuns!())]).toEqual(['beta/b']);
+  });
+
   it('records, reads and deletes last runs with their scheduled-minute markers; public records', async () => {
     const { store, put, mode } = make();
     const minute = new Date('2026-11-23T10:05:00Z');

@@ -46,11 +46,30 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
   const ctx = context(options);
   const dir = options.cronDir;
 
-  /** The last parse of each file, reused while its text is unchanged (every re-sync reads it). */
-  const parses = new Map<string, { text: string; entries: InstalledEntry[] }>();
-  /** The same for apply(), whose parse also depends on the plan's owned source ids. */
-  const applyParses = new Map<string, { text: string; ownedKey: string; parsed: ReturnType<typeof parseCronD> }>();
-
+  /**
+   * The last parse of each file by name, reused while its text is unchanged: every re-sync
+   * reads the files twice (inventory, then apply), and apply parses what it has just written
+   * once, so that the next sync finds it parsed. Entries do not depend on the owned source ids;
+   * what a rewrite keeps does, so it is kept per set of owned ids.
+   */
+  const parses = new Map<string, { text: string; entries: InstalledEntry[]; kept: Map<string, ReturnType<typeof parseCronD>['kept']> }>();
+  /**
+   * The parse of `text` (file `name`): its entries, and what a plan owning `owned` keeps of it
+   * (not computed again for the entries alone, `owned` absent).
+   */
+  function parsed(name: string, text: string, owned?: ReadonlySet<string>): { entries: InstalledEntry[]; kept: ReturnType<typeof parseCronD>['kept'] | undefined } {
+    let hit = parses.get(name);
+    if (hit?.text === text && !owned) return { entries: hit.entries, kept: undefined };
+    const ownedKey = [...(owned ?? [options.sourceId])].sort().join('\0');
+    let kept = hit?.text === text ? hit.kept.get(ownedKey) : undefined;
+    if (!hit || hit.text !== text || !kept) {
+      const p = parseCronD(text, name, options.sourceId, owned ?? new Set([options.sourceId]));
+      if (!hit || hit.text !== text) parses.set(name, (hit = { text, entries: p.entries, kept: new Map() }));
+      kept = p.kept;
+      hit.kept.set(ownedKey, kept);
+    }
+    return { entries: hit.entries, kept };
+  }
   async function inventory(signal: AbortSignal): Promise<InstalledEntry[]> {
     signal.throwIfAborted();
     const out: InstalledEntry[] = [];
@@ -62,14 +81,9 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
       if (text === null) continue;
       const ours = isOurFile(name, text);
       if (!ours && !text.includes(MARKER_PREFIX)) continue;
-      let hit = parses.get(name);
-      if (hit?.text !== text) {
-        const parsed = parseCronD(text, name, options.sourceId);
-        hit = { text, entries: ours ? parsed.entries : parsed.entries.filter((e) => e.marker !== null) };
-        parses.set(name, hit);
-      }
+      const entries = parsed(name, text).entries;
       seen.add(name);
-      out.push(...hit.entries.map((e) => ({ ...e })));
+      for (const e of entries) if (ours || e.marker !== null) out.push({ ...e });
     }
     for (const name of [...parses.keys()]) if (!seen.has(name)) parses.delete(name);
     return out;
@@ -100,15 +114,11 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
         continue;
       }
       // Entries of this agent's previous source ids are rewritten from the plan, never kept.
-      const ownedKey = [...owned].sort().join('\0');
-      let hit = applyParses.get(name);
-      if (hit?.text !== text || hit.ownedKey !== ownedKey) applyParses.set(name, (hit = { text, ownedKey, parsed: parseCronD(text, name, options.sourceId, owned) }));
-      const parsed = hit.parsed;
-      const mine = parsed.entries.flatMap((e) => (e.marker && owned.has(e.marker.sourceId) ? [e.marker.jobId] : []));
-      files.push({ index, kept: parsed.kept, owned: mine });
+      const p = parsed(name, text, owned);
+      const mine = p.entries.flatMap((e) => (e.marker && owned.has(e.marker.sourceId) ? [e.marker.jobId] : []));
+      files.push({ index, kept: p.kept!, owned: mine });
       texts.set(name, text);
     }
-    for (const name of [...applyParses.keys()]) if (!texts.has(name)) applyParses.delete(name);
     return { files, texts, taken };
   }
 
@@ -147,6 +157,8 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
         throw err;
       }
       written.push(path);
+      // The next sync reads this text back (inventory, then apply): parsed now, once.
+      parsed(f.name, f.text, owned);
     }
     for (const name of removes) {
       signal.throwIfAborted();

@@ -52,12 +52,34 @@ export function cronCommand(ctx: EntryContext, jobId: string): string {
 }
 
 
+/**
+ * Host line fields by schedule and zone, per entry context: thousands of jobs share a handful of
+ * schedules and zones, and the translation is a pure function of them and the context.
+ */
+const fieldsMemo = new WeakMap<EntryContext, Map<string, readonly string[]>>();
+/** Distinct schedule/zone pairs remembered per context; past it the memo starts again. */
+const MAX_FIELDS = 1024;
+
+/** The host line fields (schedule part of each cron line) of `schedule` in `zone`. */
+function lineFields(schedule: string, zone: string, ctx: EntryContext): readonly string[] {
+  let memo = fieldsMemo.get(ctx);
+  if (!memo) fieldsMemo.set(ctx, (memo = new Map()));
+  const key = `${zone}\0${schedule}`;
+  let fields = memo.get(key);
+  if (fields === undefined) {
+    fields = translateSchedule(resolveSchedule(schedule, zone), zone, ctx.hostZone, ctx.horizon).map(hostLineFields);
+    if (memo.size >= MAX_FIELDS) memo.clear();
+    memo.set(key, fields);
+  }
+  return fields;
+}
+
 /** The cron lines (without marker) of one job. */
 export function entryLines(d: DesiredJob, ctx: EntryContext): string[] {
-  const spec = resolveSchedule(d.job.spec.schedule, d.job.spec.timezone);
+  const fields = lineFields(d.job.spec.schedule, d.job.spec.timezone, ctx);
   const cmd = cronCommand(ctx, d.id);
-  const lines = translateSchedule(spec, d.job.spec.timezone, ctx.hostZone, ctx.horizon).map((l) => {
-    const text = ctx.user === undefined ? `${hostLineFields(l)} ${cmd}` : `${hostLineFields(l)} ${ctx.user} ${cmd}`;
+  const lines = fields.map((f) => {
+    const text = ctx.user === undefined ? `${f} ${cmd}` : `${f} ${ctx.user} ${cmd}`;
     return d.job.spec.paused ? PAUSED_PREFIX + text : text;
   });
   if (lines.length === 0) {
