@@ -1,5 +1,5 @@
 /**
- * createSource picks the source implementation for a URL: http(s) → isomorphic-git smart HTTP,
+ * createSource picks the source implementation for a URL: http(s) → our smart-HTTP client,
  * ssh → system git, a local path → the committed tree of a git repository, or a plain directory.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
