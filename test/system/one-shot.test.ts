@@ -1,19 +1,20 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { HOLD_FLAG, OPTIMIZE_FROM_FILES, optimizeForWorkload, RELEASE_FLAG } from '../../src/system/jit.js';
+import { MEMORY_FLAGS, SPEED_FLAGS, SPEED_FROM_FILES, speedForWorkload } from '../../src/system/one-shot.js';
 
 // V8's optimization status bit "optimized" (src/runtime/runtime.h, OptimizationStatus::kOptimized).
 const OPTIMIZED = 16;
 
-/** In a fresh node: hot functions after the hold flag and after the release flag, their optimization status. */
+/** In a fresh node: a hot function after the memory flags and one after the speed flags, their optimization status. */
 function statuses(): { held: number; released: number } {
+  const set = (flags: readonly string[]): string => flags.map((f) => `setFlagsFromString(${JSON.stringify(f)});`).join(' ');
   const script = [
     "const { setFlagsFromString } = require('node:v8');",
     "const make = () => new Function('x', 'return (x * 31 + 7) % 1000003;');",
     'const spin = (f) => { let s = 0; for (let i = 0; i < 2e6; i++) s = f(s + i); return s; };',
-    `setFlagsFromString(${JSON.stringify(HOLD_FLAG)});`,
+    set(MEMORY_FLAGS),
     'const a = make(); spin(a); const held = %GetOptimizationStatus(a);',
-    `setFlagsFromString(${JSON.stringify(RELEASE_FLAG)});`,
+    set(SPEED_FLAGS),
     'const b = make(); spin(b); const released = %GetOptimizationStatus(b);',
     'process.stdout.write(JSON.stringify({ held, released }));',
   ].join('\n');
@@ -23,16 +24,22 @@ function statuses(): { held: number; released: number } {
   return JSON.parse(r.stdout) as { held: number; released: number };
 }
 
-describe('system/jit', () => {
-  it('holds TurboFan back at run time, and releases it again', () => {
+describe('system/one-shot', () => {
+  it('holds TurboFan back at run time, and lets it work again', () => {
     const { held, released } = statuses();
 
     expect(held & OPTIMIZED).toBe(0);
     expect(released & OPTIMIZED).toBe(OPTIMIZED);
   });
 
-  it('releases the compiler only for a large workload', () => {
-    expect(optimizeForWorkload(OPTIMIZE_FROM_FILES - 1)).toBe(false);
-    expect(optimizeForWorkload(OPTIMIZE_FROM_FILES)).toBe(true);
+  it('names only flags this V8 has (setFlagsFromString ignores unknown ones)', () => {
+    const known = spawnSync(process.execPath, ['--v8-options'], { encoding: 'utf8' }).stdout;
+
+    for (const f of [...MEMORY_FLAGS, ...SPEED_FLAGS]) expect(known).toContain(`  --${f.replace(/^--(no-)?/, '')} (`);
+  });
+
+  it('favours speed again only for a large workload', () => {
+    expect(speedForWorkload(SPEED_FROM_FILES - 1)).toBe(false);
+    expect(speedForWorkload(SPEED_FROM_FILES)).toBe(true);
   });
 });
