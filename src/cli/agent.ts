@@ -95,12 +95,14 @@ export interface BuildOptions {
   daemonFacts?: ReconcilerDeps['daemonFacts'];
   /** Called with each snapshot the source returns, before the reconciler uses it. */
   afterFetch?: (snapshot: Snapshot) => void;
+  /** Told how many files match once a git source has listed them, before it reads them. */
+  onListed?: (files: number) => void;
 }
 
 /** Builds the agent from a loaded config. */
 export async function buildAgent(cfg: AgentConfig, io: CliIo, opts: BuildOptions = {}): Promise<Agent> {
   const log = opts.log ?? createLogger({ level: parseLogLevel(cfg.log.level), destination: io.stderr as NodeJS.WritableStream, pretty: false, bindings: { agent: cfg.agent.name } });
-  const fetched = await createConfiguredSource(cfg, log);
+  const fetched = await createConfiguredSource(cfg, log, process.cwd(), opts.onListed ? { onListed: opts.onListed } : {});
   const afterFetch = opts.afterFetch;
   const source: ReconcileSource = afterFetch ? { ...fetched, fetch: async (signal, previous) => {
     const snapshot = await fetched.fetch(signal, previous);

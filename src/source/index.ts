@@ -35,6 +35,8 @@ export interface SourceDeps {
   compactAfter?: number;
   /** Debounce of a directory source's `watch` (default 500 ms). */
   debounceMs?: number;
+  /** Told how many files match once the source has listed them, before it reads them (git sources). */
+  onListed?: (files: number) => void;
 }
 
 /** The kind of source a URL names. */

@@ -32,7 +32,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   try {
     const { values } = parseCommandArgs(argv, { ...AGENT_OPTIONS, force: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false } });
     const cfg = loadAgentConfig({ ...values, 'log-level': values['log-level'] ?? 'warn' }, io);
-    const agent = await buildAgent(cfg, io, { afterFetch: (snapshot) => speedForWorkload(snapshot.files.length) });
+    const agent = await buildAgent(cfg, io, { onListed: speedForWorkload, afterFetch: (snapshot) => speedForWorkload(snapshot.files.length) });
     const out = await agent.reconciler.reconcile({ force: values.force, dryRun: values['dry-run'] });
     const ctx = out.context;
     const target = agent.adapter.render([]).files.map((f) => f.name).join(', ') || agent.scheduler.kind;
