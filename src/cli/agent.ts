@@ -22,6 +22,7 @@ import { systemClock } from '../system/clock.js';
 import { nodeRunner } from '../system/runner.js';
 import { commandInPath } from '../system/walk.js';
 import { createConfiguredSource } from './source.js';
+import type { Snapshot } from '../source/index.js';
 import type { CliIo } from './io.js';
 import { hostOs } from '../system/platform.js';
 
@@ -92,12 +93,22 @@ export interface BuildOptions {
   /** Picks the adapter for the source id: `build` makes a new one (the daemon keeps a running one). */
   adapterFor?: (sourceId: string, build: () => SchedulerAdapter) => SchedulerAdapter;
   daemonFacts?: ReconcilerDeps['daemonFacts'];
+  /** Called with each snapshot the source returns, before the reconciler uses it. */
+  afterFetch?: (snapshot: Snapshot) => void;
+  /** Told how many files match once a git source has listed them, before it reads them. */
+  onListed?: (files: number) => void;
 }
 
 /** Builds the agent from a loaded config. */
 export async function buildAgent(cfg: AgentConfig, io: CliIo, opts: BuildOptions = {}): Promise<Agent> {
   const log = opts.log ?? createLogger({ level: parseLogLevel(cfg.log.level), destination: io.stderr as NodeJS.WritableStream, pretty: false, bindings: { agent: cfg.agent.name } });
-  const source = await createConfiguredSource(cfg, log);
+  const fetched = await createConfiguredSource(cfg, log, process.cwd(), opts.onListed ? { onListed: opts.onListed } : {});
+  const afterFetch = opts.afterFetch;
+  const source: ReconcileSource = afterFetch ? { ...fetched, fetch: async (signal, previous) => {
+    const snapshot = await fetched.fetch(signal, previous);
+    afterFetch(snapshot);
+    return snapshot;
+  } } : fetched;
   const scheduler = opts.scheduler ?? resolveScheduler(cfg);
   // Only the adapter in use is imported (scheduler/registry.ts); `build` needs it loaded.
   await loadScheduler(scheduler.kind);

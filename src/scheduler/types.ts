@@ -123,12 +123,35 @@ export interface HostZonePorts {
   intlZone: () => string | undefined;
   /** fs.realpathSync. */
   realpath: (path: string) => string;
+  /**
+   * ICU reads TZ, then where /etc/localtime links (POSIX hosts): a UTC spelling there is named
+   * `UTC` without asking Intl, whose first DateTimeFormat maps megabytes of ICU data.
+   */
+  posixTz?: boolean;
 }
 
 const nodeHostZonePorts: HostZonePorts = {
   intlZone: () => Intl.DateTimeFormat().resolvedOptions().timeZone,
   realpath: (p) => realpathSync(p),
+  posixTz: process.platform !== 'win32',
 };
+
+/** Spellings of UTC that ICU reports as `UTC` (test/scheduler/host-zone.test.ts asks ICU). */
+export const UTC_SPELLINGS: ReadonlySet<string> = new Set(['UTC', 'Etc/UTC', 'UCT', 'Etc/UCT', 'Universal', 'Etc/Universal', 'Zulu', 'Etc/Zulu', 'GMT', 'Etc/GMT']);
+
+/** `UTC` when TZ, or with TZ unset the zoneinfo file /etc/localtime resolves to, spells UTC; else undefined (ask Intl). */
+function utcWithoutIntl(env: NodeJS.ProcessEnv, ports: HostZonePorts): 'UTC' | undefined {
+  if (!ports.posixTz) return undefined;
+  if (env.TZ !== undefined) return UTC_SPELLINGS.has(env.TZ.replace(/^:/, '')) ? 'UTC' : undefined;
+  let real: string;
+  try {
+    real = ports.realpath('/etc/localtime');
+  } catch {
+    return undefined;
+  }
+  const name = /\/zoneinfo\/(.+)$/.exec(real)?.[1];
+  return name !== undefined && UTC_SPELLINGS.has(name) ? 'UTC' : undefined;
+}
 
 function isZone(name: string): boolean {
   try {
@@ -146,6 +169,8 @@ function isZone(name: string): boolean {
  * @throws {SchedulerError} when the zone cannot be named (guessing UTC would shift every entry).
  */
 export function hostTimeZone(env: NodeJS.ProcessEnv = process.env, ports: HostZonePorts = nodeHostZonePorts): string {
+  const utc = utcWithoutIntl(env, ports);
+  if (utc) return utc;
   const intl = ports.intlZone();
   if (intl && intl !== 'Etc/Unknown') return intl;
   const tz = env.TZ ?? '';

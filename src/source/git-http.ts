@@ -32,6 +32,8 @@ export interface GitHttpDeps {
   env?: NodeJS.ProcessEnv;
   /** Packs kept before the clone is compacted to one pack (default 8). */
   compactAfter?: number;
+  /** Told how many files match once the source has listed them, before it reads them (git sources). */
+  onListed?: (files: number) => void;
 }
 
 /**
@@ -87,6 +89,7 @@ export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): So
     const listed = listTree(read, commitTree(read, commit));
     if (listed.unsafe.length) deps.log?.warn({ sourceId: id, paths: listed.unsafe }, 'Unsafe paths ignored');
     const entries = listed.entries.filter((e) => match(e.path));
+    deps.onListed?.(entries.length);
     const { files } = await buildFiles(entries, async (oids) => new Map(oids.map((o) => [o, read(o)?.data ?? Buffer.alloc(0)])), previous?.files);
     let before: Map<string, string> | null = previous ? fileOids(previous.files) : null;
     if (!previous && record && record.sourceId === id && s.has(record.commit)) {

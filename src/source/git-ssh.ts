@@ -36,6 +36,8 @@ export interface GitSshDeps {
   compactAfter?: number;
   /** Decides whether git gets its own process group (default nodePlatform). */
   platform?: Platform;
+  /** Told how many files match once the source has listed them, before it reads them (git sources). */
+  onListed?: (files: number) => void;
 }
 
 interface RunResult {
@@ -249,6 +251,7 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
         if (!p.split('/').every(isSafeName) || !match(p)) continue;
         entries.push({ path: p, mode: m[1] as string, oid: m[3] as string, ...(m[4] !== '-' ? { size: Number(m[4]) } : {}) });
       }
+      deps.onListed?.(entries.length);
       const { files } = await buildFiles(entries, async (oids) => readBlobs(oids, sig, env), previous?.files);
       const packs = readdirSync(path.join(gitdir, 'objects', 'pack')).filter((f) => f.endsWith('.pack')).length;
       if (packs > (deps.compactAfter ?? 8)) await ok([...g, 'gc', '--prune=now', '--quiet'], sig, env);

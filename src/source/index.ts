@@ -1,5 +1,5 @@
 /**
- * createSource picks the source implementation for a URL: http(s) → isomorphic-git smart HTTP,
+ * createSource picks the source implementation for a URL: http(s) → our smart-HTTP client,
  * ssh → system git, a local path → the committed tree of a git repository, or a plain directory.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -35,6 +35,8 @@ export interface SourceDeps {
   compactAfter?: number;
   /** Debounce of a directory source's `watch` (default 500 ms). */
   debounceMs?: number;
+  /** Told how many files match once the source has listed them, before it reads them (git sources). */
+  onListed?: (files: number) => void;
 }
 
 /** The kind of source a URL names. */

@@ -14,6 +14,8 @@ import type { Source, SourceConfig, SourceLog } from './types.js';
 export interface LocalGitDeps {
   log?: SourceLog;
   now?: () => Date;
+  /** Told how many files match once the source has listed them, before it reads them (git sources). */
+  onListed?: (files: number) => void;
 }
 
 let loading: Promise<typeof IsoGit> | undefined;
@@ -71,6 +73,7 @@ export function createLocalGitSource(config: SourceConfig, gitdir: string, deps:
         if (previous && previous.sourceId === id && previous.commit === commit) return unchangedSnapshot(previous, fetchedAt);
         const cache = {};
         const entries = (await list(commit, cache)).filter((e) => match(e.path));
+        deps.onListed?.(entries.length);
         const { files } = await buildFiles(
           entries,
           async (oids) => {

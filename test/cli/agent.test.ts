@@ -1,8 +1,13 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { checkRunAsUser, makeAdapter, resolveScheduler, schedulerFlag } from '../../src/cli/agent.js';
+import { buildAgent, checkRunAsUser, loadAgentConfig, makeAdapter, resolveScheduler, schedulerFlag } from '../../src/cli/agent.js';
+import type { Snapshot } from '../../src/source/index.js';
 import { loadSchedulers } from '../../src/scheduler/registry.js';
 import type { HostProbe } from '../../src/scheduler/registry.js';
 import { isInProcess } from '../../src/scheduler/types.js';
+import { testTempDir } from '../system/tempdir.js';
 import { schedulerConfig, schedulerDeps } from '../scheduler/fixtures.js';
 
 // makeAdapter creates synchronously from adapters already imported (scheduler/registry.ts).
@@ -51,5 +56,22 @@ describe('cli/agent', () => {
     expect(() => makeAdapter(schedulerConfig({ user: 'www-data' }), 'windows', deps)).toThrow(expect.objectContaining({ code: 'CRONSYNC_CONFIG' }));
     expect(makeAdapter(schedulerConfig({ user: undefined }), 'windows', deps).kind).toBe('windows');
     expect(makeAdapter(schedulerConfig({ user: undefined }), 'crontab', deps).kind).toBe('crontab');
+  });
+
+  it('hands each snapshot the source fetched to afterFetch, before the reconciler plans with it', async () => {
+    const dir = testTempDir('cronsync-cli-agent-');
+    mkdirSync(join(dir, 'repo'));
+    mkdirSync(join(dir, 'cron'));
+    for (const name of ['a', 'b']) writeFileSync(join(dir, 'repo', `${name}.yaml`), `apiVersion: v1\nkind: Job\nmetadata: { name: ${name}, tenant: acme }\nspec: { schedule: "0 3 * * *", command: /bin/true }\n`);
+    writeFileSync(join(dir, 'config.yaml'), `agent: { tenant: acme }\nsource: { url: ${join(dir, 'repo')} }\nscheduler: { kind: cron.d, cronDir: ${join(dir, 'cron')} }\nstateDir: ${join(dir, 'state')}\n`);
+    const io = { stdout: new PassThrough(), stderr: new PassThrough(), env: { PATH: process.env.PATH }, cwd: dir };
+    const seen: Snapshot[] = [];
+
+    const agent = await buildAgent(loadAgentConfig({ config: join(dir, 'config.yaml'), 'log-level': 'silent' }, io), io, { afterFetch: (s) => seen.push(s) });
+    const out = await agent.reconciler.reconcile({ dryRun: true });
+
+    expect(seen.map((s) => s.files.map((f) => f.path).sort())).toEqual([['a.yaml', 'b.yaml']]);
+    expect(out.context.snapshot).toBe(seen[0]);
+    expect(out.result).not.toBe('error');
   });
 });

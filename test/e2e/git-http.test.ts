@@ -83,6 +83,17 @@ describe.skipIf(!gitAvailable)('e2e/git-http', () => {
     expect(server.requests.filter((r) => r.method === 'POST')).toEqual([]);
   });
 
+  it('tells onListed how many files match before it reads them, on a clone and after a restart', async () => {
+    createRepo(server.root, 'listed', { 'prod/a.yaml': job('a'), 'prod/b.yml': job('b'), 'README.md': '# hi' });
+    const listed: number[] = [];
+
+    const first = await make({ url: server.repoUrl('listed') }, { onListed: (n: number) => listed.push(n) }).fetch(never);
+    const restart = await make({ url: server.repoUrl('listed') }, { onListed: (n: number) => listed.push(n) }).fetch(never);
+
+    expect([first.files.length, restart.files.length, restart.unchanged]).toEqual([2, 2, true]);
+    expect(listed).toEqual([2, 2]);
+  });
+
   it('a new commit yields added, modified and deleted paths and reads only new blobs', async () => {
     const repo = createRepo(server.root, 'update', { 'a.yaml': job('a'), 'b.yaml': job('b'), 'c.yaml': job('c') });
     const source = make({ url: server.repoUrl('update') });

@@ -1,6 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { SchedulerError } from '../../src/errors.js';
-import { hostTimeZone } from '../../src/scheduler/types.js';
+import { hostTimeZone, UTC_SPELLINGS } from '../../src/scheduler/types.js';
 
 // ICU cannot name the zone when TZ is a file (`TZ=:/etc/localtime`, a common systemd setting, or
 // `TZ=/usr/share/zoneinfo/…`): Intl then reports no zone while libc and cron use the file's rules.
@@ -33,5 +34,44 @@ describe('hostTimeZone', () => {
     const run = () => hostTimeZone({ TZ: ':/opt/zones/custom' }, { intlZone: () => 'Etc/Unknown', realpath: (p) => p });
     expect(run).toThrow(SchedulerError);
     expect(run).toThrow(/TZ=:\/opt\/zones\/custom.*IANA/);
+  });
+
+  describe('UTC without Intl (POSIX: TZ, then /etc/localtime)', () => {
+    const noIntl = (): string => {
+      throw new Error('Intl asked');
+    };
+
+    it('names a UTC spelling in TZ UTC without asking Intl', () => {
+      for (const tz of ['UTC', ':Etc/UTC', 'Zulu', 'Etc/GMT']) {
+        expect(hostTimeZone({ TZ: tz }, { intlZone: noIntl, realpath: zoneinfo('/usr/share/zoneinfo/Europe/Berlin'), posixTz: true })).toBe('UTC');
+      }
+    });
+
+    it('names /etc/localtime linked to a UTC zoneinfo file UTC without asking Intl when TZ is unset', () => {
+      expect(hostTimeZone({}, { intlZone: noIntl, realpath: zoneinfo('/usr/share/zoneinfo/Etc/UTC'), posixTz: true })).toBe('UTC');
+    });
+
+    it('asks Intl for any other zone, for an empty TZ, and when /etc/localtime cannot be resolved', () => {
+      const berlin = { intlZone: () => 'Europe/Berlin', realpath: zoneinfo('/usr/share/zoneinfo/Etc/UTC'), posixTz: true };
+      expect(hostTimeZone({ TZ: 'Europe/Berlin' }, berlin)).toBe('Europe/Berlin');
+      expect(hostTimeZone({ TZ: 'UTC0' }, berlin)).toBe('Europe/Berlin');
+      expect(hostTimeZone({ TZ: '' }, berlin)).toBe('Europe/Berlin');
+      expect(hostTimeZone({}, { ...berlin, realpath: zoneinfo('/usr/share/zoneinfo/Europe/Berlin') })).toBe('Europe/Berlin');
+      expect(hostTimeZone({}, { ...berlin, realpath: () => { throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' }); } })).toBe('Europe/Berlin');
+    });
+
+    it('asks Intl when TZ and /etc/localtime are not what ICU reads (Windows)', () => {
+      expect(hostTimeZone({ TZ: 'UTC' }, { intlZone: () => 'Europe/Berlin', realpath: zoneinfo('/usr/share/zoneinfo/Etc/UTC'), posixTz: false })).toBe('Europe/Berlin');
+    });
+
+    it.runIf(process.platform !== 'win32')('agrees with ICU: every spelling it names UTC is UTC to Intl', () => {
+      const script = 'process.stdout.write(Intl.DateTimeFormat().resolvedOptions().timeZone)';
+      for (const tz of [...UTC_SPELLINGS, ':UTC']) {
+        const r = spawnSync(process.execPath, ['-e', script], { env: { PATH: process.env.PATH, TZ: tz }, encoding: 'utf8' });
+        expect({ tz, zone: r.stdout }).toEqual({ tz, zone: 'UTC' });
+      }
+      const here = spawnSync(process.execPath, ['-e', script], { env: { PATH: process.env.PATH }, encoding: 'utf8' }).stdout;
+      expect(hostTimeZone({})).toBe(here);
+    });
   });
 });

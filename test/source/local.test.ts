@@ -69,7 +69,8 @@ describe.skipIf(!gitAvailable)('source/local-git', () => {
     git(['commit', '-q', '-am', 'two'], { cwd: root });
     writeFileSync(path.join(root, 'a.yaml'), 'dirty\n');
 
-    const head = await createSource({ url: root }, { stateDir: root }).fetch(never);
+    const listed: number[] = [];
+    const head = await createSource({ url: root }, { stateDir: root, onListed: (n) => listed.push(n) }).fetch(never);
     const tag = await createSource({ url: root, ref: 'v1' }, { stateDir: root }).fetch(never);
     const again = await createSource({ url: root }, { stateDir: root }).fetch(never, head);
 
@@ -77,5 +78,6 @@ describe.skipIf(!gitAvailable)('source/local-git', () => {
     expect([head.ref, head.commit, head.files[0]?.content.toString()]).toEqual(['main', git(['rev-parse', 'HEAD'], { cwd: root }), 'v: 2\n']);
     expect([tag.commit, tag.files[0]?.content.toString()]).toEqual([first, 'v: 1\n']);
     expect(again.unchanged).toBe(true);
+    expect(listed).toEqual([1]);
   });
 });

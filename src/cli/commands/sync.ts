@@ -6,6 +6,7 @@ import type { CliIo } from '../io.js';
 import { escapeText } from '../escape.js';
 import { formatAgentProblems, formatPlan } from '../plan-format.js';
 import { keepYoungGenerationSmall } from '../../system/heap.js';
+import { favourMemory, favourSpeed, speedForWorkload } from '../../system/one-shot.js';
 
 export const usage = `Usage: cronsync sync [--force] [--dry-run] [--config FILE] [--state-dir DIR] [--scheduler KIND]
 
@@ -25,19 +26,26 @@ last applied version), 1 the sync failed (nothing or only part was applied; see 
 /** Runs sync. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
   keepYoungGenerationSmall();
-  const { values } = parseCommandArgs(argv, { ...AGENT_OPTIONS, force: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false } });
-  const cfg = loadAgentConfig({ ...values, 'log-level': values['log-level'] ?? 'warn' }, io);
-  const agent = await buildAgent(cfg, io);
-  const out = await agent.reconciler.reconcile({ force: values.force, dryRun: values['dry-run'] });
-  const ctx = out.context;
-  const target = agent.adapter.render([]).files.map((f) => f.name).join(', ') || agent.scheduler.kind;
-  const color = useColor(io.stdout, io.env);
-  if (ctx.planned) io.stdout.write(formatPlan(ctx.planned, ctx.load?.issues ?? [], `${agent.scheduler.kind} (${target})`, color, ctx.installed));
-  io.stdout.write(formatAgentProblems(ctx, color));
-  if (out.result === 'error') {
-    io.stderr.write(`cronsync: sync failed (${ctx.reason ?? 'Internal'}): ${escapeText(out.status.lastAttempt.error ?? 'unknown error')}\n`);
-    return 1;
+  // A one-shot sync of a few hundred manifests ends before TurboFan pays back (system/one-shot.ts);
+  // V8's defaults come back at the end, for a caller that lives on (tests run commands in-process).
+  favourMemory();
+  try {
+    const { values } = parseCommandArgs(argv, { ...AGENT_OPTIONS, force: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false } });
+    const cfg = loadAgentConfig({ ...values, 'log-level': values['log-level'] ?? 'warn' }, io);
+    const agent = await buildAgent(cfg, io, { onListed: speedForWorkload, afterFetch: (snapshot) => speedForWorkload(snapshot.files.length) });
+    const out = await agent.reconciler.reconcile({ force: values.force, dryRun: values['dry-run'] });
+    const ctx = out.context;
+    const target = agent.adapter.render([]).files.map((f) => f.name).join(', ') || agent.scheduler.kind;
+    const color = useColor(io.stdout, io.env);
+    if (ctx.planned) io.stdout.write(formatPlan(ctx.planned, ctx.load?.issues ?? [], `${agent.scheduler.kind} (${target})`, color, ctx.installed));
+    io.stdout.write(formatAgentProblems(ctx, color));
+    if (out.result === 'error') {
+      io.stderr.write(`cronsync: sync failed (${ctx.reason ?? 'Internal'}): ${escapeText(out.status.lastAttempt.error ?? 'unknown error')}\n`);
+      return 1;
+    }
+    if (!values['dry-run']) io.stdout.write(`Sync ${out.result === 'ok' ? 'ok' : 'applied with problems'}: commit ${escapeText(ctx.snapshot?.commit?.slice(0, 12) ?? '-')}, ${out.status.counts.installed} job(s) installed.\n`);
+    return 0;
+  } finally {
+    favourSpeed();
   }
-  if (!values['dry-run']) io.stdout.write(`Sync ${out.result === 'ok' ? 'ok' : 'applied with problems'}: commit ${escapeText(ctx.snapshot?.commit?.slice(0, 12) ?? '-')}, ${out.status.counts.installed} job(s) installed.\n`);
-  return 0;
 }
