@@ -6,6 +6,7 @@ import { realpathSync } from 'node:fs';
 import type { DesiredJob } from '../desired/types.js';
 import { SchedulerError } from '../errors.js';
 import type { InstalledEntry, Plan } from '../plan/types.js';
+import { hostOs } from '../system/platform.js';
 import type { Runner } from '../system/runner.js';
 import type { Horizon } from './cronline/zones.js';
 import type { CrontabSpool } from './crontab/spool.js';
@@ -133,7 +134,7 @@ export interface HostZonePorts {
 const nodeHostZonePorts: HostZonePorts = {
   intlZone: () => Intl.DateTimeFormat().resolvedOptions().timeZone,
   realpath: (p) => realpathSync(p),
-  posixTz: process.platform !== 'win32',
+  posixTz: hostOs !== 'win32',
 };
 
 /** Spellings of UTC that ICU reports as `UTC` (test/scheduler/host-zone.test.ts asks ICU). */
