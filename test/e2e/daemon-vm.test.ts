@@ -1,7 +1,9 @@
 /**
  * The daemon's V8 tuning (src/system/heap.ts) in a child process, since V8 flags are
  * process-wide: after preferSmallFootprint() a hot function is never compiled by TurboFan, after
- * preferSpeed() it is. V8's --trace-opt output says which functions it optimised.
+ * preferSpeed() it is. V8's --trace-opt output says which functions it optimised. Also what the
+ * daemon leaves unloaded while unused (node:http without a listener), from a child's
+ * process.moduleLoadList.
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -38,5 +40,23 @@ describe('daemon VM tuning (system/heap.ts)', () => {
 
   it('preferSpeed undoes it', () => {
     expect(traceHot(['preferSmallFootprint', 'preferSpeed'])).not.toEqual([]);
+  });
+});
+
+describe('daemon modules loaded on demand', () => {
+  it('node:http is loaded by the first listener, not by the daemon modules', () => {
+    const url = (f: string) => JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', f)).href);
+    const script = [
+      `await import(${url('daemon/run.js')});`,
+      'const loaded = () => process.moduleLoadList.includes("NativeModule http");',
+      'const before = loaded();',
+      `const { listen } = await import(${url('daemon/http.js')});`,
+      'const l = await listen({ host: "127.0.0.1", port: 0, routes: [], log: { info() {}, warn() {}, error() {}, debug() {} } });',
+      'const after = loaded();',
+      'await l.close();',
+      'console.log(JSON.stringify({ before, after }));',
+    ].join('\n');
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({ before: false, after: true });
   });
 });
