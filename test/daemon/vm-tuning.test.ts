@@ -44,7 +44,7 @@ describe('system/heap collectGarbage', () => {
     await new Promise((r) => setImmediate(r));
     collectGarbage();
     expect(ref.deref()).toBeUndefined();
-    collectGarbage(); // the captured function is reused
+    collectGarbage(); // a second call works as the first
     expect(runInNewContext('typeof gc')).toBe('undefined');
   });
 });
