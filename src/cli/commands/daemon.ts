@@ -2,34 +2,13 @@
  * `cronsync daemon`: the poll loop around the reconciler, with the embedded scheduler when
  * chosen, the spool flush each cycle, webhooks, health and metrics, and signals. Only an
  * invalid config at start stops it; every later failure is logged, backed off and retried.
+ *
+ * This module only tunes the VM for a long idle life and then loads the daemon itself
+ * (./daemon-run.ts): V8's compilers are switched off before Node resolves and compiles the
+ * daemon's modules, which is what first makes V8 compile (see system/heap.ts).
  */
-import { durationMs } from '../../manifest/duration.js';
-import type { DaemonLoop } from '../../daemon/loop.js';
-import { createSerialLock, crontopusFor, crontopusKey, instancesAfterSync } from '../../daemon/crontopus.js';
-import type { CrontopusAgent } from '../../crontopus/client.js';
-import { runDaemon } from '../../daemon/run.js';
-import type { SignalSource } from '../../daemon/run.js';
-import type { PromMetrics } from '../../daemon/metrics.js';
-import { parseListenAddress } from '../../daemon/http.js';
-import { loadWebhookSecret } from '../../daemon/secret.js';
-import { createSignalRelay } from '../../daemon/signals.js';
-import type { AgentConfig } from '../../config/types.js';
-import { createLogger, nullLogger, parseLogLevel } from '../../log.js';
-import type { Logger } from '../../log.js';
-import { Reasons } from '../../reconcile/reasons.js';
-import type { InProcessDeps } from '../../scheduler/registry.js';
-import { isInProcess } from '../../scheduler/types.js';
-import type { InProcessScheduler, SchedulerAdapter } from '../../scheduler/types.js';
-import { flushSpool } from '../../shim/spool.js';
 import type { BackoffPolicy } from '../../shim/retry.js';
-import { createFsStateStore } from '../../state/fs-store.js';
-import { systemClock } from '../../system/clock.js';
-import { keepYoungGenerationSmall } from '../../system/heap.js';
-import { createUndiciHttpClient } from '../../system/http.js';
-import { nodeRunner } from '../../system/runner.js';
-import { AGENT_OPTIONS, buildAgent, loadAgentConfig, resolveScheduler } from '../agent.js';
-import type { Agent } from '../agent.js';
-import { parseCommandArgs } from '../args.js';
+import { preferSmallFootprint, keepYoungGenerationSmall } from '../../system/heap.js';
 import type { CliIo } from '../io.js';
 
 export const usage = `Usage: cronsync daemon [--config FILE] [--state-dir DIR] [--scheduler KIND] [--log-level L]
@@ -45,8 +24,6 @@ invalid config keeps the old one). Only an invalid config at start makes it exit
 does. The Windows service host uses it, since Windows cannot send SIGTERM.
 `;
 
-const STOP_GRACE_MS = 20_000;
-
 /**
  * The retry policy of the daemon's spool flush: one attempt per entry and cycle (a first retry
  * after a day never fits the flush budget, and a Retry-After can only lengthen it); the next
@@ -57,182 +34,9 @@ const STOP_GRACE_MS = 20_000;
  */
 export const DAEMON_FLUSH_POLICY: BackoffPolicy = { baseMs: 86_400_000, maxMs: 86_400_000, factor: 1, jitter: 0 };
 
-/** An adapter whose jobs the daemon runs itself (embedded). */
-type InProcessAdapter = SchedulerAdapter & InProcessScheduler;
-
 /** Runs the daemon until a stop signal; returns 0. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
   keepYoungGenerationSmall();
-  const { values } = parseCommandArgs(argv, { ...AGENT_OPTIONS, 'stop-on-stdin-eof': { type: 'boolean' } });
-  // From the first moment to the last: a SIGHUP or SIGTERM without a listener kills the process
-  // (see daemon/signals.ts), which must not happen while starting or while draining jobs.
-  let relayLog: Logger = nullLogger;
-  const signals = createSignalRelay(process, () => relayLog, undefined, { stdin: () => process.stdin, flag: values['stop-on-stdin-eof'], env: process.env });
-  try {
-    return await runDaemonCommand(values, io, signals, (l) => (relayLog = l));
-  } finally {
-    signals.close();
-  }
-}
-
-async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeof AGENT_OPTIONS>>['values'], io: CliIo, signals: SignalSource, setLog: (log: Logger) => void): Promise<number> {
-  const cfg = loadAgentConfig(values, io);
-  const log = createLogger({ level: parseLogLevel(cfg.log.level), bindings: { agent: cfg.agent.name } });
-  setLog(log);
-  const scheduler = resolveScheduler(cfg);
-  const http = createUndiciHttpClient();
-  // Metrics are only readable on the health listener's /metrics; without one, prom-client and
-  // its default collectors are never loaded (a smaller, quieter idle daemon).
-  const metrics: PromMetrics | undefined = cfg.daemon.health?.listen ? (await import('../../daemon/metrics.js')).createMetrics() : undefined;
-  const runAbort = new AbortController();
-  // Syncs and the Crontopus status patches both write status.json: one at a time.
-  const statusLock = createSerialLock();
-  const flushNow = (c: AgentConfig, signal?: AbortSignal) => flushSpool({ stateDir: c.stateDir, state: createFsStateStore(c.stateDir), http, clock: systemClock, log, env: process.env, budgetMs: 10_000, policy: DAEMON_FLUSH_POLICY, limits: c.checkin.spool, signal }).catch((err: Error) => {
-    log.warn({ err: { message: err.message } }, 'Check-in spool flush failed');
-    return null;
-  });
-  let crontopus: { key: string | null; agent: CrontopusAgent | null } = { key: null, agent: null };
-  /** Starts the Crontopus agent of `c` (checkin.protocol crontopus-agent), replacing one with other settings. */
-  const useCrontopus = async (c: AgentConfig): Promise<void> => {
-    const key = crontopusKey(c);
-    if (key === crontopus.key) return;
-    await crontopus.agent?.stop();
-    const agent = crontopusFor(c, { http, clock: systemClock, log, runner: nodeRunner, statusLock, flush: () => void flushNow(current), state: createFsStateStore(c.stateDir) });
-    crontopus = { key, agent };
-    agent?.start();
-  };
-  let embedded: InProcessAdapter | undefined;
-  let embeddedSource: string | undefined;
-  let current = cfg;
-  /** An in-process scheduler built for a config that is not in use yet (see commitEmbedded). */
-  let pending: { key: string; adapter: InProcessAdapter } | undefined;
-  /** The daemon's runtime for in-process schedulers (embedded) of a config. */
-  const inProcessFor = (c: AgentConfig): InProcessDeps => {
-    const stateDir = c.stateDir;
-    const state = createFsStateStore(stateDir);
-    return {
-      // After a config change (new source id) the jobs installed under the old id keep firing
-      // until a sync migrates them, even while the source is unreachable.
-      previousSourceIds: async () => {
-        const { record } = await state.readSources();
-        return record ? [record.current, ...record.previous] : [];
-      },
-      // The fire loop is already the §2a guard, so runs are not re-checked with isFireTime.
-      // The shim's run code is loaded by the first in-process run; cron.d, crontab and systemd never need it.
-      runJob: async (jobId, scheduledFor) => (await import('../../shim/run.js')).runExec({
-        jobId, stateDir, state, scheduled: true, scheduledFor, clock: systemClock, http, runner: nodeRunner,
-        log: log.child({ jobId }), env: process.env, stdout: process.stderr, stderr: process.stderr, signal: runAbort.signal,
-      }),
-    };
-  };
-  /**
-   * The adapter of a source id and state dir, for the config being built (from the registry).
-   * The running in-process scheduler is kept while both stay the same; a new source id or
-   * state dir (SIGHUP) gets a new one, which only runs once that config is in use.
-   */
-  const adapterFor = (c: AgentConfig) => (sourceId: string, make: () => SchedulerAdapter): SchedulerAdapter => {
-    const key = `${sourceId}\0${c.stateDir}`;
-    if (embedded && embeddedSource === key) return embedded;
-    const adapter = make();
-    if (isInProcess(adapter)) pending = { key, adapter };
-    return adapter;
-  };
-  /** Puts the embedded scheduler of the config just built in place of the running one. */
-  const commitEmbedded = (): void => {
-    if (!pending) return;
-    embedded?.stop();
-    ({ key: embeddedSource, adapter: embedded } = pending);
-    pending = undefined;
-    void embedded.start();
-  };
-  let loop: DaemonLoop | null = null;
-  const build = (c: AgentConfig): Promise<Agent> => buildAgent(c, io, {
-    log, scheduler, inProcess: inProcessFor(c), adapterFor: adapterFor(c),
-    // The status is written inside the sync, before the loop learns its result. Given the
-    // attempt's result, report what the loop will do next (failures in a row including this
-    // one, and when it retries); without one, the loop's state as of the previous attempt.
-    daemonFacts: (result?: string) => {
-      if (!loop) return null;
-      const s = result === undefined ? loop.state() : loop.outlook(result !== 'error');
-      return { consecutiveFailures: s.consecutiveFailures, nextAttemptAt: s.nextRunAt?.toISOString() ?? null, intervalMs: durationMs(c.source.interval) ?? 60_000 };
-    },
-  });
-  let agent = await build(cfg);
-  commitEmbedded();
-  await useCrontopus(cfg);
-  log.info({ scheduler: scheduler.kind, reason: scheduler.reason, source: agent.source.id }, 'Starting');
-
-  const timing = (c: AgentConfig) => ({
-    intervalMs: durationMs(c.source.interval) ?? 60_000,
-    backoff: { baseMs: 5_000, maxMs: durationMs(c.daemon.maxBackoff) ?? 600_000 },
-  });
-  const webhookCfg = cfg.daemon.webhooks;
-  const daemon = await runDaemon({
-    ...timing(cfg),
-    startDelayMaxMs: durationMs(cfg.daemon.startDelay) ?? 0,
-    stopGraceMs: STOP_GRACE_MS,
-    health: cfg.daemon.health?.listen ? parseListenAddress(cfg.daemon.health.listen) : null,
-    webhooks: webhookCfg?.listen ? { address: parseListenAddress(webhookCfg.listen), secret: loadWebhookSecret(webhookCfg) } : null,
-    clock: systemClock, log, metrics, signals,
-    async sync(signal) {
-      const out = await statusLock(() => agent.reconciler.reconcile({ signal }));
-      metrics?.sourceFetch(out.context.snapshot ? 'ok' : out.context.reason === Reasons.SourceFetchFailed ? 'error' : 'ok');
-      const verified = out.context.snapshot?.verification;
-      if (verified && verified.result !== 'valid') metrics?.sourceVerifyFailure(verified.result);
-      const instances = instancesAfterSync(out.context, out.status, out.result === 'error');
-      if (instances) crontopus.agent?.afterSync(instances);
-      const flushed = await flushNow(current, signal);
-      if (flushed?.refused) crontopus.agent?.tokenRefused();
-      if (flushed) for (let i = 0; i < flushed.delivered; i++) metrics?.checkin('sent');
-      const byState: Record<string, number> = {};
-      for (const j of out.status.jobs) byState[j.state] = (byState[j.state] ?? 0) + 1;
-      return { ok: out.result !== 'error', result: out.result, jobsByState: byState };
-    },
-    async reload() {
-      const next = loadAgentConfig(values, io);
-      if (resolveScheduler(next).kind !== scheduler.kind) log.warn({ from: scheduler.kind }, 'A change of scheduler kind takes effect after a restart');
-      // Nothing is switched until everything is read and built: a failed reload keeps the old
-      // config whole, including its running embedded scheduler. The webhook secret is read
-      // again (rotation); an unreadable one fails the whole reload.
-      const hooks = next.daemon.webhooks;
-      const webhookSecret = webhookCfg?.listen && hooks ? loadWebhookSecret(hooks) : undefined;
-      pending = undefined;
-      let nextAgent: Agent;
-      try {
-        nextAgent = await build(next);
-      } catch (err) {
-        pending = undefined;
-        throw err;
-      }
-      current = next;
-      agent = nextAgent;
-      commitEmbedded();
-      await useCrontopus(next);
-      watchSource();
-      return { ...timing(next), webhookSecret };
-    },
-  });
-  loop = daemon.loop;
-  let unwatch: (() => void) | undefined;
-  /** Watches the current source (a directory); a reload may have changed it. */
-  function watchSource(): void {
-    unwatch?.();
-    unwatch = agent.source.watch?.(() => daemon.loop.trigger('watch'));
-  }
-  watchSource();
-
-  const result = await daemon.done;
-  unwatch?.();
-  await crontopus.agent?.stop();
-  if (embedded) {
-    embedded.stop();
-    const settle = Promise.all(embedded.running());
-    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), STOP_GRACE_MS).unref());
-    if ((await Promise.race([settle, timer])) === 'timeout') {
-      runAbort.abort('SIGTERM');
-      await settle;
-    }
-  }
-  log.info({ clean: result.clean }, 'Stopped');
-  return 0;
+  preferSmallFootprint();
+  return (await import('./daemon-run.js')).run(argv, io);
 }

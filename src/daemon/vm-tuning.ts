@@ -1,0 +1,49 @@
+/**
+ * What the daemon does with the VM after each sync (#16): an idle daemon keeps a small
+ * footprint and gives a sync's transient heap back at once; a daemon of many jobs gets its
+ * speed back.
+ */
+
+/** From this many jobs on, a sync runs long enough for compiled code to pay off (system/heap.ts). */
+export const SPEED_FROM_JOBS = 1_000;
+
+/** The VM operations of system/heap.ts, injected. */
+export interface VmControls {
+  preferSpeed(): void;
+  collectGarbage(): void;
+}
+
+/** What a finished sync tells the tuner. */
+export interface SyncFacts {
+  /** Jobs in the status file after the sync. */
+  jobs: number;
+  /** The source was read and its files differed from the last sync's (or there was none). */
+  sourceChanged: boolean;
+  /** The sync changed installed entries. */
+  changes: boolean;
+}
+
+/** The tuner of one daemon. */
+export interface VmTuner {
+  afterSync(facts: SyncFacts): void;
+}
+
+/**
+ * After a sync that parsed and validated manifests (the first one, a changed source) or
+ * changed entries, one full GC returns their transient peak, which V8 would otherwise keep
+ * until its next major GC; an unchanged sync allocates too little to be worth one. V8 is
+ * switched back to speed (compilers, usual heap growth) once and for good as soon as the agent
+ * has {@link SPEED_FROM_JOBS} jobs.
+ */
+export function createVmTuner(vm: VmControls): VmTuner {
+  let fast = false;
+  return {
+    afterSync(facts) {
+      if (!fast && facts.jobs >= SPEED_FROM_JOBS) {
+        fast = true;
+        vm.preferSpeed();
+      }
+      if (facts.sourceChanged || facts.changes) vm.collectGarbage();
+    },
+  };
+}
