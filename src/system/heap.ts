@@ -17,28 +17,56 @@ export function keepYoungGenerationSmall(): void {
 }
 
 /**
- * Trades speed for a small resident set, for a process that is idle nearly all the time (the
- * daemon between syncs). V8 runs JavaScript in its interpreter only (no TurboFan, no Sparkplug):
- * an idle cycle runs a few milliseconds of code, too little for compiled code to pay off, yet
- * Node's own module loading (path and URL helpers called once per module) gets compiled at
- * start, and each compiler used maps its share of the node binary and allocates code and
- * feedback. `--optimize-for-size` makes the GC grow the heap less and give freed pages back
- * at once. Together about 9 MiB resident of an idle daemon (bench/daemon.bench.mjs, 5 jobs).
- * Call it before the process's modules load: compiling starts with them. The cost is CPU on
- * large syncs (about 2× for 10,000 manifests), hence {@link preferSpeed}.
- * V8 reads these flags each time it considers compiling a function or growing the heap.
+ * V8 flags that trade speed for memory, per kind of process; set at run time with
+ * {@link preferSmallFootprint}. V8 reads them each time it decides to compile a function or to
+ * grow the heap, so they take effect at run time; flags V8 fixes at start-up (GC threads, heap
+ * layout) are not for this, some crash it.
+ *
+ * - `idle`, the daemon between syncs: JavaScript runs in the interpreter only (no TurboFan, no
+ *   Sparkplug). An idle cycle runs a few milliseconds of code, too little for compiled code to
+ *   pay off, yet Node's own module loading (path and URL helpers called once per module) gets
+ *   compiled at start, and each compiler used maps its share of the node binary and allocates
+ *   code and feedback. Set before the process's modules load: compiling starts with them.
+ * - `one-shot`, a `cronsync sync` of a few hundred manifests: it is over before most of what
+ *   TurboFan compiles pays back, yet its code, compiler zones and worker threads cost about
+ *   8 MiB of peak. Sparkplug stays, with its tier-up checks forced: without them, code that ran
+ *   hot before {@link preferSpeed} (the YAML parser read the config) could never be optimized.
+ *
+ * Both add `--optimize-for-size` (the GC grows the heap in smaller steps and gives freed pages
+ * back at once). Together: an idle daemon about 9 MiB smaller, the 100-job git sync peaking at
+ * ~58 instead of ~69 MiB (bench/daemon.bench.mjs). The cost is CPU on large syncs (a 10,000-
+ * manifest sync runs 30-100% longer), hence {@link speedForWorkload}.
  */
-export function preferSmallFootprint(): void {
-  setFlagsFromString('--no-opt');
-  setFlagsFromString('--no-sparkplug');
-  setFlagsFromString('--optimize-for-size');
+export const SMALL_FOOTPRINT_FLAGS = {
+  idle: ['--no-opt', '--no-sparkplug', '--optimize-for-size'],
+  'one-shot': ['--no-opt', '--optimize-for-size', '--force-emit-interrupt-budget-checks'],
+} as const;
+
+/** V8's defaults for every flag of {@link SMALL_FOOTPRINT_FLAGS}. */
+export const SPEED_FLAGS = ['--opt', '--sparkplug', '--no-optimize-for-size', '--no-force-emit-interrupt-budget-checks'] as const;
+
+/** Manifest files, or jobs, from which a sync runs long enough for compiled code to pay off. */
+export const SPEED_FROM = 1_000;
+
+/** Sets the flags of `profile` ({@link SMALL_FOOTPRINT_FLAGS}) until {@link preferSpeed}. */
+export function preferSmallFootprint(profile: keyof typeof SMALL_FOOTPRINT_FLAGS): void {
+  for (const f of SMALL_FOOTPRINT_FLAGS[profile]) setFlagsFromString(f);
 }
 
-/** Undoes {@link preferSmallFootprint}: hot functions are compiled again, the heap grows as usual. */
+/** Undoes {@link preferSmallFootprint}: V8's defaults, hot functions compiled, the heap grown for speed. */
 export function preferSpeed(): void {
-  setFlagsFromString('--opt');
-  setFlagsFromString('--sparkplug');
-  setFlagsFromString('--no-optimize-for-size');
+  for (const f of SPEED_FLAGS) setFlagsFromString(f);
+}
+
+/**
+ * Prefers speed again when a workload of `count` manifest files (told by a source once it has
+ * listed its tree, before it reads the files) or jobs is large enough to gain from it.
+ * @returns whether it did.
+ */
+export function speedForWorkload(count: number): boolean {
+  if (count < SPEED_FROM) return false;
+  preferSpeed();
+  return true;
 }
 
 /**

@@ -35,6 +35,19 @@ describe('daemon/vm-tuning', () => {
   });
 });
 
+describe('daemon/vm-tuning listed', () => {
+  it('switches to speed when a source lists SPEED_FROM_JOBS files, before the first sync ends, and only once', () => {
+    const calls: string[] = [];
+    const t = createVmTuner({ preferSpeed: () => calls.push('speed'), collectGarbage: () => calls.push('gc') });
+    t.listed(SPEED_FROM_JOBS - 1);
+    expect(calls).toEqual([]);
+    t.listed(SPEED_FROM_JOBS);
+    expect(calls).toEqual(['speed']);
+    t.afterSync({ jobs: SPEED_FROM_JOBS * 2, sourceChanged: true, changes: true });
+    expect(calls).toEqual(['speed', 'gc']);
+  });
+});
+
 describe('system/heap collectGarbage', () => {
   it('runs a full GC (an unreachable object is gone) and leaves gc unexposed to later contexts', async () => {
     let target: object | null = { big: new Array(1000).fill(1) };

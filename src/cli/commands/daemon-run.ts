@@ -124,8 +124,9 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
     void embedded.start();
   };
   let loop: DaemonLoop | null = null;
+  const vm = createVmTuner({ preferSpeed, collectGarbage });
   const build = (c: AgentConfig): Promise<Agent> => buildAgent(c, io, {
-    log, scheduler, inProcess: inProcessFor(c), adapterFor: adapterFor(c),
+    log, scheduler, inProcess: inProcessFor(c), adapterFor: adapterFor(c), onListed: vm.listed,
     // The status is written inside the sync, before the loop learns its result. Given the
     // attempt's result, report what the loop will do next (failures in a row including this
     // one, and when it retries); without one, the loop's state as of the previous attempt.
@@ -145,7 +146,6 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
     backoff: { baseMs: 5_000, maxMs: durationMs(c.daemon.maxBackoff) ?? 600_000 },
   });
   const webhookCfg = cfg.daemon.webhooks;
-  const vm = createVmTuner({ preferSpeed, collectGarbage });
   const daemon = await runDaemon({
     ...timing(cfg),
     startDelayMaxMs: durationMs(cfg.daemon.startDelay) ?? 0,

@@ -37,6 +37,6 @@ export const DAEMON_FLUSH_POLICY: BackoffPolicy = { baseMs: 86_400_000, maxMs: 8
 /** Runs the daemon until a stop signal; returns 0. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
   keepYoungGenerationSmall();
-  preferSmallFootprint();
+  preferSmallFootprint('idle');
   return (await import('./daemon-run.js')).run(argv, io);
 }

@@ -5,8 +5,7 @@ import { useColor } from '../io.js';
 import type { CliIo } from '../io.js';
 import { escapeText } from '../escape.js';
 import { formatAgentProblems, formatPlan } from '../plan-format.js';
-import { keepYoungGenerationSmall } from '../../system/heap.js';
-import { favourMemory, favourSpeed, speedForWorkload } from '../../system/one-shot.js';
+import { keepYoungGenerationSmall, preferSmallFootprint, preferSpeed, speedForWorkload } from '../../system/heap.js';
 
 export const usage = `Usage: cronsync sync [--force] [--dry-run] [--config FILE] [--state-dir DIR] [--scheduler KIND]
 
@@ -26,9 +25,9 @@ last applied version), 1 the sync failed (nothing or only part was applied; see 
 /** Runs sync. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
   keepYoungGenerationSmall();
-  // A one-shot sync of a few hundred manifests ends before TurboFan pays back (system/one-shot.ts);
+  // A one-shot sync of a few hundred manifests ends before TurboFan pays back (system/heap.ts);
   // V8's defaults come back at the end, for a caller that lives on (tests run commands in-process).
-  favourMemory();
+  preferSmallFootprint('one-shot');
   try {
     const { values } = parseCommandArgs(argv, { ...AGENT_OPTIONS, force: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false } });
     const cfg = loadAgentConfig({ ...values, 'log-level': values['log-level'] ?? 'warn' }, io);
@@ -46,6 +45,6 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     if (!values['dry-run']) io.stdout.write(`Sync ${out.result === 'ok' ? 'ok' : 'applied with problems'}: commit ${escapeText(ctx.snapshot?.commit?.slice(0, 12) ?? '-')}, ${out.status.counts.installed} job(s) installed.\n`);
     return 0;
   } finally {
-    favourSpeed();
+    preferSpeed();
   }
 }

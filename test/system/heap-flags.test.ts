@@ -1,18 +1,18 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { MEMORY_FLAGS, SPEED_FLAGS, SPEED_FROM_FILES, speedForWorkload } from '../../src/system/one-shot.js';
+import { SMALL_FOOTPRINT_FLAGS, SPEED_FLAGS, SPEED_FROM, speedForWorkload } from '../../src/system/heap.js';
 
 // V8's optimization status bit "optimized" (src/runtime/runtime.h, OptimizationStatus::kOptimized).
 const OPTIMIZED = 16;
 
 /** In a fresh node: a hot function after the memory flags and one after the speed flags, their optimization status. */
-function statuses(): { held: number; released: number } {
+function statuses(profile: keyof typeof SMALL_FOOTPRINT_FLAGS): { held: number; released: number } {
   const set = (flags: readonly string[]): string => flags.map((f) => `setFlagsFromString(${JSON.stringify(f)});`).join(' ');
   const script = [
     "const { setFlagsFromString } = require('node:v8');",
     "const make = () => new Function('x', 'return (x * 31 + 7) % 1000003;');",
     'const spin = (f) => { let s = 0; for (let i = 0; i < 2e6; i++) s = f(s + i); return s; };',
-    set(MEMORY_FLAGS),
+    set(SMALL_FOOTPRINT_FLAGS[profile]),
     'const a = make(); spin(a); const held = %GetOptimizationStatus(a);',
     set(SPEED_FLAGS),
     'const b = make(); spin(b); const released = %GetOptimizationStatus(b);',
@@ -24,9 +24,9 @@ function statuses(): { held: number; released: number } {
   return JSON.parse(r.stdout) as { held: number; released: number };
 }
 
-describe('system/one-shot', () => {
-  it('holds TurboFan back at run time, and lets it work again', () => {
-    const { held, released } = statuses();
+describe('system/heap V8 flags', () => {
+  it.each(['idle', 'one-shot'] as const)('the %s profile holds TurboFan back at run time, and preferSpeed lets it work again', (profile) => {
+    const { held, released } = statuses(profile);
 
     expect(held & OPTIMIZED).toBe(0);
     expect(released & OPTIMIZED).toBe(OPTIMIZED);
@@ -35,11 +35,11 @@ describe('system/one-shot', () => {
   it('names only flags this V8 has (setFlagsFromString ignores unknown ones)', () => {
     const known = spawnSync(process.execPath, ['--v8-options'], { encoding: 'utf8' }).stdout;
 
-    for (const f of [...MEMORY_FLAGS, ...SPEED_FLAGS]) expect(known).toContain(`  --${f.replace(/^--(no-)?/, '')} (`);
+    for (const f of [...SMALL_FOOTPRINT_FLAGS.idle, ...SMALL_FOOTPRINT_FLAGS['one-shot'], ...SPEED_FLAGS]) expect(known).toContain(`  --${f.replace(/^--(no-)?/, '')} (`);
   });
 
   it('favours speed again only for a large workload', () => {
-    expect(speedForWorkload(SPEED_FROM_FILES - 1)).toBe(false);
-    expect(speedForWorkload(SPEED_FROM_FILES)).toBe(true);
+    expect(speedForWorkload(SPEED_FROM - 1)).toBe(false);
+    expect(speedForWorkload(SPEED_FROM)).toBe(true);
   });
 });
