@@ -10,7 +10,9 @@
 // more than the top level. The runs go through the bundle as exec runs it, so the cache holds
 // the functions of exec's usual path.
 //
-// The bundle gets a last line `//# cronsync-build <hash of the bundle>` and the cache starts with
+// The bundle is first put between BUNDLE_HEAD and BUNDLE_TAIL (src/cli/launch.cts): Node's
+// CommonJS wrapper written into the file, so that the launcher compiles the text it read as it
+// is. It gets a last line `//# cronsync-build <hash of the bundle>` and the cache starts with
 // the same line: V8 itself checks only the source's length (see cacheHeader in src/cli/launch.cts).
 //
 // A cache that cannot be made is not an error: exec compiles from source without it, as it does
@@ -82,10 +84,11 @@ function writeAtomic(path, data) {
 }
 
 try {
-  const { BUNDLE_BUILD_MARK, cacheHeader, compileExecBundle } = await import(new URL('../dist/cli/launch.cjs', import.meta.url).href);
+  const { BUNDLE_BUILD_MARK, BUNDLE_HEAD, BUNDLE_TAIL, cacheHeader, compileExecBundle } = await import(new URL('../dist/cli/launch.cjs', import.meta.url).href);
   const built = readFileSync(bundle, 'utf8');
   const at = built.lastIndexOf(BUNDLE_BUILD_MARK);
-  const body = at < 0 ? built : built.slice(0, at);
+  const unmarked = at < 0 ? built : built.slice(0, at);
+  const body = unmarked.startsWith(BUNDLE_HEAD) ? unmarked : `${BUNDLE_HEAD}${unmarked.trimEnd()}${BUNDLE_TAIL}`;
   const source = `${body}${BUNDLE_BUILD_MARK}${createHash('sha256').update(body).digest('hex').slice(0, 32)}\n`;
   if (source !== built) writeAtomic(bundle, source);
   const module = { exports: {} };

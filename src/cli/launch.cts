@@ -23,8 +23,21 @@ import type * as Main from './main.js';
  */
 const requireFor = (module.constructor as unknown as { createRequire: typeof createRequire }).createRequire;
 
-/** The CommonJS wrapper dist/exec.cjs is compiled in (Node's own); its code cache is made for exactly this text. */
-const BUNDLE_WRAPPER = ['(function (exports, require, module, __filename, __dirname) { ', '\n});'] as const;
+/** Node's own CommonJS wrapper, in which a bundle without {@link BUNDLE_HEAD} is compiled. */
+const NODE_WRAPPER = ['(function (exports, require, module, __filename, __dirname) { ', '\n});'] as const;
+
+/**
+ * The first and last text of dist/exec.cjs as the build leaves it (tools/build-exec-cache.mjs
+ * puts them around esbuild's output): the bundle is one function expression, Node's CommonJS
+ * wrapper written into the file. {@link compileExecBundle} compiles the file's text as it is, so
+ * V8 gets the string read from the file instead of a concatenated copy to flatten (the bundle is
+ * over 100 KB; both strings are young-generation garbage that brings a scavenge closer). Loaded
+ * by `require` (no launcher), the head sees Node's wrapper and runs the bundle at once; compiled
+ * as a script, whose top-level `this` is the global object, it evaluates to the function.
+ */
+export const BUNDLE_HEAD = '(function (body) { return this === globalThis ? body : void body.call(exports, exports, require, module, __filename, __dirname); }).call(this, (function (exports, require, module, __filename, __dirname) {\n';
+/** See {@link BUNDLE_HEAD}; the build mark follows it. */
+export const BUNDLE_TAIL = '\n}));';
 
 /**
  * The last line of a bundle that has a code cache, `//# cronsync-build <id>` (`<id>`: a hash of
@@ -46,11 +59,13 @@ export function cacheHeader(source: string): string | null {
 /**
  * Compiles and runs bundle `source` (the file `filename`) as `require` would, with the V8 code
  * cache `cachedData` when given: V8 then skips parsing and compiling every function the cache
- * holds, and compiles from source when the cache does not fit its version or flags. Returns the
- * script, whose cache tools/build-exec-cache.mjs saves after a run.
+ * holds, and compiles from source when the cache does not fit its version or flags. A bundle
+ * that starts with {@link BUNDLE_HEAD} is compiled as it is, any other in Node's wrapper (as
+ * esbuild alone leaves it). Returns the script, whose cache tools/build-exec-cache.mjs saves
+ * after a run.
  */
 export function compileExecBundle(module: { exports: unknown }, filename: string, source: string, cachedData?: Buffer): Script {
-  const script = new Script(`${BUNDLE_WRAPPER[0]}${source}${BUNDLE_WRAPPER[1]}`, { filename, cachedData });
+  const script = new Script(source.startsWith(BUNDLE_HEAD) ? source : `${NODE_WRAPPER[0]}${source}${NODE_WRAPPER[1]}`, { filename, cachedData });
   const wrapper = script.runInThisContext() as (e: unknown, r: NodeJS.Require, m: { exports: unknown }, f: string, d: string) => void;
   wrapper.call(module.exports, module.exports, requireFor(filename), module, filename, dirname(filename));
   return script;

@@ -22,7 +22,11 @@ const LAUNCHER = join(root, 'dist/cli/launch.cjs');
 let work: string;
 let srv: CheckinServer;
 
-interface Launch { cacheHeader: (source: string) => string | null }
+interface Launch {
+  cacheHeader: (source: string) => string | null;
+  BUNDLE_HEAD: string;
+  BUNDLE_TAIL: string;
+}
 
 /** A copy of the built package whose dist/exec.cjs.cache is `cache` (absent when null); returns its launcher. */
 function variant(name: string, cache: Buffer | null, bundle?: string): string {
@@ -64,6 +68,7 @@ process.stdout.write(JSON.stringify({ rejected: script.cachedDataRejected, expor
   return JSON.parse(out) as { rejected: boolean; exports: string[] };
 }
 
+let launch: Launch;
 let cacheHeader: Launch['cacheHeader'];
 let cache: Buffer;
 let source: string;
@@ -74,7 +79,8 @@ const mains: Record<string, string> = {};
 
 beforeAll(async () => {
   if (!existsSync(BUNDLE) || !existsSync(`${BUNDLE}.cache`)) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
-  ({ cacheHeader } = (await import(pathToFileURL(LAUNCHER).href)) as Launch);
+  launch = (await import(pathToFileURL(LAUNCHER).href)) as Launch;
+  ({ cacheHeader } = launch);
   cache = readFileSync(`${BUNDLE}.cache`);
   source = readFileSync(BUNDLE, 'utf8');
   work = mkdtempSync(join(tmpdir(), 'cronsync-exec-cache-'));
@@ -108,6 +114,29 @@ describe('e2e/exec-cache: the code cache of dist/exec.cjs', () => {
     expect(r).toEqual({ rejected: false, exports: ['distConfigLoader', 'execCommand'] });
     // import() in a script compiled by node:vm fails without a loader callback: esbuild turns them into require.
     expect(source).not.toMatch(/\bimport\(/);
+  });
+
+  it('is one function expression, compiled as the file reads, and a CommonJS module for require', () => {
+    const { BUNDLE_HEAD, BUNDLE_TAIL } = launch;
+    const body = 'exports.kind = typeof module; exports.self = this === exports; exports.file = __filename;';
+    const file = join(work, 'wrapped.cjs');
+    writeFileSync(file, `${BUNDLE_HEAD}${body}${BUNDLE_TAIL}`);
+    // In a child: the launcher as built (the test runner would load its TypeScript source).
+    const code = `import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+const [launcher, file, body] = process.argv.slice(1);
+const { compileExecBundle } = await import(launcher);
+const compiled = { exports: {} };
+const plain = { exports: {} };
+compileExecBundle(compiled, file, readFileSync(file, 'utf8'));
+compileExecBundle(plain, file, body + '\\n');
+process.stdout.write(JSON.stringify([compiled.exports, plain.exports, createRequire(file)(file)]));`;
+
+    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', code, pathToFileURL(LAUNCHER).href, file, body], { encoding: 'utf8' })) as unknown[];
+
+    expect(source.startsWith(BUNDLE_HEAD)).toBe(true);
+    expect(source.slice(0, source.lastIndexOf('\n//# cronsync-build ')).endsWith(BUNDLE_TAIL)).toBe(true);
+    expect(out).toEqual([0, 1, 2].map(() => ({ kind: 'object', self: true, file })));
   });
 
   it('has no header for a bundle without a build mark', () => {
