@@ -37,8 +37,9 @@ export function keepYoungGenerationSmall(): void {
  *
  * Both add `--optimize-for-size` (the GC grows the heap in smaller steps and gives freed pages
  * back at once). Together: an idle daemon about 9 MiB smaller, the 100-job git sync peaking at
- * ~58 instead of ~69 MiB (bench/daemon.bench.mjs). The cost is CPU on large syncs (a 10,000-
- * manifest sync runs 30-100% longer), hence {@link speedForWorkload}.
+ * ~54 instead of ~69 MiB (bench/daemon.bench.mjs; with a GC after its fetch, see
+ * cli/commands/sync-run.ts). The cost is CPU on large syncs (a 10,000-manifest sync runs
+ * 30-100% longer), hence {@link speedForWorkload}.
  */
 export const SMALL_FOOTPRINT_FLAGS = {
   idle: ['--no-opt', '--no-sparkplug', '--optimize-for-size'],
