@@ -51,7 +51,7 @@ try {
     'prom-client': "await import('prom-client')",
     chokidar: "await import('chokidar')",
     xmlbuilder2: "await import('xmlbuilder2')",
-    'dist/cli/commands/sync.js (its whole static graph)': "await import('./dist/cli/commands/sync.js')",
+    'dist/cli/commands/sync-run.js (the sync command, its whole static graph)': "await import('./dist/cli/commands/sync-run.js')",
     'dist/cli/agent.js': "await import('./dist/cli/agent.js')",
     'dist/source/index.js': "await import('./dist/source/index.js')",
     'dist/manifest/validate.js': "await import('./dist/manifest/validate.js')",

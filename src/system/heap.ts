@@ -29,17 +29,21 @@ export function keepYoungGenerationSmall(): void {
  *   code and feedback. Set before the process's modules load: compiling starts with them.
  * - `one-shot`, a `cronsync sync` of a few hundred manifests: it is over before most of what
  *   TurboFan compiles pays back, yet its code, compiler zones and worker threads cost about
- *   8 MiB of peak. Sparkplug stays, with its tier-up checks forced: without them, code that ran
- *   hot before {@link preferSpeed} (the YAML parser read the config) could never be optimized.
+ *   8 MiB of peak. Sparkplug is off too: it compiles nearly every function that gets feedback
+ *   (most of the agent's, once each), about 2.5 MiB of baseline code and compiler pages for a
+ *   CPU gain within the noise of a 100-job sync (bench/daemon.bench.mjs). The tier-up checks
+ *   are forced: without them, code that ran hot before {@link preferSpeed} (the YAML parser read
+ *   the config) could never be optimized. Set before the sync's modules load (cli/commands/sync.ts).
  *
  * Both add `--optimize-for-size` (the GC grows the heap in smaller steps and gives freed pages
  * back at once). Together: an idle daemon about 9 MiB smaller, the 100-job git sync peaking at
- * ~58 instead of ~69 MiB (bench/daemon.bench.mjs). The cost is CPU on large syncs (a 10,000-
- * manifest sync runs 30-100% longer), hence {@link speedForWorkload}.
+ * ~54 instead of ~69 MiB (bench/daemon.bench.mjs; with a GC after its fetch, see
+ * cli/commands/sync-run.ts). The cost is CPU on large syncs (a 10,000-manifest sync runs
+ * 30-100% longer), hence {@link speedForWorkload}.
  */
 export const SMALL_FOOTPRINT_FLAGS = {
   idle: ['--no-opt', '--no-sparkplug', '--optimize-for-size'],
-  'one-shot': ['--no-opt', '--optimize-for-size', '--force-emit-interrupt-budget-checks'],
+  'one-shot': ['--no-opt', '--no-sparkplug', '--optimize-for-size', '--force-emit-interrupt-budget-checks'],
 } as const;
 
 /** V8's defaults for every flag of {@link SMALL_FOOTPRINT_FLAGS}. */

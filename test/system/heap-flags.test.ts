@@ -4,6 +4,9 @@ import { SMALL_FOOTPRINT_FLAGS, SPEED_FLAGS, SPEED_FROM, speedForWorkload } from
 
 // V8's optimization status bit "optimized" (src/runtime/runtime.h, OptimizationStatus::kOptimized).
 const OPTIMIZED = 16;
+// ... kInterpreted and kBaseline: the function runs in Ignition, or has Sparkplug code.
+const INTERPRETED = 128;
+const BASELINE = 32768;
 
 /** In a fresh node: a hot function after the memory flags and one after the speed flags, their optimization status. */
 function statuses(profile: keyof typeof SMALL_FOOTPRINT_FLAGS): { held: number; released: number } {
@@ -30,6 +33,14 @@ describe('system/heap V8 flags', () => {
 
     expect(held & OPTIMIZED).toBe(0);
     expect(released & OPTIMIZED).toBe(OPTIMIZED);
+  });
+
+  it('the one-shot profile keeps Sparkplug off too, and preferSpeed lets it compile again', () => {
+    const { held, released } = statuses('one-shot');
+
+    expect(held & BASELINE).toBe(0);
+    expect(held & INTERPRETED).toBe(INTERPRETED);
+    expect(released & (BASELINE | OPTIMIZED)).not.toBe(0);
   });
 
   it('names only flags this V8 has (setFlagsFromString ignores unknown ones)', () => {

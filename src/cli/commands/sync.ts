@@ -1,11 +1,13 @@
-/** `cronsync sync [--force] [--dry-run]`: one reconcile. */
-import { buildAgent, loadAgentConfig, AGENT_OPTIONS } from '../agent.js';
-import { parseCommandArgs } from '../args.js';
-import { useColor } from '../io.js';
+/**
+ * `cronsync sync [--force] [--dry-run]`: one reconcile.
+ *
+ * This module only tunes V8 for a one-shot run and then loads the sync itself (./sync-run.ts):
+ * the flags are set before Node resolves and compiles the agent's modules, which is what first
+ * makes V8 compile (see system/heap.ts); set after, compiling those modules would already have
+ * mapped the compilers and grown the heap (about 3.5 MiB of the 100-job sync's peak).
+ */
+import { keepYoungGenerationSmall, preferSmallFootprint, preferSpeed } from '../../system/heap.js';
 import type { CliIo } from '../io.js';
-import { escapeText } from '../escape.js';
-import { formatAgentProblems, formatPlan } from '../plan-format.js';
-import { keepYoungGenerationSmall, preferSmallFootprint, preferSpeed, speedForWorkload } from '../../system/heap.js';
 
 export const usage = `Usage: cronsync sync [--force] [--dry-run] [--config FILE] [--state-dir DIR] [--scheduler KIND]
 
@@ -29,21 +31,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   // V8's defaults come back at the end, for a caller that lives on (tests run commands in-process).
   preferSmallFootprint('one-shot');
   try {
-    const { values } = parseCommandArgs(argv, { ...AGENT_OPTIONS, force: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false } });
-    const cfg = loadAgentConfig({ ...values, 'log-level': values['log-level'] ?? 'warn' }, io);
-    const agent = await buildAgent(cfg, io, { onListed: speedForWorkload, afterFetch: (snapshot) => speedForWorkload(snapshot.files.length) });
-    const out = await agent.reconciler.reconcile({ force: values.force, dryRun: values['dry-run'] });
-    const ctx = out.context;
-    const target = agent.adapter.render([]).files.map((f) => f.name).join(', ') || agent.scheduler.kind;
-    const color = useColor(io.stdout, io.env);
-    if (ctx.planned) io.stdout.write(formatPlan(ctx.planned, ctx.load?.issues ?? [], `${agent.scheduler.kind} (${target})`, color, ctx.installed));
-    io.stdout.write(formatAgentProblems(ctx, color));
-    if (out.result === 'error') {
-      io.stderr.write(`cronsync: sync failed (${ctx.reason ?? 'Internal'}): ${escapeText(out.status.lastAttempt.error ?? 'unknown error')}\n`);
-      return 1;
-    }
-    if (!values['dry-run']) io.stdout.write(`Sync ${out.result === 'ok' ? 'ok' : 'applied with problems'}: commit ${escapeText(ctx.snapshot?.commit?.slice(0, 12) ?? '-')}, ${out.status.counts.installed} job(s) installed.\n`);
-    return 0;
+    return await (await import('./sync-run.js')).run(argv, io);
   } finally {
     preferSpeed();
   }
