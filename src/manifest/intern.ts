@@ -18,33 +18,53 @@ export type StringTable = Map<string, string>;
 export const MAX_SHARED_STRINGS = 4096;
 
 /**
+ * Nodes (objects, arrays and strings) visited in one document at most, and the deepest level:
+ * aliases can make a document's value a graph far larger than its text, or a cycle. Past either,
+ * the rest is left as it is (sharing is only a saving). A manifest has about 50 nodes and 5 levels.
+ */
+export const MAX_SHARE_NODES = 4096;
+export const MAX_SHARE_DEPTH = 64;
+
+/**
  * Replaces, in place, each string in the arrays and plain objects of `value` (the output of
  * `toJS`) by the equal string of `table`, adding it when the table has room. Keys are left as
  * they are (V8 shares property names already), and so is anything but plain data. Equal
  * strings are interchangeable, so the document's value is unchanged.
  */
 export function shareStrings(value: unknown, table: StringTable): void {
+  shareIn(value, table, 0, MAX_SHARE_NODES);
+}
+
+/** {@link shareStrings} at `depth` with `budget` nodes left; returns the budget left after it. */
+function shareIn(value: unknown, table: StringTable, depth: number, budget: number): number {
+  if (typeof value !== 'object' || value === null || depth >= MAX_SHARE_DEPTH || --budget <= 0) return budget;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
+    for (let i = 0; i < value.length && budget > 0; i++) {
       const v: unknown = value[i];
-      if (typeof v === 'string') value[i] = shared(v, table);
-      else if (typeof v === 'object' && v !== null) shareStrings(v, table);
+      if (typeof v === 'string') {
+        value[i] = shared(v, table);
+        budget--;
+      } else {
+        budget = shareIn(v, table, depth + 1, budget);
+      }
     }
-    return;
+    return budget;
   }
-  if (typeof value !== 'object' || value === null) return;
   const proto = Object.getPrototypeOf(value) as unknown;
-  if (proto !== Object.prototype && proto !== null) return;
+  if (proto !== Object.prototype && proto !== null) return budget;
   const o = value as Record<string, unknown>;
   for (const k of Object.keys(o)) {
+    if (budget <= 0) break;
     const v = o[k];
-    // `__proto__` as an own key (a YAML key of that name) is never assigned to: that would set the prototype.
     if (typeof v === 'string') {
+      // `__proto__` as an own key (a YAML key of that name) is never assigned to: that would set the prototype.
       if (k !== '__proto__') o[k] = shared(v, table);
-    } else if (typeof v === 'object' && v !== null) {
-      shareStrings(v, table);
+      budget--;
+    } else {
+      budget = shareIn(v, table, depth + 1, budget);
     }
   }
+  return budget;
 }
 
 function shared(s: string, table: StringTable): string {

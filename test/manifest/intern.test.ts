@@ -17,7 +17,8 @@ describe('manifest/intern', () => {
   it('adds strings it has not seen, up to MAX_SHARED_STRINGS, and then only looks up', () => {
     const table: StringTable = new Map();
     const many = Array.from({ length: MAX_SHARED_STRINGS + 10 }, (_, i) => `s${i}`);
-    shareStrings({ many }, table);
+    // Documents of 1,000 strings each (one document's walk is bounded too).
+    for (let i = 0; i < many.length; i += 1000) shareStrings(many.slice(i, i + 1000), table);
     expect(table.size).toBe(MAX_SHARED_STRINGS);
     expect(table.get('s0')).toBe('s0');
     expect(table.has(`s${MAX_SHARED_STRINGS}`)).toBe(false);
@@ -53,5 +54,26 @@ describe('manifest/intern', () => {
     expect(loaded.jobs[0]!.job.spec.args).toEqual(['--id=3', '--verbose']);
     expect(loaded.issues).toEqual(alone.flatMap((r) => r.issues));
     expect(loaded.issues.filter((i) => i.rule === 'unknown-field')).toHaveLength(2);
+  });
+});
+
+describe('manifest/intern (aliases)', () => {
+  it('stops at a cycle and in a graph far larger than its text, within its node budget', () => {
+    const table: StringTable = new Map([['x', 'X']]);
+    const cycle: Record<string, unknown> = { s: 'x' };
+    cycle.self = cycle;
+    expect(() => shareStrings(cycle, table)).not.toThrow();
+    expect(cycle.s).toBe('X');
+    // 2^40 paths to one leaf: visited only within the budget, so this returns at once.
+    let dag: unknown[] = ['x'];
+    for (let i = 0; i < 40; i++) dag = [dag, dag];
+    expect(() => shareStrings(dag, table)).not.toThrow();
+  });
+
+  it('loads a document whose alias refers to an enclosing node', () => {
+    const text = 'apiVersion: v1\nkind: Job\nmetadata: &m\n  name: a\n  tenant: acme\n  labels: { self: *m }\nspec:\n  schedule: "0 2 * * *"\n  command: /bin/true\n';
+    const loaded = loadManifests([{ path: 'a.yaml', content: text, oid: '1' }]);
+    expect(loaded.jobs).toHaveLength(0);
+    expect(loaded.issues.length).toBeGreaterThan(0);
   });
 });
