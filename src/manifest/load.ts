@@ -3,6 +3,8 @@
  * (name unique within a tenant). Pure: the caller reads the files. Per-file results can be
  * cached by content id, so an unchanged file is never parsed twice.
  */
+import { shareStrings } from './intern.js';
+import type { StringTable } from './intern.js';
 import { parseManifestFile, releaseYaml } from './parse.js';
 import { releaseJobValidator } from './schema.js';
 import { byPosition, validateDocument } from './validate.js';
@@ -78,11 +80,13 @@ export function loadManifests(inputs: readonly ManifestInput[], ctx: RuleContext
   const next: LoadCache = new Map();
   const keys: string[] = [];
   let parsed = 0;
+  // One table for the files parsed by this load; dropped with it.
+  const strings: StringTable = new Map();
   for (const input of inputs) {
     const key = input.oid === undefined || input.error ? undefined : `${input.path}\0${input.rootPath ?? ''}\0${input.oid}`;
     let res = key === undefined ? undefined : cache?.get(key);
     if (!res) {
-      res = loadFile(input, ctx);
+      res = loadFile(input, ctx, strings);
       parsed++;
     }
     if (key !== undefined) next.set(key, res);
@@ -123,8 +127,11 @@ function sameKeys(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-/** Parses and validates one file. */
-export function loadFile(input: ManifestInput, ctx: RuleContext = {}): FileResult {
+/**
+ * Parses and validates one file. With `strings`, the documents' strings are replaced by equal
+ * ones of that table (see ./intern.ts), shared with the other files loaded with it.
+ */
+export function loadFile(input: ManifestInput, ctx: RuleContext = {}, strings?: StringTable): FileResult {
   const outcome: FileOutcome = { path: input.path, valid: 0, invalid: 0, unreadable: false, names: [] };
   if (input.error) {
     outcome.invalid = 1;
@@ -140,6 +147,7 @@ export function loadFile(input: ManifestInput, ctx: RuleContext = {}): FileResul
   outcome.unreadable = parsed.failed > parsed.documents.filter((d) => d.invalid).length;
   outcome.invalid = parsed.failed;
   for (const doc of parsed.documents) {
+    if (strings) shareStrings(doc.value, strings);
     const res = validateDocument(doc, fileCtx);
     issues.push(...res.warnings);
     if (res.ok) {
