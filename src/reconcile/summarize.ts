@@ -225,11 +225,11 @@ const MAX_NEXT_FIRES = 1024;
 interface RunReader { read(id: string): Promise<StatusJob['lastRun']> }
 
 function runReader(state: StateStore): RunReader {
-  /** Jobs with a record, listed once for all rows (null: the store cannot list them). */
+  /** Jobs with a record, listed once for all rows (null: the listing failed, each is read). */
   let listed: Promise<Set<string> | null> | undefined;
   return {
     async read(id) {
-      listed ??= state.listLastRuns ? state.listLastRuns().catch(() => null) : Promise.resolve(null);
+      listed ??= state.listLastRuns().catch(() => null);
       const ids = await listed;
       if (ids && !ids.has(id)) return null;
       const r = await state.readLastRun(id).catch(() => null);

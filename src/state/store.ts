@@ -78,10 +78,10 @@ export interface StateStore {
   readLastRun(id: JobId | string): Promise<LastRun | null>;
   /**
    * Ids of the jobs that have a last-run record, in one listing, so that a sync of thousands of
-   * jobs, most never run, does not ask for each. Optional: without it, readLastRun is asked.
+   * jobs, most never run, does not ask for each.
    * @throws {IoError}
    */
-  listLastRuns?(): Promise<Set<string>>;
+  listLastRuns(): Promise<Set<string>>;
   /** Records the last run of a job (not fsynced: informational). @throws {IoError} */
   writeLastRun(id: JobId | string, run: LastRun): Promise<void>;
   /** Deletes a job's last run and its scheduled-minute markers; whether it had a run. @throws {IoError} */
