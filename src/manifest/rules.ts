@@ -12,6 +12,7 @@ import { isValidTimeZone } from '../schedule/zone.js';
 import { argsPlan, argsRefusalMessage } from './args/plan.js';
 import { durationMs } from './duration.js';
 import type { RawDocument } from './parse.js';
+import { remember } from '../memo.js';
 import type { Issue, Severity } from './types.js';
 
 /** Injected checks that depend on the machine lint runs on. */
@@ -93,8 +94,7 @@ function scheduleVerdict(schedule: string, zone: string, zoneOk: boolean): Sched
   if (v === undefined) {
     const parsed = parseCron(schedule);
     v = parsed.ok ? { never: zoneOk && neverFires(parsed.value, zone) } : { error: parsed.error, never: false };
-    if (verdicts.size >= MAX_VERDICTS) verdicts.clear();
-    verdicts.set(key, v);
+    remember(verdicts, MAX_VERDICTS, key, v);
   }
   return v;
 }

@@ -11,6 +11,7 @@ import { firstFire } from '../schedule/fires.js';
 import type { StateStore } from '../state/store.js';
 import type { JobState, StatusFile, StatusJob, StatusProblem, SyncResult } from '../status/types.js';
 import { VERSION } from '../version.js';
+import { remember } from '../memo.js';
 import type { ReconcilerDeps, SyncContext } from './types.js';
 
 /** Rule of the status problem for an unusable `secretsFile`. */
@@ -198,10 +199,7 @@ function nextRunAfter(now: Date): NextRun {
         try {
           const at = firstFire(schedule, zone, now);
           next = at?.toISOString() ?? null;
-          if (at) {
-            if (nextFires.size >= MAX_NEXT_FIRES) nextFires.clear();
-            nextFires.set(key, { from: t, next: at.getTime(), iso: next! });
-          }
+          if (at) remember(nextFires, MAX_NEXT_FIRES, key, { from: t, next: at.getTime(), iso: next! });
         } catch {
           next = null;
         }

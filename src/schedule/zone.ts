@@ -13,6 +13,7 @@
  * offset is 0 at every instant since year 1, which `Intl` itself confirms (see the tests).
  * Assumes at most one offset change per 6-hour window, true for every zone since 1900.
  */
+import { remember } from '../memo.js';
 
 const MS_MINUTE = 60_000;
 const MS_HOUR = 3_600_000;
@@ -52,6 +53,8 @@ interface LazyTable {
 type YearTable = EagerTable | LazyTable;
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
+/** Distinct zone names remembered by `validity` and `formatters`; past it each starts again. */
+const MAX_ZONES = 10_000;
 const yearTables = new Map<string, Map<number, YearTable>>();
 const validity = new Map<string, string | null>();
 
@@ -75,9 +78,7 @@ export function canonicalTimeZone(zone: string): string | null {
       result = null;
     }
   }
-  if (validity.size > 10_000) validity.clear();
-  validity.set(zone, result);
-  return result;
+  return remember(validity, MAX_ZONES, zone, result);
 }
 
 /**
@@ -103,8 +104,7 @@ function formatter(zone: string): Intl.DateTimeFormat {
       second: 'numeric',
     });
     // Only valid zones get here (the constructor throws otherwise); bounded like `validity`.
-    if (formatters.size > 10_000) formatters.clear();
-    formatters.set(zone, f);
+    remember(formatters, MAX_ZONES, zone, f);
   }
   return f;
 }

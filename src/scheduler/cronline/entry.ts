@@ -10,6 +10,7 @@ import { decodeMarker, encodeMarker, entryHash, markerOf } from '../marker.js';
 import type { MarkerLine } from '../marker.js';
 import type { Horizon } from './zones.js';
 import { hostLineFields, translateSchedule } from './translate.js';
+import { remember } from '../../memo.js';
 
 /** Prefix of a paused (commented-out) entry line. */
 export const PAUSED_PREFIX = '#paused: ';
@@ -67,9 +68,7 @@ function lineFields(schedule: string, zone: string, ctx: EntryContext): readonly
   const key = `${zone}\0${schedule}`;
   let fields = memo.get(key);
   if (fields === undefined) {
-    fields = translateSchedule(resolveSchedule(schedule, zone), zone, ctx.hostZone, ctx.horizon).map(hostLineFields);
-    if (memo.size >= MAX_FIELDS) memo.clear();
-    memo.set(key, fields);
+    fields = remember(memo, MAX_FIELDS, key, translateSchedule(resolveSchedule(schedule, zone), zone, ctx.hostZone, ctx.horizon).map(hostLineFields));
   }
   return fields;
 }

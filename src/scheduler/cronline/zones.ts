@@ -12,6 +12,7 @@
  */
 import { offsetAt, transitionsBetween } from '../../schedule/zone.js';
 import type { Transition } from '../../schedule/zone.js';
+import { remember } from '../../memo.js';
 
 const MS_MIN = 60_000;
 const MS_DAY = 86_400_000;
@@ -53,6 +54,8 @@ export interface ZonePair {
 }
 
 const cache = new Map<string, ZonePair>();
+/** Distinct zone pairs and horizons remembered; past it the cache starts again. */
+const MAX_PAIRS = 1000;
 
 function minuteOfDay(wallMs: number): number {
   return Math.floor((((wallMs % MS_DAY) + MS_DAY) % MS_DAY) / MS_MIN);
@@ -151,9 +154,7 @@ export function zonePair(jobZone: string, hostZone: string, horizon: Horizon = D
   const key = `${jobZone}\u0000${hostZone}\u0000${horizon.fromYear}\u0000${horizon.toYear}`;
   let hit = cache.get(key);
   if (!hit) {
-    hit = compute(jobZone, hostZone, horizon);
-    if (cache.size > 1000) cache.clear();
-    cache.set(key, hit);
+    hit = remember(cache, MAX_PAIRS, key, compute(jobZone, hostZone, horizon));
   }
   return hit;
 }

@@ -1,0 +1,12 @@
+/**
+ * Bounded memos: the caches of pure computations keyed by a schedule, a zone or a pair of them.
+ * A repository has thousands of jobs and a handful of distinct keys, so a memo rarely fills; when
+ * one does (a hostile or generated repository), it starts again instead of growing without bound.
+ */
+
+/** Stores `value` under `key` in `memo`, first emptying a memo that holds `max` entries; returns `value`. */
+export function remember<K, V>(memo: Map<K, V>, max: number, key: K, value: V): V {
+  if (memo.size >= max) memo.clear();
+  memo.set(key, value);
+  return value;
+}
