@@ -219,10 +219,14 @@ const nextFires = new Map<string, { from: number; next: number; iso: string }>()
 /** Schedule/zone pairs remembered; past it the memo starts again. */
 const MAX_NEXT_FIRES = 1024;
 
-/** Reads the last-run records of jobs for their rows. */
-interface RunReader { read(id: string): Promise<StatusJob['lastRun']> }
+/** Reads the last-run records of jobs for their status rows. */
+export interface RunReader { read(id: string): Promise<StatusJob['lastRun']> }
 
-function runReader(state: StateStore): RunReader {
+/**
+ * Reads last runs for many jobs: one listing of the records, then a read for each job that has
+ * one, so that thousands of jobs, most never run, cost one directory read (`sync` and `status`).
+ */
+export function runReader(state: StateStore): RunReader {
   /** Jobs with a record, listed once for all rows (null: the listing failed, each is read). */
   let listed: Promise<Set<string> | null> | undefined;
   return {

@@ -4,7 +4,7 @@
  * durably (node:fs/promises through src/system/files.ts) or reads the status file is imported
  * on first use, which `exec` never makes.
  */
-import { readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { IoError, UsageError } from '../errors.js';
 import type { JobId } from '../manifest/types.js';
@@ -149,12 +149,9 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
       return removeFileSync(path(`jobs/${tenant}/${name}.json`));
     },
 
-    // Synchronous: a sync reads one per job, most of them missing. A stat that does not throw
-    // answers those without the cost of an ENOENT exception (a file deleted in between is null too).
+    // Synchronous: a sync reads one per job that listLastRuns found (a file deleted in between is null).
     async readLastRun(id) {
-      const file = lastRunPath(dir, id);
-      if (statMissing(file)) return null;
-      const text = readFileOrNullSync(file);
+      const text = readFileOrNullSync(lastRunPath(dir, id));
       return text === null ? null : parseLastRun(text);
     },
     async listLastRuns() {
@@ -230,15 +227,6 @@ export function countLines(text: string | null): number {
 
 /** Snapshot files written between two turns of the event loop. */
 const CHUNK = 256;
-
-/** True when nothing is at `file` (ENOENT, thrown by nothing); any other error is left to the read. */
-function statMissing(file: string): boolean {
-  try {
-    return statSync(file, { throwIfNoEntry: false }) === undefined;
-  } catch {
-    return false;
-  }
-}
 
 function removeQuietly(file: string): void {
   try {

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { writeLastRun } from '../../src/state/runs.js';
 import type { StatusFile } from '../../src/status/types.js';
 import { testTempDir } from '../system/tempdir.js';
 import { cli } from './helpers.js';
@@ -39,6 +40,24 @@ describe('cli/commands/status', { timeout: 20_000 }, () => {
     expect(text.out).toMatch(/^acme\/a +- +- +- +invalid +-$/m);
     expect(JSON.parse(json.out).problems[0].message).toBe(`unknown time zone "${EVIL}"`);
     expect(text.code).toBe(0);
+  });
+
+  it('shows each job\'s last run as recorded since the sync, and none for a job that has not run', async () => {
+    const dir = testTempDir('cronsync-status-cli-');
+    const status = evilStatus(new Date());
+    const row = { path: 'jobs/a.yaml', commit: null, schedule: '0 2 * * *', timezone: 'UTC', nextRun: null, state: 'installed' as const, lastRun: null, reason: null };
+    status.jobs = [{ ...row, id: 'acme/ran' }, { ...row, id: 'acme/never' }];
+    status.problems = [];
+    writeFileSync(join(dir, 'status.json'), JSON.stringify(status));
+    await writeLastRun(dir, 'acme/ran', { runId: 'r1', startedAt: '2026-12-06T02:00:00.000Z', finishedAt: '2026-12-06T02:00:01.000Z', status: 'failure', exitCode: 3, durationMs: 1000, attempts: 2 });
+
+    const json = await cli(['status', '--json', '--state-dir', dir], dir);
+
+    const jobs = JSON.parse(json.out).jobs as { id: string; lastRun: unknown }[];
+    expect(jobs.map((j) => [j.id, j.lastRun])).toEqual([
+      ['acme/ran', { startedAt: '2026-12-06T02:00:00.000Z', status: 'failure', exitCode: 3, durationMs: 1000, attempts: 2 }],
+      ['acme/never', null],
+    ]);
   });
 
   it('exits 2 on a bad --log-level, as on an unknown flag', async () => {

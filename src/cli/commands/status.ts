@@ -1,6 +1,7 @@
 /** `cronsync status [--json]`: show the status file; exit 1 when the last sync failed or is stale. */
 import { loadConfig } from '../../config/load.js';
 import { durationMs } from '../../manifest/duration.js';
+import { runReader } from '../../reconcile/summarize.js';
 import { firstFire } from '../../schedule/fires.js';
 import { createFsStateStore } from '../../state/fs-store.js';
 import { statusPath } from '../../status/io.js';
@@ -35,9 +36,10 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   const now = Date.now();
   // Runs and time move on between syncs: refresh the last run and the next fire time.
+  const runs = runReader(state);
   for (const job of status.jobs) {
-    const r = await state.readLastRun(job.id).catch(() => null);
-    if (r) job.lastRun = { startedAt: r.startedAt, status: r.status, exitCode: r.exitCode, durationMs: r.durationMs, attempts: r.attempts };
+    const r = await runs.read(job.id);
+    if (r) job.lastRun = r;
     if (job.nextRun !== null) {
       try {
         job.nextRun = firstFire(job.schedule, job.timezone, new Date(now))?.toISOString() ?? null;
