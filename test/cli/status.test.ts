@@ -45,7 +45,7 @@ describe('cli/commands/status', { timeout: 20_000 }, () => {
   it('shows each job\'s last run as recorded since the sync, and none for a job that has not run', async () => {
     const dir = testTempDir('cronsync-status-cli-');
     const status = evilStatus(new Date());
-    const row = { path: 'jobs/a.yaml', commit: null, schedule: '0 2 * * *', timezone: 'UTC', nextRun: null, state: 'installed' as const, lastRun: null, reason: null };
+    const row = { path: 'jobs/a.yaml', commit: null, schedule: '0 2 * * *', timezone: 'UTC', nextRun: null, state: 'installed' as const, lastRun: null };
     status.jobs = [{ ...row, id: 'acme/ran' }, { ...row, id: 'acme/never' }];
     status.problems = [];
     writeFileSync(join(dir, 'status.json'), JSON.stringify(status));
