@@ -3,27 +3,10 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lockHolder, tryAcquireLock } from '../../src/shim/lock.js';
-import { createPosixPlatform, createWin32Platform, type ToolRunner } from '../../src/system/platform.js';
+import { createPosixPlatform, createWin32Platform } from '../../src/system/platform.js';
 import { killTree } from '../../src/system/runner.js';
+import { fakeWindowsTools as tools } from '../fakes/FakeWindowsTools.js';
 import { tempStateDir } from './fixtures.js';
-
-// `tasklist /FI "PID eq n" /FO CSV /NH`, format documented at
-// https://learn.microsoft.com/windows-server/administration/windows-commands/tasklist
-const NODE = (pid: number): string => `"node.exe","${pid}","Services","0","45,312 K"\r\n`;
-
-/** Windows tools: tasklist reports `live` pids as node.exe; records every call. */
-function tools(live: Set<number>): ToolRunner & { calls: string[][] } {
-  const calls: string[][] = [];
-  return {
-    calls,
-    runSync(file, args) {
-      calls.push([file, ...args]);
-      const pid = Number(/PID eq (\d+)/.exec(args.join(' '))?.[1]);
-      return { status: 0, stdout: live.has(pid) ? NODE(pid) : 'INFO: No tasks are running which match the specified criteria.\r\n' };
-    },
-    start: (file, args) => void calls.push([file, ...args]),
-  };
-}
 
 const started: number[] = [];
 afterEach(() => {

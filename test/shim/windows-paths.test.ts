@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { tryAcquireLock } from '../../src/shim/lock.js';
 import { readSecretsFile } from '../../src/shim/secrets.js';
 import { createWin32Platform, type ToolRunner } from '../../src/system/platform.js';
+import { TASKLIST_NONE, tasklistNode } from '../fakes/FakeWindowsTools.js';
 import { tempStateDir } from './fixtures.js';
 
 /** Windows tools answering from a table; records every call. */
@@ -16,17 +17,13 @@ function tools(answers: Record<string, { status: number; stdout: string }>): Too
   };
 }
 
-// `tasklist /FI "PID eq n" /FO CSV /NH` output, format documented at
-// https://learn.microsoft.com/windows-server/administration/windows-commands/tasklist
-const NONE = 'INFO: No tasks are running which match the specified criteria.\r\n';
-const NODE = (pid: number): string => `"node.exe","${pid}","Services","0","45,312 K"\r\n`;
 const holder = (pid: number, runId: string) => ({ pid, startTime: 'node.exe', runId, startedAt: '2026-01-01T00:00:00Z' });
 
 describe('shim on Windows (platform fakes)', () => {
   it('takes over a lock whose holder is dead', async () => {
     const path = join(tempStateDir(), 'locks', 'acme', 'job.lock');
     await tryAcquireLock(path, holder(4242, 'old'));
-    const platform = createWin32Platform({ tools: tools({ tasklist: { status: 0, stdout: NONE } }), exists: (pid) => pid !== 4242 });
+    const platform = createWin32Platform({ tools: tools({ tasklist: { status: 0, stdout: TASKLIST_NONE } }), exists: (pid) => pid !== 4242 });
 
     const r = await tryAcquireLock(path, holder(4300, 'new'), { platform });
 
@@ -36,7 +33,7 @@ describe('shim on Windows (platform fakes)', () => {
   it('takes over a lock whose pid now runs another image, and keeps one held by a live node.exe', async () => {
     const path = join(tempStateDir(), 'locks', 'acme', 'job.lock');
     await tryAcquireLock(path, holder(4242, 'old'));
-    const live = createWin32Platform({ tools: tools({ tasklist: { status: 0, stdout: NODE(4242) } }), exists: () => true });
+    const live = createWin32Platform({ tools: tools({ tasklist: { status: 0, stdout: tasklistNode(4242) } }), exists: () => true });
     const reused = createWin32Platform({ tools: tools({ tasklist: { status: 0, stdout: '"notepad.exe","4242","Console","1","9,000 K"\r\n' } }), exists: () => true });
 
     const kept = await tryAcquireLock(path, holder(4300, 'a'), { platform: live });

@@ -1,0 +1,40 @@
+/**
+ * A fake Windows host's process tools (`tasklist`, `taskkill`) behind the platform's ToolRunner,
+ * for the shim's Windows tests. Behaviours, from the documentation of the commands
+ * (https://learn.microsoft.com/windows-server/administration/windows-commands/tasklist and
+ * .../taskkill):
+ * - `tasklist /FI "PID eq n" /FO CSV /NH` prints one CSV row (image, pid, session name, session
+ *   number, memory) for a running process, and an `INFO:` line (exit 0) when none matches. Every
+ *   `live` pid runs node.exe here.
+ * - `taskkill /PID n /T /F` ends n and its descendants (`tree[n]`). `/T` without `/F` asks the
+ *   windows to close: console processes have none, so it ends nothing.
+ * Not modelled: other filters and formats, and the exit codes of taskkill.
+ * Every call is recorded in `calls`.
+ */
+import type { ToolRunner } from '../../src/system/platform.js';
+
+/** What tasklist prints when no process matches the filter. */
+export const TASKLIST_NONE = 'INFO: No tasks are running which match the specified criteria.\r\n';
+
+/** The row tasklist prints for node.exe running as `pid` in the services session. */
+export function tasklistNode(pid: number): string {
+  return `"node.exe","${pid}","Services","0","45,312 K"\r\n`;
+}
+
+/** A fake Windows host where `live` pids run node.exe and `tree` gives each pid's descendants. */
+export function fakeWindowsTools(live: Set<number>, tree: Record<number, number[]> = {}): ToolRunner & { calls: string[][] } {
+  const calls: string[][] = [];
+  return {
+    calls,
+    runSync(file, args) {
+      calls.push([file, ...args]);
+      const pid = Number(/PID eq (\d+)/.exec(args.join(' '))?.[1]);
+      return { status: 0, stdout: live.has(pid) ? tasklistNode(pid) : TASKLIST_NONE };
+    },
+    start(file, args) {
+      calls.push([file, ...args]);
+      const root = Number(args[1]);
+      if (file === 'taskkill' && args.includes('/T') && args.includes('/F')) for (const p of [root, ...(tree[root] ?? [])]) live.delete(p);
+    },
+  };
+}
