@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { processStartTime, tryAcquireLock } from '../../src/shim/lock.js';
 import type { AcquireResult, LockHolder, LockStep } from '../../src/shim/lock.js';
+import { prng } from '../schedule/random.js';
 import { tempStateDir } from './fixtures.js';
 
 const DEAD = 900_000;
@@ -25,17 +26,6 @@ function plantStale(pid: number, guard: boolean): string {
     writeFileSync(join(`${path}.takeover`, `${pid}-0.owner`), JSON.stringify({ pid, startTime: null }));
   }
   return path;
-}
-
-/** mulberry32: a seeded PRNG, so every schedule replays exactly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Lets every resumed contender run up to its next gate: the lock code does no real async I/O. */
