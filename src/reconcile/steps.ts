@@ -148,6 +148,7 @@ export const planStep: Step = async (ctx, deps, mem) => {
   const day = ctx.startedAt.toISOString().slice(0, 10);
   const previous = mem.renderedOn === day ? mem.rendered ?? new Map<string, string>() : new Map<string, string>();
   const rendered = new Map<string, string>();
+  const occupied = deps.adapter.occupied?.(ctx.installed) ?? (() => null);
   /** A job's entry text, or the reason the scheduler cannot hold it. */
   const errors = new Map<string, string>();
   // A job is looked up up to three times (isCurrent, entryError, the map below): key it once.
@@ -182,6 +183,8 @@ export const planStep: Step = async (ctx, deps, mem) => {
     entryError: (job) => {
       const user = runAs(job);
       if (user !== null) return user;
+      const taken = occupied(job);
+      if (taken !== null) return taken;
       const r = render(job);
       return typeof r === 'string' ? null : r.error;
     },

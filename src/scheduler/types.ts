@@ -56,6 +56,13 @@ export interface SchedulerAdapter {
    * installed from this desired job. The planner compares the two to detect drift.
    */
   renderEntry(desired: DesiredJob): string;
+  /**
+   * For schedulers where a job's entry has a fixed place that something not made by cronsync
+   * can hold (a Windows task at the job's path): given the inventory, why a job cannot be
+   * installed there, or null. The plan then rejects that job alone (its entry is never
+   * overwritten) and the other jobs apply. Absent: no entry can be in the way.
+   */
+  occupied?(installed: readonly InstalledEntry[]): (desired: DesiredJob) => string | null;
   /** Idempotent and atomic; a second call with the same plan changes nothing. */
   apply(plan: Plan, signal: AbortSignal): Promise<ApplyResult>;
 }

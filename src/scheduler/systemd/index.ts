@@ -124,6 +124,14 @@ export function createSystemdAdapter(options: SystemdAdapterOptions, ports: Syst
     return true;
   }
 
+  function occupied(installed: readonly InstalledEntry[]): (d: DesiredJob) => string | null {
+    const foreign = new Set(installed.filter((e) => e.marker === null).map(baseOf));
+    return (d) => {
+      const base = unitBase(d.id);
+      return foreign.has(base) ? `a unit not made by cronsync is in the way (${base}.service or .timer in ${dir}); it is left alone: delete or rename it to install this job` : null;
+    };
+  }
+
   async function apply(plan: Plan, signal: AbortSignal): Promise<SystemdApplyResult> {
     signal.throwIfAborted();
     if (plan.sourceId !== options.sourceId) {
@@ -153,7 +161,8 @@ export function createSystemdAdapter(options: SystemdAdapterOptions, ports: Syst
         refused.push(`${pair.base} (both ${other.id} and ${d.id})`);
         continue;
       }
-      // Units of that name without a marker were made by someone else: never overwritten.
+      // Units of that name without a marker were made by someone else: never overwritten. The
+      // plan rejects such jobs (occupied); this catches units written since the inventory.
       if (cur && unitEntry(cur, options.sourceId).marker === null) {
         refused.push(pair.base);
         continue;
@@ -228,5 +237,5 @@ export function createSystemdAdapter(options: SystemdAdapterOptions, ports: Syst
     }
   }
 
-  return { kind: 'systemd', inventory, render, renderEntry, apply };
+  return { kind: 'systemd', inventory, render, renderEntry, occupied, apply };
 }

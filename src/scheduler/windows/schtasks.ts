@@ -110,6 +110,14 @@ export function createSchtasksAdapter(options: WindowsAdapterOptions, ports: Win
     }
   }
 
+  function occupied(installed: readonly InstalledEntry[]): (d: DesiredJob) => string | null {
+    const foreign = new Set(installed.filter((e) => e.marker === null).map((e) => pathOf(e).toLowerCase()));
+    return (d) => {
+      const path = taskPath(folder, d.id);
+      return foreign.has(path.toLowerCase()) ? `a task not made by cronsync is at ${path}; it is left alone: delete or rename it to install this job` : null;
+    };
+  }
+
   async function apply(plan: Plan, signal: AbortSignal): Promise<ApplyResult> {
     signal.throwIfAborted();
     if (plan.sourceId !== options.sourceId) {
@@ -125,7 +133,8 @@ export function createSchtasksAdapter(options: WindowsAdapterOptions, ports: Win
       const path = taskPath(folder, d.id);
       targets.add(path.toLowerCase());
       const cur = installed.get(path.toLowerCase());
-      // A task without a marker at our path was made by someone else: never overwritten.
+      // A task without a marker at our path was made by someone else: never overwritten. The
+      // plan rejects such jobs (occupied); this catches a task created since the inventory.
       if (cur && cur.marker === null) {
         refused.push(path);
         continue;
@@ -150,5 +159,5 @@ export function createSchtasksAdapter(options: WindowsAdapterOptions, ports: Win
     return { changed: written.length > 0, written };
   }
 
-  return { kind: 'windows', inventory, render, renderEntry, apply };
+  return { kind: 'windows', inventory, render, renderEntry, occupied, apply };
 }
