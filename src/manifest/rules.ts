@@ -5,6 +5,7 @@
  */
 import { isAbsolute as isPosixAbsolute } from 'node:path/posix';
 import { isAbsolute as isWin32Absolute } from 'node:path/win32';
+import { remember } from '../memo.js';
 import { parseCron } from '../schedule/cron.js';
 import type { CronError } from '../schedule/cron.js';
 import { neverFires } from '../schedule/fires.js';
@@ -12,7 +13,6 @@ import { isValidTimeZone } from '../schedule/zone.js';
 import { argsPlan, argsRefusalMessage } from './args/plan.js';
 import { durationMs } from './duration.js';
 import type { RawDocument } from './parse.js';
-import { remember } from '../memo.js';
 import type { Issue, Severity } from './types.js';
 
 /** Injected checks that depend on the machine lint runs on. */

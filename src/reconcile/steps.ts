@@ -145,10 +145,10 @@ export const planStep: Step = async (ctx, deps, mem) => {
   const sel = ctx.selection!;
   const load = ctx.load!;
   const runAs = await runAsCheck(deps, [...sel.desired.values(), ...ctx.applied.values()]);
+  const occupied = deps.adapter.occupied?.(ctx.installed) ?? (() => null);
   const day = ctx.startedAt.toISOString().slice(0, 10);
   const previous = mem.renderedOn === day ? mem.rendered ?? new Map<string, string>() : new Map<string, string>();
   const rendered = new Map<string, string>();
-  const occupied = deps.adapter.occupied?.(ctx.installed) ?? (() => null);
   /** A job's entry text, or the reason the scheduler cannot hold it. */
   const errors = new Map<string, string>();
   // A job is looked up up to three times (isCurrent, entryError, the map below): key it once.

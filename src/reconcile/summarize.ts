@@ -7,11 +7,11 @@ import type { DesiredJob } from '../desired/types.js';
 import { readCrontopusStatus } from '../crontopus/status-file.js';
 import { stripUrlCredentials } from '../errors.js';
 import { jobNamespace } from '../manifest/types.js';
+import { remember } from '../memo.js';
 import { firstFire } from '../schedule/fires.js';
 import type { StateStore } from '../state/store.js';
 import type { JobState, StatusFile, StatusJob, StatusProblem, SyncResult } from '../status/types.js';
 import { VERSION } from '../version.js';
-import { remember } from '../memo.js';
 import type { ReconcilerDeps, SyncContext } from './types.js';
 
 /** Rule of the status problem for an unusable `secretsFile`. */

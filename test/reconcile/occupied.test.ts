@@ -8,6 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { nullLogger } from '../../src/log.js';
 import { createReconciler } from '../../src/reconcile/reconciler.js';
 import { createSystemdAdapter } from '../../src/scheduler/systemd/index.js';
 import { createSchtasksAdapter } from '../../src/scheduler/windows/schtasks.js';
@@ -23,7 +24,6 @@ import { agentConfig } from './fixtures.js';
 const temps = new TempDirs();
 afterEach(() => temps.removeAll());
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 /** Someone's own task, at the path cronsync would give job acme/b. */
 const FOREIGN = '<?xml version="1.0" encoding="UTF-16"?>\r\n<Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task"><RegistrationInfo><URI>\\cronsync\\acme\\b</URI></RegistrationInfo><Actions Context="Author"><Exec><Command>notepad.exe</Command></Exec></Actions></Task>\r\n';
 
@@ -38,7 +38,7 @@ function setup() {
   const runner = fakeSchtasks(new Map([['\\cronsync\\acme\\B', FOREIGN]]), { read: mem.read });
   const source = new MemorySource({ 'a.yaml': manifest('a'), 'b.yaml': manifest('b') });
   const adapter = createSchtasksAdapter({ sourceId: source.id, execCommand: CTX.execCommand, stateDir: state.dir, hostZone: 'UTC' }, { runner, fs: mem, tempDir: 'C:\\Temp' }, stubTriggersOf);
-  const rec = createReconciler({ config: agentConfig(state.dir), source, adapter, scheduler: { kind: 'windows', reason: 'test' }, clock: new FakeClock(), log: quiet, state });
+  const rec = createReconciler({ config: agentConfig(state.dir), source, adapter, scheduler: { kind: 'windows', reason: 'test' }, clock: new FakeClock(), log: nullLogger, state });
   const creates = (): string[] => runner.calls.filter((c) => c.argv[1] === '/Create').map((c) => c.argv[5]!);
   return { state, runner, rec, creates };
 }
@@ -87,7 +87,7 @@ function systemdSetup() {
   const runner = fakeSystemctl({ unitDir });
   const source = new MemorySource({ 'a.yaml': manifest('a', '/opt/jobs/a.sh'), 'b.yaml': manifest('b', '/opt/jobs/b.sh') });
   const adapter = createSystemdAdapter({ sourceId: source.id, execCommand: { file: '/usr/bin/node', args: ['/opt/cronsync/dist/cli/launch.cjs'] }, stateDir: state.dir, unitDir, mode: 'system', user: 'root', now: () => new Date('2026-06-01T00:00:00Z') }, { runner });
-  const rec = createReconciler({ config: agentConfig(state.dir), source, adapter, scheduler: { kind: 'systemd', reason: 'test' }, clock: new FakeClock(), log: quiet, state });
+  const rec = createReconciler({ config: agentConfig(state.dir), source, adapter, scheduler: { kind: 'systemd', reason: 'test' }, clock: new FakeClock(), log: nullLogger, state });
   return { unitDir, runner, rec };
 }
 

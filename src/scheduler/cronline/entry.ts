@@ -5,12 +5,12 @@
  */
 import type { DesiredJob } from '../../desired/types.js';
 import { SchedulerError } from '../../errors.js';
+import { remember } from '../../memo.js';
 import { resolveSchedule } from '../../schedule/fires.js';
 import { decodeMarker, encodeMarker, entryHash, markerOf } from '../marker.js';
 import type { MarkerLine } from '../marker.js';
 import type { Horizon } from './zones.js';
 import { hostLineFields, translateSchedule } from './translate.js';
-import { remember } from '../../memo.js';
 
 /** Prefix of a paused (commented-out) entry line. */
 export const PAUSED_PREFIX = '#paused: ';
