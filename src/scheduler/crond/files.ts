@@ -3,9 +3,10 @@
  * file and renaming it can be tested. Temp names start with a dot: cron ignores them.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IoError } from '../../errors.js';
+import { readText } from '../../system/files.js';
 
 /** CronDirFs is what the cron.d adapter does to the file system. */
 export interface CronDirFs {
@@ -30,7 +31,7 @@ function ioError(op: string, path: string, err: unknown): IoError {
 export const nodeCronDirFs: CronDirFs = {
   async read(path) {
     try {
-      return await readFile(path, 'utf8');
+      return await readText(path);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'EISDIR') return null;
