@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
 import type { CST, Document, Node } from 'yaml';
+import { fastDocuments, locateToken, yamlCore, type FastDocument, type YamlCore } from './tokens.js';
 import type { Issue } from './types.js';
 
 let loaded: typeof Yaml | undefined;
@@ -28,6 +29,7 @@ function yaml(): typeof Yaml {
 export function releaseYaml(): void {
   if (!loaded) return;
   loaded = undefined;
+  yamlCoreCache = undefined;
   const require = createRequire(import.meta.url);
   const root = require.resolve('yaml').replace(/dist[/\\]index\.js$/, '');
   for (const id of Object.keys(require.cache)) if (id.startsWith(root)) delete require.cache[id];
@@ -72,7 +74,14 @@ export interface ParsedFile {
 }
 
 /** What a file holds, for messages: a manifest (the default) or the agent's config file. */
-export interface ParseOptions { kind?: 'manifest' | 'config' }
+export interface ParseOptions {
+  kind?: 'manifest' | 'config';
+  /**
+   * False reads every file through yaml's Composer; by default a file in the subset that
+   * `tokens.ts` describes goes from parser tokens straight to data, with the same result.
+   */
+  fastPath?: boolean;
+}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -112,23 +121,16 @@ export function parseManifestFile(file: string, bytes: Uint8Array | string, opts
   };
   let docs: Document.Parsed[];
   /** Documents nested past the limit (by index) and the offset of their first collection past it. */
-  const tooDeep = new Map<number, number>();
+  let tooDeep: Map<number, number>;
   try {
-    // parseAllDocuments, with the nesting checked between the (iterative) parser and the composer.
-    const tokens = Array.from(new (yaml().Parser)(lc.addNewLine).parse(text));
-    let index = 0;
-    for (let t = 0; t < tokens.length; t++) {
-      const token = tokens[t]!;
-      if (token.type !== 'document') continue;
-      const end = t + 1 < tokens.length ? tokens[t + 1]!.offset : text.length;
-      const at = mayNestPastLimit(text, token.offset, end) ? nestingPastLimit(token.value) : null;
-      if (at !== null) {
-        tooDeep.set(index, at);
-        delete token.value;
-      }
-      index++;
+    let tokens: CST.Token[];
+    ({ tokens, tooDeep } = tokenize(text, lc));
+    const fast = opts.fastPath !== false && tooDeep.size === 0 ? fastDocuments(core(), tokens, text) : null;
+    if (fast) {
+      fastResult(out, fast, text, pos);
+      return out;
     }
-    docs = Array.from(new (yaml().Composer)({ version: '1.2', schema: 'core', uniqueKeys: true, strict: true }).compose(tokens)) as Document.Parsed[];
+    docs = compose(tokens);
   } catch (err) {
     // The parser itself recurses when it closes many levels at once: only deep nesting exhausts the stack.
     const deep = err instanceof RangeError;
@@ -187,6 +189,72 @@ export function parseManifestFile(file: string, bytes: Uint8Array | string, opts
     });
   });
   return out;
+}
+
+/** The Composer's options: YAML 1.2, core schema, unique keys, and the spec's errors kept as errors. */
+const COMPOSER_OPTIONS = { version: '1.2', schema: 'core', uniqueKeys: true, strict: true } as const;
+
+let yamlCoreCache: YamlCore | undefined;
+
+function core(): YamlCore {
+  return (yamlCoreCache ??= yamlCore(yaml(), COMPOSER_OPTIONS));
+}
+
+/**
+ * yaml's parser tokens of a file, with the documents nested past the limit found (by index, with
+ * the offset of their first collection past it) and their contents dropped, so that the composer
+ * never recurses into them.
+ */
+function tokenize(text: string, lc?: Yaml.LineCounter): { tokens: CST.Token[]; tooDeep: Map<number, number> } {
+  const tokens = Array.from(new (yaml().Parser)(lc?.addNewLine).parse(text));
+  const tooDeep = new Map<number, number>();
+  let index = 0;
+  for (let t = 0; t < tokens.length; t++) {
+    const token = tokens[t]!;
+    if (token.type !== 'document') continue;
+    const end = t + 1 < tokens.length ? tokens[t + 1]!.offset : text.length;
+    const at = mayNestPastLimit(text, token.offset, end) ? nestingPastLimit(token.value) : null;
+    if (at !== null) {
+      tooDeep.set(index, at);
+      delete token.value;
+    }
+    index++;
+  }
+  return { tokens, tooDeep };
+}
+
+function compose(tokens: CST.Token[]): Document.Parsed[] {
+  return Array.from(new (yaml().Composer)(COMPOSER_OPTIONS).compose(tokens)) as Document.Parsed[];
+}
+
+/**
+ * Fills `out` from the fast path's documents. Positions come from the tokens; the few that need
+ * the Composer's tree (an empty value, a block scalar) compose the file on first use.
+ */
+function fastResult(out: ParsedFile, fast: FastDocument[], text: string, pos: (offset: number) => Position): void {
+  let composed: Document.Parsed[] | undefined;
+  const composedRoot = (index: number): Node => (composed ??= compose(tokenize(text).tokens))[index]!.contents!;
+  fast.forEach((doc, index) => {
+    if (doc.empty) return;
+    const start = pos(doc.root.offset);
+    out.documents.push({
+      file: out.file, index, line: start.line, col: start.col, value: doc.value, invalid: false,
+      locate: (path, key = false) => {
+        const at = locateToken(core(), doc.root, path, key);
+        if (!at) return locateNode(composedRoot(index), path, key, pos) ?? start;
+        return at.quoted ? { ...pos(at.offset), quoted: true } : pos(at.offset);
+      },
+    });
+  });
+}
+
+/**
+ * True when {@link parseManifestFile} reads `text` by the fast path, from tokens to data without
+ * yaml's Composer (for the tests that hold the two paths to the same answers).
+ */
+export function acceptsFast(text: string): boolean {
+  const { tokens, tooDeep } = tokenize(text);
+  return tooDeep.size === 0 && fastDocuments(core(), tokens, text) !== null;
 }
 
 /**
