@@ -2,7 +2,9 @@
  * Manifest loading: bytes of one file → YAML 1.2 core documents, each with its position
  * and a locator that maps a field path back to line:col. Pure: no I/O.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type * as Yaml from 'yaml';
 import type { CST, Document, Node } from 'yaml';
 import { fastDocuments, locateToken, yamlCore, type FastDocument, type YamlCore } from './tokens.js';
@@ -11,12 +13,24 @@ import type { Issue } from './types.js';
 let loaded: typeof Yaml | undefined;
 
 /**
+ * yaml's own build for runtimes without Node's `process` (its package's "default" export
+ * condition), bundled into one file by `npm run build`. It is the Node build's code without two
+ * debug hooks, one of which reads `process.env.LOG_TOKENS` for every token the parser meets: a
+ * lookup in C++ that made up ~40% of yaml's parse time for 10,000 manifests (bench/README.md).
+ * The path is relative to the package root, so that dist/ and the tests run from src/ both find
+ * the build; without a build, the Node build is used, with the same results.
+ */
+export const BUNDLED_YAML = fileURLToPath(new URL('../../dist/vendor/yaml.cjs', import.meta.url));
+
+/**
  * The yaml package, required on first use. Required (not imported) so that {@link releaseYaml}
  * can let its code go; each time through a require of its own, whose module would otherwise
  * keep it as a child for good.
  */
 function yaml(): typeof Yaml {
-  return (loaded ??= createRequire(import.meta.url)('yaml') as typeof Yaml);
+  if (loaded) return loaded;
+  const require = createRequire(import.meta.url);
+  return (loaded = (existsSync(BUNDLED_YAML) ? require(BUNDLED_YAML) : require('yaml')) as typeof Yaml);
 }
 
 /**
@@ -31,6 +45,7 @@ export function releaseYaml(): void {
   loaded = undefined;
   yamlCoreCache = undefined;
   const require = createRequire(import.meta.url);
+  delete require.cache[BUNDLED_YAML];
   const root = require.resolve('yaml').replace(/dist[/\\]index\.js$/, '');
   for (const id of Object.keys(require.cache)) if (id.startsWith(root)) delete require.cache[id];
 }
