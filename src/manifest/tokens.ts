@@ -13,6 +13,7 @@
  */
 import type * as Yaml from 'yaml';
 import type { CST } from 'yaml';
+import { remember } from '../memo.js';
 
 /** What the fast path needs from the yaml package: its scalar resolution and the core schema's tags. */
 export interface YamlCore {
@@ -22,6 +23,9 @@ export interface YamlCore {
   tags: readonly ScalarTag[];
   /** The Composer's document options, passed to each tag's `resolve`. */
   options: object;
+  /** Plain scalars already resolved, as keys and as values (manifests repeat most of theirs). */
+  plainKeys: Map<string, unknown>;
+  plainValues: Map<string, unknown>;
 }
 
 interface ScalarTag {
@@ -34,7 +38,7 @@ interface ScalarTag {
 export function yamlCore(y: typeof Yaml, options: Yaml.DocumentOptions & Yaml.SchemaOptions): YamlCore {
   const doc = new y.Document(undefined, options);
   const tags = (doc.schema.tags as unknown as ScalarTag[]).filter((t) => !('collection' in t && t.collection));
-  return { resolveAsScalar: y.CST.resolveAsScalar, isScalar: y.isScalar, tags, options: doc.options };
+  return { resolveAsScalar: y.CST.resolveAsScalar, isScalar: y.isScalar, tags, options: doc.options, plainKeys: new Map(), plainValues: new Map() };
 }
 
 /** One document of the file as the fast path read it: empty, or a mapping as plain data. */
@@ -46,6 +50,16 @@ const OUTSIDE = new OutsideSubset();
 const outside = (): never => {
   throw OUTSIDE;
 };
+
+/** First characters a plain scalar cannot have (yaml reports them): the fast read leaves them to yaml. */
+const BAD_PLAIN_START = new Set([',', '%', '|', '>', '@', '`', '\t']);
+
+/**
+ * Plain scalars remembered with their resolved values (keys and values apart), up to this many
+ * of at most this length. The memo lives as long as the loaded yaml package (`releaseYaml`).
+ */
+const MAX_PLAIN_MEMO = 10_000;
+const MAX_PLAIN_MEMO_LENGTH = 64;
 
 /** Keys past this length (with the `:`) fall back: the Composer's limit is 1024 from the key's start. */
 const MAX_KEY_SPAN = 900;
@@ -73,9 +87,10 @@ export function fastDocuments(core: YamlCore, tokens: readonly CST.Token[], text
       }
     }
     return out;
-  } catch (err) {
-    if (err === OUTSIDE) return null;
-    throw err;
+  } catch {
+    // Outside the subset; anything else thrown (a token shape this walk did not expect) is left
+    // to the Composer as well, which reports it as it reports any YAML.
+    return null;
   }
 }
 
@@ -126,9 +141,8 @@ function isSeqToken(t: CST.Token | undefined): t is CST.BlockSequence | CST.Flow
 function keyText(core: YamlCore, key: CST.Token): string | undefined {
   try {
     return new Walk(core).key(key);
-  } catch (err) {
-    if (err === OUTSIDE) return undefined;
-    throw err;
+  } catch {
+    return undefined;
   }
 }
 
@@ -179,20 +193,40 @@ class Walk {
     return value as string;
   }
 
+  /**
+   * A scalar's text. One-line scalars without escapes (`\\`, `''`) and with nothing but spaces
+   * after them are their source, as yaml reads them; the others go through yaml.
+   */
   private scalar(t: ScalarToken): string {
+    if (t.type !== 'block-scalar' && (!t.end || t.end.every((e) => e.type === 'space' || e.type === 'newline'))) {
+      const s = t.source;
+      if (!s.includes('\n')) {
+        if (t.type === 'scalar' && !BAD_PLAIN_START.has(s.charAt(0))) return s;
+        const quote = t.type === 'double-quoted-scalar' ? '"' : "'";
+        if (t.type !== 'scalar' && s.length >= 2 && s.endsWith(quote) && !s.includes(quote === '"' ? '\\' : "''")) return s.slice(1, -1);
+      }
+    }
     const r = this.core.resolveAsScalar(t, true, outside);
     return r ? r.value : outside();
   }
 
   /** Resolves a plain scalar by the schema's tags, as the Composer's `findScalarTagByTest`. */
   private plain(text: string, atKey: boolean): unknown {
+    const memo = atKey ? this.core.plainKeys : this.core.plainValues;
+    const known = memo.get(text);
+    if (known !== undefined || memo.has(text)) return known;
+    let value: unknown = text;
     for (const tag of this.core.tags) {
       if ((tag.default === true || (atKey && tag.default === 'key')) && tag.test?.test(text)) {
         const res = tag.resolve(text, outside, this.core.options);
-        return this.core.isScalar(res) ? res.value : res;
+        value = this.core.isScalar(res) ? res.value : res;
+        break;
       }
     }
-    return text;
+    // Only primitives (an object would be shared between documents), and only short texts: those
+    // are the ones that repeat, and a long one would keep its file's text alive.
+    if (text.length <= MAX_PLAIN_MEMO_LENGTH && (value === null || typeof value !== 'object')) remember(memo, MAX_PLAIN_MEMO, text, value);
+    return value;
   }
 
   private blockMap(bm: CST.BlockMap): Record<string, unknown> {
