@@ -1,6 +1,8 @@
 /**
  * Manifest loading: bytes of one file → YAML 1.2 core documents, each with its position
- * and a locator that maps a field path back to line:col. Pure: no I/O.
+ * and a locator that maps a field path back to line:col. A file in the subset of YAML that
+ * ./tokens.ts reads goes from yaml's parser tokens straight to data, any other through yaml's
+ * Composer. Pure, apart from loading the yaml package on first use.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
