@@ -193,6 +193,25 @@ describe('scheduler/crond: entries spread over several files', () => {
   });
 });
 
+describe('scheduler/crond: reading the files', () => {
+  it('reads a file again after every change, a same-size rewrite in place within the same instant included, and null once it is gone', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'cronsync');
+    await writeFile(file, '0 1 * * * root a\n');
+
+    const first = await nodeCronDirFs.read(file);
+    const again = await nodeCronDirFs.read(file);
+    await writeFile(file, '0 2 * * * root a\n');
+    const edited = await nodeCronDirFs.read(file);
+    await writeFile(file, '0 2 * * * root \u00e9\n');
+    const utf8 = await nodeCronDirFs.read(file);
+    await rm(file);
+    const gone = await nodeCronDirFs.read(file);
+
+    expect([first, again, edited, utf8, gone]).toEqual(['0 1 * * * root a\n', '0 1 * * * root a\n', '0 2 * * * root a\n', '0 2 * * * root \u00e9\n', null]);
+  });
+});
+
 describe('scheduler/crond: layout of entries over files', () => {
   const ctx = { sourceId: SOURCE, hostZone: 'UTC', exec: ['/usr/bin/cronsync'], execOptions: [], user: 'root' };
   /** Synthetic entries: a marker-like first line plus `size - 1` lines, so big files are cheap. */

@@ -3,10 +3,10 @@
  * file and renaming it can be tested. Temp names start with a dot: cron ignores them.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IoError } from '../../errors.js';
-import { readText } from '../../system/files.js';
+import { remember } from '../../memo.js';
 
 /** CronDirFs is what the cron.d adapter does to the file system. */
 export interface CronDirFs {
@@ -27,16 +27,30 @@ function ioError(op: string, path: string, err: unknown): IoError {
   return new IoError(`Cannot ${op} ${path}: ${(err as Error).message}`, { path }, { cause: err });
 }
 
+/**
+ * The bytes and text of the files last read, by path. A sync reads the cron.d file twice (its
+ * inventory, then apply), and a daemon reads it every cycle: bytes equal to the last read are
+ * that text again, without decoding 1 MiB (2,500 jobs) into a new string (~4 ms each).
+ */
+const lastRead = new Map<string, { bytes: Buffer; text: string }>();
+/** Files remembered at most; a cron.d dir holds a few of ours, and the memo starts again past it. */
+const MAX_REMEMBERED = 64;
+
 /** nodeCronDirFs is the real file system. */
 export const nodeCronDirFs: CronDirFs = {
   async read(path) {
+    let bytes: Buffer;
     try {
-      return await readText(path);
+      bytes = await readFile(path);
     } catch (err) {
+      lastRead.delete(path);
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'EISDIR') return null;
       throw ioError('read', path, err);
     }
+    const last = lastRead.get(path);
+    if (last?.bytes.equals(bytes)) return last.text;
+    return remember(lastRead, MAX_REMEMBERED, path, { bytes, text: bytes.toString('utf8') }).text;
   },
   async list(dir) {
     try {
