@@ -151,11 +151,8 @@ export const planStep: Step = async (ctx, deps, mem) => {
   const rendered = new Map<string, string>();
   /** A job's entry text, or the reason the scheduler cannot hold it. */
   const errors = new Map<string, string>();
-  // A job is looked up up to three times (isCurrent, entryError, the map below): key it once.
-  const keys = new Map<DesiredJob, string>();
   const render = (job: DesiredJob): string | { error: string } => {
-    let key = keys.get(job);
-    if (key === undefined) keys.set(job, (key = renderKey(job)));
+    const key = renderKey(job);
     const failed = errors.get(key);
     if (failed !== undefined) return { error: failed };
     let text = rendered.get(key) ?? previous.get(key);
@@ -316,11 +313,20 @@ async function runAsCheck(deps: ReconcilerDeps, jobs: readonly DesiredJob[]): Pr
   return (d) => runAsProblem(d.job, allowed, (name) => accounts.get(name) ?? null);
 }
 
-/** Identifies a job version: its entry is a pure function of it and the adapter's fixed settings. */
+/**
+ * Identifies a job version: its entry is a pure function of it and the adapter's fixed settings.
+ * Kept per job object: a re-sync of an unchanged commit plans the same objects again.
+ */
 function renderKey(job: DesiredJob): string {
-  const p = job.provenance;
-  return `${job.id}\0${job.manifestHash}\0${p.commit ?? ''}\0${p.path}\0${p.index}`;
+  let key = renderKeys.get(job);
+  if (key === undefined) {
+    const p = job.provenance;
+    renderKeys.set(job, (key = `${job.id}\0${job.manifestHash}\0${p.commit ?? ''}\0${p.path}\0${p.index}`));
+  }
+  return key;
 }
+
+const renderKeys = new WeakMap<DesiredJob, string>();
 
 async function recordSources(state: StateStore, mem: ReconcilerMemory, record: SourcesRecord): Promise<void> {
   if (sameSources(mem.sources, record)) return;
