@@ -6,8 +6,8 @@
 // Debian's cron reads at most 10,000 lines of one cron.d file (3 lines per job: marker, entry,
 // blank), so one agent cannot install all 10,000 jobs: the agent selects SELECTED of them by
 // label, the rest target other agents (still parsed and validated, as in a shared repository).
-// Informational floor: creating the SELECTED snapshot files alone (exclusive create, write,
-// rename; no JSON, no fsync), timed after each sync, against the same `yaml` baseline; and
+// Informational floor: creating the SELECTED snapshot files alone (exclusive create and
+// write in place; no JSON, no fsync), timed after each sync, against the same `yaml` baseline; and
 // yaml's parser alone (text to CST tokens, no composer), the part of the baseline any path
 // through the library pays. The sync parses with yaml's env-free build (dist/vendor/yaml.cjs,
 // see src/manifest/parse.ts); the goal stays against the stock `yaml` import, and two
@@ -15,7 +15,7 @@
 // the build and the sync's own cost above it can be told apart.
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -148,9 +148,9 @@ async function fullThenResync(files) {
 }
 
 /**
- * Informational: what creating the SELECTED snapshot files costs the file system alone, each a
- * temp file created exclusively (mode 0600) and renamed into place, as the state store does,
- * with no fsync (the sync's one fsync is its batch). No JSON, no reconciler: a floor under the
+ * Informational: what creating the SELECTED snapshot files costs the file system alone, each
+ * created exclusively (mode 0600) in place, as the state store does for a job new to it, with
+ * no fsync (the sync's one fsync is its batch). No JSON, no reconciler: a floor under the
  * apply part of the full sync.
  */
 function snapshotFilesFloor(text) {
@@ -161,8 +161,7 @@ function snapshotFilesFloor(text) {
     const t0 = performance.now();
     for (let n = 0; n < SELECTED; n++) {
       const file = join(jobs, `job-${n}.json`);
-      writeFileSync(`${file}.tmp`, text, { mode: 0o600, flag: 'wx' });
-      renameSync(`${file}.tmp`, file);
+      writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
     }
     return performance.now() - t0;
   } finally {
@@ -198,7 +197,7 @@ export default async function reconcileBench() {
   return [
     { name: `sync 10k manifests (${SELECTED} into cron.d) vs yaml parse only`, ratio: full / y, goal: 1.5, detail: `sync ${full.toFixed(0)} ms (of which ~${Math.max(0, full - dry).toFixed(0)} ms applying: job snapshots, cron.d, status), yaml ${y.toFixed(0)} ms; best of 3, in-process; each round's ratio: ${runs.map((r, i) => (r.fullMs / yaml[i]).toFixed(2)).join(', ')}` },
     { name: 'the same as a dry run (fetch to plan, nothing written) vs yaml', ratio: dry / y, detail: `dry run ${dry.toFixed(0)} ms` },
-    { name: `floor: creating ${SELECTED} snapshot files alone (write + rename, no fsync) vs yaml`, ratio: files0 / y, detail: `${files0.toFixed(0)} ms for ${SELECTED} files of ${Buffer.byteLength(runs[0].sample)} bytes; best of 3, after each sync` },
+    { name: `floor: creating ${SELECTED} snapshot files alone (exclusive create + write, no fsync) vs yaml`, ratio: files0 / y, detail: `${files0.toFixed(0)} ms for ${SELECTED} files of ${Buffer.byteLength(runs[0].sample)} bytes; best of 3, after each sync` },
     { name: 'floor: yaml\'s parser alone (text to tokens, no composer) vs yaml', ratio: cst / y, detail: `${cst.toFixed(0)} ms; best of 3` },
     { name: 'the same sync vs yaml\'s env-free build (the one the sync parses with) parse only', ratio: full / yb, detail: `env-free yaml ${yb.toFixed(0)} ms (${(yb / y).toFixed(2)}× the stock import); best of 3` },
     { name: 'floor: yaml\'s env-free parser alone (text to tokens) vs yaml', ratio: cstb / y, detail: `${cstb.toFixed(0)} ms; best of 3` },

@@ -1,5 +1,5 @@
 /** The file-system StateStore: what only a real state dir shows (layout, temp files, modes, errors). */
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createReconciler } from '../../src/reconcile/reconciler.js';
@@ -26,6 +26,30 @@ describe('state/fs-store', () => {
     expect(JSON.parse(readFileSync(join(dir, 'jobs/acme/a.json'), 'utf8'))).toEqual(snap('a'));
     expect(JSON.parse(readFileSync(join(dir, 'jobs.batch.json'), 'utf8')).snapshots['acme/a']).toBe(readFileSync(join(dir, 'jobs/acme/a.json'), 'utf8'));
     expect(statSync(join(dir, 'jobs.batch.json')).mode & 0o777).toBe(0o600);
+  });
+
+  it('creates the file of a job new to the dir in place (0600), replaces an existing one by rename, and recovers a new file cut short from the batch', async () => {
+    const dir = join(testTempDir('cronsync-store-'), 'state');
+    const store = createFsStateStore(dir);
+    const changed = makeSnapshot(makeJob('a', { command: '/bin/false' }));
+    await store.writeSnapshots([snap('a')]);
+    const created = statSync(join(dir, 'jobs/acme/a.json'));
+
+    await store.writeSnapshots([changed, snap('b')]);
+    const replaced = statSync(join(dir, 'jobs/acme/a.json'));
+    // A sync killed while writing b's new file: the batch holds its copy.
+    writeFileSync(join(dir, 'jobs/acme/b.json'), '{"schemaVer');
+    const cut = await store.readSnapshot('acme/b');
+    const rewritten = await store.recoverSnapshots();
+
+    expect(created.mode & 0o777).toBe(0o600);
+    expect(replaced.ino).not.toBe(created.ino);
+    expect(replaced.mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(join(dir, 'jobs/acme/a.json'), 'utf8'))).toEqual(changed);
+    expect(cut).toEqual(snap('b'));
+    expect(rewritten).toBe(1);
+    expect(JSON.parse(readFileSync(join(dir, 'jobs/acme/b.json'), 'utf8'))).toEqual(snap('b'));
+    expect(readdirSync(join(dir, 'jobs/acme')).sort()).toEqual(['a.json', 'b.json']);
   });
 
   it('lists the jobs that have a last run in one go, and reads only those (with 2,500 snapshot files)', async () => {
