@@ -52,7 +52,7 @@ const outside = (): never => {
 };
 
 /** First characters a plain scalar cannot have (yaml reports them): the fast read leaves them to yaml. */
-const BAD_PLAIN_START = new Set([',', '%', '|', '>', '@', '`', '\t']);
+const BAD_PLAIN_START = new Set([',', '%', '|', '>', '@', '`']);
 
 /**
  * Plain scalars remembered with their resolved values (keys and values apart), up to this many
@@ -61,8 +61,16 @@ const BAD_PLAIN_START = new Set([',', '%', '|', '>', '@', '`', '\t']);
 const MAX_PLAIN_MEMO = 10_000;
 const MAX_PLAIN_MEMO_LENGTH = 64;
 
-/** Keys past this length (with the `:`) fall back: the Composer's limit is 1024 from the key's start. */
-const MAX_KEY_SPAN = 900;
+/** A copy of `text` that shares no memory with the string it was sliced from. */
+const detached = (text: string): string => (` ${text}`).slice(1);
+
+/**
+ * The Composer's limit on an implicit key: its `:` at most this many characters after where the
+ * key starts, which it counts from the end of the tokens before the key or, without any, from
+ * where it ended the previous entry (an empty value ends right after its `:`, so blank lines
+ * after one count towards the next key).
+ */
+const MAX_KEY_SPAN = 1024;
 
 /**
  * The documents of one file from its parser tokens, or null when the file leaves the subset
@@ -223,14 +231,21 @@ class Walk {
         break;
       }
     }
-    // Only primitives (an object would be shared between documents), and only short texts: those
-    // are the ones that repeat, and a long one would keep its file's text alive.
-    if (text.length <= MAX_PLAIN_MEMO_LENGTH && (value === null || typeof value !== 'object')) remember(memo, MAX_PLAIN_MEMO, text, value);
+    // Only primitives (an object would be shared between documents), and only short texts (the
+    // ones that repeat), each kept as a copy of its own: V8 keeps a slice of 13 or more
+    // characters as a pointer into the file's text, which the memo would otherwise keep alive.
+    if (text.length <= MAX_PLAIN_MEMO_LENGTH && (value === null || typeof value !== 'object')) {
+      const key = detached(text);
+      remember(memo, MAX_PLAIN_MEMO, key, value === text ? key : value);
+    }
     return value;
   }
 
   private blockMap(bm: CST.BlockMap): Record<string, unknown> {
     const out: Record<string, unknown> = {};
+    // Never after the Composer's end of the previous entry: a value's own offset, or just past
+    // the `:` of an empty one. So the key's start below is never after the Composer's.
+    let previousEnd = bm.offset;
     bm.items.forEach((item, i) => {
       if (item.explicitKey) outside();
       const keyProps = this.props(item.start, 'explicit-key-ind', true, false);
@@ -246,10 +261,14 @@ class Walk {
       if (Object.hasOwn(out, name)) outside();
       const valueProps = this.props(item.sep, 'map-value-ind', false, false);
       const found = valueProps.found;
-      if (!found || found.offset - key.offset > MAX_KEY_SPAN) return outside();
+      if (!found) return outside();
+      const last = item.start.at(-1);
+      const keyStart = last ? last.offset + last.source.length : previousEnd;
+      if (keyStart < found.offset - MAX_KEY_SPAN) outside();
       if (item.sep.some((t) => t.type === 'newline' && t.offset < found.offset)) outside();
       if (item.value?.type === 'block-map' && !valueProps.hasNewline) outside();
       out[name] = item.value ? this.node(item.value) : null;
+      previousEnd = item.value ? item.value.offset : found.offset + found.source.length;
     });
     return out;
   }

@@ -122,6 +122,14 @@ const HAND: Record<string, string> = {
   'key of 1024 chars': `${'k'.repeat(1022)}: v\n`,
   'long quoted key': `"${'q'.repeat(1030)}": v\n`,
   'long flow key': `a: { ${'f'.repeat(1030)}: 1 }\n`,
+  // The Composer counts a key's 1024 characters from the end of the previous entry, which for an
+  // empty value is right after its `:`: blank lines after one count (found in review).
+  'blank lines after an empty value': `spec:\n  env:\n${'\n'.repeat(1023)}kind: Job\n`,
+  'blank indented lines after an empty value': `a:\n  c:\n${'  \n'.repeat(400)}b: 1\n`,
+  'blank lines after an empty item': `a:\n  - \n${'\n'.repeat(1030)}b: 1\n`,
+  'blank lines after a value': `a: 1\n${'\n'.repeat(1030)}b: 1\n`,
+  'blank lines after an empty top-level value': `a:\n${'\n'.repeat(1030)}b: 1\n`,
+  'blank lines after a nested map': `a:\n  c: 1\n${'\n'.repeat(1030)}b: 1\n`,
   'flow trailing commas': 'a: [a, b, ]\nb: { x: 1, }\n',
   'flow empty entry': 'a: [a, , b]\n',
   'empty flow': 'a: {}\nb: []\nc: [{}, []]\nd: { e: {} }\n',
