@@ -4,7 +4,7 @@
  * second sync writes nothing, an added job rewrites one file, files left empty are deleted,
  * other sources' entries and stray lines stay in their file, and foreign files are untouched.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -193,22 +193,30 @@ describe('scheduler/crond: entries spread over several files', () => {
   });
 });
 
-describe('scheduler/crond: reading the files', () => {
-  it('reads a file again after every change, a same-size rewrite in place within the same instant included, and null once it is gone', async () => {
+describe('scheduler/crond: reading our files again', () => {
+  it('sees every change to a file of ours, a rewrite in place to the same size with the same times included, a UTF-8 one, and its removal', async () => {
     const dir = await tempDir();
+    const adapter = createCronDAdapter(options({ cronDir: dir }));
+    const jobs = [job(1), job(2)];
+    await adapter.apply(planOf(jobs), signal);
     const file = join(dir, 'cronsync');
-    await writeFile(file, '0 1 * * * root a\n');
+    const text = await readFile(file, 'utf8');
+    const times = await stat(file);
+    const rawOf = async (): Promise<(string | undefined)[]> => (await adapter.inventory(signal)).map((e) => e.raw);
 
-    const first = await nodeCronDirFs.read(file);
-    const again = await nodeCronDirFs.read(file);
-    await writeFile(file, '0 2 * * * root a\n');
-    const edited = await nodeCronDirFs.read(file);
-    await writeFile(file, '0 2 * * * root \u00e9\n');
-    const utf8 = await nodeCronDirFs.read(file);
+    const before = await rawOf();
+    await writeFile(file, text.replace('0 1 * * *', '0 2 * * *'));
+    await utimes(file, times.atime, times.mtime);
+    const sameSize = await rawOf();
+    await writeFile(file, text.replace('0 1 * * *', '0 \u00e9 * * *'));
+    const utf8 = await rawOf();
     await rm(file);
-    const gone = await nodeCronDirFs.read(file);
+    const gone = await rawOf();
 
-    expect([first, again, edited, utf8, gone]).toEqual(['0 1 * * * root a\n', '0 1 * * * root a\n', '0 2 * * * root a\n', '0 2 * * * root \u00e9\n', null]);
+    expect(before).toEqual(jobs.map((j) => adapter.renderEntry(j)));
+    expect(sameSize[0]).toBe(before[0]!.replace('0 1 * * *', '0 2 * * *'));
+    expect(utf8[0]).toContain('0 \u00e9 * * *');
+    expect(gone).toEqual([]);
   });
 });
 

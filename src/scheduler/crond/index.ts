@@ -70,6 +70,26 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
     }
     return { entries: hit.entries, kept };
   }
+  /**
+   * Our files' bytes and text as last read, by name. A sync reads them twice (inventory, then
+   * apply) and the daemon every cycle: bytes equal to the last read are that text again, not
+   * decoded into a new string (1 MiB for 2,500 jobs, ~4 ms). Other files are read as text.
+   */
+  const lastRead = new Map<string, { bytes: Buffer; text: string }>();
+  async function read(name: string): Promise<string | null> {
+    const path = join(dir, name);
+    if (!fs.readBytes || crondFileIndex(name) === null) return fs.read(path);
+    const bytes = await fs.readBytes(path);
+    if (bytes === null) {
+      lastRead.delete(name);
+      return null;
+    }
+    const last = lastRead.get(name);
+    if (last?.bytes.equals(bytes)) return last.text;
+    const text = bytes.toString('utf8');
+    lastRead.set(name, { bytes, text });
+    return text;
+  }
   async function inventory(signal: AbortSignal): Promise<InstalledEntry[]> {
     signal.throwIfAborted();
     const out: InstalledEntry[] = [];
@@ -77,7 +97,7 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
     for (const name of (await fs.list(dir)).sort()) {
       // Other cron.d files are listed only when they carry cronsync markers, and only those.
       if (name.startsWith('.')) continue;
-      const text = await fs.read(join(dir, name));
+      const text = await read(name);
       if (text === null) continue;
       const ours = isOurFile(name, text);
       if (!ours && !text.includes(MARKER_PREFIX)) continue;
@@ -86,6 +106,7 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
       for (const e of entries) if (ours || e.marker !== null) out.push({ ...e });
     }
     for (const name of [...parses.keys()]) if (!seen.has(name)) parses.delete(name);
+    for (const name of [...lastRead.keys()]) if (!seen.has(name)) lastRead.delete(name);
     return out;
   }
 
@@ -107,7 +128,7 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
     for (const name of await fs.list(dir)) {
       const index = crondFileIndex(name);
       if (index === null) continue;
-      const text = await fs.read(join(dir, name));
+      const text = await read(name);
       if (text === null || !isOurFile(name, text)) {
         // Not a file of ours (or a directory): its name is never used for one.
         taken.add(index);
