@@ -59,14 +59,9 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
     return join(spoolDir(dir), name);
   };
   /**
-   * Snapshot files, each renamed into place from a complete temp file, without fsync: the batch
-   * written before them is the durable copy. Synchronous system calls (create and write, close,
-   * rename), {@link CHUNK} files between two turns of the event loop: on the thread pool, the
-   * hops and promises of four calls a file cost 2-4 times the calls themselves (issue #16 item 7).
-   * A tenant's directory is made once; temp names come from one random prefix. Returns the
-   * number written.
+   * Creates `file` with `text` when there is no such file (true); false when there is one. A
+   * write or close that fails removes the file, after closing it. @throws {IoError}
    */
-  /** Creates `file` with `text` when there is no such file (true); false when there is one. @throws {IoError} */
   const createNew = (file: string, text: string): boolean => {
     let fd: number;
     try {
@@ -75,16 +70,29 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw new IoError(`Cannot write ${file}: ${(err as Error).message}`, { path: file }, { cause: err });
     }
+    let failure: unknown;
     try {
       writeFileSync(fd, text);
     } catch (err) {
-      removeQuietly(file);
-      throw new IoError(`Cannot write ${file}: ${(err as Error).message}`, { path: file }, { cause: err });
-    } finally {
-      closeSync(fd);
+      failure = err;
     }
-    return true;
+    try {
+      closeSync(fd);
+    } catch (err) {
+      failure ??= err;
+    }
+    if (failure === undefined) return true;
+    removeQuietly(file);
+    throw new IoError(`Cannot write ${file}: ${(failure as Error).message}`, { path: file }, { cause: failure });
   };
+  /**
+   * Snapshot files, without fsync: the batch written before them is the durable copy. The file
+   * of a job new to the dir is created in place (see below); any other is renamed into place from
+   * a complete temp file. Synchronous system calls, {@link CHUNK} files between two turns of the
+   * event loop: on the thread pool, the hops and promises of four calls a file cost 2-4 times the
+   * calls themselves (issue #16 item 7). A tenant's directory is made once; temp names come from
+   * one random prefix. Returns the number written.
+   */
   const putSnapshots = async (entries: ReadonlyArray<readonly [string, string]>): Promise<number> => {
     if (entries.length === 0) return 0;
     const prefix = randomHex(3);

@@ -28,7 +28,7 @@ describe('state/fs-store', () => {
     expect(statSync(join(dir, 'jobs.batch.json')).mode & 0o777).toBe(0o600);
   });
 
-  it('creates the file of a job new to the dir in place (0600), replaces an existing one by rename, and recovers a new file cut short from the batch', async () => {
+  it('writes a new job\'s file private (0600), replaces an existing one by rename (a new inode), and reads and recovers a new file cut short from the batch', async () => {
     const dir = join(testTempDir('cronsync-store-'), 'state');
     const store = createFsStateStore(dir);
     const changed = makeSnapshot(makeJob('a', { command: '/bin/false' }));
