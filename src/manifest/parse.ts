@@ -9,18 +9,23 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type * as Yaml from 'yaml';
 import type { CST, Document, Node } from 'yaml';
-import { fastDocuments, locateToken, yamlCore, type FastDocument, type YamlCore } from './tokens.js';
+import { locateNode, locateToken } from './locate.js';
+import { MAX_NESTING_DEPTH, mayNestPastLimit, nestingPastLimit } from './nesting.js';
+import { fastDocuments, yamlCore, type FastDocument, type YamlCore } from './tokens.js';
 import type { Issue } from './types.js';
 
 let loaded: typeof Yaml | undefined;
 
 /**
  * yaml's own build for runtimes without Node's `process` (its package's "default" export
- * condition), bundled into one file by `npm run build`. It is the Node build's code without two
+ * condition), bundled into one file by `npm run build`. It is the Node build's code less two
  * debug hooks, one of which reads `process.env.LOG_TOKENS` for every token the parser meets: a
  * lookup in C++ that made up ~40% of yaml's parse time for 10,000 manifests (bench/README.md).
+ * Otherwise it differs only where a manifest has no use for it: yaml's warnings go to
+ * `console.warn` rather than `process.emitWarning`, and a `!!binary` value is decoded with
+ * `atob` (a Uint8Array, and bad base64 is an error) rather than by Buffer.
  * The path is relative to the package root, so that dist/ and the tests run from src/ both find
- * the build; without a build, the Node build is used, with the same results.
+ * the build; without a build (`vitest` before `npm run build`), the Node build is used.
  */
 export const BUNDLED_YAML = fileURLToPath(new URL('../../dist/vendor/yaml.cjs', import.meta.url));
 
@@ -56,12 +61,7 @@ export function releaseYaml(): void {
 export const MAX_FILE_BYTES = 1024 * 1024;
 /** Largest number of alias expansions in one document (alias bombs). */
 export const MAX_ALIAS_COUNT = 100;
-/**
- * Deepest nesting of collections in one document (a manifest needs 5). The YAML composer
- * recurses once per level, so deeper documents are refused before composing, not with a
- * stack overflow.
- */
-export const MAX_NESTING_DEPTH = 64;
+export { MAX_NESTING_DEPTH } from './nesting.js';
 
 /** A 1-based line and column; `quoted` is set when the value is a quoted scalar (text starts one column later). */
 export interface Position { line: number; col: number; quoted?: boolean }
@@ -202,7 +202,7 @@ export function parseManifestFile(file: string, bytes: Uint8Array | string, opts
     if (doc.errors.length > 0) out.failed++;
     out.documents.push({
       file, index, line: start.line, col: start.col, value, invalid: doc.errors.length > 0,
-      locate: (path, key = false) => locateNode(contents, path, key, pos) ?? start,
+      locate: (path, key = false) => locateNode(yaml(), contents, path, key, pos) ?? start,
     });
   });
   return out;
@@ -258,7 +258,7 @@ function fastResult(out: ParsedFile, fast: FastDocument[], text: string, pos: (o
       file: out.file, index, line: start.line, col: start.col, value: doc.value, invalid: false,
       locate: (path, key = false) => {
         const at = locateToken(core(), doc.root, path, key);
-        if (!at) return locateNode(composedRoot(index), path, key, pos) ?? start;
+        if (!at) return locateNode(yaml(), composedRoot(index), path, key, pos) ?? start;
         return at.quoted ? { ...pos(at.offset), quoted: true } : pos(at.offset);
       },
     });
@@ -272,68 +272,6 @@ function fastResult(out: ParsedFile, fast: FastDocument[], text: string, pos: (o
 export function acceptsFast(text: string): boolean {
   const { tokens, tooDeep } = tokenize(text);
   return tooDeep.size === 0 && fastDocuments(core(), tokens, text) !== null;
-}
-
-/**
- * False when the text from `start` to `end` cannot hold collections nested past the limit: every
- * level of nesting has an indicator of its own (`:` or `?` of a block mapping's key, `-` of a
- * block sequence's item, `[` or `{` opening a flow collection), so a document with at most
- * {@link MAX_NESTING_DEPTH} of them is at most that deep. A manifest has about 30; counting them
- * costs a tenth of walking its tokens.
- */
-function mayNestPastLimit(text: string, start: number, end: number): boolean {
-  let n = 0;
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    // : ? - [ {
-    if ((c === 58 || c === 63 || c === 45 || c === 91 || c === 123) && ++n > MAX_NESTING_DEPTH) return true;
-  }
-  return false;
-}
-
-/** Offset of the first collection nested deeper than {@link MAX_NESTING_DEPTH}, or null; iterative. */
-function nestingPastLimit(root: CST.Token | undefined): number | null {
-  const stack: [CST.Token, number][] = root ? [[root, 1]] : [];
-  let first: number | null = null;
-  for (let next = stack.pop(); next; next = stack.pop()) {
-    const [token, depth] = next;
-    if (token.type !== 'block-map' && token.type !== 'block-seq' && token.type !== 'flow-collection') continue;
-    if (depth > MAX_NESTING_DEPTH) {
-      first = first === null ? token.offset : Math.min(first, token.offset);
-      continue;
-    }
-    for (const item of token.items) {
-      if (item.value) stack.push([item.value, depth + 1]);
-      if ('key' in item && item.key) stack.push([item.key, depth + 1]);
-    }
-  }
-  return first;
-}
-
-function locateNode(root: Node, path: readonly (string | number)[], key: boolean, pos: (o: number) => Position): Position | undefined {
-  let node: unknown = root;
-  let keyNode: unknown;
-  let last: unknown = root;
-  for (const seg of path) {
-    keyNode = undefined;
-    if (yaml().isMap(node)) {
-      const pair = node.items.find((p) => yaml().isPair(p) && yaml().isScalar(p.key) && String(p.key.value) === String(seg));
-      if (!pair) break;
-      keyNode = pair.key;
-      node = pair.value;
-    } else if (yaml().isSeq(node) && typeof seg === 'number') {
-      node = node.items[seg];
-    } else {
-      break;
-    }
-    if (node === null || node === undefined) { node = keyNode; break; }
-    last = node;
-  }
-  const target = (key && keyNode ? keyNode : node ?? last) as { range?: [number, number, number]; type?: string };
-  const offset = target?.range?.[0] ?? (last as { range?: [number] }).range?.[0];
-  if (offset === undefined) return undefined;
-  const quoted = yaml().isScalar(target) && (target.type === 'QUOTE_DOUBLE' || target.type === 'QUOTE_SINGLE');
-  return quoted ? { ...pos(offset), quoted } : pos(offset);
 }
 
 function cleanYamlMessage(msg: string): string {

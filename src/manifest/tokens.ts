@@ -102,51 +102,13 @@ export function fastDocuments(core: YamlCore, tokens: readonly CST.Token[], text
   }
 }
 
-/** A 0-based offset into the file, and whether the value there is a quoted scalar. */
-export interface TokenPosition { offset: number; quoted: boolean }
-
-/**
- * The position of a field as the Composer's `locateNode` finds it, from the tokens of a document the
- * fast path took; `undefined` when the answer needs the composed tree (an empty value, whose place
- * the Composer computes, or a block scalar).
- */
-export function locateToken(core: YamlCore, root: CST.Token, path: readonly (string | number)[], key: boolean): TokenPosition | undefined {
-  let node: CST.Token | undefined = root;
-  let keyNode: CST.Token | undefined;
-  let last: CST.Token = root;
-  for (const seg of path) {
-    keyNode = undefined;
-    if (isMapToken(node)) {
-      const item: CST.CollectionItem | undefined = node.items.find((it: CST.CollectionItem) => it.key && keyText(core, it.key) === String(seg));
-      if (!item) break;
-      keyNode = item.key!;
-      node = item.value;
-      // The Composer gives an empty value a node of its own, placed by rules of its own.
-      if (!node) return undefined;
-    } else if (isSeqToken(node) && typeof seg === 'number') {
-      const item: CST.CollectionItem | undefined = node.items[seg];
-      if (item && !item.value) return undefined;
-      node = item?.value;
-    } else {
-      break;
-    }
-    if (!node) break;
-    last = node;
-  }
-  const target = key && keyNode ? keyNode : (node ?? last);
-  if (target.type === 'block-scalar') return undefined;
-  return { offset: target.offset, quoted: target.type === 'double-quoted-scalar' || target.type === 'single-quoted-scalar' };
-}
-
-function isMapToken(t: CST.Token | undefined): t is CST.BlockMap | CST.FlowCollection {
+/** A mapping: a block one, or a flow one (`{`). */
+export function isMapToken(t: CST.Token | undefined): t is CST.BlockMap | CST.FlowCollection {
   return t?.type === 'block-map' || (t?.type === 'flow-collection' && t.start.source === '{');
 }
 
-function isSeqToken(t: CST.Token | undefined): t is CST.BlockSequence | CST.FlowCollection {
-  return t?.type === 'block-seq' || (t?.type === 'flow-collection' && t.start.source === '[');
-}
-
-function keyText(core: YamlCore, key: CST.Token): string | undefined {
+/** A key's string as the fast path reads it, or undefined when it reads none (not a one-line string). */
+export function tokenKey(core: YamlCore, key: CST.Token): string | undefined {
   try {
     return new Walk(core).key(key);
   } catch {

@@ -1,0 +1,78 @@
+/**
+ * Positions of fields for messages: in a document composed by yaml, and (the same answers) in
+ * the tokens of a document that the fast path of ./tokens.ts read. Pure.
+ */
+import type * as Yaml from 'yaml';
+import type { CST, Node } from 'yaml';
+import type { Position } from './parse.js';
+import { isMapToken, tokenKey, type YamlCore } from './tokens.js';
+
+/**
+ * The position of a field (or of its key) in a document composed by yaml: the deepest node found
+ * along `path`; undefined when it has no range.
+ */
+export function locateNode(y: typeof Yaml, root: Node, path: readonly (string | number)[], key: boolean, pos: (o: number) => Position): Position | undefined {
+  let node: unknown = root;
+  let keyNode: unknown;
+  let last: unknown = root;
+  for (const seg of path) {
+    keyNode = undefined;
+    if (y.isMap(node)) {
+      const pair = node.items.find((p) => y.isPair(p) && y.isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) break;
+      keyNode = pair.key;
+      node = pair.value;
+    } else if (y.isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg];
+    } else {
+      break;
+    }
+    if (node === null || node === undefined) { node = keyNode; break; }
+    last = node;
+  }
+  const target = (key && keyNode ? keyNode : node ?? last) as { range?: [number, number, number]; type?: string };
+  const offset = target?.range?.[0] ?? (last as { range?: [number] }).range?.[0];
+  if (offset === undefined) return undefined;
+  const quoted = y.isScalar(target) && (target.type === 'QUOTE_DOUBLE' || target.type === 'QUOTE_SINGLE');
+  return quoted ? { ...pos(offset), quoted } : pos(offset);
+}
+
+/** A 0-based offset into the file, and whether the value there is a quoted scalar. */
+export interface TokenPosition { offset: number; quoted: boolean }
+
+/**
+ * The position of a field as the Composer's `locateNode` finds it, from the tokens of a document the
+ * fast path took; `undefined` when the answer needs the composed tree (an empty value, whose place
+ * the Composer computes, or a block scalar).
+ */
+export function locateToken(core: YamlCore, root: CST.Token, path: readonly (string | number)[], key: boolean): TokenPosition | undefined {
+  let node: CST.Token | undefined = root;
+  let keyNode: CST.Token | undefined;
+  let last: CST.Token = root;
+  for (const seg of path) {
+    keyNode = undefined;
+    if (isMapToken(node)) {
+      const item: CST.CollectionItem | undefined = node.items.find((it: CST.CollectionItem) => it.key && tokenKey(core, it.key) === String(seg));
+      if (!item) break;
+      keyNode = item.key!;
+      node = item.value;
+      // The Composer gives an empty value a node of its own, placed by rules of its own.
+      if (!node) return undefined;
+    } else if (isSeqToken(node) && typeof seg === 'number') {
+      const item: CST.CollectionItem | undefined = node.items[seg];
+      if (item && !item.value) return undefined;
+      node = item?.value;
+    } else {
+      break;
+    }
+    if (!node) break;
+    last = node;
+  }
+  const target = key && keyNode ? keyNode : (node ?? last);
+  if (target.type === 'block-scalar') return undefined;
+  return { offset: target.offset, quoted: target.type === 'double-quoted-scalar' || target.type === 'single-quoted-scalar' };
+}
+
+function isSeqToken(t: CST.Token | undefined): t is CST.BlockSequence | CST.FlowCollection {
+  return t?.type === 'block-seq' || (t?.type === 'flow-collection' && t.start.source === '[');
+}
