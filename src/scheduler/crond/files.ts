@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IoError } from '../../errors.js';
-import { readText } from '../../system/files.js';
 
 /** CronDirFs is what the cron.d adapter does to the file system. */
 export interface CronDirFs {
@@ -32,26 +31,25 @@ function ioError(op: string, path: string, err: unknown): IoError {
   return new IoError(`Cannot ${op} ${path}: ${(err as Error).message}`, { path }, { cause: err });
 }
 
+/** A file's bytes, or null when missing or not a file (a directory). @throws {IoError} */
+async function readBytes(path: string): Promise<Buffer | null> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR') return null;
+    throw ioError('read', path, err);
+  }
+}
+
 /** nodeCronDirFs is the real file system. */
 export const nodeCronDirFs: CronDirFs = {
   async read(path) {
-    try {
-      return await readText(path);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'EISDIR') return null;
-      throw ioError('read', path, err);
-    }
+    const bytes = await readBytes(path);
+    // Decoded from one buffer: one flat string (see readText in system/files.ts).
+    return bytes === null ? null : bytes.toString('utf8');
   },
-  async readBytes(path) {
-    try {
-      return await readFile(path);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'EISDIR') return null;
-      throw ioError('read', path, err);
-    }
-  },
+  readBytes,
   async list(dir) {
     try {
       return await readdir(dir);
