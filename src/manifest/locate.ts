@@ -37,15 +37,12 @@ export function locateNode(y: typeof Yaml, root: Node, path: readonly (string | 
   return quoted ? { ...pos(offset), quoted } : pos(offset);
 }
 
-/** A 0-based offset into the file, and whether the value there is a quoted scalar. */
-export interface TokenPosition { offset: number; quoted: boolean }
-
 /**
- * The position of a field as the Composer's `locateNode` finds it, from the tokens of a document the
- * fast path took; `undefined` when the answer needs the composed tree (an empty value, whose place
- * the Composer computes, or a block scalar).
+ * The position of a field as {@link locateNode} finds it in the composed tree, from the tokens of
+ * a document the fast path took; `undefined` when the answer needs the composed tree (an empty
+ * value, whose place the Composer computes, or a block scalar).
  */
-export function locateToken(core: YamlCore, root: CST.Token, path: readonly (string | number)[], key: boolean): TokenPosition | undefined {
+export function locateToken(core: YamlCore, root: CST.Token, path: readonly (string | number)[], key: boolean, pos: (o: number) => Position): Position | undefined {
   let node: CST.Token | undefined = root;
   let keyNode: CST.Token | undefined;
   let last: CST.Token = root;
@@ -70,7 +67,8 @@ export function locateToken(core: YamlCore, root: CST.Token, path: readonly (str
   }
   const target = key && keyNode ? keyNode : (node ?? last);
   if (target.type === 'block-scalar') return undefined;
-  return { offset: target.offset, quoted: target.type === 'double-quoted-scalar' || target.type === 'single-quoted-scalar' };
+  const quoted = target.type === 'double-quoted-scalar' || target.type === 'single-quoted-scalar';
+  return quoted ? { ...pos(target.offset), quoted } : pos(target.offset);
 }
 
 function isSeqToken(t: CST.Token | undefined): t is CST.BlockSequence | CST.FlowCollection {

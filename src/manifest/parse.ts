@@ -144,7 +144,7 @@ export function parseManifestFile(file: string, bytes: Uint8Array | string, opts
     ({ tokens, tooDeep } = tokenize(text, lc));
     const fast = opts.fastPath !== false && tooDeep.size === 0 ? fastDocuments(core(), tokens, text) : null;
     if (fast) {
-      fastResult(out, fast, text, pos);
+      fastResult(out, fast, tokens, pos);
       return out;
     }
     docs = compose(tokens);
@@ -246,21 +246,18 @@ function compose(tokens: CST.Token[]): Document.Parsed[] {
 
 /**
  * Fills `out` from the fast path's documents. Positions come from the tokens; the few that need
- * the Composer's tree (an empty value, a block scalar) compose the file on first use.
+ * the Composer's tree (an empty value, a block scalar) compose the same tokens on first use (the
+ * Composer reads them and changes none).
  */
-function fastResult(out: ParsedFile, fast: FastDocument[], text: string, pos: (offset: number) => Position): void {
+function fastResult(out: ParsedFile, fast: FastDocument[], tokens: CST.Token[], pos: (offset: number) => Position): void {
   let composed: Document.Parsed[] | undefined;
-  const composedRoot = (index: number): Node => (composed ??= compose(tokenize(text).tokens))[index]!.contents!;
+  const composedRoot = (index: number): Node => (composed ??= compose(tokens))[index]!.contents!;
   fast.forEach((doc, index) => {
     if (doc.empty) return;
     const start = pos(doc.root.offset);
     out.documents.push({
       file: out.file, index, line: start.line, col: start.col, value: doc.value, invalid: false,
-      locate: (path, key = false) => {
-        const at = locateToken(core(), doc.root, path, key);
-        if (!at) return locateNode(yaml(), composedRoot(index), path, key, pos) ?? start;
-        return at.quoted ? { ...pos(at.offset), quoted: true } : pos(at.offset);
-      },
+      locate: (path, key = false) => locateToken(core(), doc.root, path, key, pos) ?? locateNode(yaml(), composedRoot(index), path, key, pos) ?? start,
     });
   });
 }
