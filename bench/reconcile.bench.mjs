@@ -2,6 +2,8 @@
 // snapshot through validation, selection, the plan and the real cron.d adapter (temp cronDir,
 // temp state dir), against `yaml` alone parsing the same files; then a no-change re-sync
 // (same reconciler, same commit) against the full sync. Best of 3, alternating, in-process.
+// The reconciler gets the ports the agent gives it (src/cli/agent.ts): the state store, the
+// PATH lookup and the spool's check-in figures.
 //
 // Debian's cron reads at most 10,000 lines of one cron.d file (3 lines per job: marker, entry,
 // blank), so one agent cannot install all 10,000 jobs: the agent selects SELECTED of them by
@@ -22,6 +24,8 @@ import { performance } from 'node:perf_hooks';
 import { LineCounter, Parser, parseAllDocuments } from 'yaml';
 import { createReconciler } from '../dist/reconcile/reconciler.js';
 import { createCronDAdapter } from '../dist/scheduler/crond/index.js';
+import { createFsStateStore } from '../dist/state/fs-store.js';
+import { commandInPath } from '../dist/system/walk.js';
 
 const FILES = 1000;
 const DOCS = 10;
@@ -120,7 +124,12 @@ async function fullThenResync(files) {
     mkdirSync(cronDir);
     const source = memorySource(files);
     const adapter = createCronDAdapter({ sourceId: source.id, user: 'root', cronDir, stateDir, execCommand: { file: '/usr/bin/node', args: ['/usr/lib/cronsync/dist/cli/main.js'] }, hostZone: 'UTC' });
-    const make = () => createReconciler({ config: config(stateDir, cronDir), source, adapter, scheduler: { kind: 'cron.d', reason: 'bench' }, clock, log: quiet });
+    // The ports src/cli/agent.ts gives the reconciler of `sync` and the daemon.
+    const state = createFsStateStore(stateDir);
+    const make = () => createReconciler({
+      config: config(stateDir, cronDir), source, adapter, scheduler: { kind: 'cron.d', reason: 'bench' }, clock, log: quiet, state,
+      commandExists: commandInPath(process.env.PATH ?? ''), checkinStats: () => state.spoolStats(),
+    });
     // The same path without writing anything (what `cronsync diff` does): fetch to plan.
     const td = performance.now();
     const dry = await make().reconcile({ dryRun: true });

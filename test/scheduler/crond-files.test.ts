@@ -220,6 +220,75 @@ describe('scheduler/crond: reading our files again', () => {
   });
 });
 
+describe('scheduler/crond: the layout kept between syncs', () => {
+  it('is made again when a file of ours changed since the last sync, so the same jobs rewrite it as a new adapter would', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'cronsync');
+    const adapter = createCronDAdapter(options({ cronDir: dir }));
+    const plan = planOf([job(1), job(2), job(3)]);
+    await adapter.apply(plan, signal);
+    const clean = await readFile(file, 'utf8');
+    const times = await stat(file);
+    const tampers: [string, () => Promise<void>][] = [
+      ['an entry changed in place, same size and times', async () => {
+        await writeFile(file, clean.replace('0 1 * * *', '0 2 * * *'));
+        await utimes(file, times.atime, times.mtime);
+      }],
+      ['a line added by hand', () => writeFile(file, `${clean}5 5 * * * root /usr/local/bin/hand\n`)],
+      ['an entry deleted', () => writeFile(file, clean.slice(0, clean.lastIndexOf('\n# cronsync:v1')) + '\n')],
+      ['the file removed', () => rm(file)],
+    ];
+    const results: { name: string; changed: boolean; kept: string; fresh: string; again: boolean }[] = [];
+    for (const [name, tamper] of tampers) {
+      await writeFile(file, clean);
+      await tamper();
+      const changed = (await adapter.apply(plan, signal)).changed;
+      const kept = await readFile(file, 'utf8');
+      const again = (await adapter.apply(plan, signal)).changed;
+      await writeFile(file, clean);
+      await tamper();
+      await createCronDAdapter(options({ cronDir: dir })).apply(plan, signal);
+      results.push({ name, changed, kept, fresh: await readFile(file, 'utf8'), again });
+    }
+
+    for (const r of results) expect({ ...r, same: r.kept === r.fresh }).toEqual({ name: r.name, changed: true, kept: r.fresh, fresh: r.fresh, again: false, same: true });
+    expect(results.map((r) => r.kept === clean)).toEqual([true, false, true, true]);
+    expect(results[1]!.kept).toContain('# Not managed by cronsync, kept as found:\n5 5 * * * root /usr/local/bin/hand\n');
+  });
+
+  it('is made again when the jobs, our files (one replaced by a file not ours) or the owned source ids change', async () => {
+    const dir = await tempDir();
+    const adapter = createCronDAdapter(options({ cronDir: dir }));
+    const big = JOBS.slice(0, 3400);
+    await adapter.apply(planOf(big), signal);
+    const before = (await readdir(dir)).sort();
+    // A file not ours takes the name `cronsync-2` is in: its entries move to `cronsync-3`.
+    const two = await readFile(join(dir, 'cronsync-2'), 'utf8');
+    await rm(join(dir, 'cronsync-2'));
+    await writeFile(join(dir, 'cronsync-2'), '# not ours\n');
+    const moved = await adapter.apply(planOf(big), signal);
+    const afterTaken = await readFile(join(dir, 'cronsync-3'), 'utf8');
+    const fewer = await adapter.apply(planOf(big.slice(0, 10)), signal);
+    // An entry of a source id this agent had before: kept until the plan owns that id.
+    const old = createCronDAdapter(options({ cronDir: dir, sourceId: 'src-old' }));
+    await old.apply({ ...planOf([desired('x', '0 5 * * *', {}, 'beta')]), sourceId: 'src-old' }, signal);
+    const withOld = markerIds(await readFile(join(dir, 'cronsync'), 'utf8'));
+    const same = await adapter.apply(planOf(big.slice(0, 10)), signal);
+    const owning = await adapter.apply({ ...planOf(big.slice(0, 10)), ownedSourceIds: [SOURCE, 'src-old'] }, signal);
+
+    expect(before).toEqual(['cronsync', 'cronsync-2']);
+    expect(moved.written).toEqual([join(dir, 'cronsync-3')]);
+    expect(markerIds(afterTaken)).toEqual(markerIds(two));
+    expect(await readFile(join(dir, 'cronsync-2'), 'utf8')).toBe('# not ours\n');
+    expect(fewer.written).toEqual([join(dir, 'cronsync'), join(dir, 'cronsync-3')]);
+    expect(markerIds(await readFile(join(dir, 'cronsync'), 'utf8'))).toEqual(big.slice(0, 10).map((j) => j.id));
+    expect(withOld).toEqual([...big.slice(0, 10).map((j) => j.id), 'beta/x']);
+    expect(same.changed).toBe(false);
+    expect(owning.written).toEqual([join(dir, 'cronsync')]);
+    expect(markerIds(await readFile(join(dir, 'cronsync'), 'utf8'))).toEqual(big.slice(0, 10).map((j) => j.id));
+  });
+});
+
 describe('scheduler/crond: layout of entries over files', () => {
   const ctx = { sourceId: SOURCE, hostZone: 'UTC', exec: ['/usr/bin/cronsync'], execOptions: [], user: 'root' };
   /** Synthetic entries: a marker-like first line plus `size - 1` lines, so big files are cheap. */

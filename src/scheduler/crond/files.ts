@@ -18,8 +18,8 @@ export interface CronDirFs {
   readBytes?(path: string): Promise<Buffer | null>;
   /** Names in a directory ([] when missing). */
   list(dir: string): Promise<string[]>;
-  /** Writes a new temp file in `dir` (mode exact, fsynced) and returns its path. */
-  writeTemp(dir: string, base: string, data: string, mode: number): Promise<string>;
+  /** Writes a new temp file in `dir` (mode exact, fsynced) and returns its path; text as UTF-8. */
+  writeTemp(dir: string, base: string, data: string | Uint8Array, mode: number): Promise<string>;
   /** Renames within one directory (atomic) and fsyncs the directory. */
   rename(from: string, to: string): Promise<void>;
   remove(path: string): Promise<void>;
