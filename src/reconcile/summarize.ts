@@ -138,17 +138,39 @@ async function jobRows(ctx: SyncContext, rd: RowDeps, unlisted: readonly Unliste
   return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
+/**
+ * The last row built from each job version (the same DesiredJob object while its manifest and
+ * selection are unchanged). A re-sync that finds the rest of the row the same (state, next run,
+ * last run, user, reason) gets that row back: frozen, it is the same object, and the status
+ * file's serializer reuses the line it wrote for it (src/status/io.ts).
+ */
+const lastRows = new WeakMap<DesiredJob, StatusJob>();
+
 async function row(d: DesiredJob, state: JobState, rd: RowDeps, installed = true, reason?: string): Promise<StatusJob> {
   const p = d.provenance;
-  return {
+  const user = d.job.spec.user ?? rd.user;
+  const nextRun = !installed || state === 'conflict' || d.job.spec.paused ? null : rd.next(d.job.spec.schedule, d.job.spec.timezone);
+  const lastRun = await rd.runs.read(d.id);
+  const why = reason === undefined || state !== 'invalid' ? undefined : reason;
+  const url = rd.url(p.url);
+  const last = lastRows.get(d);
+  if (last && last.state === state && last.nextRun === nextRun && last.user === user && last.reason === why && last.provenance?.url === url && sameRun(last.lastRun, lastRun)) return last;
+  const out: StatusJob = Object.freeze({
     id: d.id, namespace: p.namespace ?? jobNamespace(p.path), path: p.path, commit: p.commit, schedule: d.job.spec.schedule, timezone: d.job.spec.timezone,
-    user: d.job.spec.user ?? rd.user,
-    nextRun: !installed || state === 'conflict' || d.job.spec.paused ? null : rd.next(d.job.spec.schedule, d.job.spec.timezone),
+    user,
+    nextRun,
     state,
-    lastRun: await rd.runs.read(d.id),
-    ...(reason === undefined || state !== 'invalid' ? {} : { reason }),
-    provenance: { sourceId: p.sourceId, url: rd.url(p.url), ref: p.ref, commit: p.commit, path: p.path, index: p.index, manifestHash: d.manifestHash },
-  };
+    lastRun: lastRun && Object.freeze(lastRun),
+    ...(why === undefined ? {} : { reason: why }),
+    provenance: Object.freeze({ sourceId: p.sourceId, url, ref: p.ref, commit: p.commit, path: p.path, index: p.index, manifestHash: d.manifestHash }),
+  });
+  lastRows.set(d, out);
+  return out;
+}
+
+function sameRun(a: StatusJob['lastRun'], b: StatusJob['lastRun']): boolean {
+  if (a === null || b === null) return a === b;
+  return a.startedAt === b.startedAt && a.status === b.status && a.exitCode === b.exitCode && a.durationMs === b.durationMs && a.attempts === b.attempts;
 }
 
 /** An invalid manifest of this agent's tenant that has no row: never applied, or its snapshot is gone. */

@@ -60,9 +60,44 @@ export async function readStatus(stateDir: string): Promise<StatusFile | null> {
   return parsed;
 }
 
-/** The status file's text. */
+/** Top-level lists whose elements are written one per line (see {@link serializeStatus}). */
+const ONE_PER_LINE: ReadonlySet<string> = new Set(['jobs', 'problems']);
+
+/**
+ * The line of each frozen element of `jobs` or `problems` serialised before. The reconciler
+ * hands back the same frozen row (and frozen parts) for a job that did not change, so a re-sync
+ * serialises only the rows that did (src/reconcile/summarize.ts).
+ */
+const lines = new WeakMap<object, string>();
+
+function elementLine(e: unknown): string {
+  if (typeof e !== 'object' || e === null || !Object.isFrozen(e)) return `    ${JSON.stringify(e) ?? 'null'}`;
+  let line = lines.get(e);
+  if (line === undefined) lines.set(e, (line = `    ${JSON.stringify(e)}`));
+  return line;
+}
+
+/**
+ * The status file's text: JSON with the top-level fields indented by two spaces, except that
+ * each element of `jobs` and `problems` is one line of its own. A fleet's status holds thousands
+ * of jobs: a job per line is what `grep` finds whole, the text is a quarter smaller than fully
+ * indented, and it is joined from one string per line instead of grown piece by piece (10,000
+ * jobs: 1.3 MiB, written after every sync).
+ */
 export function serializeStatus(status: StatusFile): string {
-  return `${JSON.stringify(status, null, 2)}\n`;
+  const out: string[] = [];
+  for (const [key, value] of Object.entries(status)) {
+    const name = JSON.stringify(key);
+    if (ONE_PER_LINE.has(key) && Array.isArray(value) && value.length > 0) {
+      out.push(`  ${name}: [`, value.map(elementLine).join(',\n'), '  ],');
+      continue;
+    }
+    const text = JSON.stringify(value, null, 2);
+    if (text !== undefined) out.push(`  ${name}: ${text.replaceAll('\n', '\n  ')},`);
+  }
+  if (out.length === 0) return '{}\n';
+  out[out.length - 1] = out[out.length - 1]!.slice(0, -1);
+  return `{\n${out.join('\n')}\n}\n`;
 }
 
 /**

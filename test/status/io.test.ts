@@ -1,5 +1,6 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { CronsyncError } from '../../src/errors.js';
@@ -62,5 +63,37 @@ describe('writeStatus / readStatus (what this process last wrote or read)', () =
     writeFileSync(file, serializeStatus(status('ccc')));
     await writeStatus(dir, status('a'));
     expect(readFileSync(file, 'utf8')).toBe(serializeStatus(status('a')));
+  });
+});
+
+describe('serializeStatus', () => {
+  const job = (i: number) => ({ id: `acme/job-${i}`, path: `prod/f${i}.yaml`, commit: 'c'.repeat(40), schedule: '0 2 * * *', timezone: 'Europe/London', nextRun: null, state: 'installed', lastRun: i % 2 ? null : { startedAt: 't', status: 'success', exitCode: 0, durationMs: 5, attempts: 1 }, provenance: { sourceId: 's', url: 'https://git.example/a "quoted" \\ path', ref: 'main', commit: 'c', path: `prod/f${i}.yaml`, index: i, manifestHash: 'h' } });
+
+  it('writes each job and problem on a line of its own, the other fields indented, and parses back to the same status', () => {
+    const status = { schemaVersion: 1, agent: { name: 'h', tenant: 'acme', labels: { 'a\nb': 'x' }, version: '0' }, jobs: [job(0), job(1), job(2)], problems: [{ path: 'p.yaml', line: 3, column: 4, rule: 'cron-range', severity: 'error', message: 'bad\nline' }], checkins: { spooled: 0, dropped: 0 }, daemon: undefined, counts: {} } as unknown as StatusFile;
+
+    const text = serializeStatus(status);
+    const lines = text.split('\n');
+
+    expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(status)));
+    expect(Object.keys(JSON.parse(text) as object)).toEqual(['schemaVersion', 'agent', 'jobs', 'problems', 'checkins', 'counts']);
+    for (const j of [job(0), job(1), job(2)]) {
+      const mine = lines.filter((l) => l.includes(`"acme/${j.id.slice(5)}"`));
+      expect(mine).toHaveLength(1);
+      expect(JSON.parse(mine[0]!.trim().replace(/,$/, ''))).toEqual(j);
+    }
+    expect(lines.filter((l) => l.includes('cron-range'))).toHaveLength(1);
+    expect(lines.slice(0, 3)).toEqual(['{', '  "schemaVersion": 1,', '  "agent": {']);
+    expect(text.endsWith('\n}\n')).toBe(true);
+    expect(serializeStatus({ jobs: [], problems: [] } as unknown as StatusFile)).toBe('{\n  "jobs": [],\n  "problems": []\n}\n');
+    expect(serializeStatus({} as StatusFile)).toBe('{}\n');
+  });
+
+  it('is JSON that parses back to what JSON.stringify makes of the status, whatever the values', () => {
+    fc.assert(fc.property(fc.dictionary(fc.oneof(fc.constant('jobs'), fc.constant('problems'), fc.string()), fc.oneof(fc.jsonValue(), fc.array(fc.jsonValue()), fc.constant(undefined))), (status) => {
+      const text = serializeStatus(status as unknown as StatusFile);
+      expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(status)));
+      expect(text.endsWith('\n')).toBe(true);
+    }), { seed: 5, numRuns: 500 });
   });
 });
