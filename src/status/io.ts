@@ -1,8 +1,8 @@
 /** Reading and writing `<stateDir>/status.json` (atomic, mode 0644, no secrets). */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CronsyncError } from '../errors.js';
-import { atomicWriteFile, readFileIfExists } from '../system/files.js';
+import { CronsyncError, IoError } from '../errors.js';
+import { atomicWriteFile } from '../system/files.js';
 import type { StatusFile } from './types.js';
 
 /** Path of the status file in a state dir. */
@@ -11,35 +11,76 @@ export function statusPath(stateDir: string): string {
 }
 
 /**
- * The status file as this process last wrote or read it, by path: its text, the identity of the
- * file that held it (inode, size, change and modification times in ns), and once read, its
- * parse. A sync reads the file and compares its next text with it; with 10,000 jobs that is
- * 2 MiB read and parsed each time. While the file keeps that identity, neither is done again.
- * Any other writer (the daemon adding its Crontopus block, a hand edit, another process)
- * changes the identity (a rewrite in place to the same size within one kernel clock tick of
- * ours would not, on kernels without fine-grained timestamps: it is seen at the next change).
+ * The status file as this process last wrote or read it, by path: its text (as the pieces it was
+ * written from, see {@link statusParts}), the identity of the file that held it (inode, size,
+ * change and modification times in ns), and once read, its parse. A sync compares its next text
+ * with the file; with 10,000 jobs that is 1.3 MiB read each time, and parsed when an earlier
+ * status is needed. While the file keeps that identity, neither is done again: the pieces are
+ * compared (an unchanged job's line is the same buffer). Any other writer (the daemon adding its
+ * Crontopus block, a hand edit, another process) changes the identity (a rewrite in place to the
+ * same size within one kernel clock tick of ours would not, on kernels without fine-grained
+ * timestamps: it is seen at the next change).
  */
-const known = new Map<string, { id: string; text: string; parsed?: StatusFile }>();
+const known = new Map<string, { id: string; parts: readonly (string | Buffer)[]; parsed?: StatusFile }>();
+
+/**
+ * The buffer each status path's text is encoded into, reused by every write. A status of 10,000
+ * jobs is 1.3 MiB; made as a new string and then a new buffer after every sync, each costs the
+ * page faults of fresh memory (~4 ms each here), where encoding into memory already in use costs
+ * ~0.1 ms. A write to the same path while one is under way (never from one reconciler) gets a
+ * buffer of its own, so that neither encodes over the bytes the other is writing.
+ */
+const buffers = new Map<string, { buf: Buffer; busy: boolean }>();
 
 async function identity(path: string): Promise<string | null> {
   const s = await stat(path, { bigint: true }).catch(() => null);
   return s && s.isFile() ? `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : null;
 }
 
+async function readBytesIfExists(path: string): Promise<Buffer | null> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new IoError(`Cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
+  }
+}
+
+/** Equal pieces make equal text; a line equal to the last but not the same buffer counts as changed. */
+function sameParts(a: readonly (string | Buffer)[], b: readonly (string | Buffer)[]): boolean {
+  return a.length === b.length && a.every((p, i) => p === b[i]);
+}
+
 /** Writes the status file atomically with mode 0644; skips the write when nothing changed. */
 export async function writeStatus(stateDir: string, status: StatusFile): Promise<void> {
   const path = statusPath(stateDir);
-  const text = serializeStatus(status);
+  const parts = statusParts(status);
   const last = known.get(path);
   const id = await identity(path);
-  if (last && id !== null && last.id === id ? last.text === text : (await readFileIfExists(path)) === text) {
-    if (id !== null && last?.id !== id) known.set(path, { id, text });
-    return;
+  if (last && id !== null && last.id === id && sameParts(last.parts, parts)) return;
+  let size = 0;
+  for (const p of parts) size += typeof p === 'string' ? Buffer.byteLength(p) : p.length;
+  let own = buffers.get(path);
+  const shared = !own?.busy;
+  let buf = shared ? own?.buf : undefined;
+  if (!buf || buf.length < size) {
+    buf = Buffer.allocUnsafeSlow(shared ? size + (size >> 3) : size);
+    if (shared) buffers.set(path, (own = { buf, busy: false }));
   }
-  known.delete(path);
-  await atomicWriteFile(path, text, 0o644);
-  const written = await identity(path);
-  if (written !== null) known.set(path, { id: written, text });
+  if (shared) own!.busy = true;
+  try {
+    const bytes = encodeParts(parts, buf, size);
+    if (!(last && id !== null && last.id === id) && (await readBytesIfExists(path))?.equals(bytes) === true) {
+      if (id !== null) known.set(path, { id, parts });
+      return;
+    }
+    known.delete(path);
+    await atomicWriteFile(path, bytes, 0o644);
+    const written = await identity(path);
+    if (written !== null) known.set(path, { id: written, parts });
+  } finally {
+    if (shared) own!.busy = false;
+  }
 }
 
 /**
@@ -51,12 +92,13 @@ export async function readStatus(stateDir: string): Promise<StatusFile | null> {
   const path = statusPath(stateDir);
   const last = known.get(path);
   const id = await identity(path);
-  if (last && id !== null && last.id === id) return (last.parsed ??= parseStatus(last.text, path));
-  const text = await readFileIfExists(path);
-  if (text === null) return null;
+  if (last && id !== null && last.id === id) return (last.parsed ??= parseStatus(joinParts(last.parts), path));
+  const bytes = await readBytesIfExists(path);
+  if (bytes === null) return null;
+  const text = bytes.toString('utf8');
   const parsed = parseStatus(text, path);
   // Only a file that kept its identity while it was read is remembered.
-  if (id !== null && (await identity(path)) === id) known.set(path, { id, text, parsed });
+  if (id !== null && (await identity(path)) === id) known.set(path, { id, parts: [text], parsed });
   return parsed;
 }
 
@@ -64,40 +106,64 @@ export async function readStatus(stateDir: string): Promise<StatusFile | null> {
 const ONE_PER_LINE: ReadonlySet<string> = new Set(['jobs', 'problems']);
 
 /**
- * The line of each frozen element of `jobs` or `problems` serialised before. The reconciler
- * hands back the same frozen row (and frozen parts) for a job that did not change, so a re-sync
- * serialises only the rows that did (src/reconcile/summarize.ts).
+ * The encoded line of each frozen element of `jobs` or `problems` serialised before. The
+ * reconciler hands back the same frozen row (and frozen parts) for a job that did not change,
+ * so a re-sync serialises and encodes only the rows that did (src/reconcile/summarize.ts).
  */
-const lines = new WeakMap<object, string>();
+const lines = new WeakMap<object, Buffer>();
 
-function elementLine(e: unknown): string {
+function elementLine(e: unknown): string | Buffer {
   if (typeof e !== 'object' || e === null || !Object.isFrozen(e)) return `    ${JSON.stringify(e) ?? 'null'}`;
   let line = lines.get(e);
-  if (line === undefined) lines.set(e, (line = `    ${JSON.stringify(e)}`));
+  if (line === undefined) lines.set(e, (line = Buffer.from(`    ${JSON.stringify(e)}`)));
   return line;
 }
 
 /**
- * The status file's text: JSON with the top-level fields indented by two spaces, except that
- * each element of `jobs` and `problems` is one line of its own. A fleet's status holds thousands
- * of jobs: a job per line is what `grep` finds whole, the text is a quarter smaller than fully
- * indented, and it is joined from one string per line instead of grown piece by piece (10,000
- * jobs: 1.3 MiB, written after every sync).
+ * The status file's text in pieces, strings and encoded lines: JSON with the top-level fields
+ * indented by two spaces, except that each element of `jobs` and `problems` is one line of its
+ * own. A fleet's status holds thousands of jobs: a job per line is what `grep` finds whole, and
+ * the text is a quarter smaller than fully indented (10,000 jobs: 1.3 MiB, after every sync).
  */
-export function serializeStatus(status: StatusFile): string {
-  const out: string[] = [];
+function statusParts(status: StatusFile): (string | Buffer)[] {
+  const out: (string | Buffer)[] = [];
   for (const [key, value] of Object.entries(status)) {
     const name = JSON.stringify(key);
+    let head: string;
     if (ONE_PER_LINE.has(key) && Array.isArray(value) && value.length > 0) {
-      out.push(`  ${name}: [`, value.map(elementLine).join(',\n'), '  ],');
+      head = `  ${name}: [\n`;
+      out.push(out.length === 0 ? `{\n${head}` : `,\n${head}`);
+      value.forEach((e, i) => {
+        if (i > 0) out.push(',\n');
+        out.push(elementLine(e));
+      });
+      out.push('\n  ]');
       continue;
     }
     const text = JSON.stringify(value, null, 2);
-    if (text !== undefined) out.push(`  ${name}: ${text.replaceAll('\n', '\n  ')},`);
+    if (text === undefined) continue;
+    head = `  ${name}: ${text.replaceAll('\n', '\n  ')}`;
+    out.push(out.length === 0 ? `{\n${head}` : `,\n${head}`);
   }
-  if (out.length === 0) return '{}\n';
-  out[out.length - 1] = out[out.length - 1]!.slice(0, -1);
-  return `{\n${out.join('\n')}\n}\n`;
+  out.push(out.length === 0 ? '{}\n' : '\n}\n');
+  return out;
+}
+
+/** Encodes `parts` (`size` bytes in all) into the start of `buf`; returns that view. */
+function encodeParts(parts: readonly (string | Buffer)[], buf: Buffer, size: number): Buffer {
+  let at = 0;
+  for (const p of parts) at += typeof p === 'string' ? buf.write(p, at) : p.copy(buf, at);
+  if (at !== size) throw new Error(`status text is ${at} bytes, ${size} expected`);
+  return buf.subarray(0, size);
+}
+
+function joinParts(parts: readonly (string | Buffer)[]): string {
+  return parts.map((p) => (typeof p === 'string' ? p : p.toString('utf8'))).join('');
+}
+
+/** The status file's text. */
+export function serializeStatus(status: StatusFile): string {
+  return joinParts(statusParts(status));
 }
 
 /**

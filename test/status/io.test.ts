@@ -66,6 +66,36 @@ describe('writeStatus / readStatus (what this process last wrote or read)', () =
   });
 });
 
+describe('writeStatus: the text of one write never shows in another', () => {
+  const status = (attempt: string, jobs: number): StatusFile => ({ schemaVersion: 1, agent: { name: 'h', tenant: 'acme', labels: {}, version: '0' }, scheduler: { kind: 'embedded', reason: 't' }, source: { id: 's', url: 'u', ref: 'main', commit: null, fetchedAt: null }, lastAttempt: { startedAt: attempt, finishedAt: attempt, result: 'ok', error: null }, lastSuccess: null, counts: {}, jobs: Array.from({ length: jobs }, (_, i) => Object.freeze({ id: `acme/j${i}`, schedule: '* * * * *', timezone: 'UTC', state: 'installed', nextRun: null, lastRun: null, path: 'p', commit: attempt })), problems: [], checkins: { spooled: 0, dropped: 0 } }) as unknown as StatusFile;
+
+  it('writes each status whole, in turn, growing and shrinking, unchanged ones included, and reads back the last', async () => {
+    const dir = testTempDir('cronsync-status-io-');
+    const file = join(dir, 'status.json');
+    const seen: [string, boolean, string | undefined][] = [];
+    // Same sizes in a row too ('b' to 'c', 'e' to 'f'): a text that differs only in its bytes.
+    for (const [attempt, jobs] of [['a', 3], ['b', 300], ['b', 300], ['c', 300], ['d', 0], ['e', 301], ['e', 301], ['f', 301], ['g', 5]] as const) {
+      const s = status(attempt, jobs);
+      await writeStatus(dir, s);
+      seen.push([attempt, readFileSync(file, 'utf8') === serializeStatus(s), (await readStatus(dir))?.lastAttempt.startedAt]);
+    }
+    expect(seen).toEqual(seen.map(([a]) => [a, true, a]));
+  });
+
+  it('keeps two writes to the same file at once apart: the file holds one of them whole', async () => {
+    const dir = testTempDir('cronsync-status-io-');
+    const file = join(dir, 'status.json');
+    const sizes = { x: 200, y: 100, z: 150 } as const;
+    const texts = (['x', 'y', 'z'] as const).map((a) => serializeStatus(status(a, sizes[a])));
+    for (let round = 0; round < 5; round++) {
+      await Promise.all((['x', 'y', 'z'] as const).map((a) => writeStatus(dir, status(a, sizes[a]))));
+      expect(texts).toContain(readFileSync(file, 'utf8'));
+      await writeStatus(dir, status(`w${round}`, 100));
+      expect(readFileSync(file, 'utf8')).toBe(serializeStatus(status(`w${round}`, 100)));
+    }
+  });
+});
+
 describe('serializeStatus', () => {
   const job = (i: number) => ({ id: `acme/job-${i}`, path: `prod/f${i}.yaml`, commit: 'c'.repeat(40), schedule: '0 2 * * *', timezone: 'Europe/London', nextRun: null, state: 'installed', lastRun: i % 2 ? null : { startedAt: 't', status: 'success', exitCode: 0, durationMs: 5, attempts: 1 }, provenance: { sourceId: 's', url: 'https://git.example/a "quoted" \\ path', ref: 'main', commit: 'c', path: `prod/f${i}.yaml`, index: i, manifestHash: 'h' } });
 
