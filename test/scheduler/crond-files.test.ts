@@ -208,6 +208,9 @@ describe('scheduler/crond: reading our files again', () => {
     await writeFile(file, text.replace('0 1 * * *', '0 2 * * *'));
     await utimes(file, times.atime, times.mtime);
     const sameSize = await rawOf();
+    // Once more to the same size: what was read last is not what the next read overwrites.
+    await writeFile(file, text.replace('0 1 * * *', '0 3 * * *'));
+    const sameAgain = await rawOf();
     await writeFile(file, text.replace('0 1 * * *', '0 \u00e9 * * *'));
     const utf8 = await rawOf();
     await rm(file);
@@ -215,8 +218,36 @@ describe('scheduler/crond: reading our files again', () => {
 
     expect(before).toEqual(jobs.map((j) => adapter.renderEntry(j)));
     expect(sameSize[0]).toBe(before[0]!.replace('0 1 * * *', '0 2 * * *'));
+    expect(sameAgain[0]).toBe(before[0]!.replace('0 1 * * *', '0 3 * * *'));
     expect(utf8[0]).toContain('0 \u00e9 * * *');
     expect(gone).toEqual([]);
+  });
+});
+
+describe('scheduler/crond: reading a file into a buffer in use', () => {
+  it('reads a file that fits into the buffer, one that does not (or only just) into one of its own, and nothing from a missing file or a directory', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'cronsync');
+    const text = `${'0 1 * * * root /bin/true\n'.repeat(40)}\u00e9\n`;
+    await writeFile(file, text);
+    const size = Buffer.byteLength(text);
+    const read = nodeCronDirFs.readBytes!;
+    const big = Buffer.alloc(size * 2, 0x78);
+
+    const fits = await read(file, big);
+    const exact = Buffer.alloc(size);
+    const tight = await read(file, exact);
+    const small = Buffer.alloc(7);
+    const over = await read(file, small);
+
+    expect(fits?.toString('utf8')).toBe(text);
+    expect(fits?.buffer).toBe(big.buffer);
+    expect([tight?.toString('utf8'), tight?.buffer === exact.buffer]).toEqual([text, false]);
+    expect([over?.toString('utf8'), over?.buffer === small.buffer]).toEqual([text, false]);
+    expect(await read(join(dir, 'missing'), big)).toBeNull();
+    await mkdir(join(dir, 'cronsync-2'));
+    expect(await read(join(dir, 'cronsync-2'), big)).toBeNull();
+    expect(await read(join(dir, 'cronsync-2'))).toBeNull();
   });
 });
 

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IoError } from '../../errors.js';
 
@@ -13,9 +14,10 @@ export interface CronDirFs {
   read(path: string): Promise<string | null>;
   /**
    * The same as bytes, for a reader that tells an unchanged file by its bytes (Buffer#equals)
-   * without decoding it; absent in fakes, which are read as text.
+   * without decoding it; absent in fakes, which are read as text. With `into`, a file that fits
+   * is read into it and the result is a view of it, valid until `into` is used again.
    */
-  readBytes?(path: string): Promise<Buffer | null>;
+  readBytes?(path: string, into?: Buffer): Promise<Buffer | null>;
   /** Names in a directory ([] when missing). */
   list(dir: string): Promise<string[]>;
   /** Writes a new temp file in `dir` (mode exact, fsynced) and returns its path; text as UTF-8. */
@@ -42,6 +44,37 @@ async function readBytes(path: string): Promise<Buffer | null> {
   }
 }
 
+/**
+ * A file's bytes read into `into` when they fit (a view of it), else as readBytes does. Reading
+ * into memory already in use spares a re-sync the page faults of a fresh buffer per read (the
+ * cron.d file of 2,500 jobs is 1.2 MiB, read twice per sync).
+ */
+async function readBytesInto(path: string, into?: Buffer): Promise<Buffer | null> {
+  if (!into) return readBytes(path);
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR') return null;
+    throw ioError('read', path, err);
+  }
+  try {
+    for (let n = 0; ;) {
+      // Full: the file may be longer; read it whole into a buffer of its own.
+      if (n === into.length) return await readBytes(path);
+      const { bytesRead } = await fh.read(into, n, into.length - n, n);
+      if (bytesRead === 0) return into.subarray(0, n);
+      n += bytesRead;
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EISDIR') return null;
+    throw err instanceof IoError ? err : ioError('read', path, err);
+  } finally {
+    await fh.close();
+  }
+}
+
 /** nodeCronDirFs is the real file system. */
 export const nodeCronDirFs: CronDirFs = {
   async read(path) {
@@ -49,7 +82,7 @@ export const nodeCronDirFs: CronDirFs = {
     // Decoded from one buffer: one flat string (see readText in system/files.ts).
     return bytes === null ? null : bytes.toString('utf8');
   },
-  readBytes,
+  readBytes: readBytesInto,
   async list(dir) {
     try {
       return await readdir(dir);

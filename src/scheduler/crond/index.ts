@@ -76,19 +76,38 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
    * decoded into a new string (1 MiB for 2,500 jobs, ~4 ms). Other files are read as text.
    */
   const lastRead = new Map<string, { bytes: Buffer; text: string }>();
+  /**
+   * What our files are read into, reused by every read (a read while another is under way gets
+   * none): only a file that changed is copied out of it. Grown to the largest file seen.
+   */
+  const scratch = { buf: Buffer.allocUnsafeSlow(0), busy: false };
   async function read(name: string): Promise<string | null> {
     const path = join(dir, name);
     if (!fs.readBytes || crondFileIndex(name) === null) return fs.read(path);
-    const bytes = await fs.readBytes(path);
+    const into = scratch.busy ? undefined : scratch.buf;
+    if (into) scratch.busy = true;
+    let bytes: Buffer | null;
+    try {
+      bytes = await fs.readBytes(path, into);
+    } finally {
+      if (into) scratch.busy = false;
+    }
     if (bytes === null) {
       lastRead.delete(name);
       return null;
     }
     const last = lastRead.get(name);
     if (last?.bytes.equals(bytes)) return last.text;
-    const text = bytes.toString('utf8');
-    lastRead.set(name, { bytes, text });
+    // Kept: a copy when it is a view of the scratch buffer, which the next read overwrites.
+    const own = into && bytes.buffer === into.buffer ? Buffer.from(bytes) : bytes;
+    fitScratch(own.length);
+    const text = own.toString('utf8');
+    lastRead.set(name, { bytes: own, text });
     return text;
+  }
+  /** Grows the scratch buffer to hold a file of `size` bytes, with room to grow. */
+  function fitScratch(size: number): void {
+    if (!scratch.busy && size >= scratch.buf.length) scratch.buf = Buffer.allocUnsafeSlow(size + (size >> 3) + 4096);
   }
   async function inventory(signal: AbortSignal): Promise<InstalledEntry[]> {
     signal.throwIfAborted();
@@ -196,7 +215,10 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
       // The next sync reads this text back (inventory, then apply): parsed now, once, and
       // known by its bytes, so that reading it back does not decode it again.
       parsed(f.name, f.text, owned);
-      if (fs.readBytes) lastRead.set(f.name, { bytes, text: f.text });
+      if (fs.readBytes) {
+        lastRead.set(f.name, { bytes, text: f.text });
+        fitScratch(bytes.length);
+      }
     }
     for (const name of removes) {
       signal.throwIfAborted();
