@@ -5,27 +5,13 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { jobManifest } from './lib/manifest.mjs';
 
 const zones = ['UTC', 'America/New_York', 'Europe/Berlin', 'Asia/Kolkata', 'Australia/Lord_Howe'];
 const schedules = ['0 2 * * *', '*/15 * * * *', '30 1 * * SUN', '0 9-17 * * 1-5', '@daily', '5 4 1,15 * *', '0 12 */2 * 1'];
 
 function manifest(i) {
-  return `apiVersion: v1
-kind: Job
-metadata:
-  name: job-${i}
-  tenant: tenant-${i % 7}
-  labels: { env: production, team: platform }
-spec:
-  schedule: "${schedules[i % schedules.length]}"
-  timezone: ${zones[i % zones.length]}
-  command: /opt/scripts/run.sh
-  args: ["--id=${i}"]
-  env: { A: "1", B: "\${SECRET_B}" }
-  retry: { enabled: true, attempts: 3, backoff: exponential, delay: 10s, maxDelay: 5m }
-  agent: { selector: { role: r${i % 5} } }
-  timeout: 30m
-`;
+  return jobManifest(i, { tenant: `tenant-${i % 7}`, schedule: schedules[i % schedules.length], timezone: zones[i % zones.length], role: `r${i % 5}` });
 }
 
 function runChild(mode, dir) {

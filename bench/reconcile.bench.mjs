@@ -25,6 +25,7 @@ import { LineCounter, Parser, parseAllDocuments } from 'yaml';
 import { createReconciler } from '../dist/reconcile/reconciler.js';
 import { createCronDAdapter } from '../dist/scheduler/crond/index.js';
 import { createFsStateStore } from '../dist/state/fs-store.js';
+import { jobManifest } from './lib/manifest.mjs';
 import { commandInPath } from '../dist/system/walk.js';
 
 const FILES = 1000;
@@ -38,22 +39,7 @@ const schedules = ['0 2 * * *', '*/15 * * * *', '30 1 * * SUN', '0 9-17 * * 1-5'
 function manifest(i) {
   // Every (FILES*DOCS/SELECTED)-th job selects this agent's role; the others select other roles.
   const role = i % Math.round((FILES * DOCS) / SELECTED) === 0 ? 'db' : `r${i % 7}`;
-  return `apiVersion: v1
-kind: Job
-metadata:
-  name: job-${i}
-  tenant: acme
-  labels: { env: production, team: platform }
-spec:
-  schedule: "${schedules[i % schedules.length]}"
-  timezone: ${zones[i % zones.length]}
-  command: /opt/scripts/run.sh
-  args: ["--id=${i}"]
-  env: { A: "1", B: "\${SECRET_B}" }
-  retry: { enabled: true, attempts: 3, backoff: exponential, delay: 10s, maxDelay: 5m }
-  agent: { selector: { role: ${role} } }
-  timeout: 30m
-`;
+  return jobManifest(i, { tenant: 'acme', schedule: schedules[i % schedules.length], timezone: zones[i % zones.length], role });
 }
 
 function buildFiles() {

@@ -14,6 +14,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobManifest } from '../../bench/lib/manifest.mjs';
 import { MAX_FILE_BYTES, MAX_NESTING_DEPTH, acceptsFast, parseManifestFile, releaseYaml } from '../../src/manifest/parse.js';
 import type { ParseOptions, ParsedFile, Position } from '../../src/manifest/parse.js';
 import { prng } from '../schedule/random.js';
@@ -23,26 +24,11 @@ const GENERATED = Number(process.env.CRONSYNC_FUZZ_GENERATED ?? Math.round(CASES
 const SEED = Number(process.env.CRONSYNC_FUZZ_SEED ?? 20260412);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** The bench's manifest (`manifest()` in bench/reconcile.bench.mjs): flow maps and sequences. */
+/** The benches' manifest (bench/lib/manifest.mjs): flow maps and sequences. */
 function benchManifest(i: number): string {
   const zones = ['UTC', 'Europe/London', 'Asia/Kolkata', 'America/New_York'];
   const schedules = ['0 2 * * *', '*/15 * * * *', '30 1 * * SUN', '@daily', '5 4 1,15 * *'];
-  return `apiVersion: v1
-kind: Job
-metadata:
-  name: job-${i}
-  tenant: acme
-  labels: { env: production, team: platform }
-spec:
-  schedule: "${schedules[i % schedules.length]}"
-  timezone: ${zones[i % zones.length]}
-  command: /opt/scripts/run.sh
-  args: ["--id=${i}"]
-  env: { A: "1", B: "\${SECRET_B}" }
-  retry: { enabled: true, attempts: 3, backoff: exponential, delay: 10s, maxDelay: 5m }
-  agent: { selector: { role: ${i % 4 === 0 ? 'db' : `r${i % 7}`} } }
-  timeout: 30m
-`;
+  return jobManifest(i, { tenant: 'acme', schedule: schedules[i % schedules.length]!, timezone: zones[i % zones.length]!, role: i % 4 === 0 ? 'db' : `r${i % 7}` });
 }
 
 function yamlFiles(dir: string): string[] {
