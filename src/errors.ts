@@ -60,6 +60,14 @@ export class IoError extends CronsyncError {
   }
 }
 
+/**
+ * The IoError of a failed file operation: `Cannot <op> <path>: <the system's message>`, with the
+ * path in its data and the system error as its cause.
+ */
+export function ioError(op: string, path: string, cause: unknown): IoError {
+  return new IoError(`Cannot ${op} ${path}: ${(cause as Error).message}`, { path }, { cause });
+}
+
 /** ManifestError stalls one job: its last applied version stays installed. */
 export class ManifestError extends CronsyncError {
   static override readonly code = 'CRONSYNC_MANIFEST' as const;

@@ -24,7 +24,7 @@
  */
 import { closeSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { IoError } from '../errors.js';
+import { IoError, ioError } from '../errors.js';
 import type { JobId } from '../manifest/types.js';
 import { parseJobId } from './snapshot-read.js';
 
@@ -82,7 +82,7 @@ export function claimFireInstant(stateDir: string, id: JobId | string, instant: 
     try {
       created = mkdirSync(day, { recursive: true, mode: 0o700 });
     } catch (err) {
-      throw new IoError(`Cannot create ${day}: ${(err as Error).message}`, { path: day }, { cause: err });
+      throw ioError('create', day, err);
     }
     // Only the process that made the day's directory prunes: once per job and day.
     if (created !== undefined) pruneFiredMarkers(firedDir(stateDir, id), t);
@@ -131,12 +131,12 @@ export function removeFiredMarkers(stateDir: string, id: JobId | string): boolea
     readdirSync(jobDir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw new IoError(`Cannot read ${jobDir}: ${(err as Error).message}`, { path: jobDir }, { cause: err });
+    throw ioError('read', jobDir, err);
   }
   try {
     rmSync(jobDir, { recursive: true, force: true });
     return true;
   } catch (err) {
-    throw new IoError(`Cannot delete ${jobDir}: ${(err as Error).message}`, { path: jobDir }, { cause: err });
+    throw ioError('delete', jobDir, err);
   }
 }

@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { IoError, UsageError } from '../errors.js';
+import { ioError, IoError, UsageError } from '../errors.js';
 import type { JobId } from '../manifest/types.js';
 import { lockHolder, tryAcquireLock } from '../shim/lock.js';
 import { listSpool, spoolDir, writeSpoolEntrySync } from '../shim/spool-entry.js';
@@ -68,7 +68,7 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
       fd = openSync(file, 'wx', STATE_MODES.private);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw new IoError(`Cannot write ${file}: ${(err as Error).message}`, { path: file }, { cause: err });
+      throw ioError('write', file, err);
     }
     let failure: unknown;
     try {
@@ -83,7 +83,7 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
     }
     if (failure === undefined) return true;
     removeQuietly(file);
-    throw new IoError(`Cannot write ${file}: ${(failure as Error).message}`, { path: file }, { cause: failure });
+    throw ioError('write', file, failure);
   };
   /**
    * Snapshot files, without fsync: the batch written before them is the durable copy. The file
@@ -120,7 +120,7 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
         renameSync(tmp, file);
       } catch (err) {
         removeQuietly(tmp);
-        throw new IoError(`Cannot write ${file}: ${(err as Error).message}`, { path: file }, { cause: err });
+        throw ioError('write', file, err);
       }
     }
     return entries.length;

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { JobId } from '../manifest/types.js';
 import { parseJobId } from './snapshot-read.js';
-import { IoError } from '../errors.js';
+import { ioError } from '../errors.js';
 import { removeFiredMarkers } from './fired.js';
 import { removeFileSync, writeFileAtomicSync } from './sync-io.js';
 
@@ -56,7 +56,7 @@ export async function readLastRun(stateDir: string, id: JobId | string): Promise
     text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new IoError(`Cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
+    throw ioError('read', path, err);
   }
   return parseLastRun(text);
 }

@@ -7,7 +7,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { IoError } from '../errors.js';
+import { ioError } from '../errors.js';
 import type { JobId } from '../manifest/types.js';
 import { atomicWriteFile, readFileIfExists, removeFile } from '../system/files.js';
 import type { AtomicWriteOptions } from '../system/files.js';
@@ -54,6 +54,6 @@ async function readdirIfExists(dir: string): Promise<string[]> {
     return await readdir(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
-    throw new IoError(`Cannot list ${dir}: ${(err as Error).message}`, { path: dir }, { cause: err });
+    throw ioError('list', dir, err);
   }
 }

@@ -7,7 +7,7 @@
  */
 import { closeSync, fchmodSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { IoError } from '../errors.js';
+import { ioError } from '../errors.js';
 import { nodePlatform, type Platform } from '../system/platform.js';
 import { makeDirSync } from '../system/regular-file.js';
 
@@ -105,7 +105,7 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
     } catch {
       // Never created.
     }
-    throw new IoError(`Cannot write ${path}: ${(err as Error).message}`, { path }, { cause: err });
+    throw ioError('write', path, err);
   }
 }
 
@@ -128,7 +128,7 @@ export function readFileOrNullSync(path: string): string | null {
     return readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new IoError(`Cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
+    throw ioError('read', path, err);
   }
 }
 
@@ -139,6 +139,6 @@ export function removeFileSync(path: string): boolean {
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw new IoError(`Cannot delete ${path}: ${(err as Error).message}`, { path }, { cause: err });
+    throw ioError('delete', path, err);
   }
 }

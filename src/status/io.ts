@@ -1,7 +1,7 @@
 /** Reading and writing `<stateDir>/status.json` (atomic, mode 0644, no secrets). */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CronsyncError, IoError } from '../errors.js';
+import { CronsyncError, ioError } from '../errors.js';
 import { atomicWriteFile } from '../system/files.js';
 import type { StatusFile } from './types.js';
 
@@ -42,7 +42,7 @@ async function readBytesIfExists(path: string): Promise<Buffer | null> {
     return await readFile(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new IoError(`Cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
+    throw ioError('read', path, err);
   }
 }
 

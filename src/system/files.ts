@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { IoError } from '../errors.js';
+import { IoError, ioError } from '../errors.js';
 import { makeDirSync } from './regular-file.js';
 
 /** Options of {@link atomicWriteFile}. */
@@ -50,7 +50,7 @@ export async function atomicWriteFile(path: string, data: string | Uint8Array, m
     else if (sync) await syncDir(dir);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
-    throw new IoError(`Cannot write ${path}: ${(err as Error).message}`, { path }, { cause: err });
+    throw ioError('write', path, err);
   }
 }
 
@@ -95,7 +95,7 @@ export async function readFileIfExists(path: string): Promise<string | null> {
     return await readText(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new IoError(`Cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
+    throw ioError('read', path, err);
   }
 }
 
@@ -106,7 +106,7 @@ export async function removeFile(path: string): Promise<boolean> {
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw new IoError(`Cannot delete ${path}: ${(err as Error).message}`, { path }, { cause: err });
+    throw ioError('delete', path, err);
   }
 }
 

@@ -8,7 +8,7 @@ import { basename, join, resolve, sep, win32 } from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import { desiredJob, selectJobs } from '../../desired/select.js';
 import type { DesiredJob } from '../../desired/types.js';
-import { IoError, SchedulerError, UsageError, stripUrlCredentials } from '../../errors.js';
+import { IoError, ioError, SchedulerError, stripUrlCredentials, UsageError } from '../../errors.js';
 import { loadManifests } from '../../manifest/load.js';
 import { canonicalTimeZone } from '../../schedule/zone.js';
 import { renderEntryOrError } from '../../scheduler/entry-error.js';
@@ -163,7 +163,7 @@ export async function writeRenderedFiles(dir: string, files: readonly RenderedFi
     await mkdir(dir, { recursive: true });
     root = await realpath(dir);
   } catch (err) {
-    throw new IoError(`Cannot create ${dir}: ${(err as Error).message}`, { path: dir }, { cause: err });
+    throw ioError('create', dir, err);
   }
   const written: string[] = [];
   for (const { f, parts } of targets) {
@@ -187,7 +187,7 @@ async function ensurePlainDir(path: string): Promise<void> {
     await mkdir(path);
     return;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new IoError(`Cannot create ${path}: ${(err as Error).message}`, { path }, { cause: err });
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError('create', path, err);
   }
   const st = await lstat(path);
   if (!st.isDirectory()) throw new SchedulerError(`refusing to write into ${path}: not a plain directory (a link or a file)`, { path });

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { IoError } from '../../errors.js';
+import { IoError, ioError } from '../../errors.js';
 
 /** CronDirFs is what the cron.d adapter does to the file system. */
 export interface CronDirFs {
@@ -27,10 +27,6 @@ export interface CronDirFs {
   remove(path: string): Promise<void>;
   /** Mode bits and owner of a file, or null when missing. */
   stat(path: string): Promise<{ mode: number; uid: number } | null>;
-}
-
-function ioError(op: string, path: string, err: unknown): IoError {
-  return new IoError(`Cannot ${op} ${path}: ${(err as Error).message}`, { path }, { cause: err });
 }
 
 /** A file's bytes, or null when missing or not a file (a directory). @throws {IoError} */

@@ -11,7 +11,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { IoError, SchedulerError } from '../../errors.js';
+import { ioError, SchedulerError } from '../../errors.js';
 import { findBlocks } from './parse.js';
 
 /** Debian's crontab spool directory. */
@@ -48,7 +48,7 @@ export function nodeCrontabSpool(dir = DEBIAN_SPOOL_DIR): CrontabSpool {
           return d?.isDirectory() ? { kind: 'none' } : { kind: 'unavailable' };
         }
         if (UNAVAILABLE.has(code)) return { kind: 'unavailable' };
-        throw new IoError(`Cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
+        throw ioError('read', path, err);
       }
     },
   };

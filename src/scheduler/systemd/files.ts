@@ -5,7 +5,7 @@
  * so a temp file (`.cronsync-….timer.<hex>.tmp`) is never read as a unit.
  */
 import { mkdir } from 'node:fs/promises';
-import { IoError } from '../../errors.js';
+import { ioError } from '../../errors.js';
 import { nodeCronDirFs } from '../crond/files.js';
 import type { CronDirFs } from '../crond/files.js';
 
@@ -22,7 +22,7 @@ export const nodeUnitDirFs: UnitDirFs = {
     try {
       await mkdir(dir, { recursive: true, mode: 0o755 });
     } catch (err) {
-      throw new IoError(`Cannot create ${dir}: ${(err as Error).message}`, { path: dir }, { cause: err });
+      throw ioError('create', dir, err);
     }
   },
 };
