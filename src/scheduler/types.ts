@@ -67,6 +67,24 @@ export interface SchedulerAdapter {
   apply(plan: Plan, signal: AbortSignal): Promise<ApplyResult>;
 }
 
+/**
+ * {@link SchedulerAdapter.occupied} of an adapter that gives each job a place of its own (a task
+ * path, a unit name): a job whose place holds an entry without a cronsync marker is told
+ * `why(place)`. `key` makes the names of a place comparable (Task Scheduler's are case-blind).
+ */
+export function foreignInPlace(
+  installed: readonly InstalledEntry[],
+  place: { ofEntry(e: InstalledEntry): string; ofJob(d: DesiredJob): string; key?(place: string): string },
+  why: (place: string) => string,
+): (d: DesiredJob) => string | null {
+  const key = place.key ?? ((p: string) => p);
+  const foreign = new Set(installed.filter((e) => e.marker === null).map((e) => key(place.ofEntry(e))));
+  return (d) => {
+    const at = place.ofJob(d);
+    return foreign.has(key(at)) ? why(at) : null;
+  };
+}
+
 /** The program a scheduler entry runs: `file args... exec --scheduled tenant/name`. */
 export interface ExecCommand {
   /** Absolute path: the `cronsync` bin, or node. */

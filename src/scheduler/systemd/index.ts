@@ -18,6 +18,7 @@ import { ownedSourceIds } from '../../plan/plan.js';
 import type { InstalledEntry, Plan } from '../../plan/types.js';
 import type { Runner } from '../../system/runner.js';
 import type { ApplyResult, ExecCommand, Rendered, SchedulerAdapter } from '../types.js';
+import { foreignInPlace } from '../types.js';
 import { nodeUnitDirFs } from './files.js';
 import type { UnitDirFs } from './files.js';
 import { unitEntry } from './parse.js';
@@ -125,11 +126,8 @@ export function createSystemdAdapter(options: SystemdAdapterOptions, ports: Syst
   }
 
   function occupied(installed: readonly InstalledEntry[]): (d: DesiredJob) => string | null {
-    const foreign = new Set(installed.filter((e) => e.marker === null).map(baseOf));
-    return (d) => {
-      const base = unitBase(d.id);
-      return foreign.has(base) ? `a unit not made by cronsync is in the way (${base}.service or .timer in ${dir}); it is left alone: delete or rename it to install this job` : null;
-    };
+    return foreignInPlace(installed, { ofEntry: baseOf, ofJob: (d) => unitBase(d.id) },
+      (base) => `a unit not made by cronsync is in the way (${base}.service or .timer in ${dir}); it is left alone: delete or rename it to install this job`);
   }
 
   async function apply(plan: Plan, signal: AbortSignal): Promise<SystemdApplyResult> {

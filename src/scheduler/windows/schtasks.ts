@@ -12,6 +12,7 @@ import type { InstalledEntry, Plan } from '../../plan/types.js';
 import type { Runner } from '../../system/runner.js';
 import { windowsRunAsMessage } from '../../system/users.js';
 import type { ApplyResult, ExecCommand, Rendered, SchedulerAdapter } from '../types.js';
+import { foreignInPlace } from '../types.js';
 import { nodeTaskFileFs } from './files.js';
 import type { TaskFileFs } from './files.js';
 import { inFolder, normalizeFolder, taskPath } from './model.js';
@@ -111,11 +112,8 @@ export function createSchtasksAdapter(options: WindowsAdapterOptions, ports: Win
   }
 
   function occupied(installed: readonly InstalledEntry[]): (d: DesiredJob) => string | null {
-    const foreign = new Set(installed.filter((e) => e.marker === null).map((e) => pathOf(e).toLowerCase()));
-    return (d) => {
-      const path = taskPath(folder, d.id);
-      return foreign.has(path.toLowerCase()) ? `a task not made by cronsync is at ${path}; it is left alone: delete or rename it to install this job` : null;
-    };
+    return foreignInPlace(installed, { ofEntry: pathOf, ofJob: (d) => taskPath(folder, d.id), key: (p) => p.toLowerCase() },
+      (path) => `a task not made by cronsync is at ${path}; it is left alone: delete or rename it to install this job`);
   }
 
   async function apply(plan: Plan, signal: AbortSignal): Promise<ApplyResult> {
