@@ -287,6 +287,58 @@ describe('scheduler/crond: the layout kept between syncs', () => {
     expect(results[1]!.kept).toContain('# Not managed by cronsync, kept as found:\n5 5 * * * root /usr/local/bin/hand\n');
   });
 
+  it('keeps lines added by hand, a PATH= among them, when the file has no entries left, and a new adapter keeps the same file', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'cronsync');
+    const adapter = createCronDAdapter(options({ cronDir: dir }));
+    const one = planOf([job(1)]);
+    await adapter.apply(one, signal);
+    const hand = 'PATH=/opt/bin\n5 5 * * * root tool\n';
+    await writeFile(file, `${await readFile(file, 'utf8')}${hand}`);
+    await adapter.apply(one, signal);
+    const emptied = await adapter.apply(planOf([]), signal);
+    const text = await readFile(file, 'utf8');
+    const again = await adapter.apply(planOf([]), signal);
+    const fresh = await createCronDAdapter(options({ cronDir: dir })).apply(planOf([]), signal);
+
+    expect(emptied.changed).toBe(true);
+    expect(text).toBe(`${HEADER}# Not managed by cronsync, kept as found:\n${hand}`);
+    expect([again.changed, fresh.changed]).toEqual([false, false]);
+    expect(await readFile(file, 'utf8')).toBe(text);
+  });
+
+  it('is what a new adapter makes of the files as written, whatever the jobs, other sources\' entries and lines added by hand', { timeout: 60_000 }, async () => {
+    const stray = ['PATH=/opt/bin', 'SHELL=/bin/bash', 'MAILTO=ops', '# a note', '', '5 5 * * * root tool', '# Not managed by cronsync, kept as found:', '# Managed by cronsync agents'];
+    const step = fc.record({
+      mine: fc.subarray([1, 2, 3, 4, 5]),
+      theirs: fc.subarray(['x', 'y']),
+      hand: fc.array(fc.constantFrom(...stray), { maxLength: 3 }),
+      at: fc.nat(),
+    });
+    await fc.assert(fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 4 }), async (steps) => {
+      const dir = await tempDir();
+      const file = join(dir, 'cronsync');
+      const adapter = createCronDAdapter(options({ cronDir: dir }));
+      const other = createCronDAdapter(options({ cronDir: dir, sourceId: 'other-src' }));
+      for (const st of steps) {
+        await other.apply({ ...planOf(st.theirs.map((n) => desired(n, '0 5 * * *', {}, 'beta'))), sourceId: 'other-src' }, signal);
+        if (st.hand.length > 0) {
+          const lines = (await readFile(file, 'utf8').catch(() => '')).split('\n');
+          lines.splice(st.at % (lines.length + 1), 0, ...st.hand);
+          await writeFile(file, lines.join('\n'));
+        }
+        const plan = planOf(st.mine.map((i) => job(i)));
+        await adapter.apply(plan, signal);
+        const text = await readFile(file, 'utf8');
+        const again = await adapter.apply(plan, signal);
+        const fresh = await createCronDAdapter(options({ cronDir: dir })).apply(plan, signal);
+
+        expect([again.changed, fresh.changed]).toEqual([false, false]);
+        expect(await readFile(file, 'utf8')).toBe(text);
+      }
+    }), { seed: 7, numRuns: 60 });
+  });
+
   it('is made again when the jobs, our files (one replaced by a file not ours) or the owned source ids change', async () => {
     const dir = await tempDir();
     const adapter = createCronDAdapter(options({ cronDir: dir }));

@@ -34,6 +34,12 @@ export interface ParsedCronD {
  */
 const NOTES = [/^# Managed by cronsync/, /^# Change the job manifests/, /^# Not managed by this source/, /^# Not managed by cronsync/];
 /**
+ * The notes of our header. The others (`Not managed by cronsync, kept as found:`) come before
+ * the lines kept in a file: they end the header, so that a `PATH=` kept after them, in a file
+ * with no entries left, stays with those lines as it does in any other file.
+ */
+const HEADER_NOTES = NOTES.slice(0, 2);
+/**
  * The variables of our header, dropped only in the leading header: the same names further
  * down were added by hand for the lines after them, and are kept with those lines.
  * `CRONSYNC_STATE_DIR=` is no longer written (each entry has `--state-dir`) but is dropped from
@@ -58,7 +64,7 @@ export function parseCronD(text: string, file: string, sourceId: string, owned: 
     out.push({ key: `cron.d:${file}:${marker.jobId}`, marker, paused: d.paused, drifted: marker.sourceId === sourceId && d.drifted, raw: d.raw });
     if (!owned.has(marker.sourceId)) kept.entries.push({ sourceId: marker.sourceId, jobId: marker.jobId, text: lines.slice(e.start, e.end).join('\n') });
   }
-  const isHeader = (line: string): boolean => line.trim() === '' || NOTES.some((re) => re.test(line)) || HEADER_VARS.some((re) => re.test(line));
+  const isHeader = (line: string): boolean => line.trim() === '' || HEADER_NOTES.some((re) => re.test(line)) || HEADER_VARS.some((re) => re.test(line));
   let headerEnd = 0;
   while (headerEnd < lines.length && isHeader(lines[headerEnd]!)) headerEnd++;
   for (const i of other) {
