@@ -11,6 +11,7 @@ import { remember } from '../memo.js';
 import { firstFire } from '../schedule/fires.js';
 import type { StateStore } from '../state/store.js';
 import type { JobState, StatusFile, StatusJob, StatusProblem, SyncResult } from '../status/types.js';
+import { stableRow } from '../status/io.js';
 import { VERSION } from '../version.js';
 import type { ReconcilerDeps, SyncContext } from './types.js';
 
@@ -141,8 +142,8 @@ async function jobRows(ctx: SyncContext, rd: RowDeps, unlisted: readonly Unliste
 /**
  * The last row built from each job version (the same DesiredJob object while its manifest and
  * selection are unchanged). A re-sync that finds the rest of the row the same (state, next run,
- * last run, user, reason) gets that row back: frozen, it is the same object, and the status
- * file's serializer reuses the line it wrote for it (src/status/io.ts).
+ * last run, user, reason) gets that row back: frozen and declared stable, it is the same
+ * object, and the status file's serializer reuses the line it wrote for it (src/status/io.ts).
  */
 const lastRows = new WeakMap<DesiredJob, StatusJob>();
 
@@ -155,7 +156,7 @@ async function row(d: DesiredJob, state: JobState, rd: RowDeps, installed = true
   const url = rd.url(p.url);
   const last = lastRows.get(d);
   if (last && last.state === state && last.nextRun === nextRun && last.user === user && last.reason === why && last.provenance?.url === url && sameRun(last.lastRun, lastRun)) return last;
-  const out: StatusJob = Object.freeze({
+  const out: StatusJob = stableRow(Object.freeze({
     id: d.id, namespace: p.namespace ?? jobNamespace(p.path), path: p.path, commit: p.commit, schedule: d.job.spec.schedule, timezone: d.job.spec.timezone,
     user,
     nextRun,
@@ -163,7 +164,7 @@ async function row(d: DesiredJob, state: JobState, rd: RowDeps, installed = true
     lastRun: lastRun && Object.freeze(lastRun),
     ...(why === undefined ? {} : { reason: why }),
     provenance: Object.freeze({ sourceId: p.sourceId, url, ref: p.ref, commit: p.commit, path: p.path, index: p.index, manifestHash: d.manifestHash }),
-  });
+  }));
   lastRows.set(d, out);
   return out;
 }

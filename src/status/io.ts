@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CronsyncError, ioError } from '../errors.js';
 import { atomicWriteFile } from '../system/files.js';
-import type { StatusFile } from './types.js';
+import type { StatusFile, StatusJob } from './types.js';
 
 /** Path of the status file in a state dir. */
 export function statusPath(stateDir: string): string {
@@ -21,7 +21,7 @@ export function statusPath(stateDir: string): string {
  * same size within one kernel clock tick of ours would not, on kernels without fine-grained
  * timestamps: it is seen at the next change).
  */
-const known = new Map<string, { id: string; parts: readonly (string | Buffer)[]; parsed?: StatusFile }>();
+const known = new Map<string, { id: string; parts: readonly string[]; parsed?: StatusFile }>();
 
 /**
  * The buffer each status path's text is encoded into, reused by every write. A status of 10,000
@@ -46,8 +46,13 @@ async function readBytesIfExists(path: string): Promise<Buffer | null> {
   }
 }
 
-/** Equal pieces make equal text; a line equal to the last but not the same buffer counts as changed. */
-function sameParts(a: readonly (string | Buffer)[], b: readonly (string | Buffer)[]): boolean {
+/**
+ * Whether pieces `b` make the text that `a` made. The pieces of a write are compared one by one
+ * (an unchanged job's line is the same string, compared at once); a text read from the file is
+ * one piece, compared with the text of `b`.
+ */
+function sameParts(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length === 1 && b.length !== 1) return a[0] === b.join('');
   return a.length === b.length && a.every((p, i) => p === b[i]);
 }
 
@@ -57,9 +62,11 @@ export async function writeStatus(stateDir: string, status: StatusFile): Promise
   const parts = statusParts(status);
   const last = known.get(path);
   const id = await identity(path);
-  if (last && id !== null && last.id === id && sameParts(last.parts, parts)) return;
+  // Undefined: nothing known of the file as it is; it is compared once encoded.
+  const same = last && id !== null && last.id === id ? sameParts(last.parts, parts) : undefined;
+  if (same) return;
   let size = 0;
-  for (const p of parts) size += typeof p === 'string' ? Buffer.byteLength(p) : p.length;
+  for (const p of parts) size += Buffer.byteLength(p);
   let own = buffers.get(path);
   const shared = !own?.busy;
   let buf = shared ? own?.buf : undefined;
@@ -70,7 +77,7 @@ export async function writeStatus(stateDir: string, status: StatusFile): Promise
   if (shared) own!.busy = true;
   try {
     const bytes = encodeParts(parts, buf, size);
-    if (!(last && id !== null && last.id === id) && (await readBytesIfExists(path))?.equals(bytes) === true) {
+    if (same === undefined && (await readBytesIfExists(path))?.equals(bytes) === true) {
       if (id !== null) known.set(path, { id, parts });
       return;
     }
@@ -105,28 +112,37 @@ export async function readStatus(stateDir: string): Promise<StatusFile | null> {
 /** Top-level lists whose elements are written one per line (see {@link serializeStatus}). */
 const ONE_PER_LINE: ReadonlySet<string> = new Set(['jobs', 'problems']);
 
-/**
- * The encoded line of each frozen element of `jobs` or `problems` serialised before. The
- * reconciler hands back the same frozen row (and frozen parts) for a job that did not change,
- * so a re-sync serialises and encodes only the rows that did (src/reconcile/summarize.ts).
- */
-const lines = new WeakMap<object, Buffer>();
+/** Elements of `jobs` that never change (see {@link stableRow}), and their lines once serialised. */
+const stable = new WeakSet<object>();
+const lines = new WeakMap<object, string>();
 
-function elementLine(e: unknown): string | Buffer {
-  if (typeof e !== 'object' || e === null || !Object.isFrozen(e)) return `    ${JSON.stringify(e) ?? 'null'}`;
-  let line = lines.get(e);
-  if (line === undefined) lines.set(e, (line = Buffer.from(`    ${JSON.stringify(e)}`)));
+/**
+ * Declares `row` a job row that never changes, frozen with everything in it, and returns it:
+ * its line in the status file is serialised once, however many writes it is in. The reconciler
+ * hands back the same row for a job that did not change, so a re-sync serialises only the rows
+ * that did (src/reconcile/summarize.ts).
+ */
+export function stableRow(row: StatusJob): StatusJob {
+  stable.add(row);
+  return row;
+}
+
+function elementLine(e: unknown): string {
+  const known = typeof e === 'object' && e !== null && stable.has(e) ? lines.get(e) : undefined;
+  if (known !== undefined) return known;
+  const line = `    ${JSON.stringify(e) ?? 'null'}`;
+  if (typeof e === 'object' && e !== null && stable.has(e)) lines.set(e, line);
   return line;
 }
 
 /**
- * The status file's text in pieces, strings and encoded lines: JSON with the top-level fields
+ * The status file's text in pieces (a job's line is one): JSON with the top-level fields
  * indented by two spaces, except that each element of `jobs` and `problems` is one line of its
  * own. A fleet's status holds thousands of jobs: a job per line is what `grep` finds whole, and
  * the text is a quarter smaller than fully indented (10,000 jobs: 1.3 MiB, after every sync).
  */
-function statusParts(status: StatusFile): (string | Buffer)[] {
-  const out: (string | Buffer)[] = [];
+function statusParts(status: StatusFile): string[] {
+  const out: string[] = [];
   for (const [key, value] of Object.entries(status)) {
     const name = JSON.stringify(key);
     let head: string;
@@ -150,15 +166,15 @@ function statusParts(status: StatusFile): (string | Buffer)[] {
 }
 
 /** Encodes `parts` (`size` bytes in all) into the start of `buf`; returns that view. */
-function encodeParts(parts: readonly (string | Buffer)[], buf: Buffer, size: number): Buffer {
+function encodeParts(parts: readonly string[], buf: Buffer, size: number): Buffer {
   let at = 0;
-  for (const p of parts) at += typeof p === 'string' ? buf.write(p, at) : p.copy(buf, at);
+  for (const p of parts) at += buf.write(p, at);
   if (at !== size) throw new Error(`status text is ${at} bytes, ${size} expected`);
   return buf.subarray(0, size);
 }
 
-function joinParts(parts: readonly (string | Buffer)[]): string {
-  return parts.map((p) => (typeof p === 'string' ? p : p.toString('utf8'))).join('');
+function joinParts(parts: readonly string[]): string {
+  return parts.join('');
 }
 
 /** The status file's text. */

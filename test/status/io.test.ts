@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { CronsyncError } from '../../src/errors.js';
-import { readStatus, serializeStatus, writeStatus } from '../../src/status/io.js';
-import type { StatusFile } from '../../src/status/types.js';
+import { readStatus, serializeStatus, stableRow, writeStatus } from '../../src/status/io.js';
+import type { StatusFile, StatusJob } from '../../src/status/types.js';
 import { testTempDir } from '../system/tempdir.js';
 
 function stateWith(text: string): string {
@@ -93,6 +93,42 @@ describe('writeStatus: the text of one write never shows in another', () => {
       await writeStatus(dir, status(`w${round}`, 100));
       expect(readFileSync(file, 'utf8')).toBe(serializeStatus(status(`w${round}`, 100)));
     }
+  });
+});
+
+describe('writeStatus: what is known of the last write', () => {
+  const base = { schemaVersion: 1, agent: { name: 'h', tenant: 'acme', labels: {}, version: '0' }, scheduler: { kind: 'embedded', reason: 't' }, source: { id: 's', url: 'u', ref: 'main', commit: null, fetchedAt: null }, lastAttempt: { startedAt: 'a', finishedAt: 'a', result: 'ok', error: null }, lastSuccess: null, counts: {}, problems: [], checkins: { spooled: 0, dropped: 0 } };
+
+  it('writes again a frozen row whose insides changed, unless it was declared stable', async () => {
+    const dir = testTempDir('cronsync-status-io-');
+    const file = join(dir, 'status.json');
+    const run = { startedAt: 't1', status: 'success' };
+    const row = Object.freeze({ id: 'acme/a', schedule: '* * * * *', timezone: 'UTC', state: 'installed', lastRun: run });
+    const odd = Object.freeze({ id: 'acme/b', schedule: '* * * * *', timezone: 'UTC', state: 'installed', toJSON: () => undefined });
+    const status = { ...base, jobs: [row, odd] } as unknown as StatusFile;
+
+    await writeStatus(dir, status);
+    run.status = 'failure';
+    await writeStatus(dir, status);
+
+    expect(JSON.parse(readFileSync(file, 'utf8')).jobs).toEqual([{ ...row, lastRun: { startedAt: 't1', status: 'failure' } }, null]);
+    const kept = stableRow(Object.freeze({ id: 'acme/c', schedule: '* * * * *', timezone: 'UTC', state: 'installed', nextRun: null, lastRun: null, path: 'p', commit: null }) as StatusJob);
+    await writeStatus(dir, { ...base, jobs: [kept] } as unknown as StatusFile);
+    expect(readFileSync(file, 'utf8')).toBe(serializeStatus({ ...base, jobs: [kept] } as unknown as StatusFile));
+  });
+
+  it('writes nothing for the text that was read from the file', async () => {
+    const dir = testTempDir('cronsync-status-io-');
+    const file = join(dir, 'status.json');
+    const status = { ...base, jobs: [{ id: 'acme/a', schedule: '* * * * *', timezone: 'UTC', state: 'installed' }] } as unknown as StatusFile;
+    writeFileSync(file, serializeStatus(status));
+    expect((await readStatus(dir))?.jobs).toHaveLength(1);
+    const read = statSync(file, { bigint: true });
+
+    await writeStatus(dir, status);
+
+    const after = statSync(file, { bigint: true });
+    expect([after.ino, after.mtimeNs]).toEqual([read.ino, read.mtimeNs]);
   });
 });
 
