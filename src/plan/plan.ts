@@ -166,7 +166,7 @@ export function planChanges(input: PlanInput): PlanResult {
   }
 
   let removable = 0;
-  for (const [id, entry] of [...ours].sort(([a], [b]) => cmp(a, b))) {
+  for (const [id, entry] of [...ours].sort((x, y) => cmp(x[0], y[0]))) {
     if (input.desired.has(id)) continue;
     const last = input.applied.get(id);
     const keep = (kind: 'kept-invalid' | 'orphaned', message: string): void => {
