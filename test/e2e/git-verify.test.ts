@@ -19,8 +19,8 @@ import { createRepo, gitAvailable, startGitServer } from './helpers/git-server.j
 import type { GitServer, TestRepo } from './helpers/git-server.js';
 import { createSigningKeys, signingAvailable } from './helpers/signing.js';
 import type { SigningKeys } from './helpers/signing.js';
+import { nullLogger } from '../../src/log.js';
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 const job = (name: string): string => `apiVersion: v1\nkind: Job\nmetadata:\n  name: ${name}\n  tenant: acme\nspec:\n  schedule: "0 2 * * *"\n  command: /opt/${name}.sh\n`;
 const SSH_HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
 
@@ -56,7 +56,7 @@ describe.skipIf(!gitAvailable || !signingAvailable)('e2e/git-verify', () => {
     const base = agentConfig(stateDir);
     const config: AgentConfig = { ...base, source: { ...base.source, url, ref: 'main', verify: { mode: 'head', sshAllowedSigners: keys.allowedSigners, openpgpKeys: keys.openpgpKeys } } };
     const adapter = new MemoryScheduler(source.id);
-    const rec = createReconciler({ config, source, adapter, scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet });
+    const rec = createReconciler({ config, source, adapter, scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: nullLogger });
     const installed = async (): Promise<string[]> => (await adapter.inventory(new AbortController().signal)).map((e) => e.marker!.jobId).sort();
     return { rec, installed };
   }

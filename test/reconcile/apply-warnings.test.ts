@@ -7,8 +7,8 @@ import { MemoryScheduler } from '../fakes/MemoryScheduler.js';
 import { MemorySource } from '../fakes/MemorySource.js';
 import { MemoryStateStore } from '../../src/state/memory-store.js';
 import { agentConfig } from './fixtures.js';
+import { nullLogger } from '../../src/log.js';
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 const JOB = 'apiVersion: v1\nkind: Job\nmetadata: { name: a, tenant: acme-corp }\nspec: { schedule: "0 2 * * *", command: "true" }\n';
 
 /** A scheduler whose apply reports a warning, as the systemd adapter does when lingering is off. */
@@ -22,7 +22,7 @@ describe('reconcile: warnings of an apply', () => {
   it('are status problems (rule scheduler, severity warning); the sync still applies', async () => {
     const state = new MemoryStateStore();
     const config = agentConfig(state.dir, { agent: { name: 'host1', tenant: 'acme-corp', labels: {} }, scheduler: { kind: 'embedded', cronDir: '/x', unitDir: '/x', taskFolder: '\\x' } });
-    const rec = createReconciler({ config, source: new MemorySource({ 'a.yaml': JOB }), adapter: new WarningScheduler('src1'), scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet, state });
+    const rec = createReconciler({ config, source: new MemorySource({ 'a.yaml': JOB }), adapter: new WarningScheduler('src1'), scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: nullLogger, state });
 
     const res = await rec.reconcile();
 

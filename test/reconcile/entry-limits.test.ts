@@ -13,13 +13,13 @@ import { FakeClock } from '../fakes/FakeClock.js';
 import { fakeCrontab } from '../fakes/FakeRunner.js';
 import { MemorySource } from '../fakes/MemorySource.js';
 import { options } from '../scheduler/fixtures.js';
+import { nullLogger } from '../../src/log.js';
 import { TempDirs } from '../system/tempdir.js';
 import { agentConfig } from './fixtures.js';
 
 const temps = new TempDirs();
 afterEach(() => temps.removeAll());
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 /** A 63-character job name: `acme/<LONG>` is 68 characters. */
 const LONG = 'l'.repeat(63);
 /**
@@ -40,7 +40,7 @@ function setup(execFile: string | null) {
   const cronDir = temps.make('cronsync-limits-crond-');
   const source = new MemorySource({ 'a.yaml': manifest('a'), 'long.yaml': manifest(LONG) });
   const make = (file: string) => createReconciler({
-    config: agentConfig(stateDir), source, scheduler: { kind: 'cron.d', reason: 'test' }, clock: new FakeClock(), log: quiet, state,
+    config: agentConfig(stateDir), source, scheduler: { kind: 'cron.d', reason: 'test' }, clock: new FakeClock(), log: nullLogger, state,
     adapter: createCronDAdapter(options({ sourceId: source.id, cronDir, stateDir, execCommand: { file, args: [] } })),
   });
   return { state, stateDir, cronDir, source, rec: make(execFile ?? longExec(stateDir)), make };
@@ -98,7 +98,7 @@ describe('reconcile/steps: an entry the scheduler cannot hold', () => {
     const source = new MemorySource({ 'a.yaml': manifest('a'), 'long.yaml': manifest(LONG) });
     const state = new MemoryStateStore();
     const rec = createReconciler({
-      config: agentConfig(state.dir), source, scheduler: { kind: 'crontab', reason: 'test' }, clock: new FakeClock(), log: quiet, state,
+      config: agentConfig(state.dir), source, scheduler: { kind: 'crontab', reason: 'test' }, clock: new FakeClock(), log: nullLogger, state,
       adapter: createCrontabAdapter(options({ sourceId: source.id, stateDir, execCommand: { file: '/usr/bin/cronsync', args: [] } }), { runner, crontabSpool: runner.spool, identity: { user: 'root', isRoot: true } }),
     });
 

@@ -9,9 +9,9 @@ import { FakeClock } from '../fakes/FakeClock.js';
 import { MemoryScheduler } from '../fakes/MemoryScheduler.js';
 import { MemorySource } from '../fakes/MemorySource.js';
 import { agentConfig } from './fixtures.js';
+import { nullLogger } from '../../src/log.js';
 
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 const Ajv = AjvModule.default ?? AjvModule;
 const statusSchema = JSON.parse(readFileSync(new URL('../../src/status/status.v1.schema.json', import.meta.url), 'utf8')) as object;
 /** The repository Crontopus wrote (see test/manifest/crontopus-repo.test.ts for its origin). */
@@ -28,7 +28,7 @@ function setup(files: Record<string, string>) {
   const stateDir = state.dir;
   const source = new MemorySource(files);
   const config = agentConfig(stateDir, { agent: { name: 'host1', tenant: 'acme-corp', labels: {} }, scheduler: { kind: 'embedded', cronDir: '/x', unitDir: '/x', taskFolder: '\\x' } });
-  const rec = createReconciler({ config, source, adapter: new MemoryScheduler('src1'), scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet, state });
+  const rec = createReconciler({ config, source, adapter: new MemoryScheduler('src1'), scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: nullLogger, state });
   return { state, source, rec };
 }
 

@@ -9,13 +9,13 @@ import { MemoryStateStore } from '../../src/state/memory-store.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { MemoryScheduler } from '../fakes/MemoryScheduler.js';
 import { MemorySource } from '../fakes/MemorySource.js';
+import { nullLogger } from '../../src/log.js';
 import { TempDirs } from '../system/tempdir.js';
 import { agentConfig } from './fixtures.js';
 
 const temps = new TempDirs();
 afterEach(() => temps.removeAll());
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 
 function manifest(name: string, over: { schedule?: string; tenant?: string; extra?: string } = {}): string {
   return `apiVersion: v1\nkind: Job\nmetadata:\n  name: ${name}\n  tenant: ${over.tenant ?? 'acme'}\nspec:\n  schedule: "${over.schedule ?? '0 2 * * *'}"\n  command: /opt/${name}.sh\n${over.extra ?? ''}`;
@@ -28,7 +28,7 @@ function setup(files: Record<string, string>, over: Partial<AgentConfig> = {}) {
   const state = new MemoryStateStore();
   const source = new MemorySource(files);
   const adapter = new MemoryScheduler('src1');
-  const deps = { config: config(state.dir, over), source, adapter, scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet, state };
+  const deps = { config: config(state.dir, over), source, adapter, scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: nullLogger, state };
   return { state, source, adapter, rec: createReconciler(deps), deps };
 }
 
@@ -100,7 +100,7 @@ describe('reconcile/reconciler', () => {
     state.files.set('jobs/acme/b.json', { text: good.slice(0, 40), mode: 0o600 });
     const warns: string[] = [];
 
-    const restarted = createReconciler({ ...deps, log: { ...quiet, warn: (_: object, m: string) => void warns.push(m) } });
+    const restarted = createReconciler({ ...deps, log: { ...nullLogger, warn: (_: object, m: string) => void warns.push(m) } });
     const res = await restarted.reconcile();
     const kept = state.text('jobs.batch.json') !== null;
     await restarted.reconcile();

@@ -11,10 +11,10 @@ import { MemoryScheduler } from '../fakes/MemoryScheduler.js';
 import { MemorySource } from '../fakes/MemorySource.js';
 import { MemoryStateStore } from '../../src/state/memory-store.js';
 import { agentConfig } from './fixtures.js';
+import { nullLogger } from '../../src/log.js';
 
 const Ajv = AjvModule.default ?? AjvModule;
 const statusSchema = JSON.parse(readFileSync(new URL('../../src/status/status.v1.schema.json', import.meta.url), 'utf8')) as object;
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 const manifest = 'apiVersion: v1\nkind: Job\nmetadata: { name: a, tenant: acme }\nspec: { schedule: "0 2 * * *", command: /opt/a.sh }\n';
 
 /** A MemorySource whose commits are real (unsigned) commit objects, or have none at all. */
@@ -37,7 +37,7 @@ function setup(verify: AgentConfig['source']['verify'], withObject = true) {
   const base = agentConfig(state.dir);
   const config: AgentConfig = { ...base, scheduler: { ...base.scheduler, kind: 'embedded' }, source: { ...base.source, ...(verify ? { verify } : {}) } };
   const adapter = new MemoryScheduler('src1');
-  const rec = createReconciler({ config, source: new CommitSource(withObject), adapter, scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet, state });
+  const rec = createReconciler({ config, source: new CommitSource(withObject), adapter, scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: nullLogger, state });
   return { rec, adapter, state };
 }
 

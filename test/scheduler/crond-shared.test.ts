@@ -17,8 +17,8 @@ import { FakeClock } from '../fakes/FakeClock.js';
 import { MemorySource } from '../fakes/MemorySource.js';
 import { agentConfig } from '../reconcile/fixtures.js';
 import { options, signal } from './fixtures.js';
+import { nullLogger } from '../../src/log.js';
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
@@ -45,7 +45,7 @@ function agent(cronDir: string, sourceId: string, stateDir: string, files: Recor
     adapter: createCronDAdapter(options({ cronDir, sourceId, stateDir: adapterStateDir, execCommand: { file: '/usr/bin/cronsync', args: [] } })),
     scheduler: { kind: 'cron.d', reason: 'test' },
     clock: new FakeClock(),
-    log: quiet,
+    log: nullLogger,
   });
   return { sourceId, stateDir, source, sync: () => rec.reconcile({ signal }) };
 }

@@ -11,10 +11,10 @@ import { MemoryScheduler } from '../fakes/MemoryScheduler.js';
 import { MemorySource } from '../fakes/MemorySource.js';
 import { agentConfig } from '../reconcile/fixtures.js';
 import { makeJob, makeSnapshot } from '../shim/fixtures.js';
+import { nullLogger } from '../../src/log.js';
 import { testTempDir } from '../system/tempdir.js';
 
 const snap = (name: string) => makeSnapshot(makeJob(name, { command: '/bin/true' }));
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 
 describe('state/fs-store', () => {
   it('writes snapshot files that older `exec` versions read, and the batch beside jobs/', async () => {
@@ -101,7 +101,7 @@ describe('state/fs-store', () => {
     const source = new MemorySource({ 'a.yaml': m('a'), 'b.yaml': m('b') });
     const config = agentConfig(join(testTempDir('cronsync-store-'), 'state'), { scheduler: { kind: 'embedded', cronDir: '/x', unitDir: '/x', taskFolder: '\\x' } });
     const state = createFsStateStore(config.stateDir);
-    const rec = createReconciler({ config, source, adapter: new MemoryScheduler('src1'), scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet, state });
+    const rec = createReconciler({ config, source, adapter: new MemoryScheduler('src1'), scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: nullLogger, state });
     await rec.reconcile();
     await state.writeLastRun('acme/b', { runId: 'r1', startedAt: '2026-11-23T10:00:00.000Z', finishedAt: '2026-11-23T10:00:01.000Z', status: 'failure', exitCode: 3, durationMs: 1000, attempts: 2 });
 
@@ -116,7 +116,7 @@ describe('state/fs-store', () => {
     const source = new MemorySource({ 'a.yaml': 'apiVersion: v1\nkind: Job\nmetadata: { name: a, tenant: acme }\nspec: { schedule: "0 2 * * *", command: /bin/true }\n' });
     const adapter = new MemoryScheduler('src1');
     const config = agentConfig('/proc/1/nope', { scheduler: { kind: 'embedded', cronDir: '/x', unitDir: '/x', taskFolder: '\\x' } });
-    const rec = createReconciler({ config, source, adapter, scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet, state: createFsStateStore(config.stateDir) });
+    const rec = createReconciler({ config, source, adapter, scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: nullLogger, state: createFsStateStore(config.stateDir) });
 
     const res = await rec.reconcile();
     const dry = await rec.reconcile({ dryRun: true });
@@ -175,7 +175,7 @@ describe('state/fs-store', () => {
       const source = new MemorySource({ 'a.yaml': 'apiVersion: v1\nkind: Job\nmetadata: { name: a, tenant: acme }\nspec: { schedule: "* * * * *", command: /bin/true }\n' });
       const adapter = new MemoryScheduler('src1');
       const config = agentConfig(dir, { scheduler: { kind: 'embedded', cronDir: '/x', unitDir: '/x', taskFolder: '\\x' } });
-      const r = createReconciler({ config, source, adapter, scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet, state: createFsStateStore(dir, { platform }) });
+      const r = createReconciler({ config, source, adapter, scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: nullLogger, state: createFsStateStore(dir, { platform }) });
       const out = await r.reconcile();
       expect(out.result).toBe('error');
       expect(out.status.lastAttempt.reason).toBe('StateDirFailed');

@@ -7,11 +7,11 @@ import { createReconciler } from '../../src/reconcile/reconciler.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { MemoryScheduler } from '../fakes/MemoryScheduler.js';
 import { MemorySource } from '../fakes/MemorySource.js';
+import { nullLogger } from '../../src/log.js';
 import { testTempDir } from '../system/tempdir.js';
 
 const Ajv = AjvModule.default ?? AjvModule;
 const schema = JSON.parse(readFileSync(new URL('../../src/status/status.v1.schema.json', import.meta.url), 'utf8')) as object;
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 
 describe('status/status.v1.schema.json', () => {
   it('describes the status file the reconciler writes, which is 0644 and holds no secret', async () => {
@@ -27,7 +27,7 @@ describe('status/status.v1.schema.json', () => {
       checkin: { protocol: 'crontopus', start: false, spool: { maxAgeDays: 7, maxCount: 10 } },
       stateDir, prune: true, allowMassRemoval: false, daemon: { startDelay: '0s', maxBackoff: '1m' }, log: { level: 'info' },
     } as AgentConfig;
-    const rec = createReconciler({ config, source, adapter: new MemoryScheduler('src1'), scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: quiet });
+    const rec = createReconciler({ config, source, adapter: new MemoryScheduler('src1'), scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: nullLogger });
 
     await rec.reconcile();
     source.failWith = new Error('boom https://user:pw@git.example/jobs.git');
