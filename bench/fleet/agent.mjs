@@ -4,18 +4,10 @@
 // spool flush (real check-in requests), as `cronsync daemon` runs them each cycle.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { mulberry32 } from '../lib/random.mjs';
 
 /** A seeded uniform [0, 1) generator (mulberry32), one per agent, so runs are reproducible. */
-export function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seeded = mulberry32;
 
 /**
  * Creates agent `index`; call `agent.loop.start()`. `agent.commitAt` maps each commit the agent

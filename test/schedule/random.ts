@@ -1,16 +1,9 @@
 /** Seeded generators of random valid cron schedules, shared by the schedule tests. */
 
-/** mulberry32: a tiny deterministic PRNG returning floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../bench/lib/random.mjs';
+
+/** mulberry32 (bench/lib/random.mjs): a tiny deterministic PRNG returning floats in [0, 1). */
+export const prng: (seed: number) => () => number = mulberry32;
 
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
 const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];

@@ -1,0 +1,2 @@
+/** See random.mjs. */
+export function mulberry32(seed: number): () => number;
