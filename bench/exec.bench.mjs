@@ -3,9 +3,11 @@
 // tenant/name`, running `true` with a check-in to a loopback server, against `node -e 0` and against the floor of any Node shim, a bare script
 // that only spawns `sh -c true` and POSTs once. Goal: exec ≤ 1.15× the floor. Cases run
 // interleaved and ratios compare medians of the same run, never fixed wall-clock numbers.
-// Two informational rows tell where the gap goes: the launcher and bundle alone (`exec --help`)
-// against `node -e 0`, and a bare script doing the file and pipe work of a run (snapshot, lock,
-// piped job, spool entry, last-run record) against the floor.
+// Informational rows tell where the gap goes: the launcher and bundle alone (`exec --help`)
+// against `node -e 0`; a bare script doing the file and pipe work of a run (snapshot, lock,
+// piped job, spool entry, last-run record) against the floor; the floor after loading exec's
+// code as the launcher does (bundle, code cache, top level) against the floor, and exec against
+// that: what the code costs to load, and what exec's own run adds to it.
 //
 //   npm run build && node bench/run.mjs exec         (with the other benches' runner)
 //   npm run build && node bench/exec.bench.mjs [runs=30]   (standalone: prints the rows)
@@ -76,6 +78,21 @@ child.on('close', (code) => {
 });`;
 }
 
+/**
+ * A script (for `node -e`) that loads exec's bundle as dist/cli/launch.cjs does: compiled with
+ * its V8 code cache when the cache is the bundle's, its top level run; exec itself is not run.
+ */
+function loadBundleScript(bundle) {
+  return `const { cacheHeader, compileExecBundle } = require(${JSON.stringify(join(root, 'dist', 'cli', 'launch.cjs'))});
+const fs = require('fs'), B = ${JSON.stringify(bundle)};
+const source = fs.readFileSync(B, 'utf8'), header = cacheHeader(source);
+let cache;
+try { const d = fs.readFileSync(B + '.cache'); if (header && d.subarray(0, header.length).toString('latin1') === header) cache = d.subarray(header.length); } catch {}
+const m = { exports: {} };
+compileExecBundle(m, B, source, cache);
+if (typeof m.exports.execCommand !== 'function') throw new Error('the bundle did not load');`;
+}
+
 /** Wall time of one run in ms; rejects on a non-zero exit. */
 function time(file, args, env) {
   return new Promise((resolve, reject) => {
@@ -118,10 +135,11 @@ export default async function execBench(runs = Number(process.env.BENCH_EXEC_RUN
     const node = process.execPath;
     const before = process.env.BENCH_BEFORE ? join(process.env.BENCH_BEFORE, 'dist', 'cli', 'main.js') : undefined;
     const hasCurl = spawnSync('sh', ['-c', 'command -v curl'], { stdio: 'ignore' }).status === 0;
+    // The floor of any Node shim: spawn `sh -c true`, then one POST, nothing else.
+    const floorJs = `require('child_process').spawn('/bin/sh', ['-c', 'true'], { stdio: 'inherit' }).on('exit', () => require('http').request(${JSON.stringify(url)}, { method: 'POST' }, (r) => r.resume()).end('{}'))`;
     const cases = {
       'node -e 0': [node, ['-e', '0']],
-      // The floor of any Node shim: spawn `sh -c true`, then one POST, nothing else.
-      floor: [node, ['-e', `require('child_process').spawn('/bin/sh', ['-c', 'true'], { stdio: 'inherit' }).on('exit', () => require('http').request(${JSON.stringify(url)}, { method: 'POST' }, (r) => r.resume()).end('{}'))`]],
+      floor: [node, ['-e', floorJs]],
       exec: [entry.file, [...entry.args, 'exec', '--state-dir', stateDir, 'bench/true']],
       'exec --scheduled (UTC)': [entry.file, [...entry.args, 'exec', '--scheduled', '--state-dir', stateDir, 'bench/true']],
       'exec --scheduled (Europe/Berlin)': [entry.file, [...entry.args, 'exec', '--scheduled', '--state-dir', stateDir, 'bench/berlin']],
@@ -143,6 +161,9 @@ export default async function execBench(runs = Number(process.env.BENCH_EXEC_RUN
       // its output piped, the spool entry written before the POST and removed after, the
       // last-run record. What is left between this and exec is exec's own code.
       'bare script with exec\'s files': [node, ['-e', bareExecScript(stateDir, url)]],
+      // The floor after loading exec's code as the launcher does (the bundle and its code cache,
+      // its top level run), without running exec: what the code costs any shim made of it.
+      'floor after exec\'s code': [node, ['-e', `${loadBundleScript(bundle)}\n${floorJs}`]],
     };
     const noCheckin = new Set(['node -e 0', 'exec --help']);
 
@@ -192,6 +213,9 @@ export default async function execBench(runs = Number(process.env.BENCH_EXEC_RUN
     if (hasCurl) rows.push(vsFloor("sh -c 'true; curl …'", "exec: sh -c 'true; curl …' (no Node) vs floor"));
     rows.push({ name: 'exec: launcher and bundle alone (exec --help) vs node -e 0', ratio: ms('exec --help') / base, detail: `${ms('exec --help').toFixed(1)} ms vs ${base.toFixed(1)} ms; ${note}` });
     rows.push(vsFloor("bare script with exec's files", "exec: bare script with exec's files (snapshot, lock, piped job, spool, record) vs floor"));
+    rows.push(vsFloor("floor after exec's code", "exec: floor after loading exec's code (launcher, bundle, code cache) vs floor"));
+    const codeFloor = ms("floor after exec's code");
+    rows.push({ name: "exec: cronsync exec vs the floor after loading exec's code", ratio: ms('exec') / codeFloor, detail: `${ms('exec').toFixed(1)} ms vs ${codeFloor.toFixed(1)} ms: what exec's own run adds to its code's start-up; ${note}` });
     return rows;
   } finally {
     server.close();
