@@ -58,17 +58,17 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
    * (not computed again for the entries alone, `owned` absent).
    */
   function parsed(name: string, text: string, owned?: ReadonlySet<string>): { entries: InstalledEntry[]; kept: ReturnType<typeof parseCronD>['kept'] | undefined } {
-    let hit = parses.get(name);
-    if (hit?.text === text && !owned) return { entries: hit.entries, kept: undefined };
+    const last = parses.get(name);
+    const same = last?.text === text ? last : undefined;
+    if (same && !owned) return { entries: same.entries, kept: undefined };
     const ownedKey = [...(owned ?? [options.sourceId])].sort().join('\0');
-    let kept = hit?.text === text ? hit.kept.get(ownedKey) : undefined;
-    if (!hit || hit.text !== text || !kept) {
-      const p = parseCronD(text, name, options.sourceId, owned ?? new Set([options.sourceId]));
-      if (!hit || hit.text !== text) parses.set(name, (hit = { text, entries: p.entries, kept: new Map() }));
-      kept = p.kept;
-      hit.kept.set(ownedKey, kept);
-    }
-    return { entries: hit.entries, kept };
+    const known = same?.kept.get(ownedKey);
+    if (same && known) return { entries: same.entries, kept: known };
+    const p = parseCronD(text, name, options.sourceId, owned ?? new Set([options.sourceId]));
+    const hit = same ?? { text, entries: p.entries, kept: new Map() };
+    if (!same) parses.set(name, hit);
+    hit.kept.set(ownedKey, p.kept);
+    return { entries: hit.entries, kept: p.kept };
   }
   /**
    * Our files' bytes and text as last read or written, by name. A sync reads them twice (inventory, then
