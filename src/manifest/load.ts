@@ -3,6 +3,7 @@
  * (name unique within a tenant). Pure: the caller reads the files. Per-file results can be
  * cached by content id, so an unchanged file is never parsed twice.
  */
+import { sameStrings } from '../memo.js';
 import { shareStrings } from './intern.js';
 import type { StringTable } from './intern.js';
 import { parseManifestFile, releaseYaml } from './parse.js';
@@ -94,7 +95,7 @@ export function loadManifests(inputs: readonly ManifestInput[], ctx: RuleContext
     results.push(res);
   }
   const last = cache ? lastResults.get(cache) : undefined;
-  if (cache && parsed === 0 && last && sameKeys(last.keys, keys)) return { ...last.result, parsed: 0 };
+  if (cache && parsed === 0 && last && sameStrings(last.keys, keys)) return { ...last.result, parsed: 0 };
   // Files change rarely; the daemon should not keep the parser's and validator's code in between.
   releaseJobValidator();
   releaseYaml();
@@ -119,12 +120,6 @@ export function loadManifests(inputs: readonly ManifestInput[], ctx: RuleContext
   if (cache && !keys.includes('')) lastResults.set(cache, { keys, result });
   else if (cache) lastResults.delete(cache);
   return result;
-}
-
-function sameKeys(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /**

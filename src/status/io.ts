@@ -2,6 +2,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CronsyncError, ioError } from '../errors.js';
+import { sameStrings } from '../memo.js';
 import { atomicWriteFile } from '../system/files.js';
 import type { StatusFile, StatusJob } from './types.js';
 
@@ -53,7 +54,7 @@ async function readBytesIfExists(path: string): Promise<Buffer | null> {
  */
 function sameParts(a: readonly string[], b: readonly string[]): boolean {
   if (a.length === 1 && b.length !== 1) return a[0] === b.join('');
-  return a.length === b.length && a.every((p, i) => p === b[i]);
+  return sameStrings(a, b);
 }
 
 /** Writes the status file atomically with mode 0644; skips the write when nothing changed. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { remember } from '../../src/memo.js';
+import { remember, sameStrings } from '../../src/memo.js';
 
 describe('remember', () => {
   it('stores and returns the value while the memo has room', () => {
@@ -18,5 +18,15 @@ describe('remember', () => {
     }
     // 0-3 filled it, 4 emptied it and started again (4-7), 8 did the same (8, 9).
     expect([...memo.keys()]).toEqual([8, 9]);
+  });
+});
+
+describe('sameStrings', () => {
+  it('is true only for the same strings in the same order', () => {
+    expect(sameStrings([], [])).toBe(true);
+    expect(sameStrings(['a', 'b'], ['a', 'b'])).toBe(true);
+    expect(sameStrings(['a', 'b'], ['b', 'a'])).toBe(false);
+    expect(sameStrings(['a'], ['a', ''])).toBe(false);
+    expect(sameStrings(['a', ''], ['a'])).toBe(false);
   });
 });

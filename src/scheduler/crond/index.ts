@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type { DesiredJob } from '../../desired/types.js';
 import { SchedulerError } from '../../errors.js';
+import { sameStrings } from '../../memo.js';
 import { ownedSourceIds } from '../../plan/plan.js';
 import type { InstalledEntry, Plan } from '../../plan/types.js';
 import { renderJobEntry } from '../cronline/entry.js';
@@ -262,10 +263,8 @@ function layoutInput(plan: Plan, owned: ReadonlySet<string>, now: { texts: Map<s
   };
 }
 
-const sameList = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
-
 function sameLayoutInput(a: LayoutKey, b: LayoutKey): boolean {
   if (a.owned !== b.owned || a.taken !== b.taken || a.texts.size !== b.texts.size) return false;
   for (const [name, text] of a.texts) if (b.texts.get(name) !== text) return false;
-  return sameList(a.preserve, b.preserve) && sameList(a.jobs, b.jobs);
+  return sameStrings(a.preserve, b.preserve) && sameStrings(a.jobs, b.jobs);
 }
