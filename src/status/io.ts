@@ -1,9 +1,9 @@
 /** Reading and writing `<stateDir>/status.json` (atomic, mode 0644, no secrets). */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CronsyncError, ioError } from '../errors.js';
+import { CronsyncError } from '../errors.js';
 import { sameStrings } from '../memo.js';
-import { atomicWriteFile } from '../system/files.js';
+import { atomicWriteFile, readBytesIfExists } from '../system/files.js';
 import type { StatusFile, StatusJob } from './types.js';
 
 /** Path of the status file in a state dir. */
@@ -36,15 +36,6 @@ const buffers = new Map<string, { buf: Buffer; busy: boolean }>();
 async function identity(path: string): Promise<string | null> {
   const s = await stat(path, { bigint: true }).catch(() => null);
   return s && s.isFile() ? `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : null;
-}
-
-async function readBytesIfExists(path: string): Promise<Buffer | null> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw ioError('read', path, err);
-  }
 }
 
 /**

@@ -75,7 +75,7 @@ async function readBytesInto(path: string, into?: Buffer): Promise<Buffer | null
 export const nodeCronDirFs: CronDirFs = {
   async read(path) {
     const bytes = await readBytes(path);
-    // Decoded from one buffer: one flat string (see readText in system/files.ts).
+    // Decoded from one buffer: one flat string (see readFileIfExists in system/files.ts).
     return bytes === null ? null : bytes.toString('utf8');
   },
   readBytes: readBytesInto,
