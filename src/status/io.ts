@@ -17,7 +17,7 @@ export function statusPath(stateDir: string): string {
  * change and modification times in ns), and once read, its parse. A sync compares its next text
  * with the file; with 10,000 jobs that is 1.3 MiB read each time, and parsed when an earlier
  * status is needed. While the file keeps that identity, neither is done again: the pieces are
- * compared (an unchanged job's line is the same buffer). Any other writer (the daemon adding its
+ * compared (an unchanged job's line is the same string). Any other writer (the daemon adding its
  * Crontopus block, a hand edit, another process) changes the identity (a rewrite in place to the
  * same size within one kernel clock tick of ours would not, on kernels without fine-grained
  * timestamps: it is seen at the next change).
@@ -91,7 +91,7 @@ export async function readStatus(stateDir: string): Promise<StatusFile | null> {
   const path = statusPath(stateDir);
   const last = known.get(path);
   const id = await identity(path);
-  if (last && id !== null && last.id === id) return (last.parsed ??= parseStatus(joinParts(last.parts), path));
+  if (last && id !== null && last.id === id) return (last.parsed ??= parseStatus(last.parts.join(''), path));
   const bytes = await readBytesIfExists(path);
   if (bytes === null) return null;
   const text = bytes.toString('utf8');
@@ -120,10 +120,12 @@ export function stableRow(row: StatusJob): StatusJob {
 }
 
 function elementLine(e: unknown): string {
-  const known = typeof e === 'object' && e !== null && stable.has(e) ? lines.get(e) : undefined;
-  if (known !== undefined) return known;
-  const line = `    ${JSON.stringify(e) ?? 'null'}`;
-  if (typeof e === 'object' && e !== null && stable.has(e)) lines.set(e, line);
+  const row = typeof e === 'object' && e !== null && stable.has(e) ? e : undefined;
+  let line = row && lines.get(row);
+  if (line === undefined) {
+    line = `    ${JSON.stringify(e) ?? 'null'}`;
+    if (row) lines.set(row, line);
+  }
   return line;
 }
 
@@ -137,10 +139,9 @@ function statusParts(status: StatusFile): string[] {
   const out: string[] = [];
   for (const [key, value] of Object.entries(status)) {
     const name = JSON.stringify(key);
-    let head: string;
+    const open = out.length === 0 ? '{\n' : ',\n';
     if (ONE_PER_LINE.has(key) && Array.isArray(value) && value.length > 0) {
-      head = `  ${name}: [\n`;
-      out.push(out.length === 0 ? `{\n${head}` : `,\n${head}`);
+      out.push(`${open}  ${name}: [\n`);
       value.forEach((e, i) => {
         if (i > 0) out.push(',\n');
         out.push(elementLine(e));
@@ -150,8 +151,7 @@ function statusParts(status: StatusFile): string[] {
     }
     const text = JSON.stringify(value, null, 2);
     if (text === undefined) continue;
-    head = `  ${name}: ${text.replaceAll('\n', '\n  ')}`;
-    out.push(out.length === 0 ? `{\n${head}` : `,\n${head}`);
+    out.push(`${open}  ${name}: ${text.replaceAll('\n', '\n  ')}`);
   }
   out.push(out.length === 0 ? '{}\n' : '\n}\n');
   return out;
@@ -165,13 +165,9 @@ function encodeParts(parts: readonly string[], buf: Buffer, size: number): Buffe
   return buf.subarray(0, size);
 }
 
-function joinParts(parts: readonly string[]): string {
-  return parts.join('');
-}
-
 /** The status file's text. */
 export function serializeStatus(status: StatusFile): string {
-  return joinParts(statusParts(status));
+  return statusParts(status).join('');
 }
 
 /**

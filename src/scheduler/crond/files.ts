@@ -29,14 +29,19 @@ export interface CronDirFs {
   stat(path: string): Promise<{ mode: number; uid: number } | null>;
 }
 
+/** Null when reading `path` failed because it is missing or a directory (no file to read). @throws {IoError} otherwise */
+function noFile(path: string, err: unknown): null {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'EISDIR') return null;
+  throw ioError('read', path, err);
+}
+
 /** A file's bytes, or null when missing or not a file (a directory). @throws {IoError} */
 async function readBytes(path: string): Promise<Buffer | null> {
   try {
     return await readFile(path);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EISDIR') return null;
-    throw ioError('read', path, err);
+    return noFile(path, err);
   }
 }
 
@@ -51,9 +56,7 @@ async function readBytesInto(path: string, into?: Buffer): Promise<Buffer | null
   try {
     fh = await open(path, 'r');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EISDIR') return null;
-    throw ioError('read', path, err);
+    return noFile(path, err);
   }
   try {
     for (let n = 0; ;) {
@@ -64,8 +67,8 @@ async function readBytesInto(path: string, into?: Buffer): Promise<Buffer | null
       n += bytesRead;
     }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EISDIR') return null;
-    throw err instanceof IoError ? err : ioError('read', path, err);
+    if (err instanceof IoError) throw err;
+    return noFile(path, err);
   } finally {
     await fh.close();
   }

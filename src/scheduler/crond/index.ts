@@ -185,7 +185,6 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
     const next = lastLayout && sameLayoutInput(lastLayout.input, input)
       ? lastLayout.next
       : layoutCronD(plan.final, ctx, { current: now.files, preserve: plan.preserve ?? [], taken: now.taken, entry });
-    lastLayout = { input, next };
     await removeStaleTemps();
     const writes: CronDFile[] = [];
     for (const f of next) {
