@@ -83,13 +83,10 @@ child.on('close', (code) => {
  * its V8 code cache when the cache is the bundle's, its top level run; exec itself is not run.
  */
 function loadBundleScript(bundle) {
-  return `const { cacheHeader, compileExecBundle } = require(${JSON.stringify(join(root, 'dist', 'cli', 'launch.cjs'))});
-const fs = require('fs'), B = ${JSON.stringify(bundle)};
-const source = fs.readFileSync(B, 'utf8'), header = cacheHeader(source);
-let cache;
-try { const d = fs.readFileSync(B + '.cache'); if (header && d.subarray(0, header.length).toString('latin1') === header) cache = d.subarray(header.length); } catch {}
+  return `const { compileExecBundle, readCodeCache } = require(${JSON.stringify(join(root, 'dist', 'cli', 'launch.cjs'))});
+const B = ${JSON.stringify(bundle)}, source = require('fs').readFileSync(B, 'utf8');
 const m = { exports: {} };
-compileExecBundle(m, B, source, cache);
+compileExecBundle(m, B, source, readCodeCache(B, source));
 if (typeof m.exports.execCommand !== 'function') throw new Error('the bundle did not load');`;
 }
 

@@ -25,8 +25,8 @@ import { LineCounter, Parser, parseAllDocuments } from 'yaml';
 import { createReconciler } from '../dist/reconcile/reconciler.js';
 import { createCronDAdapter } from '../dist/scheduler/crond/index.js';
 import { createFsStateStore } from '../dist/state/fs-store.js';
-import { jobManifest } from './lib/manifest.mjs';
 import { commandInPath } from '../dist/system/walk.js';
+import { jobManifest } from './lib/manifest.mjs';
 
 const FILES = 1000;
 const DOCS = 10;

@@ -72,7 +72,7 @@ export function compileExecBundle(module: { exports: unknown }, filename: string
 }
 
 /** The V8 code cache `<bundle>.cache` made for exactly bundle `source`, or undefined. */
-function readCodeCache(filename: string, source: string): Buffer | undefined {
+export function readCodeCache(filename: string, source: string): Buffer | undefined {
   const header = cacheHeader(source);
   if (header === null) return undefined;
   let data: Buffer;
