@@ -112,3 +112,62 @@ describe('shim/run on a StateStore', () => {
     expect(await state.jobLock('acme/job').holder()).toBeNull();
   });
 });
+
+describe('shim/run: the final check-in goes out before the run is recorded', () => {
+  it('sends the request while it still holds the lock and before the last-run record, then releases and records', async () => {
+    const state = new MemoryStateStore();
+    await state.writeSnapshots([makeSnapshot(makeJob('job'))]);
+    const seen: Array<{ status: unknown; held: boolean; recorded: boolean }> = [];
+    const http = new FakeHttp();
+    const request = http.request.bind(http);
+    // What the store holds at the moment the request is made (read synchronously: the
+    // memory store's reads resolve with the state of their call).
+    http.request = async (req) => {
+      const held = state.jobLock('acme/job').holder();
+      const recorded = state.readLastRun('acme/job');
+      const [h, r] = await Promise.all([held, recorded]);
+      seen.push({ status: JSON.parse(String(req.body)).status, held: h !== null, recorded: r !== null });
+      return request(req);
+    };
+
+    const code = await runExec({
+      jobId: 'acme/job', stateDir: state.dir, state, clock: new FakeClock(), http, log: memoryLog(),
+      env: { CHECKIN_SECRET: 's' }, stdout: { write: () => true }, stderr: { write: () => true }, runner: new FakeRunner(() => ({})),
+    });
+
+    expect(code).toBe(0);
+    expect(seen).toEqual([{ status: 'success', held: true, recorded: false }]);
+    expect((await state.readLastRun('acme/job'))?.status).toBe('success');
+    expect(await state.jobLock('acme/job').holder()).toBeNull();
+    expect(await state.listSpool()).toEqual([]);
+  });
+
+  it('releases the lock before waiting for a running check-in that has not answered', async () => {
+    const state = new MemoryStateStore();
+    await state.writeSnapshots([makeSnapshot(makeJob('job'), { checkin: { url: 'http://127.0.0.1:9/api/checkins', protocol: 'crontopus', start: true } })]);
+    let answerRunning: () => void = () => undefined;
+    const heldWhileWaiting: boolean[] = [];
+    const runner = new FakeRunner(() => ({}));
+    const http = new FakeHttp();
+    const request = http.request.bind(http);
+    http.request = async (req) => {
+      if (JSON.parse(String(req.body)).status === 'running') {
+        // Answered only after the job has ended and the lock was looked at.
+        await new Promise<void>((resolve) => (answerRunning = resolve));
+      }
+      return request(req);
+    };
+    const run = runExec({
+      jobId: 'acme/job', stateDir: state.dir, state, clock: new FakeClock(), http, log: memoryLog(),
+      env: { CHECKIN_SECRET: 's' }, stdout: { write: () => true }, stderr: { write: () => true }, runner,
+    });
+    while (runner.calls.length === 0) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    heldWhileWaiting.push((await state.jobLock('acme/job').holder()) !== null);
+    answerRunning();
+
+    expect(await run).toBe(0);
+    expect(heldWhileWaiting).toEqual([false]);
+    expect(http.bodies().map((b) => b.status)).toEqual(['running', 'success']);
+  });
+});
