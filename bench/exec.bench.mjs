@@ -7,7 +7,9 @@
 // against `node -e 0`; a bare script doing the file and pipe work of a run (snapshot, lock,
 // piped job, spool entry, last-run record) against the floor; the floor after loading exec's
 // code as the launcher does (bundle, code cache, top level) against the floor, and exec against
-// that: what the code costs to load, and what exec's own run adds to it.
+// that: what the code costs to load, and what exec's own run adds to it; and the floor after a
+// minimal bundle loaded the same way: what the launcher's way of loading costs before the size
+// of exec's code.
 //
 //   npm run build && node bench/run.mjs exec         (with the other benches' runner)
 //   npm run build && node bench/exec.bench.mjs [runs=30]   (standalone: prints the rows)
@@ -86,8 +88,26 @@ function loadBundleScript(bundle) {
   return `const { compileExecBundle, readCodeCache } = require(${JSON.stringify(join(root, 'dist', 'cli', 'launch.cjs'))});
 const B = ${JSON.stringify(bundle)}, source = require('fs').readFileSync(B, 'utf8');
 const m = { exports: {} };
-compileExecBundle(m, B, source, readCodeCache(B, source));
+if (compileExecBundle(m, B, source, readCodeCache(B, source)).cachedDataRejected !== false) throw new Error('the code cache was not used');
 if (typeof m.exports.execCommand !== 'function') throw new Error('the bundle did not load');`;
+}
+
+/**
+ * Writes `<dir>/exec.cjs`, a bundle of the launcher's format that only loads node:child_process
+ * and exports an empty execCommand, with its V8 code cache beside it as the build makes one: what
+ * the launcher's way of loading costs (launch.cjs, node:vm, reading and checking the cache)
+ * before the size of exec's own code. Returns its path.
+ */
+async function writeMinimalBundle(dir) {
+  const { BUNDLE_BUILD_MARK, BUNDLE_HEAD, BUNDLE_TAIL, cacheHeader } = await import(pathToFileURL(join(root, 'dist', 'cli', 'launch.cjs')).href);
+  const { Script } = await import('node:vm');
+  const file = join(dir, 'exec.cjs');
+  const source = `${BUNDLE_HEAD}var import_cp = require("node:child_process");\nmodule.exports = { execCommand: async () => 0 };${BUNDLE_TAIL}${BUNDLE_BUILD_MARK}minimal\n`;
+  writeFileSync(file, source);
+  const script = new Script(source, { filename: file });
+  script.runInThisContext(); // the wrapper only: the bundle's body runs in the timed processes
+  writeFileSync(`${file}.cache`, Buffer.concat([Buffer.from(cacheHeader(source), 'latin1'), script.createCachedData()]));
+  return file;
 }
 
 /** Wall time of one run in ms; rejects on a non-zero exit. */
@@ -161,6 +181,8 @@ export default async function execBench(runs = Number(process.env.BENCH_EXEC_RUN
       // The floor after loading exec's code as the launcher does (the bundle and its code cache,
       // its top level run), without running exec: what the code costs any shim made of it.
       'floor after exec\'s code': [node, ['-e', `${loadBundleScript(bundle)}\n${floorJs}`]],
+      // The same with a minimal bundle (see writeMinimalBundle): the launcher's way of loading alone.
+      'floor after a minimal bundle': [node, ['-e', `${loadBundleScript(await writeMinimalBundle(work))}\n${floorJs}`]],
     };
     const noCheckin = new Set(['node -e 0', 'exec --help']);
 
@@ -210,8 +232,11 @@ export default async function execBench(runs = Number(process.env.BENCH_EXEC_RUN
     if (hasCurl) rows.push(vsFloor("sh -c 'true; curl …'", "exec: sh -c 'true; curl …' (no Node) vs floor"));
     rows.push({ name: 'exec: launcher and bundle alone (exec --help) vs node -e 0', ratio: ms('exec --help') / base, detail: `${ms('exec --help').toFixed(1)} ms vs ${base.toFixed(1)} ms; ${note}` });
     rows.push(vsFloor("bare script with exec's files", "exec: bare script with exec's files (snapshot, lock, piped job, spool, record) vs floor"));
+    rows.push(vsFloor('floor after a minimal bundle', "exec: floor after loading a minimal bundle the launcher's way (launch.cjs, node:vm, code cache) vs floor"));
     rows.push(vsFloor("floor after exec's code", "exec: floor after loading exec's code (launcher, bundle, code cache) vs floor"));
     const codeFloor = ms("floor after exec's code");
+    const filesFloor = ms("bare script with exec's files");
+    rows.push({ name: "exec: cronsync exec vs the bare script with exec's files", ratio: ms('exec') / filesFloor, detail: `${ms('exec').toFixed(1)} ms vs ${filesFloor.toFixed(1)} ms: exec against the floor that also keeps the spool's and the lock's guarantees; ${note}` });
     rows.push({ name: "exec: cronsync exec vs the floor after loading exec's code", ratio: ms('exec') / codeFloor, detail: `${ms('exec').toFixed(1)} ms vs ${codeFloor.toFixed(1)} ms: what exec's own run adds to its code's start-up; ${note}` });
     return rows;
   } finally {
