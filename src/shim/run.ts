@@ -25,6 +25,7 @@ import { createNodeHttpClient } from '../system/http.js';
 import type { CheckinPayload } from './checkin.js';
 import { admit, registerInProcessRun } from './concurrency.js';
 import { execute } from './execute.js';
+import type { Execution } from './execute.js';
 import { selfIdentity } from './lock.js';
 import { checkinTarget, sendFinal, sendRunning } from './report.js';
 import type { ReportContext } from './report.js';
@@ -174,45 +175,35 @@ export async function runExec(options: ExecOptions): Promise<number> {
     job_name: job.metadata.name, tenant: job.metadata.tenant, status: 'running', started_at: startedAt.toISOString(),
     agent_id: snapshot.runtime.agentId, run_id: runId, attempts: 1, commit: snapshot.provenance.commit,
   };
-  // The run lock is released once the job has ended: after the final check-in is on its way
-  // when that goes at once, and before waiting for anything that may take long.
-  let released = false;
-  const release = async (): Promise<void> => {
-    if (released) return;
-    released = true;
-    await admission.lock?.release().catch(() => undefined);
-  };
   try {
     const running = snapshot.runtime.checkin.start ? sendRunning(ctx, base, Math.min(o.checkinBudgetMs ?? 10_000, 10_000)).catch(() => undefined) : undefined;
-    const exec = await execute(job, childEnv, {
-      runner: o.runner, clock: o.clock, log, stdout: o.stdout, stderr: o.stderr, signal: controller.signal, random: o.random, killGraceMs: grace, runAs,
-      onChild: (pid) => {
-        void admission.lock?.update({ ...me, childPid: pid }).catch(() => undefined);
-        // While the job runs, the CPU is free to load what the check-in needs.
-        const url = snapshot.runtime.checkin.url;
-        if (url && job.spec.checkin.enabled) o.http.warmUp?.(url);
-      },
-    });
+    let exec: Execution;
+    try {
+      exec = await execute(job, childEnv, {
+        runner: o.runner, clock: o.clock, log, stdout: o.stdout, stderr: o.stderr, signal: controller.signal, random: o.random, killGraceMs: grace, runAs,
+        onChild: (pid) => {
+          void admission.lock?.update({ ...me, childPid: pid }).catch(() => undefined);
+          // While the job runs, the CPU is free to load what the check-in needs.
+          const url = snapshot.runtime.checkin.url;
+          if (url && job.spec.checkin.enabled) o.http.warmUp?.(url);
+        },
+      });
+    } finally {
+      await admission.lock?.release().catch(() => undefined);
+    }
     const finishedAt = o.clock.now();
     const durationMs = finishedAt.getTime() - startedAt.getTime();
-    if (running) {
-      await release();
-      await running;
-    }
+    await running;
     const payload: CheckinPayload = {
       ...base, status: exec.status, finished_at: finishedAt.toISOString(), duration: Math.round(durationMs / 1000),
       exit_code: exec.exitCode, output: exec.output, error_message: exec.errorMessage, attempts: exec.attempts,
     };
     const budget = exec.status === 'cancelled' ? Math.min(o.checkinBudgetMs ?? 5000, 5000) : (o.checkinBudgetMs ?? 60_000);
-    // Writes the spool entry and sends the request before its first await.
     const sending = sendFinal(ctx, payload, budget).catch((err: unknown) => {
       log.error({ ...fields, err }, 'Check-in failed');
       return 'spooled' as const;
     });
-    // One turn of the event loop: the request connects and is written out, and the server works
-    // on it while this process releases the lock and records the run.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    await release();
+    // Recorded while the check-in request is on the wire.
     await record(o, { runId, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), status: exec.status, exitCode: exec.exitCode, durationMs, attempts: exec.attempts });
     const outcome = await sending;
     // The server answered: a good moment to deliver what earlier runs left in the spool.
@@ -225,7 +216,6 @@ export async function runExec(options: ExecOptions): Promise<number> {
     }
     return exec.exitCode;
   } finally {
-    await release();
     unregister();
     o.signal?.removeEventListener('abort', onExternal);
     if (o.installSignalHandlers) for (const s of SIGNALS) process.off(s, onSignal);

@@ -6,8 +6,6 @@
  * - {@link createNodeHttpClient}: `node:http`/`node:https`, for `cronsync exec`, where loading
  *   undici would cost more start-up time (~100 ms) than the whole run of a short job.
  */
-import type * as NodeHttp from 'node:http';
-import type * as NodeHttps from 'node:https';
 import { CronsyncError } from '../errors.js';
 
 /** One HTTP request. `timeoutMs` bounds the whole exchange (connect, headers, body). */
@@ -58,19 +56,13 @@ function toTransportError(err: unknown, timedOut: boolean): HttpTransportError {
 
 /** Creates an HttpClient on `node:http`/`node:https` (loaded on first use). */
 export function createNodeHttpClient(): HttpClient {
-  // The modules warmUp loaded: request() then sends at once, in the same tick as it is called,
-  // instead of after an await, so the request is on the wire before the caller's next
-  // synchronous step (exec writes its last-run record while the check-in travels).
-  const loaded: { 'http:'?: typeof NodeHttp; 'https:'?: typeof NodeHttps } = {};
-  const load = async (protocol: string): Promise<typeof NodeHttp | typeof NodeHttps> =>
-    protocol === 'https:' ? (loaded['https:'] ??= await import('node:https')) : (loaded['http:'] ??= await import('node:http'));
   return {
     warmUp(url) {
-      void load(url.startsWith('https:') ? 'https:' : 'http:').catch(() => undefined);
+      void (url.startsWith('https:') ? import('node:https') : import('node:http')).catch(() => undefined);
     },
     async request(req) {
       const url = new URL(req.url);
-      const mod = (url.protocol === 'https:' ? loaded['https:'] : loaded['http:']) ?? await load(url.protocol);
+      const mod = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
       const body = req.body === undefined ? undefined : typeof req.body === 'string' ? Buffer.from(req.body) : req.body;
       const headers: Record<string, string> = { ...req.headers };
       if (body) headers['content-length'] = String(body.byteLength);

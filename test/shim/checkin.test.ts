@@ -135,33 +135,3 @@ describe('shim/checkin secrets in rejected answers', () => {
     expect(JSON.stringify(log.lines)).not.toContain('hidden-token');
   });
 });
-
-describe('system/http createNodeHttpClient', () => {
-  it('after warmUp, request() opens its socket before it returns; without warmUp, after a tick', async () => {
-    const { createServer } = await import('node:http');
-    const server = createServer((req, res) => req.resume().on('end', () => res.end('ok')));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/x`;
-    const sockets = (): number => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
-    try {
-      const cold = createNodeHttpClient();
-      const before = sockets();
-      const coldReq = cold.request({ url, method: 'POST', body: 'a' });
-      const coldOpened = sockets() - before;
-      expect((await coldReq).body).toBe('ok');
-
-      const warm = createNodeHttpClient();
-      warm.warmUp?.(url);
-      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-      const idle = sockets();
-      const warmReq = warm.request({ url, method: 'POST', body: 'b' });
-      const warmOpened = sockets() - idle;
-      expect((await warmReq).statusCode).toBe(200);
-
-      expect([coldOpened, warmOpened]).toEqual([0, 1]);
-    } finally {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    }
-  });
-});
