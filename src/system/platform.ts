@@ -27,7 +27,10 @@ export interface ToolRunner {
 /** Platform is the OS-specific half of the runner, locks and secrets. */
 export interface Platform {
   readonly kind: 'posix' | 'win32';
-  /** Sends `signal` to the tree led by `pid`: the process group (POSIX), or taskkill /T (Windows; SIGKILL adds /F). */
+  /**
+   * Sends `signal` to the tree led by `pid`: the process group (POSIX). Windows terminates the
+   * tree (`taskkill /T /F`) whatever the signal: see createWin32Platform.
+   */
   killTree(pid: number, signal: NodeJS.Signals): void;
   /** An identity token of the process `pid` that changes when the pid is reused, or null where unknown. */
   processIdentity(pid: number): string | null;
@@ -165,9 +168,12 @@ export interface Win32Deps {
 export function createWin32Platform(d: Win32Deps): Platform {
   const exists = d.exists ?? pidExists;
   const selfImage = d.selfImage ?? basename(process.execPath);
-  // No process groups or SIGTERM: taskkill /T walks the tree; without /F it asks windows to
-  // close (the graceful attempt), /F terminates.
-  const killTree = (pid: number, signal: NodeJS.Signals): void => d.tools.start('taskkill', ['/PID', String(pid), '/T', ...(signal === 'SIGKILL' ? ['/F'] : [])]);
+  // No process groups, and no signal that another process can send and a console program (a
+  // job, a shim) catches: taskkill /T without /F only asks windows to close, which they do not
+  // have. taskkill /T walks a tree from its live root, so a graceful step followed by /F after
+  // a grace period would also lose the children of a root that exited meanwhile. Every signal
+  // therefore terminates the tree at once; a later SIGKILL repeats it.
+  const killTree = (pid: number): void => d.tools.start('taskkill', ['/PID', String(pid), '/T', '/F']);
   return {
     kind: 'win32',
     killTree,
@@ -190,7 +196,7 @@ export function createWin32Platform(d: Win32Deps): Platform {
       if (who === undefined) return 'its ACL could not be read (icacls failed)';
       return who === null ? null : `${who} can read it; run icacls "${path}" /inheritance:r /grant:r *S-1-5-18:F *S-1-5-32-544:F`;
     },
-    stopProcess: (pid, signal) => killTree(pid, signal),
+    stopProcess: (pid) => killTree(pid),
     makePrivateDir(path) {
       if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) return;
       makeDirSync(dirname(path));

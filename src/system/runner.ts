@@ -174,12 +174,9 @@ export function createNodeRunner(platform: Platform = nodePlatform): Runner {
       }
       const stop = (sig: NodeJS.Signals): void => {
         if (child.pid === undefined) return;
-        // Windows has no signal a console program can catch: taskkill /T without /F only asks
-        // windows to close, which console jobs do not have. And with no process groups a tree is
-        // walked from its live root, so a root that exited during a grace period would leave its
-        // children out of reach of the later /T /F. The tree is terminated at once; the timer
-        // below repeats /T /F should the root still run after the grace period.
-        kill(child.pid, isWindows ? 'SIGKILL' : sig);
+        // On Windows this terminates the tree at once (see createWin32Platform); the timer below
+        // repeats it should the root still run after the grace period.
+        kill(child.pid, sig);
         if (stopping) return;
         stopping = true;
         killTimer = setTimeout(() => child.pid !== undefined && kill(child.pid, 'SIGKILL'), grace);

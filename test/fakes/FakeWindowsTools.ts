@@ -6,8 +6,9 @@
  * - `tasklist /FI "PID eq n" /FO CSV /NH` prints one CSV row (image, pid, session name, session
  *   number, memory) for a running process, and an `INFO:` line (exit 0) when none matches. Every
  *   `live` pid runs node.exe here.
- * - `taskkill /PID n /T /F` ends n and its descendants (`tree[n]`). `/T` without `/F` asks the
- *   windows to close: console processes have none, so it ends nothing.
+ * - `taskkill /PID n /T /F` ends n and its descendants (`tree[n]`) when n runs: the tree is
+ *   walked from its live root, so the children of a root that is gone are out of its reach.
+ *   `/T` without `/F` asks the windows to close: console processes have none, so it ends nothing.
  * Not modelled: other filters and formats, and the exit codes of taskkill.
  * Every call is recorded in `calls`.
  */
@@ -34,7 +35,7 @@ export function fakeWindowsTools(live: Set<number>, tree: Record<number, number[
     start(file, args) {
       calls.push([file, ...args]);
       const root = Number(args[1]);
-      if (file === 'taskkill' && args.includes('/T') && args.includes('/F')) for (const p of [root, ...(tree[root] ?? [])]) live.delete(p);
+      if (file === 'taskkill' && args.includes('/T') && args.includes('/F') && live.has(root)) for (const p of [root, ...(tree[root] ?? [])]) live.delete(p);
     },
   };
 }

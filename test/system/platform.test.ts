@@ -117,15 +117,17 @@ describe('system/platform', () => {
   });
 
   describe('win32', () => {
-    it('kills a tree gracefully first, then with /F', () => {
+    it('terminates a tree (/T /F) whatever the signal: no signal reaches a console program', () => {
       const tools = fakeTools();
       const p = createWin32Platform({ tools });
 
       p.killTree(4242, 'SIGTERM');
+      p.killTree(4242, 'SIGINT');
       p.killTree(4242, 'SIGKILL');
 
       expect(tools.calls).toEqual([
-        ['taskkill', '/PID', '4242', '/T'],
+        ['taskkill', '/PID', '4242', '/T', '/F'],
+        ['taskkill', '/PID', '4242', '/T', '/F'],
         ['taskkill', '/PID', '4242', '/T', '/F'],
       ]);
     });
@@ -263,7 +265,7 @@ describe('system/platform', () => {
 
       expect(kills).toEqual([[4242, 'SIGTERM']]);
       expect(tools.calls).toEqual([
-        ['taskkill', '/PID', '4242', '/T'],
+        ['taskkill', '/PID', '4242', '/T', '/F'],
         ['taskkill', '/PID', '4242', '/T', '/F'],
       ]);
     });
