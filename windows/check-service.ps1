@@ -18,9 +18,12 @@
     5. the Event Log has the start entry (source cronsync, id 1)
     6. the example job demo/hello-every-minute fires (Task Scheduler) and checks in
     7. the daemon's JSON log is written to %ProgramData%\cronsync\logs\cronsync.log
-    8. a killed daemon is reported (id 3) and the service is restarted by SCM recovery
-    9. Stop-Service stops the daemon cleanly (exit code 0, id 2)
-   10. uninstall.ps1 -Purge removes the job tasks, the service and the package
+    8. a job that times out (cronsync exec by hand, timeout 5s) exits 124 and leaves none of its
+       processes behind: its cmd.exe starts a ping in the background and one in the foreground,
+       and the timeout terminates the whole tree (taskkill /T /F)
+    9. a killed daemon is reported (id 3) and the service is restarted by SCM recovery
+   10. Stop-Service stops the daemon cleanly (exit code 0, id 2)
+   11. uninstall.ps1 -Purge removes the job tasks, the service and the package
 
 .EXAMPLE
   .\windows\check-service.ps1
@@ -174,7 +177,34 @@ try {
   }
   Write-Step "the daemon's JSON log is written to $LogFile" ($jsonLines.Count -gt 0)
 
-  # 8. A crash: the host exits non-zero and SCM recovery restarts it (after 5 s).
+  # 8. A timed-out job leaves no process behind. The manifest joins the watched source; once it
+  #    is synced, exec runs it by hand. Its pings count 617 echoes, so that they can be told apart.
+  $marker = 617
+  $timeoutJob = @(
+    'apiVersion: v1', 'kind: Job',
+    'metadata: { name: timeout-tree, tenant: demo }',
+    'spec:',
+    "  schedule: '0 0 1 1 *'",
+    "  command: 'start /b ping -n $marker 127.0.0.1 >nul & ping -n $marker 127.0.0.1 >nul'",
+    '  timeout: 5s',
+    '  checkin: { enabled: false }',
+    '  agent: { selector: { role: demo } }'
+  ) -join "`r`n"
+  [IO.File]::WriteAllText((Join-Path $work 'manifests\timeout-tree.yaml'), $timeoutJob + "`r`n")
+  $synced = Wait-Until { Test-Path -LiteralPath (Join-Path $StateDir 'jobs\demo\timeout-tree.json') } 120
+  $exitCode = $null
+  $leftBehind = @()
+  if ($synced) {
+    & $Node (Join-Path $InstallDir 'dist\cli\main.js') exec --config $ConfigFile demo/timeout-tree | Out-Host
+    $exitCode = $LASTEXITCODE
+    Start-Sleep -Seconds 2
+    $leftBehind = @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'PING.EXE'" | Where-Object { $_.CommandLine -match "-n $marker " })
+  }
+  $leftIds = ($leftBehind | ForEach-Object { $_.ProcessId }) -join ', '
+  Write-Step 'a timed-out job (exec by hand, timeout 5s) exits 124 and leaves none of its processes behind' ($synced -and $exitCode -eq 124 -and $leftBehind.Count -eq 0) "(synced: $synced, exit code: $exitCode, left behind: $leftIds)"
+  foreach ($p in $leftBehind) { Stop-Process -Id $p.ProcessId -Force -ErrorAction SilentlyContinue }
+
+  # 9. A crash: the host exits non-zero and SCM recovery restarts it (after 5 s).
   $before = Get-DaemonProcess
   $crashAt = Get-Date
   if ($null -ne $before) { Stop-Process -Id $before.ProcessId -Force }
@@ -185,7 +215,7 @@ try {
   $crashLogged = (Get-ServiceEvent -Id 3 -Since $crashAt).Count -gt 0
   Write-Step 'a killed daemon is reported (id 3) and restarted by SCM recovery' ($restarted -and $crashLogged) "(restarted: $restarted, event: $crashLogged)"
 
-  # 9. Clean stop: the daemon sees its stdin close and exits 0.
+  # 10. Clean stop: the daemon sees its stdin close and exits 0.
   $stopAt = Get-Date
   Stop-Service -Name $ServiceName
   $stopped = Wait-Until { (Get-Service -Name $ServiceName).Status -eq 'Stopped' } 60
@@ -196,7 +226,7 @@ try {
   Write-Host "ERROR $_" -ForegroundColor Red
   $script:failed++
 } finally {
-  # 10. Uninstall, always: the host must be left as it was found.
+  # 11. Uninstall, always: the host must be left as it was found.
   try {
     & (Join-Path $PSScriptRoot 'uninstall.ps1') -InstallDir $InstallDir -Node $Node -Purge | Out-Host
     $gone = $null -eq (Get-Service -Name $ServiceName -ErrorAction SilentlyContinue) -and -not (Test-Path -LiteralPath $InstallDir) -and
