@@ -121,6 +121,8 @@ function time(file, args, env) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** The `q` quantile of `xs` (nearest rank). */
+const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 
 /** Runs every case `runs` times, interleaved; returns the rows (see bench/run.mjs). */
 export default async function execBench(runs = Number(process.env.BENCH_EXEC_RUNS ?? 30)) {
@@ -215,7 +217,13 @@ export default async function execBench(runs = Number(process.env.BENCH_EXEC_RUN
     const base = ms('node -e 0');
     const floor = ms('floor');
     const note = `medians of ${runs} interleaved runs${got === expected ? '' : `; check-ins received ${got} of ${expected}!`}`;
-    const vsFloor = (name, label, goal) => ({ name: label, ratio: ms(name) / floor, goal, detail: `${ms(name).toFixed(1)} ms vs floor ${floor.toFixed(1)} ms; ${note}` });
+    // The middle half of a case's runs, for the goal rows: how far apart the runs of one case are
+    // tells how much of a ratio's distance from its goal the run-to-run noise could be.
+    const spread = (name) => `${quantile(samples[name], 0.25).toFixed(1)}–${quantile(samples[name], 0.75).toFixed(1)} ms`;
+    const vsFloor = (name, label, goal) => ({
+      name: label, ratio: ms(name) / floor, goal,
+      detail: `${ms(name).toFixed(1)} ms vs floor ${floor.toFixed(1)} ms; ${note}${goal === undefined ? '' : `; middle half of the runs: ${spread(name)} vs floor ${spread('floor')}`}`,
+    });
     const rows = [
       { name: 'exec: cronsync exec vs node -e 0', ratio: ms('exec') / base, detail: `${ms('exec').toFixed(1)} ms vs ${base.toFixed(1)} ms; ${note}` },
       { name: 'exec: floor (node spawn + POST) vs node -e 0', ratio: floor / base, detail: `${floor.toFixed(1)} ms vs ${base.toFixed(1)} ms; ${note}` },
