@@ -21,9 +21,11 @@
     8. a job that times out (cronsync exec by hand, timeout 5s) exits 124 and leaves none of its
        processes behind: its cmd.exe starts a ping in the background and one in the foreground,
        and the timeout terminates the whole tree (taskkill /T /F)
-    9. a killed daemon is reported (id 3) and the service is restarted by SCM recovery
-   10. Stop-Service stops the daemon cleanly (exit code 0, id 2)
-   11. uninstall.ps1 -Purge removes the job tasks, the service and the package
+    9. concurrency: Replace terminates the whole tree of the run it replaces: a second exec of a
+       job whose first run is still going ends the first run's pings, then runs (and times out)
+   10. a killed daemon is reported (id 3) and the service is restarted by SCM recovery
+   11. Stop-Service stops the daemon cleanly (exit code 0, id 2)
+   12. uninstall.ps1 -Purge removes the job tasks, the service and the package
 
 .EXAMPLE
   .\windows\check-service.ps1
@@ -204,7 +206,43 @@ try {
   Write-Step 'a timed-out job (exec by hand, timeout 5s) exits 124 and leaves none of its processes behind' ($synced -and $exitCode -eq 124 -and $leftBehind.Count -eq 0) "(synced: $synced, exit code: $exitCode, left behind: $leftIds)"
   foreach ($p in $leftBehind) { Stop-Process -Id $p.ProcessId -Force -ErrorAction SilentlyContinue }
 
-  # 9. A crash: the host exits non-zero and SCM recovery restarts it (after 5 s).
+  # 9. Replace ends the replaced run's whole tree. Both runs are started by hand in the
+  #    background; the first one's pings must be gone while the second still runs.
+  $marker = 619
+  $pingsOf = { @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'PING.EXE'" | Where-Object { $_.CommandLine -match "-n $marker " }) }
+  $replaceJob = @(
+    'apiVersion: v1', 'kind: Job',
+    'metadata: { name: replace-tree, tenant: demo }',
+    'spec:',
+    "  schedule: '0 0 1 1 *'",
+    "  command: 'start /b ping -n $marker 127.0.0.1 >nul & ping -n $marker 127.0.0.1 >nul'",
+    '  timeout: 15s',
+    '  concurrency: Replace',
+    '  checkin: { enabled: false }',
+    '  agent: { selector: { role: demo } }'
+  ) -join "`r`n"
+  [IO.File]::WriteAllText((Join-Path $work 'manifests\replace-tree.yaml'), $replaceJob + "`r`n")
+  $synced = Wait-Until { Test-Path -LiteralPath (Join-Path $StateDir 'jobs\demo\replace-tree.json') } 120
+  $execArgs = '"' + (Join-Path $InstallDir 'dist\cli\main.js') + '" exec --config "' + $ConfigFile + '" demo/replace-tree'
+  $firstGone = $false
+  $secondCode = $null
+  $left = @()
+  if ($synced) {
+    $first = Start-Process -FilePath $Node -ArgumentList $execArgs -PassThru -WindowStyle Hidden
+    $firstPings = @()
+    if (Wait-Until { (& $pingsOf).Count -ge 2 } 30) { $firstPings = @((& $pingsOf) | ForEach-Object { $_.ProcessId }) }
+    $second = Start-Process -FilePath $Node -ArgumentList $execArgs -PassThru -WindowStyle Hidden
+    $null = $second.Handle # keeps the handle, so that ExitCode can be read after the exit
+    $firstGone = $firstPings.Count -ge 2 -and (Wait-Until { $first.HasExited } 30) -and
+      @($firstPings | Where-Object { $null -ne (Get-Process -Id $_ -ErrorAction SilentlyContinue) }).Count -eq 0 -and -not $second.HasExited
+    if ($second.WaitForExit(60000)) { $secondCode = $second.ExitCode }
+    Start-Sleep -Seconds 2
+    $left = & $pingsOf
+  }
+  Write-Step 'concurrency: Replace ends the whole tree of the run it replaces; the new run then times out (124) and leaves nothing' ($synced -and $firstGone -and $secondCode -eq 124 -and $left.Count -eq 0) "(synced: $synced, first run's tree gone while the second ran: $firstGone, second exit code: $secondCode, left behind: $(($left | ForEach-Object { $_.ProcessId }) -join ', '))"
+  foreach ($p in $left) { Stop-Process -Id $p.ProcessId -Force -ErrorAction SilentlyContinue }
+
+  # 10. A crash: the host exits non-zero and SCM recovery restarts it (after 5 s).
   $before = Get-DaemonProcess
   $crashAt = Get-Date
   if ($null -ne $before) { Stop-Process -Id $before.ProcessId -Force }
@@ -215,7 +253,7 @@ try {
   $crashLogged = (Get-ServiceEvent -Id 3 -Since $crashAt).Count -gt 0
   Write-Step 'a killed daemon is reported (id 3) and restarted by SCM recovery' ($restarted -and $crashLogged) "(restarted: $restarted, event: $crashLogged)"
 
-  # 10. Clean stop: the daemon sees its stdin close and exits 0.
+  # 11. Clean stop: the daemon sees its stdin close and exits 0.
   $stopAt = Get-Date
   Stop-Service -Name $ServiceName
   $stopped = Wait-Until { (Get-Service -Name $ServiceName).Status -eq 'Stopped' } 60
@@ -226,7 +264,7 @@ try {
   Write-Host "ERROR $_" -ForegroundColor Red
   $script:failed++
 } finally {
-  # 11. Uninstall, always: the host must be left as it was found.
+  # 12. Uninstall, always: the host must be left as it was found.
   try {
     & (Join-Path $PSScriptRoot 'uninstall.ps1') -InstallDir $InstallDir -Node $Node -Purge | Out-Host
     $gone = $null -eq (Get-Service -Name $ServiceName -ErrorAction SilentlyContinue) -and -not (Test-Path -LiteralPath $InstallDir) -and
