@@ -209,6 +209,7 @@ try {
   # 9. Replace ends the replaced run's whole tree. Both runs are started by hand in the
   #    background; the first one's pings must be gone while the second still runs.
   $marker = 619
+  # Callers wrap it in @(): a script block's output is unrolled, and strict mode has no .Count of $null.
   $pingsOf = { @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'PING.EXE'" | Where-Object { $_.CommandLine -match "-n $marker " }) }
   $replaceJob = @(
     'apiVersion: v1', 'kind: Job',
@@ -230,14 +231,14 @@ try {
   if ($synced) {
     $first = Start-Process -FilePath $Node -ArgumentList $execArgs -PassThru -WindowStyle Hidden
     $firstPings = @()
-    if (Wait-Until { (& $pingsOf).Count -ge 2 } 30) { $firstPings = @((& $pingsOf) | ForEach-Object { $_.ProcessId }) }
+    if (Wait-Until { @(& $pingsOf).Count -ge 2 } 30) { $firstPings = @(& $pingsOf | ForEach-Object { $_.ProcessId }) }
     $second = Start-Process -FilePath $Node -ArgumentList $execArgs -PassThru -WindowStyle Hidden
     $null = $second.Handle # keeps the handle, so that ExitCode can be read after the exit
     $firstGone = $firstPings.Count -ge 2 -and (Wait-Until { $first.HasExited } 30) -and
       @($firstPings | Where-Object { $null -ne (Get-Process -Id $_ -ErrorAction SilentlyContinue) }).Count -eq 0 -and -not $second.HasExited
     if ($second.WaitForExit(60000)) { $secondCode = $second.ExitCode }
     Start-Sleep -Seconds 2
-    $left = & $pingsOf
+    $left = @(& $pingsOf)
   }
   Write-Step 'concurrency: Replace ends the whole tree of the run it replaces; the new run then times out (124) and leaves nothing' ($synced -and $firstGone -and $secondCode -eq 124 -and $left.Count -eq 0) "(synced: $synced, first run's tree gone while the second ran: $firstGone, second exit code: $secondCode, left behind: $(($left | ForEach-Object { $_.ProcessId }) -join ', '))"
   foreach ($p in $left) { Stop-Process -Id $p.ProcessId -Force -ErrorAction SilentlyContinue }
