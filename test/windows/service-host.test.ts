@@ -104,7 +104,15 @@ async function until(what: string, check: () => boolean): Promise<void> {
   }
 }
 
-const read = (f: string): string => (existsSync(f) ? readFileSync(f, 'utf8') : '');
+/** The file's text, or '' while it does not exist (the host may be renaming it away to rotate it). */
+const read = (f: string): string => {
+  try {
+    return readFileSync(f, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw err;
+  }
+};
 const jsonLines = (f: string): Record<string, unknown>[] => read(f).split(/\r?\n/).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe.runIf(hasMcs && hasMono)('windows service host under mono (OnStart/OnStop without SCM)', () => {
