@@ -84,6 +84,34 @@ function Wait-Until {
   return [bool](& $Condition)
 }
 
+# The ping.exe processes of a test job, told apart by their echo count (-n $Marker). Callers wrap
+# the call in @(): a function's output is unrolled, and strict mode has no .Count of $null.
+function Get-Pings {
+  param([int]$Marker)
+
+  return @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'PING.EXE'" | Where-Object { $_.CommandLine -match "-n $Marker " })
+}
+
+# Adds job demo/$Name to the watched source (in $Dir): its cmd.exe starts one ping in the
+# background and one in the foreground (Get-Pings -Marker), and $Spec adds to its spec. Returns
+# whether the daemon synced it (its snapshot is in the state dir) within two minutes.
+function Install-PingJob {
+  param([string]$Dir, [string]$Name, [int]$Marker, [string[]]$Spec)
+
+  $manifest = @(
+    'apiVersion: v1', 'kind: Job',
+    "metadata: { name: $Name, tenant: demo }",
+    'spec:',
+    "  schedule: '0 0 1 1 *'",
+    "  command: 'start /b ping -n $Marker 127.0.0.1 >nul & ping -n $Marker 127.0.0.1 >nul'"
+  ) + @($Spec | ForEach-Object { "  $_" }) + @(
+    '  checkin: { enabled: false }',
+    '  agent: { selector: { role: demo } }'
+  )
+  [IO.File]::WriteAllText((Join-Path $Dir "$Name.yaml"), ($manifest -join "`r`n") + "`r`n")
+  return (Wait-Until { Test-Path -LiteralPath (Join-Path $StateDir "jobs\demo\$Name.json") } 120)
+}
+
 $principal = New-Object Security.Principal.WindowsPrincipal([Security.Principal.WindowsIdentity]::GetCurrent())
 if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
   throw 'check-service.ps1 must run from an elevated (Administrator) PowerShell.'
@@ -181,26 +209,14 @@ try {
 
   # 8. A timed-out job leaves no process behind. The manifest joins the watched source; once it
   #    is synced, exec runs it by hand. Its pings count 617 echoes, so that they can be told apart.
-  $marker = 617
-  $timeoutJob = @(
-    'apiVersion: v1', 'kind: Job',
-    'metadata: { name: timeout-tree, tenant: demo }',
-    'spec:',
-    "  schedule: '0 0 1 1 *'",
-    "  command: 'start /b ping -n $marker 127.0.0.1 >nul & ping -n $marker 127.0.0.1 >nul'",
-    '  timeout: 5s',
-    '  checkin: { enabled: false }',
-    '  agent: { selector: { role: demo } }'
-  ) -join "`r`n"
-  [IO.File]::WriteAllText((Join-Path $work 'manifests\timeout-tree.yaml'), $timeoutJob + "`r`n")
-  $synced = Wait-Until { Test-Path -LiteralPath (Join-Path $StateDir 'jobs\demo\timeout-tree.json') } 120
+  $synced = Install-PingJob -Dir (Join-Path $work 'manifests') -Name 'timeout-tree' -Marker 617 -Spec @('timeout: 5s')
   $exitCode = $null
   $leftBehind = @()
   if ($synced) {
     & $Node (Join-Path $InstallDir 'dist\cli\main.js') exec --config $ConfigFile demo/timeout-tree | Out-Host
     $exitCode = $LASTEXITCODE
     Start-Sleep -Seconds 2
-    $leftBehind = @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'PING.EXE'" | Where-Object { $_.CommandLine -match "-n $marker " })
+    $leftBehind = @(Get-Pings -Marker 617)
   }
   $leftIds = ($leftBehind | ForEach-Object { $_.ProcessId }) -join ', '
   Write-Step 'a timed-out job (exec by hand, timeout 5s) exits 124 and leaves none of its processes behind' ($synced -and $exitCode -eq 124 -and $leftBehind.Count -eq 0) "(synced: $synced, exit code: $exitCode, left behind: $leftIds)"
@@ -208,22 +224,7 @@ try {
 
   # 9. Replace ends the replaced run's whole tree. Both runs are started by hand in the
   #    background; the first one's pings must be gone while the second still runs.
-  $marker = 619
-  # Callers wrap it in @(): a script block's output is unrolled, and strict mode has no .Count of $null.
-  $pingsOf = { @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'PING.EXE'" | Where-Object { $_.CommandLine -match "-n $marker " }) }
-  $replaceJob = @(
-    'apiVersion: v1', 'kind: Job',
-    'metadata: { name: replace-tree, tenant: demo }',
-    'spec:',
-    "  schedule: '0 0 1 1 *'",
-    "  command: 'start /b ping -n $marker 127.0.0.1 >nul & ping -n $marker 127.0.0.1 >nul'",
-    '  timeout: 15s',
-    '  concurrency: Replace',
-    '  checkin: { enabled: false }',
-    '  agent: { selector: { role: demo } }'
-  ) -join "`r`n"
-  [IO.File]::WriteAllText((Join-Path $work 'manifests\replace-tree.yaml'), $replaceJob + "`r`n")
-  $synced = Wait-Until { Test-Path -LiteralPath (Join-Path $StateDir 'jobs\demo\replace-tree.json') } 120
+  $synced = Install-PingJob -Dir (Join-Path $work 'manifests') -Name 'replace-tree' -Marker 619 -Spec @('timeout: 15s', 'concurrency: Replace')
   $execArgs = '"' + (Join-Path $InstallDir 'dist\cli\main.js') + '" exec --config "' + $ConfigFile + '" demo/replace-tree'
   $firstGone = $false
   $secondCode = $null
@@ -231,14 +232,14 @@ try {
   if ($synced) {
     $first = Start-Process -FilePath $Node -ArgumentList $execArgs -PassThru -WindowStyle Hidden
     $firstPings = @()
-    if (Wait-Until { @(& $pingsOf).Count -ge 2 } 30) { $firstPings = @(& $pingsOf | ForEach-Object { $_.ProcessId }) }
+    if (Wait-Until { @(Get-Pings -Marker 619).Count -ge 2 } 30) { $firstPings = @(Get-Pings -Marker 619 | ForEach-Object { $_.ProcessId }) }
     $second = Start-Process -FilePath $Node -ArgumentList $execArgs -PassThru -WindowStyle Hidden
     $null = $second.Handle # keeps the handle, so that ExitCode can be read after the exit
     $firstGone = $firstPings.Count -ge 2 -and (Wait-Until { $first.HasExited } 30) -and
       @($firstPings | Where-Object { $null -ne (Get-Process -Id $_ -ErrorAction SilentlyContinue) }).Count -eq 0 -and -not $second.HasExited
     if ($second.WaitForExit(60000)) { $secondCode = $second.ExitCode }
     Start-Sleep -Seconds 2
-    $left = @(& $pingsOf)
+    $left = @(Get-Pings -Marker 619)
   }
   Write-Step 'concurrency: Replace ends the whole tree of the run it replaces; the new run then times out (124) and leaves nothing' ($synced -and $firstGone -and $secondCode -eq 124 -and $left.Count -eq 0) "(synced: $synced, first run's tree gone while the second ran: $firstGone, second exit code: $secondCode, left behind: $(($left | ForEach-Object { $_.ProcessId }) -join ', '))"
   foreach ($p in $left) { Stop-Process -Id $p.ProcessId -Force -ErrorAction SilentlyContinue }
