@@ -10,9 +10,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readFileOrNullSync } from '../../src/state/sync-io.js';
 import { ensureBuilt } from '../e2e/fixtures/daemon-process.js';
 import { TempDirs, testTempDir } from '../system/tempdir.js';
 import { hasMcs } from './helpers/csharp.js';
@@ -105,14 +106,7 @@ async function until(what: string, check: () => boolean): Promise<void> {
 }
 
 /** The file's text, or '' while it does not exist (the host may be renaming it away to rotate it). */
-const read = (f: string): string => {
-  try {
-    return readFileSync(f, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw err;
-  }
-};
+const read = (f: string): string => readFileOrNullSync(f) ?? '';
 const jsonLines = (f: string): Record<string, unknown>[] => read(f).split(/\r?\n/).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe.runIf(hasMcs && hasMono)('windows service host under mono (OnStart/OnStop without SCM)', () => {
