@@ -120,9 +120,9 @@ function time(file, args, env) {
   });
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /** The `q` quantile of `xs` (nearest rank). */
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+const median = (xs) => quantile(xs, 0.5);
 
 /** Runs every case `runs` times, interleaved; returns the rows (see bench/run.mjs). */
 export default async function execBench(runs = Number(process.env.BENCH_EXEC_RUNS ?? 30)) {
