@@ -39,7 +39,10 @@ export interface FileOutcome {
   path: string;
   valid: number;
   invalid: number;
-  /** True when at least one document failed before its tenant/name could be read. */
+  /**
+   * True when a document of the file is invalid: which jobs the file meant to define, or stop
+   * defining, cannot be trusted, so the jobs last applied from it stay installed (SPEC §4).
+   */
   unreadable: boolean;
   names: { tenant?: string; name?: string; index: number }[];
 }
@@ -55,7 +58,7 @@ export interface LoadResult {
   files: Map<string, FileOutcome>;
   /** `tenant/name` of every document that names a job but is invalid (incl. duplicates). */
   invalidIds: Set<string>;
-  /** Files with a document that failed before naming its job. */
+  /** Files with an invalid document (see FileOutcome.unreadable). */
   brokenFiles: Set<string>;
   /** How many files were parsed (not taken from the cache). */
   parsed: number;
@@ -138,8 +141,7 @@ export function loadFile(input: ManifestInput, ctx: RuleContext = {}, strings?: 
   const fileCtx: RuleContext = { ...ctx, namespace };
   const jobs: LoadedJob[] = [];
   const issues = [...parsed.issues];
-  // Documents that failed outright (no RawDocument) cannot name their job.
-  outcome.unreadable = parsed.failed > parsed.documents.filter((d) => d.invalid).length;
+  outcome.unreadable = parsed.failed > 0;
   outcome.invalid = parsed.failed;
   for (const doc of parsed.documents) {
     if (strings) shareStrings(doc.value, strings);
@@ -153,7 +155,8 @@ export function loadFile(input: ManifestInput, ctx: RuleContext = {}, strings?: 
     } else {
       if (!doc.invalid) outcome.invalid++;
       outcome.names.push({ ...res.partial, index: doc.index });
-      if (!res.partial?.tenant || !res.partial.name) outcome.unreadable = true;
+      // A typo in a name or tenant, or a renamed job with an error, names no installed job.
+      outcome.unreadable = true;
       issues.push(...res.issues);
     }
   }

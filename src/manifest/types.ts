@@ -74,6 +74,9 @@ export interface Job {
   };
 }
 
+/** A tenant or job name (SPEC §2, at most 63 characters): lower-case letters, digits and inner dashes. */
+export const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
 /** JobId is `tenant/name`. */
 export type JobId = `${string}/${string}`;
 

@@ -8,6 +8,7 @@ import type { SchemaError } from './schema.js';
 import { closestName } from './suggest.js';
 import { checkJobRules } from './rules.js';
 import type { RuleContext } from './rules.js';
+import { NAME } from './types.js';
 import type { Issue, Job } from './types.js';
 
 /** Result of validating one document. */
@@ -36,12 +37,17 @@ export function validateDocument(doc: RawDocument, ctx: RuleContext = {}): Valid
   issues.sort(byPosition);
   if (issues.length > 0 || doc.invalid) {
     const md = (value.metadata ?? {}) as Record<string, unknown>;
-    return {
-      ok: false, issues, warnings,
-      partial: { tenant: typeof md.tenant === 'string' ? md.tenant : undefined, name: typeof md.name === 'string' ? md.name : undefined },
-    };
+    return { ok: false, issues, warnings, partial: { tenant: idPart(md.tenant), name: idPart(md.name) } };
   }
   return { ok: true, value: value as unknown as Job, warnings };
+}
+
+/**
+ * A tenant or name of an invalid document, when it is one a job could have (SPEC §2): a typo
+ * such as `db-Backup` names no installed job, so it must not stand for one.
+ */
+function idPart(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length <= 63 && NAME.test(value) ? value : undefined;
 }
 
 /** Orders issues by line, then column, then rule id. */

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { ConfigError, UsageError } from '../errors.js';
-import { jobNamespace } from '../manifest/types.js';
+import { NAME, jobNamespace } from '../manifest/types.js';
 import type { Job, JobId, Provenance } from '../manifest/types.js';
 import { BATCH_FILE, parseBatch } from './batch.js';
 import { readFileOrNullSync } from './sync-io.js';
@@ -48,8 +48,7 @@ export function serializeJobSnapshot(snapshot: JobSnapshot): string {
   return `${JSON.stringify(snapshot, null, 2)}\n`;
 }
 
-/** A tenant or job name: lower-case letters, digits and inner dashes. */
-export const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export { NAME } from '../manifest/types.js';
 
 /**
  * Splits and checks a job id `tenant/name`.

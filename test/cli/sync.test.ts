@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testTempDir } from '../system/tempdir.js';
@@ -40,6 +40,28 @@ describe.skipIf(process.platform === 'win32' || process.getuid?.() !== 0)('cli/c
     expect(sync.code).toBe(0);
     expect(status.out).toMatch(/^acme\/evil +default +- +- +- +invalid/m);
     expect(JSON.parse(json.out).problems.find((p: { rule: string }) => p.rule === 'timezone').message).toContain(EVIL);
+  });
+
+  it.each([
+    ['a name', 'name: db-Backup'],
+    ['a tenant', 'tenant: Acme'],
+    ['a name with a trailing space', 'name: "db-backup "'],
+  ])('keeps a job installed when a typo in %s makes its manifest invalid, and the others still sync', async (_what, typo) => {
+    const dir = agent({ 'db-backup.yaml': job('db-backup'), 'b.yaml': job('b'), 'c.yaml': job('c') });
+    expect((await cli(['sync', '--config', 'config.yaml'], dir)).code).toBe(0);
+    const broken = typo.startsWith('tenant') ? job('db-backup').replace('tenant: acme', typo) : job('db-backup').replace('name: db-backup', typo);
+    writeFileSync(join(dir, 'repo', 'db-backup.yaml'), broken);
+    writeFileSync(join(dir, 'repo', 'new.yaml'), job('new'));
+
+    const sync = await cli(['sync', '--config', 'config.yaml'], dir);
+    const crond = readFileSync(join(dir, 'cron', 'cronsync'), 'utf8');
+
+    expect(sync.out).toContain('acme/db-backup: manifest is invalid; the last applied version');
+    expect(sync.out).not.toContain('removed');
+    expect(crond).toContain('acme/db-backup');
+    expect(crond).toContain('acme/new');
+    expect(existsSync(join(dir, 'state', 'jobs', 'acme', 'db-backup.json'))).toBe(true);
+    expect(sync.code).toBe(0);
   });
 
   it('reports an unsafe secrets file in the sync output and in status, and still applies', async () => {

@@ -84,6 +84,24 @@ describe('manifest/validate', () => {
     expect(res.jobs).toHaveLength(1);
   });
 
+  it.each([['name: db-Backup'], ['name: "db-backup "'], ['tenant: ACME'], ['name: db_backup']])('does not take the invalid id of %s for a job, and marks its file as broken', (typo) => {
+    const text = job('  schedule: "0 0 * * *"\n  command: x\n').replace(typo.startsWith('tenant') ? 'tenant: acme' : /name: \S+/, typo);
+
+    const res = loadManifests([{ path: 'typo.yaml', content: text }]);
+
+    expect(res.jobs).toEqual([]);
+    expect(res.invalidIds).toEqual(new Set());
+    expect(res.brokenFiles).toEqual(new Set(['typo.yaml']));
+  });
+
+  it('marks a file broken when any of its documents is invalid, even one that names a valid id', () => {
+    const res = loadManifests([{ path: 'two.yaml', content: `${job('  schedule: "0 0 * * *"\n  command: x\n')}---\n${job('  schedule: "0 99 * * *"\n  command: x\n').replace(/name: \S+/, 'name: renamed')}` }]);
+
+    expect(res.jobs).toHaveLength(1);
+    expect(res.invalidIds).toEqual(new Set(['acme/renamed']));
+    expect(res.brokenFiles).toEqual(new Set(['two.yaml']));
+  });
+
   it('rejects other apiVersion and kind values', () => {
     const res = loadManifests([{ path: 'k.yaml', content: 'apiVersion: v2\nkind: CronJob\nmetadata: {}\n' }]);
 
