@@ -22,10 +22,11 @@
  *
  * Synchronous node:fs only: this is on the start-up path of every scheduled run.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { IoError, ioError } from '../errors.js';
 import type { JobId } from '../manifest/types.js';
+import { makeDirSync } from '../system/regular-file.js';
 import { parseJobId } from './snapshot-read.js';
 
 const MS_MINUTE = 60_000;
@@ -78,12 +79,8 @@ export function claimFireInstant(stateDir: string, id: JobId | string, instant: 
       if (code === 'EEXIST') return { claimed: false, path };
       if (code !== 'ENOENT' || attempt >= 2) throw new IoError(`Cannot record the scheduled run ${path}: ${(err as Error).message}`, { path }, { cause: err });
     }
-    let created: string | undefined;
-    try {
-      created = mkdirSync(day, { recursive: true, mode: 0o700 });
-    } catch (err) {
-      throw ioError('create', day, err);
-    }
+    // Not mkdirSync's recursive mode, which never returns under /proc (see makeDirSync).
+    const created = makeDirSync(day, 0o700);
     // Only the process that made the day's directory prunes: once per job and day.
     if (created !== undefined) pruneFiredMarkers(firedDir(stateDir, id), t);
   }

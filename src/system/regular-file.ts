@@ -73,10 +73,12 @@ export function readRegularFileSync(path: string, options: ReadRegularOptions = 
  * for a path under a directory that reports ENOENT for new entries (`/proc/1/nope`): it
  * creates the parent again and again. Here the nearest existing ancestor is found first, then
  * each missing component is created once: at most one mkdir per component.
+ * @returns the first directory it created, as `mkdirSync(path, { recursive: true })` does;
+ * undefined when `path` existed.
  * @throws {IoError} naming the directory and why, when a component is not a directory or
  * cannot be created.
  */
-export function makeDirSync(path: string, mode = 0o700): void {
+export function makeDirSync(path: string, mode = 0o700): string | undefined {
   const target = resolve(path);
   const missing: string[] = [];
   for (let dir = target; ; dir = dirname(dir)) {
@@ -93,15 +95,18 @@ export function makeDirSync(path: string, mode = 0o700): void {
     }
     missing.push(dir);
   }
+  let first: string | undefined;
   for (const dir of missing.reverse()) {
     try {
       mkdirSync(dir, { mode });
+      first ??= dir;
     } catch (err) {
       // Created meanwhile by another process: fine if it is a directory.
       if ((err as NodeJS.ErrnoException).code === 'EEXIST' && statSync(dir, { throwIfNoEntry: false })?.isDirectory()) continue;
       throw dirError(target, dir, err, (err as NodeJS.ErrnoException).code === 'ENOENT' ? ` (its parent ${dirname(dir)} exists but does not accept new entries)` : '');
     }
   }
+  return first;
 }
 
 function dirError(target: string, at: string, err: unknown, hint = ''): IoError {

@@ -144,6 +144,16 @@ describe('cli/render --out', () => {
     expect(readFileSync(join(dir, 'out/cronsync'), 'utf8')).toBe(printed.out);
   });
 
+  // Node 20's recursive mkdir never returns under /proc/1: a regression fails on the timeout.
+  it.skipIf(!existsSync('/proc/1'))('fails at once with a clear error when DIR cannot be created', { timeout: 15_000 }, async () => {
+    const dir = repo(['a', '0 3 * * *']);
+
+    const res = await cli(['render', '--scheduler', 'crond', '--host-zone', 'UTC', '--out', '/proc/1/nope/out', 'repo'], dir);
+
+    expect(res.err).toMatch(/^cronsync: Cannot create directory \/proc\/1\/nope\/out \(at \/proc\/1\/nope\): /m);
+    expect(res.code).toBe(1);
+  });
+
   it('needs --scheduler', async () => {
     const dir = repo(['a', '0 3 * * *']);
 

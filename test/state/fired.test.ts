@@ -62,6 +62,11 @@ describe('state/fired: claims', () => {
     expect(() => claimFireInstant(dir, 'acme/ok', new Date(Number.NaN))).toThrow(expect.objectContaining({ code: 'CRONSYNC_IO' }));
   });
 
+  // Node 20's recursive mkdir never returns under /proc/1: a regression fails on the timeout.
+  it.skipIf(!existsSync('/proc/1'))('fails at once with an IoError when the day directory cannot be created', { timeout: 10_000 }, () => {
+    expect(() => claimFireInstant('/proc/1/nope', 'acme/job', at('2026-11-23T10:00:00Z'))).toThrow(/Cannot create directory \/proc\/1\/nope\/runs\/acme\/job\/fired\/2026-11-23 \(at \/proc\/1\/nope\)/);
+  });
+
   it('removing a job removes its markers with its last-run record', async () => {
     const dir = tempDir();
     await writeLastRun(dir, 'acme/job', { runId: 'r', startedAt: '2026-11-23T10:00:00.000Z', finishedAt: '2026-11-23T10:00:01.000Z', status: 'success', exitCode: 0, durationMs: 1000, attempts: 1 });

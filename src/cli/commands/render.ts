@@ -18,6 +18,7 @@ import type { SchedulerConfig } from '../../scheduler/registry.js';
 import type { RenderedFile, SchedulerKind } from '../../scheduler/types.js';
 import { sourceIdOf } from '../../source/index.js';
 import { atomicWriteFile } from '../../system/files.js';
+import { makeDirSync } from '../../system/regular-file.js';
 import { findManifestFiles } from '../../system/walk.js';
 import { schedulerDeps } from '../agent.js';
 import { parseCommandArgs } from '../args.js';
@@ -160,9 +161,11 @@ export async function writeRenderedFiles(dir: string, files: readonly RenderedFi
   }
   let root: string;
   try {
-    await mkdir(dir, { recursive: true });
+    // Not mkdir's recursive mode, which never returns under /proc (see makeDirSync).
+    makeDirSync(dir, 0o777);
     root = await realpath(dir);
   } catch (err) {
+    if (err instanceof IoError) throw err;
     throw ioError('create', dir, err);
   }
   const written: string[] = [];

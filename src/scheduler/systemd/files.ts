@@ -4,10 +4,9 @@
  * (`~/.config/systemd/user` may not exist yet). systemd loads only names with a unit suffix,
  * so a temp file (`.cronsync-….timer.<hex>.tmp`) is never read as a unit.
  */
-import { mkdir } from 'node:fs/promises';
-import { ioError } from '../../errors.js';
 import { nodeCronDirFs } from '../crond/files.js';
 import type { CronDirFs } from '../crond/files.js';
+import { makeDirSync } from '../../system/regular-file.js';
 
 /** What the systemd adapter does to the file system. */
 export interface UnitDirFs extends CronDirFs {
@@ -19,10 +18,7 @@ export interface UnitDirFs extends CronDirFs {
 export const nodeUnitDirFs: UnitDirFs = {
   ...nodeCronDirFs,
   async ensureDir(dir) {
-    try {
-      await mkdir(dir, { recursive: true, mode: 0o755 });
-    } catch (err) {
-      throw ioError('create', dir, err);
-    }
+    // Not mkdir's recursive mode, which never returns under /proc (see makeDirSync).
+    makeDirSync(dir, 0o755);
   },
 };

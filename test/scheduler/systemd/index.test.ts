@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import type { DesiredJob } from '../../../src/desired/types.js';
 import type { InstalledEntry, Plan } from '../../../src/plan/types.js';
 import { createSystemdAdapter } from '../../../src/scheduler/systemd/index.js';
 import type { SystemdAdapterOptions } from '../../../src/scheduler/systemd/index.js';
+import { nodeUnitDirFs } from '../../../src/scheduler/systemd/files.js';
 import { fakeSystemctl } from '../../fakes/FakeSystemctl.js';
 import type { FakeSystemctlOptions } from '../../fakes/FakeSystemctl.js';
 import { SOURCE, desired, planOf, signal } from '../fixtures.js';
@@ -173,5 +175,12 @@ describe('scheduler/systemd/index', () => {
     expect(entry).toMatchObject({ drifted: true, raw: expect.stringContaining('daemon-reload needed') });
     expect(runner.mutations().slice(before)).toEqual([['systemctl', 'daemon-reload'], ['systemctl', 'restart', 'cronsync-acme-backup.timer']]);
     expect(after).toMatchObject({ drifted: false, raw: adapter.renderEntry(v2) });
+  });
+});
+
+describe('scheduler/systemd: the unit directory', () => {
+  // Node 20's recursive mkdir never returns under /proc/1: a regression fails on the timeout.
+  it.skipIf(!existsSync('/proc/1'))('ensureDir fails at once with an IoError for a directory that cannot be created', { timeout: 10_000 }, async () => {
+    await expect(nodeUnitDirFs.ensureDir('/proc/1/nope/system')).rejects.toThrow(expect.objectContaining({ code: 'CRONSYNC_IO', message: expect.stringMatching(/^Cannot create directory \/proc\/1\/nope\/system \(at \/proc\/1\/nope\)/) }));
   });
 });
