@@ -8,11 +8,13 @@ import { readCrontopusStatus } from '../crontopus/status-file.js';
 import { stripUrlCredentials } from '../errors.js';
 import { jobNamespace } from '../manifest/types.js';
 import { remember } from '../memo.js';
+import type { Plan } from '../plan/types.js';
 import { firstFire } from '../schedule/fires.js';
 import type { StateStore } from '../state/store.js';
 import type { JobState, StatusFile, StatusJob, StatusProblem, SyncResult } from '../status/types.js';
 import { stableRow } from '../status/io.js';
 import { VERSION } from '../version.js';
+import { Reasons } from './reasons.js';
 import type { ReconcilerDeps, SyncContext } from './types.js';
 
 /** Rule of the status problem for an unusable `secretsFile`. */
@@ -40,41 +42,67 @@ function previousStatus(state: StateStore): PreviousStatus {
   return () => (read ??= state.readStatus().catch(() => null));
 }
 
-/** Builds the status document of a finished attempt; `previous` fills in what a failed one lacks. */
+/**
+ * Builds the status document of a finished attempt; `previous` fills in what a failed one lacks.
+ * An attempt that did not apply its plan (a failed fetch, a refused commit, a tripped guard, a
+ * scheduler error) knows nothing newer of the jobs: the previous rows stay, with the counts that
+ * describe them; and while no new commit was loaded, the problems of the commit `source` still
+ * names stay beside the new error.
+ */
 export async function buildStatus(ctx: SyncContext, deps: ReconcilerDeps, previous: PreviousStatus, finishedAt: Date): Promise<StatusFile> {
   const result = syncResult(ctx);
   const cfg = deps.config;
   const plan = ctx.planned?.plan;
-  const applied = Boolean(ctx.applyResult) || (plan !== undefined && ctx.dryRun);
+  /** The plan, when this attempt applied it (or, in a dry run, would have). */
+  const applied = ctx.applyResult !== undefined || ctx.dryRun ? plan : undefined;
   const snap = ctx.snapshot;
   const rowDeps: RowDeps = { runs: runReader(deps.state), next: nextRunAfter(finishedAt), user: cfg.scheduler.user ?? agentUser(), url: urlWithoutCredentials() };
-  const unlisted = plan && applied ? invalidWithoutRow(ctx, cfg.agent.tenant) : [];
-  const jobs = plan && applied ? await jobRows(ctx, rowDeps, unlisted) : await refreshRows((await previous())?.jobs ?? [], rowDeps);
+  // Read only when this attempt did not apply: a sync that applied never needs the previous file.
+  const carried = applied ? null : await previous();
+  const unlisted = applied ? invalidWithoutRow(ctx, cfg.agent.tenant) : [];
+  const jobs = applied ? await jobRows(ctx, rowDeps, unlisted) : await refreshRows(carried?.jobs ?? [], rowDeps);
+  const source = await sourceBlock(ctx, deps, previous);
   const attempt = { startedAt: ctx.startedAt.toISOString(), finishedAt: finishedAt.toISOString(), result, error: ctx.error ? stripUrlCredentials(ctx.error.message) : null, reason: ctx.error ? ctx.reason ?? 'Internal' : null };
   return {
     schemaVersion: 1,
     agent: { name: cfg.agent.name, tenant: cfg.agent.tenant, labels: cfg.agent.labels, version: VERSION },
     scheduler: deps.scheduler,
-    source: await sourceBlock(ctx, deps, previous),
+    source,
     lastAttempt: attempt,
     lastSuccess: result !== 'error' ? { startedAt: attempt.startedAt, finishedAt: attempt.finishedAt, commit: snap?.commit ?? null } : (await previous())?.lastSuccess ?? null,
     counts: {
-      desired: ctx.selection?.desired.size ?? (await previous())?.counts.desired ?? 0,
-      installed: applied && plan ? plan.final.length : (await previous())?.counts.installed ?? 0,
-      added: applied ? plan?.add.length ?? 0 : 0,
-      updated: applied ? plan?.update.length ?? 0 : 0,
-      removed: applied ? plan?.remove.length ?? 0 : 0,
-      unchanged: applied ? plan?.unchanged.length ?? 0 : 0,
-      invalid: (plan?.kept.length ?? 0) + (ctx.planned?.rejected.filter((r) => !plan?.kept.includes(r.job)).length ?? 0) + unlisted.length,
-      conflicts: plan?.conflicts.length ?? 0,
-      orphaned: plan?.orphaned.length ?? 0,
+      desired: ctx.selection?.desired.size ?? carried?.counts.desired ?? 0,
+      ...(applied ? appliedCounts(ctx, applied, unlisted) : carriedCounts(carried)),
     },
     jobs,
-    problems: problems(ctx),
+    problems: [...(carried && !ctx.load && carried.source.commit === source.commit ? commitProblems(carried.problems) : []), ...problems(ctx)],
     checkins: (await deps.checkinStats?.().catch(() => undefined)) ?? (await previous())?.checkins ?? { spooled: 0, dropped: 0 },
     daemon: deps.daemonFacts?.(result) ?? null,
     ...(cfg.checkin.protocol === 'crontopus-agent' ? { crontopus: await readCrontopusStatus(cfg.stateDir) } : {}),
   };
+}
+
+/** Counts other than `desired`. */
+type JobCounts = Omit<StatusFile['counts'], 'desired'>;
+
+/** The counts of an attempt that applied its plan (or, in a dry run, would have). */
+function appliedCounts(ctx: SyncContext, plan: Plan, unlisted: readonly UnlistedInvalid[]): JobCounts {
+  const rejected = ctx.planned?.rejected.filter((r) => !plan.kept.includes(r.job)).length ?? 0;
+  return { installed: plan.final.length, added: plan.add.length, updated: plan.update.length, removed: plan.remove.length, unchanged: plan.unchanged.length, invalid: plan.kept.length + rejected + unlisted.length, conflicts: plan.conflicts.length, orphaned: plan.orphaned.length };
+}
+
+/** The counts of an attempt that applied nothing: those of the job rows it carries over, and no change. */
+function carriedCounts(carried: StatusFile | null): JobCounts {
+  const c = carried?.counts;
+  return { installed: c?.installed ?? 0, added: 0, updated: 0, removed: 0, unchanged: 0, invalid: c?.invalid ?? 0, conflicts: c?.conflicts ?? 0, orphaned: c?.orphaned ?? 0 };
+}
+
+/** Rules of problems that each attempt finds anew: a failure, a refused commit, the secrets file. */
+const ATTEMPT_RULES: ReadonlySet<string> = new Set<string>([...Object.values(Reasons), VERIFY_RULE, SECRETS_FILE_RULE]);
+
+/** The problems of an earlier status that describe its commit and the jobs applied from it. */
+function commitProblems(earlier: readonly StatusProblem[]): StatusProblem[] {
+  return earlier.filter((p) => !ATTEMPT_RULES.has(p.rule));
 }
 
 /**

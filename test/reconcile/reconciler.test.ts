@@ -243,6 +243,28 @@ describe('reconcile/reconciler', () => {
     expect(await installedIds(adapter)).toEqual(['acme/a']);
   });
 
+  it('keeps the counts of the jobs it carries over and the last commit\'s problems when the source fails', async () => {
+    const { rec, source } = setup({ 'a.yaml': manifest('a'), 'b.yaml': manifest('b'), 'c.yaml': manifest('c') });
+    await rec.reconcile();
+    source.files.set('b.yaml', manifest('b', { schedule: '0 25 * * *' }));
+    source.commit();
+    const partial = await rec.reconcile();
+    source.failWith = new SourceError('network', 'cannot reach https://git.example/jobs.git: ECONNREFUSED');
+
+    const down = await rec.reconcile();
+    const still = await rec.reconcile();
+
+    expect(partial.status.counts.invalid).toBe(1);
+    expect(down.status.lastAttempt).toMatchObject({ result: 'error', reason: 'SourceFetchFailed' });
+    expect(down.status.source.commit).toBe(partial.status.source.commit);
+    expect(down.status.jobs.filter((j) => j.state === 'invalid').map((j) => j.id)).toEqual(['acme/b']);
+    expect(down.status.counts).toEqual({ ...partial.status.counts, added: 0, updated: 0, removed: 0, unchanged: 0 });
+    expect(down.status.problems).toEqual([...partial.status.problems, { path: '', line: 0, column: 0, rule: 'SourceFetchFailed', severity: 'error', message: 'cannot reach https://git.example/jobs.git: ECONNREFUSED' }]);
+    expect(down.status.problems).toContainEqual(expect.objectContaining({ path: 'b.yaml', line: 7, column: 16, rule: 'cron-range' }));
+    expect(still.status.counts).toEqual(down.status.counts);
+    expect(still.status.problems).toEqual(down.status.problems);
+  });
+
   it('reports each sync\'s next run, also once the one reported before has passed', async () => {
     const { rec, deps } = setup({ 'a.yaml': manifest('a') });
     const clock = deps.clock;
