@@ -4,8 +4,15 @@ import { lstat, readdir } from 'node:fs/promises';
 import { delimiter, join, relative, resolve, sep } from 'node:path';
 import { IoError } from '../errors.js';
 
-/** A manifest file found on disk: its absolute path and the path shown to users. */
-export interface FoundFile { absolute: string; display: string }
+/**
+ * A manifest file found on disk: its absolute path and the path shown to users. `error` is set
+ * for an entry of a walked directory that the agent's sources refuse (a symlink, a FIFO): lint
+ * reports it at its path with rule `source-file`, as `sync` does, instead of opening it.
+ */
+export interface FoundFile { absolute: string; display: string; error?: string }
+
+/** What {@link scanManifestFiles} found, and the paths and directories it could not read. */
+export interface ScanResult { files: FoundFile[]; errors: IoError[] }
 
 const MANIFEST = /\.ya?ml$/i;
 const SKIP_DIRS = new Set(['.git', 'node_modules', '.cronsync']);
@@ -13,38 +20,59 @@ const SKIP_DIRS = new Set(['.git', 'node_modules', '.cronsync']);
 /**
  * Expands files and directories into the manifest files below them, sorted. Directories are
  * walked without following symlinks; a file named explicitly is taken whatever its extension.
- * @throws {IoError} when a path does not exist or cannot be read.
+ * A path or directory that cannot be read is returned in `errors` and the rest are still
+ * walked, so that lint reports every problem in one run.
  */
-export async function findManifestFiles(paths: readonly string[], cwd: string): Promise<FoundFile[]> {
+export async function scanManifestFiles(paths: readonly string[], cwd: string): Promise<ScanResult> {
   const out: FoundFile[] = [];
+  const errors: IoError[] = [];
   for (const p of paths) {
     const abs = resolve(cwd, p);
     let st;
     try {
       st = await lstat(abs);
     } catch (err) {
-      throw new IoError(`cannot read ${p}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`, { path: p });
+      errors.push(new IoError(`cannot read ${p}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`, { path: p }));
+      continue;
     }
-    if (st.isDirectory()) await walk(abs, cwd, out);
+    if (st.isDirectory()) await walk(abs, cwd, out, errors);
     else out.push({ absolute: abs, display: show(abs, cwd) });
   }
   const seen = new Set<string>();
-  return out.filter((f) => !seen.has(f.absolute) && seen.add(f.absolute)).sort((a, b) => a.display.localeCompare(b.display));
+  const files = out.filter((f) => !seen.has(f.absolute) && seen.add(f.absolute)).sort((a, b) => a.display.localeCompare(b.display));
+  return { files, errors };
 }
 
-async function walk(dir: string, cwd: string, out: FoundFile[]): Promise<void> {
+/**
+ * The readable manifest files of {@link scanManifestFiles}, for commands that stop at the first
+ * path they cannot read; the entries a source would refuse (symlinks, FIFOs) are left out.
+ * @throws {IoError} when a path does not exist or cannot be read.
+ */
+export async function findManifestFiles(paths: readonly string[], cwd: string): Promise<FoundFile[]> {
+  const { files, errors } = await scanManifestFiles(paths, cwd);
+  if (errors[0]) throw errors[0];
+  return files.filter((f) => f.error === undefined);
+}
+
+async function walk(dir: string, cwd: string, out: FoundFile[], errors: IoError[]): Promise<void> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (err) {
-    throw new IoError(`cannot read directory ${show(dir, cwd)}: ${(err as Error).message}`, { path: dir });
+    errors.push(new IoError(`cannot read directory ${show(dir, cwd)}: ${(err as Error).message}`, { path: dir }));
+    return;
   }
   for (const e of entries) {
     const abs = join(dir, e.name);
     if (e.isDirectory()) {
-      if (!SKIP_DIRS.has(e.name)) await walk(abs, cwd, out);
-    } else if (e.isFile() && MANIFEST.test(e.name)) {
-      out.push({ absolute: abs, display: show(abs, cwd) });
+      if (!SKIP_DIRS.has(e.name)) await walk(abs, cwd, out, errors);
+    } else if (MANIFEST.test(e.name)) {
+      // The same words as the directory and Git sources (src/source/dir.ts, select.ts), so that
+      // lint fails in CI on exactly the files the agent would refuse. A FIFO is never opened.
+      const found: FoundFile = { absolute: abs, display: show(abs, cwd) };
+      if (e.isSymbolicLink()) found.error = 'symbolic link not followed';
+      else if (!e.isFile()) found.error = 'not a regular file';
+      out.push(found);
     }
   }
 }

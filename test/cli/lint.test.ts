@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -37,7 +37,7 @@ describe('cli/lint', () => {
     const res = await cli(['lint'], dir);
 
     expect(res.out.split('\n').slice(0, 4)).toEqual([
-      'jobs/four.yml:6:3: error [yaml-duplicate-key] Map keys must be unique',
+      'jobs/four.yml:6:3: error [yaml-duplicate-key] duplicate key "name" in metadata (first at 4:3)',
       'jobs/four.yml:8:16: error [cron-range] hour value 25 is out of range 0-23',
       'jobs/four.yml:9:13: error [timezone] unknown time zone "Nowhere/Land" (use an IANA name such as UTC or America/New_York)',
       'jobs/four.yml:11:3: error [unknown-field] unknown field "spec.retries" (did you mean "retry"?)',
@@ -125,14 +125,46 @@ describe('cli/lint', () => {
     expect(res.code).toBe(2);
   });
 
+  it.skipIf(process.platform === 'win32')('reports symlinks and FIFOs in a directory as [source-file] errors, exactly as the configured source does', async () => {
+    const dir = tree({ 'repo/ok.yaml': valid, 'shared/linked.yaml': valid.replace('name: ok', 'name: linked') });
+    symlinkSync('../shared/linked.yaml', join(dir, 'repo/linked.yaml'));
+    symlinkSync('/etc/passwd', join(dir, 'repo/passwd.yaml'));
+    execFileSync('mkfifo', [join(dir, 'repo/fifo.yaml')]);
+    writeFileSync(join(dir, 'config.yaml'), `agent: { tenant: t }\nsource: { url: ${join(dir, 'repo')} }\nstateDir: ${join(dir, 'state')}\n`);
+
+    const walked = await cli(['lint', '.'], join(dir, 'repo'));
+    const configured = await cli(['lint', '--config', '../config.yaml'], join(dir, 'repo'));
+    const json = await cli(['lint', '--format', 'json', 'repo'], dir);
+
+    expect(walked.out.split('\n').slice(0, 3)).toEqual([
+      'fifo.yaml:1:1: error [source-file] not a regular file',
+      'linked.yaml:1:1: error [source-file] symbolic link not followed',
+      'passwd.yaml:1:1: error [source-file] symbolic link not followed',
+    ]);
+    expect(walked.out).toBe(configured.out);
+    expect([walked.err, walked.code, configured.code]).toEqual(['', 1, 1]);
+    expect(JSON.parse(json.out)).toMatchObject({ valid: false, files: 4, jobs: 1, errors: 3 });
+    expect(JSON.parse(json.out).issues[1]).toEqual({ file: 'repo/linked.yaml', line: 1, col: 1, path: '', rule: 'source-file', severity: 'error', message: 'symbolic link not followed' });
+  });
+
+  it('reports a path that cannot be read, lints the others and exits 2', async () => {
+    const dir = tree({ 'bad.yaml': valid.replace('0 0 * * *', '99 * * * *') });
+
+    const res = await cli(['lint', 'missing.yaml', 'bad.yaml', 'gone/'], dir);
+
+    expect(res.err).toBe('cronsync: cannot read missing.yaml: no such file or directory\ncronsync: cannot read gone/: no such file or directory\n');
+    expect(res.out).toContain('bad.yaml:4:20: error [cron-range] minute value 99 is out of range 0-59');
+    expect(res.out).toMatch(/1 file\(s\), 0 valid job\(s\), 1 error\(s\)/);
+    expect(res.code).toBe(2);
+  });
+
   it('names an unknown CRONSYNC_* variable when linting with --config', async () => {
     const dir = tree({ 'repo/ok.yaml': valid });
     writeFileSync(join(dir, 'config.yaml'), `agent: { tenant: t }\nsource: { url: ${join(dir, 'repo')} }\nstateDir: ${join(dir, 'state')}\n`);
 
     const res = await cli(['lint', '--config', 'config.yaml'], dir, { PATH: process.env.PATH, CRONSYNC_STATEDIR: '/tmp/elsewhere' });
 
-    expect(res.err).toContain('CRONSYNC_STATEDIR: unknown environment variable CRONSYNC_STATEDIR (did you mean CRONSYNC_STATE_DIR?)');
-    expect(res.err).not.toMatch(/\n\s+at /);
+    expect(res.err).toBe('cronsync: invalid config config.yaml:\n  CRONSYNC_STATEDIR: unknown environment variable CRONSYNC_STATEDIR (did you mean CRONSYNC_STATE_DIR?)\n');
     expect(res.code).toBe(2);
   });
 

@@ -5,7 +5,7 @@ import { loadManifests } from '../../manifest/load.js';
 import type { ManifestInput } from '../../manifest/load.js';
 import type { Issue } from '../../manifest/types.js';
 import { readRegularFileSync } from '../../system/regular-file.js';
-import { commandInPath, findManifestFiles } from '../../system/walk.js';
+import { commandInPath, scanManifestFiles } from '../../system/walk.js';
 import { parseCommandArgs } from '../args.js';
 import { escapeText } from '../escape.js';
 import { palette, useColor } from '../io.js';
@@ -25,7 +25,9 @@ Options:
   --config FILE  lint what the agent's configured source holds instead of PATHs
 
 Exit codes: 0 valid (warnings allowed), 1 invalid, 2 usage or I/O error (a path that
-cannot be read, such as a FIFO or device, is reported and the others are still linted).
+cannot be read, such as a missing one, or a FIFO or device named on the command line, is
+reported and the others are still linted). In a directory, a symlink or other non-regular
+*.yaml entry is invalid ([source-file]), as the agent's source reports it.
 `;
 
 type Format = 'text' | 'json' | 'github';
@@ -37,7 +39,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   if (!['text', 'json', 'github'].includes(format)) throw new UsageError(`--format must be text, json or github (got "${format}")`);
   if (values['log-level'] !== undefined) (await import('../../log.js')).parseLogLevel(values['log-level']);
   let inputs: ManifestInput[];
-  // Files that could not be read are reported on stderr and fail with exit 2; the rest are still linted.
+  // Paths, directories and files that could not be read are reported on stderr and fail with
+  // exit 2 (an I/O error, not an invalid manifest); the rest are still linted.
   const unreadable: IoError[] = [];
   if (values.config !== undefined) {
     const { loadConfig } = await import('../../config/load.js');
@@ -49,26 +52,28 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       inputs = (await source.fetch(new AbortController().signal)).files;
     } catch (err) {
       // A config that cannot be used or a source that cannot be read is a usage or I/O error
-      // (exit 2), never "invalid manifests" (exit 1).
-      if (isCronsyncError(err)) throw new UsageError(err.message);
+      // (exit 2), never "invalid manifests" (exit 1). The data goes along, so that a config
+      // error is still printed one issue per line.
+      if (isCronsyncError(err)) throw new UsageError(err.message, err.data);
       throw err;
     }
   } else {
     const paths = positionals.length > 0 ? positionals : ['.'];
-    let files;
-    try {
-      files = await findManifestFiles(paths, io.cwd);
-    } catch (err) {
-      // An unreadable path is an I/O error (exit 2), not an invalid manifest (exit 1).
-      if (err instanceof IoError) throw new UsageError(err.message);
-      throw err;
-    }
+    const { files, errors: walkErrors } = await scanManifestFiles(paths, io.cwd);
+    unreadable.push(...walkErrors);
     const roots = paths.map((p) => resolve(io.cwd, p));
-    const read = files.map((f) => ({ path: f.display, rootPath: rootPathOf(f.absolute, roots), content: readRegularFile(f.absolute, f.display) }));
     inputs = [];
-    for (const { path, rootPath, content } of read) {
+    for (const f of files) {
+      const rootPath = rootPathOf(f.absolute, roots);
+      // A symlink or FIFO in a directory is what the agent's source refuses: a `source-file`
+      // error at its path (exit 1), exactly as `sync` and `lint --config` report it.
+      if (f.error !== undefined) {
+        inputs.push({ path: f.display, rootPath, content: Buffer.alloc(0), error: f.error });
+        continue;
+      }
+      const content = readRegularFile(f.absolute, f.display);
       if (content instanceof IoError) unreadable.push(content);
-      else inputs.push({ path, rootPath, content });
+      else inputs.push({ path: f.display, rootPath, content });
     }
   }
   const result = loadManifests(inputs, { commandExists: commandInPath(io.env.PATH ?? '') });
