@@ -29,6 +29,17 @@ export function escapeText(text: string): string {
 }
 
 /**
+ * An error message made of a first line and `breaks` more (a config error: a header, then one
+ * line per issue), each line escaped by {@link escapeText} and the line breaks kept. A message
+ * with any other number of newlines quotes text that holds some of its own, which could forge a
+ * line: then every newline is escaped.
+ */
+export function escapeMessage(text: string, breaks: number): string {
+  const lines = text.split('\n');
+  return lines.length === breaks + 1 ? lines.map(escapeText).join('\n') : escapeText(text);
+}
+
+/**
  * A copy of a JSON-like value with {@link escapeText} applied to every string, keys included;
  * for formatting a whole document (the status file) as text in one place.
  */

@@ -72,7 +72,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
  */
 export function reportError(err: unknown, io: CliIo): number {
   if (isCronsyncError(err)) {
-    io.stderr.write(`cronsync: ${escapeText(err.message)}\n`);
+    // A config error puts each of its issues on a line of its own (src/config/load.ts).
+    const issues = Array.isArray(err.data.issues) ? err.data.issues.length : 0;
+    io.stderr.write(`cronsync: ${escapeMessage(err.message, issues)}\n`);
     return err.code === 'CRONSYNC_USAGE' || isFlagValueError(err) ? 2 : 1;
   }
   const msg = err instanceof Error ? err.message : String(err);
@@ -123,8 +125,9 @@ const isEntry = isMainModule();
 const execStarted = isEntry && process.argv[2] === 'exec' && (cjsRequire('./launch.cjs') as typeof Launch).runBundledExec(process.argv.slice(2));
 let isCronsyncError: (err: unknown) => err is CronsyncError;
 let escapeText: (text: string) => string;
+let escapeMessage: (text: string, breaks: number) => string;
 if (!execStarted) {
   ({ isCronsyncError } = await import('../errors.js'));
-  ({ escapeText } = await import('./escape.js'));
+  ({ escapeText, escapeMessage } = await import('./escape.js'));
   if (isEntry) await runMain();
 }

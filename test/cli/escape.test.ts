@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeDeep, escapeText } from '../../src/cli/escape.js';
+import { escapeDeep, escapeMessage, escapeText } from '../../src/cli/escape.js';
 
 describe('cli/escape', () => {
   it.each([
@@ -13,6 +13,16 @@ describe('cli/escape', () => {
     { name: 'printable text, backslashes and other scripts kept', before: 'C:\\jobs ünï 日本 émoji 🎉 %0A', want: 'C:\\jobs ünï 日本 émoji 🎉 %0A' },
   ])('$name', ({ before, want }) => {
     expect(escapeText(before)).toBe(want);
+  });
+
+  it.each([
+    { name: 'the intended line breaks kept, each line escaped', text: 'invalid config c.yaml:\n  a \u001b[31m\n  b\t', breaks: 2, want: 'invalid config c.yaml:\n  a \\x1b[31m\n  b\\t' },
+    { name: 'one line', text: 'cannot read x\u202e', breaks: 0, want: 'cannot read x\\u{202e}' },
+    { name: 'a newline from quoted text: every one escaped', text: 'invalid config c.yaml:\n  bad "x\nFAKE"', breaks: 1, want: 'invalid config c.yaml:\\n  bad "x\\nFAKE"' },
+    { name: 'fewer newlines than issues: every one escaped', text: 'a\nb', breaks: 2, want: 'a\\nb' },
+    { name: 'CR of a CRLF escaped', text: 'a\r\nb', breaks: 1, want: 'a\\r\nb' },
+  ])('escapeMessage: $name', ({ text, breaks, want }) => {
+    expect(escapeMessage(text, breaks)).toBe(want);
   });
 
   it('escapes every string of a document, keys included, and keeps other values', () => {

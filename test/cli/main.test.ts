@@ -1,8 +1,12 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { reportError } from '../../src/cli/main.js';
+import { loadConfig } from '../../src/config/load.js';
 import { ConfigError, UsageError } from '../../src/errors.js';
 import { parseLogLevel } from '../../src/log.js';
+import { testTempDir } from '../system/tempdir.js';
 
 /** reportError's exit code and what it printed. */
 function report(err: unknown): { code: number; err: string } {
@@ -25,6 +29,39 @@ describe('cli/main reportError', () => {
     { name: 'an unexpected error', err: new TypeError('x is undefined'), want: 1 },
   ])('exits $want on $name', ({ err, want }) => {
     expect(report(err).code).toBe(want);
+  });
+
+  it('prints each issue of a config error on a line of its own, escaped', () => {
+    const issues = [issue('/etc/cronsync/config.yaml'), { ...issue('CRONSYNC_X'), message: 'unknown \u001b[2J' }];
+
+    const out = report(new ConfigError('invalid config /etc/cronsync/config.yaml:\n  one\n  unknown \u001b[2J', { issues }));
+
+    expect(out.err).toBe('cronsync: invalid config /etc/cronsync/config.yaml:\n  one\n  unknown \\x1b[2J\n');
+  });
+
+  it('escapes every newline of a config error when an issue quotes one, so no line can be forged', () => {
+    const out = report(new ConfigError('invalid config c.yaml:\n  bad "x\ncronsync: ok"', { issues: [issue('c.yaml')] }));
+
+    expect(out.err).toBe('cronsync: invalid config c.yaml:\\n  bad "x\\ncronsync: ok"\n');
+  });
+
+  it('prints the README\'s unknown-variable example as it shows it', () => {
+    const dir = testTempDir('cronsync-main-');
+    const file = join(dir, 'config.yaml');
+    writeFileSync(file, `agent: { tenant: t }\nsource: { url: ${dir} }\nstateDir: ${dir}\n`);
+    const example = /```\n(cronsync: invalid config \/etc\/cronsync\/config\.yaml:\n[^`]*)```/.exec(readFileSync(new URL('../../README.md', import.meta.url), 'utf8'))?.[1];
+    let err: unknown;
+    try {
+      loadConfig({ file, env: { CRONSYNC_STATEDIR: '/x' }, cwd: dir });
+    } catch (e) {
+      err = e;
+    }
+
+    const out = report(err);
+
+    expect(example).toBeDefined();
+    expect(out.err.replace(file, '/etc/cronsync/config.yaml')).toBe(example);
+    expect(out.code).toBe(1);
   });
 
   it('escapes control characters in the message', () => {
