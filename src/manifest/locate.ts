@@ -37,6 +37,46 @@ export function locateNode(y: typeof Yaml, root: Node, path: readonly (string | 
   return quoted ? { ...pos(offset), quoted } : pos(offset);
 }
 
+/** A key found by {@link findKey}: the field path it names, and the offset of an earlier equal key of the same mapping. */
+export interface FoundKey { path: (string | number)[]; firstOffset?: number }
+
+/**
+ * The field path of the mapping key that starts at `offset` (where yaml reports a duplicate
+ * key) in a document composed by yaml; undefined when no scalar key starts there.
+ */
+export function findKey(y: typeof Yaml, root: Node, offset: number): FoundKey | undefined {
+  const within = (n: unknown): boolean => {
+    const r = (n as { range?: [number, number, number] } | null)?.range;
+    return !!r && r[0] <= offset && offset < Math.max(r[1], r[2]);
+  };
+  const path: (string | number)[] = [];
+  let node: unknown = root;
+  for (;;) {
+    if (y.isMap(node)) {
+      const pairs = node.items.filter((p) => y.isPair(p));
+      const hit = pairs.find((p) => y.isScalar(p.key) && p.key.range?.[0] === offset);
+      if (hit) {
+        const key = (hit.key as Yaml.Scalar).value;
+        // yaml's uniqueKeys test: equal scalar values.
+        const first = pairs.find((p) => y.isScalar(p.key) && p.key.value === key);
+        const firstOffset = first !== hit ? (first?.key as Yaml.Scalar | undefined)?.range?.[0] : undefined;
+        return { path: [...path, String(key)], firstOffset };
+      }
+      const inner = pairs.find((p) => within(p.value));
+      if (!inner || !y.isScalar(inner.key)) return undefined;
+      path.push(String(inner.key.value));
+      node = inner.value;
+    } else if (y.isSeq(node)) {
+      const i = node.items.findIndex(within);
+      if (i < 0) return undefined;
+      path.push(i);
+      node = node.items[i];
+    } else {
+      return undefined;
+    }
+  }
+}
+
 /**
  * The position of a field as {@link locateNode} finds it in the composed tree, from the tokens of
  * a document the fast path took; `undefined` when the answer needs the composed tree (an empty

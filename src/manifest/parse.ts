@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type * as Yaml from 'yaml';
 import type { CST, Document, Node } from 'yaml';
-import { locateNode, locateToken } from './locate.js';
+import { findKey, locateNode, locateToken } from './locate.js';
 import { MAX_NESTING_DEPTH, mayNestPastLimit, nestingPastLimit } from './nesting.js';
 import { fastDocuments, yamlCore, type FastDocument, type YamlCore } from './tokens.js';
 import type { Issue } from './types.js';
@@ -166,8 +166,8 @@ export function parseManifestFile(file: string, bytes: Uint8Array | string, opts
       return;
     }
     for (const e of doc.errors) {
-      const rule = e.code === 'DUPLICATE_KEY' ? 'yaml-duplicate-key' : 'yaml-syntax';
-      out.issues.push(fileIssue(file, rule, cleanYamlMessage(e.message), pos(e.pos[0])));
+      const issue = e.code === 'DUPLICATE_KEY' ? duplicateKeyIssue(file, doc, e.pos[0], pos) : fileIssue(file, 'yaml-syntax', cleanYamlMessage(e.message), pos(e.pos[0]));
+      out.issues.push(issue);
     }
     for (const w of doc.warnings) {
       out.issues.push({ ...fileIssue(file, 'yaml-warning', cleanYamlMessage(w.message), pos(w.pos[0])), severity: 'warning' });
@@ -269,6 +269,22 @@ function fastResult(out: ParsedFile, fast: FastDocument[], tokens: CST.Token[], 
 export function acceptsFast(text: string): boolean {
   const { tokens, tooDeep } = tokenize(text);
   return tooDeep.size === 0 && fastDocuments(core(), tokens, text) !== null;
+}
+
+/**
+ * Rule `yaml-duplicate-key` at the second key: yaml's own message ("Map keys must be unique")
+ * names neither the key nor where it is, so the issue names the field, its mapping and the
+ * first key's place.
+ */
+function duplicateKeyIssue(file: string, doc: Document.Parsed, offset: number, pos: (offset: number) => Position): Issue {
+  const at = pos(offset);
+  const found = doc.contents ? findKey(yaml(), doc.contents, offset) : undefined;
+  if (!found) return fileIssue(file, 'yaml-duplicate-key', 'Map keys must be unique', at);
+  const key = found.path[found.path.length - 1]!;
+  const parent = found.path.slice(0, -1).join('.');
+  const first = found.firstOffset === undefined ? undefined : pos(found.firstOffset);
+  const message = `duplicate key ${JSON.stringify(String(key))} ${parent ? `in ${parent}` : 'at the top level'}${first ? ` (first at ${first.line}:${first.col})` : ''}`;
+  return { ...fileIssue(file, 'yaml-duplicate-key', message, at), path: found.path.join('.') };
 }
 
 function cleanYamlMessage(msg: string): string {

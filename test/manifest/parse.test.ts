@@ -75,6 +75,28 @@ describe('manifest/parse', () => {
     expect(res.issues.map((i) => i.rule)).toEqual(['yaml-duplicate-key']);
   });
 
+  it.each`
+    name                        | input                                                            | line | col  | path                     | message
+    ${'at the top level'}       | ${'a: 1\nb: 2\na: 3\n'}                                          | ${3} | ${1}  | ${'a'}                   | ${'duplicate key "a" at the top level (first at 1:1)'}
+    ${'nested, quoted once'}    | ${'spec:\n  command: a\n  "command": b\n'}                        | ${3} | ${3}  | ${'spec.command'}        | ${'duplicate key "command" in spec (first at 2:3)'}
+    ${'in a flow mapping'}      | ${'spec:\n  retry: { attempts: 2, attempts: 5 }\n'}                | ${2} | ${25} | ${'spec.retry.attempts'} | ${'duplicate key "attempts" in spec.retry (first at 2:12)'}
+    ${'in a sequence item'}     | ${'spec:\n  steps:\n    - name: a\n    - name: b\n      name: c\n'} | ${5} | ${7}  | ${'spec.steps.1.name'}   | ${'duplicate key "name" in spec.steps.1 (first at 4:7)'}
+    ${'a number key'}           | ${'x:\n  1: a\n  1: b\n'}                                          | ${3} | ${3}  | ${'x.1'}                 | ${'duplicate key "1" in x (first at 2:3)'}
+  `('names the field and its first place for a duplicate key $name', ({ input, line, col, path, message }) => {
+    const res = parseManifestFile('f.yaml', input as string);
+
+    expect(res.issues).toEqual([{ file: 'f.yaml', line, col, path, rule: 'yaml-duplicate-key', severity: 'error', message }]);
+  });
+
+  it('names each repeat of a key after the first', () => {
+    const res = parseManifestFile('f.yaml', 'metadata:\n  name: a\n  name: b\n  name: c\n');
+
+    expect(res.issues.map((i) => [i.line, i.path, i.message])).toEqual([
+      [3, 'metadata.name', 'duplicate key "name" in metadata (first at 2:3)'],
+      [4, 'metadata.name', 'duplicate key "name" in metadata (first at 2:3)'],
+    ]);
+  });
+
   it('strips a UTF-8 byte order mark', () => {
     const res = parseManifestFile('f.yaml', Buffer.from('\ufeffa: 1\n', 'utf8'));
 
