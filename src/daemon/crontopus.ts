@@ -48,6 +48,11 @@ export interface CrontopusDeps {
   flush: () => void;
   /** The state dir holding status.json [the file-system store of `stateDir`]. */
   state?: StateStore;
+  /**
+   * Called after the Crontopus block was patched into status.json, under `statusLock`: the
+   * daemon's reconciler takes that file for its own (see Reconciler.statusWritten).
+   */
+  onStatusWritten?: () => Promise<void>;
 }
 
 /** The settings that make a different agent: a reload with other ones replaces it. */
@@ -75,16 +80,22 @@ export function crontopusFor(cfg: AgentConfig, deps: CrontopusDeps): CrontopusAg
     onStatus: (block) => {
       writes = writes.then(async () => {
         await writeCrontopusStatus(stateDir, block);
-        await deps.statusLock(() => patchStatus(state, block));
+        await deps.statusLock(async () => {
+          if (await patchStatus(state, block)) await deps.onStatusWritten?.();
+        });
       }).catch((err: Error) => deps.log.warn({ err: { message: err.message } }, 'Cannot record the Crontopus status'));
     },
   });
 }
 
-/** Puts the block into status.json; nothing when there is no status yet (the first sync writes it). */
-async function patchStatus(state: StateStore, block: StatusCrontopus): Promise<void> {
+/**
+ * Puts the block into status.json; nothing when there is no status yet (the first sync writes
+ * it). Whether it wrote.
+ */
+async function patchStatus(state: StateStore, block: StatusCrontopus): Promise<boolean> {
   const status = await state.readStatus().catch(() => null);
   if (status) await state.writeStatus({ ...status, crontopus: block });
+  return status !== null;
 }
 
 /** The job instances after a sync, or null when it failed (the set last sent stays right). */

@@ -8,6 +8,8 @@ export const Reasons = {
   OwnershipConflict: 'OwnershipConflict',
   SchedulerFailed: 'SchedulerFailed',
   StateDirFailed: 'StateDirFailed',
+  /** Another sync held the state dir for longer than a sync waits (src/reconcile/lock.ts). */
+  StateDirBusy: 'StateDirBusy',
   Cancelled: 'Cancelled',
   Internal: 'Internal',
 } as const;

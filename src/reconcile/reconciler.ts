@@ -5,6 +5,7 @@
 import { isCronsyncError } from '../errors.js';
 import { createFsStateStore } from '../state/fs-store.js';
 import type { StatusFile } from '../status/types.js';
+import { releaseStateDir, rememberStatus } from './lock.js';
 import { Reasons } from './reasons.js';
 import { STEPS } from './steps.js';
 import type { ReconcilerMemory } from './steps.js';
@@ -15,6 +16,12 @@ import type { ReconcileOptions, ReconcilerDeps, SyncContext, SyncOutcome } from 
 export interface Reconciler {
   /** Runs one sync (or a dry run) and writes the status file; never throws. */
   reconcile(opts?: ReconcileOptions): Promise<SyncOutcome & { status: StatusFile }>;
+  /**
+   * Takes the status file as it is now for one this reconciler wrote: this process changed it
+   * outside a sync (the daemon's Crontopus block), so the next sync must not take it for
+   * another process's (src/reconcile/lock.ts).
+   */
+  statusWritten(): Promise<void>;
 }
 
 /** The ports of {@link createReconciler}; without `state`, the file-system store of `config.stateDir`. */
@@ -26,6 +33,9 @@ export function createReconciler(ports: ReconcilerPorts): Reconciler {
   const mem: ReconcilerMemory = { cache: new Map(), written: new Map() };
   let running = false;
   return {
+    async statusWritten() {
+      if (mem.statusStamp !== undefined) await rememberStatus(deps, mem);
+    },
     async reconcile(opts = {}) {
       if (running) throw new Error('reconcile() called while a sync is running');
       running = true;
@@ -49,7 +59,13 @@ export function createReconciler(ports: ReconcilerPorts): Reconciler {
       } finally {
         running = false;
       }
-      const status = await summarize(ctx, deps);
+      let status: StatusFile;
+      try {
+        status = await summarize(ctx, deps);
+        if (!ctx.dryRun && ctx.syncLock) await rememberStatus(deps, mem);
+      } finally {
+        await releaseStateDir(ctx.syncLock);
+      }
       const p = ctx.planned?.plan;
       const changes = Boolean(p && (p.add.length || p.update.length || p.remove.length));
       return { result: syncResult(ctx), context: ctx, changes, status };

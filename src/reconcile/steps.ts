@@ -17,6 +17,7 @@ import { nodeRunner } from '../system/runner.js';
 import { lookupAccounts, windowsRunAsMessage } from '../system/users.js';
 import { verifyCommit } from '../source/verify.js';
 import { renderEntryOrError } from '../scheduler/entry-error.js';
+import { lockStateDir } from './lock.js';
 import { Reasons } from './reasons.js';
 import { checkSecretsFile } from './secrets-check.js';
 import { previousSourceIds, recordAfterApply, recordBeforeApply, sameSources, SOURCES_FILE } from './sources.js';
@@ -54,6 +55,8 @@ export interface ReconcilerMemory {
   sources?: SourcesRecord | null;
   /** The last selection, the loaded jobs it was made from, and its agent identity and origin. */
   selected?: { jobs: readonly LoadedJob[]; key: string; selection: Selection };
+  /** The status file as this reconciler last wrote it (StateStore.statusStamp); see ./lock.ts. */
+  statusStamp?: string;
 }
 
 /** A step: reads and writes the context; throws a CronsyncError to stop the sync. */
@@ -287,7 +290,7 @@ export const applyStep: Step = async (ctx, deps, mem) => {
 export { checkSecretsFile };
 
 /** The steps of a sync, in order. `diff` is the same list run with dryRun. */
-export const STEPS: readonly Step[] = [prepareStateDir, checkSecretsFile, fetchSource, verifyStep, loadStep, selectStep, planStep, applyStep];
+export const STEPS: readonly Step[] = [prepareStateDir, lockStateDir, checkSecretsFile, fetchSource, verifyStep, loadStep, selectStep, planStep, applyStep];
 
 function snapshotRuntime(deps: ReconcilerDeps): SnapshotRuntime {
   const c = deps.config;

@@ -124,7 +124,8 @@ async function sourceBlock(ctx: SyncContext, deps: ReconcilerDeps, previous: Pre
 /** Writes the status of an attempt (never for dry runs). */
 export async function summarize(ctx: SyncContext, deps: ReconcilerDeps): Promise<StatusFile> {
   const status = await buildStatus(ctx, deps, previousStatus(deps.state), deps.clock.now());
-  if (!ctx.dryRun) {
+  // A sync that never got the state dir leaves its status to the sync that holds it.
+  if (!ctx.dryRun && !ctx.stateDirBusy) {
     await deps.state.writeStatus(status).catch((err: Error) => deps.log.error({ err: { message: err.message } }, 'Cannot write the status file'));
   }
   return status;

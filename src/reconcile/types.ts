@@ -7,6 +7,7 @@ import type { JobId } from '../manifest/types.js';
 import type { PlanResult } from '../plan/plan.js';
 import type { InstalledEntry } from '../plan/types.js';
 import type { ApplyResult, SchedulerAdapter } from '../scheduler/types.js';
+import type { HeldLock } from '../shim/lock.js';
 import type { Snapshot, Source } from '../source/types.js';
 import type { StateStore } from '../state/store.js';
 import type { Clock } from '../system/clock.js';
@@ -66,6 +67,10 @@ export interface SyncContext {
    * found at sync time rather than when a job first fires.
    */
   secretsFileProblem?: string;
+  /** The state dir's sync lock, held from step 0b until the status file is written. */
+  syncLock?: HeldLock;
+  /** Another sync held the state dir throughout: this attempt writes no status file. */
+  stateDirBusy?: boolean;
 }
 
 /** What one reconcile did. */

@@ -19,7 +19,7 @@ import { deleteLastRun, lastRunPath, parseLastRun, writeLastRun } from './runs.j
 import { NAME, parseJobId, readJobSnapshot, serializeJobSnapshot } from './snapshot-read.js';
 import type { JobSnapshot } from './snapshot-read.js';
 import { SOURCES_FILE, parseSources, serializeSources } from './sources-file.js';
-import { STATE_MODES } from './store.js';
+import { STATE_MODES, SYNC_LOCK_FILE } from './store.js';
 import type { DropRecord, StateLock, StateStore } from './store.js';
 import { randomHex, readFileOrNullSync, removeFileSync } from './sync-io.js';
 
@@ -216,6 +216,9 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
     async writeStatus(status) {
       await (await import('../status/io.js')).writeStatus(dir, status);
     },
+    async statusStamp() {
+      return (await import('../status/io.js')).statusIdentity(dir);
+    },
 
     listSpool: () => listSpool(dir),
     async readSpool(name) {
@@ -240,6 +243,7 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
       const { tenant, name } = parseJobId(id);
       return lockAt(path(`locks/${tenant}/${name}.lock`));
     },
+    syncLock: () => lockAt(path(SYNC_LOCK_FILE)),
     flushLock: () => lockAt(join(spoolDir(dir), '.flush.lock')),
   };
 }

@@ -16,7 +16,7 @@ import { DROPPED_FILE, countLines, dropLines, snapshotId } from './fs-store.js';
 import { parseLastRun, serializeLastRun } from './runs.js';
 import { NAME, parseJobId, readSnapshotFrom, serializeJobSnapshot } from './snapshot-read.js';
 import { SOURCES_FILE, parseSources, serializeSources } from './sources-file.js';
-import { STATE_MODES } from './store.js';
+import { STATE_MODES, SYNC_LOCK_FILE } from './store.js';
 import type { StateLock, StateStore } from './store.js';
 
 /** One stored file. */
@@ -168,6 +168,11 @@ export class MemoryStateStore implements StateStore {
     if (this.text('status.json') !== text) this.put('status.json', text, STATE_MODES.public, true);
   }
 
+  /** The status text itself: every status names its attempt's times, so no two are equal. */
+  async statusStamp(): Promise<string | null> {
+    return this.text('status.json');
+  }
+
   async listSpool(): Promise<string[]> {
     return [...this.files.keys()].filter((k) => k.startsWith('spool/') && SPOOL_NAME.test(k.slice(6))).map((k) => k.slice(6)).sort();
   }
@@ -198,6 +203,10 @@ export class MemoryStateStore implements StateStore {
   jobLock(id: JobId | string): StateLock {
     const { tenant, name } = parseJobId(id);
     return this.lockAt(`${this.dir}/locks/${tenant}/${name}.lock`);
+  }
+
+  syncLock(): StateLock {
+    return this.lockAt(`${this.dir}/${SYNC_LOCK_FILE}`);
   }
 
   flushLock(): StateLock {

@@ -32,7 +32,10 @@ import type { SourcesRead, SourcesRecord } from './sources-file.js';
 /** File modes of the state dir: private (the agent's user only) and public (no secret in it). */
 export const STATE_MODES = { dir: 0o700, private: 0o600, public: 0o644 } as const;
 
-/** A lock in the state dir: a job's run lock or the spool flusher's. */
+/** The sync lock's file in the state dir (see StateStore.syncLock). */
+export const SYNC_LOCK_FILE = 'sync.lock';
+
+/** A lock in the state dir: a job's run lock, the spool flusher's or a sync's. */
 export interface StateLock {
   /** Identifies the lock within this process (the fs store: its path). */
   readonly key: string;
@@ -98,6 +101,12 @@ export interface StateStore {
   readStatus(): Promise<StatusFile | null>;
   /** Writes the status file durably, unless its bytes are unchanged. @throws {IoError} */
   writeStatus(status: StatusFile): Promise<void>;
+  /**
+   * What identifies the status file as written (the fs store: device, inode, size and times),
+   * or null when there is none: a reconciler that finds another stamp than the one it left
+   * knows another process synced the state dir in between.
+   */
+  statusStamp(): Promise<string | null>;
 
   /** Names of the spooled check-ins, oldest first. */
   listSpool(): Promise<string[]>;
@@ -116,4 +125,6 @@ export interface StateStore {
   jobLock(id: JobId | string): StateLock;
   /** The lock of the spool flusher (one at a time). */
   flushLock(): StateLock;
+  /** The lock of a sync (one at a time writes the state dir and the scheduler): `sync.lock`. */
+  syncLock(): StateLock;
 }

@@ -33,6 +33,14 @@ const known = new Map<string, { id: string; parts: readonly string[]; parsed?: S
  */
 const buffers = new Map<string, { buf: Buffer; busy: boolean }>();
 
+/**
+ * What identifies the status file of `stateDir` as last written (device, inode, size, times),
+ * or null when there is none: each write renames a new file into place.
+ */
+export function statusIdentity(stateDir: string): Promise<string | null> {
+  return identity(statusPath(stateDir));
+}
+
 async function identity(path: string): Promise<string | null> {
   const s = await stat(path, { bigint: true }).catch(() => null);
   return s && s.isFile() ? `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : null;

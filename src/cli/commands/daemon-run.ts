@@ -75,9 +75,9 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
     const key = crontopusKey(c);
     if (key === crontopus.key) return;
     await crontopus.agent?.stop();
-    const agent = crontopusFor(c, { http, clock: systemClock, log, runner: nodeRunner, statusLock, flush: () => void flushNow(current), state: createFsStateStore(c.stateDir) });
-    crontopus = { key, agent };
-    agent?.start();
+    const next = crontopusFor(c, { http, clock: systemClock, log, runner: nodeRunner, statusLock, flush: () => void flushNow(current), state: createFsStateStore(c.stateDir), onStatusWritten: () => agent.reconciler.statusWritten() });
+    crontopus = { key, agent: next };
+    next?.start();
   };
   let embedded: InProcessAdapter | undefined;
   let embeddedSource: string | undefined;
