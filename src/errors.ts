@@ -143,11 +143,116 @@ export function isCronsyncError(err: unknown): err is CronsyncError {
   return err instanceof CronsyncError;
 }
 
+/** Schemes WHATWG URL parses with special rules: `\` counts as `/`, and any run of slashes leads to the host. */
+const SPECIAL_SCHEMES = new Set(['http', 'https', 'ws', 'wss', 'ftp', 'file']);
+
 /**
- * Removes userinfo (user:password@) from every URL found in a text. The userinfo ends at the
- * last `@` of the authority: URL parsers accept a raw `@` in the password, so stopping at the
- * first one would leave the rest of the password in place.
+ * Where the userinfo of the URL that `text` is lies, `@` included, read the way WHATWG URL reads
+ * it: leading spaces and controls skipped, tabs and newlines ignored, the authority ending at the
+ * first `/`, `?` or `#` (and `\` for special schemes), the userinfo at its last `@`.
+ */
+function userinfoSpan(text: string): { start: number; end: number } | null {
+  const m = /^[\0- ]*([a-z][a-z0-9+.-]*):/i.exec(text);
+  if (!m) return null;
+  const special = SPECIAL_SCHEMES.has((m[1] as string).toLowerCase());
+  let i = m[0].length;
+  if (special) {
+    while (i < text.length && '/\\\t\n\r'.includes(text[i] as string)) i++;
+  } else {
+    for (let slashes = 0; slashes < 2; i++) {
+      if (text[i] === '/') slashes++;
+      else if (text[i] === undefined || !'\t\n\r'.includes(text[i] as string)) return null;
+    }
+  }
+  const start = i;
+  let at = -1;
+  for (; i < text.length; i++) {
+    const c = text[i] as string;
+    if (c === '/' || c === '?' || c === '#' || (special && c === '\\')) break;
+    if (c === '@') at = i;
+  }
+  return at < 0 ? null : { start, end: at + 1 };
+}
+
+/** The URL `text` parsed by WHATWG URL, or null when it is not one. */
+function parseUrl(text: string): URL | null {
+  try {
+    return new URL(text);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `text` without the userinfo of the URL it is, when WHATWG URL reads one. Only that span is
+ * cut, so the rest stays byte for byte as written (source ids hash the result); should the cut
+ * not satisfy the parser, the parser's own serialization without credentials is used.
+ */
+function stripWholeUrl(text: string): string {
+  const u = parseUrl(text);
+  if (!u || (u.username === '' && u.password === '')) return text;
+  const span = userinfoSpan(text);
+  if (span) {
+    const out = text.slice(0, span.start) + text.slice(span.end);
+    const v = parseUrl(out);
+    if (v && v.username === '' && v.password === '') return out;
+  }
+  u.username = '';
+  u.password = '';
+  return u.href;
+}
+
+/**
+ * `text` with the userinfo of every `://` URL in it removed. A password may hold spaces and `@`
+ * (URL parsers accept both), so the userinfo runs to the last `@` before the authority ends at
+ * `/`, `?`, `#` or the end of the line. In prose this can also cut words between a URL without a
+ * path and a later `@` on the same line: a shorter message, never a secret left behind.
+ */
+function stripEmbeddedUrls(text: string): string {
+  let out = '';
+  let from = 0;
+  for (let i = text.indexOf('://'); i >= 0; ) {
+    const start = i + 3;
+    let end = start;
+    let at = -1;
+    for (; end < text.length; end++) {
+      const c = text[end];
+      if (c === '/' || c === '?' || c === '#' || c === '\n' || c === '\r') break;
+      if (c === '@') at = end;
+    }
+    if (at >= 0) {
+      out += text.slice(from, start);
+      from = at + 1;
+    }
+    // The `/` that ended this authority may begin the next URL's `://`.
+    i = text.indexOf('://', Math.max(start, end - 1));
+  }
+  return out + text.slice(from);
+}
+
+/**
+ * Removes userinfo (user:password@) from a URL, or from every URL found in a longer text such as
+ * an error message. A text that is one URL is read as WHATWG URL reads it (the parser Node uses
+ * to fetch), so whatever it would send as credentials is removed, whether the password holds
+ * spaces, `@`, percent-escapes or a line break, and whatever the host (IPv6 too); the rest of
+ * the URL is kept as written. scp-like `git@host:path` remotes are kept: there, `git` names the
+ * SSH account and is no secret (ssh takes no password from a remote).
  */
 export function stripUrlCredentials(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s?#]*@/gi, '$1');
+  // Every string logged comes through here; without an `@` there is no userinfo to find.
+  if (!text.includes('@')) return text;
+  return stripEmbeddedUrls(stripWholeUrl(text));
+}
+
+/**
+ * Removes the password from the userinfo of the URL `url`, keeping the user name: for SSH, where
+ * the user name picks the account and a password in the URL is never used. An empty password
+ * (`user:@`) is left as it is.
+ */
+export function stripUrlPassword(url: string): string {
+  const span = userinfoSpan(url);
+  if (!span) return url;
+  const colon = url.indexOf(':', span.start);
+  if (colon < 0 || colon >= span.end - 2) return url;
+  return url.slice(0, colon) + url.slice(span.end - 1);
 }

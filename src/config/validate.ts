@@ -2,6 +2,7 @@
  * Pure validation of agent configuration data against `config.v1.schema.json`, with the same
  * file:line:col errors as manifests.
  */
+import { stripUrlPassword } from '../errors.js';
 import { sizeBytes } from '../source/limits.js';
 import { readFileSync } from 'node:fs';
 import type { ValidateFunction } from 'ajv';
@@ -105,12 +106,29 @@ function crontopusIssues(cfg: AgentConfig): Array<[string[], string]> {
   return out;
 }
 
+/** A C0 control character or DEL. */
+const CONTROL = /[\u0000-\u001f\u007f]/; // eslint-disable-line no-control-regex
+
+/** An scp-like remote with a password: `user:password@host:path` (git reads `user` as the host). */
+const SCP_WITH_PASSWORD = /^[^@/:]+:[\s\S]*@(\[[^\]]*\]|[^@/:]+):/;
+
 /**
- * Why a source URL cannot be used, or null. Only URLs with a scheme are checked here; local
- * paths and scp-like `git@host:path` remotes are told apart on disk when the source is made.
+ * Why a source URL cannot be used, or null. Local paths and scp-like `git@host:path` remotes are
+ * told apart on disk when the source is made. A URL is refused where it would hold a password
+ * that nothing uses but the process list, the status file and messages would show. The
+ * messages never repeat the URL, which may hold one.
  */
 function sourceUrlProblem(url: string): string | null {
+  // URL parsers drop tabs, line breaks and outer spaces; a path that starts with one is a typo.
+  if (CONTROL.test(url) || /^\s|\s$/.test(url)) return 'must not contain control characters or start or end with white space';
+  // `https:host/path` is a URL to Node but an scp-like remote to git and to detectSource.
+  const bare = /^(https?|ssh):(?!\/\/)/i.exec(url)?.[1]?.toLowerCase();
+  if (bare) return `must start with ${bare}:// (without the slashes, git reads ${bare} as the host of an scp-like remote)`;
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  if ((scheme === 'ssh' && stripUrlPassword(url) !== url) || (scheme === undefined && !/^[a-z]:[\\/]/i.test(url) && SCP_WITH_PASSWORD.test(url))) {
+    return 'must not contain a password (user:password@): ssh never uses a password from the URL, which would only show it in the process list; authenticate with a key (source.ssh.keyFile) and keep at most the user name (ssh://user@host/path or user@host:path)';
+  }
+  if (scheme === 'file' && /^file:\/\/[^/]*@/i.test(url)) return 'must not contain credentials (user:password@): a file:// URL names a local path';
   if (scheme === undefined || scheme === 'file' || scheme === 'ssh') return null;
   if (scheme !== 'http' && scheme !== 'https') return `has the unsupported scheme ${scheme} (use https://, http://, ssh://, git@host:path or a local path)`;
   try {

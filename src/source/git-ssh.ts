@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { makeDirSync } from '../system/regular-file.js';
 import path from 'node:path';
-import { SourceError } from '../errors.js';
+import { SourceError, stripUrlPassword } from '../errors.js';
 import type { SourceErrorKind } from '../errors.js';
 import { scrub, timeoutText } from './classify.js';
 import { knownHostsHas, parseSshUrl } from './known-hosts.js';
@@ -101,12 +101,14 @@ function isTimeout(signal: AbortSignal): boolean {
 }
 
 /**
- * Creates the git source for an `ssh://` or `user@host:path` URL.
+ * Creates the git source for an `ssh://` or `user@host:path` URL. A password in an `ssh://` URL
+ * (the config refuses one) is dropped and the user name kept.
  * @throws {ConfigError} when `source.maxFetchSize` is not a size.
  */
 export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Source {
   const id = sourceIdOf(config);
-  const url = config.url;
+  // ssh never uses a password from the URL; handed to git, it would only show in the process list.
+  const url = stripUrlPassword(config.url);
   const gitdir = path.join(deps.stateDir, 'sources', id);
   const gitBin = deps.gitBinary ?? 'git';
   const platform = deps.platform ?? nodePlatform;

@@ -219,6 +219,49 @@ describe('config/load', () => {
     expect(err.message).not.toContain('pw@');
   });
 
+  it.each`
+    url                                                  | why
+    ${'ssh://alice:SshPwS3cret@127.0.0.1:2/repo.git'}    | ${'must not contain a password (user:password@): ssh never uses a password from the URL'}
+    ${'ssh://alice:Pw S3cret@git.example/repo.git'}      | ${'must not contain a password (user:password@)'}
+    ${'alice:S3cret@git.example:org/repo.git'}           | ${'must not contain a password (user:password@)'}
+    ${'alice:p@S3cret@[::1]:org/repo.git'}               | ${'must not contain a password (user:password@)'}
+    ${'file://alice:S3cret@host/srv/jobs'}               | ${'must not contain credentials (user:password@)'}
+    ${'https:alice:S3cret@git.example/r.git'}            | ${'must start with https://'}
+    ${'https:\\\\alice:S3cret@git.example/r.git'}        | ${'must start with https://'}
+    ${' https://alice:S3cret@git.example/r.git'}         | ${'must not contain control characters or start or end with white space'}
+    ${'https://alice:S3\\tcret@git.example/r.git'}       | ${'must not contain control characters'}
+  `('rejects source.url $url without repeating it', ({ url, why }) => {
+    const f = file(`agent:\n  tenant: acme\nsource:\n  url: "${url as string}"\n`);
+
+    const err = thrown(() => loadConfig({ file: f, env: {} }));
+
+    expect(err.message).toContain(`${f}:4:8: source.url ${why as string}`);
+    expect(err.message).not.toContain('S3');
+    expect(JSON.stringify(err.data)).not.toContain('S3');
+  });
+
+  it('rejects a password in an ssh URL from CRONSYNC_SOURCE_URL, naming the variable', () => {
+    const err = thrown(() => loadConfig({ file: file(minimal), env: { CRONSYNC_SOURCE_URL: 'ssh://alice:S3cret@git.example/r.git' } }));
+
+    expect(err.message).toContain('CRONSYNC_SOURCE_URL: source.url must not contain a password');
+    expect(err.message).not.toContain('S3cret');
+  });
+
+  it.each([
+    'ssh://git@git.example/org/repo.git',
+    'ssh://git@[::1]:2222/repo.git',
+    'ssh://alice:@git.example/repo.git',
+    'git@github.com:org/repo.git',
+    'git.example:org/repo@v2.git',
+    'https://alice:Pw S3cret@git.example/r.git',
+    'https://bob:p@ss@git.example/r.git',
+    '/srv/jobs@2024',
+  ])('accepts source.url %s', (url) => {
+    const cfg = loadConfig({ file: file(`agent:\n  tenant: acme\nsource:\n  url: "${url}"\n`), env: {} });
+
+    expect(cfg.source.url).toBe(url);
+  });
+
   it('rejects a listen address with a port out of range at file:line:col', () => {
     const f = file(`${minimal}daemon:\n  health: { listen: "127.0.0.1:99999" }\n  webhooks: { listen: "[zz]:9465" }\n`);
 
