@@ -9,7 +9,7 @@ import { remember } from '../memo.js';
 import { parseCron } from '../schedule/cron.js';
 import type { CronError } from '../schedule/cron.js';
 import { neverFires } from '../schedule/fires.js';
-import { isValidTimeZone } from '../schedule/zone.js';
+import { timeZoneProblem } from '../schedule/zone-names.js';
 import { argsPlan, argsRefusalMessage } from './args/plan.js';
 import { durationMs } from './duration.js';
 import type { RawDocument } from './parse.js';
@@ -52,8 +52,9 @@ export function checkJobRules(doc: RawDocument, value: Obj, ctx: RuleContext = {
   if (!spec) return out;
 
   const zone = typeof spec.timezone === 'string' ? spec.timezone : 'UTC';
-  const zoneOk = isValidTimeZone(zone);
-  if (!zoneOk) at(['spec', 'timezone'], 'timezone', `unknown time zone "${zone}" (use an IANA name such as UTC or America/New_York)`);
+  const zoneProblem = timeZoneProblem(zone);
+  const zoneOk = zoneProblem === null;
+  if (!zoneOk) at(['spec', 'timezone'], 'timezone', zoneProblem);
 
   if (typeof spec.schedule === 'string') {
     const verdict = scheduleVerdict(spec.schedule, zone, zoneOk);

@@ -62,9 +62,12 @@ const validity = new Map<string, string | null>();
 const UTC_NAMES: ReadonlyMap<string, string> = new Map([['UTC', 'UTC'], ['Etc/UTC', 'UTC'], ['GMT', 'UTC'], ['Etc/GMT', 'UTC']]);
 
 /**
- * Returns the canonical IANA name of a zone (`america/new_york` -> `America/New_York`), or
- * null when the runtime does not know it. Fixed offsets such as `+05:00` and the empty string
- * are rejected even where the runtime would accept them: schedulers need a named zone.
+ * Returns the name ICU gives a zone the runtime can evaluate (`america/new_york` ->
+ * `America/New_York`, `US/Eastern` -> `America/New_York`), or null when it does not know it.
+ * Fixed offsets such as `+05:00` and the empty string are rejected even where the runtime would
+ * accept them: schedulers need a named zone. This is what runs evaluate, as lenient as ICU, so
+ * that a job installed before timeZoneProblem (./zone-names.ts) was strict keeps firing; what a
+ * manifest may name is that stricter rule.
  */
 export function canonicalTimeZone(zone: string): string | null {
   const hit = validity.get(zone);
@@ -83,8 +86,8 @@ export function canonicalTimeZone(zone: string): string | null {
 
 /**
  * Tells whether `zone` is a time-zone name the schedule core can evaluate: an IANA name known
- * to the runtime (`UTC`, `Europe/Berlin`, `Etc/GMT+5`, legacy links such as `EST5EDT`).
- * Rejects empty strings and numeric offsets (`+05:00`).
+ * to the runtime (`UTC`, `Europe/Berlin`, `Etc/GMT+5`, legacy links such as `EST5EDT`), as
+ * leniently as ICU reads it. Rejects empty strings and numeric offsets (`+05:00`).
  */
 export function isValidTimeZone(zone: string): boolean {
   return canonicalTimeZone(zone) !== null;

@@ -48,6 +48,8 @@ describe('manifest/validate', () => {
     ${'hour out of range'}   | ${'  schedule: "0 24 * * *"\n  command: /bin/true\n'}                | ${'cron-range'}         | ${7}  | ${16}
     ${'never fires'}         | ${'  schedule: "0 0 31 2 *"\n  command: /bin/true\n'}                | ${'cron-never-fires'}   | ${7}  | ${13}
     ${'bad timezone'}        | ${'  schedule: "0 0 * * *"\n  timezone: Mars/Olympus\n  command: x\n'} | ${'timezone'}        | ${8}  | ${13}
+    ${'timezone case'}       | ${'  schedule: "0 0 * * *"\n  timezone: europe/berlin\n  command: x\n'} | ${'timezone'}      | ${8}  | ${13}
+    ${'ICU-only timezone'}   | ${'  schedule: "0 0 * * *"\n  timezone: US/Pacific-New\n  command: x\n'} | ${'timezone'}     | ${8}  | ${13}
     ${'unknown field'}       | ${'  schedule: "0 0 * * *"\n  comand: /bin/true\n'}                  | ${'unknown-field'}      | ${8}  | ${3}
     ${'no command'}          | ${'  schedule: "0 0 * * *"\n'}                                       | ${'command-or-steps'}   | ${7}  | ${3}
     ${'command and steps'}   | ${'  schedule: "0 0 * * *"\n  command: x\n  steps: [{name: a, run: b}]\n'} | ${'command-or-steps'} | ${9} | ${3}
@@ -70,6 +72,15 @@ describe('manifest/validate', () => {
 
     const errors = res.issues.filter((i) => i.severity === 'error');
     expect(errors.find((i) => i.rule === rule)).toMatchObject({ file: 'bad.yaml', rule, line: name === 'label not a string' ? 6 : line, col: name === 'label not a string' ? 22 : col });
+    expect(res.jobs).toEqual([]);
+  });
+
+  it('names the spelling meant by a time zone off only in letter case', () => {
+    const res = loadManifests([{ path: 'z.yaml', content: job('  schedule: "30 2 * * *"\n  timezone: europe/berlin\n  command: x\n') }]);
+
+    expect(res.issues.map((i) => `${i.line}:${i.col} ${i.severity} [${i.rule}] ${i.message}`)).toEqual([
+      '8:13 error [timezone] unknown time zone "europe/berlin" (did you mean "Europe/Berlin"?)',
+    ]);
     expect(res.jobs).toEqual([]);
   });
 

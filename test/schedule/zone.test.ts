@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   canonicalTimeZone, isValidTimeZone, offsetAt, offsetMinutes, toWallTime, transitionsBetween, wallMinuteInstants,
 } from '../../src/schedule/zone.js';
+import { ianaSpellingOf, ianaZoneNames, timeZoneProblem } from '../../src/schedule/zone-names.js';
 
 describe('schedule/zone', () => {
   it.each([
@@ -14,13 +15,68 @@ describe('schedule/zone', () => {
     { zone: '+05:00', ok: false },
     { zone: 'Mars/Olympus', ok: false },
     { zone: 'America/New York', ok: false },
+    { zone: 'US/Eastern', ok: true },
+    { zone: 'Asia/Calcutta', ok: true },
+    // Runs evaluate what ICU reads, so a job installed under this spelling keeps firing.
+    { zone: 'europe/berlin', ok: true },
   ])('isValidTimeZone($zone) = $ok', ({ zone, ok }) => {
     expect(isValidTimeZone(zone)).toBe(ok);
   });
 
   it('canonicalises names', () => {
     expect(canonicalTimeZone('america/new_york')).toBe('America/New_York');
+    expect(canonicalTimeZone('US/Eastern')).toBe('America/New_York');
     expect(canonicalTimeZone('nope')).toBeNull();
+  });
+
+  it.each([
+    { zone: 'UTC', ok: true },
+    { zone: 'Europe/Berlin', ok: true },
+    { zone: 'US/Eastern', ok: true },
+    { zone: 'Asia/Calcutta', ok: true },
+    { zone: 'Asia/Kolkata', ok: true },
+    { zone: 'EST5EDT', ok: true },
+    // Only the database's spelling: systemd (OnCalendar=) and glibc (cron's TZ) match it exactly.
+    { zone: 'europe/berlin', ok: false },
+    { zone: 'utc', ok: false },
+    { zone: 'US/EASTERN', ok: false },
+    // ICU reads these, the tz database has no such names (US/Pacific-New and SystemV/ left it in 2020b).
+    { zone: 'US/Pacific-New', ok: false },
+    { zone: 'SystemV/AST4', ok: false },
+    { zone: 'PST', ok: false },
+    { zone: 'IST', ok: false },
+    { zone: 'Factory', ok: false },
+    { zone: 'posixrules', ok: false },
+    { zone: 'localtime', ok: false },
+    { zone: '+05:00', ok: false },
+  ])('a manifest may name $zone: $ok', ({ zone, ok }) => {
+    expect(timeZoneProblem(zone) === null).toBe(ok);
+  });
+
+  it.each`
+    zone                 | want
+    ${'Europe/Berlin'}   | ${null}
+    ${'europe/berlin'}   | ${'unknown time zone "europe/berlin" (did you mean "Europe/Berlin"?)'}
+    ${'utc'}             | ${'unknown time zone "utc" (did you mean "UTC"?)'}
+    ${'us/eastern'}      | ${'unknown time zone "us/eastern" (did you mean "US/Eastern"?)'}
+    ${'US/Pacific-New'}  | ${'unknown time zone "US/Pacific-New" (not a name of the IANA time zone database, which systemd and cron read; did you mean "America/Los_Angeles"?)'}
+    ${'PST'}             | ${'unknown time zone "PST" (not a name of the IANA time zone database, which systemd and cron read; did you mean "America/Los_Angeles"?)'}
+    ${'SystemV/AST4'}    | ${'unknown time zone "SystemV/AST4" (not a name of the IANA time zone database, which systemd and cron read)'}
+    ${'Mars/Olympus'}    | ${'unknown time zone "Mars/Olympus" (use an IANA name such as UTC or America/New_York)'}
+    ${''}                | ${'unknown time zone "" (use an IANA name such as UTC or America/New_York)'}
+  `('timeZoneProblem($zone) = $want', ({ zone, want }: { zone: string; want: string | null }) => {
+    expect(timeZoneProblem(zone)).toBe(want);
+  });
+
+  it('lets a manifest name every zone ICU has under its own name, and ICU knows every listed name', () => {
+    const listed = Intl.supportedValuesOf('timeZone');
+
+    expect(listed.filter((z) => timeZoneProblem(z) !== null)).toEqual([]);
+    expect(ianaZoneNames().size).toBe(597);
+    expect([...ianaZoneNames()].filter((z) => !isValidTimeZone(z))).toEqual([]);
+    expect(ianaSpellingOf('america/argentina/buenos_aires')).toBe('America/Argentina/Buenos_Aires');
+    expect(ianaSpellingOf('Europe/Berlin')).toBeUndefined();
+    expect(ianaSpellingOf('nope')).toBeUndefined();
   });
 
   it('finds the 2026 transitions of Lord Howe to the minute', () => {
