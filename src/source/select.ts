@@ -11,7 +11,10 @@ import type { TreeEntry } from './tree.js';
 
 /** Returns a predicate that is true for paths matched by `paths` and not by `exclude`. */
 export function makeMatcher(paths: readonly string[] = DEFAULT_PATHS, exclude: readonly string[] = []): (p: string) => boolean {
-  const opts = { dot: false };
+  // picomatch builds `**` from `.`, which without the `s` flag stops at a line break: a file
+  // under a directory named "team\nops" was skipped without a word while `*` matched such a file
+  // name, and `lint DIR` read both. Every source selects through here, so all now take both.
+  const opts = { dot: false, flags: 's' };
   const inc = picomatch([...paths], opts);
   const exc = exclude.length ? picomatch([...exclude], opts) : () => false;
   return (p) => inc(p) && !exc(p);

@@ -41,6 +41,22 @@ describe('source/dir', () => {
     expect(provenanceOf(s1, s1.files[0]!, 2)).toEqual({ sourceId: source.id, url: root, ref: '', commit: null, path: 'a/x.yaml', index: 2 });
   });
 
+  // Windows file names cannot hold a line break.
+  it.skipIf(process.platform === 'win32')('reads a file under a directory whose name holds a line break, as one whose own name does', async () => {
+    const root = temp('cronsync-dir-nl-');
+    mkdirSync(path.join(root, 'team\nops'));
+    writeFileSync(path.join(root, 'team\nops', 'backup.yaml'), 'a: 1\n');
+    writeFileSync(path.join(root, 'nl\nfile.yaml'), 'b: 2\n');
+    const source = createSource({ url: root }, { stateDir: root });
+
+    const snap = await source.fetch(never);
+
+    expect(snap.files.map((f) => [f.path, f.error ?? f.content.toString()])).toEqual([
+      ['nl\nfile.yaml', 'b: 2\n'],
+      ['team\nops/backup.yaml', 'a: 1\n'],
+    ]);
+  });
+
   it('watch calls back once, debounced, after a burst of changes', async () => {
     const root = temp('cronsync-watch-');
     const source = createSource({ url: root }, { stateDir: root, debounceMs: 50 });

@@ -15,6 +15,11 @@ describe('source/select', () => {
     ${'x/README.yaml'}       | ${false}
     ${'a.json'}              | ${false}
     ${'.hidden/a.yaml'}      | ${false}
+    ${'nl\nfile.yaml'}       | ${true}
+    ${'team\nops/b.yaml'}    | ${true}
+    ${'a/team\r\u2028ops/x/b.yml'} | ${true}
+    ${'x\n/README.yaml'}     | ${false}
+    ${'a\n.yaml/b.txt'}      | ${false}
   `('default globs with exclude match $path: $want', ({ path, want }: { path: string; want: boolean }) => {
     expect(makeMatcher(undefined, ['**/README*'])(path)).toBe(want);
   });
