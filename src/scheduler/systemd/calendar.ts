@@ -11,17 +11,20 @@
  * spring-forward gap for that day, and at a fall-back it fires only in the first pass. So
  * every transition of the job's zone from two days before the render time to a year after it
  * gets dated lines in UTC (`2026-03-29 01:30:00 UTC`) that name every §2a fire of the
- * transition's affected span: the shifted gap, or both passes of the repeated time. Whatever
- * the recurring lines do in that span, their starts are either fires, which the exec guard
- * (`cronsync exec --scheduled`) runs once per instant, or not, which it rejects.
+ * transition's affected span: the shifted gap and the rest of its day (see datedSpan), or both
+ * passes of the repeated time. Whatever the recurring lines do in that span, their starts are
+ * either fires, which the exec guard (`cronsync exec --scheduled`) runs once per instant, or
+ * not, which it rejects.
  */
 import { firesBetween } from '../../schedule/fires.js';
 import type { CronSpec } from '../../schedule/cron.js';
 import { isUtcName } from '../../schedule/zone.js';
+import type { Transition } from '../../schedule/zone.js';
 import { affectedSpan, datedTransitions } from '../dst.js';
 
 const MS_MIN = 60_000;
 const MS_HOUR = 3_600_000;
+const MS_DAY = 86_400_000;
 
 /** systemd's weekday names, indexed by cron's day of week (0 = Sunday). */
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
@@ -90,11 +93,25 @@ export function datedLines(instants: readonly number[]): string[] {
   });
 }
 
-/** The §2a fires (epoch ms) of the affected spans of `zone`'s transitions around `now`. */
+/**
+ * The span of a transition the dated lines cover: its affected span (../dst.ts), and after a
+ * spring-forward the rest of that local day too. systemd (252) may give up on the whole day once
+ * a time of a recurring line falls in the gap: in Europe/Dublin, whose tz data has a negative
+ * DST, `Sun *-*-* 01..03:00:00 Europe/Dublin` finds 01:00 missing on 2027-03-28 and goes on to
+ * the next Sunday, losing 03:00 IST, where the same line in Europe/London reaches it.
+ */
+function datedSpan(tr: Transition): { from: number; to: number } {
+  const span = affectedSpan(tr);
+  if (tr.after <= tr.before) return span;
+  const dayEnd = Math.ceil((tr.at + tr.after) / MS_DAY) * MS_DAY - tr.after;
+  return { from: span.from, to: Math.max(span.to, dayEnd) };
+}
+
+/** The §2a fires (epoch ms) of the dated spans of `zone`'s transitions around `now`. */
 export function transitionFires(spec: CronSpec, zone: string, now: number): number[] {
   const out: number[] = [];
   for (const tr of datedTransitions(zone, now)) {
-    const { from, to } = affectedSpan(tr);
+    const { from, to } = datedSpan(tr);
     for (const d of firesBetween(spec, zone, new Date(from - 1), new Date(to - 1), 10_000)) out.push(d.getTime());
   }
   return out;

@@ -39,12 +39,20 @@ describe('scheduler/systemd/calendar', () => {
     const now = at('2026-03-01T00:00:00Z');
 
     expect(calendarLines(spec('30 2 * * *'), 'Europe/Berlin', now).dated).toEqual(['2026-03-29 01:30:00 UTC', '2026-10-25 00:30:00 UTC']);
+    // A spring-forward day is dated from the gap to its local midnight (22:00Z): see the next test.
     expect(calendarLines(spec('*/15 * * * *'), 'Europe/Berlin', now).dated).toEqual([
-      '2026-03-29 01:00..45/15:00 UTC',
+      ...Array.from({ length: 21 }, (_, i) => `2026-03-29 ${String(i + 1).padStart(2, '0')}:00..45/15:00 UTC`),
       '2026-10-25 00:00..45/15:00 UTC',
       '2026-10-25 01:00..45/15:00 UTC',
     ]);
     expect(calendarLines(spec('15 2 * * *'), 'Australia/Lord_Howe', at('2026-09-01T00:00:00Z')).dated).toContain('2026-10-03 15:45:00 UTC');
+  });
+
+  it('dates the rest of a spring-forward day too: systemd may skip it after a value in the gap (Europe/Dublin)', () => {
+    const dated = calendarLines(spec('0 1-3 * * 0'), 'Europe/Dublin', at('2027-03-01T00:00:00Z')).dated;
+
+    // 01:00 GMT does not exist on 2027-03-28: shifted to 01:00Z (§2a rule 3); 03:00 IST is 02:00Z.
+    expect(dated.filter((l) => l.startsWith('2027-03-28'))).toEqual(['2027-03-28 01:00:00 UTC', '2027-03-28 02:00:00 UTC']);
   });
 
   it('covers transitions from two days before the render time to at least a year after it, none for zones without DST', () => {
