@@ -104,11 +104,13 @@ export async function runExec(options: ExecOptions): Promise<number> {
       return 0;
     }
     // The scheduler starts us at second 0 of a fire minute, maybe a few seconds late: floor it.
-    const minute = new Date(Math.floor((o.scheduledFor ?? startedAt).getTime() / 60_000) * 60_000);
-    if (o.isFireTime && !o.isFireTime(job, minute)) {
-      log.debug({ jobId: o.jobId, minute: minute.toISOString() }, 'Not a fire time in the job\'s timezone; skipped');
+    const started = new Date(Math.floor((o.scheduledFor ?? startedAt).getTime() / 60_000) * 60_000);
+    const minute = o.isFireTime ? fireMinute(job, started, o.isFireTime) : started;
+    if (minute === null) {
+      log.debug({ jobId: o.jobId, minute: started.toISOString() }, 'Not a fire time in the job\'s timezone; skipped');
       return 0;
     }
+    if (minute.getTime() !== started.getTime()) log.info({ jobId: o.jobId, fire: minute.toISOString(), startedAt: startedAt.toISOString() }, 'Started late for a fire time; it runs now unless it already ran');
     // At most one run per scheduled minute (SPEC §8), whoever else starts it: two triggers at
     // the same minute, a fall-back time started twice, several host lines, a second daemon.
     if (!claimMinute(o, minute)) return 0;
@@ -223,6 +225,24 @@ export async function runExec(options: ExecOptions): Promise<number> {
 }
 
 /**
+ * How many minutes a scheduled start may come after its fire time and still run it. cron runs
+ * the lines of a skipped hour when the clock jumps forward and sleeps 10 s after each batch, so
+ * with several jobs in the gap a fire right after it starts a minute or more late. A start that
+ * is no fire time itself runs the latest fire of the minutes before it, which its claim
+ * (claimMinute) runs once: a fire that already ran skips it, as before.
+ */
+const LATE_START_MINUTES = 10;
+
+/** The fire minute a start at `minute` runs: `minute` itself, or the latest fire before it within LATE_START_MINUTES; null for none. */
+function fireMinute(job: Job, minute: Date, isFireTime: (job: Job, minute: Date) => boolean): Date | null {
+  for (let back = 0; back <= LATE_START_MINUTES; back++) {
+    const m = back === 0 ? minute : new Date(minute.getTime() - back * 60_000);
+    if (isFireTime(job, m)) return m;
+  }
+  return null;
+}
+
+/**
  * Claims the scheduled minute of a run: false when another start already has it. A state dir
  * that cannot hold the marker does not stop the job (as with the last-run record): it runs,
  * unguarded, with a warning.
@@ -320,16 +340,17 @@ export async function runExecCli(argv: readonly string[], env: Record<string, st
 /**
  * Reports a config that cannot be loaded exactly as the main CLI reports it for every other
  * command (`reportError` of src/cli/main.ts, which the bundle cannot import): `cronsync: <message>`
- * with control characters escaped; exit 2 for a usage error or a bad flag value (an issue named
+ * with control characters escaped and one line per issue; exit 2 for a usage error or a bad flag value (an issue named
  * after a `--flag`), else 1. Error classes are recognised by their code: the bundle and the
  * loader hold separate copies of them. test/shim/exec-config.test.ts compares with `status`.
  */
 async function reportLoadError(err: unknown, streams: CliStreams, env: Record<string, string | undefined>): Promise<number> {
-  const { escapeText } = await import('../cli/escape.js');
+  const { escapeMessage, escapeText } = await import('../cli/escape.js');
   const e = err as { code?: unknown; data?: { issues?: unknown } } | null;
   if (err instanceof Error && typeof e?.code === 'string' && e.code.startsWith('CRONSYNC_')) {
-    streams.stderr.write(`cronsync: ${escapeText(err.message)}\n`);
     const issues = Array.isArray(e.data?.issues) ? (e.data.issues as { file?: unknown }[]) : [];
+    // A config error puts each of its issues on a line of its own, as reportError prints it.
+    streams.stderr.write(`cronsync: ${escapeMessage(err.message, issues.length)}\n`);
     const flagValue = e.code === 'CRONSYNC_CONFIG' && issues.some((i) => typeof i.file === 'string' && i.file.startsWith('--'));
     return e.code === 'CRONSYNC_USAGE' || flagValue ? 2 : 1;
   }

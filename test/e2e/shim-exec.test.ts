@@ -250,7 +250,8 @@ describe('e2e/shim exec', () => {
     const manual = await h.run(h.id, { isFireTime: () => false });
 
     expect([skipped, ran, manual]).toEqual([0, 0, 0]);
-    expect(seen).toEqual(['2026-11-23T10:00:00.000Z']);
+    // The start minute, then the ten before it: a start that late still runs its fire.
+    expect(seen).toEqual(Array.from({ length: 11 }, (_, i) => new Date(Date.parse('2026-11-23T10:00:00.000Z') - i * 60_000).toISOString()));
     expect(h.stdout.text()).toBe('ran\nran\n');
     expect(h.checkins()).toHaveLength(2);
   });
@@ -320,9 +321,29 @@ describe('e2e/shim exec', () => {
       await h.run(h.id, { scheduled: true, isFireTime: (_j, m) => (seen.push(m.toISOString()), false) });
       const ran = await h.run(h.id, { scheduled: true, isFireTime: () => true });
 
-      expect(seen).toEqual(['2026-11-23T10:00:00.000Z']);
+      expect(seen[0]).toBe('2026-11-23T10:00:00.000Z');
       expect(ran).toBe(0);
       expect(h.stdout.text()).toBe('ran\n');
+    });
+
+    // Debian cron runs the lines of a skipped hour when the clock jumps forward, sleeping 10 s
+    // after each batch: with several jobs in the gap, a fire right after it starts a minute late.
+    it('a start up to ten minutes after a fire time runs that fire once, unless it already ran', async () => {
+      const h = await setup({ command: 'echo ran' });
+      const fireAt = Date.parse('2026-11-23T10:00:00.000Z');
+      const onlyTen = { scheduled: true, isFireTime: (_j: unknown, m: Date) => m.getTime() === fireAt };
+
+      h.clock.advance(61_000); // 10:01:04, the 10:00 line started late
+      const late = await h.run(h.id, onlyTen);
+      h.clock.advance(60_000); // 10:02:04, another late start of the same line: 10:00 ran
+      const again = await h.run(h.id, onlyTen);
+      h.clock.advance(9 * 60_000); // 10:11:04: too late for 10:00
+      const tooLate = await h.run(h.id, onlyTen);
+
+      expect([late, again, tooLate]).toEqual([0, 0, 0]);
+      expect(h.stdout.text()).toBe('ran\n');
+      expect(h.log.lines.find((l) => l.level === 'info')?.msg).toBe('Started late for a fire time; it runs now unless it already ran');
+      expect(h.log.lines.filter((l) => l.msg === DUPLICATE)).toHaveLength(1);
     });
 
     it('a state dir that cannot hold the marker does not stop the job: it runs, with a warning', async () => {
