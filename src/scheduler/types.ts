@@ -189,13 +189,30 @@ function isZone(name: string): boolean {
 }
 
 /**
+ * `UTC` when TZ names a zone that libc cannot load (POSIX hosts): libc, and so cron, reads such a
+ * name as the file of that name under /usr/share/zoneinfo, exactly as spelled, and runs on UTC
+ * when there is none. ICU is more lenient (`TZ=europe/berlin`, or a zone whose tzdata is not
+ * installed in a container) and would name a zone cron does not use.
+ */
+function libcFallsBackToUtc(env: NodeJS.ProcessEnv, ports: HostZonePorts): 'UTC' | undefined {
+  const name = (env.TZ ?? '').replace(/^:/, '');
+  if (!ports.posixTz || name === '' || name.startsWith('/')) return undefined;
+  try {
+    ports.realpath(`/usr/share/zoneinfo/${name}`);
+    return undefined;
+  } catch {
+    return 'UTC';
+  }
+}
+
+/**
  * The host's IANA zone as this process (and cron) sees it: TZ or /etc/localtime. ICU cannot
  * name a zone given as a file (`TZ=:/etc/localtime`, `TZ=/usr/share/zoneinfo/…`); the zoneinfo
  * path the file resolves to names it then.
  * @throws {SchedulerError} when the zone cannot be named (guessing UTC would shift every entry).
  */
 export function hostTimeZone(env: NodeJS.ProcessEnv = process.env, ports: HostZonePorts = nodeHostZonePorts): string {
-  const utc = utcWithoutIntl(env, ports);
+  const utc = utcWithoutIntl(env, ports) ?? libcFallsBackToUtc(env, ports);
   if (utc) return utc;
   const intl = ports.intlZone();
   if (intl && intl !== 'Etc/Unknown') return intl;

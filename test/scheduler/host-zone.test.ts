@@ -60,6 +60,24 @@ describe('hostTimeZone', () => {
       expect(hostTimeZone({}, { ...berlin, realpath: () => { throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' }); } })).toBe('Europe/Berlin');
     });
 
+    // libc reads TZ=<name> as /usr/share/zoneinfo/<name>, case and all, and runs on UTC without
+    // one; ICU reads europe/berlin as Europe/Berlin, and a zone whose tzdata is not installed.
+    it.each(['europe/berlin', 'Europe/Berlin', ':Europe/Berlin'])('is UTC, as for libc and cron, when TZ=%s names no zoneinfo file', (tz) => {
+      const none = (p: string): string => {
+        throw Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' });
+      };
+
+      expect(hostTimeZone({ TZ: tz }, { intlZone: () => 'Europe/Berlin', realpath: none, posixTz: true })).toBe('UTC');
+      expect(hostTimeZone({ TZ: tz }, { intlZone: () => 'Europe/Berlin', realpath: zoneinfo('/usr/share/zoneinfo/Europe/Berlin'), posixTz: true })).toBe('Europe/Berlin');
+    });
+
+    it.skipIf(process.platform === 'win32' || !spawnSync('date', ['--version']).stdout)('agrees with libc: TZ=europe/berlin is UTC to date(1)', () => {
+      const libc = spawnSync('date', ['+%z'], { env: { TZ: 'europe/berlin' }, encoding: 'utf8' }).stdout.trim();
+
+      expect(libc).toBe('+0000');
+      expect(hostTimeZone({ TZ: 'europe/berlin' })).toBe('UTC');
+    });
+
     it('asks Intl when TZ and /etc/localtime are not what ICU reads (Windows)', () => {
       expect(hostTimeZone({ TZ: 'UTC' }, { intlZone: () => 'Europe/Berlin', realpath: zoneinfo('/usr/share/zoneinfo/Etc/UTC'), posixTz: false })).toBe('Europe/Berlin');
     });
