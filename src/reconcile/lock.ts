@@ -36,21 +36,11 @@ export class StateDirBusyError extends CronsyncError {
  */
 export const lockStateDir: Step = async (ctx, deps, mem) => {
   ctx.reason = Reasons.StateDirBusy;
-  const lock = deps.state.syncLock();
-  const deadline = deps.clock.now().getTime() + SYNC_LOCK_WAIT_MS;
-  for (let waited = false; ; waited = true) {
-    const got = await lock.tryAcquire({ ...selfIdentity(), runId: 'sync', startedAt: ctx.startedAt.toISOString() });
-    if (got.acquired) {
-      ctx.syncLock = got.lock;
-      break;
-    }
-    const h = got.holder;
-    if (!waited) deps.log.info({ holderPid: h?.pid, holderStartedAt: h?.startedAt }, 'Another sync holds the state dir; waiting for it');
-    if (deps.clock.now().getTime() + RETRY_MS > deadline) {
-      ctx.stateDirBusy = true;
-      throw new StateDirBusyError(`Another sync holds the state dir ${deps.state.dir}${h ? ` (pid ${h.pid}, since ${h.startedAt})` : ''}; gave up after waiting ${SYNC_LOCK_WAIT_MS / 1000} s`, { pid: h?.pid });
-    }
-    await deps.clock.sleep(RETRY_MS, ctx.signal);
+  try {
+    ctx.syncLock = await acquireSyncLock(deps, ctx.startedAt, ctx.signal);
+  } catch (err) {
+    if (err instanceof StateDirBusyError) ctx.stateDirBusy = true;
+    throw err;
   }
   ctx.reason = undefined;
   if (mem.statusStamp !== undefined && (await deps.state.statusStamp()) !== mem.statusStamp) {
@@ -58,6 +48,26 @@ export const lockStateDir: Step = async (ctx, deps, mem) => {
     forgetStateDir(mem);
   }
 };
+
+/**
+ * Takes the sync lock of `deps.state`, waiting for a live holder up to {@link SYNC_LOCK_WAIT_MS}
+ * (a dead one is taken over). Also for commands that change the state dir outside a sync (prune).
+ * @throws {StateDirBusyError} when the holder kept it all that time.
+ */
+export async function acquireSyncLock(deps: Pick<ReconcilerDeps, 'state' | 'clock' | 'log'>, startedAt: Date, signal?: AbortSignal): Promise<HeldLock> {
+  const lock = deps.state.syncLock();
+  const deadline = deps.clock.now().getTime() + SYNC_LOCK_WAIT_MS;
+  for (let waited = false; ; waited = true) {
+    const got = await lock.tryAcquire({ ...selfIdentity(), runId: 'sync', startedAt: startedAt.toISOString() });
+    if (got.acquired) return got.lock;
+    const h = got.holder;
+    if (!waited) deps.log.info({ holderPid: h?.pid, holderStartedAt: h?.startedAt }, 'Another sync holds the state dir; waiting for it');
+    if (deps.clock.now().getTime() + RETRY_MS > deadline) {
+      throw new StateDirBusyError(`Another sync holds the state dir ${deps.state.dir}${h ? ` (pid ${h.pid}, since ${h.startedAt})` : ''}; gave up after waiting ${SYNC_LOCK_WAIT_MS / 1000} s`, { pid: h?.pid });
+    }
+    await deps.clock.sleep(RETRY_MS, signal);
+  }
+}
 
 /** Releases the sync lock (best effort: a lock left behind is taken over as its holder's is gone). */
 export async function releaseStateDir(lock: HeldLock | undefined): Promise<void> {

@@ -20,6 +20,8 @@ describe('cli/prune', () => {
 
     const dry = await cli(['prune', '--all', '--config', 'config.yaml'], dir);
     const stillThere = readFileSync(join(dir, 'cron/cronsync'), 'utf8');
+    // A sync lock left by a killed sync: prune takes it over, as a sync does, and releases it.
+    writeFileSync(join(dir, 'state/sync.lock'), JSON.stringify({ pid: 2 ** 22 + 7, startTime: '1', runId: 'sync', startedAt: '2026-01-01T00:00:00.000Z' }));
     const forced = await cli(['prune', '--all', '--force', '--config', 'config.yaml'], dir);
 
     expect(dry.out).toContain('  - acme/a\n  - acme/b\n2 entries would be removed');
@@ -28,6 +30,7 @@ describe('cli/prune', () => {
     expect(forced.out).toContain('Removed 2 entries.');
     expect(readFileSync(join(dir, 'cron/cronsync'), 'utf8')).not.toContain('exec --scheduled');
     expect(existsSync(join(dir, 'state/jobs/acme/a.json'))).toBe(false);
+    expect(existsSync(join(dir, 'state/sync.lock'))).toBe(false);
     expect(readFileSync(join(dir, 'cron/other'), 'utf8')).toBe('17 * * * * root /usr/local/bin/mine\n');
     expect((await cli(['prune', '--config', 'config.yaml'], dir)).code).toBe(2);
   });

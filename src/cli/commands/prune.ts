@@ -5,6 +5,7 @@ import { previousSourceIds } from '../../reconcile/sources.js';
 import { AGENT_OPTIONS, buildAgent, loadAgentConfig } from '../agent.js';
 import { parseCommandArgs } from '../args.js';
 import { escapeText } from '../escape.js';
+import { systemClock } from '../../system/clock.js';
 import type { CliIo } from '../io.js';
 
 export const usage = `Usage: cronsync prune --all [--force] [--config FILE]
@@ -24,12 +25,24 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const cfg = loadAgentConfig({ ...values, 'log-level': values['log-level'] ?? 'warn' }, io);
   const agent = await buildAgent(cfg, io);
   const signal = new AbortController().signal;
+  // One writer of the state dir and the scheduler at a time: a sync started meanwhile waits.
+  await agent.state.prepare();
+  const { acquireSyncLock, releaseStateDir } = await import('../../reconcile/lock.js');
+  const lock = await acquireSyncLock({ state: agent.state, clock: systemClock, log: agent.log }, systemClock.now(), signal);
+  try {
+    return await prune(agent, values.force, signal, io);
+  } finally {
+    await releaseStateDir(lock);
+  }
+}
+
+async function prune(agent: Awaited<ReturnType<typeof buildAgent>>, force: boolean, signal: AbortSignal, io: CliIo): Promise<number> {
   // Ours: the current source id and every earlier id this agent applied (config changes).
   const { record } = await agent.state.readSources();
   const owned = [agent.source.id, ...previousSourceIds(record, agent.source.id, new Map())];
   const ours = (await agent.adapter.inventory(signal)).filter((e) => e.marker !== null && owned.includes(e.marker.sourceId));
   for (const e of ours) io.stdout.write(`  - ${escapeText(e.marker!.jobId)}\n`);
-  if (!values.force) {
+  if (!force) {
     io.stdout.write(`${ours.length} entr${ours.length === 1 ? 'y' : 'ies'} would be removed; run again with --force.\n`);
     return 0;
   }
