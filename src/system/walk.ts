@@ -43,17 +43,6 @@ export async function scanManifestFiles(paths: readonly string[], cwd: string): 
   return { files, errors };
 }
 
-/**
- * The readable manifest files of {@link scanManifestFiles}, for commands that stop at the first
- * path they cannot read; the entries a source would refuse (symlinks, FIFOs) are left out.
- * @throws {IoError} when a path does not exist or cannot be read.
- */
-export async function findManifestFiles(paths: readonly string[], cwd: string): Promise<FoundFile[]> {
-  const { files, errors } = await scanManifestFiles(paths, cwd);
-  if (errors[0]) throw errors[0];
-  return files.filter((f) => f.error === undefined);
-}
-
 async function walk(dir: string, cwd: string, out: FoundFile[], errors: IoError[]): Promise<void> {
   let entries;
   try {

@@ -25,6 +25,19 @@ function repo(...jobs: [string, string, string?][]): string {
 }
 
 describe('cli/render', () => {
+  it('reports a symlink in the directory as [source-file], as sync does, and escapes manifest text in its errors', async () => {
+    const dir = repo(['a', '0 3 * * *'], ['evil', '0 3 * * *', '"x\\e[31mRED"']);
+    symlinkSync(join(dir, 'repo/a.yaml'), join(dir, 'repo/link.yaml'));
+
+    const res = await cli(['render', '--scheduler', 'crond', '--host-zone', 'UTC', 'repo'], dir);
+
+    expect(res.err).toContain('repo/link.yaml:1:1: error [source-file] symbolic link not followed');
+    expect(res.err).toContain('error [timezone] unknown time zone "x\\x1b[31mRED"');
+    expect(res.err).not.toContain('\u001b');
+    expect(res.out).toContain('acme/a');
+    expect(res.code).toBe(1);
+  });
+
   it('reports a job whose entry is over cron\'s 999-character limit and still renders the others', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cronsync-render-'));
     dirs.push(dir);

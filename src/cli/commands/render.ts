@@ -19,9 +19,10 @@ import type { RenderedFile, SchedulerKind } from '../../scheduler/types.js';
 import { sourceIdOf } from '../../source/index.js';
 import { atomicWriteFile } from '../../system/files.js';
 import { makeDirSync } from '../../system/regular-file.js';
-import { findManifestFiles } from '../../system/walk.js';
+import { scanManifestFiles } from '../../system/walk.js';
 import { schedulerDeps } from '../agent.js';
 import { parseCommandArgs } from '../args.js';
+import { escapeText } from '../escape.js';
 import type { CliIo } from '../io.js';
 
 export const usage = `Usage: cronsync render --scheduler KIND [PATH...] [--config FILE] [--host-zone ZONE] [--out DIR]
@@ -75,14 +76,18 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const cfg = values.config !== undefined || io.env.CRONSYNC_CONFIG ? loadConfig({ file: values.config, env: io.env, cwd: io.cwd }) : null;
   let inputs;
   try {
-    const files = await findManifestFiles(positionals.length > 0 ? positionals : ['.'], io.cwd);
-    inputs = await Promise.all(files.map(async (f) => ({ path: f.display, content: await readFile(f.absolute) })));
+    const { files, errors } = await scanManifestFiles(positionals.length > 0 ? positionals : ['.'], io.cwd);
+    if (errors[0]) throw errors[0];
+    // A symlink or FIFO in a directory is what the agent's source refuses: reported as lint and
+    // sync report it ([source-file]), never opened.
+    inputs = await Promise.all(files.map(async (f) => (f.error !== undefined ? { path: f.display, content: '', error: f.error } : { path: f.display, content: await readFile(f.absolute) })));
   } catch (err) {
     if (err instanceof IoError) throw new UsageError(err.message);
     throw err;
   }
   const load = loadManifests(inputs);
-  for (const i of load.issues.filter((x) => x.severity === 'error')) io.stderr.write(`${i.file}:${i.line}:${i.col}: error [${i.rule}] ${i.message}\n`);
+  // Paths and messages quote manifest text: control characters are escaped, as lint prints them.
+  for (const i of load.issues.filter((x) => x.severity === 'error')) io.stderr.write(`${escapeText(i.file)}:${i.line}:${i.col}: error [${i.rule}] ${escapeText(i.message)}\n`);
   // With a config, entries carry the agent's own source id, exactly as `sync` installs them.
   const sourceId = cfg ? sourceIdOf(cfg.source) : `local-${createHash('sha256').update(positionals.join('\0')).digest('hex').slice(0, 12)}`;
   const origin = { sourceId, url: cfg ? stripUrlCredentials(cfg.source.url) : io.cwd, ref: cfg?.source.ref ?? '', commit: null };
@@ -104,7 +109,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     jobs = jobs.filter((d) => {
       const r = renderEntryOrError(adapter, d);
       if (typeof r === 'string') return true;
-      io.stderr.write(`${d.provenance.path}: error [entry-invalid] ${d.id}: ${r.error}\n`);
+      io.stderr.write(`${escapeText(d.provenance.path)}: error [entry-invalid] ${d.id}: ${escapeText(r.error)}\n`);
       rejected++;
       return false;
     });
