@@ -52,6 +52,8 @@ export function validateConfig(doc: RawDocument, data: Record<string, unknown>, 
   const issues = (['interval', 'timeout'] as const)
     .filter((k) => (durationMs(cfg.source[k]) ?? 1) < 1000)
     .map((k) => issue(['source', k], `source.${k} must be at least 1s (got "${cfg.source[k]}")`));
+  // A zero cap retries a failing sync at once, over and over: a busy loop and a herd.
+  if ((durationMs(cfg.daemon.maxBackoff) ?? 1000) < 1000) issues.push(issue(['daemon', 'maxBackoff'], `daemon.maxBackoff must be at least 1s (got "${cfg.daemon.maxBackoff}")`));
   // The check-in URL is copied into every job snapshot for `exec`: credentials do not belong in it.
   if (cfg.checkin.url && /^[a-z]+:\/\/[^/]*@/i.test(cfg.checkin.url)) {
     issues.push(issue(['checkin', 'url'], 'checkin.url must not contain credentials (user:password@); authenticate with each job\'s checkin.secret (${VAR}) instead'));

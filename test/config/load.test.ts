@@ -137,6 +137,14 @@ describe('config/load', () => {
     expect(env.message).toContain('CRONSYNC_SOURCE_TIMEOUT: source.timeout must be at least 1s');
   });
 
+  it('rejects a daemon.maxBackoff under 1s: failed syncs would be retried at once, over and over', () => {
+    const err = thrown(() => loadConfig({ file: file(`${minimal}daemon: { maxBackoff: 0s }\n`), env: {} }));
+    expect(err.message).toMatch(/config\.yaml:5:\d+: daemon\.maxBackoff must be at least 1s \(got "0s"\)/);
+    const env = thrown(() => loadConfig({ file: file(minimal), env: { CRONSYNC_DAEMON_MAX_BACKOFF: '0s' } }));
+    expect(env.message).toContain('CRONSYNC_DAEMON_MAX_BACKOFF: daemon.maxBackoff must be at least 1s');
+    expect(loadConfig({ file: file(`${minimal}daemon: { maxBackoff: 1s }\n`), env: {} }).daemon.maxBackoff).toBe('1s');
+  });
+
   it('reports a source.maxFetchSize too large to count at its line, and accepts a size', () => {
     const err = thrown(() => loadConfig({ file: file(`${minimal}  maxFetchSize: 99999999999999GiB\n`), env: {} }));
     expect(err.message).toMatch(/config\.yaml:5:17: source\.maxFetchSize must be a size such as 512MiB/);
