@@ -28,7 +28,7 @@ import { execute } from './execute.js';
 import type { Execution } from './execute.js';
 import { selfIdentity } from './lock.js';
 import { checkinTarget, sendFinal, sendRunning } from './report.js';
-import type { ReportContext } from './report.js';
+import type { FinalOutcome, ReportContext } from './report.js';
 import { createResolver } from './secrets.js';
 import type { Logger, WritableLike } from './types.js';
 import { EXIT } from './types.js';
@@ -77,6 +77,8 @@ export interface ExecOptions {
   runAsPorts?: RunAsPorts;
   /** Lock identity and liveness, tree kills of Replace and the secrets file's privacy [nodePlatform]. */
   platform?: Platform;
+  /** Told what became of the run's final check-in (the daemon counts them in its metrics). */
+  onCheckin?: (outcome: FinalOutcome) => void;
 }
 
 const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
@@ -208,6 +210,7 @@ export async function runExec(options: ExecOptions): Promise<number> {
     // Recorded while the check-in request is on the wire.
     await record(o, { runId, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), status: exec.status, exitCode: exec.exitCode, durationMs, attempts: exec.attempts });
     const outcome = await sending;
+    o.onCheckin?.(outcome);
     // The server answered: a good moment to deliver what earlier runs left in the spool.
     if (outcome === 'delivered' && exec.status !== 'cancelled' && (await o.state.listSpool()).length > 0) {
       // The flush is loaded only when there is something to deliver.

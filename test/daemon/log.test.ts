@@ -214,3 +214,17 @@ describe('log', () => {
   });
 });
 
+
+describe('log: an embedded run\'s logger', () => {
+  it('names the job once on every line, whether or not the run\'s own fields name it', async () => {
+    const { jobLogger } = await import('../../src/cli/commands/daemon-run.js');
+    const { log, lines, records } = logger();
+    const run = jobLogger(log, 'acme/backup');
+
+    run.warn({ jobId: 'acme/backup', runId: 'r1' }, 'Check-in spooled for later delivery');
+    run.info({ attempt: 2 }, 'Run failed, retrying');
+
+    expect(lines.map((l) => l.match(/"jobId"/g)?.length)).toEqual([1, 1]);
+    expect(records().map((r) => [r.jobId, r.msg])).toEqual([['acme/backup', 'Check-in spooled for later delivery'], ['acme/backup', 'Run failed, retrying']]);
+  });
+});

@@ -89,6 +89,19 @@ describe('e2e/shim exec', () => {
     expect(await readLastRun(h.dir, h.id)).toMatchObject({ status: code === 0 ? 'success' : 'failure', exitCode: code, attempts: 1 });
   });
 
+  it.each([
+    [200, 'delivered'],
+    [400, 'rejected'],
+    [503, 'spooled'],
+  ] as const)('tells onCheckin what became of the final check-in (HTTP %i: %s)', async (status, outcome) => {
+    const h = await setup({ command: 'true' });
+    h.http = new FakeHttp([], status);
+    const seen: string[] = [];
+
+    expect(await h.run(h.id, { http: h.http, checkinBudgetMs: 1, onCheckin: (o) => seen.push(o) })).toBe(0);
+    expect(seen).toEqual([outcome]);
+  });
+
   it('reports 137 for a child killed by SIGKILL', async () => {
     const h = await setup({ command: nodeScript(tmp(), 'k', "process.kill(process.pid, 'SIGKILL')") });
 

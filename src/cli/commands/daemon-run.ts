@@ -18,6 +18,7 @@ import { createVmTuner } from '../../daemon/vm-tuning.js';
 import type { AgentConfig } from '../../config/types.js';
 import { createLogger, nullLogger, parseLogLevel } from '../../log.js';
 import type { Logger } from '../../log.js';
+import type { Logger as ShimLogger } from '../../shim/types.js';
 import { Reasons } from '../../reconcile/reasons.js';
 import type { InProcessDeps } from '../../scheduler/registry.js';
 import { isInProcess } from '../../scheduler/types.js';
@@ -99,7 +100,10 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
       // The shim's run code is loaded by the first in-process run; cron.d, crontab and systemd never need it.
       runJob: async (jobId, scheduledFor) => (await import('../../shim/run.js')).runExec({
         jobId, stateDir, state, scheduled: true, scheduledFor, clock: systemClock, http, runner: nodeRunner,
-        log: log.child({ jobId }), env: process.env, stdout: process.stderr, stderr: process.stderr, signal: runAbort.signal,
+        log: jobLogger(log, jobId), env: process.env, stdout: process.stderr, stderr: process.stderr, signal: runAbort.signal,
+        onCheckin: (outcome) => {
+          if (outcome !== 'disabled') metrics?.checkin(outcome === 'delivered' ? 'sent' : outcome === 'spooled' ? 'spooled' : 'failed');
+        },
       }),
     };
   };
@@ -216,4 +220,23 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
   }
   log.info({ clean: result.clean }, 'Stopped');
   return 0;
+}
+
+/**
+ * The logger of an embedded run: the daemon's, with the job's id on every line. The run's own
+ * fields name the job too (`exec` logs it alone): taken out here, so no line carries the key twice.
+ */
+export function jobLogger(log: Logger, jobId: string): ShimLogger {
+  const child = log.child({ jobId });
+  const own = (obj: Record<string, unknown>): Record<string, unknown> => {
+    if (!('jobId' in obj)) return obj;
+    const { jobId: _, ...rest } = obj;
+    return rest;
+  };
+  return {
+    debug: (obj, msg) => child.debug(own(obj), msg),
+    info: (obj, msg) => child.info(own(obj), msg),
+    warn: (obj, msg) => child.warn(own(obj), msg),
+    error: (obj, msg) => child.error(own(obj), msg),
+  };
 }
