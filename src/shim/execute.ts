@@ -162,7 +162,9 @@ export async function execute(job: Job, env: Record<string, string | undefined>,
   const output = summary ? tail.text(OUTPUT_MAX_CHARS - summary.length) + summary : tail.text();
   let errorMessage: string | null = null;
   if (final.status !== 'success') {
-    const err = errTail.total > 0 ? errTail.text(ERROR_MAX_CHARS) : '';
+    // The last characters of stderr and the reason, as they are: a truncation notice cut in
+    // two would take the place of the lines that explain the failure.
+    const err = errTail.total > 0 ? errTail.last(ERROR_MAX_CHARS * 2) : '';
     errorMessage = tailChars(err ? `${err.replace(/\s+$/, '')}\n${final.reason}` : final.reason, ERROR_MAX_CHARS);
   }
   return { status: final.status, exitCode: final.exitCode, attempts: final.attempts, output, errorMessage, steps };

@@ -31,6 +31,19 @@ export class TailBuffer {
 
   /** Renders the tail as at most `maxChars` UTF-16 units, never splitting a character. */
   text(maxChars = OUTPUT_MAX_CHARS): string {
+    const { str, dropped } = this.decoded();
+    if (dropped === 0 && str.length <= maxChars) return str;
+    const notice = `[cronsync: output truncated, ${this.total} bytes in total; last characters follow]\n`;
+    return notice + tailChars(str, Math.max(0, maxChars - notice.length));
+  }
+
+  /** The last `maxChars` UTF-16 units kept, without a truncation notice, never splitting a character. */
+  last(maxChars: number): string {
+    return tailChars(this.decoded().str, maxChars);
+  }
+
+  /** The bytes kept as text, and how many were dropped before them. */
+  private decoded(): { str: string; dropped: number } {
     let buf = Buffer.concat(this.chunks);
     if (buf.length > this.capBytes) buf = buf.subarray(buf.length - this.capBytes);
     const dropped = this.total - buf.length;
@@ -40,10 +53,7 @@ export class TailBuffer {
       while (i < 3 && i < buf.length && ((buf[i] as number) & 0xc0) === 0x80) i++;
       buf = buf.subarray(i);
     }
-    const str = buf.toString('utf8');
-    if (dropped === 0 && str.length <= maxChars) return str;
-    const notice = `[cronsync: output truncated, ${this.total} bytes in total; last characters follow]\n`;
-    return notice + tailChars(str, Math.max(0, maxChars - notice.length));
+    return { str: buf.toString('utf8'), dropped };
   }
 }
 

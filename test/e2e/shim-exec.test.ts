@@ -125,6 +125,16 @@ describe('e2e/shim exec', () => {
     expect(c.error_message).toBe('bad thing\nexit code 3');
   });
 
+  it('sends the last 500 characters of stderr and the reason as error_message, with no truncation notice in them', async () => {
+    const h = await setup({ command: 'i=0; while [ $i -lt 60 ]; do printf "stderr line %03d\\n" $i >&2; i=$((i+1)); done; exit 2' });
+
+    expect(await h.run(h.id)).toBe(2);
+
+    const lines = Array.from({ length: 60 }, (_, i) => `stderr line ${String(i).padStart(3, '0')}`).join('\n');
+    const c = h.checkins()[0] as { error_message: string };
+    expect(c.error_message).toBe(`${lines}\nexit code 2`.slice(-500));
+  });
+
   it('passes args without re-parsing, merges env (secrets file), sets workingDir', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'secrets.env'), 'DB_PASS=pw from file\n', { mode: 0o600 });
