@@ -120,6 +120,20 @@ export async function runMain(): Promise<void> {
 }
 
 const isEntry = isMainModule();
+// `cronsync daemon` holds its stop and reload signals from here on, until its signal relay takes
+// them (src/daemon/signals.ts, EARLY_SIGNALS): without a listener, a SIGHUP while the daemon's
+// modules load would kill it.
+if (isEntry && process.argv[2] === 'daemon') holdEarlySignals();
+
+function holdEarlySignals(): void {
+  const held = { pending: [] as NodeJS.Signals[], handlers: new Map<NodeJS.Signals, () => void>() };
+  for (const name of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    const handler = (): void => void held.pending.push(name);
+    held.handlers.set(name, handler);
+    process.on(name, handler);
+  }
+  (globalThis as Record<symbol, unknown>)[Symbol.for('cronsync.earlySignals')] = held;
+}
 // `cronsync exec` starts every scheduled run: it goes to the bundle, through the launcher's code,
 // before this file loads anything else (no static import above may pull in project modules).
 const execStarted = isEntry && process.argv[2] === 'exec' && (cjsRequire('./launch.cjs') as typeof Launch).runBundledExec(process.argv.slice(2));

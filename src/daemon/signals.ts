@@ -18,6 +18,29 @@ import type { SignalSource } from './run.js';
 /** The signals the daemon reacts to. */
 export const DAEMON_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
+/**
+ * Where `cronsync daemon` holds the signals it gets before the relay exists: src/cli/main.ts
+ * listens from its first line when the command is `daemon` (loading the daemon's modules takes
+ * a few hundred ms, a `systemctl reload` in that time would kill it), and the relay takes them.
+ */
+export const EARLY_SIGNALS = Symbol.for('cronsync.earlySignals');
+
+/** What src/cli/main.ts leaves at {@link EARLY_SIGNALS}: the signals received, and its listeners. */
+export interface EarlySignals {
+  pending: NodeJS.Signals[];
+  handlers: Map<NodeJS.Signals, () => void>;
+}
+
+/** Removes the early listeners from `source` and returns the signals they held (none when there were none). */
+function takeEarlySignals(source: SignalSource): NodeJS.Signals[] {
+  const g = globalThis as Record<symbol, EarlySignals | undefined>;
+  const held = g[EARLY_SIGNALS];
+  if (!held) return [];
+  delete g[EARLY_SIGNALS];
+  for (const [name, handler] of held.handlers) source.off(name, handler);
+  return held.pending;
+}
+
 /** The part of a readable stream (process.stdin) that the relay watches for its end. */
 export interface StdinLike {
   on(event: 'end' | 'close' | 'error', listener: (arg?: unknown) => void): unknown;
@@ -70,6 +93,7 @@ export function createSignalRelay(source: SignalSource, log: () => Pick<Logger, 
     handlers.set(name, handler);
     source.on(name, handler);
   }
+  for (const name of takeEarlySignals(source)) deliver(name);
   const unwatchStdin = stdinStop && stopsOnStdinEof(stdinStop) ? watchStdin(stdinStop.stdin(), log, () => deliver('SIGTERM')) : () => undefined;
   return {
     on(name, listener) {

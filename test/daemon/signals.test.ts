@@ -8,7 +8,8 @@ import { PassThrough } from 'node:stream';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ALLOWED_ENV_VARS } from '../../src/config/load.js';
-import { createSignalRelay, stopsOnStdinEof } from '../../src/daemon/signals.js';
+import { EARLY_SIGNALS, createSignalRelay, stopsOnStdinEof } from '../../src/daemon/signals.js';
+import type { EarlySignals } from '../../src/daemon/signals.js';
 import { nullLogger } from '../../src/log.js';
 import { ensureBuilt } from '../e2e/fixtures/daemon-process.js';
 import { flush } from '../fakes/ManualClock.js';
@@ -39,6 +40,28 @@ describe('daemon/signals', () => {
     proc.emit('SIGHUP');
 
     expect(got).toEqual(['term', 'hup']);
+  });
+
+  it('takes over the signals src/cli/main.ts held while the daemon loaded, and removes its listeners', async () => {
+    const proc = new FakeSignals();
+    const held: EarlySignals = { pending: [], handlers: new Map() };
+    for (const name of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+      const handler = (): void => void held.pending.push(name);
+      held.handlers.set(name, handler);
+      proc.on(name, handler);
+    }
+    (globalThis as Record<symbol, unknown>)[EARLY_SIGNALS] = held;
+    proc.emit('SIGHUP');
+
+    const relay = createSignalRelay(proc, () => nullLogger);
+    const got: string[] = [];
+    relay.on('SIGHUP', () => got.push('hup'));
+    await flush();
+
+    expect(got).toEqual(['hup']);
+    expect(['SIGTERM', 'SIGINT', 'SIGHUP'].map((s) => proc.listenerCount(s))).toEqual([1, 1, 1]);
+    expect((globalThis as Record<symbol, unknown>)[EARLY_SIGNALS]).toBeUndefined();
+    relay.close();
   });
 
   it('keeps holding signals after the listeners left (the daemon drains embedded jobs), and drops them', async () => {
