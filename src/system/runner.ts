@@ -146,6 +146,9 @@ export function createNodeRunner(platform: Platform = nodePlatform): Runner {
   const isWindows = platform.kind === 'win32';
   const kill = (pid: number, sig: NodeJS.Signals): void => platform.killTree(pid, sig);
   const alive = (pid: number): boolean => groupAlive(pid, platform);
+  // One kill(2) in the usual case of an empty group; /proc is read only when it is not (a
+  // zombie counts for kill(2), not for groupAlive). Windows has no process groups to ask.
+  const leftRunning = (pid: number): boolean => !isWindows && groupExists(pid) && alive(pid);
   return { run(cmd, opts = {}) {
     return new Promise<RunResult>((resolve) => {
       const grace = opts.killGraceMs ?? 5000;
@@ -211,7 +214,13 @@ export function createNodeRunner(platform: Platform = nodePlatform): Runner {
         };
         // After a timeout or cancel, stragglers in the group get the rest of the grace period.
         if (stopping && child.pid !== undefined && alive(child.pid)) waitGroup(child.pid, grace, done, platform);
-        else done();
+        else if (!stopping && child.pid !== undefined && leftRunning(child.pid)) {
+          // The command ended but left processes in its group (`cmd &`): the run and its tree end
+          // together, as a systemd service's do, so that a timeout, Forbid and Replace hold for
+          // the whole tree. A process meant to outlive its job starts its own session (setsid).
+          stop('SIGTERM');
+          waitGroup(child.pid, grace, done, platform);
+        } else done();
       };
       child.on('error', (e: NodeJS.ErrnoException) => finish(e.code === 'ENOENT' ? 127 : 126, null, e.message));
       child.on('exit', (code, signal) => {
@@ -229,6 +238,16 @@ export function createNodeRunner(platform: Platform = nodePlatform): Runner {
       });
     });
   } };
+}
+
+/** Whether any process, zombies included, is left in the process group `pgid` (POSIX). */
+function groupExists(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** nodeRunner is the Runner of this host. */

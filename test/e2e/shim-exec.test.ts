@@ -179,6 +179,26 @@ describe('e2e/shim exec', () => {
     expect(h.checkins()[0]).toMatchObject({ status: 'timeout', exit_code: 124, error_message: 'timed out after 1.0s' });
   });
 
+  it('when the command exits, stops what it left running in its process group; a process in its own session is left alone', async () => {
+    const dir = tmp();
+    const bg = join(dir, 'bg.pid');
+    const own = join(dir, 'own.pid');
+    const h = await setup({ command: `sleep 30 & echo $! > '${bg}'; setsid sleep 30 > /dev/null 2>&1 < /dev/null & echo $! > '${own}'; echo main exits` });
+
+    const rc = await h.run(h.id);
+
+    const left = Number(readFileSync(bg, 'utf8'));
+    const session = Number(readFileSync(own, 'utf8'));
+    try {
+      expect(rc).toBe(0);
+      expect(running(left)).toBe(false);
+      expect(running(session)).toBe(true);
+      expect(h.checkins()[0]).toMatchObject({ status: 'success', exit_code: 0 });
+    } finally {
+      process.kill(session, 'SIGKILL');
+    }
+  });
+
   it('forwards a cancel signal to the child group and reports cancelled (128+signo)', async () => {
     const dir = tmp();
     const marker = join(dir, 'got');
