@@ -179,7 +179,9 @@ export function planChanges(input: PlanInput): PlanResult {
       }
     };
     const reason = input.excluded.get(id);
-    if (input.invalid.has(id) || input.brokenFiles.has(entry.marker?.path ?? '')) {
+    // A file with an invalid document keeps the jobs last applied from it, unless the job's own
+    // manifest, valid, says where it went (enabled: false, another tenant or selector).
+    if (input.invalid.has(id) || (!reason && input.brokenFiles.has(entry.marker?.path ?? ''))) {
       keep('kept-invalid', `${id}: manifest is invalid; the last applied version (commit ${short(entry.marker?.commit)}) stays installed`);
     } else if (reason) {
       plan.remove.push(entry);

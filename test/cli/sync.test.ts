@@ -64,6 +64,20 @@ describe.skipIf(process.platform === 'win32' || process.getuid?.() !== 0)('cli/c
     expect(sync.code).toBe(0);
   });
 
+  it('removes a job its own valid manifest disables, even when another document of its file is invalid', async () => {
+    const dir = agent({ 'jobs.yaml': `${job('a')}---\n${job('b')}` });
+    expect((await cli(['sync', '--config', 'config.yaml'], dir)).code).toBe(0);
+    writeFileSync(join(dir, 'repo', 'jobs.yaml'), `${job('a', ', enabled: false')}---\n${job('b').replace('0 3 * * *', '0 25 * * *')}`);
+
+    const sync = await cli(['sync', '--config', 'config.yaml'], dir);
+    const crond = readFileSync(join(dir, 'cron', 'cronsync'), 'utf8');
+
+    expect(sync.out).toMatch(/- acme\/a +removed: enabled: false/);
+    expect(sync.out).toContain('acme/b: manifest is invalid; the last applied version');
+    expect(crond).not.toContain('acme/a');
+    expect(crond).toContain('acme/b');
+  });
+
   it('reports an unsafe secrets file in the sync output and in status, and still applies', async () => {
     const dir = agent({ 'a.yaml': job('a') }, 'secretsFile: secrets.env\n');
     writeFileSync(join(dir, 'secrets.env'), 'TOKEN=s3cr3t-value\n');
