@@ -35,14 +35,15 @@ export class StateDirBusyError extends CronsyncError {
  * the lock once the status file is written.
  */
 export const lockStateDir: Step = async (ctx, deps, mem) => {
-  ctx.reason = Reasons.StateDirBusy;
   try {
     ctx.syncLock = await acquireSyncLock(deps, ctx.startedAt, ctx.signal);
   } catch (err) {
-    if (err instanceof StateDirBusyError) ctx.stateDirBusy = true;
+    // Without the lock this attempt writes nothing, its status file included: the state dir may
+    // be another sync's right now.
+    ctx.stateDirBusy = true;
+    ctx.reason = err instanceof StateDirBusyError ? Reasons.StateDirBusy : ctx.signal.aborted ? Reasons.Cancelled : Reasons.StateDirFailed;
     throw err;
   }
-  ctx.reason = undefined;
   if (mem.statusStamp !== undefined && (await deps.state.statusStamp()) !== mem.statusStamp) {
     deps.log.info({}, 'Another process synced the state dir; reading it afresh');
     forgetStateDir(mem);

@@ -97,8 +97,11 @@ function carriedCounts(carried: StatusFile | null): JobCounts {
   return { installed: c?.installed ?? 0, added: 0, updated: 0, removed: 0, unchanged: 0, invalid: c?.invalid ?? 0, conflicts: c?.conflicts ?? 0, orphaned: c?.orphaned ?? 0 };
 }
 
-/** Rules of problems that each attempt finds anew: a failure, a refused commit, the secrets file. */
-const ATTEMPT_RULES: ReadonlySet<string> = new Set<string>([...Object.values(Reasons), VERIFY_RULE, SECRETS_FILE_RULE]);
+/** Rule of a warning from the scheduler's apply: it describes that apply, not the commit. */
+const APPLY_WARNING_RULE = 'scheduler';
+
+/** Rules of problems that each attempt finds anew: a failure, a refused commit, the secrets file, an apply's warnings. */
+const ATTEMPT_RULES: ReadonlySet<string> = new Set<string>([...Object.values(Reasons), VERIFY_RULE, SECRETS_FILE_RULE, APPLY_WARNING_RULE]);
 
 /** The problems of an earlier status that describe its commit and the jobs applied from it. */
 function commitProblems(earlier: readonly StatusProblem[]): StatusProblem[] {
@@ -308,7 +311,7 @@ function problems(ctx: SyncContext): StatusProblem[] {
     if (n.kind === 'removed' || n.kind === 'duplicate') continue;
     out.push({ path: n.path ?? '', line: 0, column: 0, rule: n.kind, severity: n.kind === 'entry-invalid' ? 'error' : 'warning', message: n.message });
   }
-  for (const w of ctx.applyResult?.warnings ?? []) out.push({ path: '', line: 0, column: 0, rule: 'scheduler', severity: 'warning', message: w });
+  for (const w of ctx.applyResult?.warnings ?? []) out.push({ path: '', line: 0, column: 0, rule: APPLY_WARNING_RULE, severity: 'warning', message: w });
   if (ctx.secretsFileProblem) out.push({ path: '', line: 0, column: 0, rule: SECRETS_FILE_RULE, severity: 'error', message: ctx.secretsFileProblem });
   const refused = ctx.snapshot?.verification;
   if (ctx.error && refused && refused.result !== 'valid') out.push({ path: '', line: 0, column: 0, rule: VERIFY_RULE, severity: 'error', message: refused.message });

@@ -69,7 +69,7 @@ export interface SyncContext {
   secretsFileProblem?: string;
   /** The state dir's sync lock, held from step 0b until the status file is written. */
   syncLock?: HeldLock;
-  /** Another sync held the state dir throughout: this attempt writes no status file. */
+  /** The sync lock was not taken (held throughout, cancelled, an I/O error): this attempt writes no status file. */
   stateDirBusy?: boolean;
 }
 

@@ -68,6 +68,24 @@ describe('reconcile/lock: one sync at a time per state dir', () => {
     expect((await state.syncLock().holder())?.runId).toBe('sync');
   });
 
+  it('cancelled while it waits, reports Cancelled and writes no status file (the holder may be writing its own)', async () => {
+    const state = new MemoryStateStore('/state', () => true);
+    expect((await state.syncLock().tryAcquire(holder)).acquired).toBe(true);
+    const clock = new FakeClock();
+    const stop = new AbortController();
+    const sleep = clock.sleep.bind(clock);
+    clock.sleep = async (ms, signal) => {
+      if (clock.sleeps.length === 2) stop.abort('SIGTERM');
+      await sleep(ms, signal);
+    };
+
+    const out = await reconciler(state, new MemoryScheduler('src1'), new MemorySource({ 'a.yaml': manifest('a') }), clock).reconcile({ signal: stop.signal });
+
+    expect(out.result).toBe('error');
+    expect(out.context.reason).toBe('Cancelled');
+    expect(state.text('status.json')).toBeNull();
+  });
+
   it('takes the lock file of the fs store as the run locks do: held by a live process, waited for; released after the status', async () => {
     const dir = temps.make('cronsync-sync-lock-');
     const state = createFsStateStore(join(dir, 'state'));

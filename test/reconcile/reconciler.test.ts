@@ -265,6 +265,19 @@ describe('reconcile/reconciler', () => {
     expect(still.status.problems).toEqual(down.status.problems);
   });
 
+  it('does not carry an apply\'s scheduler warning over to a failed attempt: it described that apply, not the commit', async () => {
+    const { rec, source, adapter } = setup({ 'a.yaml': manifest('a') });
+    const apply = adapter.apply.bind(adapter);
+    adapter.apply = async (plan, signal) => ({ ...(await apply(plan, signal)), warnings: ['no cron daemon is running'] });
+    const ok = await rec.reconcile();
+    source.failWith = new SourceError('network', 'cannot reach https://git.example/jobs.git: ECONNREFUSED');
+
+    const down = await rec.reconcile();
+
+    expect(ok.status.problems.map((p) => p.rule)).toEqual(['scheduler']);
+    expect(down.status.problems.map((p) => p.rule)).toEqual(['SourceFetchFailed']);
+  });
+
   it('reports each sync\'s next run, also once the one reported before has passed', async () => {
     const { rec, deps } = setup({ 'a.yaml': manifest('a') });
     const clock = deps.clock;
