@@ -190,20 +190,25 @@ function isZone(name: string): boolean {
 
 /**
  * `UTC` when TZ names a zone that libc cannot load (POSIX hosts): libc, and so cron, reads such a
- * name as the file of that name under /usr/share/zoneinfo, exactly as spelled, and runs on UTC
- * when there is none. ICU is more lenient (`TZ=europe/berlin`, or a zone whose tzdata is not
+ * name as the file of that name under /usr/share/zoneinfo (or TZDIR), exactly as spelled, and
+ * runs on UTC when there is none and the name is no POSIX rule either. ICU is more lenient (`TZ=europe/berlin`, or a zone whose tzdata is not
  * installed in a container) and would name a zone cron does not use.
  */
 function libcFallsBackToUtc(env: NodeJS.ProcessEnv, ports: HostZonePorts): 'UTC' | undefined {
   const name = (env.TZ ?? '').replace(/^:/, '');
-  if (!ports.posixTz || name === '' || name.startsWith('/')) return undefined;
+  // A POSIX rule (`JST-9`, `CET-1CEST,M3.5.0,M10.5.0/3`) is what libc applies when no file has
+  // that name: not UTC. ICU cannot name such a zone, and hostTimeZone then refuses to guess.
+  if (!ports.posixTz || name === '' || name.startsWith('/') || POSIX_RULE.test(name)) return undefined;
   try {
-    ports.realpath(`/usr/share/zoneinfo/${name}`);
+    ports.realpath(`${env.TZDIR || '/usr/share/zoneinfo'}/${name}`);
     return undefined;
   } catch {
     return 'UTC';
   }
 }
+
+/** The start of a POSIX TZ rule: a zone abbreviation (3+ letters, or `<…>`), then an offset. */
+const POSIX_RULE = /^(?:[A-Za-z]{3,}|<[^>]+>)[+-]?\d/;
 
 /**
  * The host's IANA zone as this process (and cron) sees it: TZ or /etc/localtime. ICU cannot

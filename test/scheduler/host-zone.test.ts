@@ -71,6 +71,17 @@ describe('hostTimeZone', () => {
       expect(hostTimeZone({ TZ: tz }, { intlZone: () => 'Europe/Berlin', realpath: zoneinfo('/usr/share/zoneinfo/Europe/Berlin'), posixTz: true })).toBe('Europe/Berlin');
     });
 
+    it('does not take a POSIX rule that libc applies (TZ=JST-9) for UTC, and looks in TZDIR', () => {
+      const none = (p: string): string => {
+        throw Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' });
+      };
+      const only = (dir: string) => (p: string): string => (p.startsWith(`${dir}/`) ? p : none(p));
+
+      expect(() => hostTimeZone({ TZ: 'JST-9' }, { intlZone: () => undefined, realpath: none, posixTz: true })).toThrow(SchedulerError);
+      expect(hostTimeZone({ TZ: 'Europe/Berlin', TZDIR: '/etc/zoneinfo' }, { intlZone: () => 'Europe/Berlin', realpath: only('/etc/zoneinfo'), posixTz: true })).toBe('Europe/Berlin');
+      expect(hostTimeZone({ TZ: 'Europe/Berlin' }, { intlZone: () => 'Europe/Berlin', realpath: only('/etc/zoneinfo'), posixTz: true })).toBe('UTC');
+    });
+
     it.skipIf(process.platform === 'win32' || !spawnSync('date', ['--version']).stdout)('agrees with libc: TZ=europe/berlin is UTC to date(1)', () => {
       const libc = spawnSync('date', ['+%z'], { env: { TZ: 'europe/berlin' }, encoding: 'utf8' }).stdout.trim();
 
