@@ -14,12 +14,18 @@ const REACH_MS = 3 * 86_400_000;
 
 /** Creates the guard of scheduled runs for state dir `stateDir`. */
 export function createFireTimeGuard(stateDir: string): (job: Job, minute: Date) => boolean {
+  // Zone years this guard already has (a start that is no fire time asks about the ten minutes
+  // before it too): each is read from the cache, or built, once.
+  const known = new Set<string>();
   return (job, minute) => {
     const zone = job.spec.timezone;
     const t = minute.getTime();
     if (isUtcName(zone) || !Number.isFinite(t)) return isFireTime(job.spec.schedule, zone, minute);
     const missing: number[] = [];
     for (let y = new Date(t - REACH_MS).getUTCFullYear(); y <= new Date(t + REACH_MS).getUTCFullYear(); y++) {
+      const key = `${zone}\0${y}`;
+      if (known.has(key)) continue;
+      known.add(key);
       const cached = readZoneYear(stateDir, zone, y);
       if (cached) importZoneYear(cached);
       else missing.push(y);

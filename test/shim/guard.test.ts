@@ -2,7 +2,7 @@
  * The `--scheduled` guard: the first run in a zone stores its offsets in the state dir, later
  * runs (fresh processes) answer from them without Intl.DateTimeFormat, always as isFireTime().
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
@@ -50,6 +50,20 @@ describe('shim/guard', () => {
     Intl.DateTimeFormat = RealDTF;
     expect(answers).toEqual(minutes.map((m) => isFireTime('30 2 * * *', 'Europe/Berlin', m)));
     expect(answers).toEqual([true, false, true, true, false]);
+  });
+
+  it('reads or builds each zone year once per guard: the minutes a late start looks back on cost no more reads', async () => {
+    const dir = tempStateDir();
+    const job = makeJob('berlin', { schedule: '0 3 * * *', timezone: 'Europe/Berlin' });
+    const guard = await freshGuard(dir);
+    const file = zoneYearPath(dir, 'Europe/Berlin', 2026)!;
+
+    expect(guard(job, new Date('2026-06-01T01:00:00Z'))).toBe(true);
+    rmSync(dirname(file), { recursive: true });
+    const later = Array.from({ length: 10 }, (_, i) => guard(job, new Date(Date.UTC(2026, 5, 1, 1, i + 1))));
+
+    expect(later.every((f) => !f)).toBe(true);
+    expect(existsSync(file)).toBe(false);
   });
 
   it('stores both years around New Year, and nothing for UTC', async () => {
