@@ -52,7 +52,7 @@ export interface CrontopusDeps {
    * Called after the Crontopus block was patched into status.json, under `statusLock`: the
    * daemon's reconciler takes that file for its own (see Reconciler.statusWritten).
    */
-  onStatusWritten?: () => Promise<void>;
+  onStatusWritten?: (before: string | null) => Promise<void>;
 }
 
 /** The settings that make a different agent: a reload with other ones replaces it. */
@@ -81,7 +81,8 @@ export function crontopusFor(cfg: AgentConfig, deps: CrontopusDeps): CrontopusAg
       writes = writes.then(async () => {
         await writeCrontopusStatus(stateDir, block);
         await deps.statusLock(async () => {
-          if (await patchStatus(state, block)) await deps.onStatusWritten?.();
+          const before = await state.statusStamp().catch(() => null);
+          if (await patchStatus(state, block)) await deps.onStatusWritten?.(before);
         });
       }).catch((err: Error) => deps.log.warn({ err: { message: err.message } }, 'Cannot record the Crontopus status'));
     },

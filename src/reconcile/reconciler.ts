@@ -19,9 +19,11 @@ export interface Reconciler {
   /**
    * Takes the status file as it is now for one this reconciler wrote: this process changed it
    * outside a sync (the daemon's Crontopus block), so the next sync must not take it for
-   * another process's (src/reconcile/lock.ts).
+   * another process's (src/reconcile/lock.ts). `before` is its stamp (StateStore.statusStamp)
+   * read before that change: when it is not the one this reconciler left, another process
+   * synced meanwhile, and the next sync must still read the state dir afresh.
    */
-  statusWritten(): Promise<void>;
+  statusWritten(before: string | null): Promise<void>;
 }
 
 /** The ports of {@link createReconciler}; without `state`, the file-system store of `config.stateDir`. */
@@ -33,8 +35,8 @@ export function createReconciler(ports: ReconcilerPorts): Reconciler {
   const mem: ReconcilerMemory = { cache: new Map(), written: new Map() };
   let running = false;
   return {
-    async statusWritten() {
-      if (mem.statusStamp !== undefined) await rememberStatus(deps, mem);
+    async statusWritten(before) {
+      if (mem.statusStamp !== undefined && before === mem.statusStamp) await rememberStatus(deps, mem);
     },
     async reconcile(opts = {}) {
       if (running) throw new Error('reconcile() called while a sync is running');

@@ -126,6 +126,24 @@ describe('reconcile/lock: one sync at a time per state dir', () => {
     expect((await state.readSnapshot('acme/a'))?.job.spec.schedule).toBe('0 2 * * *');
   });
 
+  it('a Crontopus patch of a status another process wrote meanwhile is not taken for its own: the next sync reads afresh', async () => {
+    const state = new MemoryStateStore('/state', () => true);
+    const rec = reconciler(state, new MemoryScheduler('src1'), new MemorySource({ 'a.yaml': manifest('a') }));
+    await rec.reconcile();
+    const status = await state.readStatus();
+    await state.writeStatus({ ...status!, lastSuccess: null }); // another process's sync
+    const before = await state.statusStamp();
+    await state.writeStatus({ ...status!, crontopus: null } as never); // the daemon's patch
+    await rec.statusWritten(before);
+    const reads: string[] = [];
+    const listSnapshots = state.listSnapshots.bind(state);
+    state.listSnapshots = async () => (reads.push('listSnapshots'), listSnapshots());
+
+    await rec.reconcile();
+
+    expect(reads).toEqual(['listSnapshots']);
+  });
+
   it.each([
     ['told of it (the daemon\'s own Crontopus block): reads nothing afresh', true, []],
     ['not told of it: takes it for another process\'s sync and reads the snapshots afresh', false, ['listSnapshots']],
@@ -135,8 +153,9 @@ describe('reconcile/lock: one sync at a time per state dir', () => {
     const rec = reconciler(state, adapter, new MemorySource({ 'a.yaml': manifest('a') }));
     await rec.reconcile();
     const status = await state.readStatus();
+    const before = await state.statusStamp();
     await state.writeStatus({ ...status!, lastSuccess: null });
-    if (told) await rec.statusWritten();
+    if (told) await rec.statusWritten(before);
     const reads: string[] = [];
     const listSnapshots = state.listSnapshots.bind(state);
     state.listSnapshots = async () => (reads.push('listSnapshots'), listSnapshots());

@@ -76,7 +76,7 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
     const key = crontopusKey(c);
     if (key === crontopus.key) return;
     await crontopus.agent?.stop();
-    const next = crontopusFor(c, { http, clock: systemClock, log, runner: nodeRunner, statusLock, flush: () => void flushNow(current), state: createFsStateStore(c.stateDir), onStatusWritten: () => agent.reconciler.statusWritten() });
+    const next = crontopusFor(c, { http, clock: systemClock, log, runner: nodeRunner, statusLock, flush: () => void flushNow(current), state: createFsStateStore(c.stateDir), onStatusWritten: (before) => agent.reconciler.statusWritten(before) });
     crontopus = { key, agent: next };
     next?.start();
   };
