@@ -212,7 +212,9 @@ function stripEmbeddedUrls(text: string): string {
   let out = '';
   let from = 0;
   for (let i = text.indexOf('://'); i >= 0; ) {
-    const start = i + 3;
+    let start = i + 3;
+    // WHATWG URL skips any further slashes before the authority of http(s) (`https:///u:p@h`).
+    while (text[start] === '/' || text[start] === '\\') start++;
     let end = start;
     let at = -1;
     for (; end < text.length; end++) {

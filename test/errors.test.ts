@@ -61,6 +61,7 @@ describe('errors', () => {
       ${'quoted URLs'}                    | ${`unable to access 'https://a:b c@h/r/': refused`}                             | ${`unable to access 'https://h/r/': refused`}
       ${'an IPv6 host'}                   | ${'connect to http://u:p@[fe80::1%25eth0]:80/r'}                               | ${'connect to http://[fe80::1%25eth0]:80/r'}
       ${'no URL'}                         | ${'mail bob@example.org: pw is p@ss'}                                          | ${'mail bob@example.org: pw is p@ss'}
+      ${'extra slashes (WHATWG skips them)'} | ${'POST https:///user:pw@host/x failed'}                                     | ${'POST https:///host/x failed'}
     `('removes every userinfo: $name', ({ text, want }: { text: string; want: string }) => {
       const out = stripUrlCredentials(text);
 

@@ -55,7 +55,7 @@ export function validateConfig(doc: RawDocument, data: Record<string, unknown>, 
   // A zero cap retries a failing sync at once, over and over: a busy loop and a herd.
   if ((durationMs(cfg.daemon.maxBackoff) ?? 1000) < 1000) issues.push(issue(['daemon', 'maxBackoff'], `daemon.maxBackoff must be at least 1s (got "${cfg.daemon.maxBackoff}")`));
   // The check-in URL is copied into every job snapshot for `exec`: credentials do not belong in it.
-  if (cfg.checkin.url && /^[a-z]+:\/\/[^/]*@/i.test(cfg.checkin.url)) {
+  if (cfg.checkin.url && hasUserinfo(cfg.checkin.url)) {
     issues.push(issue(['checkin', 'url'], 'checkin.url must not contain credentials (user:password@); authenticate with each job\'s checkin.secret (${VAR}) instead'));
   }
   if (cfg.source.maxFetchSize !== undefined && sizeBytes(cfg.source.maxFetchSize) === undefined) {
@@ -139,4 +139,14 @@ function sourceUrlProblem(url: string): string | null {
     return 'is not a valid URL';
   }
   return null;
+}
+
+/** Whether a URL carries credentials as Node's URL parser (which sends them) reads it. */
+function hasUserinfo(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.username !== '' || u.password !== '';
+  } catch {
+    return /^[a-z]+:\/\/[^/]*@/i.test(url);
+  }
 }

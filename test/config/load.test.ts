@@ -77,6 +77,10 @@ describe('config/load', () => {
 
     expect(err.message).toContain(`${f}:6:8: checkin.url must not contain credentials`);
     expect(err.message).not.toContain('hunter2');
+    // Node's URL parser skips the extra slashes and still sends the password.
+    const slashes = thrown(() => loadConfig({ file: file(`${minimal}checkin:\n  url: https:///bot:hunter2@checkins.example/api\n`), env: {} }));
+    expect(slashes.message).toContain('checkin.url must not contain credentials');
+    expect(slashes.message).not.toContain('hunter2');
   });
 
   it('names the variable of a bad override', () => {
