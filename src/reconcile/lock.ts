@@ -36,7 +36,14 @@ export class StateDirBusyError extends CronsyncError {
  */
 export const lockStateDir: Step = async (ctx, deps, mem) => {
   try {
-    ctx.syncLock = await acquireSyncLock(deps, ctx.startedAt, ctx.signal);
+    const got = await acquireSyncLock(deps, ctx.startedAt, ctx.signal);
+    ctx.syncLock = got.lock;
+    if (got.tookOver) {
+      // A sync that was killed may have written snapshots and entries this reconciler does not know.
+      deps.log.info({}, 'Took over the sync lock of a sync that ended without releasing it; reading the state dir afresh');
+      forgetStateDir(mem);
+      return;
+    }
   } catch (err) {
     // Without the lock this attempt writes nothing, its status file included: the state dir may
     // be another sync's right now.
@@ -55,12 +62,15 @@ export const lockStateDir: Step = async (ctx, deps, mem) => {
  * (a dead one is taken over). Also for commands that change the state dir outside a sync (prune).
  * @throws {StateDirBusyError} when the holder kept it all that time.
  */
-export async function acquireSyncLock(deps: Pick<ReconcilerDeps, 'state' | 'clock' | 'log'>, startedAt: Date, signal?: AbortSignal): Promise<HeldLock> {
+export async function acquireSyncLock(deps: Pick<ReconcilerDeps, 'state' | 'clock' | 'log'>, startedAt: Date, signal?: AbortSignal): Promise<{ lock: HeldLock; tookOver: boolean }> {
   const lock = deps.state.syncLock();
   const deadline = deps.clock.now().getTime() + SYNC_LOCK_WAIT_MS;
+  let tookOver = false;
+  // 'judged': a record was found stale, its holder gone (a sync killed mid-way).
+  const onStep = (step: string): void => void (step === 'judged' && (tookOver = true));
   for (let waited = false; ; waited = true) {
-    const got = await lock.tryAcquire({ ...selfIdentity(), runId: 'sync', startedAt: startedAt.toISOString() });
-    if (got.acquired) return got.lock;
+    const got = await lock.tryAcquire({ ...selfIdentity(), runId: 'sync', startedAt: startedAt.toISOString() }, { onStep });
+    if (got.acquired) return { lock: got.lock, tookOver };
     const h = got.holder;
     if (!waited) deps.log.info({ holderPid: h?.pid, holderStartedAt: h?.startedAt }, 'Another sync holds the state dir; waiting for it');
     if (deps.clock.now().getTime() + RETRY_MS > deadline) {

@@ -216,6 +216,9 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
     async writeStatus(status) {
       await (await import('../status/io.js')).writeStatus(dir, status);
     },
+    async deleteStatus() {
+      return removeFileSync(path('status.json'));
+    },
     async statusStamp() {
       return (await import('../status/io.js')).statusIdentity(dir);
     },

@@ -168,6 +168,10 @@ export class MemoryStateStore implements StateStore {
     if (this.text('status.json') !== text) this.put('status.json', text, STATE_MODES.public, true);
   }
 
+  async deleteStatus(): Promise<boolean> {
+    return this.files.delete('status.json');
+  }
+
   /** The status text itself: every status names its attempt's times, so no two are equal. */
   async statusStamp(): Promise<string | null> {
     return this.text('status.json');
@@ -221,6 +225,7 @@ export class MemoryStateStore implements StateStore {
       async tryAcquire(holder: LockHolder, o?: LockOptions): Promise<AcquireResult> {
         const cur = locks.get(key);
         if (live(cur, o)) return { acquired: false, holder: cur };
+        if (cur !== undefined) await o?.onStep?.('judged');
         let mine = { ...holder };
         locks.set(key, mine);
         return {

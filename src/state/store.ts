@@ -107,6 +107,8 @@ export interface StateStore {
    * knows another process synced the state dir in between.
    */
   statusStamp(): Promise<string | null>;
+  /** Deletes the status file (prune: nothing it lists is installed any more); whether it existed. @throws {IoError} */
+  deleteStatus(): Promise<boolean>;
 
   /** Names of the spooled check-ins, oldest first. */
   listSpool(): Promise<string[]>;

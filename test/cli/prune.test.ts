@@ -31,6 +31,7 @@ describe('cli/prune', () => {
     expect(readFileSync(join(dir, 'cron/cronsync'), 'utf8')).not.toContain('exec --scheduled');
     expect(existsSync(join(dir, 'state/jobs/acme/a.json'))).toBe(false);
     expect(existsSync(join(dir, 'state/sync.lock'))).toBe(false);
+    expect(existsSync(join(dir, 'state/status.json'))).toBe(false);
     expect(readFileSync(join(dir, 'cron/other'), 'utf8')).toBe('17 * * * * root /usr/local/bin/mine\n');
     expect((await cli(['prune', '--config', 'config.yaml'], dir)).code).toBe(2);
   });

@@ -126,6 +126,23 @@ describe('reconcile/lock: one sync at a time per state dir', () => {
     expect((await state.readSnapshot('acme/a'))?.job.spec.schedule).toBe('0 2 * * *');
   });
 
+  it('reads the state dir afresh after taking over the lock of a sync killed mid-way (its status never written)', async () => {
+    const DEAD = 2 ** 22 + 7;
+    const state = new MemoryStateStore('/state', (pid) => pid !== DEAD);
+    const rec = reconciler(state, new MemoryScheduler('src1'), new MemorySource({ 'a.yaml': manifest('a') }));
+    await rec.reconcile();
+    expect((await state.syncLock().tryAcquire({ ...holder, pid: DEAD })).acquired).toBe(true); // then kill -9
+    const reads: string[] = [];
+    const listSnapshots = state.listSnapshots.bind(state);
+    state.listSnapshots = async () => (reads.push('listSnapshots'), listSnapshots());
+
+    const out = await rec.reconcile();
+
+    expect(out.result).toBe('ok');
+    expect(reads).toEqual(['listSnapshots']);
+    expect(await state.syncLock().holder()).toBeNull();
+  });
+
   it('a Crontopus patch of a status another process wrote meanwhile is not taken for its own: the next sync reads afresh', async () => {
     const state = new MemoryStateStore('/state', () => true);
     const rec = reconciler(state, new MemoryScheduler('src1'), new MemorySource({ 'a.yaml': manifest('a') }));

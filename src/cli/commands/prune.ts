@@ -10,8 +10,8 @@ import type { CliIo } from '../io.js';
 
 export const usage = `Usage: cronsync prune --all [--force] [--config FILE]
 
-Removes every scheduler entry that carries this agent's source id, and their job snapshots,
-whatever the manifests say (protected jobs included). Entries without our marker, and other
+Removes every scheduler entry that carries this agent's source id, their job snapshots and the
+status file, whatever the manifests say (protected jobs included). Entries without our marker, and other
 sources' entries, are left alone. Used by the uninstallers.
 
 Without --force it only lists what it would remove.
@@ -28,7 +28,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   // One writer of the state dir and the scheduler at a time: a sync started meanwhile waits.
   await agent.state.prepare();
   const { acquireSyncLock, releaseStateDir } = await import('../../reconcile/lock.js');
-  const lock = await acquireSyncLock({ state: agent.state, clock: systemClock, log: agent.log }, systemClock.now(), signal);
+  const { lock } = await acquireSyncLock({ state: agent.state, clock: systemClock, log: agent.log }, systemClock.now(), signal);
   try {
     return await prune(agent, values.force, signal, io);
   } finally {
@@ -52,6 +52,8 @@ async function prune(agent: Awaited<ReturnType<typeof buildAgent>>, force: boole
     await agent.state.deleteSnapshot(e.marker!.jobId);
     await agent.state.deleteLastRun(e.marker!.jobId);
   }
+  // It listed what is gone now; without it, a daemon still running also rereads the state dir.
+  await agent.state.deleteStatus();
   io.stdout.write(`Removed ${ours.length} entr${ours.length === 1 ? 'y' : 'ies'}.\n`);
   return 0;
 }
