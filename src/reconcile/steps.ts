@@ -247,6 +247,17 @@ export const applyStep: Step = async (ctx, deps, mem) => {
     if (mem.written.get(d.id) !== text) writes.push({ snap, text, from: built });
     else sources.set(d.id, built);
   }
+  // An entry copied through as it is still runs `exec` with its snapshot: that carries this
+  // sync's runtime too, so that a narrowed allowedUsers or a new check-in URL reaches it.
+  const finalIds = new Set(plan.final.map((d) => d.id));
+  for (const e of plan.preserve) {
+    const id = e.marker?.jobId as JobId | undefined;
+    const last = id === undefined || finalIds.has(id) ? undefined : applied.get(id);
+    if (!last) continue;
+    const snap: JobSnapshot = { schemaVersion: 1, job: last.job, provenance: last.provenance, manifestHash: last.manifestHash, appliedAt: last.appliedAt ?? now, runtime };
+    const text = serializeJobSnapshot(snap);
+    if (mem.written.get(last.id) !== text) writes.push({ snap, text, from: { job: last.job, prov: last.provenance, provKey: '', appliedAt: snap.appliedAt, runtimeKey } });
+  }
   // Every snapshot is durable (in the batch) before the scheduler entries change.
   await state.writeSnapshots(writes.map((w) => w.snap));
   for (const { snap, text, from } of writes) {

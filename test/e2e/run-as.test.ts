@@ -286,4 +286,21 @@ describe.runIf(canRun)('e2e/run-as: spec.user with the cron.d adapter, agent as 
     expect(row(star, 'whoami')).toMatchObject({ state: 'installed', user: 'daemon' });
     expect(row(named, 'rooted')).toMatchObject({ state: 'installed', user: 'root' });
   });
+
+  // README: narrowing the list takes effect at the next sync for installed jobs too, also for
+  // a job whose entry is copied through as it is (its last version cannot be re-rendered now).
+  it('a narrowed allowedUsers stops an installed job at its next run, with exit 67 and the reason', async () => {
+    config = writeConfigWith(['root']);
+    const sync = await runCli(['sync', '--config', config]);
+    const s = await status();
+
+    const r = await exec(`${TENANT}/slow`, config, 0);
+
+    expect(sync.stderr).toBe('');
+    expect(markerJobs(readFileSync(path.join(cronDir, 'cronsync'), 'utf8'))).toContain(`${TENANT}/slow`);
+    expect(row(s, 'slow')).toMatchObject({ state: 'invalid' });
+    expect(r.code).toBe(67);
+    expect(r.stderr).toContain(`spec.user "${user}" is not allowed on this agent (scheduler.allowedUsers: root)`);
+    expect(liveProcesses(uid)).toEqual([]);
+  });
 });
