@@ -71,16 +71,23 @@ export function createNodeHttpClient(): HttpClient {
         const creq = mod.request(url, { method: req.method ?? 'GET', headers, agent: false }, (res) => {
           const chunks: Buffer[] = [];
           let size = 0;
-          res.on('data', (c: Buffer) => {
-            size += c.length;
-            if (size <= MAX_BODY) chunks.push(c);
-          });
-          res.on('end', () => {
+          const done = (): void => {
             clearTimeout(timer);
             const h: Record<string, string> = {};
             for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : v;
             resolve({ statusCode: res.statusCode ?? 0, headers: h, body: Buffer.concat(chunks).toString('utf8') });
+          };
+          res.on('data', (c: Buffer) => {
+            chunks.push(size + c.length > MAX_BODY ? c.subarray(0, MAX_BODY - size) : c);
+            size += c.length;
+            // A server that sends more than MAX_BODY (or never stops) is cut off there.
+            if (size >= MAX_BODY) {
+              res.removeAllListeners('data');
+              done();
+              res.destroy();
+            }
           });
+          res.on('end', done);
           res.on('error', (err) => fail(err));
         });
         const fail = (err: unknown): void => {
@@ -118,10 +125,23 @@ export function createUndiciHttpClient(): HttpClient {
           body: req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : Buffer.from(req.body),
           signal,
         });
-        const text = await res.body.text();
+        // At most MAX_BODY bytes are read: a server that sends more (or never stops) is cut off
+        // there, not buffered whole until the timeout.
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of res.body) {
+          const b = chunk as Buffer;
+          chunks.push(size + b.length > MAX_BODY ? b.subarray(0, MAX_BODY - size) : b);
+          size += b.length;
+          if (size >= MAX_BODY) {
+            res.body.destroy();
+            break;
+          }
+        }
+        const text = Buffer.concat(chunks).toString('utf8');
         const h: Record<string, string> = {};
         for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-        return { statusCode: res.statusCode, headers: h, body: text.slice(0, MAX_BODY) };
+        return { statusCode: res.statusCode, headers: h, body: text };
       } catch (err) {
         throw toTransportError(err, timeout.aborted);
       }
