@@ -229,23 +229,25 @@ export const applyStep: Step = async (ctx, deps, mem) => {
   type From = { job: Job; prov: Provenance; provKey: string; appliedAt: string; runtimeKey: string };
   const writes: { snap: JobSnapshot; text: string; from: From }[] = [];
   const sources = (mem.writtenFrom ??= new Map());
+  /** Stages the snapshot of `d` as applied at `appliedAt`, unless the file already holds it. */
+  const stage = (d: DesiredJob, appliedAt: string, provKey: string): void => {
+    const snap: JobSnapshot = { schemaVersion: 1, job: d.job, provenance: d.provenance, manifestHash: d.manifestHash, appliedAt, runtime };
+    const text = serializeJobSnapshot(snap);
+    const built: From = { job: d.job, prov: d.provenance, provKey, appliedAt, runtimeKey };
+    if (mem.written.get(d.id) !== text) writes.push({ snap, text, from: built });
+    else sources.set(d.id, built);
+  };
   for (const d of plan.final) {
     const prev = applied.get(d.id);
     const appliedAt = prev && prev.manifestHash === d.manifestHash ? prev.appliedAt ?? now : now;
     // An unchanged file yields the same Job object on a re-sync: skip serialising it again
     // (and its last applied version, built from the same Job, stays as it is).
     const from = sources.get(d.id);
-    const p = d.provenance;
     // The same provenance object (an unchanged selection) has the same key: not built again.
-    const provKey = from?.prov === p ? from.provKey : `${p.sourceId}\0${p.url}\0${p.ref}\0${p.commit}\0${p.path}\0${p.index}`;
+    const provKey = from?.prov === d.provenance ? from.provKey : provenanceKey(d.provenance);
     const same = from && from.job === d.job && from.provKey === provKey && from.appliedAt === appliedAt && from.runtimeKey === runtimeKey && mem.written.has(d.id);
     if (!same || prev?.job !== d.job) applied.set(d.id, { ...d, appliedAt });
-    if (same) continue;
-    const snap: JobSnapshot = { schemaVersion: 1, job: d.job, provenance: d.provenance, manifestHash: d.manifestHash, appliedAt, runtime };
-    const text = serializeJobSnapshot(snap);
-    const built: From = { job: d.job, prov: p, provKey, appliedAt, runtimeKey };
-    if (mem.written.get(d.id) !== text) writes.push({ snap, text, from: built });
-    else sources.set(d.id, built);
+    if (!same) stage(d, appliedAt, provKey);
   }
   // An entry copied through as it is still runs `exec` with its snapshot: that carries this
   // sync's runtime too, so that a narrowed allowedUsers or a new check-in URL reaches it.
@@ -253,10 +255,7 @@ export const applyStep: Step = async (ctx, deps, mem) => {
   for (const e of plan.preserve) {
     const id = e.marker?.jobId as JobId | undefined;
     const last = id === undefined || finalIds.has(id) ? undefined : applied.get(id);
-    if (!last) continue;
-    const snap: JobSnapshot = { schemaVersion: 1, job: last.job, provenance: last.provenance, manifestHash: last.manifestHash, appliedAt: last.appliedAt ?? now, runtime };
-    const text = serializeJobSnapshot(snap);
-    if (mem.written.get(last.id) !== text) writes.push({ snap, text, from: { job: last.job, prov: last.provenance, provKey: '', appliedAt: snap.appliedAt, runtimeKey } });
+    if (last) stage(last, last.appliedAt ?? now, provenanceKey(last.provenance));
   }
   // Every snapshot is durable (in the batch) before the scheduler entries change.
   await state.writeSnapshots(writes.map((w) => w.snap));
@@ -302,6 +301,11 @@ export { checkSecretsFile };
 
 /** The steps of a sync, in order. `diff` is the same list run with dryRun. */
 export const STEPS: readonly Step[] = [prepareStateDir, lockStateDir, checkSecretsFile, fetchSource, verifyStep, loadStep, selectStep, planStep, applyStep];
+
+/** What identifies a provenance, to tell an unchanged one without comparing its fields each sync. */
+function provenanceKey(p: Provenance): string {
+  return `${p.sourceId}\0${p.url}\0${p.ref}\0${p.commit}\0${p.path}\0${p.index}`;
+}
 
 function snapshotRuntime(deps: ReconcilerDeps): SnapshotRuntime {
   const c = deps.config;
