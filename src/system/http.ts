@@ -47,6 +47,23 @@ export class HttpTransportError extends CronsyncError {
 const DEFAULT_TIMEOUT_MS = 10_000;
 const MAX_BODY = 1 << 20;
 
+/**
+ * Collects a response body up to MAX_BODY bytes. `add` is true once that many were seen: a
+ * server that sends more (or never stops) is then cut off, not buffered until the timeout.
+ */
+function bodyCollector(): { add(chunk: Buffer): boolean; text(): string } {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return {
+    add(chunk) {
+      chunks.push(size + chunk.length > MAX_BODY ? chunk.subarray(0, MAX_BODY - size) : chunk);
+      size += chunk.length;
+      return size >= MAX_BODY;
+    },
+    text: () => Buffer.concat(chunks).toString('utf8'),
+  };
+}
+
 function toTransportError(err: unknown, timedOut: boolean): HttpTransportError {
   if (err instanceof HttpTransportError) return err;
   const code = timedOut ? 'ETIMEDOUT' : ((err as { code?: string })?.code ?? 'EUNKNOWN');
@@ -69,23 +86,18 @@ export function createNodeHttpClient(): HttpClient {
       return new Promise<HttpResponse>((resolve, reject) => {
         let timedOut = false;
         const creq = mod.request(url, { method: req.method ?? 'GET', headers, agent: false }, (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
+          const body = bodyCollector();
           const done = (): void => {
             clearTimeout(timer);
             const h: Record<string, string> = {};
             for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : v;
-            resolve({ statusCode: res.statusCode ?? 0, headers: h, body: Buffer.concat(chunks).toString('utf8') });
+            resolve({ statusCode: res.statusCode ?? 0, headers: h, body: body.text() });
           };
           res.on('data', (c: Buffer) => {
-            chunks.push(size + c.length > MAX_BODY ? c.subarray(0, MAX_BODY - size) : c);
-            size += c.length;
-            // A server that sends more than MAX_BODY (or never stops) is cut off there.
-            if (size >= MAX_BODY) {
-              res.removeAllListeners('data');
-              done();
-              res.destroy();
-            }
+            if (!body.add(c)) return;
+            res.removeAllListeners('data');
+            done();
+            res.destroy();
           });
           res.on('end', done);
           res.on('error', (err) => fail(err));
@@ -125,20 +137,13 @@ export function createUndiciHttpClient(): HttpClient {
           body: req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : Buffer.from(req.body),
           signal,
         });
-        // At most MAX_BODY bytes are read: a server that sends more (or never stops) is cut off
-        // there, not buffered whole until the timeout.
-        const chunks: Buffer[] = [];
-        let size = 0;
+        const body = bodyCollector();
         for await (const chunk of res.body) {
-          const b = chunk as Buffer;
-          chunks.push(size + b.length > MAX_BODY ? b.subarray(0, MAX_BODY - size) : b);
-          size += b.length;
-          if (size >= MAX_BODY) {
-            res.body.destroy();
-            break;
-          }
+          if (!body.add(chunk as Buffer)) continue;
+          res.body.destroy();
+          break;
         }
-        const text = Buffer.concat(chunks).toString('utf8');
+        const text = body.text();
         const h: Record<string, string> = {};
         for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
         return { statusCode: res.statusCode, headers: h, body: text };
