@@ -6,6 +6,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { watch as chokidarWatch } from 'chokidar';
 import { SourceError } from '../errors.js';
+import { refusedEntry } from '../system/walk.js';
 import { blobOid, diffFiles, fileOids, makeMatcher, sourceIdOf } from './select.js';
 import { MAX_FILE_BYTES } from './types.js';
 import type { Snapshot, Source, SourceConfig, SourceFile, SourceLog } from './types.js';
@@ -36,7 +37,7 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
         if (!match(rel)) continue;
         const full = path.join(dir, d.name);
         const st = await lstat(full);
-        const err = st.isSymbolicLink() ? 'symbolic link not followed' : !st.isFile() ? 'not a regular file' : st.size > MAX_FILE_BYTES ? `file is ${st.size} bytes, over the 1 MiB limit` : undefined;
+        const err = refusedEntry(st) ?? (st.size > MAX_FILE_BYTES ? `file is ${st.size} bytes, over the 1 MiB limit` : undefined);
         if (err) files.push({ path: rel, oid: blobOid(Buffer.alloc(0)), content: Buffer.alloc(0), error: err });
         else {
           const content = await readFile(full);

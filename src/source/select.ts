@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import picomatch from 'picomatch';
 import { stripUrlCredentials } from '../errors.js';
+import { SYMLINK_REFUSED } from '../system/walk.js';
 import { DEFAULT_PATHS, MAX_FILE_BYTES } from './types.js';
 import type { ChangeSet, Snapshot, SourceConfig, SourceFile } from './types.js';
 import type { TreeEntry } from './tree.js';
@@ -71,7 +72,7 @@ export async function buildFiles(entries: readonly TreeEntry[], readBlobs: BlobR
 }
 
 function modeError(mode: string): string | undefined {
-  if (mode === '120000') return 'symbolic link not followed';
+  if (mode === '120000') return SYMLINK_REFUSED;
   if (mode === '160000') return 'submodule not supported';
   if (mode !== '100644' && mode !== '100755' && mode !== '100664') return `unsupported file mode ${mode}`;
   return undefined;

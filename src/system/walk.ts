@@ -15,6 +15,18 @@ export interface FoundFile { absolute: string; display: string; error?: string }
 export interface ScanResult { files: FoundFile[]; errors: IoError[] }
 
 const MANIFEST = /\.ya?ml$/i;
+
+/** Why a source refuses a manifest path that is a symbolic link: never followed. */
+export const SYMLINK_REFUSED = 'symbolic link not followed';
+
+/**
+ * Why a source refuses a directory entry (`lstat` or `readdir` with file types) as a manifest,
+ * or undefined for a regular file. The directory and Git sources and `lint DIR` all say it with
+ * these words, so that lint fails in CI on exactly the files the agent would refuse.
+ */
+export function refusedEntry(e: { isSymbolicLink(): boolean; isFile(): boolean }): string | undefined {
+  return e.isSymbolicLink() ? SYMLINK_REFUSED : !e.isFile() ? 'not a regular file' : undefined;
+}
 const SKIP_DIRS = new Set(['.git', 'node_modules', '.cronsync']);
 
 /**
@@ -56,12 +68,9 @@ async function walk(dir: string, cwd: string, out: FoundFile[], errors: IoError[
     if (e.isDirectory()) {
       if (!SKIP_DIRS.has(e.name)) await walk(abs, cwd, out, errors);
     } else if (MANIFEST.test(e.name)) {
-      // The same words as the directory and Git sources (src/source/dir.ts, select.ts), so that
-      // lint fails in CI on exactly the files the agent would refuse. A FIFO is never opened.
-      const found: FoundFile = { absolute: abs, display: show(abs, cwd) };
-      if (e.isSymbolicLink()) found.error = 'symbolic link not followed';
-      else if (!e.isFile()) found.error = 'not a regular file';
-      out.push(found);
+      // Refused as the sources refuse it (never opened: a FIFO would block).
+      const error = refusedEntry(e);
+      out.push(error === undefined ? { absolute: abs, display: show(abs, cwd) } : { absolute: abs, display: show(abs, cwd), error });
     }
   }
 }
