@@ -191,8 +191,9 @@ function isZone(name: string): boolean {
 /**
  * `UTC` when TZ names a zone that libc cannot load (POSIX hosts): libc, and so cron, reads such a
  * name as the file of that name under /usr/share/zoneinfo (or TZDIR), exactly as spelled, and
- * runs on UTC when there is none and the name is no POSIX rule either. ICU is more lenient (`TZ=europe/berlin`, or a zone whose tzdata is not
- * installed in a container) and would name a zone cron does not use.
+ * runs on UTC when there is none and the name is no POSIX rule either. ICU is more lenient
+ * (`TZ=europe/berlin`, or a zone whose tzdata is not installed in a container) and would name a
+ * zone cron does not use.
  */
 function libcFallsBackToUtc(env: NodeJS.ProcessEnv, ports: HostZonePorts): 'UTC' | undefined {
   const name = (env.TZ ?? '').replace(/^:/, '');

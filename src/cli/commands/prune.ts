@@ -1,6 +1,7 @@
 /** `cronsync prune --all --force`: remove every scheduler entry of this agent's source (uninstall). */
 import { UsageError } from '../../errors.js';
 import type { Plan } from '../../plan/types.js';
+import { acquireSyncLock, releaseStateDir } from '../../reconcile/lock.js';
 import { previousSourceIds } from '../../reconcile/sources.js';
 import { AGENT_OPTIONS, buildAgent, loadAgentConfig } from '../agent.js';
 import { parseCommandArgs } from '../args.js';
@@ -27,7 +28,6 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const signal = new AbortController().signal;
   // One writer of the state dir and the scheduler at a time: a sync started meanwhile waits.
   await agent.state.prepare();
-  const { acquireSyncLock, releaseStateDir } = await import('../../reconcile/lock.js');
   const { lock } = await acquireSyncLock({ state: agent.state, clock: systemClock, log: agent.log }, systemClock.now(), signal);
   try {
     return await prune(agent, values.force, signal, io);
