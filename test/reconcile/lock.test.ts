@@ -27,6 +27,14 @@ function reconciler(state: StateStore, adapter: MemoryScheduler, source: MemoryS
   return createReconciler({ config: config(state.dir), source, adapter, scheduler: { kind: 'embedded', reason: 'test' }, clock, log: nullLogger, state });
 }
 
+/** Records each time `state`'s snapshots are listed: a reconciler reading the state dir afresh. */
+function recordReads(state: MemoryStateStore): string[] {
+  const reads: string[] = [];
+  const listSnapshots = state.listSnapshots.bind(state);
+  state.listSnapshots = async () => (reads.push('listSnapshots'), listSnapshots());
+  return reads;
+}
+
 const holder = { ...selfIdentity(), runId: 'sync', startedAt: '2026-11-23T09:59:00.000Z' };
 
 describe('reconcile/lock: one sync at a time per state dir', () => {
@@ -132,9 +140,7 @@ describe('reconcile/lock: one sync at a time per state dir', () => {
     const rec = reconciler(state, new MemoryScheduler('src1'), new MemorySource({ 'a.yaml': manifest('a') }));
     await rec.reconcile();
     expect((await state.syncLock().tryAcquire({ ...holder, pid: DEAD })).acquired).toBe(true); // then kill -9
-    const reads: string[] = [];
-    const listSnapshots = state.listSnapshots.bind(state);
-    state.listSnapshots = async () => (reads.push('listSnapshots'), listSnapshots());
+    const reads = recordReads(state);
 
     const out = await rec.reconcile();
 
@@ -152,9 +158,7 @@ describe('reconcile/lock: one sync at a time per state dir', () => {
     const before = await state.statusStamp();
     await state.writeStatus({ ...status!, crontopus: null } as never); // the daemon's patch
     await rec.statusWritten(before);
-    const reads: string[] = [];
-    const listSnapshots = state.listSnapshots.bind(state);
-    state.listSnapshots = async () => (reads.push('listSnapshots'), listSnapshots());
+    const reads = recordReads(state);
 
     await rec.reconcile();
 
@@ -173,9 +177,7 @@ describe('reconcile/lock: one sync at a time per state dir', () => {
     const before = await state.statusStamp();
     await state.writeStatus({ ...status!, lastSuccess: null });
     if (told) await rec.statusWritten(before);
-    const reads: string[] = [];
-    const listSnapshots = state.listSnapshots.bind(state);
-    state.listSnapshots = async () => (reads.push('listSnapshots'), listSnapshots());
+    const reads = recordReads(state);
 
     const out = await rec.reconcile();
 
