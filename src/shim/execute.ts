@@ -7,7 +7,7 @@ import type { Job, RetryPolicy, Step } from '../manifest/types.js';
 import type { Clock } from '../system/clock.js';
 import type { Runner } from '../system/runner.js';
 import { dropPrivileges } from '../system/users.js';
-import type { PasswdEntry } from '../system/users.js';
+import type { RunAs } from '../system/users.js';
 import { ARGS_REFUSED_EXIT, argsRefusal, shellCommand } from './command.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { ERROR_MAX_CHARS, OUTPUT_MAX_CHARS, TailBuffer, tailChars } from './output.js';
@@ -56,11 +56,12 @@ export interface ExecuteDeps {
   onChild?: (pid: number) => void;
   platform?: NodeJS.Platform;
   /**
-   * `spec.user`: the account the command runs as, through `setpriv` (see dropPrivileges; null
-   * when the shim already runs as it), and the default working directory (its home, or `/` when
-   * that does not exist, as login(1) does). Absent: the shim's own user and working directory.
+   * `spec.user`: the account the command runs as, through `setpriv` (see dropPrivileges; no
+   * switch when the shim already runs as its uid), and the default working directory (its home,
+   * or `/` when that does not exist, as login(1) does). Either way, descriptors the shim
+   * inherited are masked. Absent: the shim's own user and working directory.
    */
-  runAs?: { user: PasswdEntry; setpriv: string | null; cwd: string };
+  runAs?: RunAs;
 }
 
 interface Once {
@@ -87,8 +88,9 @@ export async function execute(job: Job, env: Record<string, string | undefined>,
   };
 
   const runProcess = async (command: string, args: readonly string[], timeoutMs: number | undefined): Promise<Once> => {
-    const plain = { ...shellCommand(command, args, d.platform), cwd: workingDir, env };
-    const cmd = d.runAs?.setpriv ? dropPrivileges(plain, d.runAs.user, d.runAs.setpriv) : plain;
+    const plain = { ...shellCommand(command, args, d.platform), cwd: workingDir, env, ...(d.runAs ? { maskInheritedFds: true } : {}) };
+    const sw = d.runAs?.switchTo;
+    const cmd = sw && d.runAs ? dropPrivileges(plain, d.runAs.user, sw.setpriv, sw.groups) : plain;
     const r = await d.runner.run(cmd, {
       timeoutMs, killGraceMs: d.killGraceMs, signal: d.signal, onSpawn: d.onChild,
       onStdout: (c) => { d.stdout.write(c); tail.push(c); },

@@ -18,7 +18,7 @@ import type { Runner } from '../system/runner.js';
 import type { Platform } from '../system/platform.js';
 import { nodeRunner } from '../system/runner.js';
 import { hostRunAsPorts, resolveRunAs, userEnv } from '../system/users.js';
-import type { PasswdEntry, RunAsPorts } from '../system/users.js';
+import type { RunAs, RunAsPorts } from '../system/users.js';
 import { EXEC_USAGE, parseExecArgs } from './cli.js';
 import { createLineLogger } from './log.js';
 import { createNodeHttpClient } from '../system/http.js';
@@ -122,7 +122,7 @@ export async function runExec(options: ExecOptions): Promise<number> {
 
   const runId = (o.uuid ?? randomUuid)();
   const fields = { jobId: o.jobId, runId };
-  let runAs: { user: PasswdEntry; setpriv: string | null; cwd: string } | undefined;
+  let runAs: RunAs | undefined;
   if (job.spec.user !== undefined) {
     const r = await resolveRunAs(job.spec.user, o.runAsPorts ?? hostRunAsPorts);
     // The agent's policy as of the last sync: a narrowed allowedUsers also stops a kept job.
@@ -133,7 +133,7 @@ export async function runExec(options: ExecOptions): Promise<number> {
       await record(o, { runId, startedAt: startedAt.toISOString(), finishedAt: o.clock.now().toISOString(), status: 'failure', exitCode: EXIT.runAs, durationMs: 0, attempts: 0 });
       return EXIT.runAs;
     }
-    if (r.ok) runAs = { user: r.user, setpriv: r.setpriv, cwd: r.cwd };
+    if (r.ok) runAs = { user: r.user, switchTo: r.switchTo, cwd: r.cwd };
   }
   const resolve = createResolver(o.env, snapshot.runtime.secretsFile, o.platform);
   let secret: string | undefined;

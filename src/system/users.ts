@@ -72,15 +72,37 @@ export function findSetpriv(candidates: readonly string[] = SETPRIV_PATHS): stri
 }
 
 /**
- * The command run through `setpriv --reuid --regid --init-groups`: setpriv sets the account's
- * supplementary groups (initgroups), gid and uid, then execs the command in place. The pid, and
- * so the process group that timeout, Replace and signal forwarding kill, stay the same. Node's
- * own spawn `uid`/`gid` would drop every supplementary group instead (libuv calls setgroups(0)).
+ * The command run through `setpriv --reuid --regid --groups`: setpriv sets the account's
+ * supplementary groups, gid and uid, then execs the command in place. The pid, and so the process
+ * group that timeout, Replace and signal forwarding kill, stay the same. Node's own spawn
+ * `uid`/`gid` would drop every supplementary group instead (libuv calls setgroups(0)).
+ * `groups` are the named account's (see accountGroups), given explicitly: setpriv's
+ * --init-groups would look the account up by uid, and so take the groups of whichever account
+ * comes first for a uid that several share.
  * The environment is the command's own (setpriv is not given --reset-env), and descriptors the
  * agent inherited are masked (see Command.maskInheritedFds).
  */
-export function dropPrivileges(cmd: Command, user: PasswdEntry, setpriv: string): Command {
-  return { ...cmd, file: setpriv, args: [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--', cmd.file, ...cmd.args], maskInheritedFds: true };
+export function dropPrivileges(cmd: Command, user: PasswdEntry, setpriv: string, groups: readonly number[]): Command {
+  const groupArg = groups.length > 0 ? `--groups=${groups.join(',')}` : '--clear-groups';
+  return { ...cmd, file: setpriv, args: [`--reuid=${user.uid}`, `--regid=${user.gid}`, groupArg, '--', cmd.file, ...cmd.args], maskInheritedFds: true };
+}
+
+/**
+ * The group ids of the account named `name`, as initgroups(3) would set them for it: its primary
+ * group and every group that lists it (`id -G NAME`, which looks the account up by name, so LDAP
+ * and sssd groups count too).
+ * @throws {Error} when they cannot be read.
+ */
+export async function accountGroups(name: string): Promise<number[]> {
+  const out = await new Promise<{ err: Error | null; stdout: string; stderr: string }>((resolve) => {
+    execFile('id', ['-G', '--', name], { encoding: 'utf8', timeout: 10_000 }, (err, stdout, stderr) => resolve({ err, stdout, stderr }));
+  });
+  const ids = out.stdout.trim().split(/\s+/).filter(Boolean);
+  if (out.err || ids.length === 0 || !ids.every((g) => /^\d+$/.test(g))) {
+    const why = out.stderr.trim().split('\n')[0] || (out.err ? out.err.message : 'no group ids');
+    throw new Error(`id -G ${name} failed: ${why}`);
+  }
+  return ids.map(Number);
 }
 
 /** The variables a command run as `user` starts from, as login(1) and cron set them. */
@@ -92,6 +114,8 @@ export function userEnv(user: PasswdEntry): Record<string, string> {
 export interface RunAsPorts {
   lookup: (name: string) => Promise<PasswdEntry | null>;
   setpriv: () => string | null;
+  /** The group ids of an account (see accountGroups). */
+  groups: (name: string) => Promise<number[]>;
   /** The shim's uid (undefined on Windows). */
   uid: () => number | undefined;
   /** True when `path` is a directory. */
@@ -101,17 +125,27 @@ export interface RunAsPorts {
 
 /** The host's ports. */
 export const hostRunAsPorts: RunAsPorts = {
-  lookup: lookupUser, setpriv: () => findSetpriv(), uid: () => process.getuid?.(), platform: process.platform,
+  lookup: lookupUser, setpriv: () => findSetpriv(), groups: accountGroups, uid: () => process.getuid?.(), platform: process.platform,
   isDir: (path) => statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false,
 };
 
 /**
- * How `cronsync exec` runs a command as `name`: the account, the setpriv to switch with (null
- * when the shim already runs as it) and the default working directory (the home, or `/` when it
- * does not exist, as login(1) does: `nobody`'s is /nonexistent), or why it cannot. Never falls
- * back to the shim's own user.
+ * How `cronsync exec` runs a command as an account: the account, how to switch to it (null when
+ * the shim already runs as its uid) and the default working directory.
  */
-export async function resolveRunAs(name: string, ports: RunAsPorts = hostRunAsPorts): Promise<{ ok: true; user: PasswdEntry; setpriv: string | null; cwd: string } | { ok: false; message: string }> {
+export interface RunAs {
+  user: PasswdEntry;
+  switchTo: { setpriv: string; groups: number[] } | null;
+  cwd: string;
+}
+
+/**
+ * How `cronsync exec` runs a command as `name`: the account, the setpriv and groups to switch
+ * with (null when the shim already runs as its uid) and the default working directory (the home,
+ * or `/` when it does not exist, as login(1) does: `nobody`'s is /nonexistent), or why it cannot.
+ * Never falls back to the shim's own user.
+ */
+export async function resolveRunAs(name: string, ports: RunAsPorts = hostRunAsPorts): Promise<({ ok: true } & RunAs) | { ok: false; message: string }> {
   if (ports.platform === 'win32') return { ok: false, message: windowsRunAsMessage(name) };
   let user: PasswdEntry | null;
   try {
@@ -122,11 +156,17 @@ export async function resolveRunAs(name: string, ports: RunAsPorts = hostRunAsPo
   if (!user) return { ok: false, message: `spec.user "${name}" does not exist on this host` };
   const me = ports.uid();
   const cwd = ports.isDir(user.home) ? user.home : '/';
-  if (me === user.uid) return { ok: true, user, setpriv: null, cwd };
+  if (me === user.uid) return { ok: true, user, switchTo: null, cwd };
   if (me !== 0) return { ok: false, message: `cannot run as user "${name}": cronsync exec runs as uid ${me ?? 'unknown'}, and only root can switch to another user` };
   const setpriv = ports.setpriv();
   if (!setpriv) return { ok: false, message: `cannot run as user "${name}": setpriv (util-linux) is not installed; it is needed to set the user's groups` };
-  return { ok: true, user, setpriv, cwd };
+  let groups: number[];
+  try {
+    groups = await ports.groups(user.name);
+  } catch (err) {
+    return { ok: false, message: `cannot look up the groups of user "${name}": ${(err as Error).message}` };
+  }
+  return { ok: true, user, switchTo: { setpriv, groups }, cwd };
 }
 
 /** Why a Windows agent rejects `spec.user` (the task principal does not carry it yet). */

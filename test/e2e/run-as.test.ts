@@ -3,7 +3,8 @@
  * cron.d dir) and a plain directory source. `cronsync exec` is started directly, as root, the
  * way the cron.d entry starts it, rather than waiting up to a minute for a cron daemon
  * (test/e2e/cron-daemon.test.ts covers real firing). A throwaway user with a supplementary group
- * is created with useradd and removed afterwards. Root only, with useradd and setpriv; skipped otherwise.
+ * is created with useradd and removed afterwards, with a second account sharing its uid (useradd -o)
+ * and another group. Root only, with useradd and setpriv; skipped otherwise.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -76,6 +77,9 @@ const fields = (text: string): Record<string, string> => Object.fromEntries(text
 describe.runIf(canRun)('e2e/run-as: spec.user with the cron.d adapter, agent as root', { timeout: 60_000 }, () => {
   const user = `csra${process.pid % 100000}`;
   const group = `csrag${process.pid % 100000}`;
+  // Shares `user`'s uid, comes after it in the password database, and has another group.
+  const twin = `csrb${process.pid % 100000}`;
+  const twinGroup = `csrbg${process.pid % 100000}`;
   let dir = '';
   let repo = '';
   let stateDir = '';
@@ -85,6 +89,7 @@ describe.runIf(canRun)('e2e/run-as: spec.user with the cron.d adapter, agent as 
   let server: CheckinServer;
   let uid = -1;
   let gid = -1;
+  let twinGid = -1;
 
   const writeConfigWith = (allowedUsers: string[] | '*'): string => writeConfig(dir, {
     agent: { name: 'host-1', tenant: TENANT },
@@ -101,14 +106,23 @@ describe.runIf(canRun)('e2e/run-as: spec.user with the cron.d adapter, agent as 
   };
   const row = (s: Awaited<ReturnType<typeof status>>, name: string) => s.jobs.find((j) => j.id === `${TENANT}/${name}`);
 
-  beforeAll(async () => {
-    await ensureBuilt();
+  const removeAccounts = (): void => {
+    spawnSync('userdel', [twin], { stdio: 'ignore' });
     spawnSync('userdel', ['-r', user], { stdio: 'ignore' });
     spawnSync('groupdel', [group], { stdio: 'ignore' });
+    spawnSync('groupdel', [twinGroup], { stdio: 'ignore' });
+  };
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    removeAccounts();
     expect(spawnSync('groupadd', [group]).status).toBe(0);
+    expect(spawnSync('groupadd', [twinGroup]).status).toBe(0);
     expect(spawnSync('useradd', ['-m', '-s', '/bin/sh', '-G', group, user]).status).toBe(0);
     uid = Number(spawnSync('id', ['-u', user], { encoding: 'utf8' }).stdout);
     gid = Number(spawnSync('getent', ['group', group], { encoding: 'utf8' }).stdout.split(':')[2]);
+    twinGid = Number(spawnSync('getent', ['group', twinGroup], { encoding: 'utf8' }).stdout.split(':')[2]);
+    expect(spawnSync('useradd', ['-o', '-u', String(uid), '-M', '-N', '-g', twinGroup, '-d', `/home/${user}`, '-s', '/bin/sh', twin]).status).toBe(0);
     dir = mkdtempSync(path.join(tmpdir(), 'cronsync-e2e-runas-'));
     // Traversable by the job's user, so only the state dir's and files' own modes protect them.
     chmodSync(dir, 0o755);
@@ -133,6 +147,8 @@ describe.runIf(canRun)('e2e/run-as: spec.user with the cron.d adapter, agent as 
       `cat "${secrets}" >/dev/null 2>&1 && echo secrets=readable || echo secrets=denied`,
     ].join('\n');
     writeFileSync(path.join(repo, 'whoami.yaml'), job('whoami', probe, [`  user: ${user}`, '  env: { JOB_TOKEN: "${JOB_TOKEN}" }']));
+    writeFileSync(path.join(repo, 'twin.yaml'), job('twin', probe, [`  user: ${twin}`]));
+    writeFileSync(path.join(repo, 'rootfds.yaml'), job('rootfds', probe, ['  user: root']));
     writeFileSync(path.join(repo, 'plain.yaml'), job('plain', 'echo "uid=$(id -u)"'));
     writeFileSync(path.join(repo, 'nobody.yaml'), job('nobody', 'echo "uid=$(id -u) pwd=$(pwd) home=$HOME"', ['  user: nobody']));
     writeFileSync(path.join(repo, 'slow.yaml'), job('slow', 'sleep 300 & sleep 300', [`  user: ${user}`, '  timeout: 1s']));
@@ -141,7 +157,7 @@ describe.runIf(canRun)('e2e/run-as: spec.user with the cron.d adapter, agent as 
     writeFileSync(path.join(repo, 'replaced.yaml'), job('replaced', '[ -e "$HOME/taken" ] && exit 0; touch "$HOME/taken"; sleep 300 & sleep 300', [`  user: ${user}`, '  concurrency: Replace']));
     writeFileSync(path.join(repo, 'denied.yaml'), job('denied', 'id -u', ['  user: daemon']));
     writeFileSync(path.join(repo, 'ghost.yaml'), job('ghost', 'id -u', ['  user: csnosuchuser']));
-    config = writeConfigWith([user, 'csnosuchuser', 'nobody']);
+    config = writeConfigWith([user, twin, 'csnosuchuser', 'nobody', 'root']);
   }, 180_000);
 
   afterAll(async () => {
@@ -156,8 +172,7 @@ describe.runIf(canRun)('e2e/run-as: spec.user with the cron.d adapter, agent as 
         }
       }
     }
-    spawnSync('userdel', ['-r', user], { stdio: 'ignore' });
-    spawnSync('groupdel', [group], { stdio: 'ignore' });
+    removeAccounts();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -165,13 +180,13 @@ describe.runIf(canRun)('e2e/run-as: spec.user with the cron.d adapter, agent as 
     const r = await runCli(['sync', '--config', config]);
 
     expect(r.stderr).toBe('');
-    expect(markerJobs(readFileSync(path.join(cronDir, 'cronsync'), 'utf8'))).toEqual(['acme/long', 'acme/nobody', 'acme/plain', 'acme/replaced', 'acme/slow', 'acme/whoami']);
+    expect(markerJobs(readFileSync(path.join(cronDir, 'cronsync'), 'utf8'))).toEqual(['acme/long', 'acme/nobody', 'acme/plain', 'acme/replaced', 'acme/rootfds', 'acme/slow', 'acme/twin', 'acme/whoami']);
     const s = await status();
     const table = (await runCli(['status', '--config', config])).stdout.split('\n');
     expect(row(s, 'whoami')).toMatchObject({ state: 'installed', user });
     expect(row(s, 'plain')).toMatchObject({ state: 'installed', user: 'root' });
     expect(row(s, 'denied')).toMatchObject({ state: 'invalid', user: 'daemon' });
-    expect(row(s, 'denied')?.reason).toContain(`spec.user "daemon" is not allowed on this agent (scheduler.allowedUsers: ${user}, csnosuchuser, nobody)`);
+    expect(row(s, 'denied')?.reason).toContain(`spec.user "daemon" is not allowed on this agent (scheduler.allowedUsers: ${user}, ${twin}, csnosuchuser, nobody, root)`);
     expect(row(s, 'ghost')?.reason).toContain('spec.user "csnosuchuser" does not exist on this host');
     expect(table.find((l) => l.startsWith('JOB'))).toMatch(/ STATE +USER +LAST RUN$/);
     expect(table.find((l) => l.startsWith('acme/whoami'))).toMatch(new RegExp(` installed +${user} +-$`));
@@ -197,6 +212,37 @@ describe.runIf(canRun)('e2e/run-as: spec.user with the cron.d adapter, agent as 
     expect(out.groups?.split(' ').map(Number)).toContain(gid);
     expect(out.groups?.split(' ').map(Number)).not.toContain(0);
     // The descriptor the agent inherited (the secrets file) reaches the job as /dev/null.
+    const fds = out.fds?.trim().split(' ').filter(Boolean) ?? [];
+    expect(fds).toContain(`${INHERITED_FD}:/dev/null`);
+    expect(fds.filter((e) => !e.endsWith(':/dev/null'))).toEqual([]);
+  });
+
+  it('gives an account that shares a uid its own groups, not those of the first account with that uid', async () => {
+    const fd = openSync('/dev/null', 'r');
+    const r = await exec(`${TENANT}/twin`, config, fd);
+    closeSync(fd);
+
+    expect(r.code).toBe(0);
+    const out = fields(String(server.delivered().find((b) => b.job_name === 'twin')?.output ?? ''));
+    expect(out).toMatchObject({ uid: String(uid), gid: String(twinGid), username: twin });
+    const groups = out.groups?.split(' ').map(Number);
+    expect(groups).toContain(twinGid);
+    expect(groups).not.toContain(gid);
+    expect(groups).not.toContain(0);
+  });
+
+  it('masks the agent\'s descriptors also for a job whose account is the agent\'s own (root)', async () => {
+    const fd = openSync(secrets, 'r');
+    let r: Exec;
+    try {
+      r = await exec(`${TENANT}/rootfds`, config, fd);
+    } finally {
+      closeSync(fd);
+    }
+
+    expect(r.code).toBe(0);
+    const out = fields(String(server.delivered().find((b) => b.job_name === 'rootfds')?.output ?? ''));
+    expect(out).toMatchObject({ uid: '0', username: 'root', secrets: 'readable' });
     const fds = out.fds?.trim().split(' ').filter(Boolean) ?? [];
     expect(fds).toContain(`${INHERITED_FD}:/dev/null`);
     expect(fds.filter((e) => !e.endsWith(':/dev/null'))).toEqual([]);
@@ -265,7 +311,7 @@ describe.runIf(canRun)('e2e/run-as: spec.user with the cron.d adapter, agent as 
     const r = await runCli(['sync', '--config', config]);
 
     expect(r.stderr).toBe('');
-    expect(markerJobs(readFileSync(path.join(cronDir, 'cronsync'), 'utf8'))).toEqual(['acme/added', 'acme/long', 'acme/nobody', 'acme/plain', 'acme/replaced', 'acme/slow', 'acme/whoami']);
+    expect(markerJobs(readFileSync(path.join(cronDir, 'cronsync'), 'utf8'))).toEqual(['acme/added', 'acme/long', 'acme/nobody', 'acme/plain', 'acme/replaced', 'acme/rootfds', 'acme/slow', 'acme/twin', 'acme/whoami']);
     const s = await status();
     expect(row(s, 'whoami')).toMatchObject({ state: 'invalid', user });
     expect(row(s, 'whoami')?.reason).toContain('spec.user "daemon" is not allowed');

@@ -14,7 +14,7 @@ afterEach(removeTempStateDirs);
 const BACKUP: PasswdEntry = { name: 'backup', uid: 34, gid: 34, home: '/var/backups', shell: '/usr/sbin/nologin' };
 
 function ports(o: Partial<RunAsPorts> = {}): RunAsPorts {
-  return { lookup: async (n) => (n === 'backup' ? BACKUP : null), setpriv: () => '/usr/bin/setpriv', uid: () => 0, platform: 'linux', isDir: () => true, ...o };
+  return { lookup: async (n) => (n === 'backup' ? BACKUP : null), setpriv: () => '/usr/bin/setpriv', groups: async (n) => (n === 'backup' ? [34, 6] : []), uid: () => 0, platform: 'linux', isDir: () => true, ...o };
 }
 
 async function run(spec: Parameters<typeof makeJob>[1], p: RunAsPorts, allowedUsers?: readonly string[] | '*') {
@@ -54,7 +54,7 @@ describe('shim/run: spec.user', () => {
     expect(r.code).toBe(0);
     expect(r.seen).toHaveLength(1);
     const cmd = r.seen[0]!;
-    expect([cmd.file, ...cmd.args]).toEqual(['/usr/bin/setpriv', '--reuid=34', '--regid=34', '--init-groups', '--', '/bin/sh', '-c', 'pg_dump']);
+    expect([cmd.file, ...cmd.args]).toEqual(['/usr/bin/setpriv', '--reuid=34', '--regid=34', '--groups=34,6', '--', '/bin/sh', '-c', 'pg_dump']);
     expect(cmd.maskInheritedFds).toBe(true);
     expect(cmd.cwd).toBe('/var/backups');
     expect(cmd.env).toEqual({
@@ -77,10 +77,13 @@ describe('shim/run: spec.user', () => {
   });
 
   it('needs no switch when the shim already runs as the account', async () => {
-    const r = await run({ user: 'backup' }, ports({ uid: () => 34 }));
+    const r = await run({ user: 'backup' }, ports({ uid: () => 34, groups: async () => { throw new Error('not called'); } }));
 
+    expect(r.code).toBe(0);
     expect(r.seen[0]?.file).toBe('/bin/sh');
     expect(r.seen[0]?.env?.HOME).toBe('/var/backups');
+    // Still none of the agent's descriptors: the account is the shim's own, the job is not.
+    expect(r.seen[0]?.maskInheritedFds).toBe(true);
   });
 
   it('leaves a job without spec.user as it was: the agent\'s environment, no setpriv', async () => {
@@ -89,6 +92,7 @@ describe('shim/run: spec.user', () => {
     expect(r.seen[0]?.file).toBe('/bin/sh');
     expect(r.seen[0]?.env?.AGENT_TOKEN).toBe('agent-only');
     expect(r.seen[0]?.cwd).toBeUndefined();
+    expect(r.seen[0]?.maskInheritedFds).toBeUndefined();
   });
 
   it.each([
@@ -96,6 +100,7 @@ describe('shim/run: spec.user', () => {
     { name: 'a non-root shim', p: ports({ uid: () => 1000 }), user: 'backup', message: 'cannot run as user "backup": cronsync exec runs as uid 1000, and only root can switch to another user' },
     { name: 'no setpriv', p: ports({ setpriv: () => null }), user: 'backup', message: 'cannot run as user "backup": setpriv (util-linux) is not installed' },
     { name: 'Windows', p: ports({ platform: 'win32' }), user: 'backup', message: 'spec.user "backup" is not supported on Windows agents yet' },
+    { name: 'groups that cannot be read', p: ports({ groups: async () => { throw new Error('id -G backup failed: cannot find name for group ID 34'); } }), user: 'backup', message: 'cannot look up the groups of user "backup": id -G backup failed' },
     { name: 'a failing lookup', p: ports({ lookup: async () => { throw new Error('getent passwd backup failed (1)'); } }), user: 'backup', message: 'cannot look up user "backup": getent passwd backup failed (1)' },
   ])('refuses to run with $name, never as the agent (exit 67)', async ({ p, user, message }) => {
     const r = await run({ user }, p);

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { dropPrivileges, findSetpriv, lookupAccounts, lookupUser, parsePasswdLine, userEnv } from '../../src/system/users.js';
+import { accountGroups, dropPrivileges, findSetpriv, lookupAccounts, lookupUser, parsePasswdLine, userEnv } from '../../src/system/users.js';
 import type { PasswdEntry } from '../../src/system/users.js';
 
 const hasGetent = spawnSync('sh', ['-c', 'command -v getent'], { stdio: 'ignore' }).status === 0;
@@ -17,15 +17,17 @@ describe('system/users', () => {
     expect(parsePasswdLine(line)).toEqual(want);
   });
 
-  it('dropPrivileges runs the command through setpriv in place, masking inherited descriptors', () => {
+  it('dropPrivileges runs the command through setpriv in place, with the account\'s groups, masking inherited descriptors', () => {
     const user: PasswdEntry = { name: 'svc', uid: 1001, gid: 1002, home: '/home/svc', shell: '/bin/sh' };
 
-    const cmd = dropPrivileges({ file: '/bin/sh', args: ['-c', 'echo "$1"', 'sh', 'a b'], cwd: '/tmp', env: { A: '1' } }, user, '/usr/bin/setpriv');
+    const cmd = dropPrivileges({ file: '/bin/sh', args: ['-c', 'echo "$1"', 'sh', 'a b'], cwd: '/tmp', env: { A: '1' } }, user, '/usr/bin/setpriv', [1002, 27]);
+    const none = dropPrivileges({ file: '/bin/true', args: [] }, user, '/usr/bin/setpriv', []);
 
     expect(cmd).toEqual({
-      file: '/usr/bin/setpriv', args: ['--reuid=1001', '--regid=1002', '--init-groups', '--', '/bin/sh', '-c', 'echo "$1"', 'sh', 'a b'],
+      file: '/usr/bin/setpriv', args: ['--reuid=1001', '--regid=1002', '--groups=1002,27', '--', '/bin/sh', '-c', 'echo "$1"', 'sh', 'a b'],
       cwd: '/tmp', env: { A: '1' }, maskInheritedFds: true,
     });
+    expect(none.args).toEqual(['--reuid=1001', '--regid=1002', '--clear-groups', '--', '/bin/true']);
     expect(userEnv(user)).toEqual({ PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/home/svc', USER: 'svc', LOGNAME: 'svc', SHELL: '/bin/sh' });
   });
 
@@ -51,5 +53,13 @@ describe('system/users', () => {
     expect(await lookupUser('root')).toMatchObject({ name: 'root', uid: 0, gid: 0 });
     expect(await lookupUser('csnosuchuser')).toBeNull();
     expect(await lookupUser('0')).toBeNull();
+  });
+
+  it.runIf(hasGetent)('accountGroups reads an account\'s group ids by name, and fails with the reason for a missing one', async () => {
+    const want = spawnSync('id', ['-G', 'root'], { encoding: 'utf8' }).stdout.trim().split(' ').map(Number);
+
+    expect(await accountGroups('root')).toEqual(want);
+    expect(want).toContain(0);
+    await expect(accountGroups('csnosuchuser')).rejects.toThrow(/^id -G csnosuchuser failed: \S/);
   });
 });
