@@ -34,12 +34,13 @@ export function lastRunPath(stateDir: string, id: JobId | string): string {
 }
 
 /**
- * Records the last run of a job atomically (mode 0644: it holds no secret). Not fsynced: the
- * record is informational and rewritten by every run.
+ * Records the last run of a job atomically, private to the agent's user (0600, like the rest of
+ * the state dir: a job running as another account learns nothing of the others). Not fsynced:
+ * the record is informational and rewritten by every run.
  * @throws {IoError}
  */
 export async function writeLastRun(stateDir: string, id: JobId | string, run: LastRun): Promise<void> {
-  writeFileAtomicSync(lastRunPath(stateDir, id), serializeLastRun(run), 0o644, false);
+  writeFileAtomicSync(lastRunPath(stateDir, id), serializeLastRun(run), 0o600, false);
 }
 
 /**

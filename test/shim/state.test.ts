@@ -56,7 +56,7 @@ describe('state/snapshots', () => {
 });
 
 describe('state/runs', () => {
-  it('round-trips the last run', async () => {
+  it('round-trips the last run, private to the agent (0600) as README\'s isolation promises', async () => {
     const dir = tempStateDir();
     const run = { runId: 'r1', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z', status: 'success' as const, exitCode: 0, durationMs: 1000, attempts: 1 };
 
@@ -65,6 +65,7 @@ describe('state/runs', () => {
     expect(await readLastRun(dir, 'acme/job')).toEqual(run);
     expect(lastRunPath(dir, 'acme/job')).toBe(join(dir, 'runs', 'acme', 'job.json'));
     expect(await readLastRun(dir, 'acme/other')).toBeNull();
+    if (process.platform !== 'win32') expect(statSync(lastRunPath(dir, 'acme/job')).mode & 0o777).toBe(0o600);
   });
 });
 
