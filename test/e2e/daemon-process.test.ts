@@ -17,6 +17,14 @@ import type { StatusFile } from '../../src/status/types.js';
 import { ensureBuilt, exitWithin, jobYaml, startCli, startTcpProxy, waitFor } from './fixtures/daemon-process.js';
 import type { CliChild, LogLine, TcpProxy } from './fixtures/daemon-process.js';
 import { createRepo, gitAvailable, startGitServer } from './helpers/git-server.js';
+import { startCheckinServer } from './helpers/checkin-server.js';
+import { runCli } from './fixtures/sync-cli.js';
+import { runExec } from '../../src/shim/run.js';
+import { listSpool } from '../../src/shim/spool.js';
+import { systemClock } from '../../src/system/clock.js';
+import { createNodeHttpClient } from '../../src/system/http.js';
+import { nodeRunner } from '../../src/system/runner.js';
+import { memoryLog } from '../shim/fixtures.js';
 import type { GitServer, TestRepo } from './helpers/git-server.js';
 
 const INTERVAL_MS = 1_000;
@@ -68,7 +76,7 @@ function tempEnv(): Env {
   return { dir, stateDir: join(dir, 'state'), cronDir, config: join(dir, 'config.yaml'), cronFile: join(cronDir, 'cronsync') };
 }
 
-function writeConfig(env: Env, o: { url: string; labels?: string; interval?: string; webhooks?: boolean; exclude?: string }): void {
+function writeConfig(env: Env, o: { url: string; labels?: string; interval?: string; webhooks?: boolean; exclude?: string; checkinUrl?: string }): void {
   writeFileSync(env.config, [
     'agent:',
     '  name: proc-host',
@@ -84,6 +92,7 @@ function writeConfig(env: Env, o: { url: string; labels?: string; interval?: str
     '  kind: cron.d',
     `  cronDir: ${JSON.stringify(env.cronDir)}`,
     `stateDir: ${JSON.stringify(env.stateDir)}`,
+    ...(o.checkinUrl ? [`checkin: { url: ${JSON.stringify(o.checkinUrl)} }`] : []),
     'daemon:',
     '  maxBackoff: 2s',
     '  health: { listen: "127.0.0.1:0" }',
@@ -285,6 +294,46 @@ describe.skipIf(!gitAvailable)('e2e daemon process', () => {
     expect(st.counts.conflicts).toBe(0);
     expect(st.jobs.map((j) => `${j.id}:${j.state}`).sort()).toEqual(['t1/one:installed', 't1/three:installed']);
     expect(cronJobs(env)).toEqual(['t1/one', 't1/three']);
+  }, 60_000);
+
+  it('a check-in API that hangs holds up neither the next syncs nor the stop; the spooled check-in stays on disk', async () => {
+    const env = tempEnv();
+    const repo = newRepo(server.root, 'hang', { 'jobs/one.yaml': jobYaml('t1', 'one') });
+    const api = await startCheckinServer(() => 'hang');
+    cleanups.push(() => api.close());
+    writeConfig(env, { url: server.repoUrl('hang'), checkinUrl: api.url });
+    expect((await runCli(['sync', '--config', env.config])).code).toBe(0);
+    // A run whose check-in gets no answer is spooled.
+    await runExec({
+      jobId: 't1/one', stateDir: env.stateDir, clock: systemClock, http: createNodeHttpClient(), runner: nodeRunner,
+      log: memoryLog(), env: {}, stdout: { write: () => true }, stderr: { write: () => true }, requestTimeoutMs: 200, checkinBudgetMs: 1,
+    });
+    const spooled = await listSpool(env.stateDir);
+    await waitFor('the exec\'s connection closed', () => api.openConnections() === 0, WAIT_MS);
+
+    const child = startDaemon(env);
+    // The daemon's flush sends the spooled check-in; the API holds it without an answer.
+    await waitFor('the flush held by the API', () => api.received.length === 2, WAIT_MS);
+    const heldSince = status(env)?.lastAttempt.startedAt;
+    repo.commit({ 'jobs/two.yaml': jobYaml('t1', 'two') });
+    await cronHas(env, ['t1/one', 't1/two'], WAIT_MS);
+    const later = await waitFor('a sync after the held flush began', () => {
+      const s = status(env);
+      return s && heldSince !== undefined && s.lastAttempt.startedAt > heldSince ? s : undefined;
+    }, WAIT_MS);
+    // Both happened while the flush's request was still open: the syncs did not wait for it.
+    const openDuringSyncs = api.openConnections();
+    const requestsDuringSyncs = api.received.length;
+    child.proc.kill('SIGTERM');
+    const code = await exitWithin(child, WAIT_MS);
+
+    expect(spooled).toHaveLength(1);
+    expect(later.lastAttempt.result).toBe('ok');
+    expect(openDuringSyncs).toBe(1);
+    // One flush at a time: the syncs meanwhile did not start a second send.
+    expect(requestsDuringSyncs).toBe(2);
+    expect(code).toBe(0);
+    expect(await listSpool(env.stateDir)).toEqual(spooled);
   }, 60_000);
 
   it('SIGTERM during a sync finishes it, logs the stop in order, exits 0 and leaves a consistent cron.d file, snapshots and status', async () => {

@@ -9,6 +9,7 @@ import type { DaemonLoop } from '../../daemon/loop.js';
 import { createSerialLock, crontopusFor, crontopusKey, instancesAfterSync } from '../../daemon/crontopus.js';
 import type { CrontopusAgent } from '../../crontopus/client.js';
 import { runDaemon } from '../../daemon/run.js';
+import { createBackgroundTask } from '../../daemon/background.js';
 import type { SignalSource } from '../../daemon/run.js';
 import type { PromMetrics } from '../../daemon/metrics.js';
 import { parseListenAddress } from '../../daemon/http.js';
@@ -71,12 +72,18 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
     return null;
   });
   let crontopus: { key: string | null; agent: CrontopusAgent | null } = { key: null, agent: null };
+  /** The spool flush, beside the sync loop: after each sync, and after enrolling again. */
+  const spoolFlush = createBackgroundTask(async (signal) => {
+    const flushed = await flushNow(current, signal);
+    if (flushed?.refused) crontopus.agent?.tokenRefused();
+    if (flushed) for (let i = 0; i < flushed.delivered; i++) metrics?.checkin('sent');
+  }, (err) => log.warn({ err: { message: (err as Error)?.message } }, 'Check-in spool flush failed'));
   /** Starts the Crontopus agent of `c` (checkin.protocol crontopus-agent), replacing one with other settings. */
   const useCrontopus = async (c: AgentConfig): Promise<void> => {
     const key = crontopusKey(c);
     if (key === crontopus.key) return;
     await crontopus.agent?.stop();
-    const next = crontopusFor(c, { http, clock: systemClock, log, runner: nodeRunner, statusLock, flush: () => void flushNow(current), state: createFsStateStore(c.stateDir), onStatusWritten: (before) => agent.reconciler.statusWritten(before) });
+    const next = crontopusFor(c, { http, clock: systemClock, log, runner: nodeRunner, statusLock, flush: () => spoolFlush.kick(), state: createFsStateStore(c.stateDir), onStatusWritten: (before) => agent.reconciler.statusWritten(before) });
     crontopus = { key, agent: next };
     next?.start();
   };
@@ -164,9 +171,8 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
       if (verified && verified.result !== 'valid') metrics?.sourceVerifyFailure(verified.result);
       const instances = instancesAfterSync(out.context, out.status, out.result === 'error');
       if (instances) crontopus.agent?.afterSync(instances);
-      const flushed = await flushNow(current, signal);
-      if (flushed?.refused) crontopus.agent?.tokenRefused();
-      if (flushed) for (let i = 0; i < flushed.delivered; i++) metrics?.checkin('sent');
+      // Not awaited: a hanging check-in API must not hold up the next sync (see background.ts).
+      spoolFlush.kick();
       const byState: Record<string, number> = {};
       for (const j of out.status.jobs) byState[j.state] = (byState[j.state] ?? 0) + 1;
       const snapshot = out.context.snapshot;
@@ -208,6 +214,8 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
 
   const result = await daemon.done;
   unwatch?.();
+  // Spooled check-ins stay on disk; an aborted send is retried by the next exec or daemon.
+  await spoolFlush.stop();
   await crontopus.agent?.stop();
   if (embedded) {
     embedded.stop();

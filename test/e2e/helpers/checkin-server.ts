@@ -25,6 +25,8 @@ export interface CheckinServer {
   close(): Promise<void>;
   /** Resolves when `n` requests have been received. */
   waitFor(n: number): Promise<void>;
+  /** Connections the clients still hold open (a 'hang' request keeps its own until the client gives up). */
+  openConnections(): number;
 }
 
 /** Starts a server; `script(n)` picks the behaviour of the n-th request (default 200). */
@@ -62,6 +64,7 @@ export async function startCheckinServer(script: (n: number) => Behaviour = () =
     url: `http://127.0.0.1:${port}/api/checkins`,
     received,
     delivered: () => ok.map((r) => JSON.parse(r.body) as Record<string, unknown>),
+    openConnections: () => sockets.size,
     waitFor: (n) => (received.length >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve }))),
     close: () =>
       new Promise<void>((r) => {
