@@ -5,6 +5,7 @@
  */
 import type { HttpRequest } from '../system/http.js';
 import type { EndpointIdentity } from './identity.js';
+import { isUsableToken } from './identity.js';
 import type { JobInstance } from './instances.js';
 import { hostOs } from '../system/platform.js';
 
@@ -40,13 +41,13 @@ export function enrollRequest(url: string, enrollmentToken: string, body: Enroll
 
 /**
  * The endpoint id and token of an enrollment reply (201 `{agent_id, token}`; older backends say
- * `endpoint_id`), or null when it has neither.
+ * `endpoint_id`), or null when it has neither, or a token that cannot be sent (isUsableToken).
  */
 export function parseEnrollReply(text: string): EndpointIdentity | null {
   try {
     const v = JSON.parse(text) as { agent_id?: unknown; endpoint_id?: unknown; token?: unknown } | null;
     const id = v?.agent_id ?? v?.endpoint_id;
-    return typeof id === 'number' && Number.isInteger(id) && id > 0 && typeof v?.token === 'string' && v.token !== '' ? { endpointId: id, token: v.token } : null;
+    return typeof id === 'number' && Number.isInteger(id) && id > 0 && typeof v?.token === 'string' && isUsableToken(v.token) ? { endpointId: id, token: v.token } : null;
   } catch {
     return null;
   }

@@ -7,7 +7,6 @@
  * kind is reported for the status file. Tokens stay in memory and in the 0600 identity store.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { jittered } from '../daemon/loop.js';
 import { safeUrl } from '../shim/checkin.js';
 import type { Logger } from '../shim/types.js';
@@ -18,13 +17,20 @@ import { HttpTransportError } from '../system/http.js';
 import type { AgentInfo, EnrollBody } from './api.js';
 import { enrollRequest, heartbeatRequest, jobInstancesRequest, parseEnrollReply } from './api.js';
 import type { EndpointIdentity } from './identity.js';
-import { readStoredIdentity, writeStoredIdentity } from './identity.js';
+import { isUsableToken, readStoredIdentity, readTokenFile, writeStoredIdentity } from './identity.js';
 import type { JobInstance } from './instances.js';
 
 /** Heartbeat period of the Crontopus agent. */
 export const HEARTBEAT_MS = 30_000;
 /** Job instances are sent again after this long even when unchanged. */
 export const INSTANCES_MAX_AGE_MS = 5 * 60_000;
+/**
+ * Enrolling again after an accepted enrollment waits this long, doubled for each further one
+ * up to REENROLL_MAX_MS, until a call with the new token is accepted: a backend that refuses
+ * every endpoint token gets a new endpoint about once an hour, not at every heartbeat.
+ */
+export const REENROLL_MIN_MS = 60_000;
+export const REENROLL_MAX_MS = 60 * 60_000;
 
 /** Options of {@link createCrontopusAgent}. */
 export interface CrontopusAgentOptions {
@@ -79,6 +85,10 @@ export function createCrontopusAgent(o: CrontopusAgentOptions): CrontopusAgent {
   let sent: { json: string; at: number } | null = null;
   /** The last token given up after a refused check-in: each token is given up once. */
   let refusedToken: string | undefined;
+  /** Enrollments the backend accepted since a call was last accepted, and when the next may be made. */
+  const reenroll = { count: 0, notBefore: 0 };
+  /** Why the last identity could not be had (a token file problem), for the status. */
+  let identityError: string | null = null;
 
   const now = (): number => clock.now().getTime();
   const publish = (): void => {
@@ -113,26 +123,34 @@ export function createCrontopusAgent(o: CrontopusAgentOptions): CrontopusAgent {
   }
 
   function readToken(file: string): string | null {
-    try {
-      return readFileSync(file, 'utf8').trim() || null;
-    } catch (err) {
-      log.error({ file, code: (err as NodeJS.ErrnoException).code }, 'Cannot read the Crontopus token file');
-      return null;
-    }
+    const r = readTokenFile(file);
+    if ('token' in r) return r.token;
+    identityError = r.error;
+    log.error({ error: r.error }, 'Cannot use the Crontopus token file');
+    return null;
   }
 
   /** Enrolls with the same machine id as before; stores and returns the new identity, or null. */
   async function enroll(): Promise<EndpointIdentity | null> {
+    if (now() < reenroll.notBefore) {
+      identityError = `enrolling again after ${new Date(reenroll.notBefore).toISOString()}: the backend refused the tokens of the last ${reenroll.count} enrollment(s)`;
+      return null;
+    }
     const stored = readStoredIdentity(o.stateDir);
     const enrollmentToken = readToken(o.identity.enrollmentTokenFile as string);
     if (!enrollmentToken) {
-      state.enrollment = { at: clock.now().toISOString(), ok: false, error: 'enrollment token file unreadable or empty' };
+      state.enrollment = { at: clock.now().toISOString(), ok: false, error: identityError ?? 'enrollment token file unusable' };
       return null;
     }
     const machineId = stored?.machineId ?? (await o.machineId().catch(() => null)) ?? randomUUID();
     const { call, body } = await send(enrollRequest(o.url, enrollmentToken, { ...o.enroll, machine_id: machineId }, timeoutMs));
+    if (call.ok) {
+      // The backend made an endpoint: the next enrollment waits until one of its calls is accepted.
+      reenroll.count++;
+      reenroll.notBefore = now() + Math.min(REENROLL_MAX_MS, REENROLL_MIN_MS * 2 ** (reenroll.count - 1));
+    }
     const identity = call.ok ? parseEnrollReply(body) : null;
-    if (call.ok && !identity) Object.assign(call, { ok: false, error: 'enrollment reply without an endpoint id and token' });
+    if (call.ok && !identity) Object.assign(call, { ok: false, error: 'enrollment reply without an endpoint id and a usable token' });
     state.enrollment = call;
     if (!identity) {
       log.warn({ url: safeUrl(o.url), statusCode: call.statusCode, error: call.error }, 'Crontopus enrollment failed; retrying later');
@@ -146,6 +164,7 @@ export function createCrontopusAgent(o: CrontopusAgentOptions): CrontopusAgent {
 
   /** The identity to call with: stored (enrolled) or from the config and token file, enrolling when there is none. */
   async function identity(): Promise<EndpointIdentity | null> {
+    identityError = null;
     const stored = readStoredIdentity(o.stateDir);
     const sameBackend = stored !== null && stored.url.replace(/\/+$/, '') === o.url.replace(/\/+$/, '');
     if (!enrolled) {
@@ -155,7 +174,8 @@ export function createCrontopusAgent(o: CrontopusAgentOptions): CrontopusAgent {
       const token = readToken(tokenFile);
       return token ? { endpointId, token } : null;
     }
-    if (sameBackend && stored.token !== undefined) {
+    // A stored token that cannot be sent (written by an older version) is enrolled anew.
+    if (sameBackend && stored.token !== undefined && isUsableToken(stored.token)) {
       state.endpointId = stored.endpointId;
       return { endpointId: stored.endpointId, token: stored.token };
     }
@@ -167,14 +187,17 @@ export function createCrontopusAgent(o: CrontopusAgentOptions): CrontopusAgent {
     let id = await identity();
     let res = id ? await send(build(id)) : null;
     if (id && res?.call.statusCode === 401 && enrolled) {
-      log.warn({ url: safeUrl(o.url), call: kind }, 'Crontopus endpoint token refused; enrolling again');
+      if (now() >= reenroll.notBefore) log.warn({ url: safeUrl(o.url), call: kind }, 'Crontopus endpoint token refused; enrolling again');
       id = await enroll();
       if (id) {
         o.onEnrolled?.();
         res = await send(build(id));
+      } else if (identityError !== null) {
+        res = { ...res, call: { ...res.call, error: `${res.call.error ?? 'HTTP 401'}; ${identityError}` } };
       }
     }
-    const outcome = res?.call ?? { at: clock.now().toISOString(), ok: false, error: 'no endpoint identity yet' };
+    const outcome = res?.call ?? { at: clock.now().toISOString(), ok: false, error: identityError ?? 'no endpoint identity yet' };
+    if (outcome.ok) Object.assign(reenroll, { count: 0, notBefore: 0 });
     if (kind === 'jobInstances') state.jobInstances = { ...outcome, count: desired?.list.length ?? 0 };
     else state.heartbeat = outcome;
     if (!outcome.ok) log.warn({ url: safeUrl(o.url), call: kind, statusCode: outcome.statusCode, error: outcome.error }, 'Crontopus call failed; retrying later');

@@ -4,9 +4,10 @@
  * pre-provisioned one keeps only the path of its token file, read at each send. Synchronous
  * and dependency-free: it is on the check-in path of `cronsync exec`.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readFileOrNullSync, writeFileAtomicSync } from '../state/sync-io.js';
+import { nodePlatform, type Platform } from '../system/platform.js';
+import { readRegularFileSync } from '../system/regular-file.js';
 
 /** What the store holds. Never logged, never copied into status or spool entries. */
 export interface StoredIdentity {
@@ -27,6 +28,46 @@ export interface StoredIdentity {
 export interface EndpointIdentity {
   endpointId: number;
   token: string;
+}
+
+/**
+ * What a bearer token can hold: visible ASCII, no space or control character (RFC 6750's
+ * b64token, loosely), at most 4 KiB. Anything else cannot be sent in an Authorization header.
+ */
+export function isUsableToken(token: string): boolean {
+  return token.length > 0 && token.length <= 4096 && /^[\x21-\x7e]+$/.test(token);
+}
+
+/** Why a token file is not used (a file name is named; the token never is). */
+const REASONS: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EPERM: 'permission denied', ENOTREG: 'not a regular file' };
+
+/**
+ * The token in a token file (checkin.tokenFile, checkin.enrollmentTokenFile), trailing
+ * whitespace dropped, or why it cannot be used: unreadable, readable by other users (as for the
+ * secrets file: POSIX group/other mode bits, a broad Windows ACL), empty, over 4 KiB, or holding
+ * characters a token cannot have. Never throws.
+ */
+export function readTokenFile(path: string, platform: Platform = nodePlatform): { token: string } | { error: string } {
+  let text: string;
+  try {
+    const { data } = readRegularFileSync(path, {
+      maxBytes: 8192,
+      check: (st) => {
+        const why = platform.publicReason(path, st);
+        if (why !== null) throw Object.assign(new Error(why), { code: 'EPUBLIC' });
+      },
+    });
+    if (data.length > 8192) return { error: `token file ${path} is over 8 KiB` };
+    text = data.toString('utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EPUBLIC') return { error: `token file ${path} is readable by other users: ${e.message}` };
+    return { error: `cannot read token file ${path}: ${REASONS[e.code ?? ''] ?? e.code ?? 'error'}` };
+  }
+  const token = text.trim();
+  if (token === '') return { error: `token file ${path} is empty` };
+  if (!isUsableToken(token)) return { error: `token file ${path} holds characters a token cannot have (visible ASCII only: no space or control character)` };
+  return { token };
 }
 
 /** Path of the store in a state dir. */
@@ -54,15 +95,18 @@ export function writeStoredIdentity(stateDir: string, identity: StoredIdentity):
 
 /**
  * The identity to send with, for the backend at `url`, or null when there is none yet (not
- * enrolled, another backend, an unreadable or empty token file). Never throws: the caller
- * keeps the check-in spooled instead.
+ * enrolled, another backend, a token file that readTokenFile refuses, an unusable stored token).
+ * Never throws: the caller keeps the check-in spooled instead.
  */
-export function readEndpointIdentity(stateDir: string, url: string): EndpointIdentity | null {
+export function readEndpointIdentity(stateDir: string, url: string, platform: Platform = nodePlatform): EndpointIdentity | null {
   try {
     const s = readStoredIdentity(stateDir);
     if (!s || trimSlash(s.url) !== trimSlash(url)) return null;
-    const token = (s.tokenFile !== undefined ? readFileSync(s.tokenFile, 'utf8') : s.token ?? '').trim();
-    return token ? { endpointId: s.endpointId, token } : null;
+    if (s.tokenFile !== undefined) {
+      const r = readTokenFile(s.tokenFile, platform);
+      return 'token' in r ? { endpointId: s.endpointId, token: r.token } : null;
+    }
+    return s.token !== undefined && isUsableToken(s.token) ? { endpointId: s.endpointId, token: s.token } : null;
   } catch {
     return null;
   }

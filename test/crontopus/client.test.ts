@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCrontopusAgent } from '../../src/crontopus/client.js';
 import type { CrontopusAgentOptions } from '../../src/crontopus/client.js';
-import { identityPath, readEndpointIdentity } from '../../src/crontopus/identity.js';
+import { identityPath, readEndpointIdentity, writeStoredIdentity } from '../../src/crontopus/identity.js';
 import type { JobInstance } from '../../src/crontopus/instances.js';
 import type { StatusCrontopus } from '../../src/status/types.js';
 import type { HttpClient, HttpRequest, HttpResponse } from '../../src/system/http.js';
@@ -43,7 +43,7 @@ function setup(identity: CrontopusAgentOptions['identity'] = {}) {
   const stateDir = mkdtempSync(join(tmpdir(), 'cronsync-crontopus-client-'));
   dirs.push(stateDir);
   const enrollmentTokenFile = join(stateDir, 'cet');
-  writeFileSync(enrollmentTokenFile, 'cet_secret\n');
+  writeFileSync(enrollmentTokenFile, 'cet_secret\n', { mode: 0o600 });
   const http = new RouteHttp();
   const clock = new ManualClock();
   const log = memoryLog();
@@ -138,7 +138,7 @@ describe('crontopus/client', () => {
   it('pre-provisioned: records the token file (not the token) for exec and never enrolls', async () => {
     const t = setup({ endpointId: 12, tokenFile: '' });
     const tokenFile = join(t.stateDir, 'endpoint-token');
-    writeFileSync(tokenFile, 'pre-token\n');
+    writeFileSync(tokenFile, 'pre-token\n', { mode: 0o600 });
     const p = createCrontopusAgent({
       url: URL_, stateDir: t.stateDir, identity: { endpointId: 12, tokenFile }, enroll: { name: 'h', hostname: 'h', platform: 'linux', version: 'v', git_repo_url: '', git_branch: 'main' },
       info: { platform: 'linux', version: 'v' }, machineId: async () => null, http: t.http, clock: t.clock, log: t.log,
@@ -153,5 +153,88 @@ describe('crontopus/client', () => {
     expect(readFileSync(identityPath(t.stateDir), 'utf8')).not.toContain('pre-token');
     expect(readEndpointIdentity(t.stateDir, URL_)).toEqual({ endpointId: 12, token: 'pre-token' });
     expect(p.status()).toMatchObject({ identity: 'provisioned', endpointId: 12, enrollment: null });
+  });
+
+  it('a backend that refuses every endpoint token gets a new enrollment about once an hour, not at every heartbeat', async () => {
+    const t = setup();
+    t.http.answer = (path) => (path.endsWith('/enroll') ? { status: 201, body: JSON.stringify({ agent_id: 7, token: `tok-${++t.http.tokens}` }) } : { status: 401 });
+
+    t.agent.start();
+    await flush();
+    await t.clock.advance(3 * 60 * 60_000);
+    const refused = t.agent.status();
+    const enrollsWhileRefused = t.http.paths().filter((p) => p.endsWith('/enroll')).length;
+    const heartbeats = t.http.paths().filter((p) => p.endsWith('/heartbeat')).length;
+    // The backend takes tokens again: the next allowed enrollment makes the endpoint work, and
+    // a later refused token is replaced at once.
+    t.http.answer = (path, req) => (path.endsWith('/enroll') ? { status: 201, body: JSON.stringify({ agent_id: 7, token: `tok-${++t.http.tokens}` }) } : req.headers?.authorization === `Bearer tok-${t.http.tokens}` ? { status: 200 } : { status: 401 });
+    await t.clock.advance(61 * 60_000);
+    const healthy = t.agent.status();
+    const before = t.http.paths().filter((p) => p.endsWith('/enroll')).length;
+    t.http.tokens++;
+    await t.clock.advance(30_000);
+    await t.agent.stop();
+
+    // 1, 2, 4, ... 60 minutes apart: 9 in 3 hours, against 360 heartbeats' worth.
+    expect(heartbeats).toBeGreaterThan(300);
+    expect(enrollsWhileRefused).toBeGreaterThanOrEqual(5);
+    expect(enrollsWhileRefused).toBeLessThanOrEqual(10);
+    expect(refused.heartbeat).toMatchObject({ ok: false, statusCode: 401 });
+    expect(refused.heartbeat?.error).toMatch(/^HTTP 401; enrolling again after \S+: the backend refused the tokens of the last \d+ enrollment/);
+    expect(healthy.heartbeat).toMatchObject({ ok: true });
+    expect(t.http.paths().filter((p) => p.endsWith('/enroll')).length).toBe(before + 1);
+    expect(t.agent.status().heartbeat).toMatchObject({ ok: true });
+  });
+
+  it('refuses an enrollment reply whose token cannot be sent, says why, and does not enroll again at every tick', async () => {
+    const t = setup();
+    t.http.answer = (path) => (path.endsWith('/enroll') ? { status: 201, body: JSON.stringify({ agent_id: 7, token: 'tok\r\nX-Injected: 1' }) } : { status: 200 });
+
+    t.agent.start();
+    await flush();
+    await t.clock.advance(50_000);
+    await t.agent.stop();
+
+    expect(t.agent.status()).toMatchObject({ endpointId: null, enrollment: { ok: false, statusCode: 201, error: 'enrollment reply without an endpoint id and a usable token' }, heartbeat: { ok: false } });
+    expect(t.http.paths()).toEqual(['/api/endpoints/enroll']);
+    expect(readEndpointIdentity(t.stateDir, URL_)).toBeNull();
+  });
+
+  it('enrolls anew when the stored token cannot be sent (written by an older version)', async () => {
+    const t = setup();
+    writeStoredIdentity(t.stateDir, { version: 1, url: URL_, endpointId: 7, token: 'old\ntoken', machineId: 'm-0' });
+
+    expect(readEndpointIdentity(t.stateDir, URL_)).toBeNull();
+    t.agent.start();
+    await flush();
+    await t.agent.stop();
+
+    expect(t.http.paths().slice(0, 2)).toEqual(['/api/endpoints/enroll', '/api/endpoints/7/heartbeat']);
+    expect(JSON.parse(String(t.http.requests[0]?.body)).machine_id).toBe('m-0');
+    expect(t.http.requests[1]?.headers?.authorization).toBe('Bearer tok-1');
+  });
+
+  it.runIf(process.platform !== 'win32').each([
+    { name: 'readable by others', text: 'pre-token\n', mode: 0o644, error: /^token file \S+endpoint-token is readable by other users: it is accessible by group or others \(mode 644\); run chmod 600$/ },
+    { name: 'with a control character', text: 'pre\x07token\n', mode: 0o600, error: /^token file \S+endpoint-token holds characters a token cannot have/ },
+    { name: 'empty', text: '\n', mode: 0o600, error: /^token file \S+endpoint-token is empty$/ },
+  ])('pre-provisioned: a token file $name is not used, by the daemon or exec, and the status says why', async ({ text, mode, error }) => {
+    const t = setup({ endpointId: 12, tokenFile: '' });
+    const tokenFile = join(t.stateDir, 'endpoint-token');
+    writeFileSync(tokenFile, text, { mode });
+    chmodSync(tokenFile, mode);
+    const p = createCrontopusAgent({
+      url: URL_, stateDir: t.stateDir, identity: { endpointId: 12, tokenFile }, enroll: { name: 'h', hostname: 'h', platform: 'linux', version: 'v', git_repo_url: '', git_branch: 'main' },
+      info: { platform: 'linux', version: 'v' }, machineId: async () => null, http: t.http, clock: t.clock, log: t.log,
+    });
+
+    p.start();
+    await flush();
+    await p.stop();
+
+    expect(t.http.requests).toEqual([]);
+    expect(p.status().heartbeat?.error).toMatch(error);
+    expect(readEndpointIdentity(t.stateDir, URL_)).toBeNull();
+    expect(JSON.stringify(t.log.lines)).not.toContain('pre-token');
   });
 });
