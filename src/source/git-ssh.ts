@@ -218,7 +218,7 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
       if (version.code !== 0) throw fail('other', `the git binary (${gitBin}) does not run`);
       const refs = new Map<string, string>();
       const symrefs = new Map<string, string>();
-      for (const line of (await ok(['ls-remote', '--symref', url], sig, env, { limit: { which: 'advertisement', bytes: MAX_ADVERTISEMENT_BYTES } })).toString().split('\n')) {
+      for (const line of (await ok(['ls-remote', '--symref', '--', url], sig, env, { limit: { which: 'advertisement', bytes: MAX_ADVERTISEMENT_BYTES } })).toString().split('\n')) {
         const [left, name] = line.split('\t');
         if (!left || !name) continue;
         if (left.startsWith('ref: ')) symrefs.set(name, left.slice(5));
@@ -236,7 +236,8 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
       const has = (await git([...g, 'cat-file', '-e', `${target.oid}^{commit}`], sig, env)).code === 0;
       if (!has) {
         try {
-          await ok([...g, 'fetch', '-q', '--depth', '1', '--no-tags', url, target.fullRef === 'HEAD' || target.fullRef === target.oid ? target.oid : target.fullRef], sig, env, { limit: { which: 'pack', bytes: maxBytes } });
+          // `--`: the ref comes from the server (its HEAD symref) and must never read as an option.
+          await ok([...g, 'fetch', '-q', '--depth', '1', '--no-tags', '--', url, target.fullRef === 'HEAD' || target.fullRef === target.oid ? target.oid : target.fullRef], sig, env, { limit: { which: 'pack', bytes: maxBytes } });
         } catch (err) {
           // A cut or killed fetch leaves index-pack's partial pack behind: up to the cap, each time.
           removeTempPacks(gitdir);

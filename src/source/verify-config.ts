@@ -1,11 +1,10 @@
 /**
  * The config check of `source.verify` that needs the disk: signatures live on commits, so a
- * source that is a plain directory cannot be verified. Kept apart from `index.ts` so that config
- * loading does not load the source implementations.
+ * source that is a plain directory cannot be verified. The source's kind is decided by
+ * `detectSource`, as the sync decides it (index.ts loads no source implementation up front).
  */
 import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { parseSshUrl } from './known-hosts.js';
+import { detectSource } from './index.js';
 
 /**
  * Why `source.verify` cannot work with `url`, or null. Remote URLs are Git; a local path must be
@@ -13,10 +12,14 @@ import { parseSshUrl } from './known-hosts.js';
  */
 export function verifySourceProblem(url: string, mode: 'off' | 'head' | undefined, cwd = process.cwd()): string | null {
   if (mode !== 'head') return null;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^file:\/\//i.test(url)) return null;
-  if (parseSshUrl(url) && !/^[a-z]:[\\/]/i.test(url) && !url.startsWith('/') && !url.startsWith('.')) return null;
-  const dir = path.resolve(cwd, url.replace(/^file:\/\//i, ''));
-  const bare = ['HEAD', 'objects', 'refs'].every((f) => existsSync(path.join(dir, f)));
-  if (existsSync(path.join(dir, '.git')) || bare) return null;
-  return `source.verify.mode head needs a Git source, but source.url ${url} is a plain directory (no commits to verify): use a Git repository or set source.verify.mode off`;
+  let d: ReturnType<typeof detectSource>;
+  try {
+    d = detectSource(url, cwd);
+  } catch {
+    // An unsupported URL: the source's own check reports it.
+    return null;
+  }
+  if (d.kind !== 'dir') return null;
+  const what = existsSync(d.path ?? url) ? 'is a plain directory (no commits to verify)' : 'does not exist';
+  return `source.verify.mode head needs a Git source, but source.url ${url} ${what}: use a Git repository or set source.verify.mode off`;
 }

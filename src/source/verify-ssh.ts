@@ -5,38 +5,52 @@
  * namespace (`ssh-keygen -Y verify`). Key validity (`valid-after`, `valid-before`) is checked
  * at the time of verification, so a key retired by date stops being accepted.
  */
-import { access, constants, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunResult } from '../system/runner.js';
+import { readKeyFile } from './key-file.js';
 import type { CheckInput, CheckOutcome } from './verify.js';
 
 /** Most time one ssh-keygen run may take. */
 const TIMEOUT_MS = 30_000;
 
-/** Checks an SSH signature against the allowed-signers file `allowed`. @throws {Error} when the file cannot be read. */
+/**
+ * Checks an SSH signature against the allowed-signers file `allowed`. ssh-keygen reads a private
+ * copy of it (the file checked is the file used), and its messages name `allowed` instead.
+ * @throws {Error} when the file cannot be read, holds no key, or ssh-keygen cannot parse it.
+ */
 export async function verifySsh(input: CheckInput, allowed: string): Promise<CheckOutcome> {
-  try {
-    await access(allowed, constants.R_OK);
-  } catch {
-    throw new Error(`cannot read source.verify.sshAllowedSigners ${allowed}`);
-  }
+  const text = readKeyFile(allowed, 'sshAllowedSigners');
+  if (!text.toString('utf8').split('\n').some((l) => l.trim() !== '' && !l.trim().startsWith('#'))) throw new Error(`source.verify.sshAllowedSigners ${allowed} holds no key`);
+  const copy = path.join(input.dir, 'allowed_signers');
+  await writeFile(copy, text, { mode: 0o600 });
   const sig = path.join(input.dir, 'commit.sig');
   await writeFile(sig, input.signature, { mode: 0o600 });
   const keygen = async (args: string[], stdin?: Buffer): Promise<RunResult> => {
     const r = await input.runner.run({ file: 'ssh-keygen', args, env: { PATH: process.env.PATH, LANG: 'C' } }, { stdin, signal: input.signal, timeoutMs: TIMEOUT_MS });
     if (r.spawnError) throw new Error(`ssh-keygen cannot be run: ${r.spawnError}`);
     if (r.timedOut || r.cancelled) throw new Error(`ssh-keygen ${r.timedOut ? 'timed out' : 'was cancelled'}`);
-    return r;
+    return { ...r, stdout: r.stdout.split(copy).join(allowed), stderr: r.stderr.split(copy).join(allowed) };
   };
-  const found = await keygen(['-Y', 'find-principals', '-f', allowed, '-s', sig]);
+  const found = await keygen(['-Y', 'find-principals', '-f', copy, '-s', sig]);
   const principals = found.exitCode === 0 ? found.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
+  if (principals.length === 0) {
+    // "No principal matched." is the one answer for a key not in the file; anything else is
+    // ssh-keygen unable to read a line of it, which must not pass for an untrusted signer.
+    const complaint = found.stderr.split('\n').map((l) => l.trim()).find((l) => l !== '' && l !== 'No principal matched.' && !l.startsWith('sig_find_principals:'));
+    if (complaint !== undefined) throw new Error(`ssh-keygen cannot read source.verify.sshAllowedSigners: ${complaint.slice(0, 200)}`);
+  }
   let last = '';
+  let namespace = false;
   for (const principal of principals) {
-    const r = await keygen(['-Y', 'verify', '-f', allowed, '-I', principal, '-n', 'git', '-s', sig], input.payload);
+    const r = await keygen(['-Y', 'verify', '-f', copy, '-I', principal, '-n', 'git', '-s', sig], input.payload);
     if (r.exitCode === 0) return { result: 'valid', signer: `${principal} (${keyOf(r.stdout + r.stderr) ?? 'SSH key'})`, detail: '' };
     last = lastLine(r.stderr || r.stdout);
+    // Signed for another namespace, or a key the file allows for other namespaces only: a
+    // trusted key used for something else, not a signature that fails to match (tampering).
+    namespace ||= /namespace/i.test(r.stderr);
   }
-  if (principals.length > 0) return { result: 'invalid', signer: principals.join(', '), detail: last };
+  if (principals.length > 0) return { result: namespace ? 'untrusted' : 'invalid', signer: principals.join(', '), detail: last };
   // Not a trusted key: name it by its fingerprint when the signature is at least well formed.
   const anyKey = await keygen(['-Y', 'check-novalidate', '-n', 'git', '-s', sig], input.payload);
   const key = anyKey.exitCode === 0 ? keyOf(anyKey.stdout + anyKey.stderr) : undefined;

@@ -22,7 +22,7 @@ describe.skipIf(process.platform === 'win32')('source/git-ssh', () => {
 
     const err = (await source.fetch(never).catch((e: unknown) => e)) as SourceError;
 
-    expect(readFileSync(argvLog, 'utf8').split('\n')).toEqual(['--version', 'ls-remote --symref ssh://alice@127.0.0.1:2/repo.git', '']);
+    expect(readFileSync(argvLog, 'utf8').split('\n')).toEqual(['--version', 'ls-remote --symref -- ssh://alice@127.0.0.1:2/repo.git', '']);
     expect(err).toBeInstanceOf(SourceError);
     expect(err.message).not.toContain('S3cret');
     expect(JSON.stringify(err.data)).not.toContain('S3cret');

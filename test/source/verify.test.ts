@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitMatchesId, splitSignedCommit, verifyCommit } from '../../src/source/verify.js';
 import type { VerifyConfig } from '../../src/source/verify.js';
-import { dearmorKeys, readStatus } from '../../src/source/verify-openpgp.js';
+import { dearmorKeys, keyBlockProblem, readStatus } from '../../src/source/verify-openpgp.js';
 import { verifySourceProblem } from '../../src/source/verify-config.js';
 import { nodeRunner } from '../../src/system/runner.js';
 import { createRepo, git, gitAvailable } from '../e2e/helpers/git-server.js';
@@ -76,6 +76,15 @@ describe('source/verify', () => {
     expect(dearmorKeys(Buffer.from([0x99, 1, 2]))).toEqual(Buffer.from([0x99, 1, 2]));
   });
 
+  it('accepts only runs of OpenPGP packets that start with a public key', () => {
+    expect(keyBlockProblem(Buffer.from([0x98, 2, 4, 0, 0xb4, 1, 0x41]))).toBeNull();
+    expect(keyBlockProblem(Buffer.from([0xc6, 2, 4, 0]))).toBeNull();
+    expect(keyBlockProblem(Buffer.from([0x98, 5, 4, 0]))).toBe('it ends inside a packet');
+    expect(keyBlockProblem(Buffer.from([0x88, 1, 0]))).toBe('it does not start with a public key packet');
+    expect(keyBlockProblem(Buffer.from('hello'))).toBe('byte 0 does not start an OpenPGP packet');
+    expect(keyBlockProblem(Buffer.alloc(0))).toBe('it is empty');
+  });
+
   it('refuses verify on a plain directory source, not on Git sources', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'cronsync-vcfg-'));
     try {
@@ -92,6 +101,10 @@ describe('source/verify', () => {
 
       expect(problems[0]).toContain('is a plain directory');
       expect(problems.slice(1)).toEqual([null, null, null, null, null]);
+      // As the sync decides: a .git without HEAD is no repository; a missing path is named so.
+      mkdirSync(path.join(dir, '.git'));
+      expect(verifySourceProblem(dir, 'head')).toContain('is a plain directory');
+      expect(verifySourceProblem(path.join(dir, 'missing'), 'head')).toBe(`source.verify.mode head needs a Git source, but source.url ${path.join(dir, 'missing')} does not exist: use a Git repository or set source.verify.mode off`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -189,5 +202,71 @@ describe.skipIf(!gitAvailable || !signingAvailable)('source/verify with real sig
     const v = await verifyCommit(null, undefined, both(), { runner: nodeRunner });
 
     expect(v.result).toBe('error');
+  });
+
+  /** A key file in the test's dir holding `text` with `mode`. */
+  const keyFile = (name: string, text: string | Buffer, mode = 0o644): string => {
+    const file = path.join(root, name);
+    writeFileSync(file, text);
+    chmodSync(file, mode);
+    return file;
+  };
+
+  it('checks the OpenPGP keys it reads: a good key file passes, a damaged one is an error naming the file, never "untrusted"', async () => {
+    const commit = keys.commit(repo, { 'a.yaml': 'a: badkeys\n' }, 'gpg');
+    const good = readFileSync(keys.openpgpKeys, 'utf8');
+    const pasted = `${good}-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nc3NoLWVkMjU1MTkgQUFBQUMzTnph\n-----END PGP PUBLIC KEY BLOCK-----\n`;
+
+    const valid = await check(commit, { mode: 'head', openpgpKeys: keyFile('two-blocks.asc', `${good}${good}`) });
+    const mixed = await check(commit, { mode: 'head', openpgpKeys: keyFile('pasted.asc', pasted) });
+    const junk = await check(commit, { mode: 'head', openpgpKeys: keyFile('junk.asc', 'hello\n') });
+
+    expect(valid.result).toBe('valid');
+    expect(mixed.result).toBe('error');
+    expect(mixed.message).toContain(`source.verify.openpgpKeys ${path.join(root, 'pasted.asc')} is not a valid OpenPGP public key file (key block 2: `);
+    expect(junk.result).toBe('error');
+    expect(junk.message).toContain(`source.verify.openpgpKeys ${path.join(root, 'junk.asc')} is not a valid OpenPGP public key file (byte 0 does not start an OpenPGP packet)`);
+  });
+
+  it.each(['ssh', 'gpg'] as const)('refuses a %s key file that others can write, or that is a FIFO or a directory, at once and naming it', async (signer) => {
+    const commit = keys.commit(repo, { 'a.yaml': `a: perms-${signer}\n` }, signer);
+    const setting = signer === 'ssh' ? 'sshAllowedSigners' : 'openpgpKeys';
+    const cfg = (file: string): VerifyConfig => ({ mode: 'head', [setting]: file });
+    const writable = keyFile(`writable-${signer}`, readFileSync(signer === 'ssh' ? keys.allowedSigners : keys.openpgpKeys), 0o664);
+    const fifo = path.join(root, `fifo-${signer}`);
+    spawnSync('mkfifo', [fifo]);
+    const dir = path.join(root, `dir-${signer}`);
+    mkdirSync(dir, { recursive: true });
+
+    const results = [await check(commit, cfg(writable)), await check(commit, cfg(fifo)), await check(commit, cfg(dir))];
+
+    expect(results.map((v) => v.result)).toEqual(['error', 'error', 'error']);
+    expect(results[0]?.message).toContain(`source.verify.${setting} ${writable} is writable by group or others (mode 664): whoever can write it can add a trusted key; run chmod go-w`);
+    expect(results[1]?.message).toContain(`cannot read source.verify.${setting} ${fifo}: not a regular file (a FIFO)`);
+    expect(results[2]?.message).toMatch(new RegExp(`cannot read source\\.verify\\.${setting} ${dir}: (not a regular file \\(a directory\\)|it is a directory)`));
+  });
+
+  it('reports an allowed-signers file ssh-keygen cannot read, or one without keys, as an error, never as "untrusted"', async () => {
+    const commit = keys.commit(repo, { 'a.yaml': 'a: typo\n' }, 'ssh');
+    const typo = keyFile('typo_signers', readFileSync(keys.allowedSigners, 'utf8').replace('namespaces=', 'namespace='));
+    const empty = keyFile('empty_signers', '# nobody yet\n');
+
+    const bad = await check(commit, { mode: 'head', sshAllowedSigners: typo });
+    const none = await check(commit, { mode: 'head', sshAllowedSigners: empty });
+
+    expect(bad.result).toBe('error');
+    expect(bad.message).toContain(`ssh-keygen cannot read source.verify.sshAllowedSigners: ${typo}:2: bad options`);
+    expect(none.result).toBe('error');
+    expect(none.message).toContain(`source.verify.sshAllowedSigners ${empty} holds no key`);
+  });
+
+  it('reads a trusted SSH key used outside the git namespace as untrusted, not as tampering', async () => {
+    const commit = keys.commit(repo, { 'a.yaml': 'a: namespace\n' }, 'ssh');
+    const other = keyFile('file_ns_signers', readFileSync(keys.allowedSigners, 'utf8').replace('namespaces="git"', 'namespaces="file"'));
+
+    const v = await check(commit, { mode: 'head', sshAllowedSigners: other });
+
+    expect(v.result).toBe('untrusted');
+    expect(v.message).toContain('namespace "git"');
   });
 });
