@@ -203,16 +203,25 @@ function stripWholeUrl(text: string): string {
 }
 
 /**
- * `text` with the userinfo of every `://` URL in it removed. A password may hold spaces and `@`
- * (URL parsers accept both), so the userinfo runs to the last `@` before the authority ends at
- * `/`, `?`, `#` or the end of the line. In prose this can also cut words between a URL without a
- * path and a later `@` on the same line: a shorter message, never a secret left behind.
+ * Where an authority may start in a text: after `://` (or `:\\`, which WHATWG URL reads as `//`
+ * for http(s)), or right after the colon of a special scheme written without slashes
+ * (`https:user:pw@host`, which WHATWG URL reads as `https://user:pw@host`).
+ */
+const AUTHORITY_START = /:[/\\]{2}|\b(?:https?|wss?|ftp):(?=[^\s/\\])/gi;
+
+/**
+ * `text` with the userinfo of every URL in it removed (see AUTHORITY_START). A password may hold
+ * spaces and `@` (URL parsers accept both), so the userinfo runs to the last `@` before the
+ * authority ends at `/`, `?`, `#` or the end of the line. In prose this can also cut words
+ * between a URL without a path and a later `@` on the same line: a shorter message, never a
+ * secret left behind.
  */
 function stripEmbeddedUrls(text: string): string {
   let out = '';
   let from = 0;
-  for (let i = text.indexOf('://'); i >= 0; ) {
-    let start = i + 3;
+  const re = new RegExp(AUTHORITY_START.source, 'gi');
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    let start = m.index + m[0].length;
     // WHATWG URL skips any further slashes before the authority of http(s) (`https:///u:p@h`).
     while (text[start] === '/' || text[start] === '\\') start++;
     let end = start;
@@ -222,12 +231,12 @@ function stripEmbeddedUrls(text: string): string {
       if (c === '/' || c === '?' || c === '#' || c === '\n' || c === '\r') break;
       if (c === '@') at = end;
     }
-    if (at >= 0) {
+    if (at >= 0 && start >= from) {
       out += text.slice(from, start);
       from = at + 1;
     }
     // The `/` that ended this authority may begin the next URL's `://`.
-    i = text.indexOf('://', Math.max(start, end - 1));
+    re.lastIndex = Math.max(start, end - 1);
   }
   return out + text.slice(from);
 }

@@ -62,6 +62,9 @@ describe('errors', () => {
       ${'an IPv6 host'}                   | ${'connect to http://u:p@[fe80::1%25eth0]:80/r'}                               | ${'connect to http://[fe80::1%25eth0]:80/r'}
       ${'no URL'}                         | ${'mail bob@example.org: pw is p@ss'}                                          | ${'mail bob@example.org: pw is p@ss'}
       ${'extra slashes (WHATWG skips them)'} | ${'POST https:///user:pw@host/x failed'}                                     | ${'POST https:///host/x failed'}
+      ${'no slashes (WHATWG adds them)'}  | ${'fetch of https:user:pw@host/r failed; retry http:u:p@h2'}                   | ${'fetch of https:host/r failed; retry http:h2'}
+      ${'backslashes (WHATWG reads /)'}   | ${'GET https:\\\\user:pw@host/x'}                                                | ${'GET https:\\\\host/x'}
+      ${'a scheme word in prose'}         | ${'use https: bob@example.org'}                                                | ${'use https: bob@example.org'}
     `('removes every userinfo: $name', ({ text, want }: { text: string; want: string }) => {
       const out = stripUrlCredentials(text);
 
