@@ -17,7 +17,9 @@
        go to a loopback receiver here, the service runs, with node.exe as its child
     5. the Event Log has the start entry (source cronsync, id 1)
     6. the example job demo/hello-every-minute fires (Task Scheduler) and checks in
-    7. the daemon's JSON log is written to %ProgramData%\cronsync\logs\cronsync.log
+    7. the daemon's JSON log is written to %ProgramData%\cronsync\logs\cronsync.log, and
+       `cronsync diff` then finds nothing to change (exit 0): the tasks, as Windows exports
+       them, read back as written (no drift, so no rewrite at every sync)
     8. a job that times out (cronsync exec by hand, timeout 5s) exits 124 and leaves none of its
        processes behind: its cmd.exe starts a ping in the background and one in the foreground,
        and the timeout terminates the whole tree (taskkill /T /F)
@@ -206,6 +208,8 @@ try {
     $jsonLines = @(Get-Content -LiteralPath $LogFile -Encoding UTF8 | Where-Object { $_.StartsWith('{') -and $_.Contains('"msg"') })
   }
   Write-Step "the daemon's JSON log is written to $LogFile" ($jsonLines.Count -gt 0)
+  $diffOut = (& $Node (Join-Path $InstallDir 'dist\cli\main.js') diff --config $ConfigFile 2>&1 | Out-String)
+  Write-Step 'a second sync finds nothing to change (cronsync diff exits 0): Windows exports the tasks as they were written' ($LASTEXITCODE -eq 0) "(exit $LASTEXITCODE; a task read back with other Settings or triggers is drift, see src/scheduler/windows/parse.ts):`n$diffOut"
 
   # 8. A timed-out job leaves no process behind. The manifest joins the watched source; once it
   #    is synced, exec runs it by hand. Its pings count 617 echoes, so that they can be told apart.

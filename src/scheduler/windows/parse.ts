@@ -1,8 +1,16 @@
 /**
  * Reads task XML back (SPEC §4): a task as Windows exports it → the task model, then an
  * inventory entry with the decoded marker, paused flag and drift. Lenient: anything cronsync
- * would not have written (another trigger type, an end boundary, a second action) is noted as
- * an anomaly, which makes one of our tasks drifted and is harmless for a foreign one.
+ * would not have written (another trigger type, an end boundary, a second action, a Data
+ * element) is noted as an anomaly, which makes one of our tasks drifted and is harmless for a
+ * foreign one.
+ *
+ * Settings are a whitelist, because most of them change whether or when a task runs
+ * (RunOnlyIfIdle, RunOnlyIfNetworkAvailable, Priority, RestartOnFailure) while the model keeps
+ * only the six cronsync writes: a child outside those six is drift unless it is one of the
+ * defaults Windows adds on export, at its default value ({@link EXPORT_DEFAULTS}). A task as
+ * Windows exports it is therefore not drift, and is not rewritten at every sync; any other edit
+ * made in the Task Scheduler UI is undone at the next one.
  */
 import type { InstalledEntry } from '../../plan/types.js';
 import { decodeMarker, entryHash } from '../marker.js';
@@ -110,9 +118,65 @@ function principal(task: DomNode, notes: string[]): TaskPrincipal {
   };
 }
 
+/** Settings children cronsync writes: read into TaskSettings, so any change fails the marker's hash. */
+const WRITTEN_SETTINGS = new Set(['MultipleInstancesPolicy', 'DisallowStartIfOnBatteries', 'StopIfGoingOnBatteries', 'StartWhenAvailable', 'Enabled', 'ExecutionTimeLimit']);
+
+type ValueCheck = (el: DomNode) => boolean;
+const textOf = (el: DomNode): string => (el.textContent ?? '').trim();
+/** xs:boolean: `true`/`1` or `false`/`0`. */
+const isBool = (want: boolean): ValueCheck => (el) => textOf(el) === String(want) || textOf(el) === (want ? '1' : '0');
+const isDuration = (seconds: number): ValueCheck => (el) => parseDuration(textOf(el)) === seconds;
+
+/** Each child at most once, each known and at its allowed value. */
+function onlyDefaults(el: DomNode, allowed: ReadonlyMap<string, ValueCheck>): boolean {
+  const kids = elements(el);
+  return new Set(kids.map((k) => k.localName)).size === kids.length && kids.every((k) => allowed.get(k.localName ?? '')?.(k) === true);
+}
+
+const IDLE_DEFAULTS = new Map<string, ValueCheck>([
+  ['Duration', isDuration(600)],
+  ['WaitTimeout', isDuration(3600)],
+  ['StopOnIdleEnd', isBool(true)],
+  ['RestartOnIdle', isBool(false)],
+]);
+
+/**
+ * Settings children cronsync does not write that Windows adds when it exports a registered task
+ * (`schtasks /Query /XML`), each tolerated only at its XSD default, the value Windows assumes
+ * when the element is absent: AllowStartOnDemand true, AllowHardTerminate true,
+ * RunOnlyIfNetworkAvailable false, IdleSettings with only its defaults (Duration PT10M,
+ * WaitTimeout PT1H, StopOnIdleEnd true, RestartOnIdle false; idle settings act only with
+ * RunOnlyIfIdle), Hidden false, RunOnlyIfIdle false, WakeToRun false, Priority 7, and the
+ * schema 1.3/1.4 flags DisallowStartOnRemoteAppSession, UseUnifiedSchedulingEngine and
+ * Volatile false. Not tolerated at any value: RestartOnFailure, NetworkProfileName,
+ * NetworkSettings, MaintenanceSettings, and DeleteExpiredTaskAfter (present even as PT0S it
+ * deletes a task whose dated triggers have all passed).
+ */
+const EXPORT_DEFAULTS = new Map<string, ValueCheck>([
+  ['AllowStartOnDemand', isBool(true)],
+  ['AllowHardTerminate', isBool(true)],
+  ['RunOnlyIfNetworkAvailable', isBool(false)],
+  ['IdleSettings', (el) => onlyDefaults(el, IDLE_DEFAULTS)],
+  ['Hidden', isBool(false)],
+  ['RunOnlyIfIdle', isBool(false)],
+  ['WakeToRun', isBool(false)],
+  ['Priority', (el) => /^\+?0*7$/.test(textOf(el))],
+  ['DisallowStartOnRemoteAppSession', isBool(false)],
+  ['UseUnifiedSchedulingEngine', isBool(false)],
+  ['Volatile', isBool(false)],
+]);
+
 function settings(task: DomNode, notes: string[]): TaskSettings {
   const s = child(task, 'Settings');
   const text = (name: string): string | undefined => (s ? childText(s, name) : undefined);
+  const seen = new Set<string>();
+  for (const e of s ? elements(s) : []) {
+    const name = e.localName ?? '';
+    // The XSD allows each child once, and only the first copy is read here: a repeat is never ours.
+    if (seen.has(name)) notes.push(`Settings ${name} repeated`);
+    seen.add(name);
+    if (!WRITTEN_SETTINGS.has(name) && EXPORT_DEFAULTS.get(name)?.(e) !== true) notes.push(`Settings ${name}`);
+  }
   const limit = parseDuration(text('ExecutionTimeLimit') ?? 'PT72H');
   if (limit === null) notes.push('ExecutionTimeLimit');
   return {
@@ -125,10 +189,14 @@ function settings(task: DomNode, notes: string[]): TaskSettings {
   };
 }
 
+/** The children of `<Task>` that Windows exports; Data (or anything else) is not ours. */
+const TASK_CHILDREN = new Set(['RegistrationInfo', 'Triggers', 'Principals', 'Settings', 'Actions']);
+
 /** The model of a `<Task>` element (XSD defaults for absent settings). Never throws. */
 export function parseTaskElement(task: DomNode): ParsedTask {
   const notes: string[] = [];
   if (task.localName !== 'Task' || task.namespaceURI !== TASK_NS) notes.push('not a task');
+  for (const e of elements(task)) if (!TASK_CHILDREN.has(e.localName ?? '')) notes.push(`task ${e.localName ?? ''}`);
   const info = child(task, 'RegistrationInfo');
   const triggersEl = child(task, 'Triggers');
   const triggers = (triggersEl ? elements(triggersEl) : []).map((t) => trigger(t, notes)).filter((t): t is TriggerSpec => t !== null);

@@ -11,7 +11,7 @@ import { createSchtasksAdapter } from '../../../src/scheduler/windows/schtasks.j
 import type { WindowsAdapterOptions } from '../../../src/scheduler/windows/schtasks.js';
 import { fakeSchtasks, memoryTaskFs } from '../../fakes/FakeSchtasks.js';
 import { SOURCE, desired, planOf, signal } from '../fixtures.js';
-import { CTX, stubTriggersOf } from './render-fixtures.js';
+import { CTX, SETTINGS_EDITS, exportLikeWindows, stubTriggersOf } from './render-fixtures.js';
 
 const OPTIONS: WindowsAdapterOptions = { sourceId: SOURCE, execCommand: CTX.execCommand, stateDir: CTX.stateDir, hostZone: 'UTC' };
 const FOREIGN = '<?xml version="1.0" encoding="UTF-16"?>\r\n<Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task"><RegistrationInfo><URI>\\cronsync\\acme\\mine</URI></RegistrationInfo><Actions Context="Author"><Exec><Command>notepad.exe</Command></Exec></Actions></Task>\r\n';
@@ -235,5 +235,54 @@ describe('scheduler/windows adapter (fake schtasks)', () => {
     for (const d of real) expect(inv.find((e) => e.marker?.jobId === d.id)?.raw).toBe(adapter.renderEntry(d));
     expect(runner.tasks.get('\\cronsync\\acme\\quarter')).toMatch(/<TimeTrigger>/);
     expect(second).toEqual({ changed: false, written: [] });
+  });
+});
+
+describe('scheduler/windows adapter: Settings edited outside cronsync (fake schtasks)', () => {
+  const PATH = '\\cronsync\\acme\\quarter';
+  const quarter = [desired('quarter', '*/15 * * * *')];
+
+  function setup() {
+    const mem = memoryTaskFs();
+    const runner = fakeSchtasks(new Map(), { read: mem.read });
+    const adapter = createWindowsAdapter({ ...OPTIONS, hostZone: 'UTC', now: () => new Date('2026-06-01T00:00:00Z') }, { runner, fs: mem });
+    const sync = async () => {
+      const installed = await adapter.inventory(signal);
+      const byId = new Map(quarter.map((d) => [d.id, d]));
+      const { plan } = planChanges({
+        sourceId: SOURCE, desired: byId, excluded: new Map(), invalid: new Set(), brokenFiles: new Set(),
+        installed, applied: byId, isCurrent: (e, d) => !e.drifted && e.raw === adapter.renderEntry(d),
+        prune: true, force: false, allowMassRemoval: false,
+      });
+      return { installed, plan, result: await adapter.apply(plan, signal) };
+    };
+    return { runner, adapter, sync };
+  }
+
+  it.each(SETTINGS_EDITS)('%s is drift, and the next sync registers the task again as rendered', async (_, edit) => {
+    const { runner, adapter, sync } = setup();
+    await adapter.apply(planOf(quarter), signal);
+    runner.tasks.set(PATH, edit(exportLikeWindows(runner.tasks.get(PATH)!)));
+
+    const { installed, plan, result } = await sync();
+
+    expect(installed.map((e) => [e.key, e.drifted])).toEqual([[`windows:${PATH}`, true]]);
+    expect(plan.update.map((u) => [u.desired.id, u.changes])).toEqual([['acme/quarter', ['drift']]]);
+    expect(result).toEqual({ changed: true, written: [PATH] });
+    expect(runner.tasks.get(PATH)).toBe(adapter.renderEntry(quarter[0]!));
+  });
+
+  it.each([false, true])('the task as Windows exports it (compact %s) is unchanged: a sync writes nothing', async (compact) => {
+    const { runner, adapter, sync } = setup();
+    await adapter.apply(planOf(quarter), signal);
+    runner.tasks.set(PATH, exportLikeWindows(runner.tasks.get(PATH)!, compact));
+    const before = runner.calls.length;
+
+    const { installed, plan, result } = await sync();
+
+    expect(installed.map((e) => [e.key, e.drifted, e.raw])).toEqual([[`windows:${PATH}`, false, adapter.renderEntry(quarter[0]!)]]);
+    expect(plan.update).toEqual([]);
+    expect(result).toEqual({ changed: false, written: [] });
+    expect(runner.calls.slice(before).filter((c) => c.argv[1] === '/Create')).toEqual([]);
   });
 });

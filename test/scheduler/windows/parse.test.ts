@@ -3,7 +3,7 @@ import { decodeXmlBytes } from '../../../src/scheduler/windows/dom.js';
 import { parseQueryXml, parseTaskElement, parseTaskXml, taskEntry } from '../../../src/scheduler/windows/parse.js';
 import { encodeUtf16, renderTask } from '../../../src/scheduler/windows/render.js';
 import { SOURCE, desired } from '../fixtures.js';
-import { CTX, TRIGGER_CORPUS, setOf } from './render-fixtures.js';
+import { CTX, SETTINGS_EDITS, TRIGGER_CORPUS, exportLikeWindows, setOf } from './render-fixtures.js';
 
 const render = (name: string, over = {}): string => renderTask(desired(name, `corpus:${name}`, over), CTX, setOf(TRIGGER_CORPUS[name]!));
 
@@ -101,5 +101,48 @@ describe('scheduler/windows/parse: non-ASCII provenance', () => {
     expect(xml).toMatch(/^[\t\n\r -~]*$/);
     expect(e.marker?.path).toBe('jobs/été/日本.yaml');
     expect(e).toMatchObject({ drifted: false, raw: xml });
+  });
+});
+
+describe('scheduler/windows/parse: Settings', () => {
+  it.each(Object.keys(TRIGGER_CORPUS))('%s as Windows exports it (every default Settings child present) is not drift', (name) => {
+    const xml = render(name, { timeout: '1h' });
+
+    const full = taskEntry('\\cronsync\\acme\\x', parseTaskXml(exportLikeWindows(xml)), SOURCE);
+    const compact = taskEntry('\\cronsync\\acme\\x', parseTaskXml(reformat(exportLikeWindows(xml, true))), SOURCE);
+
+    expect(full).toMatchObject({ drifted: false, raw: xml });
+    expect(compact).toMatchObject({ drifted: false, raw: xml });
+  });
+
+  it('a paused task as Windows exports it is paused, not drift', () => {
+    const xml = render('every-fifteen', { paused: true });
+
+    expect(taskEntry('\\cronsync\\acme\\x', parseTaskXml(exportLikeWindows(xml)), SOURCE)).toMatchObject({ paused: true, drifted: false, raw: xml });
+  });
+
+  it('xs:boolean 1/0 and Priority +7 are the default values', () => {
+    const xml = exportLikeWindows(render('every-fifteen'))
+      .replace('<AllowHardTerminate>true<', '<AllowHardTerminate>1<')
+      .replace('<RunOnlyIfIdle>false<', '<RunOnlyIfIdle>0<')
+      .replace('<Priority>7<', '<Priority>+7<');
+
+    expect(taskEntry('\\cronsync\\acme\\x', parseTaskXml(xml), SOURCE).drifted).toBe(false);
+  });
+
+  describe.each([
+    ['as rendered', (x: string) => x],
+    ['as Windows exports it', (x: string) => exportLikeWindows(x)],
+  ])('a */15 task %s', (_, form) => {
+    it.each(SETTINGS_EDITS)('with %s is drift', (_edit, edit) => {
+      const xml = form(render('every-fifteen'));
+      const edited = edit(xml);
+
+      const e = taskEntry('\\cronsync\\acme\\every-fifteen', parseTaskXml(edited), SOURCE);
+
+      expect(edited).not.toBe(xml);
+      expect(e.drifted).toBe(true);
+      expect(e.marker?.jobId).toBe('acme/every-fifteen');
+    });
   });
 });

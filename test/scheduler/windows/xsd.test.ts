@@ -15,7 +15,7 @@ import { MAX_TRIGGERS } from '../../../src/scheduler/windows/types.js';
 import type { TriggerSet } from '../../../src/scheduler/windows/types.js';
 import { prng, randomSchedule } from '../../schedule/random.js';
 import { desired } from '../fixtures.js';
-import { CTX, TRIGGER_CORPUS, setOf, stubTriggersOf } from './render-fixtures.js';
+import { CTX, SETTINGS_EDITS, TRIGGER_CORPUS, exportLikeWindows, setOf, stubTriggersOf } from './render-fixtures.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const XSD = resolve(ROOT, '../shared/windows/TaskSchedulerV2Schema.xsd');
@@ -93,6 +93,18 @@ describe.skipIf(!hasXmllint)('scheduler/windows XSD conformance', () => {
 
     expect(xmls.length).toBeGreaterThan(20);
     expect(r.failed, r.log).toEqual([]);
+  });
+
+  it('the Windows-export fixtures and the Settings edits that Windows would accept validate (parse tests read them)', () => {
+    const xml = renderTask(desired('every-fifteen', 'corpus:every-fifteen'), CTX, setOf(TRIGGER_CORPUS['every-fifteen']!));
+    const edited = (valid: boolean): string[] => SETTINGS_EDITS.filter((e) => e[2] === valid).map(([, edit]) => edit(exportLikeWindows(xml)));
+    const accepted = edited(true);
+    const refused = edited(false);
+
+    const r = invalidFiles([exportLikeWindows(xml), exportLikeWindows(xml, true), ...accepted]);
+
+    expect(r.failed, r.log).toEqual([]);
+    expect(invalidFiles(refused).failed).toHaveLength(refused.length);
   });
 
   it.skipIf(!jobTriggers)('tricky schedules and 1,000 random jobs × host zones: ≤ 48 triggers, intervals PT1M..P31D, XSD-valid', () => {
