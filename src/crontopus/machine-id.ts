@@ -5,14 +5,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Runner } from '../system/runner.js';
-import { hostOs } from '../system/platform.js';
+import { hostOs, windowsSystemTool } from '../system/platform.js';
 
 const FILES = ['/etc/machine-id', '/var/lib/dbus/machine-id'];
 
 /** Reads the machine id, or null when the host has none. Never throws. */
 export async function readMachineId(runner: Runner, platform: NodeJS.Platform = hostOs, files: readonly string[] = FILES): Promise<string | null> {
   if (platform === 'win32') {
-    const r = await runner.run({ file: 'reg.exe', args: ['query', 'HKLM\\SOFTWARE\\Microsoft\\Cryptography', '/v', 'MachineGuid'] }).catch(() => null);
+    const r = await runner.run({ file: windowsSystemTool('reg.exe'), args: ['query', 'HKLM\\SOFTWARE\\Microsoft\\Cryptography', '/v', 'MachineGuid'] }).catch(() => null);
     return r && r.exitCode === 0 ? parseMachineGuid(r.stdout) : null;
   }
   for (const f of files) {

@@ -10,7 +10,7 @@ import { parseCron } from '../schedule/cron.js';
 import type { CronError } from '../schedule/cron.js';
 import { neverFires } from '../schedule/fires.js';
 import { timeZoneProblem } from '../schedule/zone-names.js';
-import { argsPlan, argsRefusalMessage } from './args/plan.js';
+import { argsPlan, argsRefusalMessage, windowsLineBreakArg, windowsLineBreakMessage } from './args/plan.js';
 import { durationMs } from './duration.js';
 import type { RawDocument } from './parse.js';
 import type { Issue, Severity } from './types.js';
@@ -166,6 +166,10 @@ function checkArgs(spec: Obj, at: At): void {
   // A multi-line or "$@" command is a sh script that cmd.exe could not run with or without args.
   if (posix.kind === 'append' && win.kind === 'refuse' && win.hazard !== 'multiline') {
     at(['spec', 'command'], 'command-args', `on a Windows agent (cmd.exe): ${argsRefusalMessage(win, 'win32')}`, 'warning');
+  }
+  const broken = windowsLineBreakArg(spec.args.map((a) => (typeof a === 'string' ? a : '')));
+  if (broken >= 0) {
+    at(['spec', 'args', broken], 'command-args', `on a Windows agent: ${windowsLineBreakMessage(broken)}`, 'warning');
   }
 }
 

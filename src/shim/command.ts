@@ -1,8 +1,8 @@
 /** Turns a job's `command` + `args` (or a step's `run`) into an argv for the platform shell. Pure. */
-import { argsPlan, argsRefusalMessage } from '../manifest/args/plan.js';
+import { argsPlan, argsRefusalMessage, windowsLineBreakArg, windowsLineBreakMessage } from '../manifest/args/plan.js';
 import type { ArgsHazard } from '../manifest/args/types.js';
 import type { Command } from '../system/runner.js';
-import { hostOs } from '../system/platform.js';
+import { hostOs, windowsSystemTool } from '../system/platform.js';
 
 /** Exit code of a run refused because its args cannot be passed safely: EX_CONFIG, as for an unusable snapshot. */
 export const ARGS_REFUSED_EXIT = 78;
@@ -10,7 +10,8 @@ export const ARGS_REFUSED_EXIT = 78;
 /**
  * POSIX: `/bin/sh -c '<command> "$@"' sh arg…`, so each arg reaches the command as one word and
  * is never parsed by a shell again; a command that refers to `$@`, `$*` or `$1`… itself gets
- * the args as positional parameters only. Windows: `cmd.exe /d /s /c "<command> <quoted args>"`.
+ * the args as positional parameters only. Windows: `cmd.exe /d /s /c "<command> <quoted args>"`,
+ * cmd.exe by its full path in System32 (see windowsSystemTool).
  * A command after whose text args cannot be appended safely ({@link argsPlan}) is never run: the
  * returned command prints why to stderr and exits {@link ARGS_REFUSED_EXIT}, so the refusal is
  * reported like any failed run even when lint was bypassed (a snapshot from an older version).
@@ -18,13 +19,15 @@ export const ARGS_REFUSED_EXIT = 78;
 export function shellCommand(command: string, args: readonly string[], platform: NodeJS.Platform = hostOs): Command {
   const win = platform === 'win32';
   if (args.length === 0) {
-    return win ? { file: 'cmd.exe', args: ['/d', '/s', '/c', `"${command}"`], windowsVerbatimArguments: true } : { file: '/bin/sh', args: ['-c', command] };
+    return win ? { file: windowsSystemTool('cmd.exe'), args: ['/d', '/s', '/c', `"${command}"`], windowsVerbatimArguments: true } : { file: '/bin/sh', args: ['-c', command] };
   }
   const plan = argsPlan(command, platform);
   if (plan.kind === 'refuse') return refusal(refusalLine(plan, platform), win);
+  const broken = win ? windowsLineBreakArg(args) : -1;
+  if (broken >= 0) return refusal(`cronsync: refusing to run: ${windowsLineBreakMessage(broken)}`, win);
   if (win) {
     const text = plan.kind === 'append' ? plan.text : command;
-    return { file: 'cmd.exe', args: ['/d', '/s', '/c', `"${[text, ...args.map(quoteWindowsArg)].join(' ')}"`], windowsVerbatimArguments: true };
+    return { file: windowsSystemTool('cmd.exe'), args: ['/d', '/s', '/c', `"${[text, ...args.map(quoteWindowsArg)].join(' ')}"`], windowsVerbatimArguments: true };
   }
   const script = plan.kind === 'append' ? `${plan.text} "$@"` : command;
   return { file: '/bin/sh', args: ['-c', script, 'sh', ...args] };
@@ -47,7 +50,9 @@ export function quoteWindowsArg(arg: string): string {
 export function argsRefusal(command: string, args: readonly string[], platform: NodeJS.Platform = hostOs): string | undefined {
   if (args.length === 0) return undefined;
   const plan = argsPlan(command, platform);
-  return plan.kind === 'refuse' ? refusalLine(plan, platform) : undefined;
+  if (plan.kind === 'refuse') return refusalLine(plan, platform);
+  const broken = platform === 'win32' ? windowsLineBreakArg(args) : -1;
+  return broken >= 0 ? `cronsync: refusing to run: ${windowsLineBreakMessage(broken)}` : undefined;
 }
 
 function refusalLine(plan: { hazard: ArgsHazard; token: string }, platform: NodeJS.Platform): string {
@@ -58,5 +63,5 @@ function refusalLine(plan: { hazard: ArgsHazard; token: string }, platform: Node
 function refusal(message: string, win: boolean): Command {
   if (!win) return { file: '/bin/sh', args: ['-c', `printf '%s\\n' "$1" >&2; exit ${ARGS_REFUSED_EXIT}`, 'sh', message] };
   const safe = message.replace(/[^A-Za-z0-9 .,:'-]+/g, ' ').replace(/ {2,}/g, ' ');
-  return { file: 'cmd.exe', args: ['/d', '/s', '/c', `"echo ${safe} 1>&2 & exit /b ${ARGS_REFUSED_EXIT}"`], windowsVerbatimArguments: true };
+  return { file: windowsSystemTool('cmd.exe'), args: ['/d', '/s', '/c', `"echo ${safe} 1>&2 & exit /b ${ARGS_REFUSED_EXIT}"`], windowsVerbatimArguments: true };
 }

@@ -4,6 +4,7 @@
  * never waited on), at most 4 MiB, and, on POSIX, writable by its owner only, since whoever can
  * write it can make their own key trusted.
  */
+import { hostOs } from '../system/platform.js';
 import { readRegularFileSync } from '../system/regular-file.js';
 
 /** The largest key file read. */
@@ -15,7 +16,7 @@ const REASONS: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permi
  * The bytes of the key file `file` of `source.verify.<setting>`.
  * @throws {Error} naming the setting and the file, and why it is not used.
  */
-export function readKeyFile(file: string, setting: 'sshAllowedSigners' | 'openpgpKeys', platform: NodeJS.Platform = process.platform): Buffer {
+export function readKeyFile(file: string, setting: 'sshAllowedSigners' | 'openpgpKeys', platform: NodeJS.Platform = hostOs): Buffer {
   const name = `source.verify.${setting} ${file}`;
   let data: Buffer;
   try {

@@ -16,6 +16,17 @@ export { broadReader, decodeAclFile, parseAclSave, parseIcacls, parseSddlDacl, s
 /** The host OS as Node reports it: the default of pure functions that take a platform name. */
 export const hostOs: NodeJS.Platform = process.platform;
 
+/**
+ * The full path of a Windows system program (`cmd.exe`, `schtasks.exe`, `taskkill.exe`, …) in
+ * `%SystemRoot%\System32`. Never a bare name: Windows' CreateProcess search (and libuv's) looks
+ * in the child's working directory and the job's PATH first, where a planted `cmd.exe` would
+ * run as the agent (SYSTEM). A SystemRoot that is not a plain drive path reads as C:\Windows.
+ */
+export function windowsSystemTool(name: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const root = env.SystemRoot ?? env.SYSTEMROOT ?? '';
+  return `${/^[A-Za-z]:\\[^"%;]*$/.test(root) ? root.replace(/\\+$/, '') : 'C:\\Windows'}\\System32\\${name}`;
+}
+
 /** Runs the small Windows tools (taskkill, tasklist, icacls); injected so tests use fakes. */
 export interface ToolRunner {
   /** Runs to completion; status null when it could not be started. */
@@ -173,19 +184,19 @@ export function createWin32Platform(d: Win32Deps): Platform {
   // have. taskkill /T walks a tree from its live root, so a graceful step followed by /F after
   // a grace period would also lose the children of a root that exited meanwhile. Every signal
   // therefore terminates the tree at once; a later SIGKILL repeats it.
-  const killTree = (pid: number): void => d.tools.start('taskkill', ['/PID', String(pid), '/T', '/F']);
+  const killTree = (pid: number): void => d.tools.start(windowsSystemTool('taskkill.exe'), ['/PID', String(pid), '/T', '/F']);
   return {
     kind: 'win32',
     killTree,
     processIdentity(pid) {
       if (pid === process.pid) return selfImage;
-      const { status, stdout } = d.tools.runSync('tasklist', ['/FI', `PID eq ${pid}`, '/FO', 'CSV', '/NH']);
+      const { status, stdout } = d.tools.runSync(windowsSystemTool('tasklist.exe'), ['/FI', `PID eq ${pid}`, '/FO', 'CSV', '/NH']);
       return status === 0 ? (parseTasklistCsv(stdout).find((r) => r.pid === pid)?.image ?? null) : null;
     },
     isAlive(pid, identity) {
       if (!exists(pid)) return false;
       if (identity === null) return true;
-      const { status, stdout } = d.tools.runSync('tasklist', ['/FI', `PID eq ${pid}`, '/FO', 'CSV', '/NH']);
+      const { status, stdout } = d.tools.runSync(windowsSystemTool('tasklist.exe'), ['/FI', `PID eq ${pid}`, '/FO', 'CSV', '/NH']);
       // tasklist failing says nothing: count the holder as live (never two holders).
       if (status !== 0) return true;
       const row = parseTasklistCsv(stdout).find((r) => r.pid === pid);
@@ -208,7 +219,7 @@ export function createWin32Platform(d: Win32Deps): Platform {
         throw new IoError(`Cannot create directory ${path}: ${(err as Error).message}`, { path }, { cause: err });
       }
       try {
-        const { status } = d.tools.runSync('icacls', [tmp, ...PRIVATE_DIR_GRANTS, '/q']);
+        const { status } = d.tools.runSync(windowsSystemTool('icacls.exe'), [tmp, ...PRIVATE_DIR_GRANTS, '/q']);
         if (status !== 0) throw new IoError(`Cannot make directory ${path} private: icacls ${status === null ? 'could not be started' : `exited with ${status}`}`, { path, status });
         try {
           renameSync(tmp, path);
@@ -241,7 +252,7 @@ export function createWin32Platform(d: Win32Deps): Platform {
 function aclBroadReader(tools: ToolRunner, path: string): string | null | undefined {
   const saved = savedSddl(tools, path);
   if (saved !== null) return saved.map(sddlBroadReader).find((who) => who !== null) ?? null;
-  const { status, stdout } = tools.runSync('icacls', [path]);
+  const { status, stdout } = tools.runSync(windowsSystemTool('icacls.exe'), [path]);
   return status === 0 ? broadReader(parseIcacls(stdout, path)) : undefined;
 }
 
@@ -257,7 +268,7 @@ function savedSddl(tools: ToolRunner, path: string): string[] | null {
     const file = join(dir, 'acl');
     // A trailing separator would make icacls save the entries inside a directory.
     const target = /^[A-Za-z]:[\\/]?$/.test(path) ? path : path.replace(/[\\/]+$/, '');
-    if (tools.runSync('icacls', [target, '/save', file, '/q']).status !== 0) return null;
+    if (tools.runSync(windowsSystemTool('icacls.exe'), [target, '/save', file, '/q']).status !== 0) return null;
     const sddl = parseAclSave(decodeAclFile(readFileSync(file)));
     return sddl.length > 0 ? sddl : null;
   } catch {

@@ -2,13 +2,18 @@
  * Static checks of the Windows scripts, the service host and the example configs. pwsh is not
  * packaged by Debian and cannot be downloaded here, so the PowerShell scripts are not executed:
  * they are checked for balanced brackets (outside strings and comments) and for the paths and
- * steps they promise. What they do on Windows is confirmed by windows/check.ps1 on a real host.
+ * steps they promise, the install's ownership and ACL steps on the tree-sitter-powershell parse
+ * (commands in source order, function bodies). What they do on Windows is confirmed by
+ * windows/check.ps1 on a real host.
  */
 import { testTempDir } from '../system/tempdir.js';
 import { readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Node } from 'web-tree-sitter';
 import { loadConfig } from '../../src/config/load.js';
+import { PRIVATE_DIR_GRANTS } from '../../src/system/platform.js';
+import { formatProblems, powerShellParser, syntaxProblems } from '../windows/helpers/powershell.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
@@ -52,6 +57,101 @@ export function psBracketProblems(src: string): string[] {
   return [...problems, ...stack.map((s) => `unclosed ${s.ch} from line ${s.line}`)];
 }
 
+/** One command of a script: its name (`icacls.exe` for `& icacls.exe …`), its arguments as written, where it starts, and the function it is in (null: the script's body). */
+interface PsCommand {
+  name: string;
+  args: string[];
+  at: number;
+  fn: string | null;
+}
+
+/** A script parsed by tree-sitter-powershell: its text, its commands in source order, the text of each function by lower-cased name. */
+interface PsScript {
+  src: string;
+  commands: PsCommand[];
+  functions: Map<string, string>;
+}
+
+const functionName = (n: Node): string | null => n.children.find((c) => c.type === 'function_name')?.text ?? null;
+
+/** Parses `file`, failing on any ERROR or MISSING node, so that a syntax error fails these tests too. */
+async function parseScript(file: string): Promise<PsScript> {
+  const src = read(file);
+  const parser = await powerShellParser();
+  const problems = syntaxProblems(parser, src);
+  if (problems.length > 0) throw new Error(`${file} does not parse:\n${formatProblems(file, src, problems)}`);
+  const tree = parser.parse(src);
+  if (!tree) throw new Error('tree-sitter returned no tree');
+  try {
+    const commands: PsCommand[] = [];
+    for (const c of tree.rootNode.descendantsOfType('command')) {
+      if (!c) continue;
+      let fn: Node | null = c.parent;
+      while (fn && fn.type !== 'function_statement') fn = fn.parent;
+      const args = (c.childForFieldName('command_elements')?.children ?? []).filter((e) => e.type !== 'command_argument_sep').map((e) => e.text);
+      commands.push({ name: c.childForFieldName('command_name')?.text ?? '', args, at: c.startIndex, fn: fn ? functionName(fn) : null });
+    }
+    const functions = new Map<string, string>();
+    for (const f of tree.rootNode.descendantsOfType('function_statement')) {
+      const name = f && functionName(f);
+      if (f && name) functions.set(name.toLowerCase(), f.text);
+    }
+    return { src, commands, functions };
+  } finally {
+    tree.delete();
+  }
+}
+
+/** The body of function `name` (fails the test when the script has none). */
+function fnText(s: PsScript, name: string): string {
+  const text = s.functions.get(name.toLowerCase());
+  expect(text, `function ${name}`).toBeDefined();
+  return text ?? '';
+}
+
+/** Commands of the script's body (not inside a function) named `name`, with exactly `args` when given. */
+function topCalls(s: PsScript, name: string, args?: string[]): PsCommand[] {
+  return s.commands.filter((c) => c.fn === null && c.name.toLowerCase() === name.toLowerCase() && (!args || JSON.stringify(c.args) === JSON.stringify(args)));
+}
+
+/** Where the first (or last) top-level `name args` starts; fails the test when there is none. */
+function at(s: PsScript, name: string, args?: string[], which: 'first' | 'last' = 'first'): number {
+  const found = topCalls(s, name, args);
+  expect(found.length, `${name} ${args?.join(' ') ?? ''} in the script's body`).toBeGreaterThan(0);
+  return (which === 'first' ? found[0] : found[found.length - 1])?.at ?? -1;
+}
+
+/** The script's top-level `$Name = 'literal'` assignments. */
+function stringVars(src: string): Map<string, string> {
+  return new Map([...src.matchAll(/^\$(\w+) = '([^']*)'\r?$/gm)].map((m) => [m[1] ?? '', m[2] ?? '']));
+}
+
+/** `$A, $B` (or `@($A, $B)`'s inside) resolved through `vars`. */
+function resolveList(list: string, vars: Map<string, string>): string[] {
+  return list.split(',').map((v) => {
+    const name = v.trim().replace(/^\$/, '');
+    expect(vars.has(name), `$${name} is a string literal`).toBe(true);
+    return vars.get(name) ?? '';
+  });
+}
+
+/** The value of `$name = 0x.. -bor 0x.. …` in `text`. */
+function maskOf(text: string, name: string): number {
+  const m = new RegExp(`\\$${name} = ((?:0x[0-9A-Fa-f]+)(?: -bor 0x[0-9A-Fa-f]+)*)\\r?\\n`).exec(text);
+  expect(m, `$${name} = 0x… -bor …`).not.toBeNull();
+  return (m?.[1] ?? '').split(' -bor ').reduce((a, h) => a | Number.parseInt(h, 16), 0) >>> 0;
+}
+
+const SYSTEM = 'S-1-5-18';
+const ADMINS = 'S-1-5-32-544';
+const USERS = 'S-1-5-32-545';
+const TRUSTED_INSTALLER = 'S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464';
+/** System.Security.AccessControl.FileSystemRights values, and the generic rights. */
+const RIGHTS = {
+  WriteData: 0x2, AppendData: 0x4, WriteExtendedAttributes: 0x10, DeleteSubdirectoriesAndFiles: 0x40, WriteAttributes: 0x100,
+  Delete: 0x10000, ChangePermissions: 0x40000, TakeOwnership: 0x80000, GenericAll: 0x10000000, GenericWrite: 0x40000000,
+};
+
 describe('packaging: windows scripts (static: pwsh unavailable)', () => {
   it.each(SCRIPTS)('%s has balanced brackets, strict mode and stop-on-error', (file) => {
     const src = read(file);
@@ -93,9 +193,7 @@ describe('packaging: windows scripts (static: pwsh unavailable)', () => {
     expect(src).toContain('& sc.exe failure $ServiceName reset= 86400 actions= restart/5000/restart/5000/restart/60000');
     expect(src).toContain('& sc.exe failureflag $ServiceName 1');
     expect(src).toContain("[Diagnostics.EventLog]::CreateEventSource($ServiceName, 'Application')");
-    // The state dir: SYSTEM and Administrators only.
-    expect(src).toMatch(/foreach \(\$dir in \$DataDir, \$StateDir\) \{\s*& icacls\.exe \$dir \/inheritance:r \/grant:r '\*S-1-5-18:\(OI\)\(CI\)F' '\*S-1-5-32-544:\(OI\)\(CI\)F'/);
-    expect(src).toContain("/remove:g '*S-1-1-0' '*S-1-5-11' '*S-1-5-32-545'");
+    // The data and state dirs' ACLs: see the describe block on %ProgramData%\\cronsync below.
     expect(src).toContain("'windows\\config.example.yaml'");
     expect(src).toMatch(/if \(-not \$hadConfig\)/);
   });
@@ -174,6 +272,184 @@ describe('packaging: windows scripts (static: pwsh unavailable)', () => {
     expect(svc).toContain('Write-Host "FAIL  $Name $Detail"');
     for (const step of ['install.ps1', 'Start-Service -Name $ServiceName', 'hello-every-minute', 'Stop-Process -Id $before.ProcessId', 'Stop-Service -Name $ServiceName']) expect(svc).toContain(step);
     expect(svc).toMatch(/\} finally \{[\s\S]*uninstall\.ps1'\) -InstallDir \$InstallDir -Node \$Node -Purge/);
+  });
+});
+
+describe("packaging: install.ps1 and someone else's %ProgramData%\\cronsync (static, on the parse)", () => {
+  // Any user may create a folder under C:\ProgramData and owns it; the service runs as SYSTEM
+  // with the config.yaml it finds there. install.ps1 must refuse such a directory before it keeps
+  // a config, and then replace its ACL wholesale: icacls /grant:r and /remove:g leave other
+  // explicit entries and the owner in place.
+
+  it('install.ps1 trusts only SYSTEM, Administrators and TrustedInstaller as owners, read by SID', async () => {
+    const s = await parseScript('windows/install.ps1');
+    const vars = stringVars(s.src);
+    const owners = /^\$TrustedOwners = @\(([^)]*)\)\r?$/m.exec(s.src);
+
+    expect(vars.get('SystemSid')).toBe(SYSTEM);
+    expect(vars.get('AdminsSid')).toBe(ADMINS);
+    expect(vars.get('UsersSid')).toBe(USERS);
+    expect(vars.get('TrustedInstallerSid')).toBe(TRUSTED_INSTALLER);
+    expect(owners, '$TrustedOwners = @(...)').not.toBeNull();
+    expect(resolveList(owners?.[1] ?? '', vars).sort()).toEqual([ADMINS, SYSTEM, TRUSTED_INSTALLER].sort());
+    // The owner as a SID (any display language), not .Owner's translated name.
+    expect(fnText(s, 'Get-OwnerSid')).toContain('(Get-Acl -LiteralPath $Path).GetOwner([System.Security.Principal.SecurityIdentifier])');
+    const find = fnText(s, 'Find-UntrustedItem');
+    expect(find).toMatch(/\[ValidateSet\('All', 'Links', 'Top'\)\]\[string\]\$Scope = 'All'/);
+    expect(s.commands.some((c) => c.fn === 'Find-UntrustedItem' && c.name === 'Get-OwnerSid')).toBe(true);
+    expect(find).toContain('if ($TrustedOwners -notcontains $owner) { return "$where is owned by $(Format-Sid $owner)" }');
+    // Links are refused before anything follows them, and every item under the directory is visited.
+    expect(find).toContain('if (($item.Attributes -band [System.IO.FileAttributes]::ReparsePoint) -ne 0) {');
+    expect(find).toContain('foreach ($child in @(Get-ChildItem -LiteralPath $where -Force)) { [void]$items.Add($child) }');
+    expect(find).toMatch(/\} catch \{\s*return "\$where cannot be checked/);
+  });
+
+  it('install.ps1 refuses a %ProgramData%\\cronsync that anyone else owns, before it stages, locks or keeps anything', async () => {
+    const s = await parseScript('windows/install.ps1');
+    const assertFn = fnText(s, 'Assert-TrustedDataDir');
+    const checks = topCalls(s, 'Assert-TrustedDataDir').map((c) => c.at);
+    const hadConfig = s.src.indexOf('$hadConfig = Test-Path -LiteralPath $ConfigFile');
+    const lockExisting = at(s, 'Set-LockedAcl', ['-Path', '$DataDir']);
+    const createNew = at(s, 'New-LockedDirectory', ['-Path', '$DataDir']);
+
+    // Every item, owner and link, with a message that names the path and owner ($problem) and says what to do.
+    expect(s.commands.filter((c) => c.fn === 'Assert-TrustedDataDir' && c.name === 'Find-UntrustedItem').map((c) => c.args)).toEqual([['-Path', '$DataDir']]);
+    expect(assertFn).toMatch(/if \(\$null -ne \$problem\) \{\s*throw \("Refusing to install: \$problem\./);
+    for (const words of ['config.yaml there could run commands as SYSTEM', 'Inspect its contents', 'remove $DataDir', 'takeown /F `"$DataDir`" /A /R /D Y', 'run install.ps1 again']) expect(assertFn).toContain(words);
+    // Before the staging dir is made (nothing changed on a refusal), before the existing dir's
+    // ACL is replaced, and again after the dir is locked or created: the config kept is one
+    // that passed both checks.
+    expect(checks.length).toBeGreaterThanOrEqual(3);
+    expect(checks[0]).toBeLessThan(at(s, 'New-LockedDirectory', ['-Path', '$staging', '-ReadSids', '$UsersSid']));
+    expect(s.src.slice(checks[0] - 50, checks[0])).toContain('if (Test-Path -LiteralPath $DataDir) {');
+    expect(checks.filter((c) => c < lockExisting).length).toBeGreaterThanOrEqual(2);
+    const recheck = checks.find((c) => c > lockExisting && c > createNew) ?? -1;
+    expect(recheck).toBeGreaterThan(0);
+    expect(hadConfig).toBeGreaterThan(recheck);
+    expect(s.src.indexOf('Write-Host "Keeping existing $ConfigFile"')).toBeGreaterThan(hadConfig);
+    expect(at(s, 'Copy-Item', ["(Join-Path $staging 'windows\\config.example.yaml')"].length ? undefined : [])).toBeGreaterThan(0);
+  });
+
+  it('install.ps1 replaces the data dir ACL in one step: owner Administrators, protected, SYSTEM and Administrators only, as the agent makes its private dir', async () => {
+    const s = await parseScript('windows/install.ps1');
+    const vars = stringVars(s.src);
+    const acl = fnText(s, 'New-LockedAcl');
+    const full = /foreach \(\$sid in ([^)]*)\) \{\s*\$who = New-Object System\.Security\.Principal\.SecurityIdentifier\(\$sid\)\s*\$acl\.AddAccessRule\(\(New-Object System\.Security\.AccessControl\.FileSystemAccessRule\(\$who, \[System\.Security\.AccessControl\.FileSystemRights\]::FullControl, \$inherit, \$propagate, \$allow\)\)\)/.exec(acl);
+    // The agent's own grants (icacls /inheritance:r /grant:r *SID:(OI)(CI)F ...): the same SIDs, full control, inherited by all inside.
+    const agentSids = PRIVATE_DIR_GRANTS.filter((g) => g.startsWith('*')).map((g) => /^\*(S-[\d-]+):\(OI\)\(CI\)F$/.exec(g)?.[1]);
+
+    expect(PRIVATE_DIR_GRANTS).toContain('/inheritance:r');
+    expect(acl).toContain('$acl = New-Object System.Security.AccessControl.DirectorySecurity');
+    expect(acl).toContain('$acl.SetOwner((New-Object System.Security.Principal.SecurityIdentifier($AdminsSid)))');
+    expect(acl).toContain('$acl.SetAccessRuleProtection($true, $false)');
+    expect(acl).toContain("$inherit = [System.Security.AccessControl.InheritanceFlags]'ContainerInherit, ObjectInherit'");
+    expect(acl).toContain('$propagate = [System.Security.AccessControl.PropagationFlags]::None');
+    expect(acl).toContain('$allow = [System.Security.AccessControl.AccessControlType]::Allow');
+    expect(full, 'FullControl rules for a list of SIDs').not.toBeNull();
+    expect(resolveList(full?.[1] ?? '', vars).sort()).toEqual([...agentSids].sort());
+    expect(agentSids.sort()).toEqual([ADMINS, SYSTEM].sort());
+    // Readers get read and execute only, and the data and state dirs get none.
+    expect(acl).toContain('[System.Security.AccessControl.FileSystemRights]::ReadAndExecute');
+    expect(acl).toMatch(/param\(\[string\[\]\]\$ReadSids = @\(\)\)/);
+    // Set in one step (Set-Acl with the whole new descriptor), then read back and checked.
+    expect(fnText(s, 'Set-LockedAcl')).toMatch(/Set-Acl -LiteralPath \$Path -AclObject \(New-LockedAcl -ReadSids \$ReadSids\)\s*Assert-LockedAcl -Path \$Path -ReadSids \$ReadSids/);
+    const check = fnText(s, 'Assert-LockedAcl');
+    expect(check).toContain('$acl.GetAccessRules($true, $true, [System.Security.Principal.SecurityIdentifier])');
+    expect(check).toContain('if ($owner -ne $AdminsSid -or -not $acl.AreAccessRulesProtected -or $others.Count -gt 0) {');
+    expect(topCalls(s, 'Set-LockedAcl', ['-Path', '$DataDir'])).toHaveLength(1);
+    expect(topCalls(s, 'New-LockedDirectory', ['-Path', '$DataDir'])).toHaveLength(1);
+    expect(topCalls(s, 'Assert-LockedAcl', ['-Path', '$DataDir'])).toHaveLength(1);
+    expect(topCalls(s, 'Set-LockedAcl', ['-Path', '$StateDir'])).toHaveLength(1);
+    // Not the old way: New-Item -Force (which takes an existing dir as it is) and icacls edits of
+    // the data dir's ACL, which leave other explicit entries and the owner in place.
+    expect(s.src).not.toMatch(/foreach \(\$\w+ in [^)]*\$DataDir\b/);
+    expect(s.commands.filter((c) => c.name === 'New-Item' && c.args.includes('$DataDir'))).toEqual([]);
+    expect(s.commands.filter((c) => c.name === 'icacls.exe' && c.args.some((a) => /^\/(grant|remove|inheritance)/.test(a)))).toEqual([]);
+  });
+
+  it('install.ps1 resets all inside the data dir to inherit only, and makes Administrators own the tree, after the dirs and config are in place', async () => {
+    const s = await parseScript('windows/install.ps1');
+    const reset = at(s, 'icacls.exe', ['"$DataDir\\*"', '/reset', '/T', '/C', '/Q']);
+    const setOwner = at(s, 'icacls.exe', ['$DataDir', '/setowner', '"*$AdminsSid"', '/T', '/C', '/Q']);
+    const exitChecked = (i: number) => /^[^\n]*\r?\n\s*if \(\$LASTEXITCODE -ne 0\) \{ throw /.test(s.src.slice(i));
+
+    expect(exitChecked(reset)).toBe(true);
+    expect(exitChecked(setOwner)).toBe(true);
+    expect(at(s, 'New-Item', ['-ItemType', 'Directory', '-Path', '$dir', '-Force'], 'last')).toBeLessThan(reset);
+    expect(at(s, 'Copy-Item', ["(Join-Path $staging 'windows\\config.example.yaml')", '-Destination', '$ConfigFile'].length ? undefined : [])).toBeGreaterThan(0);
+    expect(s.src.indexOf("Copy-Item -LiteralPath (Join-Path $staging 'windows\\config.example.yaml') -Destination $ConfigFile")).toBeLessThan(reset);
+    expect(reset).toBeLessThan(at(s, 'Set-LockedAcl', ['-Path', '$StateDir']));
+    expect(at(s, 'Set-LockedAcl', ['-Path', '$StateDir'])).toBeLessThan(setOwner);
+    expect(setOwner).toBeLessThan(at(s, 'Stop-Service', ['-Name', '$ServiceName']));
+  });
+
+  it('install.ps1 stages the package in a dir created with its final ACL, under folders only administrators can change', async () => {
+    const s = await parseScript('windows/install.ps1');
+    const create = fnText(s, 'New-LockedDirectory');
+    const ancestors = fnText(s, 'Find-OpenAncestor');
+    const stagingMade = at(s, 'New-LockedDirectory', ['-Path', '$staging', '-ReadSids', '$UsersSid']);
+    const open = at(s, 'Find-OpenAncestor', ['-Dir', '$InstallDir']);
+    const moved = at(s, 'Move-Item', ['-LiteralPath', '$staging', '-Destination', '$InstallDir']);
+
+    // Created with the descriptor, not created and then changed: nothing can be opened in between.
+    expect(create).toMatch(/if \(\$PSVersionTable\.PSEdition -eq 'Core'\) \{[^}]*\[System\.IO\.FileSystemAclExtensions\]::Create\(\$info, \(New-LockedAcl -ReadSids \$ReadSids\)\)[^}]*\} else \{\s*\$info\.Create\(\(New-LockedAcl -ReadSids \$ReadSids\)\)/);
+    // Someone else's parent folder is refused first; then someone else's leftovers.
+    expect(s.src.slice(open)).toMatch(/^Find-OpenAncestor -Dir \$InstallDir\r?\nif \(\$null -ne \$problem\) \{\s*throw "Refusing to install into/);
+    expect(open).toBeLessThan(stagingMade);
+    expect(s.src).toMatch(/foreach \(\$dir in \$staging, \$InstallDir\) \{\s*if \(Test-Path -LiteralPath \$dir\) \{\s*\$problem = Find-UntrustedItem -Path \$dir -Scope Links\s*if \(\$null -ne \$problem\) \{ throw /);
+    expect(at(s, 'Find-UntrustedItem', ['-Path', '$dir', '-Scope', 'Links'])).toBeLessThan(at(s, 'Remove-Item', ['-LiteralPath', '$staging', '-Recurse', '-Force']));
+    expect(stagingMade).toBeLessThan(at(s, 'Assert-LockedAcl', ['-Path', '$staging', '-ReadSids', '$UsersSid']));
+    expect(at(s, 'Assert-LockedAcl', ['-Path', '$staging', '-ReadSids', '$UsersSid'])).toBeLessThan(at(s, 'Copy-Item', ['-LiteralPath', '$from', '-Destination', '$staging', '-Recurse', '-Force']));
+    expect(s.commands.filter((c) => c.name === 'New-Item' && c.args.includes('$staging'))).toEqual([]);
+    // After the rename, the install dir must be that locked staging dir, not one found in its place.
+    expect(moved).toBeLessThan(at(s, 'Assert-LockedAcl', ['-Path', '$InstallDir', '-ReadSids', '$UsersSid']));
+    // The nearest existing folder: no one else may create entries; every folder up to the root:
+    // no one else may delete, rename or re-permission (entries meant for children only do not count).
+    expect(maskOf(ancestors, 'createMask')).toBe((RIGHTS.WriteData | RIGHTS.AppendData | RIGHTS.GenericWrite) >>> 0);
+    expect(maskOf(ancestors, 'changeMask')).toBe((RIGHTS.DeleteSubdirectoriesAndFiles | RIGHTS.Delete | RIGHTS.ChangePermissions | RIGHTS.TakeOwnership | RIGHTS.GenericAll) >>> 0);
+    expect(ancestors).toContain('if ($nearest) { $mask = $mask -bor $createMask }');
+    expect(ancestors).toContain('[System.Security.AccessControl.PropagationFlags]::InheritOnly');
+    expect(ancestors).toContain('$TrustedOwners -notcontains $sid');
+    expect(s.commands.some((c) => c.fn === 'Find-OpenAncestor' && c.name === 'Find-UntrustedItem' && c.args.join(' ') === '-Path $folder -Scope Top')).toBe(true);
+  });
+
+  it('check-service.ps1 checks, after install.ps1, the owners and ACLs of %ProgramData%\\cronsync, all in it, and the package', async () => {
+    const s = await parseScript('windows/check-service.ps1');
+    const fn = fnText(s, 'Get-AclProblem');
+    const install = s.src.indexOf("& (Join-Path $PSScriptRoot 'install.ps1')");
+    const dataDir = at(s, 'Get-AclProblem', ['-Path', '$DataDir', '-Allowed', '$allowed', '-Protected']);
+    const children = at(s, 'Get-AclProblem', ['-Path', '$item.FullName', '-Allowed', '$allowed']);
+    const pkg = at(s, 'Get-AclProblem', ['-Path', '$InstallDir', '-Allowed', '$allowed', '-Readers', "@('S-1-5-32-545')", '-Protected']);
+
+    expect(fn).toContain('$owner = $acl.GetOwner([Security.Principal.SecurityIdentifier])');
+    expect(fn).toContain('if ($null -eq $owner -or $Allowed -notcontains $owner.Value)');
+    expect(fn).toContain('if ($Protected -and -not $acl.AreAccessRulesProtected)');
+    expect(fn).toContain('foreach ($rule in $acl.GetAccessRules($true, $true, [Security.Principal.SecurityIdentifier])) {');
+    expect(maskOf(fn, 'writeMask')).toBe(Object.values(RIGHTS).reduce((a, r) => a | r, 0) >>> 0);
+    expect(s.src).toContain("$allowed = @('S-1-5-18', 'S-1-5-32-544')");
+    expect(at(s, 'Get-ChildItem', ['-LiteralPath', '$DataDir', '-Recurse', '-Force'])).toBeLessThan(children);
+    expect(s.src).toMatch(/Write-Step "\$DataDir and all in it are owned by SYSTEM or Administrators[^"]*" \(\$dataProblems\.Count -eq 0\)/);
+    expect(s.src).toMatch(/Write-Step "\$InstallDir is owned by SYSTEM or Administrators[^"]*" \(\$packageProblems\.Count -eq 0\)/);
+    // Right after the install, before step 4 writes a config and starts the service.
+    expect(install).toBeGreaterThan(0);
+    expect(install).toBeLessThan(dataDir);
+    for (const i of [dataDir, children, pkg]) expect(i).toBeLessThan(s.src.indexOf('[IO.File]::WriteAllText($ConfigFile'));
+    expect(s.src).toContain('3. ACLs: the state dir is readable only by SYSTEM and Administrators; %ProgramData%\\cronsync');
+  });
+
+  it("README's Windows install guide says what install.ps1 does with an existing %ProgramData%\\cronsync", () => {
+    const readme = read('README.md');
+    const guide = readme.slice(readme.indexOf('### Installing the agent'), readme.indexOf('### Job tasks'));
+
+    for (const words of [
+      'when any of it is owned by anyone but SYSTEM,\nAdministrators or TrustedInstaller',
+      "Someone else's `config.yaml` is never\nkept",
+      '`takeown /F "%ProgramData%\\cronsync" /A /R /D Y`',
+      'replaces the directory\'s whole ACL in one step',
+      '`icacls "%ProgramData%\\cronsync\\*" /reset /T /C /Q`',
+      '/setowner *S-1-5-32-544 /T /C /Q',
+      '`%ProgramFiles%` passes',
+    ]) expect(guide).toContain(words);
   });
 });
 

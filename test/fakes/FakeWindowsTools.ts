@@ -14,6 +14,19 @@
  */
 import type { ToolRunner } from '../../src/system/platform.js';
 
+/**
+ * The tools' paths: the platform must start them from System32, never by a bare name that a
+ * working directory or PATH could resolve to a planted program (the fakes run nothing else).
+ */
+export const TASKKILL = 'C:\\Windows\\System32\\taskkill.exe';
+export const TASKLIST = 'C:\\Windows\\System32\\tasklist.exe';
+export const ICACLS = 'C:\\Windows\\System32\\icacls.exe';
+
+/** `taskkill` for `C:\\Windows\\System32\\taskkill.exe`; undefined for anything else, a bare name included. */
+export function system32Tool(file: string): string | undefined {
+  return /^C:\\Windows\\System32\\([a-z]+)\.exe$/.exec(file)?.[1];
+}
+
 /** What tasklist prints when no process matches the filter. */
 export const TASKLIST_NONE = 'INFO: No tasks are running which match the specified criteria.\r\n';
 
@@ -29,13 +42,14 @@ export function fakeWindowsTools(live: Set<number>, tree: Record<number, number[
     calls,
     runSync(file, args) {
       calls.push([file, ...args]);
+      if (file !== TASKLIST) return { status: null, stdout: '' };
       const pid = Number(/PID eq (\d+)/.exec(args.join(' '))?.[1]);
       return { status: 0, stdout: live.has(pid) ? tasklistNode(pid) : TASKLIST_NONE };
     },
     start(file, args) {
       calls.push([file, ...args]);
       const root = Number(args[1]);
-      if (file === 'taskkill' && args.includes('/T') && args.includes('/F') && live.has(root)) for (const p of [root, ...(tree[root] ?? [])]) live.delete(p);
+      if (file === TASKKILL && args.includes('/T') && args.includes('/F') && live.has(root)) for (const p of [root, ...(tree[root] ?? [])]) live.delete(p);
     },
   };
 }

@@ -63,6 +63,14 @@ describe('manifest/rules command-args', () => {
     expect(res.jobs).toHaveLength(1);
   });
 
+  it('warns that an arg with a line break cannot reach a command on a Windows agent, at that arg', () => {
+    const res = lint(job('report.sh', '  args: [--title, "two\\nlines"]\n'));
+
+    expect(res.issues).toEqual([expect.objectContaining({ line: 9, path: 'spec.args.1', rule: 'command-args', severity: 'warning' })]);
+    expect(res.issues[0]?.message).toMatch(/^on a Windows agent: spec\.args\[1\] holds a line break/);
+    expect(res.jobs).toHaveLength(1);
+  });
+
   it('does not warn about cmd.exe for a multi-line sh script', () => {
     const res = lint(job('|\n    cd /srv\n    ./backup.sh', '  args: [a]\n'));
 

@@ -4,7 +4,7 @@ import { admit } from '../../src/shim/concurrency.js';
 import { createFsStateStore } from '../../src/state/fs-store.js';
 import { createWin32Platform } from '../../src/system/platform.js';
 import { FakeClock } from '../fakes/FakeClock.js';
-import { fakeWindowsTools } from '../fakes/FakeWindowsTools.js';
+import { TASKKILL, fakeWindowsTools } from '../fakes/FakeWindowsTools.js';
 import { memoryLog, tempStateDir } from './fixtures.js';
 
 describe('shim/concurrency on Windows', () => {
@@ -22,7 +22,7 @@ describe('shim/concurrency on Windows', () => {
     expect(r.run).toBe(true);
     // A graceful /T first would only have made the new run wait the grace period: the shim is a
     // console program.
-    expect(tools.calls.filter(([f]) => f === 'taskkill')).toEqual([['taskkill', '/PID', '8000004', '/T', '/F']]);
+    expect(tools.calls.filter(([f]) => f === TASKKILL)).toEqual([[TASKKILL, '/PID', '8000004', '/T', '/F']]);
     expect([...live]).toEqual([]);
   });
 
@@ -36,6 +36,6 @@ describe('shim/concurrency on Windows', () => {
     const r = await admit('Replace', lock, { pid: 8000016, startTime: 'node.exe', runId: 'new', startedAt: 'y' }, { clock: new FakeClock(), log: memoryLog(), graceMs: 200, platform });
 
     expect(r.run).toBe(true);
-    expect(tools.calls.filter(([f]) => f === 'taskkill')).toEqual([]);
+    expect(tools.calls.filter(([f]) => f === TASKKILL)).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { tryAcquireLock } from '../../src/shim/lock.js';
 import { readSecretsFile } from '../../src/shim/secrets.js';
 import { createWin32Platform, type ToolRunner } from '../../src/system/platform.js';
-import { TASKLIST_NONE, tasklistNode } from '../fakes/FakeWindowsTools.js';
+import { TASKLIST_NONE, system32Tool, tasklistNode } from '../fakes/FakeWindowsTools.js';
 import { tempStateDir } from './fixtures.js';
 
 /** Windows tools answering from a table; records every call. */
@@ -12,7 +12,7 @@ function tools(answers: Record<string, { status: number; stdout: string }>): Too
   const calls: string[][] = [];
   return {
     calls,
-    runSync: (file, args) => (calls.push([file, ...args]), answers[file] ?? { status: 1, stdout: '' }),
+    runSync: (file, args) => (calls.push([file, ...args]), answers[system32Tool(file) ?? ''] ?? { status: 1, stdout: '' }),
     start: (file, args) => void calls.push([file, ...args]),
   };
 }

@@ -1,8 +1,9 @@
 import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { broadReader, createPosixPlatform, createWin32Platform, nodePlatform, parseIcacls, parseTasklistCsv, PRIVATE_DIR_GRANTS, type ToolRunner } from '../../src/system/platform.js';
+import { broadReader, createPosixPlatform, createWin32Platform, nodePlatform, parseIcacls, parseTasklistCsv, PRIVATE_DIR_GRANTS, type ToolRunner, windowsSystemTool } from '../../src/system/platform.js';
 import { testTempDir } from './tempdir.js';
+import { ICACLS, TASKKILL, system32Tool } from '../fakes/FakeWindowsTools.js';
 
 /** A ToolRunner that answers from a table and records every call. */
 function fakeTools(answers: Record<string, { status: number | null; stdout: string }> = {}): ToolRunner & { calls: string[][] } {
@@ -11,7 +12,7 @@ function fakeTools(answers: Record<string, { status: number | null; stdout: stri
     calls,
     runSync(file, args) {
       calls.push([file, ...args]);
-      return answers[file] ?? { status: 1, stdout: '' };
+      return answers[system32Tool(file) ?? ''] ?? { status: 1, stdout: '' };
     },
     start(file, args) {
       calls.push([file, ...args]);
@@ -60,7 +61,7 @@ function savingTools(sddl: string | null, listing: string | null = null): ToolRu
     calls,
     runSync(file, args) {
       calls.push([file, ...args]);
-      if (file !== 'icacls') return { status: 1, stdout: '' };
+      if (file !== ICACLS) return { status: 1, stdout: '' };
       if (args[1] === '/save') {
         if (sddl === null) return { status: 5, stdout: '' };
         writeFileSync(args[2] as string, Buffer.from(`${args[0]}\r\n${sddl}\r\n`, 'utf16le'));
@@ -86,6 +87,14 @@ const TASKLIST_NONE = 'INFO: No tasks are running which match the specified crit
 describe('system/platform', () => {
   it('is posix on this (Linux) host', () => {
     expect(nodePlatform.kind).toBe(process.platform === 'win32' ? 'win32' : 'posix');
+  });
+
+  it('starts Windows system programs by their full path in System32, never by a bare name', () => {
+    expect(windowsSystemTool('cmd.exe', {})).toBe('C:\\Windows\\System32\\cmd.exe');
+    expect(windowsSystemTool('taskkill.exe', { SystemRoot: 'D:\\WINNT\\' })).toBe('D:\\WINNT\\System32\\taskkill.exe');
+    expect(windowsSystemTool('icacls.exe', { SYSTEMROOT: 'E:\\Win' })).toBe('E:\\Win\\System32\\icacls.exe');
+    // Not a plain drive path: a relative or quoted value, or one holding a variable.
+    for (const SystemRoot of ['.', 'Windows', '\\\\share\\w', 'C:\\"x', 'C:\\%X%']) expect(windowsSystemTool('cmd.exe', { SystemRoot })).toBe('C:\\Windows\\System32\\cmd.exe');
   });
 
   describe('icacls', () => {
@@ -126,9 +135,9 @@ describe('system/platform', () => {
       p.killTree(4242, 'SIGKILL');
 
       expect(tools.calls).toEqual([
-        ['taskkill', '/PID', '4242', '/T', '/F'],
-        ['taskkill', '/PID', '4242', '/T', '/F'],
-        ['taskkill', '/PID', '4242', '/T', '/F'],
+        [TASKKILL, '/PID', '4242', '/T', '/F'],
+        [TASKKILL, '/PID', '4242', '/T', '/F'],
+        [TASKKILL, '/PID', '4242', '/T', '/F'],
       ]);
     });
 
@@ -173,7 +182,7 @@ describe('system/platform', () => {
       const why = p.publicReason(SECRETS, { mode: 0o600 });
 
       expect(why).toBe(`BUILTIN\\Users (S-1-5-32-545) can read it; run icacls "${SECRETS}" /inheritance:r /grant:r *S-1-5-18:F *S-1-5-32-544:F`);
-      expect(tools.calls).toEqual([['icacls', SECRETS, '/save', expect.stringMatching(/cronsync-acl-.*acl$/), '/q']]);
+      expect(tools.calls).toEqual([[ICACLS, SECRETS, '/save', expect.stringMatching(/cronsync-acl-.*acl$/), '/q']]);
       expect(createWin32Platform({ tools: savingTools(SDDL_PRIVATE) }).publicReason(SECRETS, { mode: 0o666 })).toBeNull();
     });
 
@@ -184,7 +193,7 @@ describe('system/platform', () => {
       expect(english.publicReason(SECRETS, { mode: 0o600 })).toMatch(/^BUILTIN\\Users can read it/);
       // Known gap of the fallback only: a German host's "VORDEFINIERT\\Benutzer" is not recognised.
       expect(createWin32Platform({ tools: german }).publicReason(SECRETS, { mode: 0o600 })).toBeNull();
-      expect(german.calls.map((c) => c.slice(0, 3))).toEqual([['icacls', SECRETS, '/save'], ['icacls', SECRETS]]);
+      expect(german.calls.map((c) => c.slice(0, 3))).toEqual([[ICACLS, SECRETS, '/save'], [ICACLS, SECRETS]]);
     });
   });
 
@@ -200,7 +209,7 @@ describe('system/platform', () => {
 
       expect(statSync(dir).isDirectory()).toBe(true);
       expect(readdirSync(parent)).toEqual(['state']);
-      expect(tools.calls).toEqual([['icacls', expect.stringMatching(/state\.[0-9a-f]{8}\.tmp$/), '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F', '/q']]);
+      expect(tools.calls).toEqual([[ICACLS, expect.stringMatching(/state\.[0-9a-f]{8}\.tmp$/), '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F', '/q']]);
       expect([...PRIVATE_DIR_GRANTS]).toEqual(tools.calls[0]?.slice(2, 6));
     });
 
@@ -265,8 +274,8 @@ describe('system/platform', () => {
 
       expect(kills).toEqual([[4242, 'SIGTERM']]);
       expect(tools.calls).toEqual([
-        ['taskkill', '/PID', '4242', '/T', '/F'],
-        ['taskkill', '/PID', '4242', '/T', '/F'],
+        [TASKKILL, '/PID', '4242', '/T', '/F'],
+        [TASKKILL, '/PID', '4242', '/T', '/F'],
       ]);
     });
   });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createWin32Platform, type ToolRunner } from '../../src/system/platform.js';
 import { createNodeRunner } from '../../src/system/runner.js';
 import { tempStateDir } from '../shim/fixtures.js';
+import { TASKKILL } from '../fakes/FakeWindowsTools.js';
 
 /** Whether `pid` runs (a zombie does not: a killed root's child waits to be reaped by init). */
 const alive = (pid: number): boolean => {
@@ -46,7 +47,7 @@ describe('system/runner on Windows (platform fakes)', () => {
       const r = await runner.run({ file: process.execPath, args: ['-e', LINGER] }, { timeoutMs: 100, killGraceMs: 5000, onSpawn: (p) => (pid = p) });
 
       expect(r.timedOut).toBe(true);
-      expect(calls.map((c) => c.filter((a) => !/^\d+$/.test(a)))).toEqual([['taskkill', '/PID', '/T', '/F']]);
+      expect(calls.map((c) => c.filter((a) => !/^\d+$/.test(a)))).toEqual([[TASKKILL, '/PID', '/T', '/F']]);
     } finally {
       killQuietly(pid);
     }
@@ -66,7 +67,7 @@ describe('system/runner on Windows (platform fakes)', () => {
       });
 
       expect(r.cancelled).toBe(true);
-      expect(calls.map((c) => c.filter((a) => !/^\d+$/.test(a)))).toEqual([['taskkill', '/PID', '/T', '/F']]);
+      expect(calls.map((c) => c.filter((a) => !/^\d+$/.test(a)))).toEqual([[TASKKILL, '/PID', '/T', '/F']]);
     } finally {
       killQuietly(pid);
     }

@@ -13,6 +13,19 @@ export function argsPlan(command: string, platform: NodeJS.Platform = hostOs): A
   return platform === 'win32' ? cmdPlan(command) : shPlan(command);
 }
 
+/**
+ * The index of the first arg that cmd.exe cannot pass, or -1: it drops every CR and ends its
+ * command line at the first LF, so such an arg would be cut and the args after it lost.
+ */
+export function windowsLineBreakArg(args: readonly string[]): number {
+  return args.findIndex((a) => /[\r\n]/.test(a));
+}
+
+/** Why the arg at `index` cannot reach a command on Windows (see windowsLineBreakArg). */
+export function windowsLineBreakMessage(index: number): string {
+  return `spec.args[${index}] holds a line break, which cmd.exe (that starts commands on Windows) cannot pass: it ends the command line there, so the argument would be cut and those after it dropped; pass the text another way (a file, an environment variable in spec.env)`;
+}
+
 /** The reason a plan was refused and what to write instead, for lint and for the shim's stderr. */
 export function argsRefusalMessage(plan: { hazard: ArgsHazard; token: string }, platform: NodeJS.Platform = hostOs): string {
   const t = plan.token.length > 40 ? `${plan.token.slice(0, 40)}…` : plan.token;

@@ -10,6 +10,7 @@ import { ManifestError, SchedulerError } from '../../errors.js';
 import { ownedSourceIds } from '../../plan/plan.js';
 import type { InstalledEntry, Plan } from '../../plan/types.js';
 import type { Runner } from '../../system/runner.js';
+import { windowsSystemTool } from '../../system/platform.js';
 import { windowsRunAsMessage } from '../../system/users.js';
 import type { ApplyResult, ExecCommand, Rendered, SchedulerAdapter } from '../types.js';
 import { foreignInPlace } from '../types.js';
@@ -35,7 +36,7 @@ export interface WindowsAdapterOptions {
   user?: string;
   /** Clock for the dated DST triggers; default `new Date()`. */
   now?: () => Date;
-  /** The schtasks program; default `schtasks.exe` (found on PATH, in System32). */
+  /** The schtasks program; default `%SystemRoot%\\System32\\schtasks.exe` (see windowsSystemTool). */
   schtasks?: string;
 }
 
@@ -58,7 +59,7 @@ const pathOf = (e: InstalledEntry): string => e.key.replace(/^windows:/, '');
  */
 export function createSchtasksAdapter(options: WindowsAdapterOptions, ports: WindowsAdapterPorts, triggersOf: TriggersOf): SchedulerAdapter {
   const fs = ports.fs ?? nodeTaskFileFs;
-  const program = options.schtasks ?? 'schtasks.exe';
+  const program = options.schtasks ?? windowsSystemTool('schtasks.exe');
   const folder = normalizeFolder(options.taskFolder ?? DEFAULT_TASK_FOLDER);
   const ctx: TaskContext = { sourceId: options.sourceId, taskFolder: folder, execCommand: options.execCommand, stateDir: options.stateDir, ...(options.user === undefined ? {} : { user: options.user }) };
 

@@ -40,7 +40,7 @@ describe('scheduler/windows adapter (fake schtasks)', () => {
     const r = await h.adapter.apply(planOf(jobs), signal);
 
     expect(r).toEqual({ changed: true, written: ['\\cronsync\\acme\\backup', '\\cronsync\\acme\\report', '\\cronsync\\acme\\held'] });
-    expect(h.runner.calls.find((c) => c.argv[1] === '/Create')?.argv).toEqual(['schtasks.exe', '/Create', '/XML', expect.stringMatching(/^C:\\Temp\\cronsync-task-\d+\.xml$/), '/TN', '\\cronsync\\acme\\backup', '/F']);
+    expect(h.runner.calls.find((c) => c.argv[1] === '/Create')?.argv).toEqual(['C:\\Windows\\System32\\schtasks.exe', '/Create', '/XML', expect.stringMatching(/^C:\\Temp\\cronsync-task-\d+\.xml$/), '/TN', '\\cronsync\\acme\\backup', '/F']);
     expect([...h.runner.tasks.keys()]).toEqual(['\\cronsync\\acme\\backup', '\\cronsync\\acme\\report', '\\cronsync\\acme\\held']);
     expect(h.runner.tasks.get('\\cronsync\\acme\\backup')).toBe(h.adapter.renderEntry(jobs[0]!));
     expect(h.mem.files.size).toBe(0);
@@ -167,7 +167,7 @@ describe('scheduler/windows adapter (fake schtasks)', () => {
 
     expect(err).toBeInstanceOf(SchedulerError);
     expect((err as SchedulerError).message).toBe('schtasks /Create failed (exit 1): ERROR: Access is denied.');
-    expect((err as SchedulerError).data).toMatchObject({ argv: ['schtasks.exe', '/Create', '/XML', expect.stringContaining(dir), '/TN', '\\cronsync\\acme\\backup', '/F'], exitCode: 1, stderr: 'ERROR: Access is denied.\r\n' });
+    expect((err as SchedulerError).data).toMatchObject({ argv: ['C:\\Windows\\System32\\schtasks.exe', '/Create', '/XML', expect.stringContaining(dir), '/TN', '\\cronsync\\acme\\backup', '/F'], exitCode: 1, stderr: 'ERROR: Access is denied.\r\n' });
     expect(await readdir(dir)).toEqual([]);
   });
 
