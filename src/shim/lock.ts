@@ -36,6 +36,7 @@ import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readdirSync, readF
 import { dirname, join } from 'node:path';
 import { randomHex } from '../state/sync-io.js';
 import { nodePlatform, type Platform } from '../system/platform.js';
+import { renameRetrySync } from '../system/rename.js';
 import { groupAlive } from '../system/runner.js';
 import { makeDirSync } from '../system/regular-file.js';
 
@@ -308,7 +309,7 @@ function heldLock(path: string, initial: LockHolder, step: Step): HeldLock {
       const tmp = `${path}.${randomHex(6)}.new`;
       writeFileSync(tmp, JSON.stringify(next), { mode: 0o600 });
       await step('update');
-      renameSync(tmp, path);
+      renameRetrySync(tmp, path);
     }),
     release: () => serial(async () => {
       if (!isOurs()) return;

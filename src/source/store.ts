@@ -4,11 +4,12 @@
  * the packs. Each update adds one pack and grows `shallow`; `compact` rewrites one pack holding
  * only the current commit, so the directory stays bounded.
  */
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { makeDirSync } from '../system/regular-file.js';
 import path from 'node:path';
 import { applyDelta, checkPack, PackFormatError, readEntry, readIndex, writeIndex, writePack } from './pack.js';
 import type { GitObject, IndexedObject } from './pack.js';
+import { renameRetrySync } from '../system/rename.js';
 
 interface LoadedPack {
   name: string;
@@ -155,5 +156,5 @@ export function readRecordOnly(gitdir: string): StoreRecord | null {
 function atomicWrite(file: string, data: Buffer | string): void {
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, data);
-  renameSync(tmp, file);
+  renameRetrySync(tmp, file);
 }

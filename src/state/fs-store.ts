@@ -4,7 +4,7 @@
  * durably (node:fs/promises through src/system/files.ts) or reads the status file is imported
  * on first use, which `exec` never makes.
  */
-import { closeSync, openSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ioError, IoError, UsageError } from '../errors.js';
 import type { JobId } from '../manifest/types.js';
@@ -13,6 +13,7 @@ import { listSpool, spoolDir, writeSpoolEntrySync } from '../shim/spool-entry.js
 import { nodePlatform } from '../system/platform.js';
 import type { Platform } from '../system/platform.js';
 import { makeDirSync } from '../system/regular-file.js';
+import { renameRetrySync } from '../system/rename.js';
 import { BATCH_FILE, parseBatch, serializeBatch } from './batch.js';
 import { claimFireInstant } from './fired.js';
 import { deleteLastRun, lastRunPath, parseLastRun, writeLastRun } from './runs.js';
@@ -117,7 +118,7 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
       try {
         // The mode at creation (less the umask, which never opens it up) is private.
         writeFileSync(tmp, text, { mode: STATE_MODES.private, flag: 'wx' });
-        renameSync(tmp, file);
+        renameRetrySync(tmp, file, { win: platform.kind === 'win32' });
       } catch (err) {
         removeQuietly(tmp);
         throw ioError('write', file, err);

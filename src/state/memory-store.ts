@@ -118,7 +118,7 @@ export class MemoryStateStore implements StateStore {
   }
 
   async writeLastRun(id: JobId | string, run: Parameters<StateStore['writeLastRun']>[1]): Promise<void> {
-    this.put(runRel(id), serializeLastRun(run), STATE_MODES.public);
+    this.put(runRel(id), serializeLastRun(run), STATE_MODES.private);
   }
 
   async deleteLastRun(id: JobId | string): Promise<boolean> {

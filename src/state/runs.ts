@@ -9,6 +9,7 @@ import type { JobId } from '../manifest/types.js';
 import { parseJobId } from './snapshot-read.js';
 import { ioError } from '../errors.js';
 import { removeFiredMarkers } from './fired.js';
+import { STATE_MODES } from './store.js';
 import { removeFileSync, writeFileAtomicSync } from './sync-io.js';
 
 /** Outcome of one run as the status file reports it. */
@@ -40,7 +41,7 @@ export function lastRunPath(stateDir: string, id: JobId | string): string {
  * @throws {IoError}
  */
 export async function writeLastRun(stateDir: string, id: JobId | string, run: LastRun): Promise<void> {
-  writeFileAtomicSync(lastRunPath(stateDir, id), serializeLastRun(run), 0o600, false);
+  writeFileAtomicSync(lastRunPath(stateDir, id), serializeLastRun(run), STATE_MODES.private, false);
 }
 
 /**

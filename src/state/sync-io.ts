@@ -5,11 +5,12 @@
  * Random bytes come from /dev/urandom, the kernel CSPRNG that node:crypto also draws from;
  * where it does not exist (Windows) from Web Crypto.
  */
-import { closeSync, fchmodSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ioError } from '../errors.js';
 import { nodePlatform, type Platform } from '../system/platform.js';
 import { makeDirSync } from '../system/regular-file.js';
+import { renameRetrySync } from '../system/rename.js';
 
 /** Bytes drawn from /dev/urandom at a time: a run needs about 60 (its id and a few temp names). */
 const POOL_SIZE = 256;
@@ -89,7 +90,7 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
     } finally {
       closeSync(fd);
     }
-    renameSync(tmp, path);
+    renameRetrySync(tmp, path, { win: platform.kind === 'win32' });
     // Windows cannot open a directory for fsync; NTFS journals the rename itself.
     if (fsync && platform.kind !== 'win32') {
       const dfd = openSync(dir, 'r');

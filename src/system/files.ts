@@ -4,10 +4,11 @@
  * the short-lived `cronsync exec` are in src/state/sync-io.ts.)
  */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { IoError, ioError } from '../errors.js';
 import { makeDirSync } from './regular-file.js';
+import { renameRetry } from './rename.js';
 
 /** Options of {@link atomicWriteFile}. */
 export interface AtomicWriteOptions {
@@ -45,7 +46,7 @@ export async function atomicWriteFile(path: string, data: string | Uint8Array, m
     } finally {
       await fh.close();
     }
-    await rename(tmp, path);
+    await renameRetry(tmp, path);
     if (sync && options.deferDirSync) options.deferDirSync.add(dir);
     else if (sync) await syncDir(dir);
   } catch (err) {

@@ -135,7 +135,7 @@ describe.each(Object.keys(subjects))('state/store contract: %s', (kind) => {
     expect([...(await store.listLastRuns!())]).toEqual(['beta/b']);
   });
 
-  it('records, reads and deletes last runs with their scheduled-minute markers; public records', async () => {
+  it('records, reads and deletes last runs with their scheduled-minute markers; private records (0600)', async () => {
     const { store, put, mode } = make();
     const minute = new Date('2026-11-23T10:05:00Z');
 
@@ -148,7 +148,7 @@ describe.each(Object.keys(subjects))('state/store contract: %s', (kind) => {
 
     expect(claims).toEqual([true, false, true]);
     expect(read).toEqual(run());
-    expect(mod).toBe(0o644);
+    expect(mod).toBe(0o600);
     expect(deleted).toBe(true);
     expect(await store.readLastRun('acme/a')).toBeNull();
     expect(store.claimFire('acme/a', minute).claimed).toBe(true);
