@@ -12,7 +12,10 @@
   Steps:
     1. install.ps1 compiles the service host and registers the service (automatic, LocalSystem)
     2. the recovery actions restart it on failure (sc.exe qfailure)
-    3. the state dir is readable only by SYSTEM and Administrators (its ACL)
+    3. ACLs: the state dir is readable only by SYSTEM and Administrators; %ProgramData%\cronsync
+       and everything in it are owned by SYSTEM or Administrators, its ACL is protected and
+       nothing in it has an entry for anyone else; the package dir is owned by
+       Administrators, protected, and only SYSTEM and Administrators may change it
     4. with a config whose source is the bundled manifests-example\staging and whose check-ins
        go to a loopback receiver here, the service runs, with node.exe as its child
     5. the Event Log has the start entry (source cronsync, id 1)
@@ -61,6 +64,32 @@ function Write-Step {
     $script:failed++
     Write-Host "FAIL  $Name $Detail" -ForegroundColor Red
   }
+}
+
+# What is wrong with the ACL of $Path, as a list: an owner that is not in $Allowed, an entry
+# (explicit or inherited) for anyone not in $Allowed or $Readers, an entry that lets a reader
+# change anything, or with -Protected, an ACL that inherits from the parent.
+function Get-AclProblem {
+  param([string]$Path, [string[]]$Allowed, [string[]]$Readers = @(), [switch]$Protected)
+
+  # WriteData, AppendData, WriteExtendedAttributes, DeleteSubdirectoriesAndFiles, WriteAttributes,
+  # Delete, ChangePermissions, TakeOwnership, GenericAll, GenericWrite.
+  $writeMask = 0x2 -bor 0x4 -bor 0x10 -bor 0x40 -bor 0x100 -bor 0x10000 -bor 0x40000 -bor 0x80000 -bor 0x10000000 -bor 0x40000000
+  $acl = Get-Acl -LiteralPath $Path
+  $problems = @()
+  $owner = $acl.GetOwner([Security.Principal.SecurityIdentifier])
+  if ($null -eq $owner -or $Allowed -notcontains $owner.Value) { $problems += "$Path is owned by $owner" }
+  if ($Protected -and -not $acl.AreAccessRulesProtected) { $problems += "$Path inherits entries from its parent" }
+  foreach ($rule in $acl.GetAccessRules($true, $true, [Security.Principal.SecurityIdentifier])) {
+    $sid = $rule.IdentityReference.Value
+    if ($Allowed -contains $sid) { continue }
+    if ($Readers -notcontains $sid) {
+      $problems += "$Path has an entry for $sid ($($rule.FileSystemRights))"
+    } elseif (([int]$rule.FileSystemRights -band $writeMask) -ne 0) {
+      $problems += "$Path lets $sid change it ($($rule.FileSystemRights))"
+    }
+  }
+  return $problems
 }
 
 function Get-DaemonProcess {
@@ -157,11 +186,21 @@ try {
   $qfailure = (& sc.exe qfailure $ServiceName) -join "`n"
   Write-Step 'recovery actions restart the service on failure (sc.exe qfailure)' ($qfailure -match 'RESTART' -and $qfailure -match '86400') "($qfailure)"
 
-  # 3. The state dir's ACL.
+  # 3. ACLs: the state dir; %ProgramData%\cronsync and all in it (install.ps1 gave it a new
+  #    protected ACL and made Administrators own everything: nothing else may survive, so that
+  #    no one can slip a config.yaml in that the service would run as SYSTEM); the package.
   $allowed = @('S-1-5-18', 'S-1-5-32-544')
   $sids = @((Get-Acl -LiteralPath $StateDir).Access | ForEach-Object { $_.IdentityReference.Translate([Security.Principal.SecurityIdentifier]).Value })
   $others = @($sids | Where-Object { $allowed -notcontains $_ })
   Write-Step 'the state dir is readable only by SYSTEM and Administrators' ($sids.Count -gt 0 -and $others.Count -eq 0) "(also: $($others -join ', '))"
+  $dataProblems = @(Get-AclProblem -Path $DataDir -Allowed $allowed -Protected)
+  foreach ($item in @(Get-ChildItem -LiteralPath $DataDir -Recurse -Force)) {
+    if (($item.Attributes -band [IO.FileAttributes]::ReparsePoint) -ne 0) { $dataProblems += "$($item.FullName) is a junction or symbolic link" }
+    $dataProblems += @(Get-AclProblem -Path $item.FullName -Allowed $allowed)
+  }
+  Write-Step "$DataDir and all in it are owned by SYSTEM or Administrators, with a protected ACL and no entry for anyone else" ($dataProblems.Count -eq 0) "($($dataProblems -join '; '))"
+  $packageProblems = @(Get-AclProblem -Path $InstallDir -Allowed $allowed -Readers @('S-1-5-32-545') -Protected)
+  Write-Step "$InstallDir is owned by SYSTEM or Administrators, with a protected ACL: only they may change it, Users may read it" ($packageProblems.Count -eq 0) "($($packageProblems -join '; '))"
 
   # 4. Run it against the bundled example jobs (tenant demo, role demo) and the receiver.
   New-Item -ItemType Directory -Path $work -Force | Out-Null

@@ -15,6 +15,17 @@
   An upgrade compiles the new host first, then stops the service, replaces the package and
   starts it again. Config, state, logs and the job tasks are kept.
 
+  The service runs as LocalSystem whatever config.yaml says, so nothing in %ProgramData%\cronsync
+  may be anyone else's: any user may create folders under %ProgramData% and owns what they
+  create, and an owner can always rewrite an ACL. When %ProgramData%\cronsync exists, every item
+  in it must be owned by SYSTEM, Administrators or TrustedInstaller and none may be a junction
+  or symbolic link; otherwise install.ps1 refuses and changes nothing. Then it replaces the
+  directory's ACL in one step (owner Administrators; SYSTEM and Administrators only, nothing
+  inherited), resets everything inside to inherit it, and checks the owners again. The parent
+  folders of -InstallDir must likewise be changeable only by SYSTEM, Administrators and
+  TrustedInstaller (%ProgramFiles% is; C:\ and a data drive's root, where every user may create
+  folders, are not), and the package is staged in a directory created with its final ACL.
+
   Layout:
     $InstallDir (default %ProgramFiles%\cronsync)   the package; bin\cronsync-service.exe is the host
     %ProgramData%\cronsync\config.yaml               configuration (never overwritten)
@@ -41,11 +52,191 @@ Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
 
 $ServiceName = 'cronsync'
+# A relative -InstallDir is taken from the current location, as PowerShell does (.NET would use
+# the process's working directory).
+$InstallDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($InstallDir).TrimEnd('\')
 $DataDir = Join-Path $env:ProgramData 'cronsync'
 $ConfigFile = Join-Path $DataDir 'config.yaml'
 $StateDir = Join-Path $DataDir 'state'
 $LogDir = Join-Path $DataDir 'logs'
 $HostExe = Join-Path $InstallDir 'bin\cronsync-service.exe'
+
+# Well-known SIDs, so that any display language works.
+$SystemSid = 'S-1-5-18'
+$AdminsSid = 'S-1-5-32-544'
+$UsersSid = 'S-1-5-32-545'
+$TrustedInstallerSid = 'S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464'
+# Who may own what the service (LocalSystem) reads or runs. No one else: an owner can always
+# rewrite the ACL of what it owns.
+$TrustedOwners = @($SystemSid, $AdminsSid, $TrustedInstallerSid)
+
+# "NAME (SID)", or the SID alone when it has no name here.
+function Format-Sid {
+  param([string]$Sid)
+
+  try {
+    $name = ([System.Security.Principal.SecurityIdentifier]$Sid).Translate([System.Security.Principal.NTAccount]).Value
+    return "$name ($Sid)"
+  } catch {
+    return $Sid
+  }
+}
+
+# The SID of the owner of $Path (not of a link's target: callers refuse links first).
+function Get-OwnerSid {
+  param([string]$Path)
+
+  $owner = (Get-Acl -LiteralPath $Path).GetOwner([System.Security.Principal.SecurityIdentifier])
+  if ($null -eq $owner) { return '(no owner)' }
+  return $owner.Value
+}
+
+# The first reason not to trust $Path, or $null: an item that is a junction or symbolic link
+# (it would lead these checks, icacls /T and Remove-Item elsewhere), or an item whose owner is
+# not SYSTEM, Administrators or TrustedInstaller; an item that cannot be read is a reason too.
+# -Scope All checks $Path and everything under it; Links checks the owner of $Path alone, but
+# refuses links anywhere under it; Top checks $Path alone.
+function Find-UntrustedItem {
+  param([string]$Path, [ValidateSet('All', 'Links', 'Top')][string]$Scope = 'All')
+
+  $where = $Path
+  try {
+    $items = New-Object System.Collections.ArrayList
+    [void]$items.Add((Get-Item -LiteralPath $Path -Force))
+    for ($i = 0; $i -lt $items.Count; $i++) {
+      $item = $items[$i]
+      $where = $item.FullName
+      if (($item.Attributes -band [System.IO.FileAttributes]::ReparsePoint) -ne 0) {
+        return "$where is a junction or symbolic link"
+      }
+      if ($i -eq 0 -or $Scope -eq 'All') {
+        $owner = Get-OwnerSid $where
+        if ($TrustedOwners -notcontains $owner) { return "$where is owned by $(Format-Sid $owner)" }
+      }
+      if ($Scope -ne 'Top' -and $item -is [System.IO.DirectoryInfo]) {
+        foreach ($child in @(Get-ChildItem -LiteralPath $where -Force)) { [void]$items.Add($child) }
+      }
+    }
+  } catch {
+    return "$where cannot be checked ($($_.Exception.Message))"
+  }
+  return $null
+}
+
+# The first folder above $Dir that someone other than SYSTEM, Administrators or TrustedInstaller
+# could change so as to put their own directory at $Dir, or $null: its owner, or an allow entry
+# (not inherit-only) for anyone else that grants creating entries (in the nearest existing
+# folder, where $Dir and $Dir.new are made), deleting, renaming or re-permissioning.
+function Find-OpenAncestor {
+  param([string]$Dir)
+
+  # WriteData (add file), AppendData (add subdirectory), GenericWrite.
+  $createMask = 0x2 -bor 0x4 -bor 0x40000000
+  # DeleteSubdirectoriesAndFiles, Delete, ChangePermissions, TakeOwnership, GenericAll.
+  $changeMask = 0x40 -bor 0x10000 -bor 0x40000 -bor 0x80000 -bor 0x10000000
+  $nearest = $true
+  $folder = [System.IO.Path]::GetDirectoryName($Dir)
+  while (-not [string]::IsNullOrEmpty($folder)) {
+    $above = [System.IO.Path]::GetDirectoryName($folder)
+    if (Test-Path -LiteralPath $folder) {
+      $problem = Find-UntrustedItem -Path $folder -Scope Top
+      if ($null -eq $problem) {
+        $acl = Get-Acl -LiteralPath $folder
+        $mask = $changeMask
+        if ($nearest) { $mask = $mask -bor $createMask }
+        # A drive's root cannot be renamed.
+        if ([string]::IsNullOrEmpty($above)) { $mask = $mask -band -bnot 0x10000 }
+        foreach ($rule in $acl.GetAccessRules($true, $true, [System.Security.Principal.SecurityIdentifier])) {
+          $sid = $rule.IdentityReference.Value
+          $inheritOnly = ($rule.PropagationFlags -band [System.Security.AccessControl.PropagationFlags]::InheritOnly) -ne 0
+          if ($rule.AccessControlType -eq [System.Security.AccessControl.AccessControlType]::Allow -and -not $inheritOnly -and
+            $TrustedOwners -notcontains $sid -and $sid -ne 'S-1-3-0' -and ([int]$rule.FileSystemRights -band $mask) -ne 0) {
+            $problem = "$folder lets $(Format-Sid $sid) create, delete or re-permission entries ($($rule.FileSystemRights))"
+            break
+          }
+        }
+      }
+      if ($null -ne $problem) { return $problem }
+      $nearest = $false
+    }
+    $folder = $above
+  }
+  return $null
+}
+
+# A directory ACL owned by Administrators and protected (nothing inherited from the parent):
+# full control for SYSTEM and Administrators, read and execute for each SID in $ReadSids, all
+# inherited by everything inside. With no $ReadSids, what the agent gives its private state dir
+# (src/system/platform.ts PRIVATE_DIR_GRANTS).
+function New-LockedAcl {
+  param([string[]]$ReadSids = @())
+
+  $acl = New-Object System.Security.AccessControl.DirectorySecurity
+  $acl.SetOwner((New-Object System.Security.Principal.SecurityIdentifier($AdminsSid)))
+  $acl.SetAccessRuleProtection($true, $false)
+  $inherit = [System.Security.AccessControl.InheritanceFlags]'ContainerInherit, ObjectInherit'
+  $propagate = [System.Security.AccessControl.PropagationFlags]::None
+  $allow = [System.Security.AccessControl.AccessControlType]::Allow
+  foreach ($sid in $SystemSid, $AdminsSid) {
+    $who = New-Object System.Security.Principal.SecurityIdentifier($sid)
+    $acl.AddAccessRule((New-Object System.Security.AccessControl.FileSystemAccessRule($who, [System.Security.AccessControl.FileSystemRights]::FullControl, $inherit, $propagate, $allow)))
+  }
+  foreach ($sid in $ReadSids) {
+    $who = New-Object System.Security.Principal.SecurityIdentifier($sid)
+    $acl.AddAccessRule((New-Object System.Security.AccessControl.FileSystemAccessRule($who, [System.Security.AccessControl.FileSystemRights]::ReadAndExecute, $inherit, $propagate, $allow)))
+  }
+  return $acl
+}
+
+# Creates the directory $Path with the ACL of New-LockedAcl from the start, so that no one can
+# open it in between. Does nothing when $Path exists: callers check the result with
+# Assert-LockedAcl, which refuses a directory someone else made first.
+function New-LockedDirectory {
+  param([string]$Path, [string[]]$ReadSids = @())
+
+  $info = New-Object System.IO.DirectoryInfo($Path)
+  if ($PSVersionTable.PSEdition -eq 'Core') {
+    # .NET (PowerShell 7): an extension method, which PowerShell calls as a static one.
+    [System.IO.FileSystemAclExtensions]::Create($info, (New-LockedAcl -ReadSids $ReadSids))
+  } else {
+    $info.Create((New-LockedAcl -ReadSids $ReadSids))
+  }
+}
+
+# Throws unless the ACL of $Path is what New-LockedAcl makes: owner Administrators, protected,
+# entries for SYSTEM, Administrators and $ReadSids only.
+function Assert-LockedAcl {
+  param([string]$Path, [string[]]$ReadSids = @())
+
+  $acl = Get-Acl -LiteralPath $Path
+  $owner = Get-OwnerSid $Path
+  $allowed = @($SystemSid, $AdminsSid) + $ReadSids
+  $others = @($acl.GetAccessRules($true, $true, [System.Security.Principal.SecurityIdentifier]) |
+    Where-Object { $allowed -notcontains $_.IdentityReference.Value } | ForEach-Object { Format-Sid $_.IdentityReference.Value })
+  if ($owner -ne $AdminsSid -or -not $acl.AreAccessRulesProtected -or $others.Count -gt 0) {
+    throw "The ACL of $Path is not what install.ps1 set (owner: $(Format-Sid $owner), protected: $($acl.AreAccessRulesProtected), others: $($others -join ', ')); inspect it and run install.ps1 again."
+  }
+}
+
+# Replaces the whole ACL and the owner of the directory $Path in one step (New-LockedAcl): no
+# entry of anyone else survives, explicit or inherited.
+function Set-LockedAcl {
+  param([string]$Path, [string[]]$ReadSids = @())
+
+  Set-Acl -LiteralPath $Path -AclObject (New-LockedAcl -ReadSids $ReadSids)
+  Assert-LockedAcl -Path $Path -ReadSids $ReadSids
+}
+
+# Refuses, before anything uses it, a %ProgramData%\cronsync that anyone else owns or put
+# something in: the service would run as SYSTEM with the config.yaml found there.
+function Assert-TrustedDataDir {
+  $problem = Find-UntrustedItem -Path $DataDir
+  if ($null -ne $problem) {
+    throw ("Refusing to install: $problem. $DataDir and everything in it must be owned by SYSTEM, Administrators or TrustedInstaller: " +
+      "someone else may have created it before cronsync was installed, and a config.yaml there could run commands as SYSTEM. " +
+      "Inspect its contents, then remove $DataDir, or keep it if you trust all of it by giving it to Administrators (takeown /F `"$DataDir`" /A /R /D Y), and run install.ps1 again.")
+  }
+}
 
 $principal = New-Object Security.Principal.WindowsPrincipal([Security.Principal.WindowsIdentity]::GetCurrent())
 if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
@@ -62,12 +253,41 @@ if ($Node -eq '') {
 if ($Node.StartsWith((Join-Path $env:SystemDrive 'Users'), [StringComparison]::OrdinalIgnoreCase)) {
   Write-Warning "$Node is under a user profile: the service runs it as LocalSystem, so that user could run code as SYSTEM. Prefer a machine-wide Node.js install."
 }
+# Refuse someone else's %ProgramData%\cronsync now, before anything is staged; step 2 checks
+# it again.
+if (Test-Path -LiteralPath $DataDir) { Assert-TrustedDataDir }
 
-# 1. The package, staged next to the install dir, with the service host compiled into it.
+# 1. The package, staged next to the install dir, with the service host compiled into it. The
+#    staging dir is created with its final ACL (SYSTEM and Administrators full control, Users
+#    read and execute), in a folder only they may change: no one else can put a file in it or
+#    keep one open for writing.
 Write-Host "Staging cronsync for $InstallDir"
 $staging = "$InstallDir.new"
+$problem = Find-OpenAncestor -Dir $InstallDir
+if ($null -ne $problem) {
+  throw "Refusing to install into ${InstallDir}: $problem. The service runs the package as SYSTEM, so no one but SYSTEM, Administrators and TrustedInstaller may create, rename or delete folders on its path. Choose a -InstallDir under %ProgramFiles%, or restrict that folder's ACL."
+}
+# Missing folders above it are created like the staging dir, locked from the start (the nearest
+# existing one, just checked, lets no one else create entries).
+$missing = @()
+$folder = [System.IO.Path]::GetDirectoryName($InstallDir)
+while (-not [string]::IsNullOrEmpty($folder) -and -not (Test-Path -LiteralPath $folder)) {
+  $missing = @($folder) + $missing
+  $folder = [System.IO.Path]::GetDirectoryName($folder)
+}
+foreach ($dir in $missing) {
+  New-LockedDirectory -Path $dir -ReadSids $UsersSid
+  Assert-LockedAcl -Path $dir -ReadSids $UsersSid
+}
+foreach ($dir in $staging, $InstallDir) {
+  if (Test-Path -LiteralPath $dir) {
+    $problem = Find-UntrustedItem -Path $dir -Scope Links
+    if ($null -ne $problem) { throw "Refusing to replace ${dir}: $problem. Inspect it, remove it and run install.ps1 again." }
+  }
+}
 if (Test-Path -LiteralPath $staging) { Remove-Item -LiteralPath $staging -Recurse -Force }
-New-Item -ItemType Directory -Path $staging -Force | Out-Null
+New-LockedDirectory -Path $staging -ReadSids $UsersSid
+Assert-LockedAcl -Path $staging -ReadSids $UsersSid
 foreach ($item in 'package.json', 'package-lock.json', 'dist', 'schema', 'systemd', 'windows', 'README.md', 'LICENSE', 'node_modules') {
   $from = Join-Path $Source $item
   if (Test-Path -LiteralPath $from) { Copy-Item -LiteralPath $from -Destination $staging -Recurse -Force }
@@ -88,16 +308,20 @@ $out = & $csc /nologo /target:exe /optimize+ /reference:System.ServiceProcess.dl
 if ($LASTEXITCODE -ne 0) { throw "Compiling the service host failed:`n$($out -join "`n")" }
 
 # 2. Config, state and log dirs: only SYSTEM and Administrators may read them (secrets live
-#    here). Inherited entries are cut and the usual wide groups removed, also from an existing
-#    state dir: Everyone, Authenticated Users, Users, CREATOR OWNER.
-foreach ($dir in $DataDir, $StateDir, $LogDir) {
-  New-Item -ItemType Directory -Path $dir -Force | Out-Null
+#    here) or own anything in them (the service runs config.yaml's jobs as SYSTEM). An existing
+#    %ProgramData%\cronsync is checked before it is used: anything in it owned by someone else
+#    is refused, config.yaml included. Then its ACL is replaced in one step, and the owners are
+#    checked again: now that no one else can add anything, that covers what appeared meanwhile.
+if (Test-Path -LiteralPath $DataDir) {
+  Assert-TrustedDataDir
+  Set-LockedAcl -Path $DataDir
+} else {
+  New-LockedDirectory -Path $DataDir
 }
-foreach ($dir in $DataDir, $StateDir) {
-  & icacls.exe $dir /inheritance:r /grant:r '*S-1-5-18:(OI)(CI)F' '*S-1-5-32-544:(OI)(CI)F' | Out-Null
-  if ($LASTEXITCODE -ne 0) { throw "icacls failed on $dir" }
-  & icacls.exe $dir /remove:g '*S-1-1-0' '*S-1-5-11' '*S-1-5-32-545' '*S-1-3-0' | Out-Null
-  if ($LASTEXITCODE -ne 0) { throw "icacls failed on $dir" }
+Assert-TrustedDataDir
+Assert-LockedAcl -Path $DataDir
+foreach ($dir in $StateDir, $LogDir) {
+  New-Item -ItemType Directory -Path $dir -Force | Out-Null
 }
 $hadConfig = Test-Path -LiteralPath $ConfigFile
 if (-not $hadConfig) {
@@ -106,6 +330,13 @@ if (-not $hadConfig) {
 } else {
   Write-Host "Keeping existing $ConfigFile"
 }
+# Everything inside inherits the data dir's ACL and nothing else (explicit entries go), the
+# state dir gets its own protected copy of it, as the agent makes it, and Administrators own it all.
+& icacls.exe "$DataDir\*" /reset /T /C /Q | Out-Null
+if ($LASTEXITCODE -ne 0) { throw "icacls /reset failed under $DataDir" }
+Set-LockedAcl -Path $StateDir
+& icacls.exe $DataDir /setowner "*$AdminsSid" /T /C /Q | Out-Null
+if ($LASTEXITCODE -ne 0) { throw "icacls /setowner failed on $DataDir" }
 if (-not [Diagnostics.EventLog]::SourceExists($ServiceName)) {
   [Diagnostics.EventLog]::CreateEventSource($ServiceName, 'Application')
 }
@@ -132,9 +363,10 @@ if ($null -ne $oldTask) {
 Write-Host "Installing cronsync into $InstallDir"
 if (Test-Path -LiteralPath $InstallDir) { Remove-Item -LiteralPath $InstallDir -Recurse -Force }
 Move-Item -LiteralPath $staging -Destination $InstallDir
-# LocalSystem runs these files: only SYSTEM and Administrators may change them.
-& icacls.exe $InstallDir /inheritance:r /grant:r '*S-1-5-18:(OI)(CI)F' '*S-1-5-32-544:(OI)(CI)F' '*S-1-5-32-545:(OI)(CI)RX' | Out-Null
-if ($LASTEXITCODE -ne 0) { throw "icacls failed on $InstallDir" }
+# LocalSystem runs these files: only SYSTEM and Administrators may change them. The renamed
+# staging dir has this ACL already; a directory found at $InstallDir instead is refused.
+if (-not (Test-Path -LiteralPath $HostExe)) { throw "$HostExe is missing after moving $staging to $InstallDir" }
+Assert-LockedAcl -Path $InstallDir -ReadSids $UsersSid
 
 # 4. The service: automatic start, LocalSystem, restart on failure (5 s, 5 s, then every
 #    60 s; the count resets after a day without failure).
