@@ -211,6 +211,33 @@ function libcFallsBackToUtc(env: NodeJS.ProcessEnv, ports: HostZonePorts): 'UTC'
 /** The start of a POSIX TZ rule: a zone abbreviation (3+ letters, or `<…>`), then an offset. */
 const POSIX_RULE = /^(?:[A-Za-z]{3,}|<[^>]+>)[+-]?\d/;
 
+/** A POSIX TZ rule of a standard time alone, no DST part: `JST-9`, `<+05>-5`, `UTC0`, `GMT-3`. */
+const POSIX_FIXED = /^(?:[A-Za-z]{3,}|<[^>]+>)([+-]?)(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?$/;
+
+/**
+ * The IANA zone of a POSIX TZ rule that libc applies (TZ matches POSIX_RULE and names no
+ * zoneinfo file; `EST5EDT` is one, and is left to ICU): a fixed whole-hour offset is the
+ * `Etc/GMT±h` zone, whose sign is POSIX's (`JST-9` is UTC+9 is Etc/GMT-9), and offset 0 is UTC.
+ * ICU reads such rules as UTC, which would shift every entry by the offset.
+ * @throws {SchedulerError} for a rule with DST or a non-whole-hour offset: no IANA zone is it.
+ */
+function posixRuleZone(env: NodeJS.ProcessEnv, ports: HostZonePorts): string | undefined {
+  const name = (env.TZ ?? '').replace(/^:/, '');
+  if (!ports.posixTz || !POSIX_RULE.test(name)) return undefined;
+  try {
+    ports.realpath(`${env.TZDIR || '/usr/share/zoneinfo'}/${name}`);
+    return undefined;
+  } catch {
+    // No such file: libc applies the rule.
+  }
+  const m = POSIX_FIXED.exec(name);
+  const hours = Number(m?.[2]);
+  if (m && Number(m[3] ?? 0) === 0 && Number(m[4] ?? 0) === 0 && hours <= (m[1] === '-' ? 14 : 12)) {
+    return hours === 0 ? 'UTC' : `Etc/GMT${m[1] === '-' ? '-' : '+'}${hours}`;
+  }
+  throw new SchedulerError(`cannot tell the host's time zone: TZ=${env.TZ} is a POSIX rule ${m ? 'with an offset no Etc/GMT zone has (not a whole hour, or beyond -12 to +14 hours)' : 'with daylight saving time'}, which no IANA zone matches for sure; set TZ to an IANA name such as Asia/Kolkata or Europe/Paris (the zone cron then uses too)`, { tz: env.TZ });
+}
+
 /**
  * The host's IANA zone as this process (and cron) sees it: TZ or /etc/localtime. ICU cannot
  * name a zone given as a file (`TZ=:/etc/localtime`, `TZ=/usr/share/zoneinfo/…`); the zoneinfo
@@ -220,8 +247,12 @@ const POSIX_RULE = /^(?:[A-Za-z]{3,}|<[^>]+>)[+-]?\d/;
 export function hostTimeZone(env: NodeJS.ProcessEnv = process.env, ports: HostZonePorts = nodeHostZonePorts): string {
   const utc = utcWithoutIntl(env, ports) ?? libcFallsBackToUtc(env, ports);
   if (utc) return utc;
+  const rule = posixRuleZone(env, ports);
+  if (rule) return rule;
   const intl = ports.intlZone();
-  if (intl && intl !== 'Etc/Unknown') return intl;
+  // ICU reads some TZ values its own way (`GMT-3` as UTC-3, where libc applies UTC+3): only a
+  // zone it can also format in is taken; anything else is named from the zoneinfo file, or refused.
+  if (intl && intl !== 'Etc/Unknown' && isZone(intl)) return intl;
   const tz = env.TZ ?? '';
   const file = tz.replace(/^:/, '') || '/etc/localtime';
   if (!file.startsWith('/') && isZone(file)) return file;

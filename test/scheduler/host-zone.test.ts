@@ -77,9 +77,46 @@ describe('hostTimeZone', () => {
       };
       const only = (dir: string) => (p: string): string => (p.startsWith(`${dir}/`) ? p : none(p));
 
-      expect(() => hostTimeZone({ TZ: 'JST-9' }, { intlZone: () => undefined, realpath: none, posixTz: true })).toThrow(SchedulerError);
+      expect(hostTimeZone({ TZ: 'JST-9' }, { intlZone: () => undefined, realpath: none, posixTz: true })).toBe('Etc/GMT-9');
       expect(hostTimeZone({ TZ: 'Europe/Berlin', TZDIR: '/etc/zoneinfo' }, { intlZone: () => 'Europe/Berlin', realpath: only('/etc/zoneinfo'), posixTz: true })).toBe('Europe/Berlin');
       expect(hostTimeZone({ TZ: 'Europe/Berlin' }, { intlZone: () => 'Europe/Berlin', realpath: only('/etc/zoneinfo'), posixTz: true })).toBe('UTC');
+    });
+
+    it.each`
+      tz                                    | zone
+      ${'JST-9'}                            | ${'Etc/GMT-9'}
+      ${'<+05>-5'}                          | ${'Etc/GMT-5'}
+      ${':<-03>3'}                          | ${'Etc/GMT+3'}
+      ${'GMT-3'}                            | ${'Etc/GMT-3'}
+      ${'UTC0'}                             | ${'UTC'}
+      ${'<+14>-14'}                         | ${'Etc/GMT-14'}
+    `('reads the fixed POSIX rule TZ=$tz as libc does, as $zone (ICU would say UTC)', ({ tz, zone }: { tz: string; zone: string }) => {
+      const none = (p: string): string => {
+        throw Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' });
+      };
+
+      expect(hostTimeZone({ TZ: tz }, { intlZone: () => 'UTC', realpath: none, posixTz: true })).toBe(zone);
+    });
+
+    it.each(['CET-1CEST,M3.5.0,M10.5.0/3', 'IST-5:30', 'EST5EDT4', '<+15>-15'])('refuses to guess the POSIX rule TZ=%s, naming it', (tz) => {
+      const none = (p: string): string => {
+        throw Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' });
+      };
+
+      expect(() => hostTimeZone({ TZ: tz }, { intlZone: () => 'UTC', realpath: none, posixTz: true })).toThrow(new RegExp(`^cannot tell the host's time zone: TZ=${tz.replace(/[+.]/g, '\\$&')} is a POSIX rule`));
+    });
+
+    it('never takes a zone ICU names but cannot use (GMT-03:00)', () => {
+      expect(() => hostTimeZone({ TZ: '' }, { intlZone: () => 'GMT-03:00', realpath: (p) => p, posixTz: true })).toThrow(SchedulerError);
+    });
+
+    it.skipIf(process.platform === 'win32' || !spawnSync('date', ['--version']).stdout)('agrees with libc on fixed POSIX rules: the zone has the offset date(1) applies', () => {
+      for (const tz of ['JST-9', '<+05>-5', 'GMT-3', '<-03>3', 'UTC0']) {
+        const libc = spawnSync('date', ['-d', '2026-07-01T00:00:00Z', '+%z'], { env: { TZ: tz }, encoding: 'utf8' }).stdout.trim();
+        const zone = hostTimeZone({ TZ: tz });
+        const ours = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' }).formatToParts(new Date('2026-07-01T00:00:00Z')).find((x) => x.type === 'timeZoneName')?.value;
+        expect({ tz, offset: ours === 'GMT' ? '+0000' : ours?.replace(/^GMT([+-]\d\d):(\d\d)$/, '$1$2') }).toEqual({ tz, offset: libc });
+      }
     });
 
     it.skipIf(process.platform === 'win32' || !spawnSync('date', ['--version']).stdout)('agrees with libc: TZ=europe/berlin is UTC to date(1)', () => {
