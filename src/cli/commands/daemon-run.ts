@@ -10,6 +10,7 @@ import { createSerialLock, crontopusFor, crontopusKey, instancesAfterSync } from
 import type { CrontopusAgent } from '../../crontopus/client.js';
 import { runDaemon } from '../../daemon/run.js';
 import { createBackgroundTask } from '../../daemon/background.js';
+import { embeddedJobEnv } from '../../daemon/job-env.js';
 import type { SignalSource } from '../../daemon/run.js';
 import type { PromMetrics } from '../../daemon/metrics.js';
 import { parseListenAddress } from '../../daemon/http.js';
@@ -107,7 +108,7 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
       // The shim's run code is loaded by the first in-process run; cron.d, crontab and systemd never need it.
       runJob: async (jobId, scheduledFor) => (await import('../../shim/run.js')).runExec({
         jobId, stateDir, state, scheduled: true, scheduledFor, clock: systemClock, http, runner: nodeRunner,
-        log: jobLogger(log, jobId), env: process.env, stdout: process.stderr, stderr: process.stderr, signal: runAbort.signal,
+        log: jobLogger(log, jobId), env: embeddedJobEnv(process.env, c), stdout: process.stderr, stderr: process.stderr, signal: runAbort.signal,
         onCheckin: (outcome) => {
           if (outcome !== 'disabled') metrics?.checkin(outcome === 'delivered' ? 'sent' : outcome === 'spooled' ? 'spooled' : 'failed');
         },
