@@ -12,6 +12,7 @@ import { loadValidator, releaseValidator } from '../manifest/precompiled.js';
 import type { RawDocument } from '../manifest/parse.js';
 import type { Issue } from '../manifest/types.js';
 import { schemaIssues } from '../manifest/validate.js';
+import { taskFolderProblem, taskTextProblem } from '../scheduler/windows/values.js';
 import type { AgentConfig } from './types.js';
 
 /** Location of the config JSON Schema shipped in the package. */
@@ -74,11 +75,33 @@ export function validateConfig(doc: RawDocument, data: Record<string, unknown>, 
     }
   }
   issues.push(...crontopusIssues(cfg).map(([path, message]) => issue(path, message)));
+  issues.push(...taskTextIssues(cfg).map(([path, message]) => issue(path, message)));
   if (issues.length > 0) return { ok: false, issues };
   cfg.file = doc.file;
   cfg.agent.name ??= defaults.hostname;
   cfg.stateDir ??= defaults.stateDir;
   return { ok: true, value: cfg };
+}
+
+/**
+ * Problems of the settings written into Windows tasks, as [key path, message]: characters task
+ * XML cannot hold, white space at either end (read back trimmed: changed at every sync), and
+ * for the task folder anything but an ASCII Windows path (values.ts). scheduler.user names an
+ * account on every scheduler and is always checked; the task folder and the state dir only
+ * when the scheduler may be windows (`windows`, or `auto`, which picks it on Windows).
+ */
+function taskTextIssues(cfg: AgentConfig): Array<[string[], string]> {
+  const out: Array<[string[], string]> = [];
+  const check = (path: string[], value: string | undefined, problemOf: (v: string) => string | null): void => {
+    const problem = value === undefined ? null : problemOf(value);
+    if (problem !== null) out.push([path, `${path.join('.')} ${problem}`]);
+  };
+  check(['scheduler', 'user'], cfg.scheduler.user, taskTextProblem);
+  if (cfg.scheduler.kind === 'windows' || cfg.scheduler.kind === 'auto') {
+    check(['scheduler', 'taskFolder'], cfg.scheduler.taskFolder, taskFolderProblem);
+    check(['stateDir'], cfg.stateDir as string | undefined, taskTextProblem);
+  }
+  return out;
 }
 
 /** The agent API paths a Crontopus base URL must not already end with. */

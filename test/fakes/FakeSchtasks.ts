@@ -38,6 +38,34 @@ export interface FakeSchtasksOptions {
   xsd?: string;
   /** Answers a call instead of the fake (failure injection); undefined lets the fake answer. */
   inject?: (args: readonly string[]) => Partial<RunResult> | undefined;
+  /**
+   * Prints `/Query` output through this 8-bit console code page, read back as UTF-8 the way
+   * the runner decodes it ({@link throughCodePage}); default: the text unchanged (a host whose
+   * console code page is UTF-8).
+   */
+  consoleCodePage?: ConsoleCodePage;
+}
+
+/** The 8-bit console code pages {@link throughCodePage} knows. */
+export type ConsoleCodePage = 'cp437' | 'latin1';
+
+/** Characters 0x80..0xFF of code page 437 (the OEM code page of US English Windows). */
+export const CP437_HIGH = 'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0';
+
+/**
+ * Text as a program that prints it through an 8-bit console code page (schtasks: Windows'
+ * WideCharToMultiByte without best fit) and a reader that decodes the bytes as UTF-8 produce
+ * it: ASCII unchanged; a character of the code page one byte of 0x80..0xFF, which UTF-8 reads
+ * as U+FFFD (or, several in a row, as some other character); any other character `?`.
+ */
+export function throughCodePage(text: string, codePage: ConsoleCodePage): string {
+  const bytes: number[] = [];
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    const high = codePage === 'latin1' ? (c <= 0xff ? c : -1) : CP437_HIGH.indexOf(ch) + 0x80;
+    bytes.push(c < 0x80 ? c : high >= 0x80 ? high : 0x3f);
+  }
+  return Buffer.from(bytes).toString('utf8');
 }
 
 /** A fake schtasks: a FakeRunner plus the task store (task path → XML text as registered). */
@@ -157,8 +185,9 @@ export function fakeSchtasks(tasks = new Map<string, string>(), opts: FakeSchtas
     }
     if (verb === '/query') {
       if (value('/XML')?.toUpperCase() !== 'ONE' && !(flag('/XML') && tn !== undefined)) return ERR('Invalid syntax.');
-      if (tn !== undefined) return key === undefined ? ERR('The system cannot find the file specified.') : { stdout: tasks.get(key)! };
-      return { stdout: queryXmlOne(tasks) };
+      const print = (text: string): string => (opts.consoleCodePage ? throughCodePage(text, opts.consoleCodePage) : text);
+      if (tn !== undefined) return key === undefined ? ERR('The system cannot find the file specified.') : { stdout: print(tasks.get(key)!) };
+      return { stdout: print(queryXmlOne(tasks)) };
     }
     if (verb === '/change') {
       if (tn === undefined || flag('/ENABLE') === flag('/DISABLE')) return ERR('Invalid syntax.');

@@ -14,6 +14,7 @@
  */
 import type { InstalledEntry } from '../../plan/types.js';
 import { decodeMarker, entryHash } from '../marker.js';
+import { comparableBody, restoreModel, runsOf } from './codepage.js';
 import { COMMENT_NODE, child, childText, elements, parseXml } from './dom.js';
 import type { DomNode } from './dom.js';
 import { parseDuration } from './duration.js';
@@ -249,14 +250,19 @@ export function parseQueryXml(text: string): { path: string | null; task: DomNod
 
 /**
  * The inventory entry of a task at `path`: marker from RegistrationInfo/Source; `raw` the
- * task rendered from what was read (equal to renderEntry() of the job when nothing changed);
- * drift (for `sourceId`'s tasks) when the marker's hash no longer matches or the task holds
- * something cronsync does not write.
+ * task rendered from what was read, with the non-ASCII text the marker lists restored where
+ * a console code page mangled it (codepage.ts), so equal to renderEntry() of the job when
+ * nothing changed; drift (for `sourceId`'s tasks) when the marker's hash no longer matches or
+ * the task holds something cronsync does not write.
  */
 export function taskEntry(path: string, parsed: ParsedTask, sourceId: string): InstalledEntry {
   const line = decodeMarker(parsed.model.source);
   const marker = line?.marker ?? null;
-  const drifted = marker !== null && marker.sourceId === sourceId
-    && (parsed.anomalies.length > 0 || line?.entryHash !== entryHash(taskBody(parsed.model)));
-  return { key: `windows:${path}`, marker, paused: !parsed.model.settings.enabled, drifted, raw: renderTaskXml(parsed.model) };
+  // The hash of the code-page form, or, for a task registered before that form was hashed,
+  // of the plain body (equal whenever the task's text is ASCII or read back unmangled).
+  const hashes = [entryHash(comparableBody(parsed.model)), entryHash(taskBody(parsed.model))];
+  const drifted = line !== null && line.marker.sourceId === sourceId
+    && (parsed.anomalies.length > 0 || line.entryHash === null || !hashes.includes(line.entryHash));
+  const model = marker === null ? parsed.model : restoreModel(parsed.model, runsOf(parsed.model.source));
+  return { key: `windows:${path}`, marker, paused: !parsed.model.settings.enabled, drifted, raw: renderTaskXml(model) };
 }

@@ -10,12 +10,14 @@ import { SchedulerError } from '../../errors.js';
 import { durationMs } from '../../manifest/duration.js';
 import { encodeMarker, markerOf } from '../marker.js';
 import type { ExecCommand, RenderedFile } from '../types.js';
+import { comparableBody, nonAsciiRuns, withRuns } from './codepage.js';
 import { formatDuration } from './duration.js';
-import { DAY_NAMES, DAY_ORDER, MONTH_NAMES, SYSTEM_SID, TASK_NS, normalizeTrigger, taskBody, taskPath } from './model.js';
+import { DAY_NAMES, DAY_ORDER, MONTH_NAMES, SYSTEM_SID, TASK_NS, normalizeTrigger, taskPath } from './model.js';
 import type { TaskModel } from './model.js';
 import { joinArgs } from './quote.js';
 import { CALENDAR_ANCHOR_DATE } from './types.js';
 import type { DaySchedule, TaskRepetition, TriggerSet, TriggerSpec } from './types.js';
+import { taskFolderProblem, taskTextProblem, xmlCharProblem } from './values.js';
 
 /** What a job's task needs besides the job. */
 export interface TaskContext {
@@ -48,11 +50,13 @@ export interface TaskFile extends RenderedFile {
 
 /**
  * The task model of a job.
- * @throws {SchedulerError} when the exec command cannot be written into a task.
+ * @throws {SchedulerError} when the exec command, the state dir, the user or the task folder
+ * cannot be written into a task.
  */
 export function taskModel(d: DesiredJob, ctx: TaskContext, triggers: TriggerSet): TaskModel {
   const command = ctx.execCommand.file;
   const words = [...ctx.execCommand.args, 'exec', '--scheduled', '--state-dir', ctx.stateDir, d.id];
+  refuseText(d, ctx);
   if ([command, ...words].some((w) => /[\0\r\n]/.test(w))) {
     throw new SchedulerError('exec command contains a line break or NUL', { jobId: d.id });
   }
@@ -80,12 +84,36 @@ export function taskModel(d: DesiredJob, ctx: TaskContext, triggers: TriggerSet)
   };
   const commit = d.provenance.commit ? ` at commit ${d.provenance.commit.slice(0, 12)}` : '';
   // ASCII only: schtasks prints /Query output through a console code page, which would mangle
-  // other characters of a manifest path and make the task look changed at every sync.
+  // other characters of a manifest path and make the task look changed at every sync. The
+  // entry hash covers the code-page form of the body, and the marker keeps the non-ASCII runs
+  // of Command, Arguments, UserId and URI so that parse.ts can restore them (codepage.ts).
+  // Tasks written before hashed taskBody(body); parse.ts accepts that hash too.
   return {
     ...body,
-    source: encodeMarker(markerOf(d, ctx.sourceId), taskBody(body)).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+    source: withRuns(encodeMarker(markerOf(d, ctx.sourceId), comparableBody(body)), nonAsciiRuns(body)).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
     description: `cronsync job ${d.id} from ${JSON.stringify(d.provenance.path).slice(1, -1).replace(/[^\x20-\x7e]/g, '?')}${commit}. Managed by cronsync: change the manifest in Git; edits made here are undone at the next sync.`,
   };
+}
+
+/**
+ * Refuses text of the context that a task cannot hold or would read back otherwise (values.ts);
+ * the config validation refuses the same for a windows (or auto) scheduler; this catches what
+ * it does not see: the program path (process.execPath), and the config of another scheduler
+ * kind rendered with `cronsync render --scheduler windows`.
+ * @throws {SchedulerError} naming the setting.
+ */
+function refuseText(d: DesiredJob, ctx: TaskContext): void {
+  const fields: [string, string | undefined, (t: string) => string | null][] = [
+    ['scheduler.taskFolder', ctx.taskFolder, taskFolderProblem],
+    ['scheduler.user', ctx.user, taskTextProblem],
+    ['stateDir', ctx.stateDir, taskTextProblem],
+    ['the program path', ctx.execCommand.file, taskTextProblem],
+    ...ctx.execCommand.args.map((a, i): [string, string, (t: string) => string | null] => [`program argument ${i + 1}`, a, xmlCharProblem]),
+  ];
+  for (const [field, value, check] of fields) {
+    const problem = value === undefined ? null : check(value);
+    if (problem !== null) throw new SchedulerError(`the task of ${d.id} cannot be written: ${field} ${problem}`, { jobId: d.id, field });
+  }
 }
 
 function repetition(t: XMLBuilder, r: TaskRepetition | undefined): void {

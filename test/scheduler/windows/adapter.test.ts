@@ -286,3 +286,83 @@ describe('scheduler/windows adapter: Settings edited outside cronsync (fake scht
     expect(runner.calls.slice(before).filter((c) => c.argv[1] === '/Create')).toEqual([]);
   });
 });
+
+describe('scheduler/windows adapter: non-ASCII paths and user read back through a console code page (fake schtasks)', () => {
+  const UNICODE: Partial<WindowsAdapterOptions> = {
+    stateDir: 'C:\\Données\\cronsync',
+    user: 'CORP\\müller',
+    execCommand: { file: 'C:\\Programme\\nodé\\node.exe', args: ['C:\\Programme\\cronsync\\日本\\launch.cjs'] },
+  };
+  const job = desired('backup', '30 2 * * *', { timeout: '1h' });
+  const PATH = '\\cronsync\\acme\\backup';
+
+  /** One sync through the planner, as the reconciler runs it (isCurrent: not drifted, raw = renderEntry). */
+  async function sync(adapter: ReturnType<typeof createSchtasksAdapter>, jobs: DesiredJob[]) {
+    const installed = await adapter.inventory(signal);
+    const byId = new Map(jobs.map((d) => [d.id, d]));
+    const { plan } = planChanges({
+      sourceId: SOURCE, desired: byId, excluded: new Map(), invalid: new Set(), brokenFiles: new Set(),
+      installed, applied: byId, isCurrent: (e, d) => !e.drifted && e.raw === adapter.renderEntry(d),
+      prune: true, force: false, allowMassRemoval: false,
+    });
+    return { installed, plan, result: await adapter.apply(plan, signal) };
+  }
+
+  function setup(codePage: 'cp437' | 'latin1', options: Partial<WindowsAdapterOptions> = UNICODE) {
+    const mem = memoryTaskFs();
+    const runner = fakeSchtasks(new Map(), { read: mem.read, consoleCodePage: codePage });
+    const adapterOf = (o: Partial<WindowsAdapterOptions>) => createSchtasksAdapter({ ...OPTIONS, ...o }, { runner, fs: mem }, stubTriggersOf);
+    const creates = (): number => runner.calls.filter((c) => c.argv[1] === '/Create').length;
+    return { runner, adapter: adapterOf(options), adapterOf, creates };
+  }
+
+  it.each(['cp437', 'latin1'] as const)('through %s: registered with the real text, read back not drifted, and a second sync writes nothing', async (cp) => {
+    const h = setup(cp);
+
+    const first = await sync(h.adapter, [job]);
+    const query = (await h.runner.run({ file: 'schtasks.exe', args: ['/Query', '/XML', 'ONE'] })).stdout;
+    const before = h.creates();
+    const second = await sync(h.adapter, [job]);
+
+    expect(first.result).toEqual({ changed: true, written: [PATH] });
+    expect(h.runner.tasks.get(PATH)).toBe(h.adapter.renderEntry(job));
+    expect(h.runner.tasks.get(PATH)).toContain('--state-dir C:\\Données\\cronsync acme/backup</Arguments>');
+    expect(h.runner.tasks.get(PATH)).toContain('<UserId>CORP\\müller</UserId>');
+    expect(query).not.toContain('Données');
+    expect(query).not.toContain('müller');
+    expect(second.installed.map((e) => [e.key, e.marker?.jobId, e.drifted, e.raw === h.adapter.renderEntry(job)])).toEqual([[`windows:${PATH}`, 'acme/backup', false, true]]);
+    expect([second.plan.add, second.plan.update]).toEqual([[], []]);
+    expect(second.result).toEqual({ changed: false, written: [] });
+    expect(h.creates()).toBe(before);
+  });
+
+  it.each(['cp437', 'latin1'] as const)('through %s: the ASCII part of Arguments edited in the Task Scheduler UI is drift, and the next sync restores it', async (cp) => {
+    const h = setup(cp);
+    await sync(h.adapter, [job]);
+    h.runner.tasks.set(PATH, h.runner.tasks.get(PATH)!.replace('Données\\cronsync acme/backup', 'Données\\cronsync-old acme/backup'));
+
+    const { installed, plan, result } = await sync(h.adapter, [job]);
+
+    expect(installed.map((e) => [e.key, e.drifted])).toEqual([[`windows:${PATH}`, true]]);
+    expect(plan.update.map((u) => [u.desired.id, u.changes])).toEqual([['acme/backup', ['drift']]]);
+    expect(result).toEqual({ changed: true, written: [PATH] });
+    expect(h.runner.tasks.get(PATH)).toBe(h.adapter.renderEntry(job));
+  });
+
+  it.each([
+    ['the ASCII part of the state dir', { ...UNICODE, stateDir: 'C:\\Données\\cronsync2' }],
+    ['a non-ASCII character of the state dir (é → è)', { ...UNICODE, stateDir: 'C:\\Donnèes\\cronsync' }],
+    ['the user', { ...UNICODE, user: 'CORP\\müllers' }],
+  ])('through cp437: a change of %s in the config rewrites the task once', async (_, changed) => {
+    const h = setup('cp437');
+    await sync(h.adapter, [job]);
+    const adapter = h.adapterOf(changed);
+
+    const first = await sync(adapter, [job]);
+    const second = await sync(adapter, [job]);
+
+    expect(first.result).toEqual({ changed: true, written: [PATH] });
+    expect(h.runner.tasks.get(PATH)).toBe(adapter.renderEntry(job));
+    expect(second.result).toEqual({ changed: false, written: [] });
+  });
+});

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parseQueryXml, parseTaskElement } from '../../../src/scheduler/windows/parse.js';
 import { encodeUtf16 } from '../../../src/scheduler/windows/render.js';
 import { fakeSchtasks, memoryTaskFs, queryXmlOne } from '../../fakes/FakeSchtasks.js';
+import type { FakeSchtasksOptions } from '../../fakes/FakeSchtasks.js';
 
 const XSD = resolve(import.meta.dirname, '../../../../shared/windows/TaskSchedulerV2Schema.xsd');
 const hasXmllint = ((): boolean => {
@@ -51,9 +52,9 @@ const REAL_QUERY_ONE = `<?xml version="1.0" encoding="UTF-16"?>\r
 </Tasks>\r
 `;
 
-function setup() {
+function setup(opts: FakeSchtasksOptions = {}) {
   const mem = memoryTaskFs();
-  const fake = fakeSchtasks(new Map(), { read: mem.read });
+  const fake = fakeSchtasks(new Map(), { read: mem.read, ...opts });
   const put = async (xml: string): Promise<string> => mem.writeTemp('C:\\Temp', encodeUtf16(xml));
   const run = (...args: string[]) => fake.run({ file: 'C:\\Windows\\System32\\schtasks.exe', args });
   return { mem, fake, put, run };
@@ -137,6 +138,17 @@ describe('fakes/FakeSchtasks', () => {
     expect(disabled).toContain('<Enabled>false</Enabled>');
     expect(fake.tasks.get('\\t')).toContain('<Enabled>true</Enabled>');
     expect((await run('/Change', '/TN', '\\t', '/ENABLE', '/DISABLE')).exitCode).toBe(1);
+  });
+
+  it('stores the task as given, and prints /Query through the console code page when one is set (default: unchanged)', async () => {
+    const utf8 = setup();
+    const oem = setup({ consoleCodePage: 'cp437' });
+    for (const { put, run } of [utf8, oem]) await run('/Create', '/XML', await put(TASK('C:\\Données\\日本.exe')), '/TN', '\\t', '/F');
+
+    expect(oem.fake.tasks.get('\\t')).toContain('<Command>C:\\Données\\日本.exe</Command>');
+    expect((await utf8.run('/Query', '/XML', 'ONE')).stdout).toContain('<Command>C:\\Données\\日本.exe</Command>');
+    expect((await oem.run('/Query', '/XML', 'ONE')).stdout).toContain('<Command>C:\\Donn\uFFFDes\\??.exe</Command>');
+    expect((await oem.run('/Query', '/TN', '\\t', '/XML')).stdout).toContain('<Command>C:\\Donn\uFFFDes\\??.exe</Command>');
   });
 
   it('other programs do not start; unknown verbs are errors', async () => {

@@ -107,6 +107,43 @@ describe('scheduler/windows/render', () => {
     expect(() => taskModel(desired('a', '0 2 * * *'), ctx, setOf([]))).toThrow(SchedulerError);
   });
 
+  it.each([
+    ['scheduler.user', { user: 'CORP\\bob ' }, 'must not start or end with white space'],
+    ['scheduler.user', { user: 'CORP\\b\u0001ob' }, 'must not contain U+0001'],
+    ['stateDir', { stateDir: 'C:\\state\uFFFE' }, 'must not contain U+FFFE'],
+    ['stateDir', { stateDir: 'C:\\state\uD800' }, 'must not contain a lone surrogate (U+D800)'],
+    ['stateDir', { stateDir: ' C:\\state' }, 'must not start or end with white space'],
+    ['the program path', { execCommand: { file: 'C:\\node\u001b.exe', args: [] } }, 'must not contain U+001B'],
+    ['the program path', { execCommand: { file: 'C:\\node.exe\t', args: [] } }, 'must not start or end with white space'],
+    ['program argument 1', { execCommand: { file: 'C:\\node.exe', args: ['C:\\x\uDC00.js'] } }, 'must not contain a lone surrogate (U+DC00)'],
+    ['scheduler.taskFolder', { taskFolder: '\\Tâches' }, 'must be printable ASCII (it contains U+00E2)'],
+    ['scheduler.taskFolder', { taskFolder: '\\cron|sync' }, 'must not contain |'],
+    ['scheduler.taskFolder', { taskFolder: '\\cron\u0007' }, 'must not contain U+0007'],
+  ])('refuses %s %j (per-job SchedulerError naming the setting)', (field, over, message) => {
+    const d = desired('a', '0 2 * * *');
+
+    const err = (() => {
+      try {
+        return taskModel(d, { ...CTX, ...over }, setOf([]));
+      } catch (e) {
+        return e;
+      }
+    })();
+
+    expect(err).toBeInstanceOf(SchedulerError);
+    expect((err as SchedulerError).message).toContain(`the task of acme/a cannot be written: ${field} ${message}`);
+    expect((err as SchedulerError).data).toMatchObject({ jobId: 'acme/a', field });
+  });
+
+  it('accepts non-ASCII text in the user, state dir and program path, and a space inside them', () => {
+    const ctx = { ...CTX, user: 'CORP\\Jürgen Müller', stateDir: 'C:\\Données partagées\\cronsync', execCommand: { file: 'C:\\Program Files\\nodé\\node.exe', args: ['C:\\日本\\launch.cjs'] } };
+
+    const m = taskModel(desired('a', '0 2 * * *'), ctx, setOf([]));
+
+    expect([m.principal.userId, m.action.command]).toEqual(['CORP\\Jürgen Müller', 'C:\\Program Files\\nodé\\node.exe']);
+    expect(splitArgs(m.action.arguments)).toEqual(['C:\\日本\\launch.cjs', 'exec', '--scheduled', '--state-dir', 'C:\\Données partagées\\cronsync', 'acme/a']);
+  });
+
   it('encodes UTF-16LE with a BOM and CRLF line ends', () => {
     const bytes = encodeUtf16('<a>é</a>\r\n');
 

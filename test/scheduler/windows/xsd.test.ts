@@ -95,6 +95,35 @@ describe.skipIf(!hasXmllint)('scheduler/windows XSD conformance', () => {
     expect(r.failed, r.log).toEqual([]);
   });
 
+  it('tasks with non-ASCII state dir, user, program path and manifest path (the marker listing the runs) validate', () => {
+    const ctx = { ...CTX, user: 'CORP\\müller', stateDir: 'C:\\Données\\cronsync', execCommand: { file: 'C:\\Programme\\nodé\\node.exe', args: ['C:\\日本 😀\\launch.cjs'] } };
+    const base = desired('daily', 'corpus:daily');
+    const d = { ...base, provenance: { ...base.provenance, path: 'jobs/été/日本.yaml' } };
+    const xmls = [renderTask(d, ctx, setOf(TRIGGER_CORPUS.daily!)), renderTask(desired('held', '0 1 * * *', { paused: true }), { ...ctx, user: undefined }, setOf(TRIGGER_CORPUS.dated!))];
+
+    const r = invalidFiles(xmls);
+
+    expect(xmls[0]).toContain('"nonAscii":');
+    expect(r.failed, r.log).toEqual([]);
+  });
+
+  it('a character task XML cannot hold makes the document ill-formed for xmllint, so render refuses it', () => {
+    const good = renderTask(desired('daily', 'corpus:daily'), CTX, setOf(TRIGGER_CORPUS.daily!));
+    const lint = (xml: string) => {
+      const f = join(dir, `t${++n}.xml`);
+      writeFileSync(f, encodeUtf16(xml));
+      return spawnSync('xmllint', ['--noout', f], { encoding: 'utf8' });
+    };
+
+    const ok = lint(good);
+    const bad = lint(good.replace('C:\\ProgramData', 'C:\\Program\u0001Data'));
+
+    expect([ok.status, ok.stderr]).toEqual([0, '']);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/invalid Char value 1/i);
+    expect(() => renderTask(desired('daily', 'corpus:daily'), { ...CTX, stateDir: 'C:\\Program\u0001Data' }, setOf(TRIGGER_CORPUS.daily!))).toThrow(/stateDir must not contain U\+0001/);
+  });
+
   it('the Windows-export fixtures and the Settings edits that Windows would accept validate (parse tests read them)', () => {
     const xml = renderTask(desired('every-fifteen', 'corpus:every-fifteen'), CTX, setOf(TRIGGER_CORPUS['every-fifteen']!));
     const edited = (valid: boolean): string[] => SETTINGS_EDITS.filter((e) => e[2] === valid).map(([, edit]) => edit(exportLikeWindows(xml)));
