@@ -15,6 +15,10 @@ import { schemaIssues } from '../manifest/validate.js';
 import { taskFolderProblem, taskTextProblem } from '../scheduler/windows/values.js';
 import type { AgentConfig } from './types.js';
 
+/** The longest duration of the config: 576h (24 days), under the longest timer Node keeps (2^31 - 1 ms). */
+export const MAX_DURATION_MS = 576 * 3_600_000;
+const MAX_DURATION_TEXT = '576h (24 days)';
+
 /** Location of the config JSON Schema shipped in the package. */
 export const CONFIG_SCHEMA_URL = new URL('./config.v1.schema.json', import.meta.url);
 
@@ -50,11 +54,20 @@ export function validateConfig(doc: RawDocument, data: Record<string, unknown>, 
     const at = doc.locate(path);
     return { file: doc.file, line: at.line, col: at.col, path: path.join('.'), rule: 'config', severity: 'error', message };
   };
-  const issues = (['interval', 'timeout'] as const)
-    .filter((k) => (durationMs(cfg.source[k]) ?? 1) < 1000)
-    .map((k) => issue(['source', k], `source.${k} must be at least 1s (got "${cfg.source[k]}")`));
+  const issues: Issue[] = [];
   // A zero cap retries a failing sync at once, over and over: a busy loop and a herd.
-  if ((durationMs(cfg.daemon.maxBackoff) ?? 1000) < 1000) issues.push(issue(['daemon', 'maxBackoff'], `daemon.maxBackoff must be at least 1s (got "${cfg.daemon.maxBackoff}")`));
+  const durations: [string[], string | undefined, number][] = [
+    [['source', 'interval'], cfg.source.interval, 1000], [['source', 'timeout'], cfg.source.timeout, 1000],
+    [['daemon', 'maxBackoff'], cfg.daemon.maxBackoff, 1000], [['daemon', 'startDelay'], cfg.daemon.startDelay, 0],
+  ];
+  for (const [path, text, min] of durations) {
+    if (text === undefined) continue;
+    const ms = durationMs(text);
+    // Past MAX_DURATION_MS a timer or timeout would fire at once; no interval, delay or
+    // timeout of an agent needs weeks.
+    if (ms === undefined || ms > MAX_DURATION_MS) issues.push(issue(path, `${path.join('.')} must be at most ${MAX_DURATION_TEXT} (got "${text}")`));
+    else if (ms < min) issues.push(issue(path, `${path.join('.')} must be at least 1s (got "${text}")`));
+  }
   // The check-in URL is copied into every job snapshot for `exec`: credentials do not belong in it.
   if (cfg.checkin.url && hasUserinfo(cfg.checkin.url)) {
     issues.push(issue(['checkin', 'url'], 'checkin.url must not contain credentials (user:password@); authenticate with each job\'s checkin.secret (${VAR}) instead'));

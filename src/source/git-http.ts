@@ -22,6 +22,7 @@ import type { ObjectReader } from './tree.js';
 import { DEFAULT_TIMEOUT_MS } from './types.js';
 import type { Snapshot, Source, SourceConfig, SourceLog } from './types.js';
 import { SourceError } from '../errors.js';
+import { timerMs } from '../system/clock.js';
 
 /** Dependencies of the git http source. */
 export interface GitHttpDeps {
@@ -110,7 +111,7 @@ export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): So
   return {
     id,
     async fetch(signal, previous) {
-      const timeout = AbortSignal.timeout(timeoutMs);
+      const timeout = AbortSignal.timeout(timerMs(timeoutMs));
       const both = AbortSignal.any([signal, timeout]);
       let secrets: string[] = [];
       try {

@@ -22,6 +22,7 @@ import { isSafeName } from './tree.js';
 import { nodePlatform, type Platform } from '../system/platform.js';
 import { DEFAULT_TIMEOUT_MS } from './types.js';
 import type { Snapshot, Source, SourceConfig, SourceLog } from './types.js';
+import { timerMs } from '../system/clock.js';
 
 /** Dependencies of the SSH source. */
 export interface GitSshDeps {
@@ -213,7 +214,7 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
       env.GIT_SSH_COMMAND = sshCommand();
       // We pass OpenSSH options; this also skips git's probe of an unknown ssh program (`ssh -G`).
       env.GIT_SSH_VARIANT = 'ssh';
-      const sig = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+      const sig = AbortSignal.any([signal, AbortSignal.timeout(timerMs(timeoutMs))]);
       const version = await git(['--version'], sig, env);
       if (version.code !== 0) throw fail('other', `the git binary (${gitBin}) does not run`);
       const refs = new Map<string, string>();

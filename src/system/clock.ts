@@ -7,7 +7,19 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-/** systemClock is the real clock backed by `Date` and timers. */
+/** The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days); a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** `ms` as a timer delay or AbortSignal.timeout: at least 0, at most MAX_TIMER_MS. */
+export function timerMs(ms: number): number {
+  return Math.min(MAX_TIMER_MS, Math.max(0, Number.isFinite(ms) ? ms : MAX_TIMER_MS));
+}
+
+/**
+ * systemClock is the real clock backed by `Date` and timers. A sleep longer than MAX_TIMER_MS
+ * waits in steps, so that it is never cut to 1 ms (which made a daemon with a very long
+ * interval sync in a busy loop).
+ */
 export const systemClock: Clock = {
   now: () => new Date(),
   sleep: (ms, signal) =>
@@ -16,14 +28,24 @@ export const systemClock: Clock = {
         reject(signal.reason);
         return;
       }
+      let timer: NodeJS.Timeout | undefined;
       const onAbort = (): void => {
         clearTimeout(timer);
         reject(signal?.reason);
       };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, Math.max(0, ms));
+      const end = Date.now() + Math.max(0, ms);
+      const wait = (left: number): void => {
+        timer = setTimeout(() => {
+          const rest = end - Date.now();
+          if (left > MAX_TIMER_MS && rest > 0) {
+            wait(rest);
+            return;
+          }
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        }, timerMs(left));
+      };
+      wait(Math.max(0, ms));
       signal?.addEventListener('abort', onAbort, { once: true });
     }),
 };

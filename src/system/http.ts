@@ -7,6 +7,7 @@
  *   undici would cost more start-up time (~100 ms) than the whole run of a short job.
  */
 import { CronsyncError } from '../errors.js';
+import { timerMs } from './clock.js';
 
 /** One HTTP request. `timeoutMs` bounds the whole exchange (connect, headers, body). */
 export interface HttpRequest {
@@ -128,7 +129,7 @@ export function createUndiciHttpClient(): HttpClient {
   return {
     async request(req) {
       const { request } = await import('undici');
-      const timeout = AbortSignal.timeout(req.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+      const timeout = AbortSignal.timeout(timerMs(req.timeoutMs ?? DEFAULT_TIMEOUT_MS));
       const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
       try {
         const res = await request(req.url, {

@@ -70,6 +70,19 @@ describe('config/load', () => {
     expect(err.message).not.toMatch(/\n\s+at /);
   });
 
+  it('bounds durations: at least 1s, at most 576h (a longer timer would fire at once)', () => {
+    const f = file(`${minimal}  interval: 1000h\n  timeout: 99999999999999999h\ndaemon:\n  startDelay: 577h\n  maxBackoff: 0s\n`);
+
+    const err = thrown(() => loadConfig({ file: f, env: {} }));
+    const ok = loadConfig({ file: file(`${minimal}  interval: 576h\ndaemon:\n  startDelay: 0s\n`), env: {} });
+
+    expect(err.message).toContain(`${f}:5:13: source.interval must be at most 576h (24 days) (got "1000h")`);
+    expect(err.message).toContain(`${f}:6:12: source.timeout must be at most 576h (24 days) (got "99999999999999999h")`);
+    expect(err.message).toContain(`${f}:8:15: daemon.startDelay must be at most 576h (24 days) (got "577h")`);
+    expect(err.message).toContain(`${f}:9:15: daemon.maxBackoff must be at least 1s (got "0s")`);
+    expect(ok.source.interval).toBe('576h');
+  });
+
   it('refuses credentials in checkin.url and never echoes them', () => {
     const f = file(`${minimal}checkin:\n  url: https://bot:hunter2@checkins.example/api/checkins\n`);
 
