@@ -83,6 +83,17 @@ describe('config/load', () => {
     expect(ok.source.interval).toBe('576h');
   });
 
+  it('refuses an empty cronDir, unitDir or taskFolder, which would mean the working directory', () => {
+    const f = file(`${minimal}scheduler:\n  cronDir: ""\n  unitDir: ""\n  taskFolder: ""\n`);
+
+    const err = thrown(() => loadConfig({ file: f, env: {} }));
+    const env = thrown(() => loadConfig({ file: file(minimal), env: { CRONSYNC_SCHEDULER_CRON_DIR: '' } }));
+
+    for (const line of [6, 7, 8]) expect(err.message).toContain(`${f}:${line}:`);
+    expect(err.message).toMatch(/scheduler\.cronDir must NOT have fewer than 1 characters[\s\S]*scheduler\.unitDir[\s\S]*scheduler\.taskFolder/);
+    expect(env.message).toContain('CRONSYNC_SCHEDULER_CRON_DIR: scheduler.cronDir must NOT have fewer than 1 characters');
+  });
+
   it('refuses credentials in checkin.url and never echoes them', () => {
     const f = file(`${minimal}checkin:\n  url: https://bot:hunter2@checkins.example/api/checkins\n`);
 
