@@ -68,7 +68,7 @@ export function configEnvVars(): Leaf[] {
   return leaves;
 }
 
-interface SchemaNode { type?: string; properties?: Record<string, SchemaNode>; $ref?: string }
+interface SchemaNode { type?: string; properties?: Record<string, SchemaNode>; $ref?: string; anyOf?: SchemaNode[] }
 
 function collectLeaves(node: SchemaNode, path: string[], out: Leaf[]): void {
   if (node.type === 'object' && node.properties) {
@@ -77,7 +77,9 @@ function collectLeaves(node: SchemaNode, path: string[], out: Leaf[]): void {
   }
   if (path.length === 0) return;
   const env = `CRONSYNC_${path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_')}`;
-  out.push({ path, type: node.$ref ? 'string' : node.type ?? 'string', env });
+  // A list or a single value (`allowedUsers: "*"`) is given as a comma-separated list.
+  const list = node.anyOf?.some((a) => a.type === 'array') ? 'array' : undefined;
+  out.push({ path, type: node.$ref ? 'string' : node.type ?? list ?? 'string', env });
 }
 
 /**

@@ -107,6 +107,14 @@ describe('config/load', () => {
     expect(slashes.message).not.toContain('hunter2');
   });
 
+  it('reads a comma-separated scheduler.allowedUsers from CRONSYNC_SCHEDULER_ALLOWED_USERS, as README says of lists', () => {
+    const two = loadConfig({ file: file(minimal), env: { CRONSYNC_SCHEDULER_ALLOWED_USERS: 'alice, bob' } });
+    const star = loadConfig({ file: file(minimal), env: { CRONSYNC_SCHEDULER_ALLOWED_USERS: '*' } });
+
+    expect(two.scheduler.allowedUsers).toEqual(['alice', 'bob']);
+    expect(star.scheduler.allowedUsers).toEqual(['*']);
+  });
+
   it('names the variable of a bad override', () => {
     const err = thrown(() => loadConfig({ file: file(minimal), env: { CRONSYNC_PRUNE: 'maybe', CRONSYNC_SCHEDULER_KIND: 'nope' } }));
 
