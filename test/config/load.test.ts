@@ -115,6 +115,19 @@ describe('config/load', () => {
     expect(star.scheduler.allowedUsers).toEqual(['*']);
   });
 
+  it('refuses source.paths that can match nothing: an empty list, an absolute glob, a .. segment', () => {
+    const f = file(`${minimal}  paths: ["/abs/**", "../x/**", "jobs/**"]\n  exclude: ["a/../b"]\n`);
+
+    const err = thrown(() => loadConfig({ file: f, env: {} }));
+    const empty = thrown(() => loadConfig({ file: file(minimal), env: { CRONSYNC_SOURCE_PATHS: '' } }));
+
+    expect(err.message).toContain(`${f}:5:11: source.paths.0 must be a glob relative to the repository root: no leading / and no .. segment`);
+    expect(err.message).toContain(`${f}:5:22: source.paths.1 must be a glob relative`);
+    expect(err.message).not.toContain('source.paths.2');
+    expect(err.message).toContain(`${f}:6:13: source.exclude.0 must be a glob relative`);
+    expect(empty.message).toContain('CRONSYNC_SOURCE_PATHS: source.paths must NOT have fewer than 1 items');
+  });
+
   it('names the variable of a bad override', () => {
     const err = thrown(() => loadConfig({ file: file(minimal), env: { CRONSYNC_PRUNE: 'maybe', CRONSYNC_SCHEDULER_KIND: 'nope' } }));
 
