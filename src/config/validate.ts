@@ -75,6 +75,13 @@ export function validateConfig(doc: RawDocument, data: Record<string, unknown>, 
   if (cfg.source.maxFetchSize !== undefined && sizeBytes(cfg.source.maxFetchSize) === undefined) {
     issues.push(issue(['source', 'maxFetchSize'], `source.maxFetchSize must be a size such as 512MiB, 64KiB or a number of bytes (got "${cfg.source.maxFetchSize}")`));
   }
+  // Two places for one secret: which one is used would be a guess; say so instead.
+  if (cfg.source.auth?.passwordFile !== undefined && cfg.source.auth.passwordEnv !== undefined) {
+    issues.push(issue(['source', 'auth', 'passwordEnv'], 'source.auth: set passwordFile or passwordEnv, not both'));
+  }
+  if (cfg.daemon.webhooks?.secretFile !== undefined && cfg.daemon.webhooks.secretEnv !== undefined) {
+    issues.push(issue(['daemon', 'webhooks', 'secretEnv'], 'daemon.webhooks: set secretFile or secretEnv, not both'));
+  }
   const verify = cfg.source.verify;
   if (verify?.mode === 'head' && verify.sshAllowedSigners === undefined && verify.openpgpKeys === undefined) {
     issues.push(issue(['source', 'verify'], 'source.verify.mode head needs trusted keys: set source.verify.sshAllowedSigners, source.verify.openpgpKeys, or both'));

@@ -128,6 +128,17 @@ describe('config/load', () => {
     expect(empty.message).toContain('CRONSYNC_SOURCE_PATHS: source.paths must NOT have fewer than 1 items');
   });
 
+  it('refuses a secret given both as a file and as a variable', () => {
+    const f = file(`${minimal}  auth: { username: bot, passwordFile: /etc/cronsync/pw, passwordEnv: GIT_TOKEN }\ndaemon:\n  webhooks: { listen: "127.0.0.1:9465", secretFile: /etc/cronsync/hook, secretEnv: HOOK }\n`);
+
+    const err = thrown(() => loadConfig({ file: f, env: {} }));
+
+    expect(err.message).toContain(`${f}:5:`);
+    expect(err.message).toContain('source.auth: set passwordFile or passwordEnv, not both');
+    expect(err.message).toContain(`${f}:7:`);
+    expect(err.message).toContain('daemon.webhooks: set secretFile or secretEnv, not both');
+  });
+
   it('names the variable of a bad override', () => {
     const err = thrown(() => loadConfig({ file: file(minimal), env: { CRONSYNC_PRUNE: 'maybe', CRONSYNC_SCHEDULER_KIND: 'nope' } }));
 
