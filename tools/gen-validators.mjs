@@ -1,6 +1,7 @@
 // Build step (after tsc): compiles each shipped JSON Schema into ajv "standalone" validation
 // code beside it in dist/, so no command compiles a schema at run time. The schema list and
-// the ajv options come from the built dist/manifest/precompiled.js: one source of truth.
+// the ajv options come from the built dist/manifest/precompiled.js: one source of truth; the
+// status file's schema is listed beside its reader, dist/status/schema.js.
 // See src/manifest/precompiled.ts.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -9,10 +10,11 @@ import standaloneModule from 'ajv/dist/standalone/index.js';
 
 const dist = new URL('../dist/', import.meta.url);
 const { AJV_OPTIONS, PRECOMPILED } = await import(new URL('manifest/precompiled.js', dist).href);
+const { STATUS_PRECOMPILED } = await import(new URL('status/schema.js', dist).href);
 const Ajv = AjvModule.default ?? AjvModule;
 const standaloneCode = standaloneModule.default ?? standaloneModule;
 
-for (const { schema, module } of PRECOMPILED) {
+for (const { schema, module } of [...PRECOMPILED, STATUS_PRECOMPILED]) {
   const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true } });
   const validate = ajv.compile(JSON.parse(readFileSync(new URL(schema, dist), 'utf8')));
   const out = fileURLToPath(new URL(module, dist));

@@ -29,6 +29,18 @@ export function escapeText(text: string): string {
 }
 
 /**
+ * `text` cut to at most `max` characters (whole code points), with `…` when cut: a value typed by
+ * a user or read from a file, quoted in a message, never fills the screen. Not escaped.
+ */
+export function clip(text: string, max = 200): string {
+  if (text.length <= max) return text;
+  let end = max;
+  // Not between the halves of a surrogate pair.
+  if (/[\ud800-\udbff]/.test(text[end - 1]!)) end--;
+  return `${text.slice(0, end)}…`;
+}
+
+/**
  * An error message made of a first line and `breaks` more (a config error: a header, then one
  * line per issue), each line escaped by {@link escapeText} and the line breaks kept. A message
  * with any other number of newlines quotes text that holds some of its own, which could forge a

@@ -1,4 +1,6 @@
 /** Command line of `cronsync exec` (parsed here, not by the main CLI, to keep `exec` light). Pure. */
+import { clip, escapeText } from '../cli/escape.js';
+import { NAME } from '../manifest/types.js';
 import { hostOs } from '../system/platform.js';
 
 /** Parsed `cronsync exec` arguments, or a usage problem. */
@@ -39,6 +41,21 @@ export function defaultStateDir(env: Record<string, string | undefined>, platfor
   return platform === 'win32' ? `${env.ProgramData ?? 'C:\\ProgramData'}\\cronsync\\state` : '/var/lib/cronsync';
 }
 
+/**
+ * A command-line value as a usage message shows it: escaped (README, Security: control
+ * characters are escaped in every human-readable output; the message goes to a terminal as it
+ * is) and cut to 200 characters.
+ */
+function shown(value: string): string {
+  return escapeText(clip(value));
+}
+
+/** Whether `id` is `tenant/name`, each a metadata name (what the state dir can hold). */
+function isJobId(id: string): boolean {
+  const [tenant, name, ...more] = id.split('/');
+  return more.length === 0 && [tenant, name].every((p) => p !== undefined && p.length <= 63 && NAME.test(p));
+}
+
 /** Parses the arguments after `exec` (a leading `exec` is ignored). */
 export function parseExecArgs(argv: readonly string[], env: Record<string, string | undefined>): ExecArgs {
   const args = argv[0] === 'exec' ? argv.slice(1) : [...argv];
@@ -66,10 +83,12 @@ export function parseExecArgs(argv: readonly string[], env: Record<string, strin
       rest.push(...args.slice(i + 1));
       break;
     }
-    else if (a.startsWith('-')) return { ok: false, message: `unknown option ${a}` };
+    else if (a.startsWith('-')) return { ok: false, message: `unknown option ${shown(a)}` };
     else rest.push(a);
   }
   if (rest.length !== 1) return { ok: false, message: rest.length === 0 ? 'missing job id TENANT/NAME' : 'exactly one job id expected' };
+  // Checked here, where the id is shown escaped: the state store's own error quotes it raw.
+  if (!isJobId(rest[0]!)) return { ok: false, message: `invalid job id "${shown(rest[0]!)}": expected TENANT/NAME (lower-case letters, digits and dashes)` };
   const parsed = { ok: true, help: false, jobId: rest[0] as string, scheduled, stateDir: stateDir ?? defaultStateDir(env) } as const;
   if (configFile === undefined) return parsed;
   return { ...parsed, config: stateDir === undefined ? { file: configFile } : { file: configFile, stateDir } };

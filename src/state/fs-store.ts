@@ -12,11 +12,12 @@ import { lockHolder, tryAcquireLock } from '../shim/lock.js';
 import { listSpool, spoolDir, writeSpoolEntrySync } from '../shim/spool-entry.js';
 import { nodePlatform } from '../system/platform.js';
 import type { Platform } from '../system/platform.js';
-import { makeDirSync } from '../system/regular-file.js';
+import { makeDirSync, NotRegularFileError, readRegularFileSync } from '../system/regular-file.js';
 import { renameRetrySync } from '../system/rename.js';
 import { BATCH_FILE, parseBatch, serializeBatch } from './batch.js';
 import { claimFireInstant } from './fired.js';
 import { deleteLastRun, lastRunPath, parseLastRun, writeLastRun } from './runs.js';
+import type { LastRun } from './runs.js';
 import { NAME, parseJobId, readJobSnapshot, serializeJobSnapshot } from './snapshot-read.js';
 import type { JobSnapshot } from './snapshot-read.js';
 import { SOURCES_FILE, parseSources, serializeSources } from './sources-file.js';
@@ -36,6 +37,38 @@ const SNAPSHOT_TEMP = /^\.[a-z0-9][-a-z0-9]*\.json\.[0-9a-f]{12}\.tmp$/;
 const BATCH_TEMP = /^\.jobs\.batch\.json\.[0-9a-f]{12}\.tmp$/;
 /** A spool entry's file name (src/shim/spool-entry.ts). */
 const SPOOL_NAME = /^\d{14}-[^./\\]+\.json$/;
+
+/** The largest last-run record read; `exec` writes about 250 bytes. */
+const MAX_RUN_RECORD_BYTES = 64 * 1024;
+
+/**
+ * The last-run record at `path`, or null when there is none, or none that `exec` wrote: a FIFO
+ * or device in its place (opened without blocking and never read, see regular-file.ts: this runs
+ * on the daemon's event loop), a file past {@link MAX_RUN_RECORD_BYTES}, or one whose fields are
+ * not what a status row shows (they would make the status file invalid).
+ * @throws {IoError} when it cannot be read for another reason (permissions).
+ */
+function readLastRunRecord(path: string): LastRun | null {
+  let data: Buffer;
+  try {
+    ({ data } = readRegularFileSync(path, { maxBytes: MAX_RUN_RECORD_BYTES }));
+  } catch (err) {
+    // ENXIO: a socket, which cannot be opened.
+    if (err instanceof NotRegularFileError || ['ENOENT', 'ENXIO'].includes((err as NodeJS.ErrnoException).code ?? '')) return null;
+    throw ioError('read', path, err);
+  }
+  if (data.length > MAX_RUN_RECORD_BYTES) return null;
+  const run = parseLastRun(data.toString('utf8'));
+  return run && isRunRow(run) ? run : null;
+}
+
+const RUN_STATUSES: ReadonlySet<unknown> = new Set(['success', 'failure', 'timeout', 'cancelled', 'skipped']);
+const isCount = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/** Whether a record's fields that a status row shows have their types (status.v1.schema.json). */
+function isRunRow(run: LastRun): boolean {
+  return RUN_STATUSES.has(run.status) && (run.exitCode === null || Number.isSafeInteger(run.exitCode)) && isCount(run.durationMs) && isCount(run.attempts);
+}
 
 /** The id of a snapshot's job. */
 export function snapshotId(s: JobSnapshot): JobId {
@@ -184,8 +217,7 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
 
     // Synchronous: a sync reads one per job that listLastRuns found (a file deleted in between is null).
     async readLastRun(id) {
-      const text = readFileOrNullSync(lastRunPath(dir, id));
-      return text === null ? null : parseLastRun(text);
+      return readLastRunRecord(lastRunPath(dir, id));
     },
     async listLastRuns() {
       const ids = new Set<string>();

@@ -1,9 +1,12 @@
 /** Reading and writing `<stateDir>/status.json` (atomic, mode 0644, no secrets). */
-import { stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CronsyncError } from '../errors.js';
+import { CronsyncError, ioError } from '../errors.js';
 import { sameStrings } from '../memo.js';
-import { atomicWriteFile, readBytesIfExists } from '../system/files.js';
+import { atomicWriteFile } from '../system/files.js';
+import { fileKind } from '../system/regular-file.js';
+import type * as Schema from './schema.js';
 import type { StatusFile, StatusJob } from './types.js';
 
 /** Path of the status file in a state dir. */
@@ -77,7 +80,8 @@ export async function writeStatus(stateDir: string, status: StatusFile): Promise
   if (shared) own!.busy = true;
   try {
     const bytes = encodeParts(parts, buf, size);
-    if (same === undefined && (await readBytesIfExists(path))?.equals(bytes) === true) {
+    // Compared only with a regular file: anything else in its place (a FIFO) is replaced unread.
+    if (same === undefined && id !== null && (await readStatusBytes(path).catch(() => null))?.equals(bytes) === true) {
       if (id !== null) known.set(path, { id, parts });
       return;
     }
@@ -91,19 +95,84 @@ export async function writeStatus(stateDir: string, status: StatusFile): Promise
 }
 
 /**
+ * The largest status file read. 10,000 jobs make 1.3 MiB; a bigger file is none this cronsync
+ * wrote, and is not held in memory to find that out.
+ */
+export const MAX_STATUS_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The bytes of the status file at `path`, or null when there is none. A FIFO, device or
+ * directory in its place is refused, not opened (a FIFO without a writer would block every
+ * reader, /dev/zero never ends); what is opened is opened with O_NONBLOCK and checked again on
+ * the descriptor.
+ * @throws {CronsyncError} naming the file when it is not a regular file or is too large; an
+ * IoError when it cannot be read.
+ */
+async function readStatusBytes(path: string): Promise<Buffer | null> {
+  const notRegular = (kind: string): CronsyncError =>
+    new CronsyncError('CRONSYNC_IO', `${path} is ${kind}, not a regular file; remove it, and the next sync writes the status file again`, { path });
+  let fh;
+  try {
+    const st = await stat(path);
+    if (!st.isFile()) throw notRegular(fileKind(st));
+    fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    if (err instanceof CronsyncError) throw err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw ioError('read', path, err);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw notRegular(fileKind(st));
+    const tooLarge = (size: number): CronsyncError =>
+      new CronsyncError('CRONSYNC_IO', `${path} is ${size} bytes, more than the ${MAX_STATUS_BYTES} a status file can be; remove it, and the next sync writes it again`, { path, size });
+    if (st.size > MAX_STATUS_BYTES) throw tooLarge(st.size);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    // To the end (it may have grown since fstat), never past the limit.
+    for (;;) {
+      const buf = Buffer.allocUnsafe(Math.max(64 * 1024, st.size + 1 - total));
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, MAX_STATUS_BYTES + 1 - total), null);
+      if (bytesRead === 0) break;
+      chunks.push(buf.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > MAX_STATUS_BYTES) throw tooLarge(total);
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  } catch (err) {
+    if (err instanceof CronsyncError) throw err;
+    throw ioError('read', path, err);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The status file schema check, imported by a specifier that is not a literal: esbuild bundles
+ * only literal imports, and `exec`'s bundle, which holds this module for the state store's
+ * sake but never reads the status file, must not take the validator (see ./schema.ts).
+ */
+const SCHEMA_MODULE = './schema.js';
+async function schemaCheck(): Promise<(data: unknown) => string | null> {
+  return ((await import(SCHEMA_MODULE)) as typeof Schema).statusSchemaProblem;
+}
+
+/**
  * Reads the status file, or null when there is none yet. The result may be shared with other
  * readers in this process: read it, do not change it.
- * @throws {CronsyncError} when it exists but is not a version-1 status file.
+ * @throws {CronsyncError} naming the file when it exists but is not a regular file, or not a
+ * valid version-1 status file (status.v1.schema.json; the message names the first field wrong).
  */
 export async function readStatus(stateDir: string): Promise<StatusFile | null> {
   const path = statusPath(stateDir);
   const last = known.get(path);
   const id = await identity(path);
+  // A text this process wrote itself (or read and checked) is not checked against the schema again.
   if (last && id !== null && last.id === id) return (last.parsed ??= parseStatus(last.parts.join(''), path));
-  const bytes = await readBytesIfExists(path);
+  const bytes = await readStatusBytes(path);
   if (bytes === null) return null;
   const text = bytes.toString('utf8');
-  const parsed = parseStatus(text, path);
+  const parsed = parseStatus(text, path, await schemaCheck());
   // Only a file that kept its identity while it was read is remembered.
   if (id !== null && (await identity(path)) === id) known.set(path, { id, parts: [text], parsed });
   return parsed;
@@ -179,29 +248,35 @@ export function serializeStatus(status: StatusFile): string {
 }
 
 /**
- * Parses the text of the status file at `path` (named in errors).
- * @throws {CronsyncError} when it is not a version-1 status file.
+ * Parses the text of the status file at `path` (named in errors). `problem` tells the first way
+ * the parsed data is not a status file: by default only the parts that readers rely on are
+ * checked; readStatus checks it against the schema (./schema.ts).
+ * @throws {CronsyncError} when it is not a valid version-1 status file.
  */
-export function parseStatus(text: string, path: string): StatusFile {
-  let data: StatusFile;
+export function parseStatus(text: string, path: string, problem: (data: unknown) => string | null = shapeProblem): StatusFile {
+  let data: unknown;
   try {
-    data = JSON.parse(text) as StatusFile;
+    data = JSON.parse(text);
   } catch (err) {
     throw new CronsyncError('CRONSYNC_IO', `${path} is not valid JSON: ${(err as Error).message}`);
   }
-  if (data?.schemaVersion !== 1) throw new CronsyncError('CRONSYNC_IO', `${path} has schemaVersion ${String(data?.schemaVersion)}; this cronsync reads version 1`);
-  const damage = shapeProblem(data);
-  if (damage) throw new CronsyncError('CRONSYNC_IO', `${path} is damaged (${damage}); the next sync rewrites it`);
-  return data;
+  // Another number is another version of the format, not damage.
+  const version = isObject(data) ? data.schemaVersion : undefined;
+  if (typeof version === 'number' && version !== 1) throw new CronsyncError('CRONSYNC_IO', `${path} has schemaVersion ${version}; this cronsync reads version 1`);
+  const damage = problem(data);
+  if (damage) throw new CronsyncError('CRONSYNC_IO', `${path} is damaged: ${damage}; the next sync rewrites it`);
+  return data as StatusFile;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The first part of a parsed status file that readers rely on and that is missing or mistyped. */
-function shapeProblem(data: StatusFile): string | null {
-  const d = data as unknown as Record<string, unknown>;
+function shapeProblem(data: unknown): string | null {
+  if (!isObject(data)) return 'the document is not an object';
+  if (data.schemaVersion !== 1) return 'schemaVersion is not 1';
+  const d = data;
   for (const key of ['agent', 'scheduler', 'source', 'lastAttempt', 'counts', 'checkins'] as const) {
-    if (!isObject(d[key])) return `${key} is not an object`;
+    if (!isObject(d[key])) return `${key} ${d[key] === undefined ? 'is missing' : 'is not an object'}`;
   }
   if (d.lastSuccess !== null && !isObject(d.lastSuccess)) return 'lastSuccess is not an object';
   if (!Array.isArray(d.problems) || !d.problems.every(isObject)) return 'problems is not a list of objects';

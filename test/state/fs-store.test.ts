@@ -1,7 +1,8 @@
 /** The file-system StateStore: what only a real state dir shows (layout, temp files, modes, errors). */
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { createReconciler } from '../../src/reconcile/reconciler.js';
 import { createFsStateStore } from '../../src/state/fs-store.js';
 import { createPosixPlatform } from '../../src/system/platform.js';
@@ -68,6 +69,28 @@ describe('state/fs-store', () => {
     expect(await store.readLastRun('acme/j8')).toBeNull();
     expect(await store.listSnapshots()).toHaveLength(2500);
     expect((await store.readSnapshot('acme/j2499'))?.job.metadata.name).toBe('j2499');
+  });
+
+  it.skipIf(process.platform === 'win32')('reads a FIFO, a directory, an oversized or a mistyped last-run record as no record, without blocking on the FIFO', async () => {
+    const dir = join(testTempDir('cronsync-store-'), 'state');
+    const store = createFsStateStore(dir);
+    const run = { runId: 'r1', startedAt: '2026-11-23T10:00:00.000Z', finishedAt: '2026-11-23T10:00:01.000Z', status: 'success' as const, exitCode: 0, durationMs: 1000, attempts: 1 };
+    await store.writeLastRun('acme/ok', run);
+    const fifo = join(dir, 'runs/acme/fifo.json');
+    execFileSync('mkfifo', [fifo]);
+    // A writer that would hand a reader blocked on the FIFO a valid record: the read must not wait for it.
+    const writer = spawn('sh', ['-c', 'printf %s "$REC" > "$FIFO"'], { env: { REC: JSON.stringify(run), FIFO: fifo }, stdio: 'ignore' });
+    onTestFinished(() => void writer.kill('SIGKILL'));
+    mkdirSync(join(dir, 'runs/acme/dir.json'));
+    writeFileSync(join(dir, 'runs/acme/big.json'), JSON.stringify({ ...run, pad: 'x'.repeat(100_000) }));
+    writeFileSync(join(dir, 'runs/acme/typed.json'), JSON.stringify({ ...run, exitCode: 'x', durationMs: undefined }));
+    writeFileSync(join(dir, 'runs/acme/status.json'), JSON.stringify({ ...run, status: 'exploded' }));
+
+    const names = ['ok', 'fifo', 'dir', 'big', 'typed', 'status'];
+    const got = await Promise.all(names.map((n) => store.readLastRun(`acme/${n}`).catch((err: Error) => err)));
+
+    expect(got[0]).toEqual(run);
+    expect(Object.fromEntries(names.map((n, i) => [n, got[i] instanceof Error ? 'error' : got[i] === null ? null : 'record']))).toEqual({ ok: 'record', fifo: null, dir: null, big: null, typed: null, status: null });
   });
 
   it('removes temp files of killed writers on recovery', async () => {

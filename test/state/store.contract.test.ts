@@ -193,7 +193,7 @@ describe.each(Object.keys(subjects))('state/store contract: %s', (kind) => {
     expect(none).toBeNull();
     expect(read).toEqual(status);
     expect(mod).toBe(0o644);
-    await expect(store.readStatus()).rejects.toMatchObject({ code: 'CRONSYNC_IO', message: expect.stringContaining('is damaged (agent is not an object)') });
+    await expect(store.readStatus()).rejects.toMatchObject({ code: 'CRONSYNC_IO', message: expect.stringContaining('status.json is damaged: agent is missing; the next sync rewrites it') });
   });
 
   it('spools check-ins oldest first, removes them, counts drops; private entries', async () => {

@@ -1,12 +1,16 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { CronsyncError } from '../../src/errors.js';
-import { readStatus, serializeStatus, stableRow, writeStatus } from '../../src/status/io.js';
+import { MAX_STATUS_BYTES, readStatus, serializeStatus, stableRow, writeStatus } from '../../src/status/io.js';
 import type { StatusFile, StatusJob } from '../../src/status/types.js';
 import { testTempDir } from '../system/tempdir.js';
+
+/** Valid counts (status.v1.schema.json): a status file read back is checked against the schema. */
+const COUNTS = { desired: 0, installed: 0, added: 0, updated: 0, removed: 0, unchanged: 0, invalid: 0, conflicts: 0, orphaned: 0 };
 
 function stateWith(text: string): string {
   const dir = testTempDir('cronsync-status-io-');
@@ -42,8 +46,51 @@ describe('readStatus', () => {
   });
 });
 
+describe.skipIf(process.platform === 'win32')('readStatus / writeStatus: what is not a status file', () => {
+  /** A FIFO at `path`; a reader left blocked on it (the bug) gets its end of file when the test ends. */
+  function fifoAt(path: string): void {
+    execFileSync('mkfifo', [path]);
+    onTestFinished(() => {
+      try {
+        closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch {
+        // No reader: nothing blocked.
+      }
+    });
+  }
+
+  it('refuses a FIFO, a directory and a file past the size limit, naming them, without reading them', async () => {
+    const fifo = testTempDir('cronsync-status-io-');
+    fifoAt(join(fifo, 'status.json'));
+    const dir = testTempDir('cronsync-status-io-');
+    mkdirSync(join(dir, 'status.json'));
+    const big = testTempDir('cronsync-status-io-');
+    // Sparse: it claims its size and occupies nothing.
+    writeFileSync(join(big, 'status.json'), '{');
+    truncateSync(join(big, 'status.json'), MAX_STATUS_BYTES + 1);
+
+    const errors = await Promise.all([fifo, dir, big].map((d) => readStatus(d).catch((err: Error) => err)));
+
+    expect(errors.map((e) => [(e as CronsyncError).code, (e as Error).message])).toEqual([
+      ['CRONSYNC_IO', `${join(fifo, 'status.json')} is a FIFO, not a regular file; remove it, and the next sync writes the status file again`],
+      ['CRONSYNC_IO', `${join(dir, 'status.json')} is a directory, not a regular file; remove it, and the next sync writes the status file again`],
+      ['CRONSYNC_IO', `${join(big, 'status.json')} is ${MAX_STATUS_BYTES + 1} bytes, more than the ${MAX_STATUS_BYTES} a status file can be; remove it, and the next sync writes it again`],
+    ]);
+  });
+
+  it('replaces a FIFO in the place of the status file without reading it', async () => {
+    const dir = testTempDir('cronsync-status-io-');
+    fifoAt(join(dir, 'status.json'));
+    const status = { schemaVersion: 1, agent: { name: 'h', tenant: 'acme', labels: {}, version: '0' }, scheduler: { kind: 'embedded', reason: 't' }, source: { id: 's', url: 'u', ref: 'main', commit: null, fetchedAt: null }, lastAttempt: { startedAt: 'a', finishedAt: 'a', result: 'ok', error: null }, lastSuccess: null, counts: COUNTS, jobs: [], problems: [], checkins: { spooled: 0, dropped: 0 } } as StatusFile;
+
+    await writeStatus(dir, status);
+
+    expect(readFileSync(join(dir, 'status.json'), 'utf8')).toBe(serializeStatus(status));
+  });
+});
+
 describe('writeStatus / readStatus (what this process last wrote or read)', () => {
-  const status = (attempt: string): StatusFile => ({ schemaVersion: 1, agent: { name: 'h', tenant: 'acme', labels: {}, version: '0' }, scheduler: { kind: 'embedded', reason: 't' }, source: { id: 's', url: 'u', ref: 'main', commit: null, fetchedAt: null }, lastAttempt: { startedAt: attempt, finishedAt: attempt, result: 'ok', error: null }, lastSuccess: null, counts: {}, jobs: [], problems: [], checkins: { spooled: 0, dropped: 0 } }) as unknown as StatusFile;
+  const status = (attempt: string): StatusFile => ({ schemaVersion: 1, agent: { name: 'h', tenant: 'acme', labels: {}, version: '0' }, scheduler: { kind: 'embedded', reason: 't' }, source: { id: 's', url: 'u', ref: 'main', commit: null, fetchedAt: null }, lastAttempt: { startedAt: attempt, finishedAt: attempt, result: 'ok', error: null }, lastSuccess: null, counts: COUNTS, jobs: [], problems: [], checkins: { spooled: 0, dropped: 0 } }) as unknown as StatusFile;
 
   it('writes nothing for the same status, and sees a file changed by someone else', async () => {
     const dir = testTempDir('cronsync-status-io-');
@@ -67,7 +114,7 @@ describe('writeStatus / readStatus (what this process last wrote or read)', () =
 });
 
 describe('writeStatus: the text of one write never shows in another', () => {
-  const status = (attempt: string, jobs: number): StatusFile => ({ schemaVersion: 1, agent: { name: 'h', tenant: 'acme', labels: {}, version: '0' }, scheduler: { kind: 'embedded', reason: 't' }, source: { id: 's', url: 'u', ref: 'main', commit: null, fetchedAt: null }, lastAttempt: { startedAt: attempt, finishedAt: attempt, result: 'ok', error: null }, lastSuccess: null, counts: {}, jobs: Array.from({ length: jobs }, (_, i) => Object.freeze({ id: `acme/j${i}`, schedule: '* * * * *', timezone: 'UTC', state: 'installed', nextRun: null, lastRun: null, path: 'p', commit: attempt })), problems: [], checkins: { spooled: 0, dropped: 0 } }) as unknown as StatusFile;
+  const status = (attempt: string, jobs: number): StatusFile => ({ schemaVersion: 1, agent: { name: 'h', tenant: 'acme', labels: {}, version: '0' }, scheduler: { kind: 'embedded', reason: 't' }, source: { id: 's', url: 'u', ref: 'main', commit: null, fetchedAt: null }, lastAttempt: { startedAt: attempt, finishedAt: attempt, result: 'ok', error: null }, lastSuccess: null, counts: COUNTS, jobs: Array.from({ length: jobs }, (_, i) => Object.freeze({ id: `acme/j${i}`, schedule: '* * * * *', timezone: 'UTC', state: 'installed', nextRun: null, lastRun: null, path: 'p', commit: attempt })), problems: [], checkins: { spooled: 0, dropped: 0 } }) as unknown as StatusFile;
 
   it('writes each status whole, in turn, growing and shrinking, unchanged ones included, and reads back the last', async () => {
     const dir = testTempDir('cronsync-status-io-');
@@ -97,7 +144,7 @@ describe('writeStatus: the text of one write never shows in another', () => {
 });
 
 describe('writeStatus: what is known of the last write', () => {
-  const base = { schemaVersion: 1, agent: { name: 'h', tenant: 'acme', labels: {}, version: '0' }, scheduler: { kind: 'embedded', reason: 't' }, source: { id: 's', url: 'u', ref: 'main', commit: null, fetchedAt: null }, lastAttempt: { startedAt: 'a', finishedAt: 'a', result: 'ok', error: null }, lastSuccess: null, counts: {}, problems: [], checkins: { spooled: 0, dropped: 0 } };
+  const base = { schemaVersion: 1, agent: { name: 'h', tenant: 'acme', labels: {}, version: '0' }, scheduler: { kind: 'embedded', reason: 't' }, source: { id: 's', url: 'u', ref: 'main', commit: null, fetchedAt: null }, lastAttempt: { startedAt: 'a', finishedAt: 'a', result: 'ok', error: null }, lastSuccess: null, counts: COUNTS, problems: [], checkins: { spooled: 0, dropped: 0 } };
 
   it('writes again a frozen row whose insides changed, unless it was declared stable', async () => {
     const dir = testTempDir('cronsync-status-io-');
@@ -120,7 +167,7 @@ describe('writeStatus: what is known of the last write', () => {
   it('writes nothing for the text that was read from the file', async () => {
     const dir = testTempDir('cronsync-status-io-');
     const file = join(dir, 'status.json');
-    const status = { ...base, jobs: [{ id: 'acme/a', schedule: '* * * * *', timezone: 'UTC', state: 'installed' }] } as unknown as StatusFile;
+    const status = { ...base, jobs: [{ id: 'acme/a', path: 'p', commit: null, schedule: '* * * * *', timezone: 'UTC', nextRun: null, state: 'installed', lastRun: null }] } as unknown as StatusFile;
     writeFileSync(file, serializeStatus(status));
     expect((await readStatus(dir))?.jobs).toHaveLength(1);
     const read = statSync(file, { bigint: true });

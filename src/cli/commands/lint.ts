@@ -7,7 +7,7 @@ import type { Issue } from '../../manifest/types.js';
 import { readRegularFileSync } from '../../system/regular-file.js';
 import { commandInPath, scanManifestFiles } from '../../system/walk.js';
 import { parseCommandArgs } from '../args.js';
-import { escapeText } from '../escape.js';
+import { clip, escapeText } from '../escape.js';
 import { palette, useColor } from '../io.js';
 import type { CliIo } from '../io.js';
 
@@ -23,6 +23,7 @@ Options:
                  github: ::error/::warning annotations for GitHub Actions
   --strict       warnings also fail
   --config FILE  lint what the agent's configured source holds instead of PATHs
+                 (a PATH with it is a usage error)
 
 Exit codes: 0 valid (warnings allowed), 1 invalid, 2 usage or I/O error (a path that
 cannot be read, such as a missing one, or a FIFO or device named on the command line, is
@@ -34,7 +35,7 @@ type Format = 'text' | 'json' | 'github';
 
 /** Runs lint; returns 0, 1 or 2. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { format: { type: 'string', default: 'text' }, strict: { type: 'boolean', default: false } });
+  const { values, positionals } = parseCommandArgs(argv, { format: { type: 'string', default: 'text' }, strict: { type: 'boolean', default: false } }, { positionals: true });
   const format = values.format as Format;
   if (!['text', 'json', 'github'].includes(format)) throw new UsageError(`--format must be text, json or github (got "${format}")`);
   if (values['log-level'] !== undefined) (await import('../../log.js')).parseLogLevel(values['log-level']);
@@ -42,6 +43,10 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   // Paths, directories and files that could not be read are reported on stderr and fail with
   // exit 2 (an I/O error, not an invalid manifest); the rest are still linted.
   const unreadable: IoError[] = [];
+  // --config lints the configured source instead of PATHs: a PATH beside it would go unlinted.
+  if (values.config !== undefined && positionals.length > 0) {
+    throw new UsageError(`Unexpected argument '${clip(positionals[0]!)}': with --config, lint checks the configured source, not PATHs`, { argument: clip(positionals[0]!) });
+  }
   if (values.config !== undefined) {
     const { loadConfig } = await import('../../config/load.js');
     const { createConfiguredSource } = await import('../source.js');

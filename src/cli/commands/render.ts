@@ -62,7 +62,7 @@ function kindFlag(value: string | undefined): SchedulerKind {
 
 /** Runs render. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS, { positionals: true });
   const window = values.fires === undefined ? undefined : parseFireWindow(values.fires);
   if (window && 'error' in window) throw new UsageError(`--fires: ${window.error}`);
   const kind = window && values.scheduler === undefined ? undefined : kindFlag(values.scheduler);

@@ -7,7 +7,7 @@ import { createFsStateStore } from '../../state/fs-store.js';
 import { statusPath } from '../../status/io.js';
 import type { StatusFile } from '../../status/types.js';
 import { parseCommandArgs } from '../args.js';
-import { escapeDeep } from '../escape.js';
+import { escapeDeep, escapeText } from '../escape.js';
 import { palette, useColor } from '../io.js';
 import type { CliIo } from '../io.js';
 
@@ -17,8 +17,13 @@ Shows the agent's status file: source, commit, the last sync and one row per job
 (namespace, schedule and zone, next run, state, run-as user, last run).
 
 Exit codes: 0 healthy, 1 when the last sync failed, no sync ran yet, or the last
-successful sync is older than 3 poll intervals.
+successful sync is older than 3 poll intervals (source.interval of the config; with
+--state-dir and no --config, the interval the daemon recorded in the status file, else 60s),
+or the status file cannot be read.
 `;
+
+/** The interval staleness is judged by when neither the config nor the status file tells: source.interval's default. */
+const DEFAULT_INTERVAL_MS = 60_000;
 
 /** Runs status. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
@@ -27,13 +32,14 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   if (values['log-level'] !== undefined) (await import('../../log.js')).parseLogLevel(values['log-level']);
   const cfg = values['state-dir'] && !values.config ? null : loadConfig({ file: values.config, env: io.env, cwd: io.cwd, overrides: { stateDir: values['state-dir'] } });
   const stateDir = values['state-dir'] ?? cfg!.stateDir;
-  const intervalMs = durationMs(cfg?.source.interval ?? '60s') ?? 60_000;
   const state = createFsStateStore(stateDir);
   const status = await state.readStatus();
   if (!status) {
-    io.stderr.write(`cronsync: no status yet (${statusPath(stateDir)} does not exist); run 'cronsync sync' or start the daemon\n`);
+    io.stderr.write(`cronsync: no status yet (${escapeText(statusPath(stateDir))} does not exist); run 'cronsync sync' or start the daemon\n`);
     return 1;
   }
+  // Without a config, the daemon's own interval as it recorded it (a one-shot sync records none).
+  const intervalMs = (cfg ? durationMs(cfg.source.interval) : status.daemon?.intervalMs) ?? DEFAULT_INTERVAL_MS;
   const now = Date.now();
   // Runs and time move on between syncs: refresh the last run and the next fire time.
   const runs = runReader(state);
@@ -66,6 +72,12 @@ export function assess(status: StatusFile, intervalMs: number, now: number): { o
   return { ok: true, why: status.lastAttempt.result === 'partial' ? 'applied, with problems' : 'ok' };
 }
 
+/** How long before `now` the time `iso` was (`5m ago`); the text itself when it is no time. */
+function ago(now: number, iso: string): string {
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? `${age(now - t)} ago` : `at "${iso}"`;
+}
+
 function age(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 120) return `${s}s`;
@@ -88,7 +100,7 @@ export function formatStatus(raw: StatusFile, rawHealth: { ok: boolean; why: str
     `Agent:     ${status.agent.name} (tenant ${status.agent.tenant}) cronsync ${status.agent.version}`,
     `Scheduler: ${status.scheduler.kind} (${status.scheduler.reason})`,
     `Source:    ${s.url} @ ${s.ref || 'HEAD'}  commit ${s.commit ? s.commit.slice(0, 12) : '-'}`,
-    `Last sync: ${attempt.result === 'error' ? c.red('error') : attempt.result === 'partial' ? c.yellow('partial') : c.green('ok')} ${age(now - Date.parse(attempt.finishedAt))} ago${attempt.error ? ` - ${attempt.error}` : ''}`,
+    `Last sync: ${attempt.result === 'error' ? c.red('error') : attempt.result === 'partial' ? c.yellow('partial') : c.green('ok')} ${ago(now, attempt.finishedAt)}${attempt.error ? ` - ${attempt.error}` : ''}`,
     `Health:    ${health.ok ? c.green('healthy') : c.red('unhealthy')} (${health.why})`,
     `Jobs:      ${status.counts.installed} installed, ${status.counts.invalid} invalid, ${status.counts.orphaned} orphaned, ${status.counts.conflicts} conflicts; check-ins spooled ${status.checkins.spooled}, dropped ${status.checkins.dropped}`,
   ];
@@ -101,7 +113,7 @@ export function formatStatus(raw: StatusFile, rawHealth: { ok: boolean; why: str
   const rows = status.jobs.map((j) => [
     j.id, j.namespace ?? '', j.schedule || '-', j.timezone || '-', j.nextRun ? j.nextRun.replace('.000Z', 'Z') : '-', j.state,
     ...(users ? [j.user ?? '-'] : []),
-    j.lastRun ? `${j.lastRun.status}${j.lastRun.exitCode === null ? '' : ` (exit ${j.lastRun.exitCode})`} ${age(now - Date.parse(j.lastRun.startedAt))} ago` : '-',
+    j.lastRun ? `${j.lastRun.status}${j.lastRun.exitCode === null ? '' : ` (exit ${j.lastRun.exitCode})`} ${ago(now, j.lastRun.startedAt)}` : '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]): string => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();

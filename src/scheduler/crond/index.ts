@@ -14,10 +14,10 @@ import { renderJobEntry } from '../cronline/entry.js';
 import { MARKER_PREFIX } from '../marker.js';
 import type { AdapterOptions, ApplyResult, Rendered, SchedulerAdapter } from '../types.js';
 import { hostTimeZone } from '../types.js';
-import { nodeCronDirFs } from './files.js';
+import { CronFileTooLarge, nodeCronDirFs } from './files.js';
 import type { CronDirFs } from './files.js';
 import { isOurFile, parseCronD } from './parse.js';
-import { assertEntryFits, crondFileIndex, crondFileName, layoutCronD } from './render.js';
+import { assertEntryFits, CROND_FILE, crondFileIndex, crondFileName, layoutCronD } from './render.js';
 import type { CronDContext, CronDFile, CurrentFile } from './render.js';
 
 /** Mode of the cron.d files: Debian cron ignores group/other-writable files. */
@@ -110,6 +110,20 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
   function fitScratch(size: number): void {
     if (!scratch.busy && size >= scratch.buf.length) scratch.buf = Buffer.allocUnsafeSlow(size + (size >> 3) + 4096);
   }
+  /**
+   * A file listed in the cron dir, as {@link read} reads it, except that a file of another name
+   * than ours that is too large to be read is skipped as one that is not a regular file is: it is
+   * never touched, and the markers it may hold are not worth reading 16 MiB each sync. One of our
+   * names that large fails the sync: its entries cannot be told, so neither can the plan.
+   */
+  async function readListed(name: string): Promise<string | null> {
+    try {
+      return await read(name);
+    } catch (err) {
+      if (err instanceof CronFileTooLarge && crondFileIndex(name) === null) return null;
+      throw err;
+    }
+  }
   async function inventory(signal: AbortSignal): Promise<InstalledEntry[]> {
     signal.throwIfAborted();
     const out: InstalledEntry[] = [];
@@ -117,7 +131,7 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
     for (const name of (await fs.list(dir)).sort()) {
       // Other cron.d files are listed only when they carry cronsync markers, and only those.
       if (name.startsWith('.')) continue;
-      const text = await read(name);
+      const text = await readListed(name);
       if (text === null) continue;
       const ours = isOurFile(name, text);
       if (!ours && !text.includes(MARKER_PREFIX)) continue;
@@ -179,6 +193,12 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
     }
     const owned = ownedSourceIds(plan);
     const now = await current(owned);
+    // `cronsync` is in every layout; a FIFO, device or directory of that name is not ours to
+    // replace (the rename would), whoever put it there.
+    const first = join(dir, CROND_FILE);
+    if (now.taken.has(1) && (await fs.stat(first)) !== null) {
+      throw new SchedulerError(`${first} is not a regular file; cronsync writes its entries to that file and never replaces what is not one: remove it`, { path: first });
+    }
     // The planner's texts (renderEntry's, so the same bytes); a job missing from them is rendered here.
     const entry = (d: DesiredJob): string => plan.rendered?.get(d.id) ?? renderJobEntry(d, ctx);
     const input = layoutInput(plan, owned, now, entry);
