@@ -31,6 +31,7 @@ export function parseCommandArgs<O extends NonNullable<ParseArgsConfig['options'
   } catch (err) {
     throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }
+  if ((parsed.values as { config?: unknown }).config === '') throw new UsageError('--config needs a file');
   const [extra] = parsed.positionals;
   if (!settings.positionals && extra !== undefined) {
     throw new UsageError(`Unexpected argument '${clip(extra)}': this command takes no arguments`, { argument: clip(extra) });

@@ -88,11 +88,14 @@ function collectLeaves(node: SchemaNode, path: string[], out: Leaf[]): void {
  * @throws {ConfigError} with every problem, each as `file:line:col: message`.
  */
 export function loadConfig(opts: LoadConfigOptions): AgentConfig {
+  if (opts.file === undefined && opts.env.CRONSYNC_CONFIG === '') throw new ConfigError('CRONSYNC_CONFIG is set but empty: set it to the config file, or unset it for the default', { variable: 'CRONSYNC_CONFIG' });
   const file = opts.file ?? opts.env.CRONSYNC_CONFIG ?? defaultConfigPath(process.platform, opts.env);
   const cwd = opts.cwd ?? process.cwd();
   const bytes = readConfigBytes(file, isAbsolute(file) ? file : join(cwd, file));
   const parsed = parseManifestFile(file, bytes, { kind: 'config' });
-  const errors = parsed.issues.filter((i) => i.severity === 'error');
+  // The agent's config is read strictly: what YAML only warns about (an unresolved tag such as
+  // `!!js/function`) would otherwise be taken as a plain string, silently.
+  const errors = parsed.issues.filter((i) => i.severity === 'error' || i.rule === 'yaml-warning').map((i) => ({ ...i, severity: 'error' as const }));
   if (errors.length > 0) throw configError(file, errors);
   const second = parsed.documents[1];
   if (second) throw configError(file, [{ file, line: second.line, col: second.col, path: '', rule: 'config', severity: 'error', message: 'a config file holds one YAML document' }]);

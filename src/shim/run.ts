@@ -32,6 +32,7 @@ import type { FinalOutcome, ReportContext } from './report.js';
 import { createResolver } from './secrets.js';
 import type { Logger, WritableLike } from './types.js';
 import { EXIT } from './types.js';
+import { escapeText } from '../cli/escape.js';
 
 
 /** Options of {@link runExec}: the job, the ports and the timing knobs (defaults in brackets). */
@@ -91,11 +92,11 @@ export async function runExec(options: ExecOptions): Promise<number> {
   try {
     snapshot = await o.state.readSnapshot(o.jobId);
   } catch (err) {
-    o.stderr.write(`cronsync exec: ${(err as Error).message}\n`);
+    o.stderr.write(`cronsync exec: ${escapeText((err as Error).message)}\n`);
     return isCronsyncError(err) && err.code === 'CRONSYNC_USAGE' ? EXIT.usage : EXIT.noJob;
   }
   if (!snapshot) {
-    o.stderr.write(`cronsync exec: job ${o.jobId} is not installed (no snapshot in ${o.stateDir}/jobs); run cronsync sync\n`);
+    o.stderr.write(`cronsync exec: job ${escapeText(o.jobId)} is not installed (no snapshot in ${escapeText(o.stateDir)}/jobs); run cronsync sync\n`);
     return EXIT.noJob;
   }
   const job = snapshot.job;

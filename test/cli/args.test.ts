@@ -55,4 +55,10 @@ describe('commands that take no arguments', { timeout: 30_000 }, () => {
 
     expect(res).toEqual({ code: 2, out: '', err: "cronsync: Unexpected argument 'jobs/\\x1b[31mred.yaml': with --config, lint checks the configured source, not PATHs\n" });
   });
+
+  it('refuses an empty --config, which would otherwise read the working directory as the file', () => {
+    for (const argv of [['--config='], ['--config', ''], ['-c', '']]) {
+      expect(() => parseCommandArgs(argv, {})).toThrow(expect.objectContaining({ code: 'CRONSYNC_USAGE', message: '--config needs a file' }));
+    }
+  });
 });

@@ -139,6 +139,16 @@ describe('config/load', () => {
     expect(err.message).toContain('daemon.webhooks: set secretFile or secretEnv, not both');
   });
 
+  it('refuses an empty CRONSYNC_CONFIG, and a YAML tag it cannot resolve, naming where', () => {
+    const tagged = file(`${minimal}  ref: !!js/function "function () {}"\n`);
+
+    const empty = thrown(() => loadConfig({ env: { CRONSYNC_CONFIG: '' } }));
+    const tag = thrown(() => loadConfig({ file: tagged, env: {} }));
+
+    expect(empty.message).toContain('CRONSYNC_CONFIG is set but empty');
+    expect(tag.message).toMatch(new RegExp(`${tagged.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5:\\d+: .*tag`, 'i'));
+  });
+
   it('names the variable of a bad override', () => {
     const err = thrown(() => loadConfig({ file: file(minimal), env: { CRONSYNC_PRUNE: 'maybe', CRONSYNC_SCHEDULER_KIND: 'nope' } }));
 

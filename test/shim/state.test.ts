@@ -112,4 +112,19 @@ describe('shim/run on a StateStore', () => {
     expect((await state.readLastRun('acme/job'))?.status).toBe('success');
     expect(await state.jobLock('acme/job').holder()).toBeNull();
   });
+
+  it('names a job that is not installed with the state dir escaped: no raw control character reaches the terminal', async () => {
+    const dir = `${tempStateDir()}/\u001b]0;pwned\u0007\u001b[31m`;
+    let err = '';
+
+    const code = await runExec({
+      jobId: 'acme/ghost', stateDir: dir, clock: new FakeClock(), http: new FakeHttp(), log: memoryLog(),
+      env: {}, stdout: { write: () => true }, stderr: { write: (c) => void (err += String(c)) }, runner: new FakeRunner(() => ({})),
+    });
+
+    expect(code).toBe(78);
+    expect(err).toContain('is not installed (no snapshot in ');
+    expect(err).toContain('\\x1b]0;pwned\\x07\\x1b[31m/jobs');
+    expect([...err].filter((c) => c !== '\n' && (c < ' ' || c === '\u007f'))).toEqual([]);
+  });
 });
