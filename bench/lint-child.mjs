@@ -3,11 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { parseAllDocuments } from 'yaml';
 import { loadManifests } from '../dist/manifest/load.js';
-import { findManifestFiles } from '../dist/system/walk.js';
+import { scanManifestFiles } from '../dist/system/walk.js';
 
 const [mode, dir] = process.argv.slice(2);
 const t0 = performance.now();
-const files = await findManifestFiles([dir], dir);
+const { files } = await scanManifestFiles([dir], dir);
 const inputs = await Promise.all(files.map(async (f) => ({ path: f.display, content: await readFile(f.absolute) })));
 let out;
 if (mode === 'yaml') {
