@@ -61,7 +61,7 @@ mv "$DESTDIR$BINDIR/cronsync.tmp" "$DESTDIR$BINDIR/cronsync"
 # 3. Config (never overwritten) and state directories.
 mkdir -p "$DESTDIR$CONFDIR" "$DESTDIR$STATEDIR"
 chmod 0750 "$DESTDIR$CONFDIR"
-chmod 0700 "$DESTDIR$STATEDIR"
+chmod 0711 "$DESTDIR$STATEDIR"
 had_config=no
 if [ -e "$DESTDIR$CONFDIR/config.yaml" ]; then
   had_config=yes

@@ -58,7 +58,9 @@ export interface Platform {
   stopProcess(pid: number, signal: NodeJS.Signals): void;
   /**
    * Creates the directory `path` (and its missing parents) private to the agent. POSIX: mode
-   * 0700. Windows: a protected ACL (no inherited entries) granting full control to SYSTEM
+   * 0711, so that others reach the files meant for them by name (status.json, which SPEC §7 makes
+   * readable by everyone) but list nothing, and every other file keeps its own mode (0600 for
+   * snapshots, run records, the spool; private subdirectories 0700). Windows: a protected ACL (no inherited entries) granting full control to SYSTEM
    * (S-1-5-18) and Administrators (S-1-5-32-544) only, inherited by everything created inside;
    * the directory is made under a temporary name, given its ACL, then renamed into place, so no
    * process ever sees it with the parent's ACL. An existing directory is left as it is: check
@@ -137,11 +139,12 @@ export function createPosixPlatform(d: PosixDeps = {}): Platform {
         // ESRCH: already gone.
       }
     },
-    makePrivateDir: (path) => makeDirSync(path, 0o700),
+    makePrivateDir: (path) => makeDirSync(path, 0o711),
     privateDirProblem(path) {
       const mode = statSync(path).mode;
       if ((mode & 0o170000) !== 0o040000) return `${path} is not a directory`;
-      return (mode & 0o077) !== 0 ? `${path} is accessible by group or others (mode ${(mode & 0o777).toString(8)}); run chmod 700 "${path}"` : null;
+      // Search (x) alone lets others reach a file by name, not list or change the directory.
+      return (mode & 0o066) !== 0 ? `${path} is accessible by group or others (mode ${(mode & 0o777).toString(8)}); run chmod 711 "${path}"` : null;
     },
   };
 }

@@ -207,7 +207,9 @@ describe.runIf(canRun)('e2e/run-as: spec.user with the cron.d adapter, agent as 
     expect(out).toMatchObject({
       uid: String(uid), home: `/home/${user}`, username: user, logname: user, shell: '/bin/sh', pwd: `/home/${user}`,
       agentonly: 'unset', jobtoken: 'job-token-value',
-      statedir: 'denied', status: 'denied', snapshot: 'denied', secrets: 'denied',
+      // SPEC §7: the status file is readable by everyone (0644, reached by name through the
+      // 0711 state dir); the dir cannot be listed, and snapshots and secrets stay private.
+      statedir: 'denied', status: 'readable', snapshot: 'denied', secrets: 'denied',
     });
     expect(out.groups?.split(' ').map(Number)).toContain(gid);
     expect(out.groups?.split(' ').map(Number)).not.toContain(0);

@@ -96,7 +96,7 @@ describe('e2e systemd install.sh / uninstall.sh', () => {
     expect(readFileSync(wrapper, 'utf8')).toBe(`#!/bin/sh\nexec "${process.execPath}" "/usr/local/lib/cronsync/dist/cli/main.js" "$@"\n`);
     expect(mode(wrapper)).toBe('755');
     expect(mode(join(destdir, 'etc/cronsync'))).toBe('750');
-    expect(mode(join(destdir, 'var/lib/cronsync'))).toBe('700');
+    expect(mode(join(destdir, 'var/lib/cronsync'))).toBe('711');
     expect(mode(join(destdir, 'etc/cronsync/config.yaml'))).toBe('640');
     expect(readFileSync(join(destdir, 'etc/cronsync/config.yaml'), 'utf8')).toBe(readFileSync(join(ROOT, 'systemd/config.example.yaml'), 'utf8'));
     expect(readFileSync(join(destdir, 'etc/systemd/system/cronsync.service'), 'utf8')).toContain('ExecStart=/usr/local/bin/cronsync daemon');

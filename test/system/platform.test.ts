@@ -235,7 +235,7 @@ describe('system/platform', () => {
       expect(p.privateDirProblem(dir)).toBe(want?.replaceAll('{dir}', dir) ?? null);
     });
 
-    it('posix: mode 0700, judged by its group and other bits', () => {
+    it('posix: mode 0711 (others may reach status.json by name, not list), judged by its group and other read and write bits', () => {
       const parent = testTempDir('cronsync-pdir-');
       const dir = join(parent, 'a', 'state');
       const p = createPosixPlatform();
@@ -245,9 +245,9 @@ describe('system/platform', () => {
       const privateNow = p.privateDirProblem(dir);
       chmodSync(dir, 0o755);
 
-      expect(made).toBe(0o700);
+      expect(made).toBe(0o711);
       expect(privateNow).toBeNull();
-      expect(p.privateDirProblem(dir)).toBe(`${dir} is accessible by group or others (mode 755); run chmod 700 "${dir}"`);
+      expect(p.privateDirProblem(dir)).toBe(`${dir} is accessible by group or others (mode 755); run chmod 711 "${dir}"`);
     });
 
     it.each([createPosixPlatform(), createWin32Platform({ tools: savingTools(SDDL_PRIVATE) })])('$kind: a file is no directory, and a missing one throws', (p) => {
