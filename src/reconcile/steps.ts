@@ -10,7 +10,7 @@ import { loadManifests } from '../manifest/load.js';
 import type { LoadCache, LoadedJob } from '../manifest/load.js';
 import type { Job, JobId, Provenance } from '../manifest/types.js';
 import { planChanges } from '../plan/plan.js';
-import { serializeJobSnapshot } from '../state/snapshot-read.js';
+import { parseJobSnapshot, serializeJobSnapshot } from '../state/snapshot-read.js';
 import type { JobSnapshot, SnapshotRuntime } from '../state/snapshot-read.js';
 import type { StateStore } from '../state/store.js';
 import { nodeRunner } from '../system/runner.js';
@@ -25,6 +25,9 @@ import type { SourcesRecord } from './sources.js';
 import type { ReconcileSnapshot, ReconcilerDeps, SyncContext } from './types.js';
 import { hostOs } from '../system/platform.js';
 
+/** What a written snapshot was built from (see ReconcilerMemory.writtenFrom). */
+export interface WrittenFrom { job: Job; prov: Provenance; provKey: string; appliedAt: string; runtimeKey: string }
+
 /** State a reconciler keeps between syncs (the daemon reuses it; one-shot syncs start empty). */
 export interface ReconcilerMemory {
   snapshot?: ReconcileSnapshot;
@@ -32,7 +35,7 @@ export interface ReconcilerMemory {
   /** Last applied version of every job, as on disk; loaded from the state dir on first use. */
   applied?: Map<JobId, DesiredJob>;
   /** What each written snapshot was built from, to skip serialising unchanged jobs. */
-  writtenFrom?: Map<JobId, { job: Job; prov: Provenance; provKey: string; appliedAt: string; runtimeKey: string }>;
+  writtenFrom?: Map<JobId, WrittenFrom>;
   /** Serialized snapshot per job as last written or read, to skip unchanged writes. */
   written: Map<JobId, string>;
   /** True once the state dir was recovered from a killed sync (temp files, the snapshot batch). */
@@ -226,9 +229,14 @@ export const applyStep: Step = async (ctx, deps, mem) => {
   const runtime = snapshotRuntime(deps);
   const runtimeKey = JSON.stringify(runtime);
   const now = deps.clock.now().toISOString();
-  type From = { job: Job; prov: Provenance; provKey: string; appliedAt: string; runtimeKey: string };
+  type From = WrittenFrom;
   const writes: { snap: JobSnapshot; text: string; from: From }[] = [];
   const sources = (mem.writtenFrom ??= new Map());
+  /** What each job changed below had before: restored should the scheduler refuse the plan. */
+  const before = new Map<JobId, { applied: DesiredJob | undefined; text: string | undefined; from: From | undefined }>();
+  const remember = (id: JobId): void => {
+    if (!before.has(id)) before.set(id, { applied: applied.get(id), text: mem.written.get(id), from: sources.get(id) });
+  };
   /** Stages the snapshot of `d` as applied at `appliedAt`, unless the file already holds it. */
   const stage = (d: DesiredJob, appliedAt: string, provKey: string): void => {
     const snap: JobSnapshot = { schemaVersion: 1, job: d.job, provenance: d.provenance, manifestHash: d.manifestHash, appliedAt, runtime };
@@ -246,8 +254,14 @@ export const applyStep: Step = async (ctx, deps, mem) => {
     // The same provenance object (an unchanged selection) has the same key: not built again.
     const provKey = from?.prov === d.provenance ? from.provKey : provenanceKey(d.provenance);
     const same = from && from.job === d.job && from.provKey === provKey && from.appliedAt === appliedAt && from.runtimeKey === runtimeKey && mem.written.has(d.id);
-    if (!same || prev?.job !== d.job) applied.set(d.id, { ...d, appliedAt });
-    if (!same) stage(d, appliedAt, provKey);
+    if (!same || prev?.job !== d.job) {
+      remember(d.id);
+      applied.set(d.id, { ...d, appliedAt });
+    }
+    if (!same) {
+      remember(d.id);
+      stage(d, appliedAt, provKey);
+    }
   }
   // An entry copied through as it is still runs `exec` with its snapshot: that carries this
   // sync's runtime too, so that a narrowed allowedUsers or a new check-in URL reaches it.
@@ -255,7 +269,10 @@ export const applyStep: Step = async (ctx, deps, mem) => {
   for (const e of plan.preserve) {
     const id = e.marker?.jobId as JobId | undefined;
     const last = id === undefined || finalIds.has(id) ? undefined : applied.get(id);
-    if (last) stage(last, last.appliedAt ?? now, provenanceKey(last.provenance));
+    if (last) {
+      remember(last.id);
+      stage(last, last.appliedAt ?? now, provenanceKey(last.provenance));
+    }
   }
   // Every snapshot is durable (in the batch) before the scheduler entries change.
   await state.writeSnapshots(writes.map((w) => w.snap));
@@ -268,7 +285,17 @@ export const applyStep: Step = async (ctx, deps, mem) => {
   // this state dir does not know.
   await recordSources(state, mem, recordBeforeApply(plan));
   ctx.reason = Reasons.SchedulerFailed;
-  ctx.applyResult = await deps.adapter.apply(plan, ctx.signal);
+  try {
+    ctx.applyResult = await deps.adapter.apply(plan, ctx.signal);
+  } catch (err) {
+    // The scheduler kept its entries: so must `exec`, which checks each fire against the
+    // job's snapshot. A snapshot left at the new version would skip every run of the old
+    // entry (another schedule) or run the new command under it.
+    await restoreSnapshots(state, mem, applied, sources, before, writes.map((w) => w.snap)).catch((restoreErr: unknown) => {
+      deps.log.error({ err: { message: (restoreErr as Error).message } }, 'Cannot restore the job snapshots after the scheduler refused the plan');
+    });
+    throw err;
+  }
   ctx.reason = Reasons.StateDirFailed;
   // Files this sync wrote or restored (without fsync) keep their batch until the next sync;
   // the batch of an earlier sync has had a sync interval to reach the disk as files.
@@ -296,6 +323,35 @@ export const applyStep: Step = async (ctx, deps, mem) => {
   for (const id of [...applied.keys()]) if (!keep.has(id)) await forget(id);
   ctx.reason = undefined;
 };
+
+/**
+ * Puts back what applyStep changed before the scheduler refused the plan: each job's snapshot as
+ * it was (a job that had none loses the one just written), its last applied version, and the
+ * memory of what was written, so that the next sync stages the new version again.
+ */
+async function restoreSnapshots(
+  state: StateStore, mem: ReconcilerMemory, applied: Map<JobId, DesiredJob>, sources: Map<JobId, WrittenFrom>,
+  before: ReadonlyMap<JobId, { applied: DesiredJob | undefined; text: string | undefined; from: WrittenFrom | undefined }>,
+  written: readonly JobSnapshot[],
+): Promise<void> {
+  const restore: JobSnapshot[] = [];
+  for (const snap of written) {
+    const id = `${snap.job.metadata.tenant}/${snap.job.metadata.name}` as JobId;
+    const old = before.get(id);
+    const parsed = old?.text === undefined ? undefined : parseJobSnapshot(old.text, id, id);
+    if (parsed !== undefined && !(parsed instanceof Error)) restore.push(parsed);
+    else await state.deleteSnapshot(id);
+  }
+  await state.writeSnapshots(restore);
+  for (const [id, old] of before) {
+    if (old.applied) applied.set(id, old.applied);
+    else applied.delete(id);
+    if (old.text === undefined) mem.written.delete(id);
+    else mem.written.set(id, old.text);
+    if (old.from) sources.set(id, old.from);
+    else sources.delete(id);
+  }
+}
 
 export { checkSecretsFile };
 

@@ -293,6 +293,34 @@ describe('reconcile/reconciler', () => {
     expect([first, before, at, after].map((r) => r.status.jobs[0]!.nextRun)).toEqual(['2026-11-24T02:00:00.000Z', '2026-11-24T02:00:00.000Z', '2026-11-25T02:00:00.000Z', '2026-11-25T02:00:00.000Z']);
   });
 
+  it('keeps the snapshots the installed entries run with when the scheduler refuses the plan, and applies them at the next sync', async () => {
+    const { rec, source, adapter, state } = setup({ 'a.yaml': manifest('a'), 'b.yaml': manifest('b') });
+    await rec.reconcile();
+    const apply = adapter.apply.bind(adapter);
+    let refuse = true;
+    adapter.apply = async (plan, signal) => {
+      if (refuse) throw new Error('crontab would have 10002 lines');
+      return apply(plan, signal);
+    };
+    source.files.set('a.yaml', manifest('a', { schedule: '0 9 * * *' }));
+    source.files.set('c.yaml', manifest('c'));
+    source.commit();
+
+    const refused = await rec.reconcile();
+    const keptA = (await state.readSnapshot('acme/a'))?.job.spec.schedule;
+    const newC = await state.readSnapshot('acme/c');
+    refuse = false;
+    const applied = await rec.reconcile();
+
+    expect(refused.result).toBe('error');
+    expect(keptA).toBe('0 2 * * *');
+    expect(newC).toBeNull();
+    expect(applied.result).toBe('ok');
+    expect((await state.readSnapshot('acme/a'))?.job.spec.schedule).toBe('0 9 * * *');
+    expect((await state.readSnapshot('acme/c'))?.job.metadata.name).toBe('c');
+    expect(await installedIds(adapter)).toEqual(['acme/a', 'acme/b', 'acme/c']);
+  });
+
   it('restores a hand-edited entry', async () => {
     const { rec, adapter } = setup({ 'a.yaml': manifest('a') });
     await rec.reconcile();
