@@ -297,6 +297,7 @@ export const applyStep: Step = async (ctx, deps, mem) => {
     throw err;
   }
   ctx.reason = Reasons.StateDirFailed;
+  const refusedKeep = await settleRefused(ctx, state, mem, applied, sources, before, writes.map((w) => w.snap));
   // Files this sync wrote or restored (without fsync) keep their batch until the next sync;
   // the batch of an earlier sync has had a sync interval to reach the disk as files.
   if (writes.length > 0 || mem.replayed) mem.batchPending = true;
@@ -307,7 +308,7 @@ export const applyStep: Step = async (ctx, deps, mem) => {
   mem.replayed = false;
   await recordSources(state, mem, recordAfterApply(plan));
   // Entries copied through unchanged still run `exec`, which needs their snapshot.
-  const keep = new Set([...plan.final.map((d) => d.id), ...plan.preserve.flatMap((e) => (e.marker ? [e.marker.jobId] : []))]);
+  const keep = new Set([...plan.final.map((d) => d.id), ...plan.preserve.flatMap((e) => (e.marker ? [e.marker.jobId] : [])), ...refusedKeep]);
   const forget = async (id: JobId): Promise<void> => {
     await state.deleteSnapshot(id);
     await state.deleteLastRun(id);
@@ -323,6 +324,52 @@ export const applyStep: Step = async (ctx, deps, mem) => {
   for (const id of [...applied.keys()]) if (!keep.has(id)) await forget(id);
   ctx.reason = undefined;
 };
+
+/**
+ * Handles the jobs the scheduler refused while it applied the others (ApplyResult.failed): each
+ * keeps the snapshot and last applied version its entry (if any) still runs with, and is
+ * reported like a job whose entry cannot be rendered: `entry-invalid`, listed as invalid with
+ * its last good version, or as not installed. A refused removal keeps the job's snapshot, so its
+ * entry still runs, and the next sync removes it again. Returns the ids whose snapshot stays.
+ */
+async function settleRefused(
+  ctx: SyncContext, state: StateStore, mem: ReconcilerMemory, applied: Map<JobId, DesiredJob>, sources: Map<JobId, WrittenFrom>,
+  before: ReadonlyMap<JobId, { applied: DesiredJob | undefined; text: string | undefined; from: WrittenFrom | undefined }>,
+  written: readonly JobSnapshot[],
+): Promise<JobId[]> {
+  const failed = ctx.applyResult?.failed ?? [];
+  if (failed.length === 0) return [];
+  const planned = ctx.planned!;
+  const plan = planned.plan;
+  const ids = new Set(failed.map((f) => f.id));
+  const idOf = (snap: JobSnapshot): JobId => `${snap.job.metadata.tenant}/${snap.job.metadata.name}` as JobId;
+  await restoreSnapshots(state, mem, applied, sources, new Map([...before].filter(([id]) => ids.has(id))), written.filter((snap) => ids.has(idOf(snap))));
+  const keep: JobId[] = [];
+  for (const { id, error } of failed) {
+    const desired = plan.final.find((d) => d.id === id);
+    const last = applied.get(id);
+    const path = desired?.provenance.path ?? last?.provenance.path;
+    if (!desired) {
+      // A removal the scheduler refused: the entry is still there, and so stays its snapshot.
+      keep.push(id);
+      planned.notes.push({ id, kind: 'entry-invalid', path, message: `${id}: the scheduler refused to remove its entry: ${error}; it stays installed and the next sync removes it` });
+      continue;
+    }
+    // What the applied map holds (restored above for a job this sync changed) is what is installed.
+    const installed = last !== undefined;
+    plan.final = plan.final.filter((d) => d.id !== id);
+    if (installed) {
+      plan.final.push(last);
+      plan.kept.push(last);
+      keep.push(id);
+    } else {
+      planned.rejected.push({ job: desired, installed: false });
+    }
+    planned.notes.push({ id, kind: 'entry-invalid', path, message: `${id}: the scheduler refused its entry: ${error}; ${installed ? 'the last applied version stays installed' : 'not installed'}` });
+  }
+  plan.final.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return keep;
+}
 
 /**
  * Puts back what applyStep changed before the scheduler refused the plan: each job's snapshot as

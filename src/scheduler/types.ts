@@ -4,6 +4,7 @@
  */
 import { realpathSync } from 'node:fs';
 import type { DesiredJob } from '../desired/types.js';
+import type { JobId } from '../manifest/types.js';
 import { SchedulerError } from '../errors.js';
 import type { InstalledEntry, Plan } from '../plan/types.js';
 import { hostOs } from '../system/platform.js';
@@ -42,6 +43,14 @@ export interface ApplyResult {
   written: string[];
   /** What the operator should know about the applied state (systemd: lingering is off); shown as status problems `scheduler`. */
   warnings?: string[];
+  /**
+   * Jobs whose entry the scheduler refused while the others were applied (a task schtasks
+   * would not create, a timer systemctl would not enable or remove): each one's previous entry,
+   * if any, is as it was. The reconciler keeps their last applied snapshot, reports them
+   * (`entry-invalid`, result partial) and tries again at the next sync. An adapter throws only
+   * when it could apply nothing, or cannot tell what it applied.
+   */
+  failed?: { id: JobId; error: string }[];
 }
 
 /** SchedulerAdapter is one host scheduler behind the reconciler. */
@@ -69,19 +78,29 @@ export interface SchedulerAdapter {
 
 /**
  * {@link SchedulerAdapter.occupied} of an adapter that gives each job a place of its own (a task
- * path, a unit name): a job whose place holds an entry without a cronsync marker is told
- * `why(place)`. `key` makes the names of a place comparable (Task Scheduler's are case-blind).
+ * path, a unit name): a job whose place holds an entry without a cronsync marker, or (given
+ * `sourceId`, this agent's) one that another source installed for another job, is told
+ * `why(place, entry)`. The same job installed by another source is not in the way here: the
+ * planner reports it as a conflict, which --force overrides. `key` makes the names of a place
+ * comparable (Task Scheduler's are case-blind).
  */
 export function foreignInPlace(
   installed: readonly InstalledEntry[],
   place: { ofEntry(e: InstalledEntry): string; ofJob(d: DesiredJob): string; key?(place: string): string },
-  why: (place: string) => string,
+  why: (place: string, entry: InstalledEntry) => string,
+  sourceId?: string,
 ): (d: DesiredJob) => string | null {
   const key = place.key ?? ((p: string) => p);
-  const foreign = new Set(installed.filter((e) => e.marker === null).map((e) => key(place.ofEntry(e))));
+  const foreign = new Map<string, InstalledEntry[]>();
+  for (const e of installed) {
+    if (e.marker !== null && (sourceId === undefined || e.marker.sourceId === sourceId)) continue;
+    const k = key(place.ofEntry(e));
+    foreign.set(k, [...(foreign.get(k) ?? []), e]);
+  }
   return (d) => {
     const at = place.ofJob(d);
-    return foreign.has(key(at)) ? why(at) : null;
+    const e = foreign.get(key(at))?.find((f) => f.marker === null || f.marker.jobId !== d.id);
+    return e ? why(at, e) : null;
   };
 }
 

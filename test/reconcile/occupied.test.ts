@@ -110,3 +110,48 @@ describe('reconcile: systemd units not made by cronsync at a job\'s unit name', 
     expect(runner.mutations().length).toBe(mutations);
   });
 });
+
+describe('reconcile: schtasks refuses one task while the others apply (ApplyResult.failed)', () => {
+  function refusing() {
+    const state = new MemoryStateStore('C:\\ProgramData\\cronsync\\state');
+    const mem = memoryTaskFs();
+    let refuse = new Set<string>();
+    const runner = fakeSchtasks(new Map(), { read: mem.read, inject: (args) => (args[0] === '/Create' && refuse.has(args[4]!) ? { exitCode: 1, stderr: 'ERROR: The task image is corrupt or has been tampered with.\r\n' } : undefined) });
+    const source = new MemorySource({ 'a.yaml': manifest('a'), 'b.yaml': manifest('b'), 'c.yaml': manifest('c') });
+    const adapter = createSchtasksAdapter({ sourceId: source.id, execCommand: CTX.execCommand, stateDir: state.dir, hostZone: 'UTC' }, { runner, fs: mem, tempDir: 'C:\\Temp' }, stubTriggersOf);
+    const rec = createReconciler({ config: agentConfig(state.dir), source, adapter, scheduler: { kind: 'windows', reason: 'test' }, clock: new FakeClock(), log: nullLogger, state });
+    return { state, runner, source, rec, refuse: (paths: string[]) => void (refuse = new Set(paths)) };
+  }
+
+  it('applies the others, keeps the refused job\'s last version and snapshot, reports it, and applies it at the next sync', async () => {
+    const t = refusing();
+    await t.rec.reconcile();
+    const bTask = t.runner.tasks.get('\\cronsync\\acme\\b');
+    t.source.files.set('a.yaml', manifest('a', 'C:\\\\jobs\\\\a2.cmd'));
+    t.source.files.set('b.yaml', manifest('b', 'C:\\\\jobs\\\\b2.cmd'));
+    t.source.files.set('d.yaml', manifest('d'));
+    t.source.commit();
+    t.refuse(['\\cronsync\\acme\\b', '\\cronsync\\acme\\d']);
+
+    const partial = await t.rec.reconcile();
+    const snapB = await t.state.readSnapshot('acme/b');
+    const snapD = await t.state.readSnapshot('acme/d');
+    const bAfterRefusal = t.runner.tasks.get('\\cronsync\\acme\\b');
+    t.refuse([]);
+    const healed = await t.rec.reconcile();
+
+    expect(partial.result).toBe('partial');
+    expect(partial.status.jobs.map((j) => [j.id, j.state])).toEqual([['acme/a', 'installed'], ['acme/b', 'invalid'], ['acme/c', 'installed'], ['acme/d', 'invalid']]);
+    expect(partial.status.problems.map((p) => [p.path, p.rule, p.message])).toEqual([
+      ['b.yaml', 'entry-invalid', expect.stringMatching(/^acme\/b: the scheduler refused its entry: schtasks \/Create failed \(exit 1\): ERROR: The task image is corrupt.*; the last applied version stays installed$/)],
+      ['d.yaml', 'entry-invalid', expect.stringMatching(/^acme\/d: the scheduler refused its entry: .*; not installed$/)],
+    ]);
+    expect((await t.state.readSnapshot('acme/a'))?.job.spec.command).toBe('C:\\\\jobs\\\\a2.cmd');
+    expect(snapB?.job.spec.command).toBe('C:\\\\jobs\\\\b.cmd');
+    expect(snapD).toBeNull();
+    expect(bAfterRefusal).toBe(bTask);
+    expect(healed.result).toBe('ok');
+    expect((await t.state.readSnapshot('acme/b'))?.job.spec.command).toBe('C:\\\\jobs\\\\b2.cmd');
+    expect(healed.status.jobs.map((j) => [j.id, j.state])).toEqual([['acme/a', 'installed'], ['acme/b', 'installed'], ['acme/c', 'installed'], ['acme/d', 'installed']]);
+  });
+});

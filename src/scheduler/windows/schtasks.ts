@@ -6,6 +6,7 @@
  */
 import { tmpdir } from 'node:os';
 import type { DesiredJob } from '../../desired/types.js';
+import type { JobId } from '../../manifest/types.js';
 import { ManifestError, SchedulerError } from '../../errors.js';
 import { ownedSourceIds } from '../../plan/plan.js';
 import type { InstalledEntry, Plan } from '../../plan/types.js';
@@ -126,8 +127,19 @@ export function createSchtasksAdapter(options: WindowsAdapterOptions, ports: Win
     const isOurs = (e: InstalledEntry | undefined): boolean => e?.marker != null && owned.has(e.marker.sourceId);
     const installed = new Map((await inventory(signal)).map((e) => [pathOf(e).toLowerCase(), e]));
     const written: string[] = [];
-    const refused: string[] = [];
+    const failed: { id: JobId; error: string }[] = [];
     const targets = new Set<string>();
+    /** One task's schtasks call: a refusal is that job's, and the others go on. */
+    const attempt = async (id: JobId, call: () => Promise<void>): Promise<boolean> => {
+      try {
+        await call();
+        return true;
+      } catch (err) {
+        if (signal.aborted || !(err instanceof SchedulerError)) throw err;
+        failed.push({ id, error: err.message });
+        return false;
+      }
+    };
     for (const d of plan.final) {
       const path = taskPath(folder, d.id);
       targets.add(path.toLowerCase());
@@ -135,27 +147,23 @@ export function createSchtasksAdapter(options: WindowsAdapterOptions, ports: Win
       // A task without a marker at our path was made by someone else: never overwritten. The
       // plan rejects such jobs (occupied); this catches a task created since the inventory.
       if (cur && cur.marker === null) {
-        refused.push(path);
+        failed.push({ id: d.id, error: `a task not made by cronsync is at ${path}; it is left alone` });
         continue;
       }
       const xml = plan.rendered?.get(d.id) ?? renderEntry(d);
       if (cur && isOurs(cur) && cur.marker!.sourceId === options.sourceId && !cur.drifted && cur.raw === xml) continue;
-      await create(path, xml, signal);
-      written.push(path);
+      if (await attempt(d.id, () => create(path, xml, signal))) written.push(path);
     }
     const stale = [...plan.remove, ...plan.update.map((u) => u.installed)];
     for (const e of stale) {
       const key = pathOf(e).toLowerCase();
       // Only our own tasks that are still there and were not just rewritten in place.
       if (!isOurs(e) || targets.has(key) || !isOurs(installed.get(key))) continue;
-      await schtasks(['/Delete', '/TN', pathOf(e), '/F'], signal);
+      if (!(await attempt(e.marker!.jobId, () => schtasks(['/Delete', '/TN', pathOf(e), '/F'], signal).then(() => undefined)))) continue;
       written.push(pathOf(e));
       installed.delete(key);
     }
-    if (refused.length > 0) {
-      throw new SchedulerError(`tasks not made by cronsync are in the way and were left alone: ${refused.join(', ')}`, { refused, written });
-    }
-    return { changed: written.length > 0, written };
+    return { changed: written.length > 0, written, ...(failed.length > 0 ? { failed } : {}) };
   }
 
   return { kind: 'windows', inventory, render, renderEntry, occupied, apply };

@@ -108,14 +108,13 @@ describe('scheduler/windows adapter (fake schtasks)', () => {
     expect(h.deletes()).toEqual(['\\cronsync\\acme\\backup', '\\cronsync\\acme\\held', '\\cronsync\\acme\\report']);
   });
 
-  it('never overwrites a task without a marker at a job\'s path: the others apply, then a SchedulerError names it', async () => {
+  it('never overwrites a task without a marker at a job\'s path: the others apply, and that job is reported as failed', async () => {
     const h = harness();
     h.runner.tasks.set('\\cronsync\\acme\\report', FOREIGN);
 
-    const err = await h.adapter.apply(planOf(jobs), signal).catch((e: unknown) => e);
+    const r = await h.adapter.apply(planOf(jobs), signal);
 
-    expect(err).toBeInstanceOf(SchedulerError);
-    expect((err as SchedulerError).data).toMatchObject({ refused: ['\\cronsync\\acme\\report'] });
+    expect(r.failed).toEqual([{ id: 'acme/report', error: 'a task not made by cronsync is at \\cronsync\\acme\\report; it is left alone' }]);
     expect(h.runner.tasks.get('\\cronsync\\acme\\report')).toBe(FOREIGN);
     expect(h.runner.tasks.has('\\cronsync\\acme\\backup')).toBe(true);
   });
@@ -163,11 +162,11 @@ describe('scheduler/windows adapter (fake schtasks)', () => {
     const runner = fakeSchtasks(new Map(), { inject: (args) => (args[0] === '/Create' ? { exitCode: 1, stderr: 'ERROR: Access is denied.\r\n' } : undefined) });
     const adapter = createSchtasksAdapter(OPTIONS, { runner, tempDir: dir }, stubTriggersOf);
 
-    const err = await adapter.apply(planOf([jobs[0]!]), signal).catch((e: unknown) => e);
+    const r = await adapter.apply(planOf([jobs[0]!]), signal);
 
-    expect(err).toBeInstanceOf(SchedulerError);
-    expect((err as SchedulerError).message).toBe('schtasks /Create failed (exit 1): ERROR: Access is denied.');
-    expect((err as SchedulerError).data).toMatchObject({ argv: ['C:\\Windows\\System32\\schtasks.exe', '/Create', '/XML', expect.stringContaining(dir), '/TN', '\\cronsync\\acme\\backup', '/F'], exitCode: 1, stderr: 'ERROR: Access is denied.\r\n' });
+    // One task's refusal is that job's (ApplyResult.failed); the others go on.
+    expect(r).toEqual({ changed: false, written: [], failed: [{ id: 'acme/backup', error: 'schtasks /Create failed (exit 1): ERROR: Access is denied.' }] });
+    expect(runner.calls.find((c) => c.argv[1] === '/Create')?.argv).toEqual(['C:\\Windows\\System32\\schtasks.exe', '/Create', '/XML', expect.stringContaining(dir), '/TN', '\\cronsync\\acme\\backup', '/F']);
     expect(await readdir(dir)).toEqual([]);
   });
 
