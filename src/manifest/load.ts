@@ -45,6 +45,12 @@ export interface FileOutcome {
    */
   unreadable: boolean;
   names: { tenant?: string; name?: string; index: number }[];
+  /**
+   * Of an unreadable file: the job names its text mentions (`name: x` lines, found without
+   * parsing). A file renamed with a syntax error still defines the job it names: that job is
+   * kept, not removed as deleted.
+   */
+  mentions?: string[];
 }
 
 /** The cacheable result of one file. */
@@ -60,6 +66,8 @@ export interface LoadResult {
   invalidIds: Set<string>;
   /** Files with an invalid document (see FileOutcome.unreadable). */
   brokenFiles: Set<string>;
+  /** Job names the text of those files mentions (FileOutcome.mentions). */
+  brokenNames: Set<string>;
   /** How many files were parsed (not taken from the cache). */
   parsed: number;
 }
@@ -112,13 +120,15 @@ export function loadManifests(inputs: readonly ManifestInput[], ctx: RuleContext
   const files = new Map(results.map((r) => [r.outcome.path, r.outcome]));
   const invalidIds = new Set<string>();
   const brokenFiles = new Set<string>();
+  const brokenNames = new Set<string>();
   for (const r of results) {
     if (r.outcome.unreadable) brokenFiles.add(r.outcome.path);
+    for (const n of r.outcome.mentions ?? []) brokenNames.add(n);
     for (const n of r.outcome.names) if (n.tenant && n.name && !r.jobs.some((j) => j.index === n.index)) invalidIds.add(`${n.tenant}/${n.name}`);
   }
   const unique = dropDuplicateNames(jobs, issues, invalidIds);
   issues.sort(byPosition);
-  const result: LoadResult = { jobs: unique, issues, files, invalidIds, brokenFiles, parsed };
+  const result: LoadResult = { jobs: unique, issues, files, invalidIds, brokenFiles, brokenNames, parsed };
   // Only a load whose every file has a content id can be recognised again.
   if (cache && !keys.includes('')) lastResults.set(cache, { keys, result });
   else if (cache) lastResults.delete(cache);
@@ -160,7 +170,14 @@ export function loadFile(input: ManifestInput, ctx: RuleContext = {}, strings?: 
       issues.push(...res.issues);
     }
   }
+  if (outcome.unreadable) outcome.mentions = mentionedNames(input.content);
   return { jobs, issues, outcome };
+}
+
+/** `x` of every `name: x` line of a manifest's text (quoted or not), without parsing it. */
+export function mentionedNames(content: string | Uint8Array): string[] {
+  const text = typeof content === 'string' ? content : Buffer.from(content).toString('utf8');
+  return [...new Set([...text.matchAll(/^[ \t-]*name[ \t]*:[ \t]*["']?([a-z0-9][a-z0-9-]*)["']?[ \t]*(?:#.*)?\r?$/gm)].map((m) => m[1]!))];
 }
 
 /**

@@ -25,6 +25,11 @@ export interface PlanInput {
   invalid: ReadonlySet<JobId>;
   /** Paths of files that no longer parse (every job that came from them is kept). */
   brokenFiles: ReadonlySet<string>;
+  /**
+   * Job names the text of those files mentions: a job whose manifest is gone but whose name a
+   * broken file mentions (a file renamed with a syntax error) is kept, not removed.
+   */
+  brokenNames?: ReadonlySet<string>;
   /** Entries read back from the scheduler. */
   installed: readonly InstalledEntry[];
   /** The last applied version of each job, from the state dir. */
@@ -183,6 +188,8 @@ export function planChanges(input: PlanInput): PlanResult {
     // manifest, valid, says where it went (enabled: false, another tenant or selector).
     if (input.invalid.has(id) || (!reason && input.brokenFiles.has(entry.marker?.path ?? ''))) {
       keep('kept-invalid', `${id}: manifest is invalid; the last applied version (commit ${short(entry.marker?.commit)}) stays installed`);
+    } else if (!reason && input.brokenFiles.size > 0 && input.brokenNames?.has(id.slice(id.indexOf('/') + 1))) {
+      keep('kept-invalid', `${id}: its manifest is gone from ${entry.marker?.path ?? 'its file'}, but a file that does not parse names it (${[...input.brokenFiles].sort().join(', ')}); the last applied version (commit ${short(entry.marker?.commit)}) stays installed`);
     } else if (reason) {
       plan.remove.push(entry);
       removable++;

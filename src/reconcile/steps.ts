@@ -180,6 +180,7 @@ export const planStep: Step = async (ctx, deps, mem) => {
     excluded: sel.excluded,
     invalid: new Set([...load.invalidIds].filter((id) => !sel.desired.has(id as JobId))) as Set<JobId>,
     brokenFiles: load.brokenFiles,
+    brokenNames: load.brokenNames,
     installed: ctx.installed,
     applied: ctx.applied,
     isCurrent: (entry, job) => !entry.drifted && entry.raw === render(job),

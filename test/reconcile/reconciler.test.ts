@@ -321,6 +321,26 @@ describe('reconcile/reconciler', () => {
     expect(await installedIds(adapter)).toEqual(['acme/a', 'acme/b', 'acme/c']);
   });
 
+  it('keeps a job whose file was renamed with a syntax error: the broken file still names it', async () => {
+    const { rec, source, adapter } = setup({ 'a.yaml': manifest('a'), 'b.yaml': manifest('b') });
+    await rec.reconcile();
+    source.files.delete('a.yaml');
+    source.files.set('jobs/a-renamed.yaml', manifest('a').replace('command: /opt/a.sh', 'command: "/opt/a.sh'));
+    source.commit();
+
+    const broken = await rec.reconcile();
+    source.files.set('jobs/a-renamed.yaml', manifest('a'));
+    source.commit();
+    const fixed = await rec.reconcile();
+
+    expect(await installedIds(adapter)).toEqual(['acme/a', 'acme/b']);
+    expect(broken.result).toBe('partial');
+    expect(broken.status.jobs.find((j) => j.id === 'acme/a')).toMatchObject({ state: 'invalid', path: 'a.yaml' });
+    expect(broken.status.jobs.find((j) => j.id === 'acme/a')?.reason).toContain('a file that does not parse names it (jobs/a-renamed.yaml)');
+    expect(fixed.result).toBe('ok');
+    expect(fixed.status.jobs.find((j) => j.id === 'acme/a')).toMatchObject({ state: 'installed', path: 'jobs/a-renamed.yaml' });
+  });
+
   it('restores a hand-edited entry', async () => {
     const { rec, adapter } = setup({ 'a.yaml': manifest('a') });
     await rec.reconcile();
