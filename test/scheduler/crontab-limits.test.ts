@@ -45,4 +45,25 @@ describe.runIf(canRun)('scheduler/crontab: Debian command length limit (real cro
     expect(refused.stderr).toMatch(/command too long/);
     expect(() => over.renderEntry(job)).toThrow(SchedulerError);
   });
+
+  it('leaves out the new jobs that would pass the 10,000-line limit, reports them as refused, and installs the rest', async () => {
+    // Someone's own crontab of 9,990 lines, then this agent's block.
+    const foreign = Array.from({ length: 9_990 }, (_, i) => `# note ${i}`).join('\n');
+    execFileSync('crontab', ['-u', user, '-'], { input: `${foreign}\n` });
+    const adapter = createCrontabAdapter(options({ user }), { runner: nodeRunner });
+    const jobs = Array.from({ length: 10 }, (_, i) => desired(`j${String(i).padStart(2, '0')}`, '0 2 * * *'));
+
+    const r = await adapter.apply({ ...planOf(jobs), add: jobs }, signal);
+    const listed = execFileSync('crontab', ['-u', user, '-l'], { encoding: 'utf8' });
+    const installed = [...listed.matchAll(/exec --scheduled (acme\/j\d+)/g)].map((m) => m[1]);
+
+    expect(r.changed).toBe(true);
+    expect(listed.split('\n').length - 1).toBeLessThanOrEqual(10_000);
+    expect(listed.startsWith(`${foreign}\n`)).toBe(true);
+    expect(installed.length).toBeGreaterThan(0);
+    expect(r.failed?.map((f) => f.id)).toEqual(jobs.map((j) => j.id).filter((id) => !installed.includes(id)));
+    expect(r.failed?.[0]?.error).toMatch(/limit of 10000 lines/);
+    // The last by id are the ones left out.
+    expect(installed).toEqual(jobs.slice(0, installed.length).map((j) => j.id));
+  });
 });

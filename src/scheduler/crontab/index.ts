@@ -5,10 +5,12 @@
  */
 import { userInfo } from 'node:os';
 import type { DesiredJob } from '../../desired/types.js';
+import type { JobId } from '../../manifest/types.js';
 import { SchedulerError } from '../../errors.js';
 import { ownedSourceIds } from '../../plan/plan.js';
 import type { InstalledEntry, Plan } from '../../plan/types.js';
 import type { Runner } from '../../system/runner.js';
+import { MAX_LINES } from '../crond/render.js';
 import { renderJobEntry } from '../cronline/entry.js';
 import type { EntryContext } from '../cronline/entry.js';
 import type { AdapterOptions, AdapterPorts, ApplyResult, Rendered, SchedulerAdapter } from '../types.js';
@@ -95,16 +97,54 @@ export function createCrontabAdapter(options: AdapterOptions, ports: AdapterPort
     const args = prefix();
     // The planner's texts (renderEntry's); a job missing from them is rendered here.
     const entry = (d: DesiredJob): string => plan.rendered?.get(d.id) ?? renderJobEntry(d, ctx);
-    const block = toBytes(renderBlock(plan.final, ctx, plan.preserve ?? [], entry));
     // Blocks of this agent's previous source ids are replaced by this source's block.
     const previous = [...ownedSourceIds(plan)].filter((id) => id !== options.sourceId);
-    const merge = (current: string): string => mergeBlock(current, block, options.sourceId, previous);
+    const added = new Set(plan.add.map((d) => d.id));
+    let final = plan.final;
+    const failed: { id: JobId; error: string }[] = [];
+    const mergeAll = (current: string): string => mergeBlock(current, toBytes(renderBlock(final, ctx, plan.preserve ?? [], entry)), options.sourceId, previous);
+    /**
+     * The crontab with this plan's block. Past Debian cron's line limit, the jobs new in this
+     * plan that do not fit are left out (the last by id first) and reported as refused: the rest
+     * still applies, and the installed jobs keep their entries.
+     */
+    const merge = (current: string): string => {
+      try {
+        return mergeAll(current);
+      } catch (err) {
+        const over = err instanceof SchedulerError ? Number((err.data as { lines?: number } | undefined)?.lines) - MAX_LINES : NaN;
+        if (!(over > 0) || added.size === 0) throw err;
+        const dropped = new Set<JobId>();
+        const candidates = [...final].reverse().filter((d) => added.has(d.id));
+        let freed = 0;
+        for (;;) {
+          // Enough lines left out (an entry's own lines; the block's frame stays), then checked.
+          while (freed < over && candidates.length > 0) {
+            const d = candidates.shift()!;
+            dropped.add(d.id);
+            freed += entry(d).replace(/\n$/, '').split('\n').length;
+          }
+          final = plan.final.filter((d) => !dropped.has(d.id));
+          try {
+            const out = mergeAll(current);
+            for (const id of [...dropped].sort()) failed.push({ id, error: `the crontab would pass Debian cron's limit of ${MAX_LINES} lines with it; it is not installed` });
+            return out;
+          } catch (again) {
+            if (candidates.length === 0) throw again;
+            freed = over - 1;
+          }
+        }
+      }
+    };
     const first = await read(args, signal);
-    if (merge(first.bytes) === first.bytes) return { changed: false, written: [] };
+    const result = (changed: boolean): ApplyResult => ({ changed, written: changed ? [label] : [], ...(failed.length > 0 ? { failed } : {}) });
+    if (merge(first.bytes) === first.bytes) return result(false);
     // Re-read right before writing: keeps the window for a concurrent `crontab -e` small.
+    final = plan.final;
+    failed.length = 0;
     const current = await read(args, signal);
     const next = merge(current.bytes);
-    if (next === current.bytes) return { changed: false, written: [] };
+    if (next === current.bytes) return result(false);
     if (!current.exact) assertListingExact(current.bytes, [options.sourceId, ...previous], label);
     signal.throwIfAborted();
     const writeArgs = [...args, '-'];
@@ -112,7 +152,7 @@ export function createCrontabAdapter(options: AdapterOptions, ports: AdapterPort
     if (r.exitCode !== 0) {
       throw new SchedulerError(`crontab - failed (exit ${r.exitCode}): ${(r.spawnError ?? r.stderr).trim()}`, { argv: ['crontab', ...writeArgs], exitCode: r.exitCode, stderr: r.stderr });
     }
-    return { changed: true, written: [label] };
+    return result(true);
   }
 
   return { kind: 'crontab', inventory, render, renderEntry: (d) => renderJobEntry(d, ctx), apply };
