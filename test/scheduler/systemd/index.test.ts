@@ -99,10 +99,11 @@ describe('scheduler/systemd/index', () => {
     await writeFile(join(dir, 'cronsync-acme-backup.timer'), '[Timer]\nOnCalendar=daily\n');
 
     const inv = await adapter.inventory(signal);
-    const failed = adapter.apply(planWith([backup]), signal);
+    const r = await adapter.apply(planWith([backup]), signal);
 
     expect(inv).toEqual([expect.objectContaining({ key: 'systemd:cronsync-acme-backup', marker: null })]);
-    await expect(failed).rejects.toMatchObject({ code: 'CRONSYNC_SCHEDULER', message: expect.stringMatching(/cronsync-acme-backup/) });
+    expect(inv[0]!.raw.split('\n')[0]).toBe('# cronsync-acme-backup.timer: no cronsync marker');
+    expect(r.failed).toEqual([{ id: 'acme/backup', error: expect.stringMatching(/a unit not made by cronsync is in the way \(cronsync-acme-backup\.service or \.timer in /) }]);
     expect(await readFile(join(dir, 'cronsync-acme-backup.timer'), 'utf8')).toBe('[Timer]\nOnCalendar=daily\n');
   });
 
@@ -111,7 +112,9 @@ describe('scheduler/systemd/index', () => {
     const one = desired('c', '0 1 * * *', {}, 'a-b');
     const two = desired('b-c', '0 1 * * *', {}, 'a');
 
-    await expect(adapter.apply(planWith([two, one]), signal)).rejects.toThrow(/cronsync-a-b-c \(both a\/b-c and a-b\/c\)/);
+    const r = await adapter.apply(planWith([two, one]), signal);
+
+    expect(r.failed).toEqual([{ id: 'a-b/c', error: 'its unit name cronsync-a-b-c is that of job a/b-c, installed first' }]);
     expect(await readFile(join(dir, 'cronsync-a-b-c.service'), 'utf8')).toContain(' a/b-c\n');
   });
 
