@@ -176,7 +176,7 @@ process.stdout.write(JSON.stringify([compiled.exports, plain.exports, createRequ
     expect(r.out).toContain(REWORDED);
   });
 
-  it('a run loads no built-in module it does not use: not node:module (the launcher), not node:crypto', async () => {
+  it('a run loads no built-in module it does not use: not node:module (the launcher), not node:crypto, not node:fs/promises', async () => {
     const dir = tempStateDir();
     const id = await install(dir, makeJob('lean', { command: 'true' }), { checkin: { url: srv.url, protocol: 'crontopus', start: false } });
     const list = join(work, `modules-${Math.random().toString(36).slice(2)}.json`);
@@ -194,6 +194,8 @@ process.stdout.write(JSON.stringify([compiled.exports, plain.exports, createRequ
     expect(loaded).toContain('NativeModule vm');
     expect(loaded).toContain('NativeModule http');
     expect(loaded.filter((m) => m === 'NativeModule module' || m === 'NativeModule crypto' || m.startsWith('NativeModule internal/crypto/'))).toEqual([]);
+    // node:fs/promises pulls in readline, fs watchers and directory streams (~1 ms of every run).
+    expect(loaded.filter((m) => m === 'NativeModule fs/promises' || m.startsWith('NativeModule internal/fs/promises') || m.startsWith('NativeModule internal/readline/'))).toEqual([]);
   });
 
   it('a job that prints nothing exits with its own code (stdout never opened, nothing to drain)', async () => {
