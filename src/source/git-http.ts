@@ -91,7 +91,10 @@ export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): So
     if (listed.unsafe.length) deps.log?.warn({ sourceId: id, paths: listed.unsafe }, 'Unsafe paths ignored');
     const entries = listed.entries.filter((e) => match(e.path));
     deps.onListed?.(entries.length);
-    const { files } = await buildFiles(entries, async (oids) => new Map(oids.map((o) => [o, read(o)?.data ?? Buffer.alloc(0)])), previous?.files);
+    const { files } = await buildFiles(entries, async (oids) => new Map(oids.flatMap((o) => {
+      const obj = read(o);
+      return obj ? [[o, obj.data] as const] : [];
+    })), previous?.files);
     let before: Map<string, string> | null = previous ? fileOids(previous.files) : null;
     if (!previous && record && record.sourceId === id && s.has(record.commit)) {
       try {

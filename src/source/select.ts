@@ -8,6 +8,7 @@ import { stripUrlCredentials } from '../errors.js';
 import { SYMLINK_REFUSED } from '../system/walk.js';
 import { DEFAULT_PATHS, MAX_FILE_BYTES } from './types.js';
 import type { ChangeSet, Snapshot, SourceConfig, SourceFile } from './types.js';
+import { TreeError } from './tree.js';
 import type { TreeEntry } from './tree.js';
 
 /** Returns a predicate that is true for paths matched by `paths` and not by `exclude`. */
@@ -47,6 +48,7 @@ export type BlobReader = (oids: readonly string[]) => Promise<Map<string, Buffer
  * Builds the SourceFiles of `entries` (already filtered by the globs). Content whose oid equals
  * a file of `previous` is taken over without reading; the rest is read with `readBlobs`.
  * Symlinks, submodules and files over 1 MiB become per-file errors.
+ * @throws {TreeError} when `readBlobs` does not return a blob it was asked for.
  */
 export async function buildFiles(entries: readonly TreeEntry[], readBlobs: BlobReader, previous?: readonly SourceFile[]): Promise<{ files: SourceFile[]; read: number }> {
   const known = new Map<string, Buffer>();
@@ -64,7 +66,11 @@ export async function buildFiles(entries: readonly TreeEntry[], readBlobs: BlobR
   const blobs = need.length ? await readBlobs([...new Set(need)]) : new Map<string, Buffer>();
   for (const f of files) {
     const b = blobs.get(f.oid);
-    if (!b) continue;
+    if (!b) {
+      // Read as empty, the file's jobs would look deleted at a commit that never deleted them.
+      if (!f.error && !known.has(f.oid)) throw new TreeError(`blob ${f.oid} of ${f.path} is missing`);
+      continue;
+    }
     if (b.length > MAX_FILE_BYTES) files[files.indexOf(f)] = { path: f.path, oid: f.oid, content: Buffer.alloc(0), error: sizeError(b.length) };
     else f.content = b;
   }

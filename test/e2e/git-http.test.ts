@@ -330,6 +330,24 @@ describe.skipIf(!gitAvailable)('e2e/git-http', () => {
     expect(s2.changes.added).toEqual(['b.yaml']);
   });
 
+  it('a lost pack of the clone is rebuilt, not read as files emptied by the commit', async () => {
+    const repo = createRepo(server.root, 'lostpack', { 'a.yaml': job('a'), 'b.yaml': job('b') });
+    const s1 = await make({ url: server.repoUrl('lostpack') }).fetch(never);
+    const packDir = path.join(stateDir, 'sources', s1.sourceId, 'objects', 'pack');
+    const first = readdirSync(packDir);
+    repo.commit({ 'a.yaml': job('a2') });
+    await make({ url: server.repoUrl('lostpack') }).fetch(never, s1);
+    for (const f of first) rmSync(path.join(packDir, f));
+
+    const s3 = await make({ url: server.repoUrl('lostpack') }).fetch(never);
+
+    expect(s3.commit).toBe(repo.revParse('main'));
+    expect(s3.files.map((f) => [f.path, f.content.toString()])).toEqual([
+      ['a.yaml', job('a2')],
+      ['b.yaml', job('b')],
+    ]);
+  });
+
   it('syncs a repository of 10,000 files', async () => {
     const repo = createLargeRepo(server.root, 'big', 10_000, (i) => ({ path: `team${i % 40}/job-${i}.yaml`, content: job(`job-${i}`) }));
     const source = make({ url: server.repoUrl('big') });
