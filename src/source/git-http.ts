@@ -17,7 +17,7 @@ import { maxFetchBytesOf } from './limits.js';
 import { discover, fetchPack, resolveRemoteRef } from './protocol.js';
 import { buildFiles, diffFiles, fileOids, makeMatcher, sourceIdOf, unchangedSnapshot } from './select.js';
 import { ObjectStore, readRecordOnly } from './store.js';
-import { commitTree, listTree, peelToCommit, reachable } from './tree.js';
+import { commitTree, listTree, NotCommitError, peelToCommit, reachable } from './tree.js';
 import type { ObjectReader } from './tree.js';
 import { DEFAULT_TIMEOUT_MS } from './types.js';
 import type { Snapshot, Source, SourceConfig, SourceLog } from './types.js';
@@ -85,7 +85,14 @@ export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): So
       s.writeShallow([...shallow]);
       deps.log?.info({ sourceId: id, commit: target.oid, bytes: res.pack.length }, 'Source fetched');
     } else unchanged = !previous && record?.sourceId === id && record.commit === target.oid;
-    const commit = peelToCommit(read, target.oid);
+    let commit: string;
+    try {
+      commit = peelToCommit(read, target.oid);
+    } catch (err) {
+      // The server's ref is wrong, not our clone: rebuilding the clone would not help.
+      if (err instanceof NotCommitError) throw new SourceError('not-found', `Git source ${url}: ref ${ref} points at a ${err.type} (${err.oid}), not a commit`, { url, ref });
+      throw err;
+    }
 
     const listed = listTree(read, commitTree(read, commit));
     if (listed.unsafe.length) deps.log?.warn({ sourceId: id, paths: listed.unsafe }, 'Unsafe paths ignored');

@@ -23,6 +23,13 @@ export class TreeError extends Error {
   override readonly name = 'TreeError';
 }
 
+/** NotCommitError is a ref that names a tree or a blob (or a tag of one) instead of a commit. */
+export class NotCommitError extends TreeError {
+  constructor(readonly oid: string, readonly type: string) {
+    super(`object ${oid} is a ${type}, not a commit`);
+  }
+}
+
 /** Parses the entries of a tree object. */
 export function parseTree(data: Buffer): Array<{ mode: string; name: string; oid: string }> {
   const out: Array<{ mode: string; name: string; oid: string }> = [];
@@ -48,7 +55,8 @@ export function headerField(data: Buffer, name: string): string | undefined {
 
 /**
  * Follows annotated tags from `oid` to a commit; returns the commit id.
- * @throws {TreeError} when an object is missing or is not a commit.
+ * @throws {NotCommitError} when the chain ends at a tree or a blob.
+ * @throws {TreeError} when an object is missing.
  */
 export function peelToCommit(read: ObjectReader, oid: string): string {
   for (let i = 0; i < 16; i++) {
@@ -56,7 +64,7 @@ export function peelToCommit(read: ObjectReader, oid: string): string {
     if (!obj) throw new TreeError(`object ${oid} is missing`);
     if (obj.type === 'commit') return oid;
     const next = obj.type === 'tag' ? headerField(obj.data, 'object') : undefined;
-    if (!next) throw new TreeError(`object ${oid} is a ${obj.type}, not a commit`);
+    if (!next) throw new NotCommitError(oid, obj.type);
     oid = next;
   }
   throw new TreeError('tag chain too long');

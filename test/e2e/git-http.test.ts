@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { SourceError } from '../../src/errors.js';
 import { createSource } from '../../src/source/index.js';
 import type { Snapshot, SourceConfig, SourceLog } from '../../src/source/index.js';
-import { createLargeRepo, createRepo, gitAvailable, prepareCommits, startGitServer } from './helpers/git-server.js';
+import { createLargeRepo, createRepo, git, gitAvailable, prepareCommits, startGitServer } from './helpers/git-server.js';
 import type { GitServer } from './helpers/git-server.js';
 
 const job = (name: string): string => `apiVersion: v1\nkind: Job\nmetadata:\n  name: ${name}\n  tenant: acme\nspec:\n  schedule: "0 * * * *"\n  command: echo ${name}\n`;
@@ -139,6 +139,27 @@ describe.skipIf(!gitAvailable)('e2e/git-http', () => {
     expect((err as SourceError).message).toContain('ref feature not found');
     expect(JSON.stringify(s1)).toBe(copy);
     expect(again.unchanged).toBe(true);
+  });
+
+  it('a branch moved to a tree or a blob is a not-found error naming the ref, and the clone is kept', async () => {
+    const repo = createRepo(server.root, 'notcommit', { 'a.yaml': job('a') });
+    const source = make({ url: server.repoUrl('notcommit') });
+    const s1 = await source.fetch(never);
+    const packDir = path.join(stateDir, 'sources', source.id, 'objects', 'pack');
+    const packs = readdirSync(packDir);
+    const commit = s1.commit as string;
+
+    const errors: unknown[] = [];
+    for (const target of [git(['--git-dir', repo.gitdir, 'rev-parse', `${commit}^{tree}`]), git(['--git-dir', repo.gitdir, 'rev-parse', `${commit}:a.yaml`])]) {
+      repo.setBranch('main', target);
+      errors.push(await make({ url: server.repoUrl('notcommit') }).fetch(never).catch((e: unknown) => e));
+    }
+
+    expect(errors.map((e) => [(e as SourceError).kind, (e as SourceError).message.replace(/ \([0-9a-f]{40}\)/, '')])).toEqual([
+      ['not-found', `Git source ${server.repoUrl('notcommit')}: ref main points at a tree, not a commit`],
+      ['not-found', `Git source ${server.repoUrl('notcommit')}: ref main points at a blob, not a commit`],
+    ]);
+    expect(readdirSync(packDir)).toEqual(packs);
   });
 
   it('a missing repository is not-found', async () => {
