@@ -137,8 +137,11 @@ export function planChanges(input: PlanInput): PlanResult {
       const asApplied = m && m.commit !== d.provenance.commit && m.path === d.provenance.path && m.index === d.provenance.index
         ? { ...d, provenance: { ...d.provenance, commit: m.commit } }
         : null;
+      // A manifest moved to another file (or place in its file) changes only the path its entry
+      // records: not a hand edit, so not reported as drift.
+      const relocated = m && !entry.drifted && (m.path !== d.provenance.path || m.index !== d.provenance.index);
       if (asApplied && input.isCurrent(entry, asApplied)) plan.unchanged.push(asApplied);
-      else plan.update.push({ desired: d, installed: entry, changes: ['drift'] });
+      else plan.update.push({ desired: d, installed: entry, changes: [relocated ? 'path' : 'drift'] });
     } else {
       plan.unchanged.push(d);
     }

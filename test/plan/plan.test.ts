@@ -39,6 +39,14 @@ describe('plan/plan', () => {
     expect(plan.update.map((u) => u.changes)).toEqual([['drift']]);
   });
 
+  it('reports a manifest moved to another file as a path change, not as drift', () => {
+    const moved = desiredOf(makeJob('a'), 'jobs/sub/a.yaml');
+
+    const { plan } = planChanges(input({ desired: map(moved), installed: [entryOf(a)], applied: map(a), isCurrent: (e, job) => e.marker?.path === job.provenance.path }));
+
+    expect(plan.update.map((u) => [u.desired.provenance.path, u.changes])).toEqual([['jobs/sub/a.yaml', ['path']]]);
+  });
+
   it.each`
     name                 | over                                                               | removed      | kept         | orphaned
     ${'deleted'}         | ${{}}                                                              | ${['acme/b']} | ${[]}       | ${[]}
