@@ -87,7 +87,9 @@ function terminate(path: string, holder: LockHolder, sig: NodeJS.Signals, kill: 
   }
   // The holding shim forwards SIGTERM to its child's group and reports `cancelled`. A shim that
   // is gone (kill -9) is not signalled: its pid may belong to another process by now. Its job's
-  // group, which holds the lock alone, is signalled directly.
-  if (shimAlive) kill(holder.pid, sig, false);
-  if (holder.childPid && (sig === 'SIGKILL' || !shimAlive) && groupAlive(holder.childPid, platform)) kill(holder.childPid, sig, true);
+  // group, which holds the lock alone, is signalled directly. So is the job of a run inside
+  // another daemon: signalling that daemon would stop the agent and all its other jobs.
+  const viaShim = shimAlive && !holder.inProcess;
+  if (viaShim) kill(holder.pid, sig, false);
+  if (holder.childPid && (sig === 'SIGKILL' || !viaShim) && groupAlive(holder.childPid, platform)) kill(holder.childPid, sig, true);
 }

@@ -49,6 +49,11 @@ export interface LockHolder {
   startedAt: string;
   /** Pid (= process group id) of the job's current child, for `Replace`. */
   childPid?: number;
+  /**
+   * The run is inside a process that runs other jobs too (the daemon's embedded scheduler):
+   * another process replacing it signals the job's group only, never `pid`.
+   */
+  inProcess?: true;
 }
 
 /** A held lock. */

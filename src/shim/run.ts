@@ -27,6 +27,7 @@ import { admit, registerInProcessRun } from './concurrency.js';
 import { execute } from './execute.js';
 import type { Execution } from './execute.js';
 import { selfIdentity } from './lock.js';
+import type { LockHolder } from './lock.js';
 import { checkinTarget, sendFinal, sendRunning } from './report.js';
 import type { FinalOutcome, ReportContext } from './report.js';
 import { createResolver } from './secrets.js';
@@ -64,6 +65,11 @@ export interface ExecOptions {
   signal?: AbortSignal;
   /** Forward SIGTERM/SIGINT/SIGHUP received by this process [false]. */
   installSignalHandlers?: boolean;
+  /**
+   * The run shares its process with other work (the daemon's embedded scheduler) [false]: its
+   * run lock says so, and `Replace` from another process then signals only the job's group.
+   */
+  inProcess?: boolean;
   random?: () => number;
   uuid?: () => string;
   /** Per check-in request [10 s]. */
@@ -156,11 +162,11 @@ export async function runExec(options: ExecOptions): Promise<number> {
 
   const runLock = o.state.jobLock(o.jobId);
   const path = runLock.key;
-  const me = { ...selfIdentity(o.platform), runId, startedAt: startedAt.toISOString() };
+  const me: LockHolder = { ...selfIdentity(o.platform), runId, startedAt: startedAt.toISOString(), ...(o.inProcess ? { inProcess: true as const } : {}) };
   const grace = o.killGraceMs ?? 5000;
   const admission = await admit(job.spec.concurrency ?? 'Forbid', runLock, me, { clock: o.clock, log, graceMs: grace, platform: o.platform });
   if (!admission.run) {
-    log.warn({ ...fields, holderPid: admission.holder?.pid, holderRunId: admission.holder?.runId }, 'Previous run still going; this run is skipped (concurrency: Forbid)');
+    log.warn({ ...fields, concurrency: job.spec.concurrency ?? 'Forbid', holderPid: admission.holder?.pid, holderRunId: admission.holder?.runId }, 'Previous run still going; this run is skipped');
     await record(o, { runId, startedAt: startedAt.toISOString(), finishedAt: o.clock.now().toISOString(), status: 'skipped', exitCode: null, durationMs: 0, attempts: 0 });
     return 0;
   }

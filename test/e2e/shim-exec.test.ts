@@ -255,7 +255,7 @@ describe('e2e/shim exec', () => {
     expect(skipped).toMatchObject({ status: 'skipped', exitCode: null, attempts: 0 });
     expect(firstRc).toBe(0);
     expect(h.checkins()).toHaveLength(1);
-    expect(h.log.lines.map((l) => l.msg)).toContain('Previous run still going; this run is skipped (concurrency: Forbid)');
+    expect(h.log.lines.map((l) => l.msg)).toContain('Previous run still going; this run is skipped');
     expect(await readLastRun(h.dir, h.id)).toMatchObject({ status: 'success' });
   });
 
@@ -269,6 +269,22 @@ describe('e2e/shim exec', () => {
     expect(await first).toBe(143);
     expect(second).toBe(0);
     expect(h.checkins().map((c) => c.status).sort()).toEqual(['cancelled', 'success']);
+  });
+
+  it('an in-process run (the daemon\'s) says so in its run lock, so that Replace by hand never signals the daemon', async () => {
+    const h = await setup({ command: 'cat "$LOCK"', concurrency: 'Forbid' });
+    const [tenant, name] = h.id.split('/');
+    const env = { PATH: process.env.PATH, CHECKIN_SECRET: 't', LOCK: join(h.dir, 'locks', tenant!, `${name!}.lock`) };
+
+    await h.run(h.id, { env, inProcess: true });
+    const inProcess = JSON.parse(h.stdout.text()) as Record<string, unknown>;
+    h.stdout.chunks = [];
+    await h.run(h.id, { env });
+    const shim = JSON.parse(h.stdout.text()) as Record<string, unknown>;
+
+    expect(inProcess).toMatchObject({ pid: process.pid, inProcess: true });
+    expect(shim).toMatchObject({ pid: process.pid });
+    expect(shim).not.toHaveProperty('inProcess');
   });
 
   it('a scheduled run of a paused job exits 0 silently; a manual one runs with a warning', async () => {

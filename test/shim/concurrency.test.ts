@@ -1,4 +1,7 @@
-/** `concurrency: Replace` against a holder whose shim is gone (kill -9) while its job runs on. */
+/**
+ * `concurrency: Replace` against a holder whose shim is gone (kill -9) while its job runs on, and
+ * against a run inside another process (the daemon's embedded scheduler).
+ */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,6 +42,24 @@ describe('shim/concurrency', () => {
     await admit('Replace', lock, { pid: process.pid, startTime: processStartTime(process.pid), runId: 'new', startedAt: 'y' }, { clock: new FakeClock(), log: memoryLog(), graceMs: 0, kill });
 
     expect(sent.filter(([pid, , group]) => pid === innocent && !group)).toEqual([]);
+    expect(sent[0]).toEqual([job, 'SIGTERM', true]);
+  });
+
+  it.skipIf(processStartTime(process.pid) === null)('Replace of a run inside a live daemon signals only that run\'s job group, never the daemon', async () => {
+    const daemon = sleeper(false);
+    const job = sleeper(true);
+    const lock = createFsStateStore(tempStateDir()).jobLock('acme/job');
+    mkdirSync(join(lock.key, '..'), { recursive: true });
+    writeFileSync(lock.key, JSON.stringify({ pid: daemon, startTime: processStartTime(daemon), runId: 'embedded', startedAt: 'x', childPid: job, inProcess: true }));
+    const sent: Array<[number, string, boolean]> = [];
+    const kill = (pid: number, sig: NodeJS.Signals, group: boolean): void => {
+      sent.push([pid, sig, group]);
+      if (group) killTree(pid, sig);
+    };
+
+    await admit('Replace', lock, { pid: process.pid, startTime: processStartTime(process.pid), runId: 'by-hand', startedAt: 'y' }, { clock: new FakeClock(), log: memoryLog(), graceMs: 0, kill });
+
+    expect(sent.filter(([pid]) => pid === daemon)).toEqual([]);
     expect(sent[0]).toEqual([job, 'SIGTERM', true]);
   });
 });

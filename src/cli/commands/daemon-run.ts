@@ -107,7 +107,7 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
       // The fire loop is already the §2a guard, so runs are not re-checked with isFireTime.
       // The shim's run code is loaded by the first in-process run; cron.d, crontab and systemd never need it.
       runJob: async (jobId, scheduledFor) => (await import('../../shim/run.js')).runExec({
-        jobId, stateDir, state, scheduled: true, scheduledFor, clock: systemClock, http, runner: nodeRunner,
+        jobId, stateDir, state, scheduled: true, scheduledFor, inProcess: true, clock: systemClock, http, runner: nodeRunner,
         log: jobLogger(log, jobId), env: embeddedJobEnv(process.env, c), stdout: process.stderr, stderr: process.stderr, signal: runAbort.signal,
         onCheckin: (outcome) => {
           if (outcome !== 'disabled') metrics?.checkin(outcome === 'delivered' ? 'sent' : outcome === 'spooled' ? 'spooled' : 'failed');
