@@ -11,6 +11,8 @@ import { blobOid, diffFiles, fileOids, makeMatcher, sourceIdOf } from './select.
 import { MAX_FILE_BYTES } from './types.js';
 import type { Snapshot, Source, SourceConfig, SourceFile, SourceLog } from './types.js';
 
+const SEP = Buffer.from(path.sep);
+
 /** Dependencies of the directory source. */
 export interface DirDeps {
   now?: () => Date;
@@ -27,15 +29,19 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
 
   async function readAll(): Promise<SourceFile[]> {
     const files: SourceFile[] = [];
-    const walk = async (dir: string, prefix: string): Promise<void> => {
-      for (const d of await readdir(dir, { withFileTypes: true })) {
-        const rel = prefix + d.name;
+    // Names are read as bytes: a name that is not UTF-8 (`l\xe9.yaml` from a Latin-1 host) is
+    // shown with U+FFFD, as the git sources show it, but opened by its own bytes. Opened by the
+    // name as shown, it failed with ENOENT and took the whole source down.
+    const walk = async (dir: Buffer, prefix: string): Promise<void> => {
+      for (const d of await readdir(dir, { withFileTypes: true, encoding: 'buffer' })) {
+        const name = d.name.toString('utf8');
+        const rel = prefix + name;
+        const full = Buffer.concat([dir, SEP, d.name]);
         if (d.isDirectory()) {
-          if (d.name !== '.git') await walk(path.join(dir, d.name), rel + '/');
+          if (name !== '.git') await walk(full, rel + '/');
           continue;
         }
         if (!match(rel)) continue;
-        const full = path.join(dir, d.name);
         const st = await lstat(full);
         const err = refusedEntry(st) ?? (st.size > MAX_FILE_BYTES ? `file is ${st.size} bytes, over the 1 MiB limit` : undefined);
         if (err) files.push({ path: rel, oid: blobOid(Buffer.alloc(0)), content: Buffer.alloc(0), error: err });
@@ -45,7 +51,7 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
         }
       }
     };
-    await walk(root, '');
+    await walk(Buffer.from(root), '');
     return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 

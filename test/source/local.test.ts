@@ -57,6 +57,23 @@ describe('source/dir', () => {
     ]);
   });
 
+  it.skipIf(process.platform !== 'linux')('reads files and directories whose names are not UTF-8, shown with U+FFFD as the git sources show them', async () => {
+    const root = temp('cronsync-dir-');
+    const latin1 = Buffer.from([0x6c, 0xe9]);
+    mkdirSync(Buffer.concat([Buffer.from(`${root}/`), latin1]));
+    writeFileSync(Buffer.concat([Buffer.from(`${root}/`), latin1, Buffer.from('/a.yaml')]), 'a: 1\n');
+    writeFileSync(Buffer.concat([Buffer.from(`${root}/`), latin1, Buffer.from('.yaml')]), 'b: 1\n');
+    writeFileSync(path.join(root, 'c.yaml'), 'c: 1\n');
+
+    const s = await createSource({ url: root }, { stateDir: root }).fetch(never);
+
+    expect(s.files.map((f) => [f.path, f.error ?? f.content.toString()])).toEqual([
+      ['c.yaml', 'c: 1\n'],
+      ['l\uFFFD.yaml', 'b: 1\n'],
+      ['l\uFFFD/a.yaml', 'a: 1\n'],
+    ]);
+  });
+
   it('watch calls back once, debounced, after a burst of changes', async () => {
     const root = temp('cronsync-watch-');
     const source = createSource({ url: root }, { stateDir: root, debounceMs: 50 });
