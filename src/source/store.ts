@@ -47,6 +47,11 @@ export class ObjectStore {
       writeFileSync(path.join(gitdir, 'HEAD'), 'ref: refs/heads/cronsync\n');
     }
     makeDirSync(packDir);
+    // Temp files of a fetch that was killed; they may be as big as a pack (syncs of a state dir
+    // never overlap, so none is being written now).
+    for (const dir of [gitdir, packDir, path.join(gitdir, 'refs', 'heads')]) {
+      for (const f of existsSync(dir) ? readdirSync(dir) : []) if (/\.tmp-\d+$/.test(f)) rmSync(path.join(dir, f), { force: true });
+    }
     const store = new ObjectStore(gitdir);
     for (const f of readdirSync(packDir).sort()) {
       if (!f.endsWith('.idx')) continue;

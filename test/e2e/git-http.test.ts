@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -349,6 +349,20 @@ describe.skipIf(!gitAvailable)('e2e/git-http', () => {
 
     expect(s2.commit).toBe(repo.revParse('main'));
     expect(s2.changes.added).toEqual(['b.yaml']);
+  });
+
+  it('removes the temp files a killed fetch left in the clone', async () => {
+    createRepo(server.root, 'killed', { 'a.yaml': job('a') });
+    const s1 = await make({ url: server.repoUrl('killed') }).fetch(never);
+    const gitdir = path.join(stateDir, 'sources', s1.sourceId);
+    const pack = readdirSync(path.join(gitdir, 'objects', 'pack')).find((f) => f.endsWith('.pack')) as string;
+    const left = [path.join(gitdir, 'objects', 'pack', `${pack}.tmp-4194304`), path.join(gitdir, 'cronsync.json.tmp-77'), path.join(gitdir, 'refs', 'heads', 'cronsync.tmp-77')];
+    for (const f of left) writeFileSync(f, 'partial');
+
+    const s2 = await make({ url: server.repoUrl('killed') }).fetch(never);
+
+    expect(s2.files.map((f) => f.content.toString())).toEqual([job('a')]);
+    expect(left.filter((f) => existsSync(f))).toEqual([]);
   });
 
   it('a lost pack of the clone is rebuilt, not read as files emptied by the commit', async () => {
