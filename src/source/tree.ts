@@ -30,6 +30,9 @@ export class NotCommitError extends TreeError {
   }
 }
 
+/** Directories nested deeper than this are not read (they keep the recursion bounded). */
+export const MAX_TREE_DEPTH = 256;
+
 /** Parses the entries of a tree object. */
 export function parseTree(data: Buffer): Array<{ mode: string; name: string; oid: string }> {
   const out: Array<{ mode: string; name: string; oid: string }> = [];
@@ -81,14 +84,20 @@ export function commitTree(read: ObjectReader, oid: string): string {
 
 /**
  * Lists every non-tree entry under tree `oid`, sorted by path. Entries whose name could escape
- * the root (`..`, `.`, empty, containing `/` or `\`) are dropped and counted in `unsafe`.
+ * the root (`..`, `.`, empty, containing `/` or `\`) are dropped and counted in `unsafe`, and so
+ * are directories nested deeper than {@link MAX_TREE_DEPTH}.
  * @throws {TreeError}
  */
 export function listTree(read: ObjectReader, oid: string): { entries: TreeEntry[]; unsafe: string[] } {
   const entries: TreeEntry[] = [];
   const unsafe: string[] = [];
   const walk = (treeOid: string, prefix: string, depth: number): void => {
-    if (depth > 256) throw new TreeError('tree nesting too deep');
+    // Skipped, not thrown: one deep directory anywhere in the repository (matched by the globs
+    // or not) failed every fetch, and as a corrupt clone, re-downloaded the whole repository.
+    if (depth > MAX_TREE_DEPTH) {
+      unsafe.push(prefix);
+      return;
+    }
     const obj = read(treeOid);
     if (!obj || obj.type !== 'tree') throw new TreeError(`tree ${treeOid} is missing`);
     for (const e of parseTree(obj.data)) {
@@ -110,18 +119,19 @@ export function isSafeName(name: string): boolean {
   return name !== '' && name !== '.' && name !== '..' && !/[/\\\0]/.test(name);
 }
 
-/** Every object id (commit, trees, blobs) reachable from commit `oid` at depth 1. */
+/** Every object id (commit, trees, blobs) reachable from commit `oid` at depth 1, down to {@link MAX_TREE_DEPTH}. */
 export function reachable(read: ObjectReader, commit: string): string[] {
   const out = [commit];
-  const walk = (treeOid: string): void => {
+  const walk = (treeOid: string, depth: number): void => {
+    if (depth > MAX_TREE_DEPTH) return;
     out.push(treeOid);
     const obj = read(treeOid);
     if (!obj) throw new TreeError(`tree ${treeOid} is missing`);
     for (const e of parseTree(obj.data)) {
-      if (e.mode === '40000' || e.mode === '040000') walk(e.oid);
+      if (e.mode === '40000' || e.mode === '040000') walk(e.oid, depth + 1);
       else if (e.mode !== '160000') out.push(e.oid);
     }
   };
-  walk(commitTree(read, commit));
+  walk(commitTree(read, commit), 0);
   return [...new Set(out)];
 }

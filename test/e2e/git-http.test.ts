@@ -351,6 +351,21 @@ describe.skipIf(!gitAvailable)('e2e/git-http', () => {
     expect(s2.changes.added).toEqual(['b.yaml']);
   });
 
+  it('skips a directory nested deeper than 256 levels instead of failing every fetch', async () => {
+    const deep = `${Array.from({ length: 300 }, () => 'd').join('/')}/x.yaml`;
+    const repo = createRepo(server.root, 'deep', { 'a.yaml': job('a'), [deep]: job('x') });
+    const log = memoryLog();
+    const source = make({ url: server.repoUrl('deep') }, { compactAfter: 0, log });
+
+    const s1 = await source.fetch(never);
+    repo.commit({ 'b.yaml': job('b') });
+    const s2 = await source.fetch(never, s1);
+
+    expect(s1.files.map((f) => f.path)).toEqual(['a.yaml']);
+    expect(s2.files.map((f) => f.path)).toEqual(['a.yaml', 'b.yaml']);
+    expect(log.lines.some((l) => l.includes('Unsafe paths ignored') && l.includes('d/d/d/'))).toBe(true);
+  });
+
   it('removes the temp files a killed fetch left in the clone', async () => {
     createRepo(server.root, 'killed', { 'a.yaml': job('a') });
     const s1 = await make({ url: server.repoUrl('killed') }).fetch(never);
