@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import { createReconciler } from '../reconcile/reconciler.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
 import type { ReconcileSource, ReconcilerDeps } from '../reconcile/types.js';
+import { elsewhereFinder } from '../scheduler/elsewhere.js';
 import { nodeHostProbe } from '../scheduler/probe.js';
 import { SCHEDULERS, kindOfName, loadScheduler, orList, registrationOf, resolveAuto, schedulerNames } from '../scheduler/registry.js';
 import type { HostProbe, InProcessDeps, Resolution, SchedulerConfig, SchedulerDeps } from '../scheduler/registry.js';
@@ -120,6 +121,7 @@ export async function buildAgent(cfg: AgentConfig, io: CliIo, opts: BuildOptions
     commandExists: commandInPath(io.env.PATH ?? ''),
     checkinStats: () => state.spoolStats(),
     daemonFacts: opts.daemonFacts,
+    findElsewhere: elsewhereFinder(scheduler.kind, cfg, schedulerDeps(source.id, { log }), SCHEDULERS),
   });
   return { config: cfg, log, source, adapter, scheduler, reconciler, state };
 }

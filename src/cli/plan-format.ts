@@ -4,7 +4,7 @@ import { ownedSourceIds } from '../plan/plan.js';
 import type { PlanResult } from '../plan/plan.js';
 import type { Issue } from '../manifest/types.js';
 import type { InstalledEntry } from '../plan/types.js';
-import { SECRETS_FILE_RULE } from '../reconcile/summarize.js';
+import { OTHER_SCHEDULER_RULE, SECRETS_FILE_RULE, elsewhereMessage } from '../reconcile/summarize.js';
 import type { SyncContext } from '../reconcile/types.js';
 import { escapeText as e } from './escape.js';
 import { palette } from './io.js';
@@ -41,8 +41,14 @@ export function formatPlan(res: PlanResult, issues: readonly Issue[], target: st
   return out.join('');
 }
 
-/** Problems of the agent itself that a sync found (an unusable secrets file), or '' when none. */
-export function formatAgentProblems(ctx: Pick<SyncContext, 'secretsFileProblem'>, color: boolean): string {
-  if (ctx.secretsFileProblem === undefined) return '';
-  return `\n${palette(color).red('Problem')} [${SECRETS_FILE_RULE}]: ${e(ctx.secretsFileProblem)}\n`;
+/**
+ * Problems of the agent itself that a sync found (an unusable secrets file; its entries left in
+ * a scheduler other than `inUse`), or '' when none.
+ */
+export function formatAgentProblems(ctx: Pick<SyncContext, 'secretsFileProblem' | 'elsewhere'>, color: boolean, inUse = ''): string {
+  const c = palette(color);
+  const out: string[] = [];
+  if (ctx.secretsFileProblem !== undefined) out.push(`\n${c.red('Problem')} [${SECRETS_FILE_RULE}]: ${e(ctx.secretsFileProblem)}\n`);
+  for (const f of ctx.elsewhere ?? []) out.push(`\n${c.yellow('Warning')} [${OTHER_SCHEDULER_RULE}]: ${e(elsewhereMessage(f, inUse))}\n`);
+  return out.join('');
 }

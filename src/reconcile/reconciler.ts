@@ -41,7 +41,7 @@ export function createReconciler(ports: ReconcilerPorts): Reconciler {
     async reconcile(opts = {}) {
       if (running) throw new Error('reconcile() called while a sync is running');
       running = true;
-      const ctx: SyncContext = { startedAt: deps.clock.now(), force: opts.force ?? false, dryRun: opts.dryRun ?? false, signal: opts.signal ?? new AbortController().signal };
+      const ctx: SyncContext = { startedAt: deps.clock.now(), force: opts.force ?? false, dryRun: opts.dryRun ?? false, signal: opts.signal ?? new AbortController().signal, elsewhere: mem.elsewhere };
       try {
         for (const step of STEPS) {
           if (ctx.signal.aborted) {

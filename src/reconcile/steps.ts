@@ -17,6 +17,7 @@ import { nodeRunner } from '../system/runner.js';
 import { lookupAccounts, windowsRunAsMessage } from '../system/users.js';
 import { verifyCommit } from '../source/verify.js';
 import { renderEntryOrError } from '../scheduler/entry-error.js';
+import type { Elsewhere } from '../scheduler/elsewhere.js';
 import { lockStateDir } from './lock.js';
 import { Reasons } from './reasons.js';
 import { checkSecretsFile } from './secrets-check.js';
@@ -60,6 +61,8 @@ export interface ReconcilerMemory {
   selected?: { jobs: readonly LoadedJob[]; key: string; selection: Selection };
   /** The status file as this reconciler last wrote it (StateStore.statusStamp); see ./lock.ts. */
   statusStamp?: string;
+  /** This agent's entries in other schedulers as last found (see elsewhereStep); undefined: not looked yet. */
+  elsewhere?: Elsewhere[];
 }
 
 /** A step: reads and writes the context; throws a CronsyncError to stop the sync. */
@@ -401,10 +404,31 @@ async function restoreSnapshots(
   }
 }
 
+/**
+ * Step 6: look for this agent's entries in the schedulers it does not use, left there by an
+ * earlier `scheduler.kind` (they keep starting `exec`). Read only, and reported. A reconciler
+ * looks once, then again each sync only while it finds some, so that a daemon notices when
+ * they are cleaned up without reading every scheduler every interval.
+ */
+export const elsewhereStep: Step = async (ctx, deps, mem) => {
+  if (!deps.findElsewhere || (mem.elsewhere !== undefined && mem.elsewhere.length === 0)) return;
+  const owned = new Set([deps.source.id, ...(ctx.planned?.plan.ownedSourceIds ?? [])]);
+  const found = await deps.findElsewhere(owned, ctx.signal).catch((err: unknown) => {
+    ctx.signal.throwIfAborted();
+    deps.log.warn({ err: { message: (err as Error).message } }, 'Cannot look for entries of this agent in other schedulers');
+    return undefined;
+  });
+  if (found === undefined) return;
+  mem.elsewhere = ctx.elsewhere = found;
+  for (const f of found) {
+    deps.log.warn({ kind: f.kind, inUse: deps.scheduler.kind, jobs: f.entries.map((e) => e.marker?.jobId) }, 'Entries of this agent remain in a scheduler it no longer uses');
+  }
+};
+
 export { checkSecretsFile };
 
 /** The steps of a sync, in order. `diff` is the same list run with dryRun. */
-export const STEPS: readonly Step[] = [prepareStateDir, lockStateDir, checkSecretsFile, fetchSource, verifyStep, loadStep, selectStep, planStep, applyStep];
+export const STEPS: readonly Step[] = [prepareStateDir, lockStateDir, checkSecretsFile, fetchSource, verifyStep, loadStep, selectStep, planStep, applyStep, elsewhereStep];
 
 /** What identifies a provenance, to tell an unchanged one without comparing its fields each sync. */
 function provenanceKey(p: Provenance): string {

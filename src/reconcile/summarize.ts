@@ -9,6 +9,7 @@ import { stripUrlCredentials } from '../errors.js';
 import { jobNamespace } from '../manifest/types.js';
 import { remember } from '../memo.js';
 import type { Plan } from '../plan/types.js';
+import type { Elsewhere } from '../scheduler/elsewhere.js';
 import { firstFire } from '../schedule/fires.js';
 import type { StateStore } from '../state/store.js';
 import type { JobState, StatusFile, StatusJob, StatusProblem, SyncResult } from '../status/types.js';
@@ -22,6 +23,16 @@ export const SECRETS_FILE_RULE = 'secrets-file';
 
 /** Rule of the status problem for a commit refused by `source.verify`. */
 export const VERIFY_RULE = 'verify';
+
+/** Rule of the status problem for this agent's entries left in a scheduler it no longer uses. */
+export const OTHER_SCHEDULER_RULE = 'other-scheduler';
+
+/** What to tell about this agent's entries left in scheduler `f.kind` while it uses `inUse`. */
+export function elsewhereMessage(f: Elsewhere, inUse: string): string {
+  const ids = [...new Set(f.entries.map((e) => e.marker?.jobId ?? e.key))].sort();
+  const shown = ids.length > 10 ? `${ids.slice(0, 10).join(', ')} and ${ids.length - 10} more` : ids.join(', ');
+  return `${ids.length} job${ids.length === 1 ? '' : 's'} of this agent (${shown}) ${ids.length === 1 ? 'is' : 'are'} still installed in the ${f.kind} scheduler, which this agent no longer uses (it uses ${inUse}): those entries keep starting \`cronsync exec\`, also for jobs removed from Git. Remove them with \`cronsync prune --all --force --scheduler ${f.kind}\` (same --config; it keeps the job snapshots while ${f.kind} is not the scheduler in use)`;
+}
 
 /** Decides the result of a sync from its facts. */
 export function syncResult(ctx: SyncContext): SyncResult {
@@ -75,7 +86,7 @@ export async function buildStatus(ctx: SyncContext, deps: ReconcilerDeps, previo
       ...(applied ? appliedCounts(ctx, applied, unlisted) : carriedCounts(carried)),
     },
     jobs,
-    problems: [...(carried && !ctx.load && carried.source.commit === source.commit ? commitProblems(carried.problems) : []), ...problems(ctx)],
+    problems: [...(carried && !ctx.load && carried.source.commit === source.commit ? commitProblems(carried.problems) : []), ...problems(ctx, deps.scheduler.kind)],
     checkins: (await deps.checkinStats?.().catch(() => undefined)) ?? (await previous())?.checkins ?? { spooled: 0, dropped: 0 },
     daemon: deps.daemonFacts?.(result) ?? null,
     ...(cfg.checkin.protocol === 'crontopus-agent' ? { crontopus: await readCrontopusStatus(cfg.stateDir) } : {}),
@@ -101,7 +112,7 @@ function carriedCounts(carried: StatusFile | null): JobCounts {
 const APPLY_WARNING_RULE = 'scheduler';
 
 /** Rules of problems that each attempt finds anew: a failure, a refused commit, the secrets file, an apply's warnings. */
-const ATTEMPT_RULES: ReadonlySet<string> = new Set<string>([...Object.values(Reasons), VERIFY_RULE, SECRETS_FILE_RULE, APPLY_WARNING_RULE]);
+const ATTEMPT_RULES: ReadonlySet<string> = new Set<string>([...Object.values(Reasons), VERIFY_RULE, SECRETS_FILE_RULE, APPLY_WARNING_RULE, OTHER_SCHEDULER_RULE]);
 
 /** The problems of an earlier status that describe its commit and the jobs applied from it. */
 function commitProblems(earlier: readonly StatusProblem[]): StatusProblem[] {
@@ -305,7 +316,7 @@ export function runReader(state: StateStore): RunReader {
   };
 }
 
-function problems(ctx: SyncContext): StatusProblem[] {
+function problems(ctx: SyncContext, inUse: string): StatusProblem[] {
   const out: StatusProblem[] = (ctx.load?.issues ?? []).map((i) => ({ path: i.file, line: i.line, column: i.col, rule: i.rule, severity: i.severity, message: i.message }));
   for (const n of ctx.planned?.notes ?? []) {
     if (n.kind === 'removed' || n.kind === 'duplicate') continue;
@@ -313,6 +324,7 @@ function problems(ctx: SyncContext): StatusProblem[] {
   }
   for (const w of ctx.applyResult?.warnings ?? []) out.push({ path: '', line: 0, column: 0, rule: APPLY_WARNING_RULE, severity: 'warning', message: w });
   if (ctx.secretsFileProblem) out.push({ path: '', line: 0, column: 0, rule: SECRETS_FILE_RULE, severity: 'error', message: ctx.secretsFileProblem });
+  for (const f of ctx.elsewhere ?? []) out.push({ path: '', line: 0, column: 0, rule: OTHER_SCHEDULER_RULE, severity: 'warning', message: elsewhereMessage(f, inUse) });
   const refused = ctx.snapshot?.verification;
   if (ctx.error && refused && refused.result !== 'valid') out.push({ path: '', line: 0, column: 0, rule: VERIFY_RULE, severity: 'error', message: refused.message });
   else if (ctx.error) out.push({ path: '', line: 0, column: 0, rule: ctx.reason ?? 'Internal', severity: 'error', message: stripUrlCredentials(ctx.error.message) });

@@ -6,6 +6,7 @@ import type { LoadResult } from '../manifest/load.js';
 import type { JobId } from '../manifest/types.js';
 import type { PlanResult } from '../plan/plan.js';
 import type { InstalledEntry } from '../plan/types.js';
+import type { Elsewhere, FindElsewhere } from '../scheduler/elsewhere.js';
 import type { ApplyResult, SchedulerAdapter } from '../scheduler/types.js';
 import type { HeldLock } from '../shim/lock.js';
 import type { Snapshot, Source } from '../source/types.js';
@@ -40,6 +41,8 @@ export interface ReconcilerDeps {
   commandExists?: (name: string) => boolean;
   /** Spool counters for the status file. */
   checkinStats?: () => Promise<{ spooled: number; dropped: number }>;
+  /** Finds this agent's entries in the schedulers it does not use; absent: not looked for. */
+  findElsewhere?: FindElsewhere;
   /** Facts the daemon adds to the status file, given the result of the attempt being summarised. */
   daemonFacts?: (result: 'ok' | 'partial' | 'error') => { consecutiveFailures: number; nextAttemptAt: string | null; intervalMs: number } | null;
 }
@@ -67,6 +70,11 @@ export interface SyncContext {
    * found at sync time rather than when a job first fires.
    */
   secretsFileProblem?: string;
+  /**
+   * This agent's entries in schedulers other than the one in use (after a change of
+   * `scheduler.kind`), as last found; reported, never touched.
+   */
+  elsewhere?: Elsewhere[];
   /** The state dir's sync lock, held from step 0b until the status file is written. */
   syncLock?: HeldLock;
   /** The sync lock was not taken (held throughout, cancelled, an I/O error): this attempt writes no status file. */

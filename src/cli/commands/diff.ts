@@ -28,7 +28,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(formatPlan(ctx.planned, ctx.load?.issues ?? [], `${agent.scheduler.kind} (${target})`, color, ctx.installed));
     if (ctx.snapshot) io.stdout.write(`Source: ${escapeText(ctx.snapshot.url)} @ ${escapeText(ctx.snapshot.ref)} (${escapeText(ctx.snapshot.commit ?? 'working tree')})\n`);
   }
-  io.stdout.write(formatAgentProblems(ctx, color));
+  io.stdout.write(formatAgentProblems(ctx, color, agent.scheduler.kind));
   if (out.result === 'error') {
     io.stderr.write(`cronsync: ${escapeText(out.status.lastAttempt.error ?? 'diff failed')}\n`);
     return 1;

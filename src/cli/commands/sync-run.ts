@@ -32,7 +32,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const target = agent.adapter.render([]).files.map((f) => f.name).join(', ') || agent.scheduler.kind;
   const color = useColor(io.stdout, io.env);
   if (ctx.planned) io.stdout.write(formatPlan(ctx.planned, ctx.load?.issues ?? [], `${agent.scheduler.kind} (${target})`, color, ctx.installed));
-  io.stdout.write(formatAgentProblems(ctx, color));
+  io.stdout.write(formatAgentProblems(ctx, color, agent.scheduler.kind));
   if (out.result === 'error') {
     io.stderr.write(`cronsync: sync failed (${ctx.reason ?? 'Internal'}): ${escapeText(out.status.lastAttempt.error ?? 'unknown error')}\n`);
     return 1;
