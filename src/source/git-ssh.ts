@@ -229,41 +229,61 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
       if (!target) throw fail('not-found', `ref ${config.ref ?? 'HEAD'} not found on the server`);
       const fetchedAt = now().toISOString();
       if (previous && previous.sourceId === id && previous.commit === target.oid) return unchangedSnapshot(previous, fetchedAt);
-      if (!existsSync(path.join(gitdir, 'HEAD'))) {
-        makeDirSync(gitdir);
-        await ok(['init', '--bare', '-q', gitdir], sig, env);
+      try {
+        return await fromClone(target, fetchedAt, previous, sig, env);
+      } catch (err) {
+        // The server answered ls-remote, so a git call failing now most likely reads a damaged
+        // clone (an empty object file after a power loss, a cut `shallow`, a broken ref), which
+        // fails every later fetch the same way: rebuilt from scratch, once. (Not after a pack
+        // over source.maxFetchSize: that would only be downloaded again.)
+        if (!(err instanceof SourceError) || (err.kind !== 'other' && err.kind !== 'corrupt') || err.data.limit !== undefined || sig.aborted || !existsSync(gitdir)) throw err;
+        deps.log?.warn({ sourceId: id, err: err.message }, 'Source clone corrupt, re-cloning');
+        rmSync(gitdir, { recursive: true, force: true });
+        return await fromClone(target, fetchedAt, previous, sig, env);
       }
-      const g = ['--git-dir', gitdir];
-      const has = (await git([...g, 'cat-file', '-e', `${target.oid}^{commit}`], sig, env)).code === 0;
-      if (!has) {
-        try {
-          // `--`: the ref comes from the server (its HEAD symref) and must never read as an option.
-          await ok([...g, 'fetch', '-q', '--depth', '1', '--no-tags', '--', url, target.fullRef === 'HEAD' || target.fullRef === target.oid ? target.oid : target.fullRef], sig, env, { limit: { which: 'pack', bytes: maxBytes } });
-        } catch (err) {
-          // A cut or killed fetch leaves index-pack's partial pack behind: up to the cap, each time.
-          removeTempPacks(gitdir);
-          throw err;
-        }
-      }
-      const commit = (await ok([...g, 'rev-parse', `${target.oid}^{commit}`], sig, env)).toString().trim();
-      await ok([...g, 'update-ref', 'refs/heads/cronsync', commit], sig, env);
-      const entries: TreeEntry[] = [];
-      for (const rec of (await ok([...g, 'ls-tree', '-r', '-l', '-z', '--full-tree', commit], sig, env)).toString().split('\0')) {
-        const m = /^(\d+) (\w+) ([0-9a-f]{40}) +(-|\d+)\t(.+)$/s.exec(rec);
-        if (!m || m[2] !== 'blob' && m[2] !== 'commit') continue;
-        const p = m[5] as string;
-        if (!p.split('/').every(isSafeName) || !match(p)) continue;
-        entries.push({ path: p, mode: m[1] as string, oid: m[3] as string, ...(m[4] !== '-' ? { size: Number(m[4]) } : {}) });
-      }
-      deps.onListed?.(entries.length);
-      const { files } = await buildFiles(entries, async (oids) => readBlobs(oids, sig, env), previous?.files);
-      const packs = readdirSync(path.join(gitdir, 'objects', 'pack')).filter((f) => f.endsWith('.pack')).length;
-      if (packs > (deps.compactAfter ?? 8)) await ok([...g, 'gc', '--prune=now', '--quiet'], sig, env);
-      const ref = config.ref ?? target.fullRef.replace(/^refs\/heads\//, '');
-      const commitObject = await ok([...g, 'cat-file', 'commit', commit], sig, env);
-      return { sourceId: id, url, ref, commit, commitObject, fetchedAt, files, changes: diffFiles(previous ? fileOids(previous.files) : null, files), unchanged: false };
     },
   };
+
+  /** Fetches `target` into the clone (unless it holds it) and reads the matching files. */
+  async function fromClone(target: { oid: string; fullRef: string }, fetchedAt: string, previous: Snapshot | undefined, sig: AbortSignal, env: NodeJS.ProcessEnv): Promise<Snapshot> {
+    const ref = config.ref ?? target.fullRef.replace(/^refs\/heads\//, '');
+    if (!existsSync(path.join(gitdir, 'HEAD'))) {
+      makeDirSync(gitdir);
+      await ok(['init', '--bare', '-q', gitdir], sig, env);
+    }
+    const g = ['--git-dir', gitdir];
+    const has = (await git([...g, 'cat-file', '-e', `${target.oid}^{commit}`], sig, env)).code === 0;
+    if (!has) {
+      try {
+        // `--`: the ref comes from the server (its HEAD symref) and must never read as an option.
+        await ok([...g, 'fetch', '-q', '--depth', '1', '--no-tags', '--', url, target.fullRef === 'HEAD' || target.fullRef === target.oid ? target.oid : target.fullRef], sig, env, { limit: { which: 'pack', bytes: maxBytes } });
+      } catch (err) {
+        // A cut or killed fetch leaves index-pack's partial pack behind: up to the cap, each time.
+        removeTempPacks(gitdir);
+        throw err;
+      }
+    }
+    const type = (await ok([...g, 'cat-file', '-t', target.oid], sig, env)).toString().trim();
+    if (type !== 'commit' && type !== 'tag') throw fail('not-found', `ref ${ref} points at a ${type} (${target.oid}), not a commit`, { ref });
+    const commit = (await ok([...g, 'rev-parse', `${target.oid}^{commit}`], sig, env)).toString().trim();
+    await ok([...g, 'update-ref', 'refs/heads/cronsync', commit], sig, env);
+    const entries: TreeEntry[] = [];
+    for (const rec of (await ok([...g, 'ls-tree', '-r', '-l', '-z', '--full-tree', commit], sig, env)).toString().split('\0')) {
+      const m = /^(\d+) (\w+) ([0-9a-f]{40}) +(-|\d+)\t(.+)$/s.exec(rec);
+      // A blob of a damaged clone has size `BAD`: skipped, its file would look deleted.
+      if (!m && rec !== '') throw fail('corrupt', `unexpected git ls-tree output: ${rec.slice(0, 200)}`);
+      if (!m || m[2] !== 'blob' && m[2] !== 'commit') continue;
+      const p = m[5] as string;
+      if (!p.split('/').every(isSafeName) || !match(p)) continue;
+      entries.push({ path: p, mode: m[1] as string, oid: m[3] as string, ...(m[4] !== '-' ? { size: Number(m[4]) } : {}) });
+    }
+    deps.onListed?.(entries.length);
+    const { files } = await buildFiles(entries, async (oids) => readBlobs(oids, sig, env), previous?.files);
+    const packs = readdirSync(path.join(gitdir, 'objects', 'pack')).filter((f) => f.endsWith('.pack')).length;
+    if (packs > (deps.compactAfter ?? 8)) await ok([...g, 'gc', '--prune=now', '--quiet'], sig, env);
+    const commitObject = await ok([...g, 'cat-file', 'commit', commit], sig, env);
+    return { sourceId: id, url, ref, commit, commitObject, fetchedAt, files, changes: diffFiles(previous ? fileOids(previous.files) : null, files), unchanged: false };
+  }
 
   async function readBlobs(oids: readonly string[], signal: AbortSignal, env: NodeJS.ProcessEnv): Promise<Map<string, Buffer>> {
     const out = await ok(['--git-dir', gitdir, 'cat-file', '--batch'], signal, env, { input: oids.join('\n') + '\n' });

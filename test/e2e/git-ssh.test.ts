@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,6 +49,36 @@ describe.skipIf(!gitAvailable)('e2e/git-ssh', () => {
     expect(s2.changes.modified).toEqual(['a.yaml']);
     expect(s2.files[0]?.content.toString()).toBe('a: 2\n');
     expect(s3.unchanged).toBe(true);
+  });
+
+  it.each([
+    ['an empty object file (power loss)', (gitdir: string) => {
+      for (const f of readdirSync(path.join(gitdir, 'objects'), { recursive: true }) as string[]) if (/^[0-9a-f]{2}[/\\][0-9a-f]{38}$/.test(f)) truncateSync(path.join(gitdir, 'objects', f), 0);
+    }],
+    ['a cut shallow file', (gitdir: string) => writeFileSync(path.join(gitdir, 'shallow'), '4b825dc6\n')],
+    ['a HEAD that is not a ref', (gitdir: string) => writeFileSync(path.join(gitdir, 'HEAD'), '')],
+  ])('rebuilds a clone damaged by %s on its own', async (_name, damage) => {
+    const repo = createRepo(dir, `damaged-${readdirSync(dir).length}`, { 'a.yaml': 'a: 1\n' });
+    const stateDir = mkdtempSync(path.join(dir, 'state-'));
+    const make = () => createSource({ url: `ssh://git@git.example.test${repo.gitdir}`, ssh: { knownHosts } }, { stateDir, sshProgram: fakeSsh });
+    const s1 = await make().fetch(never);
+    damage(path.join(stateDir, 'sources', s1.sourceId));
+    repo.commit({ 'b.yaml': 'b: 1\n' });
+
+    const s2 = await make().fetch(never);
+
+    expect(s2.files.map((f) => [f.path, f.content.toString()])).toEqual([['a.yaml', 'a: 1\n'], ['b.yaml', 'b: 1\n']]);
+  });
+
+  it('a branch moved to a tree is a not-found error naming the ref', async () => {
+    const repo = createRepo(dir, 'to-tree', { 'a.yaml': 'a: 1\n' });
+    const source = createSource({ url: `ssh://git@git.example.test${repo.gitdir}`, ssh: { knownHosts } }, { stateDir: mkdtempSync(path.join(dir, 'state-')), sshProgram: fakeSsh });
+    await source.fetch(never);
+    repo.setBranch('main', repo.revParse('main^{tree}'));
+
+    const err = (await source.fetch(never).catch((e: unknown) => e)) as SourceError;
+
+    expect([err.kind, err.message]).toEqual(['not-found', `Git source ssh://git.example.test${repo.gitdir}: ref main points at a tree (${repo.revParse('main')}), not a commit`]);
   });
 
   it('reports a host missing from known_hosts before connecting', async () => {
