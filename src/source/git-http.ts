@@ -17,7 +17,7 @@ import { maxFetchBytesOf } from './limits.js';
 import { discover, fetchPack, resolveRemoteRef } from './protocol.js';
 import { buildFiles, diffFiles, fileOids, makeMatcher, sourceIdOf, unchangedSnapshot } from './select.js';
 import { ObjectStore, readRecordOnly } from './store.js';
-import { commitTree, listTree, NotCommitError, peelToCommit, reachable } from './tree.js';
+import { commitTree, listTree, NotCommitError, peelToCommit, reachable, TreeError } from './tree.js';
 import type { ObjectReader } from './tree.js';
 import { DEFAULT_TIMEOUT_MS } from './types.js';
 import type { Snapshot, Source, SourceConfig, SourceLog } from './types.js';
@@ -112,7 +112,12 @@ export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): So
     }
     s.writeRecord({ commit, sourceId: id, ref, fetchedAt });
     if (s.packCount > compactAfter) {
-      s.compact(reachable(read, commit).map((oid) => [oid, read(oid) as GitObject]), commit);
+      s.compact(reachable(read, commit).map((oid): [string, GitObject] => {
+        const obj = read(oid);
+        // A pack lost from the clone, holding files the globs do not match: rebuilt, not a TypeError.
+        if (!obj) throw new TreeError(`object ${oid} is missing`);
+        return [oid, obj];
+      }), commit);
       deps.log?.info({ sourceId: id }, 'Source clone compacted');
     }
     return { sourceId: id, url, ref, commit, commitObject: read(commit)?.data, fetchedAt, files, changes: diffFiles(before, files), unchanged };

@@ -398,6 +398,24 @@ describe.skipIf(!gitAvailable)('e2e/git-http', () => {
     ]);
   });
 
+  it('a lost pack holding only unmatched files is rebuilt when the clone is compacted', async () => {
+    const repo = createRepo(server.root, 'lostcompact', { 'a.yaml': job('a'), 'README.md': '# jobs\n' });
+    const s1 = await make({ url: server.repoUrl('lostcompact') }, { compactAfter: 2 }).fetch(never);
+    const packDir = path.join(stateDir, 'sources', s1.sourceId, 'objects', 'pack');
+    const first = readdirSync(packDir);
+    repo.commit({ 'a.yaml': job('a2') });
+    const s2 = await make({ url: server.repoUrl('lostcompact') }, { compactAfter: 2 }).fetch(never, s1);
+    for (const f of first) rmSync(path.join(packDir, f));
+    repo.commit({ 'a.yaml': job('a3') });
+    const s3 = await make({ url: server.repoUrl('lostcompact') }, { compactAfter: 2 }).fetch(never, s2);
+    repo.commit({ 'a.yaml': job('a4') });
+
+    const s4 = await make({ url: server.repoUrl('lostcompact') }, { compactAfter: 2 }).fetch(never, s3);
+
+    expect(s4.files.map((f) => f.content.toString())).toEqual([job('a4')]);
+    expect(readdirSync(packDir).filter((f) => f.endsWith('.pack'))).toHaveLength(1);
+  });
+
   it('syncs a repository of 10,000 files', async () => {
     const repo = createLargeRepo(server.root, 'big', 10_000, (i) => ({ path: `team${i % 40}/job-${i}.yaml`, content: job(`job-${i}`) }));
     const source = make({ url: server.repoUrl('big') });
