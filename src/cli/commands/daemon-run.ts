@@ -10,6 +10,7 @@ import { createSerialLock, crontopusFor, crontopusKey, instancesAfterSync } from
 import type { CrontopusAgent } from '../../crontopus/client.js';
 import { runDaemon } from '../../daemon/run.js';
 import { createBackgroundTask } from '../../daemon/background.js';
+import { createInProcessSlot } from '../../daemon/in-process.js';
 import { embeddedJobEnv } from '../../daemon/job-env.js';
 import type { SignalSource } from '../../daemon/run.js';
 import type { PromMetrics } from '../../daemon/metrics.js';
@@ -23,8 +24,7 @@ import type { Logger } from '../../log.js';
 import type { Logger as ShimLogger } from '../../shim/types.js';
 import { Reasons } from '../../reconcile/reasons.js';
 import type { InProcessDeps } from '../../scheduler/registry.js';
-import { isInProcess } from '../../scheduler/types.js';
-import type { InProcessScheduler, SchedulerAdapter } from '../../scheduler/types.js';
+import type { SchedulerAdapter } from '../../scheduler/types.js';
 import { flushSpool } from '../../shim/spool.js';
 import { createFsStateStore } from '../../state/fs-store.js';
 import { systemClock } from '../../system/clock.js';
@@ -38,9 +38,6 @@ import type { CliIo } from '../io.js';
 import { DAEMON_FLUSH_POLICY } from './daemon.js';
 
 const STOP_GRACE_MS = 20_000;
-
-/** An adapter whose jobs the daemon runs itself (embedded). */
-type InProcessAdapter = SchedulerAdapter & InProcessScheduler;
 
 /** Runs the daemon until a stop signal; returns 0. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
@@ -88,11 +85,9 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
     crontopus = { key, agent: next };
     next?.start();
   };
-  let embedded: InProcessAdapter | undefined;
-  let embeddedSource: string | undefined;
+  /** The embedded scheduler, kept across reloads (daemon/in-process.ts). */
+  const embedded = createInProcessSlot();
   let current = cfg;
-  /** An in-process scheduler built for a config that is not in use yet (see commitEmbedded). */
-  let pending: { key: string; adapter: InProcessAdapter } | undefined;
   /** The daemon's runtime for in-process schedulers (embedded) of a config. */
   const inProcessFor = (c: AgentConfig): InProcessDeps => {
     const stateDir = c.stateDir;
@@ -120,21 +115,7 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
    * The running in-process scheduler is kept while both stay the same; a new source id or
    * state dir (SIGHUP) gets a new one, which only runs once that config is in use.
    */
-  const adapterFor = (c: AgentConfig) => (sourceId: string, make: () => SchedulerAdapter): SchedulerAdapter => {
-    const key = `${sourceId}\0${c.stateDir}`;
-    if (embedded && embeddedSource === key) return embedded;
-    const adapter = make();
-    if (isInProcess(adapter)) pending = { key, adapter };
-    return adapter;
-  };
-  /** Puts the embedded scheduler of the config just built in place of the running one. */
-  const commitEmbedded = (): void => {
-    if (!pending) return;
-    embedded?.stop();
-    ({ key: embeddedSource, adapter: embedded } = pending);
-    pending = undefined;
-    void embedded.start();
-  };
+  const adapterFor = (c: AgentConfig) => (sourceId: string, make: () => SchedulerAdapter): SchedulerAdapter => embedded.adapterFor(`${sourceId}\0${c.stateDir}`, make);
   let loop: DaemonLoop | null = null;
   const vm = createVmTuner({ preferSpeed, collectGarbage });
   const build = (c: AgentConfig): Promise<Agent> => buildAgent(c, io, {
@@ -149,7 +130,7 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
     },
   });
   let agent = await build(cfg);
-  commitEmbedded();
+  embedded.commit();
   await useCrontopus(cfg);
   log.info({ scheduler: scheduler.kind, reason: scheduler.reason, source: agent.source.id }, 'Starting');
 
@@ -188,17 +169,17 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
       // again (rotation); an unreadable one fails the whole reload.
       const hooks = next.daemon.webhooks;
       const webhookSecret = webhookCfg?.listen && hooks ? loadWebhookSecret(hooks) : undefined;
-      pending = undefined;
+      embedded.discard();
       let nextAgent: Agent;
       try {
         nextAgent = await build(next);
       } catch (err) {
-        pending = undefined;
+        embedded.discard();
         throw err;
       }
       current = next;
       agent = nextAgent;
-      commitEmbedded();
+      embedded.commit();
       await useCrontopus(next);
       watchSource();
       return { ...timing(next), webhookSecret };
@@ -218,7 +199,8 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
   // Spooled check-ins stay on disk; an aborted send is retried by the next exec or daemon.
   await spoolFlush.stop();
   await crontopus.agent?.stop();
-  if (embedded) {
+  if (embedded.active()) {
+    // Runs of a scheduler a reload replaced are waited for too: they still run jobs.
     embedded.stop();
     const settle = Promise.all(embedded.running());
     const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), STOP_GRACE_MS).unref());
