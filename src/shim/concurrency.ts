@@ -85,11 +85,17 @@ function terminate(path: string, holder: LockHolder, sig: NodeJS.Signals, kill: 
     if (sig === 'SIGKILL' && holder.childPid) kill(holder.childPid, 'SIGKILL', true);
     return;
   }
+  if (holder.inProcess && shimAlive) {
+    // A run inside another daemon: signalling the daemon would stop the agent and all its
+    // other jobs. Its job's tree alone is ended (on Windows, which has no groups, while the
+    // child process runs: the live daemon's lock record names its current child).
+    const child = holder.childPid;
+    if (child && (platform.kind === 'win32' ? platform.isAlive(child, null) : groupAlive(child, platform))) kill(child, sig, true);
+    return;
+  }
   // The holding shim forwards SIGTERM to its child's group and reports `cancelled`. A shim that
   // is gone (kill -9) is not signalled: its pid may belong to another process by now. Its job's
-  // group, which holds the lock alone, is signalled directly. So is the job of a run inside
-  // another daemon: signalling that daemon would stop the agent and all its other jobs.
-  const viaShim = shimAlive && !holder.inProcess;
-  if (viaShim) kill(holder.pid, sig, false);
-  if (holder.childPid && (sig === 'SIGKILL' || !viaShim) && groupAlive(holder.childPid, platform)) kill(holder.childPid, sig, true);
+  // group, which holds the lock alone, is signalled directly.
+  if (shimAlive) kill(holder.pid, sig, false);
+  if (holder.childPid && (sig === 'SIGKILL' || !shimAlive) && groupAlive(holder.childPid, platform)) kill(holder.childPid, sig, true);
 }

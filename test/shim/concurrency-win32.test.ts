@@ -26,6 +26,20 @@ describe('shim/concurrency on Windows', () => {
     expect([...live]).toEqual([]);
   });
 
+  it('Replace of a run inside a live daemon ends that run\'s tree (taskkill /T /F on its child), never the daemon', async () => {
+    // Daemon 8000004 runs cmd.exe 8000008 for the job 8000012.
+    const live = new Set([8000004, 8000008, 8000012]);
+    const tools = fakeWindowsTools(live, { 8000004: [8000008, 8000012], 8000008: [8000012] });
+    const platform = createWin32Platform({ tools, exists: (pid) => live.has(pid), selfImage: 'node.exe' });
+    const lock = createFsStateStore(tempStateDir(), { platform }).jobLock('acme/job');
+    await lock.tryAcquire({ pid: 8000004, startTime: 'node.exe', runId: 'embedded', startedAt: 'x', childPid: 8000008, inProcess: true });
+
+    await admit('Replace', lock, { pid: 8000016, startTime: 'node.exe', runId: 'by-hand', startedAt: 'y' }, { clock: new FakeClock(), log: memoryLog(), graceMs: 200, platform });
+
+    expect(tools.calls.filter(([f]) => f === TASKKILL)).toEqual([[TASKKILL, '/PID', '8000008', '/T', '/F']]);
+    expect(live.has(8000004)).toBe(true);
+  });
+
   it('Replace never signals a dead holder\'s pid on Windows (its job died with it, in libuv\'s kill-on-close job)', async () => {
     const live = new Set<number>();
     const tools = fakeWindowsTools(live, {});
