@@ -16,6 +16,7 @@ import type { GitObject } from './pack.js';
 import { maxFetchBytesOf } from './limits.js';
 import { discover, fetchPack, resolveRemoteRef } from './protocol.js';
 import { buildFiles, diffFiles, fileOids, makeMatcher, sourceIdOf, unchangedSnapshot } from './select.js';
+import { removeOtherClones } from './clones.js';
 import { ObjectStore, readRecordOnly } from './store.js';
 import { commitTree, listTree, NotCommitError, peelToCommit, reachable, TreeError } from './tree.js';
 import type { ObjectReader } from './tree.js';
@@ -111,6 +112,7 @@ export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): So
       }
     }
     s.writeRecord({ commit, sourceId: id, ref, fetchedAt });
+    removeOtherClones(path.dirname(gitdir), id);
     if (s.packCount > compactAfter) {
       s.compact(reachable(read, commit).map((oid): [string, GitObject] => {
         const obj = read(oid);

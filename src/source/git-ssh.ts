@@ -16,6 +16,7 @@ import { knownHostsHas, parseSshUrl } from './known-hosts.js';
 import { limitError, MAX_ADVERTISEMENT_BYTES, maxFetchBytesOf } from './limits.js';
 import type { FetchLimit } from './limits.js';
 import { resolveRemoteRef } from './protocol.js';
+import { removeOtherClones } from './clones.js';
 import { buildFiles, diffFiles, fileOids, makeMatcher, sourceIdOf, unchangedSnapshot } from './select.js';
 import type { TreeEntry } from './tree.js';
 import { isSafeName } from './tree.js';
@@ -282,6 +283,7 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
     const packs = readdirSync(path.join(gitdir, 'objects', 'pack')).filter((f) => f.endsWith('.pack')).length;
     if (packs > (deps.compactAfter ?? 8)) await ok([...g, 'gc', '--prune=now', '--quiet'], sig, env);
     const commitObject = await ok([...g, 'cat-file', 'commit', commit], sig, env);
+    removeOtherClones(path.dirname(gitdir), id);
     return { sourceId: id, url, ref, commit, commitObject, fetchedAt, files, changes: diffFiles(previous ? fileOids(previous.files) : null, files), unchanged: false };
   }
 

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -316,6 +316,20 @@ describe.skipIf(!gitAvailable)('e2e/git-http', () => {
     expect(narrow.id).not.toBe(wide.id);
     expect(s2.unchanged).toBe(false);
     expect(s2.changes).toEqual({ added: ['dev/b.yaml', 'prod/README.yaml'], modified: [], deleted: [] });
+  });
+
+  it('removes the clone of an earlier source id once the new one is fetched', async () => {
+    createRepo(server.root, 'moved-from', { 'a.yaml': job('a') });
+    createRepo(server.root, 'moved-to', { 'b.yaml': job('b') });
+    const before = make({ url: server.repoUrl('moved-from') });
+    const after = make({ url: server.repoUrl('moved-to') });
+    await before.fetch(never);
+    mkdirSync(path.join(stateDir, 'sources', 'not-a-clone'));
+
+    const s = await after.fetch(never);
+
+    expect(s.files.map((f) => f.path)).toEqual(['b.yaml']);
+    expect(readdirSync(path.join(stateDir, 'sources')).sort()).toEqual([after.id, 'not-a-clone'].sort());
   });
 
   it('gives files over 1 MiB and symlinks a per-file error, keeping the rest', async () => {
