@@ -121,6 +121,8 @@ export interface DeliveryResult {
   tries: number;
   statusCode?: number;
   reason?: string;
+  /** `failed` because the request cannot be sent as built (a bad URL or header value): it says nothing of the server. */
+  unsendable?: true;
 }
 
 /** Options of {@link deliver}. */
@@ -174,7 +176,7 @@ export async function deliver(req: HttpRequest, o: DeliverOptions): Promise<Deli
       // fails the same way every time: spool it at once instead of retrying for the budget.
       if (!(err instanceof HttpTransportError) || !isRetryableError(err.errno)) {
         o.log.error({ ...fields, reason }, 'Check-in cannot be sent as configured, not retried');
-        return { outcome: 'failed', tries, reason };
+        return { outcome: 'failed', tries, reason, unsendable: true };
       }
     }
     const delay = nextDelay(tries, o.policy ?? CHECKIN_BACKOFF, retryAfter, o.random);

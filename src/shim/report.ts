@@ -104,6 +104,12 @@ export async function sendFinal(ctx: ReportContext, payload: CheckinPayload, bud
     ctx.state.writeSpool({ ...entry, owner: null }, true);
     ctx.log.warn({ ...fields, reason: r.reason }, 'Check-in spooled for later delivery');
   } catch (err) {
+    if (name) {
+      // The first copy is there (a full disk has no room for a second one beside it): it is
+      // delivered once this process is gone, but would not survive a crash of the machine.
+      ctx.log.warn({ ...fields, reason: r.reason, err }, 'Check-in spooled for later delivery, not synced to disk');
+      return 'spooled';
+    }
     ctx.log.error({ ...fields, err }, 'Check-in lost: cannot write the spool');
     // Counted, so that `checkins.dropped` in status.json shows it.
     await dropped(ctx, payload, 'spool-unwritable');

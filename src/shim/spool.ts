@@ -67,8 +67,9 @@ export interface FlushResult {
 
 /**
  * Delivers spooled check-ins oldest first with the check-in retry policy, deleting each only
- * after a 2xx. Stops at the first entry that cannot be delivered (the server is likely down) and
- * leaves it and the rest for later. Enforces the age and count limits first. One flusher at a time.
+ * after a 2xx. An entry that cannot be delivered stays for later, with the rest of its URL's
+ * entries (that server is likely down); entries for other URLs are still tried. Enforces the age
+ * and count limits first. One flusher at a time.
  */
 export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
   const res: FlushResult = { delivered: 0, rejected: 0, dropped: 0, remaining: 0, busy: false };
@@ -84,39 +85,54 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
     const maxAgeMs = limits.maxAgeDays * 86_400_000;
     const entries: Array<{ name: string; entry: SpoolEntry }> = [];
     const damaged: Array<{ jobId: string; runId: string }> = [];
+    const kept: string[] = [];
     for (const f of files) {
       const entry = await readEntry(state, f);
       if (entry === 'gone') continue;
-      if (entry === 'damaged') {
+      if (entry === 'unreadable' || entry === 'damaged') {
         // Undeliverable, but still bound by the age limit, read from its name: never kept (and counted) forever.
-        if (now.getTime() - Number(f.slice(0, 14)) > maxAgeMs && remove(state, f)) {
+        if (entry === 'damaged' && now.getTime() - Number(f.slice(0, 14)) > maxAgeMs && remove(state, f)) {
           damaged.push({ jobId: 'unknown', runId: f.slice(15, -'.json'.length) });
-        }
+        } else kept.push(f);
         continue;
       }
       // An owner that is alive is still delivering it itself.
       if (entry.owner && isProcessAlive(entry.owner.pid, entry.owner.startTime)) continue;
       entries.push({ name: f, entry });
     }
+    if (kept.length) o.log.warn({ count: kept.length, first: kept[0] }, 'Spooled check-ins that cannot be read or are damaged, kept until they expire');
     if (damaged.length) {
-      await recordDropped(state, damaged, 'max-age', now);
       res.dropped += damaged.length;
+      await countDropped(o, state, damaged, 'max-age', now);
       o.log.warn({ count: damaged.length, reason: 'max-age' }, 'Damaged spooled check-ins dropped');
     }
     const tooOld = entries.filter((e) => now.getTime() - Date.parse(e.entry.createdAt) > maxAgeMs);
     const young = entries.filter((e) => !tooOld.includes(e));
     const overCount = young.slice(0, Math.max(0, young.length - limits.maxCount));
     for (const [list, reason] of [[tooOld, 'max-age'], [overCount, 'max-count']] as const) {
-      for (const e of list) state.removeSpool(e.name);
-      await recordDropped(state, list.map((e) => ({ jobId: e.entry.jobId, runId: e.entry.payload.run_id })), reason, now);
+      if (list.length === 0) continue;
+      // Recorded before they are deleted: entries whose drop cannot be recorded stay spooled.
+      if (!(await countDropped(o, state, list.map((e) => ({ jobId: e.entry.jobId, runId: e.entry.payload.run_id })), reason, now))) continue;
+      for (const e of list) remove(state, e.name);
       res.dropped += list.length;
-      if (list.length) o.log.warn({ count: list.length, reason }, 'Spooled check-ins dropped');
+      o.log.warn({ count: list.length, reason }, 'Spooled check-ins dropped');
     }
     const queue = young.slice(overCount.length);
     const start = now.getTime();
+    // Check-in URLs that failed in this flush: their later entries wait for the next flush, and
+    // entries for other URLs (a job's own server, a URL changed since) are still delivered.
+    const down = new Set<string>();
     for (let i = 0; i < queue.length; i++) {
       const { name, entry } = queue[i] as { name: string; entry: SpoolEntry };
       const left = o.budgetMs - (o.clock.now().getTime() - start);
+      if (left <= 0) {
+        res.remaining += queue.length - i;
+        break;
+      }
+      if (down.has(entry.url)) {
+        res.remaining++;
+        continue;
+      }
       let secret: string | undefined;
       const agent = entry.protocol === 'crontopus-agent';
       const identity = agent ? readEndpointIdentity(o.stateDir, entry.url) : null;
@@ -125,24 +141,37 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
         secret = agent ? identity?.token : await entrySecret(o, state, entry);
       } catch (err) {
         o.log.warn({ jobId: entry.jobId, runId: entry.payload.run_id, err: (err as Error).message }, 'Spooled check-in kept: secret not resolvable');
+        res.remaining++;
         continue;
       }
-      const r = left <= 0 ? null : await deliver(buildRequest(entry, secret, o.requestTimeoutMs ?? 10_000, identity?.endpointId), {
+      const r = await deliver(buildRequest(entry, secret, o.requestTimeoutMs ?? 10_000, identity?.endpointId), {
         http: o.http, clock: o.clock, log: o.log, budgetMs: left, policy: o.policy, random: o.random, signal: o.signal, secret,
         fields: { jobId: entry.jobId, runId: entry.payload.run_id }, deferStatuses: agent ? [401] : undefined,
       });
-      if (agent && r?.statusCode === 401) res.refused = true;
-      if (r?.outcome === 'delivered' || r?.outcome === 'rejected') {
-        state.removeSpool(name);
+      if (agent && r.statusCode === 401) res.refused = true;
+      if (r.outcome === 'delivered' || r.outcome === 'rejected') {
+        try {
+          state.removeSpool(name);
+        } catch (err) {
+          // It would be sent again by every flush: stop here, loudly, rather than repeat the others too.
+          o.log.error({ jobId: entry.jobId, runId: entry.payload.run_id, err: (err as Error).message }, 'Sent check-in cannot be deleted from the spool; flush stopped');
+          res.remaining += queue.length - i - 1;
+          break;
+        }
         if (r.outcome === 'delivered') res.delivered++;
         else {
           res.rejected++;
-          await recordDropped(state, [{ jobId: entry.jobId, runId: entry.payload.run_id }], `rejected-${r.statusCode}`, o.clock.now());
+          await countDropped(o, state, [{ jobId: entry.jobId, runId: entry.payload.run_id }], `rejected-${r.statusCode}`, o.clock.now());
         }
         continue;
       }
-      res.remaining = queue.length - i;
-      break;
+      res.remaining++;
+      // A request that cannot be built says nothing of its server: only this entry waits.
+      if (!r.unsendable) down.add(entry.url);
+      if (o.signal?.aborted) {
+        res.remaining += queue.length - i - 1;
+        break;
+      }
     }
     return res;
   } finally {
@@ -150,14 +179,18 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
   }
 }
 
-/** An entry; `gone` when deleted meanwhile (delivered by its owner) or unreadable; `damaged` when it cannot be one. */
-async function readEntry(state: StateStore, name: string): Promise<SpoolEntry | 'gone' | 'damaged'> {
+/**
+ * An entry; `gone` when deleted meanwhile (delivered by its owner); `unreadable` when it cannot be
+ * read (permissions); `damaged` when it cannot be one (not JSON of this version, a FIFO, directory
+ * or device in its place, too large).
+ */
+async function readEntry(state: StateStore, name: string): Promise<SpoolEntry | 'gone' | 'unreadable' | 'damaged'> {
   let text: string | null;
   try {
     text = await state.readSpool(name);
-  } catch {
-    // Unreadable (permissions): left alone, neither delivered nor dropped.
-    return 'gone';
+  } catch (err) {
+    const code = ((err as { cause?: { code?: unknown } }).cause)?.code;
+    return code === 'ENOTREG' || code === 'EFBIG' ? 'damaged' : 'unreadable';
   }
   if (text === null) return 'gone';
   try {
@@ -165,6 +198,17 @@ async function readEntry(state: StateStore, name: string): Promise<SpoolEntry | 
     return v && v.version === 1 && v.payload && typeof v.payload.run_id === 'string' && typeof v.url === 'string' && typeof v.createdAt === 'string' ? v : 'damaged';
   } catch {
     return 'damaged';
+  }
+}
+
+/** Records dropped entries; false (logged) when the record cannot be written (a full disk). */
+async function countDropped(o: FlushOptions, state: StateStore, entries: Array<{ jobId: string; runId: string }>, reason: string, now: Date): Promise<boolean> {
+  try {
+    await recordDropped(state, entries, reason, now);
+    return true;
+  } catch (err) {
+    o.log.error({ count: entries.length, reason, runIds: entries.map((e) => e.runId), err: (err as Error).message }, 'Cannot record dropped check-ins');
+    return false;
   }
 }
 

@@ -38,6 +38,9 @@ const BATCH_TEMP = /^\.jobs\.batch\.json\.[0-9a-f]{12}\.tmp$/;
 /** A spool entry's file name (src/shim/spool-entry.ts). */
 const SPOOL_NAME = /^\d{14}-[^./\\]+\.json$/;
 
+/** The largest spool entry read; `exec` writes at most about 70 KiB (10,000 characters of output, JSON-escaped). */
+const MAX_SPOOL_ENTRY_BYTES = 1024 * 1024;
+
 /** The largest last-run record read; `exec` writes about 250 bytes. */
 const MAX_RUN_RECORD_BYTES = 64 * 1024;
 
@@ -257,8 +260,19 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
     },
 
     listSpool: () => listSpool(dir),
+    // Opened without blocking and checked on the descriptor (regular-file.ts): a FIFO named like
+    // an entry would otherwise hang `exec` after its run, and the daemon's event loop.
     async readSpool(name) {
-      return readFileOrNullSync(spoolPath(name));
+      const file = spoolPath(name);
+      let data: Buffer;
+      try {
+        ({ data } = readRegularFileSync(file, { maxBytes: MAX_SPOOL_ENTRY_BYTES }));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw ioError('read', file, err);
+      }
+      if (data.length > MAX_SPOOL_ENTRY_BYTES) throw ioError('read', file, Object.assign(new Error(`larger than ${MAX_SPOOL_ENTRY_BYTES} bytes`), { code: 'EFBIG' }));
+      return data.toString('utf8');
     },
     writeSpool(entry, durable) {
       return basename(writeSpoolEntrySync(dir, entry, durable));

@@ -112,7 +112,11 @@ export interface StateStore {
 
   /** Names of the spooled check-ins, oldest first. */
   listSpool(): Promise<string[]>;
-  /** A spooled check-in's text; null when gone. @throws {IoError} when unreadable. */
+  /**
+   * A spooled check-in's text; null when gone. @throws {IoError} when unreadable; its `cause`
+   * has code `ENOTREG` for a FIFO, directory or device named like an entry, `EFBIG` for a file
+   * larger than an entry can be.
+   */
   readSpool(name: string): Promise<string | null>;
   /** Spools a check-in (synchronous: `exec` sends right after it); returns its name. @throws {IoError} */
   writeSpool(entry: SpoolEntry, durable: boolean): string;

@@ -1,4 +1,4 @@
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flushSpool, listSpool, spoolStats, writeSpoolEntry } from '../../src/shim/spool.js';
@@ -124,5 +124,43 @@ describe('shim/spool', () => {
     expect(r).toEqual({ delivered: 1, rejected: 0, dropped: 1, remaining: 0, busy: false });
     expect(await listSpool(dir)).toEqual([youngName]);
     expect(await spoolStats(dir)).toEqual({ spooled: 1, dropped: 1 });
+  });
+
+  it('a URL that fails keeps only its own entries: entries for another URL, and after an unsendable one, are still delivered', async () => {
+    const dir = tempStateDir();
+    const dead = 'http://127.0.0.1:9/old-api';
+    await writeSpoolEntry(dir, entry('old1', T0 - 5000, { url: dead }));
+    await writeSpoolEntry(dir, entry('bad', T0 - 4500));
+    await writeSpoolEntry(dir, entry('old2', T0 - 4000, { url: dead }));
+    await writeSpoolEntry(dir, entry('new1', T0 - 3000));
+    await writeSpoolEntry(dir, entry('new2', T0 - 2000));
+    const http = new FakeHttp([{ errno: 'ECONNREFUSED' }, { errno: 'ERR_INVALID_CHAR' }]);
+    const once = { baseMs: 86_400_000, maxMs: 86_400_000, factor: 1, jitter: 0 };
+
+    const r = await flushSpool({ stateDir: dir, http, clock: new FakeClock(T0), log: memoryLog(), env, budgetMs: 10_000, policy: once });
+
+    expect(r).toEqual({ delivered: 2, rejected: 0, dropped: 0, remaining: 3, busy: false });
+    expect(http.bodies().map((b) => b.run_id)).toEqual(['old1', 'bad', 'new1', 'new2']);
+    expect((await listSpool(dir)).map((f) => f.slice(15))).toEqual(['old1.json', 'bad.json', 'old2.json']);
+  });
+
+  it('entries over the limits whose drop cannot be recorded stay spooled, and the others are still delivered', async () => {
+    const dir = tempStateDir();
+    await writeSpoolEntry(dir, entry('old', T0 - 8 * 86_400_000));
+    for (let i = 1; i <= 3; i++) await writeSpoolEntry(dir, entry(`n${i}`, T0 - 10_000 + i));
+    // The drop record cannot be appended to (as on a full disk).
+    mkdirSync(join(dir, 'spool-dropped.jsonl'));
+    const http = new FakeHttp();
+    const log = memoryLog();
+
+    const r = await flushSpool({ stateDir: dir, http, clock: new FakeClock(T0), log, env, budgetMs: 5000, limits: { maxAgeDays: 7, maxCount: 2 } });
+
+    expect(r).toEqual({ delivered: 2, rejected: 0, dropped: 0, remaining: 0, busy: false });
+    expect(http.bodies().map((b) => b.run_id)).toEqual(['n2', 'n3']);
+    expect((await listSpool(dir)).map((f) => f.slice(15))).toEqual(['old.json', 'n1.json']);
+    expect(log.lines.filter((l) => l.level === 'error').map((l) => [l.msg, l.obj.runIds])).toEqual([
+      ['Cannot record dropped check-ins', ['old']],
+      ['Cannot record dropped check-ins', ['n1']],
+    ]);
   });
 });

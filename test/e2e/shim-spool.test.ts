@@ -1,0 +1,75 @@
+/**
+ * The check-in spool as the built `cronsync exec` (dist/cli/launch.cjs) flushes it after a
+ * delivered check-in, against a loopback server: files named like entries that `exec` cannot
+ * have written (a FIFO, a directory, a huge file) never stop the run or the others' delivery.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { listSpool, writeSpoolEntry } from '../../src/shim/spool.js';
+import { install, makeJob, tempStateDir } from '../shim/fixtures.js';
+import { startCheckinServer } from './helpers/checkin-server.js';
+import type { CheckinServer } from './helpers/checkin-server.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const LAUNCHER = join(root, 'dist/cli/launch.cjs');
+const SECRET = 'spool-secret-5e1a';
+let servers: CheckinServer[] = [];
+
+beforeAll(() => {
+  if (!existsSync(join(root, 'dist/exec.cjs'))) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
+});
+afterEach(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  servers = [];
+});
+
+/** Runs `cronsync exec`; a run still going after `limitMs` is killed (code null): it hung. */
+function exec(stateDir: string, jobId: string, limitMs: number): Promise<{ code: number | null; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [LAUNCHER, 'exec', '--state-dir', stateDir, jobId], {
+      env: { PATH: process.env.PATH, CHECKIN_SECRET: SECRET }, stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    // SIGKILL: a process blocked in a system call never runs its SIGTERM handler.
+    const limit = setTimeout(() => child.kill('SIGKILL'), limitMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(limit);
+      resolve({ code, err });
+    });
+  });
+}
+
+describe('e2e/shim spool', () => {
+  it.skipIf(process.platform === 'win32')('a FIFO, a directory and a huge file named like entries neither hang exec nor block the others; they are reported', async () => {
+    const s = await startCheckinServer();
+    servers.push(s);
+    const dir = tempStateDir();
+    const id = await install(dir, makeJob('job', { command: 'exit 3' }), { checkin: { url: s.url, protocol: 'crontopus', start: false } });
+    const spool = join(dir, 'spool');
+    mkdirSync(spool, { recursive: true, mode: 0o700 });
+    // Young (within maxAgeDays), so kept rather than expired, and older than the good entry.
+    const [fifo, sub, huge] = ['fifo', 'dir', 'huge'].map((n, i) => `${String(Date.now() - 60_000 + i).padStart(14, '0')}-${n}.json`) as [string, string, string];
+    execFileSync('mkfifo', [join(spool, fifo)]);
+    mkdirSync(join(spool, sub));
+    writeFileSync(join(spool, huge), '');
+    truncateSync(join(spool, huge), 64 * 1024 * 1024);
+    await writeSpoolEntry(dir, {
+      version: 1, protocol: 'crontopus', url: s.url, jobId: id, createdAt: new Date().toISOString(), secretRef: '${CHECKIN_SECRET}', owner: null,
+      payload: { job_name: 'job', tenant: 'acme', status: 'success', started_at: new Date().toISOString(), agent_id: 'h', run_id: 'older-run', attempts: 1, commit: null },
+    });
+
+    const r = await exec(dir, id, 30_000);
+
+    expect(r.code).toBe(3);
+    expect(s.delivered().map((b) => b.run_id)).toContain('older-run');
+    expect(s.delivered()).toHaveLength(2);
+    expect(await listSpool(dir)).toEqual([fifo, sub, huge]);
+    expect(r.err).toContain('Spooled check-ins that cannot be read or are damaged, kept until they expire');
+    expect(r.err).not.toContain(SECRET);
+  }, 60_000);
+});
