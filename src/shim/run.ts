@@ -24,6 +24,7 @@ import { createLineLogger } from './log.js';
 import { createNodeHttpClient } from '../system/http.js';
 import type { CheckinPayload } from './checkin.js';
 import { admit, registerInProcessRun } from './concurrency.js';
+import type { Admission } from './concurrency.js';
 import { execute } from './execute.js';
 import type { Execution } from './execute.js';
 import { selfIdentity } from './lock.js';
@@ -164,7 +165,14 @@ export async function runExec(options: ExecOptions): Promise<number> {
   const path = runLock.key;
   const me: LockHolder = { ...selfIdentity(o.platform), runId, startedAt: startedAt.toISOString(), ...(o.inProcess ? { inProcess: true as const } : {}) };
   const grace = o.killGraceMs ?? 5000;
-  const admission = await admit(job.spec.concurrency ?? 'Forbid', runLock, me, { clock: o.clock, log, graceMs: grace, platform: o.platform });
+  let admission: Admission;
+  try {
+    admission = await admit(job.spec.concurrency ?? 'Forbid', runLock, me, { clock: o.clock, log, graceMs: grace, platform: o.platform });
+  } catch (err) {
+    // As with the minute's marker: a state dir that cannot hold the lock (read-only, full) does not stop the job.
+    log.warn({ ...fields, err }, 'Cannot take the run lock; running without the concurrency guard');
+    admission = { run: true, lock: null };
+  }
   if (!admission.run) {
     log.warn({ ...fields, concurrency: job.spec.concurrency ?? 'Forbid', holderPid: admission.holder?.pid, holderRunId: admission.holder?.runId }, 'Previous run still going; this run is skipped');
     await record(o, { runId, startedAt: startedAt.toISOString(), finishedAt: o.clock.now().toISOString(), status: 'skipped', exitCode: null, durationMs: 0, attempts: 0 });

@@ -1,7 +1,8 @@
 /**
  * The check-in spool as the built `cronsync exec` (dist/cli/launch.cjs) flushes it after a
  * delivered check-in, against a loopback server: files named like entries that `exec` cannot
- * have written (a FIFO, a directory, a huge file) never stop the run or the others' delivery.
+ * have written (a FIFO, a directory, a huge file) never stop the run or the others' delivery;
+ * and a state dir that cannot be written does not stop the job.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, truncateSync, writeFileSync } from 'node:fs';
@@ -71,5 +72,20 @@ describe('e2e/shim spool', () => {
     expect(await listSpool(dir)).toEqual([fifo, sub, huge]);
     expect(r.err).toContain('Spooled check-ins that cannot be read or are damaged, kept until they expire');
     expect(r.err).not.toContain(SECRET);
+  }, 60_000);
+
+  it('a state dir that cannot hold the run lock (read-only, full) still runs the job, exits with its code and says why', async () => {
+    const s = await startCheckinServer();
+    servers.push(s);
+    const dir = tempStateDir();
+    const id = await install(dir, makeJob('job', { command: 'exit 3' }), { checkin: { url: s.url, protocol: 'crontopus', start: false } });
+    // mkdir of locks/ fails, as on a read-only or full file system (and whoever runs the test).
+    writeFileSync(join(dir, 'locks'), '');
+
+    const r = await exec(dir, id, 30_000);
+
+    expect(r.code).toBe(3);
+    expect(r.err).toContain('Cannot take the run lock; running without the concurrency guard');
+    expect(s.delivered()).toEqual([expect.objectContaining({ status: 'failure', exit_code: 3 })]);
   }, 60_000);
 });
