@@ -52,9 +52,6 @@ export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): So
   const maxBytes = maxFetchBytesOf(config.maxFetchSize);
   const match = makeMatcher(config.paths, config.exclude);
   const compactAfter = deps.compactAfter ?? 8;
-  let store: ObjectStore | null = null;
-
-  const openStore = (): ObjectStore => (store ??= ObjectStore.open(gitdir));
 
   async function attempt(signal: AbortSignal, headers: Record<string, string>, previous: Snapshot | undefined): Promise<Snapshot> {
     const ad = await discover({ http, url, headers, signal });
@@ -67,7 +64,10 @@ export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): So
       return unchangedSnapshot(previous, fetchedAt);
     }
     const record = readRecordOnly(gitdir);
-    const s = openStore();
+    // Opened afresh by each fetch that needs it: another process (`cronsync diff`, a one-shot
+    // sync) may have compacted or removed the clone since, and packs held open from an earlier
+    // fetch failed every later one with ENOENT until the daemon restarted.
+    const s = ObjectStore.open(gitdir);
     let objects = new Map<string, GitObject>();
     const read: ObjectReader = (oid) => objects.get(oid) ?? s.read(oid);
     const have = record && s.has(record.commit) ? record.commit : null;
@@ -145,7 +145,6 @@ export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): So
           if (e.kind !== 'corrupt' || both.aborted) throw e;
           // A damaged clone is rebuilt from scratch, once.
           deps.log?.warn({ sourceId: id, err: e.message }, 'Source clone corrupt, re-cloning');
-          store = null;
           rmSync(gitdir, { recursive: true, force: true });
           return await attempt(both, headers, previous);
         }

@@ -412,6 +412,22 @@ describe.skipIf(!gitAvailable)('e2e/git-http', () => {
     ]);
   });
 
+  it('a running source follows a clone that another process compacted, and rebuilds one removed under it', async () => {
+    const repo = createRepo(server.root, 'shared', { 'a.yaml': job('a') });
+    const daemon = make({ url: server.repoUrl('shared') });
+    const s1 = await daemon.fetch(never);
+    repo.commit({ 'a.yaml': job('a2') });
+    await make({ url: server.repoUrl('shared') }, { compactAfter: 0 }).fetch(never);
+    repo.commit({ 'a.yaml': job('a3') });
+    const s2 = await daemon.fetch(never, s1);
+    rmSync(path.join(stateDir, 'sources'), { recursive: true });
+    repo.commit({ 'a.yaml': job('a4') });
+
+    const s3 = await daemon.fetch(never, s2);
+
+    expect([s2, s3].map((s) => s.files[0]?.content.toString())).toEqual([job('a3'), job('a4')]);
+  });
+
   it('a lost pack holding only unmatched files is rebuilt when the clone is compacted', async () => {
     const repo = createRepo(server.root, 'lostcompact', { 'a.yaml': job('a'), 'README.md': '# jobs\n' });
     const s1 = await make({ url: server.repoUrl('lostcompact') }, { compactAfter: 2 }).fetch(never);
