@@ -14,7 +14,7 @@ import { createNodeHttpClient } from './http.js';
 import { parsePack, writePack } from './pack.js';
 import type { GitObject } from './pack.js';
 import { maxFetchBytesOf } from './limits.js';
-import { discover, fetchPack, resolveRemoteRef } from './protocol.js';
+import { discover, fetchPack, resolveRemoteRef, UploadPackError } from './protocol.js';
 import { buildFiles, diffFiles, fileOids, makeMatcher, sourceIdOf, unchangedSnapshot } from './select.js';
 import { removeOtherClones } from './clones.js';
 import { ObjectStore, readRecordOnly } from './store.js';
@@ -142,7 +142,9 @@ export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): So
           return await attempt(both, headers, previous);
         } catch (err) {
           const e = classify(err, { url, secrets, timeoutMs, timedOut: timeout.aborted });
-          if (e.kind !== 'corrupt' || both.aborted) throw e;
+          // A response cut or garbled on its way (a proxy ending it early) says nothing of the
+          // clone: wiping it would only turn the next fetch into a full one.
+          if (e.kind !== 'corrupt' || err instanceof UploadPackError || both.aborted) throw e;
           // A damaged clone is rebuilt from scratch, once.
           deps.log?.warn({ sourceId: id, err: e.message }, 'Source clone corrupt, re-cloning');
           rmSync(gitdir, { recursive: true, force: true });

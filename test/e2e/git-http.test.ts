@@ -412,6 +412,25 @@ describe.skipIf(!gitAvailable)('e2e/git-http', () => {
     ]);
   });
 
+  it('a pack response ended early keeps the clone, so the next fetch is still a small one', async () => {
+    const repo = createRepo(server.root, 'cut', { 'a.yaml': job('a') });
+    const s1 = await make({ url: server.repoUrl('cut') }).fetch(never);
+    const packDir = path.join(stateDir, 'sources', s1.sourceId, 'objects', 'pack');
+    const packs = readdirSync(packDir);
+    repo.commit({ 'a.yaml': job('a2') });
+    server.hook = (req, res) => {
+      if (req.method !== 'POST') return false;
+      res.writeHead(200, { 'content-type': 'application/x-git-upload-pack-result' });
+      res.end('0008NAK\n0025\x01PACK\x00\x00\x00\x02\x00\x00\x00\x03abcdefghijklmnop');
+      return true;
+    };
+
+    const err = await make({ url: server.repoUrl('cut') }).fetch(never).catch((e: unknown) => e);
+
+    expect((err as SourceError).message).toContain('malformed pkt-line in upload-pack response');
+    expect(readdirSync(packDir)).toEqual(packs);
+  });
+
   it('a running source follows a clone that another process compacted, and rebuilds one removed under it', async () => {
     const repo = createRepo(server.root, 'shared', { 'a.yaml': job('a') });
     const daemon = make({ url: server.repoUrl('shared') });
