@@ -14,6 +14,7 @@ import type { Clock } from '../system/clock.js';
 import type { HttpClient } from '../system/http.js';
 import { readEndpointIdentity } from '../crontopus/identity.js';
 import { buildRequest, deliver } from './checkin.js';
+import type { CheckinProtocol } from './checkin.js';
 import { isProcessAlive, selfIdentity } from './lock.js';
 import type { BackoffPolicy } from './retry.js';
 import { createResolver } from './secrets.js';
@@ -179,6 +180,9 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
   }
 }
 
+/** Protocols an entry can have: any other (a newer version's) would be sent as a legacy check-in. */
+const PROTOCOLS: ReadonlySet<unknown> = new Set<CheckinProtocol>(['crontopus', 'healthchecks', 'crontopus-agent']);
+
 /**
  * An entry; `gone` when deleted meanwhile (delivered by its owner); `unreadable` when it cannot be
  * read (permissions); `damaged` when it cannot be one (not JSON of this version, a FIFO, directory
@@ -195,7 +199,7 @@ async function readEntry(state: StateStore, name: string): Promise<SpoolEntry | 
   if (text === null) return 'gone';
   try {
     const v = JSON.parse(text) as SpoolEntry | null;
-    return v && v.version === 1 && v.payload && typeof v.payload.run_id === 'string' && typeof v.url === 'string' && typeof v.createdAt === 'string' ? v : 'damaged';
+    return v && v.version === 1 && PROTOCOLS.has(v.protocol) && v.payload && typeof v.payload.run_id === 'string' && typeof v.url === 'string' && typeof v.createdAt === 'string' ? v : 'damaged';
   } catch {
     return 'damaged';
   }

@@ -163,4 +163,19 @@ describe('shim/spool', () => {
       ['Cannot record dropped check-ins', ['n1']],
     ]);
   });
+
+  it('an entry of an unknown protocol is kept as damaged, never sent as another protocol', async () => {
+    const dir = tempStateDir();
+    await writeSpoolEntry(dir, entry('future', T0 - 2000, { protocol: 'carrier-pigeon' as SpoolEntry['protocol'] }));
+    await writeSpoolEntry(dir, entry('ok', T0 - 1000));
+    const http = new FakeHttp();
+    const log = memoryLog();
+
+    const r = await flushSpool({ stateDir: dir, http, clock: new FakeClock(T0), log, env, budgetMs: 5000 });
+
+    expect(r).toEqual({ delivered: 1, rejected: 0, dropped: 0, remaining: 0, busy: false });
+    expect(http.bodies().map((b) => b.run_id)).toEqual(['ok']);
+    expect((await listSpool(dir)).map((f) => f.slice(15))).toEqual(['future.json']);
+    expect(log.lines.map((l) => l.msg)).toContain('Spooled check-ins that cannot be read or are damaged, kept until they expire');
+  });
 });
