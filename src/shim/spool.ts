@@ -199,7 +199,7 @@ async function readEntry(state: StateStore, name: string): Promise<SpoolEntry | 
   if (text === null) return 'gone';
   try {
     const v = JSON.parse(text) as SpoolEntry | null;
-    return v && v.version === 1 && PROTOCOLS.has(v.protocol) && v.payload && typeof v.payload.run_id === 'string' && typeof v.url === 'string' && typeof v.createdAt === 'string' ? v : 'damaged';
+    return v && v.version === 1 && PROTOCOLS.has(v.protocol) && v.payload && typeof v.payload.run_id === 'string' && typeof v.url === 'string' && typeof v.createdAt === 'string' && !Number.isNaN(Date.parse(v.createdAt)) ? v : 'damaged';
   } catch {
     return 'damaged';
   }

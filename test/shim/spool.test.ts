@@ -178,4 +178,17 @@ describe('shim/spool', () => {
     expect((await listSpool(dir)).map((f) => f.slice(15))).toEqual(['future.json']);
     expect(log.lines.map((l) => l.msg)).toContain('Spooled check-ins that cannot be read or are damaged, kept until they expire');
   });
+
+  it('an entry whose creation time is no date is damaged: it expires by its file-name time, never kept forever', async () => {
+    const dir = tempStateDir();
+    const name = await writeSpoolEntry(dir, entry('undated', T0 - 8 * 86_400_000));
+    writeFileSync(name, JSON.stringify({ ...entry('undated', T0 - 8 * 86_400_000), createdAt: 'yesterday' }));
+    const http = new FakeHttp([], 503);
+
+    const r = await flushSpool({ stateDir: dir, http, clock: new FakeClock(T0), log: memoryLog(), env, budgetMs: 5000, limits: { maxAgeDays: 7, maxCount: 100 } });
+
+    expect(r).toMatchObject({ delivered: 0, dropped: 1 });
+    expect(http.requests).toEqual([]);
+    expect(await spoolStats(dir)).toEqual({ spooled: 0, dropped: 1 });
+  });
 });
