@@ -101,7 +101,8 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
       if (entry.owner && isProcessAlive(entry.owner.pid, entry.owner.startTime)) continue;
       entries.push({ name: f, entry });
     }
-    if (kept.length) o.log.warn({ count: kept.length, first: kept[0] }, 'Spooled check-ins that cannot be read or are damaged, kept until they expire');
+    // Info, not warn: `exec` would print it after every run (cron mails it) while one is there.
+    if (kept.length) o.log.info({ count: kept.length, first: kept[0] }, 'Spooled check-ins that cannot be read or are damaged, kept until they expire');
     if (damaged.length) {
       res.dropped += damaged.length;
       await countDropped(o, state, damaged, 'max-age', now);

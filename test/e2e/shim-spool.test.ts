@@ -28,10 +28,10 @@ afterEach(async () => {
 });
 
 /** Runs `cronsync exec`; a run still going after `limitMs` is killed (code null): it hung. */
-function exec(stateDir: string, jobId: string, limitMs: number): Promise<{ code: number | null; err: string }> {
+function exec(stateDir: string, jobId: string, limitMs: number, level = 'warn'): Promise<{ code: number | null; err: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [LAUNCHER, 'exec', '--state-dir', stateDir, jobId], {
-      env: { PATH: process.env.PATH, CHECKIN_SECRET: SECRET }, stdio: ['ignore', 'ignore', 'pipe'],
+      env: { PATH: process.env.PATH, CHECKIN_SECRET: SECRET, CRONSYNC_LOG_LEVEL: level }, stdio: ['ignore', 'ignore', 'pipe'],
     });
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
@@ -64,7 +64,7 @@ describe('e2e/shim spool', () => {
       payload: { job_name: 'job', tenant: 'acme', status: 'success', started_at: new Date().toISOString(), agent_id: 'h', run_id: 'older-run', attempts: 1, commit: null },
     });
 
-    const r = await exec(dir, id, 30_000);
+    const r = await exec(dir, id, 30_000, 'info');
 
     expect(r.code).toBe(3);
     expect(s.delivered().map((b) => b.run_id)).toContain('older-run');
