@@ -91,8 +91,9 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
       const entry = await readEntry(state, f);
       if (entry === 'gone') continue;
       if (entry === 'unreadable' || entry === 'damaged') {
-        // Undeliverable, but still bound by the age limit, read from its name: never kept (and counted) forever.
-        if (entry === 'damaged' && now.getTime() - Number(f.slice(0, 14)) > maxAgeMs && remove(state, f)) {
+        // Undeliverable, but still bound by the age limit, read from its name: never kept (and counted)
+        // forever, also when that name is from the future (a clock that was wrong, or not ours).
+        if (entry === 'damaged' && Math.abs(now.getTime() - Number(f.slice(0, 14))) > maxAgeMs && remove(state, f)) {
           damaged.push({ jobId: 'unknown', runId: f.slice(15, -'.json'.length) });
         } else kept.push(f);
         continue;

@@ -191,4 +191,16 @@ describe('shim/spool', () => {
     expect(http.requests).toEqual([]);
     expect(await spoolStats(dir)).toEqual({ spooled: 0, dropped: 1 });
   });
+
+  it('a damaged entry named from beyond the age limit in the future is dropped and counted too', async () => {
+    const dir = tempStateDir();
+    const spool = join(dir, 'spool');
+    mkdirSync(spool, { recursive: true });
+    writeFileSync(join(spool, `${String(T0 + 30 * 86_400_000).padStart(14, '0')}-from-the-future.json`), '{"version":1');
+
+    const r = await flushSpool({ stateDir: dir, http: new FakeHttp(), clock: new FakeClock(T0), log: memoryLog(), env, budgetMs: 5000, limits: { maxAgeDays: 7, maxCount: 100 } });
+
+    expect(r).toMatchObject({ dropped: 1 });
+    expect(await spoolStats(dir)).toEqual({ spooled: 0, dropped: 1 });
+  });
 });
