@@ -82,6 +82,9 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
   const lock = await state.flushLock().tryAcquire({ ...me, runId: 'flush', startedAt: now.toISOString() });
   if (!lock.acquired) return { ...res, busy: true, remaining: files.length };
   try {
+    // Left by writers killed between write and rename; an hour is far beyond any live write.
+    const swept = await state.sweepSpool(new Date(now.getTime() - 3_600_000)).catch(() => 0);
+    if (swept) o.log.info({ count: swept }, 'Temp files of interrupted spool writes removed');
     const limits = o.limits ?? DEFAULT_SPOOL_LIMITS;
     const maxAgeMs = limits.maxAgeDays * 86_400_000;
     const entries: Array<{ name: string; entry: SpoolEntry }> = [];

@@ -4,7 +4,7 @@
  * durably (node:fs/promises through src/system/files.ts) or reads the status file is imported
  * on first use, which `exec` never makes.
  */
-import { closeSync, openSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ioError, IoError, UsageError } from '../errors.js';
 import type { JobId } from '../manifest/types.js';
@@ -37,6 +37,8 @@ const SNAPSHOT_TEMP = /^\.[a-z0-9][-a-z0-9]*\.json\.[0-9a-f]{12}\.tmp$/;
 const BATCH_TEMP = /^\.jobs\.batch\.json\.[0-9a-f]{12}\.tmp$/;
 /** A spool entry's file name (src/shim/spool-entry.ts). */
 const SPOOL_NAME = /^\d{14}-[^./\\]+\.json$/;
+/** Temp name of an atomic spool write (`.<entry name>.<12 hex>.tmp`, see writeFileAtomicSync). */
+const SPOOL_TEMP = /^\.\d{14}-[^./\\]+\.json\.[0-9a-f]{12}\.tmp$/;
 
 /** The largest spool entry read; `exec` writes at most about 70 KiB (10,000 characters of output, JSON-escaped). */
 const MAX_SPOOL_ENTRY_BYTES = 1024 * 1024;
@@ -278,6 +280,16 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
       return basename(writeSpoolEntrySync(dir, entry, durable));
     },
     removeSpool: (name) => removeFileSync(spoolPath(name)),
+    async sweepSpool(before) {
+      let swept = 0;
+      for (const name of list(spoolDir(dir))) {
+        if (!SPOOL_TEMP.test(name)) continue;
+        const file = join(spoolDir(dir), name);
+        const st = lstatSync(file, { throwIfNoEntry: false });
+        if (st?.isFile() && st.mtimeMs < before.getTime() && removeFileSync(file)) swept++;
+      }
+      return swept;
+    },
     async recordDropped(records) {
       if (records.length === 0) return;
       makeDirSync(dir, STATE_MODES.dir);

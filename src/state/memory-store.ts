@@ -195,6 +195,11 @@ export class MemoryStateStore implements StateStore {
     return this.remove(spoolRel(name));
   }
 
+  /** Writes here are never interrupted: nothing to sweep. */
+  async sweepSpool(): Promise<number> {
+    return 0;
+  }
+
   async recordDropped(records: Parameters<StateStore['recordDropped']>[0]): Promise<void> {
     if (records.length === 0) return;
     this.put(DROPPED_FILE, `${this.text(DROPPED_FILE) ?? ''}${dropLines(records)}`, STATE_MODES.public);

@@ -122,6 +122,11 @@ export interface StateStore {
   writeSpool(entry: SpoolEntry, durable: boolean): string;
   /** Deletes a spooled check-in; whether it existed. @throws {IoError} */
   removeSpool(name: string): boolean;
+  /**
+   * Deletes the temp files of spool writes whose writer was killed between write and rename,
+   * last modified before `before`; returns how many. @throws {IoError}
+   */
+  sweepSpool(before: Date): Promise<number>;
   /** Appends records of dropped check-ins. @throws {IoError} */
   recordDropped(records: readonly DropRecord[]): Promise<void>;
   /** Counts for the status file: spooled entries, and dropped ones ever recorded. */

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flushSpool, listSpool, spoolStats, writeSpoolEntry } from '../../src/shim/spool.js';
@@ -202,5 +202,26 @@ describe('shim/spool', () => {
 
     expect(r).toMatchObject({ dropped: 1 });
     expect(await spoolStats(dir)).toEqual({ spooled: 0, dropped: 1 });
+  });
+
+  it('removes temp files of spool writes killed before their rename once they are an hour old, and keeps younger ones', async () => {
+    const dir = tempStateDir();
+    await writeSpoolEntry(dir, entry('r1', T0 - 1000));
+    const spool = join(dir, 'spool');
+    const temp = (runId: string, mtimeMs: number): string => {
+      const name = `.${String(T0 - 5000).padStart(14, '0')}-${runId}.json.0123456789ab.tmp`;
+      writeFileSync(join(spool, name), '{"version":1,"pay');
+      utimesSync(join(spool, name), mtimeMs / 1000, mtimeMs / 1000);
+      return name;
+    };
+    temp('killed', T0 - 2 * 3_600_000);
+    const young = temp('writing', T0 - 60_000);
+    const log = memoryLog();
+
+    const r = await flushSpool({ stateDir: dir, http: new FakeHttp(), clock: new FakeClock(T0), log, env, budgetMs: 5000 });
+
+    expect(r.delivered).toBe(1);
+    expect(readdirSync(spool).filter((f) => f.endsWith('.tmp'))).toEqual([young]);
+    expect(log.lines.filter((l) => l.msg === 'Temp files of interrupted spool writes removed').map((l) => l.obj.count)).toEqual([1]);
   });
 });
