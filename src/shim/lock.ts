@@ -155,7 +155,13 @@ function judge(o: LockOptions): Alive {
 /** Step 1: links a fully written temp file to `path`; false when `path` exists. */
 function createLockFile(path: string, holder: LockHolder): boolean {
   const tmp = `${path}.${randomHex(6)}.new`;
-  writeFileSync(tmp, JSON.stringify(holder), { flag: 'wx', mode: 0o600 });
+  try {
+    writeFileSync(tmp, JSON.stringify(holder), { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    // Created but not written (a full disk, a file size limit): not left behind, run after run.
+    quiet(() => unlinkSync(tmp));
+    throw err;
+  }
   try {
     linkSync(tmp, path);
     return true;

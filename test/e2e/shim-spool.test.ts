@@ -5,7 +5,7 @@
  * and a state dir that cannot be written does not stop the job.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -87,5 +87,29 @@ describe('e2e/shim spool', () => {
     expect(r.code).toBe(3);
     expect(r.err).toContain('Cannot take the run lock; running without the concurrency guard');
     expect(s.delivered()).toEqual([expect.objectContaining({ status: 'failure', exit_code: 3 })]);
+  }, 60_000);
+
+  it.skipIf(process.platform === 'win32')('a file size limit (EFBIG, as a full disk) leaves the job its exit code, delivers directly and leaves no lock debris', async () => {
+    const s = await startCheckinServer();
+    servers.push(s);
+    const dir = tempStateDir();
+    const id = await install(dir, makeJob('job', { command: 'exit 4' }), { checkin: { url: s.url, protocol: 'crontopus', start: false } });
+
+    // Files can be created but not written: every state-dir write fails after its open.
+    const r = await new Promise<{ code: number | null; err: string }>((resolve, reject) => {
+      const child = spawn('/bin/sh', ['-c', 'ulimit -f 0 && exec "$@"', 'sh', process.execPath, LAUNCHER, 'exec', '--state-dir', dir, id], {
+        env: { PATH: process.env.PATH, CHECKIN_SECRET: SECRET }, stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let err = '';
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, err }));
+    });
+
+    expect(r.code).toBe(4);
+    expect(s.delivered()).toEqual([expect.objectContaining({ exit_code: 4 })]);
+    expect(r.err).toContain('Cannot take the run lock');
+    expect(readdirSync(join(dir, 'locks', 'acme'))).toEqual([]);
+    expect(await listSpool(dir)).toEqual([]);
   }, 60_000);
 });
