@@ -15,6 +15,7 @@ import type { Platform } from '../system/platform.js';
 import { makeDirSync, NotRegularFileError, readRegularFileSync } from '../system/regular-file.js';
 import { renameRetrySync } from '../system/rename.js';
 import { BATCH_FILE, parseBatch, serializeBatch } from './batch.js';
+import { createLineCounter } from './drop-count.js';
 import { claimFireInstant } from './fired.js';
 import { deleteLastRun, lastRunPath, parseLastRun, writeLastRun } from './runs.js';
 import type { LastRun } from './runs.js';
@@ -87,6 +88,8 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
   let checkedPrivate = false;
   const path = (rel: string): string => join(dir, ...rel.split('/'));
   const read = (rel: string): string | null => readFileOrNullSync(path(rel));
+  /** `checkins.dropped`: the drop record is counted on from where the last count stopped. */
+  const dropCounter = createLineCounter();
   const files = () => import('../system/files.js');
   const lockAt = (key: string): StateLock => ({
     key,
@@ -298,7 +301,7 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
       await appendFile(path(DROPPED_FILE), dropLines(records), { mode: STATE_MODES.public });
     },
     async spoolStats() {
-      return { spooled: (await listSpool(dir)).length, dropped: countLines(read(DROPPED_FILE)) };
+      return { spooled: (await listSpool(dir)).length, dropped: dropCounter.count(path(DROPPED_FILE)) };
     },
 
     jobLock(id) {
