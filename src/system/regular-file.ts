@@ -42,7 +42,7 @@ export interface ReadRegularOptions {
  * @throws {NotRegularFileError} for a FIFO, directory, socket or device; the system error
  * (ENOENT, EACCES, …) when it cannot be opened; whatever `check` throws.
  */
-export function readRegularFileSync(path: string, options: ReadRegularOptions = {}): { data: Buffer; stat: Stats } {
+export function readRegularFileSync(path: string | Buffer, options: ReadRegularOptions = {}): { data: Buffer; stat: Stats } {
   const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   try {
     const stat = fstatSync(fd);

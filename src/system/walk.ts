@@ -9,7 +9,16 @@ import { IoError } from '../errors.js';
  * for an entry of a walked directory that the agent's sources refuse (a symlink, a FIFO): lint
  * reports it at its path with rule `source-file`, as `sync` does, instead of opening it.
  */
-export interface FoundFile { absolute: string; display: string; error?: string }
+export interface FoundFile {
+  absolute: string;
+  display: string;
+  error?: string;
+  /**
+   * The path as bytes, for a name that is not UTF-8 (`l\xe9.yaml` from a Latin-1 host):
+   * `absolute` and `display` show it with U+FFFD, as the sources do, and it is opened by these.
+   */
+  bytes?: Buffer;
+}
 
 /** What {@link scanManifestFiles} found, and the paths and directories it could not read. */
 export interface ScanResult { files: FoundFile[]; errors: IoError[] }
@@ -28,6 +37,7 @@ export function refusedEntry(e: { isSymbolicLink(): boolean; isFile(): boolean }
   return e.isSymbolicLink() ? SYMLINK_REFUSED : !e.isFile() ? 'not a regular file' : undefined;
 }
 const SKIP_DIRS = new Set(['.git', 'node_modules', '.cronsync']);
+const SEP = Buffer.from(sep);
 
 /**
  * Expands files and directories into the manifest files below them, sorted. Directories are
@@ -51,26 +61,31 @@ export async function scanManifestFiles(paths: readonly string[], cwd: string): 
     else out.push({ absolute: abs, display: show(abs, cwd) });
   }
   const seen = new Set<string>();
-  const files = out.filter((f) => !seen.has(f.absolute) && seen.add(f.absolute)).sort((a, b) => a.display.localeCompare(b.display));
+  const key = (f: FoundFile): string => (f.bytes ? `bytes:${f.bytes.toString('hex')}` : f.absolute);
+  const files = out.filter((f) => !seen.has(key(f)) && seen.add(key(f))).sort((a, b) => a.display.localeCompare(b.display));
   return { files, errors };
 }
 
-async function walk(dir: string, cwd: string, out: FoundFile[], errors: IoError[]): Promise<void> {
+async function walk(dir: string, cwd: string, out: FoundFile[], errors: IoError[], dirBytes?: Buffer): Promise<void> {
   let entries;
   try {
-    entries = await readdir(dir, { withFileTypes: true });
+    // Names are read as bytes: one that is not UTF-8 is shown with U+FFFD but opened by its own
+    // bytes (opened by the name as shown, it failed with ENOENT, exit 2), as the dir source does.
+    entries = await readdir(dirBytes ?? dir, { withFileTypes: true, encoding: 'buffer' });
   } catch (err) {
     errors.push(new IoError(`cannot read directory ${show(dir, cwd)}: ${(err as Error).message}`, { path: dir }));
     return;
   }
   for (const e of entries) {
-    const abs = join(dir, e.name);
+    const name = e.name.toString('utf8');
+    const abs = join(dir, name);
+    const bytes = dirBytes !== undefined || !Buffer.from(name).equals(e.name) ? Buffer.concat([dirBytes ?? Buffer.from(dir), SEP, e.name]) : undefined;
     if (e.isDirectory()) {
-      if (!SKIP_DIRS.has(e.name)) await walk(abs, cwd, out, errors);
-    } else if (MANIFEST.test(e.name)) {
+      if (!SKIP_DIRS.has(name)) await walk(abs, cwd, out, errors, bytes);
+    } else if (MANIFEST.test(name)) {
       // Refused as the sources refuse it (never opened: a FIFO would block).
       const error = refusedEntry(e);
-      out.push(error === undefined ? { absolute: abs, display: show(abs, cwd) } : { absolute: abs, display: show(abs, cwd), error });
+      out.push({ absolute: abs, display: show(abs, cwd), ...(error === undefined ? {} : { error }), ...(bytes === undefined ? {} : { bytes }) });
     }
   }
 }

@@ -31,6 +31,21 @@ describe('cli/lint', () => {
     expect(res.code).toBe(0);
   });
 
+  it.skipIf(process.platform !== 'linux')('lints files and directories whose names are not UTF-8, shown with U+FFFD as sync shows them', async () => {
+    const dir = testTempDir('cronsync-lint-');
+    const latin1 = Buffer.from([0x6c, 0xe9]);
+    mkdirSync(Buffer.concat([Buffer.from(`${dir}/`), latin1]));
+    writeFileSync(Buffer.concat([Buffer.from(`${dir}/`), latin1, Buffer.from('/a.yaml')]), valid.replace('name: ok', 'name: in-dir'));
+    writeFileSync(Buffer.concat([Buffer.from(`${dir}/`), latin1, Buffer.from('.yaml')]), valid.replace('0 0 * * *', '0 25 * * *'));
+
+    const res = await cli(['lint'], dir);
+
+    expect(res.err).toBe('');
+    expect(res.out).toContain('l\uFFFD.yaml:4:');
+    expect(res.out).toMatch(/2 file\(s\), 1 valid job\(s\), 1 error\(s\)/);
+    expect(res.code).toBe(1);
+  });
+
   it('reports all four problems of one file at their line:col and exits 1', async () => {
     const dir = tree({ 'jobs/four.yml': four, 'jobs/ok.yaml': valid, 'jobs/notes.txt': 'ignored' });
 

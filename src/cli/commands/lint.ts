@@ -76,7 +76,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         inputs.push({ path: f.display, rootPath, content: Buffer.alloc(0), error: f.error });
         continue;
       }
-      const content = readRegularFile(f.absolute, f.display);
+      const content = readRegularFile(f.bytes ?? f.absolute, f.display);
       if (content instanceof IoError) unreadable.push(content);
       else inputs.push({ path: f.display, rootPath, content });
     }
@@ -104,7 +104,7 @@ function rootPathOf(abs: string, roots: readonly string[]): string | undefined {
  * Reads a file named on the command line (or found in a directory), or returns why it cannot be
  * read. Only regular files are opened: a FIFO would block and a device such as /dev/zero never ends.
  */
-function readRegularFile(abs: string, display: string): Buffer | IoError {
+function readRegularFile(abs: string | Buffer, display: string): Buffer | IoError {
   try {
     return readRegularFileSync(abs).data;
   } catch (err) {

@@ -80,7 +80,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     if (errors[0]) throw errors[0];
     // A symlink or FIFO in a directory is what the agent's source refuses: reported as lint and
     // sync report it ([source-file]), never opened.
-    inputs = await Promise.all(files.map(async (f) => (f.error !== undefined ? { path: f.display, content: '', error: f.error } : { path: f.display, content: await readFile(f.absolute) })));
+    inputs = await Promise.all(files.map(async (f) => (f.error !== undefined ? { path: f.display, content: '', error: f.error } : { path: f.display, content: await readFile(f.bytes ?? f.absolute) })));
   } catch (err) {
     if (err instanceof IoError) throw new UsageError(err.message);
     throw err;
