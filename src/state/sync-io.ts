@@ -5,11 +5,11 @@
  * Random bytes come from /dev/urandom, the kernel CSPRNG that node:crypto also draws from;
  * where it does not exist (Windows) from Web Crypto.
  */
-import { closeSync, fchmodSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, fsyncSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ioError } from '../errors.js';
 import { nodePlatform, type Platform } from '../system/platform.js';
-import { makeDirSync } from '../system/regular-file.js';
+import { makeDirSync, readRegularFileSync } from '../system/regular-file.js';
 import { renameRetrySync } from '../system/rename.js';
 
 /** Bytes drawn from /dev/urandom at a time: a run needs about 60 (its id and a few temp names). */
@@ -123,10 +123,14 @@ export function writeAllSync(fd: number, data: Uint8Array): void {
   }
 }
 
-/** Reads a file as UTF-8, or null when it does not exist. @throws {IoError} on other errors. */
+/**
+ * Reads a file as UTF-8, or null when it does not exist. Only a regular file is read: a FIFO in
+ * its place (a snapshot, `sources.json`, the batch file) would block the sync or the run for
+ * ever. @throws {IoError} on other errors, "not a regular file (a FIFO)" among them.
+ */
 export function readFileOrNullSync(path: string): string | null {
   try {
-    return readFileSync(path, 'utf8');
+    return readRegularFileSync(path).data.toString('utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw ioError('read', path, err);

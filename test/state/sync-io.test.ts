@@ -1,11 +1,11 @@
 /** The synchronous state-dir I/O of `cronsync exec`: random ids without node:crypto, atomic writes. */
 import { testTempDir } from '../system/tempdir.js';
-import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 
 import { randomBytesSync, randomHex, randomUuid, readFileOrNullSync, removeFileSync, writeFileAtomicSync } from '../../src/state/sync-io.js';
 
@@ -49,6 +49,19 @@ describe('state/sync-io', () => {
     expect(readFileOrNullSync(path)).toBeNull();
     writeFileSync(join(dir, 'file'), '');
     expect(() => writeFileAtomicSync(join(dir, 'file/x.json'), '', 0o600)).toThrow(/Cannot write/);
+  });
+
+  it.skipIf(process.platform === 'win32')('reads only regular files: a FIFO or a directory in a state file\'s place is an error naming it, never waited on', () => {
+    const dir = testTempDir('cronsync-syncio-');
+    const fifo = join(dir, 'sources.json');
+    execFileSync('mkfifo', [fifo]);
+    // A writer that would hand a reader blocked on the FIFO valid text: the read must not take it.
+    const writer = spawn('sh', ['-c', 'printf %s "{}" > "$FIFO"'], { env: { FIFO: fifo }, stdio: 'ignore' });
+    onTestFinished(() => void writer.kill('SIGKILL'));
+    mkdirSync(join(dir, 'jobs.batch.json'));
+
+    expect(() => readFileOrNullSync(fifo)).toThrow(`Cannot read ${fifo}: not a regular file (a FIFO)`);
+    expect(() => readFileOrNullSync(join(dir, 'jobs.batch.json'))).toThrow(/not a regular file \(a directory\)/);
   });
 });
 
