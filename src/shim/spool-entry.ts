@@ -27,8 +27,12 @@ export interface SpoolLimits {
   maxCount: number;
 }
 
-/** Default limits: a week, 1000 entries. */
-export const DEFAULT_SPOOL_LIMITS: SpoolLimits = { maxAgeDays: 7, maxCount: 1000 };
+/**
+ * The limits of a flush given none (a job snapshot written before they were recorded): the
+ * config's defaults, `checkin.spool` in src/config/config.v1.schema.json, a week and 10,000
+ * entries. A smaller count here dropped check-ins the config promised to keep.
+ */
+export const DEFAULT_SPOOL_LIMITS: SpoolLimits = { maxAgeDays: 7, maxCount: 10_000 };
 
 /** Directory of the spool. */
 export function spoolDir(stateDir: string): string {

@@ -1,8 +1,9 @@
-import { mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flushSpool, listSpool, spoolStats, writeSpoolEntry } from '../../src/shim/spool.js';
 import type { SpoolEntry } from '../../src/shim/spool.js';
+import { DEFAULT_SPOOL_LIMITS } from '../../src/shim/spool-entry.js';
 import { MemoryStateStore } from '../../src/state/memory-store.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { FakeHttp } from '../fakes/FakeHttp.js';
@@ -223,5 +224,23 @@ describe('shim/spool', () => {
     expect(r.delivered).toBe(1);
     expect(readdirSync(spool).filter((f) => f.endsWith('.tmp'))).toEqual([young]);
     expect(log.lines.filter((l) => l.msg === 'Temp files of interrupted spool writes removed').map((l) => l.obj.count)).toEqual([1]);
+  });
+});
+
+describe('shim/spool defaults', () => {
+  it('a flush given no limits keeps what the config\'s defaults keep (checkin.spool in the config schema)', () => {
+    const schema = JSON.parse(readFileSync(new URL('../../src/config/config.v1.schema.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+    const found: Record<string, unknown> = {};
+    // The spool's properties, wherever the schema nests them.
+    const visit = (node: unknown): void => {
+      if (node === null || typeof node !== 'object') return;
+      const props = (node as { properties?: Record<string, { default?: unknown }> }).properties;
+      if (props?.maxAgeDays && props.maxCount) Object.assign(found, { maxAgeDays: props.maxAgeDays.default, maxCount: props.maxCount.default });
+      for (const v of Object.values(node)) visit(v);
+    };
+    visit(schema);
+
+    expect(found).toEqual({ maxAgeDays: 7, maxCount: 10_000 });
+    expect(DEFAULT_SPOOL_LIMITS).toEqual(found);
   });
 });
