@@ -90,7 +90,10 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
     const entries: Array<{ name: string; entry: SpoolEntry }> = [];
     const damaged: Array<{ jobId: string; runId: string }> = [];
     const kept: string[] = [];
-    for (const f of files) {
+    for (const [i, f] of files.entries()) {
+      // Entries are read synchronously: a daemon's event loop (health, webhooks, stop signals)
+      // gets a turn every READ_BATCH of them, also when an outage left thousands.
+      if (i > 0 && i % READ_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
       const entry = await readEntry(state, f);
       if (entry === 'gone') continue;
       if (entry === 'unreadable' || entry === 'damaged') {
@@ -184,6 +187,9 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
     await lock.lock.release();
   }
 }
+
+/** Spool entries read between two turns of the event loop. */
+const READ_BATCH = 256;
 
 /** Protocols an entry can have: any other (a newer version's) would be sent as a legacy check-in. */
 const PROTOCOLS: ReadonlySet<unknown> = new Set<CheckinProtocol>(['crontopus', 'healthchecks', 'crontopus-agent']);

@@ -50,6 +50,26 @@ describe('shim/spool', () => {
     expect(await state.spoolStats()).toEqual({ spooled: 0, dropped: 1 });
   });
 
+  it('gives the event loop a turn while it reads thousands of entries (a daemon still answers /healthz)', async () => {
+    const state = new MemoryStateStore();
+    for (let i = 0; i < 1000; i++) state.writeSpool(entry(`r${i}`, T0 - 5000 + i), true);
+    let reads = 0;
+    const readSpool = state.readSpool.bind(state);
+    state.readSpool = async (name) => {
+      reads++;
+      return readSpool(name);
+    };
+    let readsAtFirstTurn: number | undefined;
+    setImmediate(() => (readsAtFirstTurn = reads));
+
+    const r = await flushSpool({ stateDir: state.dir, state, http: new FakeHttp(), clock: new FakeClock(T0), log: memoryLog(), env, budgetMs: 5000 });
+
+    expect(r.delivered).toBe(1000);
+    expect(reads).toBe(1000);
+    expect(readsAtFirstTurn).toBeGreaterThan(0);
+    expect(readsAtFirstTurn).toBeLessThanOrEqual(256);
+  });
+
   it('stores entries 0600 without the secret', async () => {
     const dir = tempStateDir();
     const p = await writeSpoolEntry(dir, entry('r1', T0));
