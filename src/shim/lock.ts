@@ -130,7 +130,17 @@ export async function tryAcquireLock(path: string, holder: LockHolder, o: LockOp
   const step: Step = async (s) => o.onStep?.(s);
   for (let i = 0; i < ATTEMPTS; i++) {
     await step('create');
-    if (createLockFile(path, holder)) return { acquired: true, lock: heldLock(path, holder, step) };
+    let created: boolean;
+    try {
+      created = createLockFile(path, holder);
+    } catch (err) {
+      // The lock cannot be created (full disk, read-only, file size limit), but a live run's
+      // record still says the job runs: Forbid skips it rather than run the job twice.
+      const held = readRecord(path);
+      if (held !== 'gone' && !isStale(held, alive)) return { acquired: false, holder: held.holder };
+      throw err;
+    }
+    if (created) return { acquired: true, lock: heldLock(path, holder, step) };
     const current = readRecord(path);
     if (current === 'gone') continue;
     if (!isStale(current, alive)) return { acquired: false, holder: current.holder };

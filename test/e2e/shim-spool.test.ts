@@ -5,7 +5,7 @@
  * and a state dir that cannot be written does not stop the job.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -111,5 +111,30 @@ describe('e2e/shim spool', () => {
     expect(r.err).toContain('Cannot take the run lock');
     expect(readdirSync(join(dir, 'locks', 'acme'))).toEqual([]);
     expect(await listSpool(dir)).toEqual([]);
+  }, 60_000);
+
+  it.skipIf(process.platform === 'win32')('Forbid: a run that cannot write its lock (file size limit, as a full disk) while a live run holds it is skipped, not run twice', async () => {
+    const dir = tempStateDir();
+    const log = join(dir, 'runs.log');
+    const release = join(dir, 'release');
+    // Each run appends a line, then the first waits until told to finish: no timing involved.
+    const id = await install(dir, makeJob('job', { command: `echo run >> '${log}'; while [ ! -f '${release}' ]; do sleep 0.05; done`, concurrency: 'Forbid', checkin: { enabled: false, timeout: 3600 } }));
+    const first = exec(dir, id, 60_000);
+    while (!existsSync(log)) await new Promise((r) => setTimeout(r, 20));
+
+    const second = await new Promise<{ code: number | null; err: string }>((resolve, reject) => {
+      const child = spawn('/bin/sh', ['-c', 'ulimit -f 0 && exec "$@"', 'sh', process.execPath, LAUNCHER, 'exec', '--state-dir', dir, id], {
+        env: { PATH: process.env.PATH }, stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let err = '';
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, err }));
+    });
+    writeFileSync(release, '');
+    await first;
+
+    expect(second.err).toContain('Previous run still going; this run is skipped');
+    expect(readFileSync(log, 'utf8')).toBe('run\n');
   }, 60_000);
 });
