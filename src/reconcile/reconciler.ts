@@ -6,6 +6,7 @@ import { isCronsyncError } from '../errors.js';
 import { createFsStateStore } from '../state/fs-store.js';
 import type { StatusFile } from '../status/types.js';
 import { releaseStateDir, rememberStatus } from './lock.js';
+import { restampRunAsPolicy } from './policy.js';
 import { Reasons } from './reasons.js';
 import { STEPS } from './steps.js';
 import type { ReconcilerMemory } from './steps.js';
@@ -58,6 +59,12 @@ export function createReconciler(ports: ReconcilerPorts): Reconciler {
         mem.applied = undefined;
         mem.sources = undefined;
         deps.log.error({ err: { code: (err as { code?: string }).code, message: ctx.error.message }, reason: ctx.reason }, 'Sync failed');
+        // A narrowed run-as policy must not wait for a sync that applies (./policy.ts).
+        if (!ctx.dryRun && ctx.syncLock) {
+          await restampRunAsPolicy(deps, mem).catch((policyErr: unknown) => {
+            deps.log.error({ err: { message: (policyErr as Error).message } }, 'Cannot write scheduler.allowedUsers into the job snapshots');
+          });
+        }
       } finally {
         running = false;
       }
