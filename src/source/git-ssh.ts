@@ -215,7 +215,12 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
       env.GIT_SSH_COMMAND = sshCommand();
       // We pass OpenSSH options; this also skips git's probe of an unknown ssh program (`ssh -G`).
       env.GIT_SSH_VARIANT = 'ssh';
-      const sig = AbortSignal.any([signal, AbortSignal.timeout(timerMs(timeoutMs))]);
+      // The timeout signal gets a listener of its own: AbortSignal.any() holds its sources weakly,
+      // and on Node 20 a timeout signal nothing else holds is garbage-collected and never fires (a
+      // silent server then held the fetch past source.timeout, as long as ssh waited).
+      const timeout = AbortSignal.timeout(timerMs(timeoutMs));
+      timeout.addEventListener('abort', () => undefined, { once: true });
+      const sig = AbortSignal.any([signal, timeout]);
       const version = await git(['--version'], sig, env);
       if (version.code !== 0) throw fail('other', `the git binary (${gitBin}) does not run`);
       const refs = new Map<string, string>();

@@ -1,6 +1,8 @@
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SourceError } from '../../src/errors.js';
 import { createSource } from '../../src/source/index.js';
@@ -119,6 +121,27 @@ describe.skipIf(!gitAvailable)('e2e/git-ssh', () => {
     if (alive) process.kill(pid, 'SIGKILL');
     expect(alive).toBe(false);
    }, 30_000);
+
+  it('source.timeout fires also when the garbage collector runs meanwhile', async () => {
+    const silentSsh = path.join(dir, 'silent-ssh-gc');
+    writeFileSync(silentSsh, '#!/bin/sh\nfor a; do [ "$a" = -G ] && exit 0; done\nexec sleep 30\n');
+    chmodSync(silentSsh, 0o755);
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const source = createSource({ url: 'ssh://git@git.example.test/r.git', ssh: { knownHosts }, timeoutMs: 5000 }, { stateDir: path.join(dir, 'state-silent-gc'), sshProgram: silentSsh });
+
+    const fetching = source.fetch(never).catch((e: unknown) => e);
+    let done = false;
+    void fetching.then(() => (done = true));
+    while (!done) {
+      gc();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const err = (await fetching) as SourceError;
+
+    expect(err.kind).toBe('network');
+    expect(err.data.timeout).toBe(true);
+  }, 60_000);
 
   it('reports a missing git binary clearly', async () => {
     const source = createSource({ url: 'ssh://git@git.example.test/r.git', ssh: { knownHosts } }, { stateDir: dir, gitBinary: '/nonexistent/git' });
