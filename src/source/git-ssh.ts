@@ -205,6 +205,9 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
     if (/Permission denied|publickey/i.test(stderr)) return fail('auth', `authentication failed: ${text}`);
     if (/Could not resolve|Connection refused|timed out|Network is unreachable|Connection closed/i.test(stderr)) return fail('network', text);
     if (/not found|does not appear to be a git repository|couldn't find remote ref|not our ref/i.test(stderr)) return fail('not-found', text);
+    // The connection to the server failed (git says it could not read from the remote): a damaged
+    // clone is not the cause, and must not be wiped for it (see fetch).
+    if (/Could not read from remote repository|Connection reset|No route to host|Broken pipe|hung up unexpectedly|early EOF|unexpected disconnect/i.test(stderr)) return fail('network', text);
     return fail('other', text);
   }
 

@@ -72,6 +72,31 @@ describe.skipIf(!gitAvailable)('e2e/git-ssh', () => {
     expect(s2.files.map((f) => [f.path, f.content.toString()])).toEqual([['a.yaml', 'a: 1\n'], ['b.yaml', 'b: 1\n']]);
   });
 
+  it.each([
+    'kex_exchange_identification: read: Connection reset by peer',
+    'ssh: connect to host git.example.test port 22: No route to host',
+    'client_loop: send disconnect: Broken pipe',
+  ])('a connection lost after ls-remote (%s) is a network error and keeps the clone', async (message) => {
+    const repo = createRepo(dir, `flaky-${readdirSync(dir).length}`, { 'a.yaml': 'a: 1\n' });
+    const stateDir = mkdtempSync(path.join(dir, 'state-'));
+    const s1 = await createSource({ url: `ssh://git@git.example.test${repo.gitdir}`, ssh: { knownHosts } }, { stateDir, sshProgram: fakeSsh }).fetch(never);
+    const gitdir = path.join(stateDir, 'sources', s1.sourceId);
+    const objects = (d: string): string[] => (readdirSync(path.join(d, 'objects'), { recursive: true }) as string[]).sort();
+    const before = objects(gitdir);
+    repo.commit({ 'b.yaml': 'b: 1\n' });
+    // ls-remote gets through; the fetch that follows loses its connection.
+    const seen = path.join(stateDir, 'ssh-seen');
+    const flakySsh = path.join(stateDir, 'flaky-ssh');
+    writeFileSync(flakySsh, `#!/bin/sh\nfor a; do [ "$a" = -G ] && exit 0; done\nif [ -e '${seen}' ]; then echo '${message}' >&2; exit 255; fi\n: > '${seen}'\nfor last; do :; done\nexec sh -c "$last"\n`);
+    chmodSync(flakySsh, 0o755);
+
+    const err = (await createSource({ url: `ssh://git@git.example.test${repo.gitdir}`, ssh: { knownHosts } }, { stateDir, sshProgram: flakySsh }).fetch(never).catch((e: unknown) => e)) as SourceError;
+
+    expect(objects(gitdir)).toEqual(before);
+    expect(err).toBeInstanceOf(SourceError);
+    expect(err.kind).toBe('network');
+  });
+
   it('a branch moved to a tree is a not-found error naming the ref', async () => {
     const repo = createRepo(dir, 'to-tree', { 'a.yaml': 'a: 1\n' });
     const source = createSource({ url: `ssh://git@git.example.test${repo.gitdir}`, ssh: { knownHosts } }, { stateDir: mkdtempSync(path.join(dir, 'state-')), sshProgram: fakeSsh });
