@@ -76,15 +76,18 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
   const res: FlushResult = { delivered: 0, rejected: 0, dropped: 0, remaining: 0, busy: false };
   const state = o.state ?? createFsStateStore(o.stateDir);
   const files = await state.listSpool();
-  if (files.length === 0) return res;
   const now = o.clock.now();
+  if (files.length === 0) {
+    // Nothing to deliver, but a spool of temp files only is swept too. No lock: a sweep only
+    // removes what no writer has touched for an hour, and a file already gone is skipped.
+    await sweepTemps(state, now, o.log);
+    return res;
+  }
   const me = selfIdentity();
   const lock = await state.flushLock().tryAcquire({ ...me, runId: 'flush', startedAt: now.toISOString() });
   if (!lock.acquired) return { ...res, busy: true, remaining: files.length };
   try {
-    // Left by writers killed between write and rename; an hour is far beyond any live write.
-    const swept = await state.sweepSpool(new Date(now.getTime() - 3_600_000)).catch(() => 0);
-    if (swept) o.log.info({ count: swept }, 'Temp files of interrupted spool writes removed');
+    await sweepTemps(state, now, o.log);
     const limits = o.limits ?? DEFAULT_SPOOL_LIMITS;
     const maxAgeMs = limits.maxAgeDays * 86_400_000;
     const entries: Array<{ name: string; entry: SpoolEntry }> = [];
@@ -186,6 +189,12 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
   } finally {
     await lock.lock.release();
   }
+}
+
+/** Removes the temp files that writers killed between write and rename left; an hour is far beyond any live write. */
+async function sweepTemps(state: StateStore, now: Date, log: FlushOptions['log']): Promise<void> {
+  const swept = await state.sweepSpool(new Date(now.getTime() - 3_600_000)).catch(() => 0);
+  if (swept) log.info({ count: swept }, 'Temp files of interrupted spool writes removed');
 }
 
 /** Spool entries read between two turns of the event loop. */

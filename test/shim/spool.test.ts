@@ -245,6 +245,20 @@ describe('shim/spool', () => {
     expect(readdirSync(spool).filter((f) => f.endsWith('.tmp'))).toEqual([young]);
     expect(log.lines.filter((l) => l.msg === 'Temp files of interrupted spool writes removed').map((l) => l.obj.count)).toEqual([1]);
   });
+
+  it('sweeps old temp files also from a spool that holds no entry (the daemon flushes it every cycle)', async () => {
+    const dir = tempStateDir();
+    const spool = join(dir, 'spool');
+    mkdirSync(spool, { recursive: true });
+    const name = `.${String(T0 - 5000).padStart(14, '0')}-killed.json.0123456789ab.tmp`;
+    writeFileSync(join(spool, name), '{"version":1,"pay');
+    utimesSync(join(spool, name), (T0 - 2 * 3_600_000) / 1000, (T0 - 2 * 3_600_000) / 1000);
+
+    const r = await flushSpool({ stateDir: dir, http: new FakeHttp(), clock: new FakeClock(T0), log: memoryLog(), env, budgetMs: 5000 });
+
+    expect(r).toEqual({ delivered: 0, rejected: 0, dropped: 0, remaining: 0, busy: false });
+    expect(readdirSync(spool)).toEqual([]);
+  });
 });
 
 describe('shim/spool defaults', () => {
