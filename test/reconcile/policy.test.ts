@@ -34,7 +34,7 @@ describe('reconcile/policy', () => {
     const before = await state.readSnapshot('acme/backup');
     expect(before?.runtime.allowedUsers).toEqual(['nobody']);
 
-    source.failWith = new SourceError('connection refused');
+    source.failWith = new SourceError('network', 'cannot reach https://git.example/jobs.git: ECONNREFUSED');
     const narrowed = make([]);
     const r = await narrowed.reconcile();
 
@@ -51,7 +51,7 @@ describe('reconcile/policy', () => {
   it('writes nothing when the snapshots already carry the config\'s list, and nothing on a dry run', async () => {
     const { state, source, make } = setup();
     await make(['nobody']).reconcile();
-    source.failWith = new SourceError('connection refused');
+    source.failWith = new SourceError('network', 'cannot reach https://git.example/jobs.git: ECONNREFUSED');
     let snapshotWrites = 0;
     const writeSnapshots = state.writeSnapshots.bind(state);
     state.writeSnapshots = async (snaps) => {
