@@ -36,6 +36,8 @@ export interface GitHttpDeps {
   compactAfter?: number;
   /** Told how many files match once the source has listed them, before it reads them (git sources). */
   onListed?: (files: number) => void;
+  /** Leave the clones of other source ids in place (SourceDeps.keepOtherClones). */
+  keepOtherClones?: boolean;
 }
 
 /**
@@ -112,7 +114,7 @@ export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): So
       }
     }
     s.writeRecord({ commit, sourceId: id, ref, fetchedAt });
-    removeOtherClones(path.dirname(gitdir), id);
+    if (!deps.keepOtherClones) removeOtherClones(path.dirname(gitdir), id);
     if (s.packCount > compactAfter) {
       s.compact(reachable(read, commit).map((oid): [string, GitObject] => {
         const obj = read(oid);

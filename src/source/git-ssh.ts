@@ -40,6 +40,8 @@ export interface GitSshDeps {
   platform?: Platform;
   /** Told how many files match once the source has listed them, before it reads them (git sources). */
   onListed?: (files: number) => void;
+  /** Leave the clones of other source ids in place (SourceDeps.keepOtherClones). */
+  keepOtherClones?: boolean;
 }
 
 interface RunResult {
@@ -291,7 +293,7 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
     const packs = readdirSync(path.join(gitdir, 'objects', 'pack')).filter((f) => f.endsWith('.pack')).length;
     if (packs > (deps.compactAfter ?? 8)) await ok([...g, 'gc', '--prune=now', '--quiet'], sig, env);
     const commitObject = await ok([...g, 'cat-file', 'commit', commit], sig, env);
-    removeOtherClones(path.dirname(gitdir), id);
+    if (!deps.keepOtherClones) removeOtherClones(path.dirname(gitdir), id);
     return { sourceId: id, url, ref, commit, commitObject, fetchedAt, files, changes: diffFiles(previous ? fileOids(previous.files) : null, files), unchanged: false };
   }
 

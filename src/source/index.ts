@@ -37,6 +37,11 @@ export interface SourceDeps {
   debounceMs?: number;
   /** Told how many files match once the source has listed them, before it reads them (git sources). */
   onListed?: (files: number) => void;
+  /**
+   * Leave the clones of other source ids in place (git sources) [false]: a fetch made without
+   * the state dir's sync lock (`lint --config`) must not remove a clone a sync is writing.
+   */
+  keepOtherClones?: boolean;
 }
 
 /** The kind of source a URL names. */

@@ -53,7 +53,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const { nullLogger } = await import('../../log.js');
     try {
       const cfg = loadConfig({ file: values.config, env: io.env, cwd: io.cwd });
-      const source = await createConfiguredSource(cfg, nullLogger, io.cwd);
+      // Without the sync lock: the clones of other source ids may be in use by a sync.
+      const source = await createConfiguredSource(cfg, nullLogger, io.cwd, { keepOtherClones: true });
       inputs = (await source.fetch(new AbortController().signal)).files;
     } catch (err) {
       // A config that cannot be used or a source that cannot be read is a usage or I/O error
