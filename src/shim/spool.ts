@@ -83,6 +83,12 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
     await sweepTemps(state, now, o.log);
     return res;
   }
+  const problem = await state.spoolProblem().catch((err: unknown) => `cannot check it: ${(err as Error).message}`);
+  if (problem !== null) {
+    // Its entries could send this agent's secrets wherever whoever wrote them wants.
+    o.log.error({ problem }, 'Spool not flushed: its directory is not this agent\'s alone');
+    return { ...res, remaining: files.length };
+  }
   const me = selfIdentity();
   const lock = await state.flushLock().tryAcquire({ ...me, runId: 'flush', startedAt: now.toISOString() });
   if (!lock.acquired) return { ...res, busy: true, remaining: files.length };

@@ -4,7 +4,7 @@
  * durably (node:fs/promises through src/system/files.ts) or reads the status file is imported
  * on first use, which `exec` never makes.
  */
-import { closeSync, lstatSync, openSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, openSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ioError, IoError, UsageError } from '../errors.js';
 import type { JobId } from '../manifest/types.js';
@@ -292,6 +292,24 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
         if (st?.isFile() && st.mtimeMs < before.getTime() && removeFileSync(file)) swept++;
       }
       return swept;
+    },
+    async spoolProblem() {
+      const getuid = process.getuid;
+      if (platform.kind === 'win32' || getuid === undefined) return null;
+      const spool = spoolDir(dir);
+      const st = lstatSync(spool, { throwIfNoEntry: false });
+      if (st === undefined) return null;
+      if (!st.isDirectory()) return `${spool} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}`;
+      const uid = getuid();
+      if (st.uid !== uid) return `${spool} is owned by uid ${st.uid}, not by this agent (uid ${uid})`;
+      if ((st.mode & 0o022) !== 0) {
+        try {
+          chmodSync(spool, 0o700);
+        } catch (err) {
+          return `${spool} is writable by others (mode ${(st.mode & 0o777).toString(8)}) and cannot be made private: ${(err as Error).message}`;
+        }
+      }
+      return null;
     },
     async recordDropped(records) {
       if (records.length === 0) return;

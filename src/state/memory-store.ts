@@ -200,6 +200,11 @@ export class MemoryStateStore implements StateStore {
     return 0;
   }
 
+  /** No other account reaches memory. */
+  async spoolProblem(): Promise<string | null> {
+    return null;
+  }
+
   async recordDropped(records: Parameters<StateStore['recordDropped']>[0]): Promise<void> {
     if (records.length === 0) return;
     this.put(DROPPED_FILE, `${this.text(DROPPED_FILE) ?? ''}${dropLines(records)}`, STATE_MODES.public);

@@ -127,6 +127,13 @@ export interface StateStore {
    * last modified before `before`; returns how many. @throws {IoError}
    */
   sweepSpool(before: Date): Promise<number>;
+  /**
+   * Why the spool must not be flushed, or null. A spooled entry names the URL it goes to and the
+   * secret it is sent with (`${VAR}`, secrets file): an entry planted by another account would
+   * have the agent send it a secret. So the spool directory must be the agent's own and writable
+   * by no one else (POSIX); a directory of the agent's with looser modes is set to 0700 first.
+   */
+  spoolProblem(): Promise<string | null>;
   /** Appends records of dropped check-ins. @throws {IoError} */
   recordDropped(records: readonly DropRecord[]): Promise<void>;
   /** Counts for the status file: spooled entries, and dropped ones ever recorded. */

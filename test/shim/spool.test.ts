@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flushSpool, listSpool, spoolStats, writeSpoolEntry } from '../../src/shim/spool.js';
@@ -258,6 +258,50 @@ describe('shim/spool', () => {
 
     expect(r).toEqual({ delivered: 0, rejected: 0, dropped: 0, remaining: 0, busy: false });
     expect(readdirSync(spool)).toEqual([]);
+  });
+});
+
+describe.skipIf(process.platform === 'win32')('shim/spool directory', () => {
+  const env = { CHECKIN_SECRET: 'tok' };
+
+  it('makes a spool directory of its own with loose modes private, then flushes it', async () => {
+    const dir = tempStateDir();
+    await writeSpoolEntry(dir, entry('r1', T0 - 1000));
+    chmodSync(join(dir, 'spool'), 0o777);
+    const http = new FakeHttp();
+
+    const r = await flushSpool({ stateDir: dir, http, clock: new FakeClock(T0), log: memoryLog(), env, budgetMs: 5000 });
+
+    expect(r.delivered).toBe(1);
+    expect(statSync(join(dir, 'spool')).mode & 0o777).toBe(0o700);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('never flushes a spool directory another account owns or can write: its entries choose where the secret goes', async () => {
+    const dir = tempStateDir();
+    await writeSpoolEntry(dir, entry('planted', T0 - 1000, { url: 'http://127.0.0.1:9/steal', secretRef: '${CHECKIN_SECRET}' }));
+    chownSync(join(dir, 'spool'), 65534, 65534);
+    const http = new FakeHttp();
+    const log = memoryLog();
+
+    const r = await flushSpool({ stateDir: dir, http, clock: new FakeClock(T0), log, env, budgetMs: 5000 });
+
+    expect(r).toEqual({ delivered: 0, rejected: 0, dropped: 0, remaining: 1, busy: false });
+    expect(http.requests).toEqual([]);
+    expect(log.lines.find((l) => l.msg === 'Spool not flushed: its directory is not this agent\'s alone')?.obj.problem).toBe(`${join(dir, 'spool')} is owned by uid 65534, not by this agent (uid 0)`);
+    expect(JSON.stringify(log.lines)).not.toContain('tok');
+  });
+
+  it('never flushes a spool that is a symbolic link', async () => {
+    const dir = tempStateDir();
+    const elsewhere = tempStateDir();
+    await writeSpoolEntry(elsewhere, entry('r1', T0 - 1000));
+    symlinkSync(join(elsewhere, 'spool'), join(dir, 'spool'));
+    const http = new FakeHttp();
+
+    const r = await flushSpool({ stateDir: dir, http, clock: new FakeClock(T0), log: memoryLog(), env, budgetMs: 5000 });
+
+    expect(r.remaining).toBe(1);
+    expect(http.requests).toEqual([]);
   });
 });
 
