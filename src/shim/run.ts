@@ -198,8 +198,20 @@ export async function runExec(options: ExecOptions): Promise<number> {
     const running = snapshot.runtime.checkin.start ? sendRunning(ctx, base, Math.min(o.checkinBudgetMs ?? 10_000, 10_000)).catch(() => undefined) : undefined;
     let exec: Execution;
     try {
+      // Once a child has exited, its pid leaves the lock record: during a retry's backoff or
+      // between steps it may belong to another process, which a Replace would otherwise end
+      // (on Windows, taskkill /T /F of the pid alone).
+      const runner: Runner = {
+        run: async (cmd, opts) => {
+          try {
+            return await o.runner.run(cmd, opts);
+          } finally {
+            await admission.lock?.update({ ...me }).catch(() => undefined);
+          }
+        },
+      };
       exec = await execute(job, childEnv, {
-        runner: o.runner, clock: o.clock, log, stdout: o.stdout, stderr: o.stderr, signal: controller.signal, random: o.random, killGraceMs: grace, runAs,
+        runner, clock: o.clock, log, stdout: o.stdout, stderr: o.stderr, signal: controller.signal, random: o.random, killGraceMs: grace, runAs,
         onChild: (pid) => {
           void admission.lock?.update({ ...me, childPid: pid }).catch(() => undefined);
           // While the job runs, the CPU is free to load what the check-in needs.

@@ -7,11 +7,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { admit } from '../../src/shim/concurrency.js';
+import { runExec } from '../../src/shim/run.js';
+import type { LockHolder } from '../../src/shim/lock.js';
+import type { Runner } from '../../src/system/runner.js';
 import { createFsStateStore } from '../../src/state/fs-store.js';
 import { processStartTime } from '../../src/shim/lock.js';
 import { killTree } from '../../src/system/runner.js';
 import { FakeClock } from '../fakes/FakeClock.js';
-import { memoryLog, tempStateDir } from './fixtures.js';
+import { FakeHttp } from '../fakes/FakeHttp.js';
+import { install, makeJob, memoryLog, tempStateDir } from './fixtures.js';
 
 const started: Array<ReturnType<typeof spawn>> = [];
 afterEach(() => {
@@ -61,5 +65,28 @@ describe('shim/concurrency', () => {
 
     expect(sent.filter(([pid]) => pid === daemon)).toEqual([]);
     expect(sent[0]).toEqual([job, 'SIGTERM', true]);
+  });
+
+  it('a daemon run\'s lock record drops the child pid once the child exits: during a retry\'s backoff a Replace cannot end the process that reused it', async () => {
+    const dir = tempStateDir();
+    const id = await install(dir, makeJob('job', { checkin: { enabled: false, timeout: 60 }, retry: { enabled: true, attempts: 1, backoff: 'fixed', delay: '10s', maxDelay: '5m' } }));
+    const lock = createFsStateStore(dir).jobLock(id);
+    const seen: Array<LockHolder | null> = [];
+    let attempt = 0;
+    const runner: Runner = {
+      async run(_cmd, opts) {
+        // Attempt 2 looks at the record left by attempt 1, whose child (pid 8000008) has exited.
+        if (attempt++ > 0) seen.push(await lock.holder());
+        opts?.onSpawn?.(8000008);
+        return { exitCode: attempt === 1 ? 1 : 0, signal: null, stdout: '', stderr: '', timedOut: false, cancelled: false };
+      },
+    };
+
+    const code = await runExec({ jobId: id, stateDir: dir, inProcess: true, clock: new FakeClock(), http: new FakeHttp(), log: memoryLog(), env: {}, stdout: { write: () => true }, stderr: { write: () => true }, runner });
+
+    expect(code).toBe(0);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.childPid).toBeUndefined();
+    expect(seen[0]?.inProcess).toBe(true);
   });
 });
