@@ -45,6 +45,7 @@ export interface AgentConfig {
   daemon: {
     startDelay: string;
     maxBackoff: string;
+    syncTimeout: string;
     health?: { listen?: string };
     webhooks?: { listen?: string; secretFile?: string; secretEnv?: string };
   };

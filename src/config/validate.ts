@@ -59,6 +59,7 @@ export function validateConfig(doc: RawDocument, data: Record<string, unknown>, 
   const durations: [string[], string | undefined, number][] = [
     [['source', 'interval'], cfg.source.interval, 1000], [['source', 'timeout'], cfg.source.timeout, 1000],
     [['daemon', 'maxBackoff'], cfg.daemon.maxBackoff, 1000], [['daemon', 'startDelay'], cfg.daemon.startDelay, 0],
+    [['daemon', 'syncTimeout'], cfg.daemon.syncTimeout, 1000],
   ];
   for (const [path, text, min] of durations) {
     if (text === undefined) continue;

@@ -184,7 +184,8 @@ export function createDaemonLoop(opts: DaemonLoopOptions): DaemonLoop {
       clock.sleep(timeoutMs, timeout.signal).then(
         () => {
           log.warn({ timeoutMs }, 'Sync timed out, aborting it');
-          ctrl.abort(new Error('sync timed out'));
+          // Named as AbortSignal.timeout() names its reason: the sync reports a timeout, not a stop.
+          ctrl.abort(Object.assign(new Error(`sync timed out after ${Math.round(timeoutMs / 1000)} s`), { name: 'TimeoutError' }));
         },
         () => undefined,
       );

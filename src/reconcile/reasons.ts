@@ -11,6 +11,8 @@ export const Reasons = {
   /** Another sync held the state dir for longer than a sync waits (src/reconcile/lock.ts). */
   StateDirBusy: 'StateDirBusy',
   Cancelled: 'Cancelled',
+  /** The daemon aborted a sync that ran longer than `daemon.syncTimeout`. */
+  SyncTimedOut: 'SyncTimedOut',
   Internal: 'Internal',
 } as const;
 

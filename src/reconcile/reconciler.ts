@@ -45,16 +45,18 @@ export function createReconciler(ports: ReconcilerPorts): Reconciler {
       const ctx: SyncContext = { startedAt: deps.clock.now(), force: opts.force ?? false, dryRun: opts.dryRun ?? false, signal: opts.signal ?? new AbortController().signal, elsewhere: mem.elsewhere };
       try {
         for (const step of STEPS) {
-          if (ctx.signal.aborted) {
-            ctx.reason = Reasons.Cancelled;
-            throw new Error('sync cancelled');
-          }
+          if (ctx.signal.aborted) throw abortedError(ctx);
           await step(ctx, deps, mem);
         }
         if (!ctx.dryRun && ctx.snapshot) mem.snapshot = ctx.snapshot;
       } catch (err) {
         ctx.error = err instanceof Error ? err : new Error(String(err));
-        if (!isCronsyncError(err) && ctx.reason !== Reasons.Cancelled) ctx.reason ??= Reasons.Internal;
+        if (timedOut(ctx) && ctx.reason !== Reasons.SyncTimedOut) {
+          // A step stopped by the timeout's abort: its own words follow the timeout's.
+          ctx.reason = Reasons.SyncTimedOut;
+          ctx.error = new Error(`${timeoutMessage(ctx)}: ${ctx.error.message}`, { cause: err });
+        }
+        if (!isCronsyncError(err) && ctx.reason !== Reasons.Cancelled && ctx.reason !== Reasons.SyncTimedOut) ctx.reason ??= Reasons.Internal;
         // A failed apply may have left the scheduler half-written: re-read everything next time.
         mem.applied = undefined;
         mem.sources = undefined;
@@ -80,4 +82,25 @@ export function createReconciler(ports: ReconcilerPorts): Reconciler {
       return { result: syncResult(ctx), context: ctx, changes, status };
     },
   };
+}
+
+/** True when the sync's signal was aborted by the daemon's `daemon.syncTimeout` (a TimeoutError reason). */
+function timedOut(ctx: SyncContext): boolean {
+  const why: unknown = ctx.signal.aborted ? ctx.signal.reason : undefined;
+  return why instanceof Error && why.name === 'TimeoutError';
+}
+
+/** "sync timed out after 600 s (daemon.syncTimeout)". */
+function timeoutMessage(ctx: SyncContext): string {
+  return `${(ctx.signal.reason as Error).message} (daemon.syncTimeout)`;
+}
+
+/** The error of a sync stopped between steps: timed out, or cancelled (a stop). Sets the reason. */
+function abortedError(ctx: SyncContext): Error {
+  if (timedOut(ctx)) {
+    ctx.reason = Reasons.SyncTimedOut;
+    return new Error(timeoutMessage(ctx));
+  }
+  ctx.reason = Reasons.Cancelled;
+  return new Error('sync cancelled');
 }

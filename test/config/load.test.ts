@@ -215,6 +215,14 @@ describe('config/load', () => {
     expect(loadConfig({ file: file(`${minimal}daemon: { maxBackoff: 1s }\n`), env: {} }).daemon.maxBackoff).toBe('1s');
   });
 
+  it('daemon.syncTimeout defaults to 10m, is read from the file or CRONSYNC_DAEMON_SYNC_TIMEOUT, and is 1s to 576h', () => {
+    expect(loadConfig({ file: file(minimal), env: {} }).daemon.syncTimeout).toBe('10m');
+    expect(loadConfig({ file: file(`${minimal}daemon: { syncTimeout: 2h }\n`), env: {} }).daemon.syncTimeout).toBe('2h');
+    expect(loadConfig({ file: file(minimal), env: { CRONSYNC_DAEMON_SYNC_TIMEOUT: '90s' } }).daemon.syncTimeout).toBe('90s');
+    expect(thrown(() => loadConfig({ file: file(`${minimal}daemon: { syncTimeout: 0s }\n`), env: {} })).message).toMatch(/config\.yaml:5:\d+: daemon\.syncTimeout must be at least 1s \(got "0s"\)/);
+    expect(thrown(() => loadConfig({ file: file(`${minimal}daemon: { syncTimeout: 577h }\n`), env: {} })).message).toMatch(/daemon\.syncTimeout must be at most 576h/);
+  });
+
   it('reports a source.maxFetchSize too large to count at its line, and accepts a size', () => {
     const err = thrown(() => loadConfig({ file: file(`${minimal}  maxFetchSize: 99999999999999GiB\n`), env: {} }));
     expect(err.message).toMatch(/config\.yaml:5:17: source\.maxFetchSize must be a size such as 512MiB/);

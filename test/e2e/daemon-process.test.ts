@@ -8,6 +8,8 @@
  */
 import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -76,7 +78,7 @@ function tempEnv(): Env {
   return { dir, stateDir: join(dir, 'state'), cronDir, config: join(dir, 'config.yaml'), cronFile: join(cronDir, 'cronsync') };
 }
 
-function writeConfig(env: Env, o: { url: string; labels?: string; interval?: string; webhooks?: boolean; exclude?: string; checkinUrl?: string }): void {
+function writeConfig(env: Env, o: { url: string; labels?: string; interval?: string; webhooks?: boolean; exclude?: string; checkinUrl?: string; syncTimeout?: string }): void {
   writeFileSync(env.config, [
     'agent:',
     '  name: proc-host',
@@ -95,6 +97,7 @@ function writeConfig(env: Env, o: { url: string; labels?: string; interval?: str
     ...(o.checkinUrl ? [`checkin: { url: ${JSON.stringify(o.checkinUrl)} }`] : []),
     'daemon:',
     '  maxBackoff: 2s',
+    ...(o.syncTimeout ? [`  syncTimeout: ${o.syncTimeout}`] : []),
     '  health: { listen: "127.0.0.1:0" }',
     ...(o.webhooks ? ['  webhooks: { listen: "127.0.0.1:0", secretEnv: E2E_HOOK_SECRET }'] : []),
     'log: { level: info }',
@@ -242,6 +245,29 @@ describe.skipIf(!gitAvailable)('e2e daemon process', () => {
     expect(Date.parse(recovered.daemon?.nextAttemptAt ?? '') - Date.parse(recovered.lastAttempt.finishedAt)).toBeLessThanOrEqual(INTERVAL_MS * 1.1 + 500);
     expect(recovered.lastAttempt.reason ?? null).toBeNull();
   }, 90_000);
+
+  it('daemon.syncTimeout aborts a sync stuck on a server that accepts and never answers, before source.timeout, and the loop goes on', async () => {
+    const env = tempEnv();
+    const sockets = new Set<Socket>();
+    const silent = createServer((sock) => void sockets.add(sock));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => {
+      for (const sock of sockets) sock.destroy();
+      silent.close();
+    });
+    // source.timeout is 10s (writeConfig); the sync's own bound is 1s.
+    writeConfig(env, { url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/silent.git`, syncTimeout: '1s' });
+    const child = startDaemon(env);
+
+    const timedOut = await waitFor('two syncs to time out', () => {
+      const s = status(env);
+      return s?.lastAttempt.reason === 'SyncTimedOut' && (s.daemon?.consecutiveFailures ?? 0) >= 2 ? s : undefined;
+    }, 9_000);
+
+    expect(timedOut.lastAttempt.error).toMatch(/^sync timed out after 1 s \(daemon\.syncTimeout\)/);
+    expect(child.alive()).toBe(true);
+    expect(child.logs().filter((l) => l.msg === 'Sync timed out, aborting it').length).toBeGreaterThanOrEqual(2);
+  }, 30_000);
 
   it('SIGHUP: a broken config is refused and the old one keeps syncing; a valid changed config takes effect', async () => {
     const env = tempEnv();

@@ -9,7 +9,7 @@ export function agentConfig(stateDir: string, over: Partial<AgentConfig> = {}): 
     scheduler: { kind: 'cron.d', cronDir: '/etc/cron.d', unitDir: '/etc/systemd/system', taskFolder: '\\cronsync' },
     checkin: { protocol: 'crontopus', start: false, spool: { maxAgeDays: 7, maxCount: 100 } },
     stateDir, prune: true, allowMassRemoval: false,
-    daemon: { startDelay: '0s', maxBackoff: '10m' }, log: { level: 'info' },
+    daemon: { startDelay: '0s', maxBackoff: '10m', syncTimeout: '10m' }, log: { level: 'info' },
     ...over,
   };
 }

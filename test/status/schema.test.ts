@@ -25,7 +25,7 @@ describe('status/status.v1.schema.json', () => {
       source: { url: 'https://user:pw@git.example/jobs.git', paths: [], exclude: [], interval: '60s', timeout: '60s' },
       scheduler: { kind: 'embedded', cronDir: '/x', unitDir: '/x', taskFolder: '\\x' },
       checkin: { protocol: 'crontopus', start: false, spool: { maxAgeDays: 7, maxCount: 10 } },
-      stateDir, prune: true, allowMassRemoval: false, daemon: { startDelay: '0s', maxBackoff: '1m' }, log: { level: 'info' },
+      stateDir, prune: true, allowMassRemoval: false, daemon: { startDelay: '0s', maxBackoff: '1m', syncTimeout: '10m' }, log: { level: 'info' },
     } as AgentConfig;
     const rec = createReconciler({ config, source, adapter: new MemoryScheduler('src1'), scheduler: { kind: 'embedded', reason: 'test' }, clock: new FakeClock(), log: nullLogger });
 

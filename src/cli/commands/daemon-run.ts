@@ -137,6 +137,9 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
   const timing = (c: AgentConfig) => ({
     intervalMs: durationMs(c.source.interval) ?? 60_000,
     backoff: { baseMs: 5_000, maxMs: durationMs(c.daemon.maxBackoff) ?? 600_000 },
+    // A sync stuck where no bound of its own reaches (a fetch, a scheduler tool and the state
+    // dir each have one) is aborted, and the loop goes on.
+    syncTimeoutMs: durationMs(c.daemon.syncTimeout) ?? 600_000,
   });
   const webhookCfg = cfg.daemon.webhooks;
   const daemon = await runDaemon({
