@@ -140,6 +140,11 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
     // Check-in URLs that failed in this flush: their later entries wait for the next flush, and
     // entries for other URLs (a job's own server, a URL changed since) are still delivered.
     const down = new Set<string>();
+    // URLs that answered in this flush. One not heard from yet gets only its share of the time
+    // left (split among the URLs not heard from), so that one that hangs until its request times
+    // out cannot take every flush's whole budget, and with it the others' entries, for good.
+    const reached = new Set<string>();
+    const urls = new Set(queue.map((q) => q.entry.url));
     for (let i = 0; i < queue.length; i++) {
       const { name, entry } = queue[i] as { name: string; entry: SpoolEntry };
       const left = o.budgetMs - (o.clock.now().getTime() - start);
@@ -162,12 +167,19 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
         res.remaining++;
         continue;
       }
-      const r = await deliver(buildRequest(entry, secret, o.requestTimeoutMs ?? 10_000, identity?.endpointId), {
-        http: o.http, clock: o.clock, log: o.log, budgetMs: left, policy: o.policy, random: o.random, signal: o.signal, secret,
+      let unheard = 0;
+      for (const u of urls) if (!reached.has(u) && !down.has(u)) unheard++;
+      // Alone, a URL keeps the whole budget and the usual request timeout, as slow as its server is.
+      const split = !reached.has(entry.url) && unheard > 1;
+      const share = split ? Math.max(1, Math.floor(left / unheard)) : left;
+      const requestTimeoutMs = split ? Math.min(o.requestTimeoutMs ?? 10_000, share) : (o.requestTimeoutMs ?? 10_000);
+      const r = await deliver(buildRequest(entry, secret, requestTimeoutMs, identity?.endpointId), {
+        http: o.http, clock: o.clock, log: o.log, budgetMs: share, policy: o.policy, random: o.random, signal: o.signal, secret,
         fields: { jobId: entry.jobId, runId: entry.payload.run_id }, deferStatuses: agent ? [401] : undefined,
       });
       if (agent && r.statusCode === 401) res.refused = true;
       if (r.outcome === 'delivered' || r.outcome === 'rejected') {
+        reached.add(entry.url);
         try {
           state.removeSpool(name);
         } catch (err) {

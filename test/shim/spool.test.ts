@@ -7,6 +7,8 @@ import { DEFAULT_SPOOL_LIMITS } from '../../src/shim/spool-entry.js';
 import { MemoryStateStore } from '../../src/state/memory-store.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { FakeHttp } from '../fakes/FakeHttp.js';
+import { HttpTransportError } from '../../src/system/http.js';
+import type { HttpClient } from '../../src/system/http.js';
 import { install, makeJob, memoryLog, tempStateDir } from './fixtures.js';
 
 const T0 = Date.UTC(2026, 10, 23, 10, 0, 0);
@@ -163,6 +165,45 @@ describe('shim/spool', () => {
     expect(r).toEqual({ delivered: 2, rejected: 0, dropped: 0, remaining: 3, busy: false });
     expect(http.bodies().map((b) => b.run_id)).toEqual(['old1', 'bad', 'new1', 'new2']);
     expect((await listSpool(dir)).map((f) => f.slice(15))).toEqual(['old1.json', 'bad.json', 'old2.json']);
+  });
+
+  it('a URL that hangs until its request times out takes only its share of the budget: the other URL\'s entries are still delivered', async () => {
+    const dir = tempStateDir();
+    const hanging = 'http://127.0.0.1:9/hangs';
+    await writeSpoolEntry(dir, entry('stuck1', T0 - 5000, { url: hanging }));
+    await writeSpoolEntry(dir, entry('stuck2', T0 - 4000, { url: hanging }));
+    await writeSpoolEntry(dir, entry('ok1', T0 - 3000));
+    await writeSpoolEntry(dir, entry('ok2', T0 - 2000));
+    const clock = new FakeClock(T0);
+    const timeouts: Array<[string, number | undefined]> = [];
+    // The hanging server answers nothing: the request runs its whole timeout, then fails.
+    const http: HttpClient = {
+      async request(req) {
+        timeouts.push([req.url, req.timeoutMs]);
+        if (req.url === hanging) {
+          clock.advance(req.timeoutMs ?? 0);
+          throw new HttpTransportError('ETIMEDOUT', 'timed out');
+        }
+        return { statusCode: 200, headers: {}, body: '' };
+      },
+    };
+
+    const r = await flushSpool({ stateDir: dir, http, clock, log: memoryLog(), env, budgetMs: 10_000, requestTimeoutMs: 10_000 });
+
+    expect(r).toEqual({ delivered: 2, rejected: 0, dropped: 0, remaining: 2, busy: false });
+    expect(timeouts).toEqual([[hanging, 5_000], ['http://127.0.0.1:9/api/checkins', 10_000], ['http://127.0.0.1:9/api/checkins', 10_000]]);
+    expect((await listSpool(dir)).map((f) => f.slice(15))).toEqual(['stuck1.json', 'stuck2.json']);
+  });
+
+  it('a URL alone keeps the whole budget and the usual request timeout, however slow its server', async () => {
+    const dir = tempStateDir();
+    await writeSpoolEntry(dir, entry('r1', T0 - 2000));
+    const seen: Array<number | undefined> = [];
+    const http: HttpClient = { request: async (req) => (seen.push(req.timeoutMs), { statusCode: 200, headers: {}, body: '' }) };
+
+    await flushSpool({ stateDir: dir, http, clock: new FakeClock(T0), log: memoryLog(), env, budgetMs: 3_000, requestTimeoutMs: 10_000 });
+
+    expect(seen).toEqual([10_000]);
   });
 
   it('entries over the limits whose drop cannot be recorded stay spooled, and the others are still delivered', async () => {
