@@ -91,6 +91,21 @@ export interface ExecOptions {
 
 const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
+/**
+ * Errors after which a live run's lock may have gone unseen (its record could not be opened
+ * either): out of descriptors or memory, an I/O error, an interrupted call. Unlike a state dir that
+ * cannot hold a new file (full, over quota, read-only, a file where a directory should be), they
+ * are no leave to run the job unguarded.
+ */
+const MAY_HIDE_A_LOCK: ReadonlySet<string | undefined> = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'EIO', 'EAGAIN', 'EINTR', 'EBUSY']);
+
+/** The errno code of `err` or of the error it wraps (an IoError's cause). */
+function errnoOf(err: unknown): string | undefined {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
+  const code = typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code) ? e.code : e?.cause?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 /** Runs a job per SPEC §6 and returns the exit code of `cronsync exec`. */
 export async function runExec(options: ExecOptions): Promise<number> {
   const o: ExecOptions & { state: StateStore } = { ...options, state: options.state ?? createFsStateStore(options.stateDir, { platform: options.platform }) };
@@ -169,7 +184,10 @@ export async function runExec(options: ExecOptions): Promise<number> {
   try {
     admission = await admit(job.spec.concurrency ?? 'Forbid', runLock, me, { clock: o.clock, log, graceMs: grace, platform: o.platform });
   } catch (err) {
-    // As with the minute's marker: a state dir that cannot hold the lock (read-only, full) does not stop the job.
+    // As with the minute's marker: a state dir that cannot hold the lock (read-only, full) does
+    // not stop the job. Any other failure (out of descriptors, an I/O error) may also have hidden
+    // a live run's lock from us: it is not taken as leave to run the job a second time.
+    if (MAY_HIDE_A_LOCK.has(errnoOf(err))) throw err;
     log.warn({ ...fields, err }, 'Cannot take the run lock; running without the concurrency guard');
     admission = { run: true, lock: null };
   }

@@ -113,6 +113,26 @@ describe('shim/run on a StateStore', () => {
     expect(await state.jobLock('acme/job').holder()).toBeNull();
   });
 
+  it.each([
+    ['EMFILE', 'runs nothing: a live run\'s lock may have gone unseen', 0],
+    ['ENOSPC', 'runs the job unguarded: no lock could have been written there either', 1],
+  ])('a run lock that cannot be taken for %s %s', async (code, _what, runs) => {
+    const state = new MemoryStateStore();
+    await state.writeSnapshots([makeSnapshot(makeJob('job', { checkin: { enabled: false, timeout: 60 } }))]);
+    const jobLock = state.jobLock.bind(state);
+    state.jobLock = (id) => ({ ...jobLock(id), tryAcquire: async () => { throw Object.assign(new Error(`${code}: cannot open the lock`), { code }); } });
+    const runner = new FakeRunner(() => ({}));
+
+    const run = runExec({
+      jobId: 'acme/job', stateDir: state.dir, state, clock: new FakeClock(), http: new FakeHttp(), log: memoryLog(),
+      env: {}, stdout: { write: () => true }, stderr: { write: () => true }, runner,
+    });
+
+    if (runs === 0) await expect(run).rejects.toThrow(`${code}: cannot open the lock`);
+    else expect(await run).toBe(0);
+    expect(runner.calls).toHaveLength(runs);
+  });
+
   it('names a job that is not installed with the state dir escaped: no raw control character reaches the terminal', async () => {
     const dir = `${tempStateDir()}/\u001b]0;pwned\u0007\u001b[31m`;
     let err = '';
