@@ -33,22 +33,47 @@ say() { echo "install.sh: $*"; }
 case "$NODE" in /*) ;; *) die "NODE must be an absolute path: $NODE" ;; esac
 if [ -z "$DESTDIR" ] && [ "$(id -u)" -ne 0 ]; then die "run as root (or set DESTDIR to stage)"; fi
 
-# 1. The package: replaced as a whole, so no file of an older version lingers.
-say "installing package into $DESTDIR$LIBDIR"
-mkdir -p "$DESTDIR$PREFIX/lib" "$DESTDIR$BINDIR"
-rm -rf "$DESTDIR$LIBDIR.new"
-mkdir -p "$DESTDIR$LIBDIR.new"
+# 1. The package: each install gets a directory of its own in $LIBDIR.versions, and $LIBDIR is
+# a symlink to the current one, switched by one rename(2). Node resolves the link once, when a
+# run starts, so a job fired during an upgrade runs wholly the old or wholly the new version,
+# and never finds no package. No file of an older version lingers in the new one.
+VERSIONS="$LIBDIR.versions"
+version=$(sed -n 's/.*"version" *: *"\([^"]*\)".*/\1/p' "$SRC/package.json" | head -n 1)
+case $version in ''|*[!A-Za-z0-9._+-]*) version=unknown ;; esac
+stamp=$(date -u +%Y%m%dT%H%M%SZ)-$$
+id="$version-$stamp"
+say "installing package into $DESTDIR$VERSIONS/$id"
+mkdir -p "$DESTDIR$VERSIONS" "$DESTDIR$BINDIR"
+rm -rf "$DESTDIR$VERSIONS/$id" "$DESTDIR$LIBDIR.new"
+mkdir "$DESTDIR$VERSIONS/$id"
 for item in package.json package-lock.json dist schema systemd windows README.md LICENSE node_modules; do
-  if [ -e "$SRC/$item" ]; then cp -R "$SRC/$item" "$DESTDIR$LIBDIR.new/"; fi
+  if [ -e "$SRC/$item" ]; then cp -R "$SRC/$item" "$DESTDIR$VERSIONS/$id/"; fi
 done
-if [ -d "$DESTDIR$LIBDIR.new/node_modules" ] && [ -z "${SKIP_PRUNE:-}" ] && command -v npm >/dev/null 2>&1; then
+if [ -d "$DESTDIR$VERSIONS/$id/node_modules" ] && [ -z "${SKIP_PRUNE:-}" ] && command -v npm >/dev/null 2>&1; then
   # A checkout carries dev dependencies; prune them offline.
-  (cd "$DESTDIR$LIBDIR.new" && npm prune --omit=dev --no-audit --no-fund --offline >/dev/null 2>&1) || say "npm prune failed; dev dependencies kept"
+  (cd "$DESTDIR$VERSIONS/$id" && npm prune --omit=dev --no-audit --no-fund --offline >/dev/null 2>&1) || say "npm prune failed; dev dependencies kept"
 fi
-rm -rf "$DESTDIR$LIBDIR.old"
-if [ -e "$DESTDIR$LIBDIR" ]; then mv "$DESTDIR$LIBDIR" "$DESTDIR$LIBDIR.old"; fi
-mv "$DESTDIR$LIBDIR.new" "$DESTDIR$LIBDIR"
-rm -rf "$DESTDIR$LIBDIR.old"
+# Relative, so that a DESTDIR staging root can be moved as it is.
+ln -s "cronsync.versions/$id" "$DESTDIR$LIBDIR.new"
+previous= aside=
+if [ -L "$DESTDIR$LIBDIR" ]; then
+  previous=$(readlink "$DESTDIR$LIBDIR")
+elif [ -d "$DESTDIR$LIBDIR" ]; then
+  # Installed before versioned directories: moved aside once, right before the switch.
+  aside="$DESTDIR$VERSIONS/previous-$stamp"
+  previous="cronsync.versions/previous-$stamp"
+elif [ -e "$DESTDIR$LIBDIR" ]; then
+  die "$DESTDIR$LIBDIR is neither a directory nor a symlink; move it away first"
+fi
+# rename(2) over the old link (`mv` would move the new link into the directory the old one
+# names), in one process with the move aside: a migration leaves no package for microseconds, once.
+"$NODE" -e 'const fs = require("fs"); const [, lib, link, aside] = process.argv; if (aside) fs.renameSync(lib, aside); fs.renameSync(link, lib);' \
+  "$DESTDIR$LIBDIR" "$DESTDIR$LIBDIR.new" "$aside"
+# The previous version stays, for runs that started on it and the daemon until it restarts;
+# older ones go.
+for dir in "$DESTDIR$VERSIONS"/*; do
+  case "cronsync.versions/${dir##*/}" in "cronsync.versions/$id"|"$previous") ;; *) rm -rf "$dir" ;; esac
+done
 
 # 2. The wrapper: absolute node path, because cron and systemd run with a minimal PATH.
 cat > "$DESTDIR$BINDIR/cronsync.tmp" <<WRAPPER
@@ -58,12 +83,26 @@ WRAPPER
 chmod 0755 "$DESTDIR$BINDIR/cronsync.tmp"
 mv "$DESTDIR$BINDIR/cronsync.tmp" "$DESTDIR$BINDIR/cronsync"
 
-# 3. Config (never overwritten) and state directories.
-mkdir -p "$DESTDIR$CONFDIR" "$DESTDIR$STATEDIR"
-chmod 0750 "$DESTDIR$CONFDIR"
-chmod 0711 "$DESTDIR$STATEDIR"
+# 3. Config (never overwritten) and state directories. A missing directory is created with its
+# mode; an existing one (or the directory its symlink names) keeps its contents and owner, and
+# its mode is only ever narrowed to that one (a stricter mode stays).
+dir_mode() { # path mode narrowing
+  if [ -L "$DESTDIR$1" ] && [ ! -d "$DESTDIR$1" ]; then die "$1 is a symlink to no directory: fix or remove it"; fi
+  if [ -d "$DESTDIR$1" ]; then chmod "$3" "$DESTDIR$1"; else mkdir -p "$DESTDIR$1" && chmod "$2" "$DESTDIR$1"; fi
+}
+dir_mode "$CONFDIR" 0750 g-w,o-rwx
+dir_mode "$STATEDIR" 0711 g-rw,o-rw
+# Whoever can write the config chooses the commands root runs: say so, change nothing.
+if [ "$(id -u)" -eq 0 ]; then
+  for path in "$CONFDIR" "$CONFDIR/config.yaml" "$STATEDIR"; do
+    [ -e "$DESTDIR$path" ] || continue
+    set -- $(ls -ldnL "$DESTDIR$path")
+    case "$1" in ?????w*|????????w*) say "warning: $path is writable by group or others ($1)" ;; esac
+    [ "$3" = 0 ] || say "warning: $path is owned by uid $3, not root: that account can choose what cronsync runs as root"
+  done
+fi
 had_config=no
-if [ -e "$DESTDIR$CONFDIR/config.yaml" ]; then
+if [ -e "$DESTDIR$CONFDIR/config.yaml" ] || [ -L "$DESTDIR$CONFDIR/config.yaml" ]; then
   had_config=yes
   say "keeping existing $CONFDIR/config.yaml"
 else
@@ -85,11 +124,17 @@ if [ -n "$DESTDIR" ]; then
 elif command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
   systemctl daemon-reload
   if [ "$had_config" = yes ] && [ -z "${NO_START:-}" ]; then
-    systemctl enable --now cronsync.service
-    say "cronsync enabled and started; logs: journalctl -u cronsync -f"
+    # restart, not start: a daemon already running would go on running the previous version.
+    systemctl enable cronsync.service
+    systemctl restart cronsync.service
+    say "cronsync enabled and (re)started; logs: journalctl -u cronsync -f"
   else
     systemctl enable cronsync.service
-    say "cronsync enabled; edit $CONFDIR/config.yaml, then: systemctl start cronsync"
+    if systemctl try-restart cronsync.service && systemctl is-active --quiet cronsync.service; then
+      say "cronsync enabled and restarted on the new version"
+    else
+      say "cronsync enabled; edit $CONFDIR/config.yaml, then: systemctl start cronsync"
+    fi
   fi
 else
   say "systemd is not running here; start '$BINDIR/cronsync daemon' yourself"

@@ -50,14 +50,17 @@ fi
 
 # 3. The unit, the wrapper and the package.
 rm -f "$DESTDIR$UNITDIR/cronsync.service"
-rm -rf "$DESTDIR$UNITDIR/cronsync.service.d"
 if live_systemd; then systemctl daemon-reload; systemctl reset-failed cronsync.service 2>/dev/null || true; fi
 rm -f "$DESTDIR$BINDIR/cronsync"
-rm -rf "$DESTDIR$LIBDIR"
+# $LIBDIR is a symlink to the current version in $LIBDIR.versions (a directory before that).
+rm -rf "$DESTDIR$LIBDIR" "$DESTDIR$LIBDIR.new" "$DESTDIR$LIBDIR.versions"
 
+# Drop-ins (systemctl edit cronsync) are the user's own, like the config.
 if [ "$purge" = yes ]; then
-  rm -rf "$DESTDIR$CONFDIR" "$DESTDIR$STATEDIR"
-  say "removed cronsync, its config and its state"
+  rm -rf "$DESTDIR$CONFDIR" "$DESTDIR$STATEDIR" "$DESTDIR$UNITDIR/cronsync.service.d"
+  say "removed cronsync, its config, its state and its drop-ins"
 else
-  say "removed cronsync; kept $CONFDIR and $STATEDIR (use --purge to remove them)"
+  kept="$CONFDIR and $STATEDIR"
+  if [ -e "$DESTDIR$UNITDIR/cronsync.service.d" ]; then kept="$CONFDIR, $STATEDIR and $UNITDIR/cronsync.service.d"; fi
+  say "removed cronsync; kept $kept (use --purge to remove them)"
 fi

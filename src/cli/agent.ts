@@ -2,7 +2,9 @@
  * Wiring: config → source, scheduler adapter and reconciler, shared by `sync`, `diff`,
  * `render` and `daemon`. The only place that picks the real ports.
  */
+import { realpathSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
 import type { AgentConfig, SchedulerKindSetting } from '../config/types.js';
@@ -66,11 +68,28 @@ export function loadAgentConfig(values: { config?: string; 'state-dir'?: string;
  * The command scheduler entries run: this node and this package's `dist/cli/launch.cjs`, the
  * CommonJS launcher (src/cli/launch.cts), which starts `exec` sooner than `dist/cli/main.js`.
  */
-export function execCommand(): ExecCommand {
+export function execCommand(started: string | undefined = process.argv[1]): ExecCommand {
   let launcher = fileURLToPath(new URL('./launch.cjs', import.meta.url));
   // Under the test runner this module is the TypeScript source; entries must run the build.
   launcher = launcher.replace(/[/\\]src[/\\]cli[/\\]launch\.cjs$/, '/dist/cli/launch.cjs');
-  return { file: process.execPath, args: [launcher] };
+  return { file: process.execPath, args: [startedPath(launcher, started)] };
+}
+
+/**
+ * `launcher` by way of the directory of `started` (the main script as this process was started)
+ * when that is the launcher's directory through a symlink. Node runs modules by their real path:
+ * a package installed as a symlink to a versioned directory (systemd/install.sh) would put that
+ * version's path, which a later upgrade removes, into every entry instead of the link's.
+ */
+function startedPath(launcher: string, started: string | undefined): string {
+  if (started === undefined) return launcher;
+  const dir = dirname(resolve(started));
+  if (dir === dirname(launcher)) return launcher;
+  try {
+    return realpathSync(dir) === dirname(launcher) ? join(dir, basename(launcher)) : launcher;
+  } catch {
+    return launcher;
+  }
 }
 
 /** Picks the scheduler: the configured kind, or `auto` resolved on this host by the registry. */

@@ -1,8 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { buildAgent, checkRunAsUser, loadAgentConfig, makeAdapter, resolveScheduler, schedulerFlag } from '../../src/cli/agent.js';
+import { buildAgent, checkRunAsUser, execCommand, loadAgentConfig, makeAdapter, resolveScheduler, schedulerFlag } from '../../src/cli/agent.js';
 import type { Snapshot } from '../../src/source/index.js';
 import { loadSchedulers } from '../../src/scheduler/registry.js';
 import type { HostProbe } from '../../src/scheduler/registry.js';
@@ -16,6 +16,16 @@ await loadSchedulers();
 const host = (platform: NodeJS.Platform): HostProbe => ({ platform, isRoot: false, exists: () => false, onPath: () => false, processRunning: () => false });
 
 describe('cli/agent', () => {
+  it('names the launcher by the symlink the program was started through, which upgrades keep, not the version it resolves to', () => {
+    const pkg = realpathSync(resolve(import.meta.dirname, '../..'));
+    const link = join(testTempDir('cronsync-agent-'), 'cronsync');
+    symlinkSync(pkg, link);
+
+    expect(execCommand(join(link, 'dist/cli/main.js')).args).toEqual([join(link, 'dist/cli/launch.cjs')]);
+    expect(execCommand(join(pkg, 'dist/cli/main.js')).args).toEqual([join(pkg, 'dist/cli/launch.cjs')]);
+    expect(execCommand('/usr/bin/cronsync').args).toEqual([join(pkg, 'dist/cli/launch.cjs')]);
+  });
+
   it('refuses a run-as user other than the agent\'s, whose runs could not read the state dir', () => {
     expect(() => checkRunAsUser('alice', 'alice')).not.toThrow();
     expect(() => checkRunAsUser('www-data', 'root')).toThrow(expect.objectContaining({

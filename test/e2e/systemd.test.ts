@@ -1,5 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -32,7 +32,27 @@ function fakePackage(version: string): string {
   writeFileSync(join(src, 'package.json'), JSON.stringify({ name: 'cronsync', version }));
   writeFileSync(join(src, 'dist/cli/main.js'), `console.log(${JSON.stringify(version)});\n`);
   writeFileSync(join(src, 'dist', `only-in-${version}.js`), '');
+  // A launcher that loads the bundle beside it as the real one does, after waiting for the FIFO
+  // named by its argument (if any) to be written.
+  writeFileSync(join(src, 'dist/cli/launch.cjs'), `process.stdout.write('started\\n');
+if (process.argv[2]) require('node:fs').readFileSync(process.argv[2]);
+process.stdout.write('launch ${version} bundle ' + require('../exec.cjs') + '\\n');
+`);
+  writeFileSync(join(src, 'dist/exec.cjs'), `module.exports = ${JSON.stringify(version)};\n`);
   return src;
+}
+
+/** Runs the staged launcher, which waits for `fifo` (when given) after it started. */
+function launch(destdir: string, fifo?: string): { started: Promise<void>; output: Promise<string> } {
+  const child = spawn(process.execPath, [join(destdir, 'usr/local/lib/cronsync/dist/cli/launch.cjs'), ...(fifo ? [fifo] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  let started: () => void = () => undefined;
+  const startedP = new Promise<void>((r) => (started = r));
+  child.stdout.setEncoding('utf8').on('data', (c: string) => {
+    out += c;
+    if (out.includes('started\n')) started();
+  });
+  return { started: startedP, output: new Promise((r) => child.on('close', () => r(out))) };
 }
 
 function install(destdir: string, src: string): string {
@@ -122,6 +142,96 @@ describe('e2e systemd install.sh / uninstall.sh', () => {
     expect(existsSync(join(dist, 'only-in-1.0.0.js'))).toBe(false);
   });
 
+  it('an upgrade switches a symlink to a new versioned directory; a run started before it finishes on the version it started on', async () => {
+    const dest = join(tmp, 'upgrade');
+    install(dest, fakePackage('1.0.0'));
+    const fifo = join(tmp, 'upgrade.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const before = launch(dest, fifo);
+    await before.started;
+
+    install(dest, fakePackage('2.0.0'));
+    writeFileSync(fifo, 'go');
+
+    const lib = join(dest, 'usr/local/lib/cronsync');
+    expect(await before.output).toBe('started\nlaunch 1.0.0 bundle 1.0.0\n');
+    expect(await launch(dest).output).toBe('started\nlaunch 2.0.0 bundle 2.0.0\n');
+    expect(lstatSync(lib).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(lib)).toMatch(/^cronsync\.versions\/2\.0\.0-/);
+  });
+
+  it('keeps the previous version for runs still on it, removes older ones, and migrates a package directory of an earlier install.sh once', () => {
+    const dest = join(tmp, 'migrate');
+    const lib = join(dest, 'usr/local/lib/cronsync');
+    mkdirSync(join(dest, 'usr/local/lib'), { recursive: true });
+    cpSync(fakePackage('0.9.0'), lib, { recursive: true });
+    const versions = () => readdirSync(join(dest, 'usr/local/lib/cronsync.versions')).map((d) => d.replace(/-\d{8}T\d{6}Z-\d+$/, '')).sort();
+
+    install(dest, fakePackage('1.0.0'));
+    const afterMigration = versions();
+    install(dest, fakePackage('2.0.0'));
+
+    expect(afterMigration).toEqual(['1.0.0', 'previous']);
+    expect(versions()).toEqual(['1.0.0', '2.0.0']);
+    expect(lstatSync(lib).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(lib, 'package.json'), 'utf8')).toContain('2.0.0');
+  });
+
+  it('a reinstall keeps config, secrets and state byte for byte and never loosens their modes', () => {
+    const dest = join(tmp, 'modes');
+    install(dest, fakePackage('1.0.0'));
+    const conf = join(dest, 'etc/cronsync');
+    const state = join(dest, 'var/lib/cronsync');
+    writeFileSync(join(conf, 'config.yaml'), 'agent: { tenant: mine }\n', { mode: 0o600 });
+    writeFileSync(join(conf, 'secrets.env'), 'TOKEN=x\n', { mode: 0o600 });
+    writeFileSync(join(state, 'status.json'), '{}');
+    chmodSync(join(conf, 'config.yaml'), 0o600);
+    chmodSync(conf, 0o700);
+    chmodSync(state, 0o700);
+
+    install(dest, fakePackage('2.0.0'));
+    const strict = [mode(conf), mode(state)];
+    chmodSync(conf, 0o777);
+    chmodSync(state, 0o777);
+    install(dest, fakePackage('3.0.0'));
+
+    expect(strict).toEqual(['700', '700']);
+    expect([mode(conf), mode(state)]).toEqual(['750', '711']);
+    expect(readFileSync(join(conf, 'config.yaml'), 'utf8')).toBe('agent: { tenant: mine }\n');
+    expect(readFileSync(join(conf, 'secrets.env'), 'utf8')).toBe('TOKEN=x\n');
+    expect(readFileSync(join(state, 'status.json'), 'utf8')).toBe('{}');
+    expect([mode(join(conf, 'config.yaml')), mode(join(conf, 'secrets.env'))]).toEqual(['600', '600']);
+  });
+
+  it('keeps a config dir that is a symlink, and never writes the example through a config.yaml symlink to nothing', () => {
+    const dest = join(tmp, 'links');
+    const real = join(tmp, 'links-conf');
+    mkdirSync(real, { mode: 0o700 });
+    mkdirSync(join(dest, 'etc'), { recursive: true });
+    symlinkSync(real, join(dest, 'etc/cronsync'));
+    symlinkSync(join(tmp, 'links-missing.yaml'), join(real, 'config.yaml'));
+
+    const out = install(dest, fakePackage('1.0.0'));
+
+    expect(out).toContain('keeping existing /etc/cronsync/config.yaml');
+    expect(lstatSync(join(dest, 'etc/cronsync')).isSymbolicLink()).toBe(true);
+    expect(mode(real)).toBe('700');
+    expect(existsSync(join(tmp, 'links-missing.yaml'))).toBe(false);
+  });
+
+  it.runIf(process.getuid?.() === 0)('warns when the config is owned by another account or writable by others', () => {
+    const dest = join(tmp, 'owner');
+    install(dest, fakePackage('1.0.0'));
+    chownSync(join(dest, 'etc/cronsync/config.yaml'), 12345, 0);
+    chmodSync(join(dest, 'etc/cronsync/config.yaml'), 0o664);
+
+    const out = install(dest, fakePackage('2.0.0'));
+
+    expect(out).toContain('warning: /etc/cronsync/config.yaml is writable by group or others (-rw-rw-r--)');
+    expect(out).toContain('warning: /etc/cronsync/config.yaml is owned by uid 12345, not root');
+    expect(statSync(join(dest, 'etc/cronsync/config.yaml')).uid).toBe(12345);
+  });
+
   it('refuses a source without a build', () => {
     const src = fakePackage('3.0.0');
     rmSync(join(src, 'dist'), { recursive: true });
@@ -152,16 +262,21 @@ describe('e2e systemd install.sh / uninstall.sh', () => {
     expect(existsSync(join(destdir, 'usr/local/lib/cronsync'))).toBe(true);
   });
 
-  it('uninstall removes scheduler entries first, then unit, wrapper and package; keeps config and state', () => {
+  it('uninstall removes scheduler entries first, then unit, wrapper and package; keeps config, state and drop-ins', () => {
     const log = recordingWrapper(0);
+    const dropIn = join(destdir, 'etc/systemd/system/cronsync.service.d/override.conf');
+    mkdirSync(join(dropIn, '..'));
+    writeFileSync(dropIn, '[Service]\nReadWritePaths=/etc/systemd/system\n');
 
     const out = execFileSync('sh', [join(ROOT, 'systemd/uninstall.sh')], { encoding: 'utf8', env: { PATH: process.env.PATH, DESTDIR: destdir } });
 
     expect(readFileSync(log, 'utf8')).toBe(`prune --all --force --config ${destdir}/etc/cronsync/config.yaml\n`);
-    expect(out).toContain('kept /etc/cronsync');
+    expect(out).toContain('kept /etc/cronsync, /var/lib/cronsync and /etc/systemd/system/cronsync.service.d');
+    expect(readFileSync(dropIn, 'utf8')).toBe('[Service]\nReadWritePaths=/etc/systemd/system\n');
     expect(existsSync(join(destdir, 'etc/systemd/system/cronsync.service'))).toBe(false);
     expect(existsSync(join(destdir, 'usr/local/bin/cronsync'))).toBe(false);
     expect(existsSync(join(destdir, 'usr/local/lib/cronsync'))).toBe(false);
+    expect(existsSync(join(destdir, 'usr/local/lib/cronsync.versions'))).toBe(false);
     expect(existsSync(join(destdir, 'etc/cronsync/config.yaml'))).toBe(true);
     expect(existsSync(join(destdir, 'var/lib/cronsync'))).toBe(true);
   });
@@ -169,9 +284,11 @@ describe('e2e systemd install.sh / uninstall.sh', () => {
   it('uninstall --purge also removes config and state', () => {
     const dest = join(tmp, 'purge');
     install(dest, fakePackage('4.0.0'));
+    mkdirSync(join(dest, 'etc/systemd/system/cronsync.service.d'));
 
     execFileSync('sh', [join(ROOT, 'systemd/uninstall.sh'), '--purge', '--keep-entries'], { env: { PATH: process.env.PATH, DESTDIR: dest } });
 
+    expect(existsSync(join(dest, 'etc/systemd/system/cronsync.service.d'))).toBe(false);
     expect(existsSync(join(dest, 'etc/cronsync'))).toBe(false);
     expect(existsSync(join(dest, 'var/lib/cronsync'))).toBe(false);
   });
