@@ -10,6 +10,7 @@ import { parseCommandArgs } from '../args.js';
 import { clip, escapeText } from '../escape.js';
 import { palette, useColor } from '../io.js';
 import type { CliIo } from '../io.js';
+import type { LogFn, Logger } from '../../log.js';
 
 export const usage = `Usage: cronsync lint [PATH...] [--format text|json|github] [--strict]
 
@@ -53,9 +54,23 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const { nullLogger } = await import('../../log.js');
     try {
       const cfg = loadConfig({ file: values.config, env: io.env, cwd: io.cwd });
-      // Without the sync lock: the clones of other source ids may be in use by a sync.
-      const source = await createConfiguredSource(cfg, nullLogger, io.cwd, { keepOtherClones: true });
-      inputs = (await source.fetch(new AbortController().signal)).files;
+      // The fetch writes the clone in the state dir, as a sync's does: under the sync lock, so
+      // that a sync or the daemon is never reading or compacting the clone meanwhile (it waits,
+      // as a second sync does). The clones of other source ids stay: the agent's may be one.
+      const { createFsStateStore } = await import('../../state/fs-store.js');
+      const { acquireSyncLock } = await import('../../reconcile/lock.js');
+      const { systemClock } = await import('../../system/clock.js');
+      const state = createFsStateStore(cfg.stateDir);
+      await state.prepare();
+      const info = ((a: object | string, b?: string) => void io.stderr.write(`cronsync: ${typeof a === 'string' ? a : b ?? ''}\n`)) as LogFn;
+      const say: Logger = { ...nullLogger, info };
+      const { lock } = await acquireSyncLock({ state, clock: systemClock, log: say }, new Date());
+      try {
+        const source = await createConfiguredSource(cfg, nullLogger, io.cwd, { keepOtherClones: true });
+        inputs = (await source.fetch(new AbortController().signal)).files;
+      } finally {
+        await lock.release();
+      }
     } catch (err) {
       // A config that cannot be used or a source that cannot be read is a usage or I/O error
       // (exit 2), never "invalid manifests" (exit 1). The data goes along, so that a config
