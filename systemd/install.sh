@@ -114,6 +114,7 @@ fi
 # 4. The unit, pointed at the wrapper.
 mkdir -p "$DESTDIR$UNITDIR"
 sed -e "s#^ExecStart=/usr/local/bin/cronsync #ExecStart=$BINDIR/cronsync #" \
+  -e "s#^Documentation=file:///usr/local/lib/cronsync/#Documentation=file://$LIBDIR/#" \
   "$SRC/systemd/cronsync.service" > "$DESTDIR$UNITDIR/cronsync.service.tmp"
 chmod 0644 "$DESTDIR$UNITDIR/cronsync.service.tmp"
 mv "$DESTDIR$UNITDIR/cronsync.service.tmp" "$DESTDIR$UNITDIR/cronsync.service"

@@ -55,10 +55,10 @@ function launch(destdir: string, fifo?: string): { started: Promise<void>; outpu
   return { started: startedP, output: new Promise((r) => child.on('close', () => r(out))) };
 }
 
-function install(destdir: string, src: string): string {
+function install(destdir: string, src: string, env: Record<string, string> = {}): string {
   return execFileSync('sh', [join(ROOT, 'systemd/install.sh')], {
     encoding: 'utf8',
-    env: { PATH: process.env.PATH, DESTDIR: destdir, CRONSYNC_SRC: src, SKIP_PRUNE: '1', NODE: process.execPath },
+    env: { PATH: process.env.PATH, DESTDIR: destdir, CRONSYNC_SRC: src, SKIP_PRUNE: '1', NODE: process.execPath, ...env },
   });
 }
 
@@ -230,6 +230,16 @@ describe('e2e systemd install.sh / uninstall.sh', () => {
     expect(out).toContain('warning: /etc/cronsync/config.yaml is writable by group or others (-rw-rw-r--)');
     expect(out).toContain('warning: /etc/cronsync/config.yaml is owned by uid 12345, not root');
     expect(statSync(join(dest, 'etc/cronsync/config.yaml')).uid).toBe(12345);
+  });
+
+  it('points the unit\'s ExecStart and Documentation at the PREFIX it installs into', () => {
+    const dest = join(tmp, 'prefix');
+
+    install(dest, fakePackage('1.0.0'), { PREFIX: '/opt/cronsync' });
+
+    const unit = readFileSync(join(dest, 'etc/systemd/system/cronsync.service'), 'utf8');
+    expect(unit).toMatch(/^ExecStart=\/opt\/cronsync\/bin\/cronsync daemon /m);
+    expect(unit).toMatch(/^Documentation=file:\/\/\/opt\/cronsync\/lib\/cronsync\/README\.md$/m);
   });
 
   it('refuses a source without a build', () => {
