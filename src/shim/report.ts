@@ -13,6 +13,7 @@ import type { Checkin, CheckinPayload } from './checkin.js';
 import { buildRequest, deliver } from './checkin.js';
 import { selfIdentity } from './lock.js';
 import { isPureReference } from './secrets.js';
+import { SENDING_HERE } from './spool-entry.js';
 import type { SpoolEntry } from './spool-entry.js';
 import type { Logger } from './types.js';
 
@@ -65,6 +66,16 @@ export async function sendRunning(ctx: ReportContext, payload: CheckinPayload, b
  * runs out it is rewritten durably and left for the daemon or the next run.
  */
 export async function sendFinal(ctx: ReportContext, payload: CheckinPayload, budgetMs: number): Promise<FinalOutcome> {
+  let spooled: string | null = null;
+  try {
+    return await spoolAndSend(ctx, payload, budgetMs, (name) => SENDING_HERE.add((spooled = name)));
+  } finally {
+    if (spooled !== null) SENDING_HERE.delete(spooled);
+  }
+}
+
+/** {@link sendFinal}, telling `onSpooled` the name of its entry while it is being delivered. */
+async function spoolAndSend(ctx: ReportContext, payload: CheckinPayload, budgetMs: number, onSpooled: (name: string) => void): Promise<FinalOutcome> {
   const target = checkinTarget(ctx.snapshot);
   if (!target) return 'disabled';
   const agent = target.protocol === 'crontopus-agent';
@@ -84,6 +95,7 @@ export async function sendFinal(ctx: ReportContext, payload: CheckinPayload, bud
   try {
     // Synchronous, so the request below is on its way before the caller records the run.
     name = ctx.state.writeSpool(entry, false);
+    onSpooled(name);
   } catch (err) {
     ctx.log.warn({ ...fields, err }, 'Cannot write the check-in spool; delivering without it');
   }

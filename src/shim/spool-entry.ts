@@ -21,6 +21,15 @@ export interface SpoolEntry extends Checkin {
   owner: { pid: number; startTime: string | null } | null;
 }
 
+/**
+ * Names of the entries this process is delivering right now (a run's final check-in, between
+ * its spool write and its answer). A flush skips an entry whose owner is alive, since that owner
+ * is still delivering it; an entry owned by this very process is skipped only while listed here.
+ * Otherwise a daemon run whose durable rewrite failed (a full disk) left its entry owned by the
+ * daemon's pid, never delivered, expired or counted while the daemon lived.
+ */
+export const SENDING_HERE = new Set<string>();
+
 /** Spool limits from the agent configuration. */
 export interface SpoolLimits {
   maxAgeDays: number;

@@ -18,7 +18,7 @@ import type { CheckinProtocol } from './checkin.js';
 import { isProcessAlive, selfIdentity } from './lock.js';
 import type { BackoffPolicy } from './retry.js';
 import { createResolver } from './secrets.js';
-import { DEFAULT_SPOOL_LIMITS } from './spool-entry.js';
+import { DEFAULT_SPOOL_LIMITS, SENDING_HERE } from './spool-entry.js';
 import type { SpoolEntry, SpoolLimits } from './spool-entry.js';
 import type { Logger } from './types.js';
 
@@ -113,8 +113,8 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
         } else kept.push(f);
         continue;
       }
-      // An owner that is alive is still delivering it itself.
-      if (entry.owner && isProcessAlive(entry.owner.pid, entry.owner.startTime)) continue;
+      // An owner that is alive is still delivering it itself; this process knows what it sends.
+      if (entry.owner && (entry.owner.pid === process.pid ? SENDING_HERE.has(f) : isProcessAlive(entry.owner.pid, entry.owner.startTime))) continue;
       entries.push({ name: f, entry });
     }
     // Info, not warn: `exec` would print it after every run (cron mails it) while one is there.

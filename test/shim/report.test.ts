@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sendFinal } from '../../src/shim/report.js';
 import { listSpool, spoolStats } from '../../src/shim/spool.js';
+import { SENDING_HERE } from '../../src/shim/spool-entry.js';
 import { createFsStateStore } from '../../src/state/fs-store.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { FakeHttp } from '../fakes/FakeHttp.js';
@@ -21,6 +22,20 @@ describe('shim/report', () => {
     expect(outcome).toBe('lost');
     expect(await spoolStats(dir)).toEqual({ spooled: 0, dropped: 1 });
     expect(log.lines.map((l) => l.msg)).toContain('Check-in lost: cannot write the spool');
+  });
+
+  it('lists its spool entry as being sent here while it delivers it, and not after', async () => {
+    const dir = tempStateDir();
+    const payload = { job_name: 'job', tenant: 'acme', status: 'success' as const, started_at: 'x', agent_id: 'h', run_id: 'r-here', attempts: 1, commit: null };
+    const during: string[][] = [];
+    const http = { request: async () => (during.push([...SENDING_HERE]), { statusCode: 200, headers: {}, body: '' }) };
+
+    const outcome = await sendFinal({ stateDir: dir, state: createFsStateStore(dir), jobId: 'acme/job', snapshot: makeSnapshot(makeJob('job')), secret: 's', http, clock: new FakeClock(), log: memoryLog(), requestTimeoutMs: 100, random: () => 0.5 }, payload, 2500);
+
+    expect(outcome).toBe('delivered');
+    expect(during).toHaveLength(1);
+    expect(during[0]).toEqual([expect.stringMatching(/^\d{14}-r-here\.json$/)]);
+    expect([...SENDING_HERE]).toEqual([]);
   });
 
   it('a check-in whose first spool copy was written is spooled, not counted lost, when the durable copy cannot be written (a full disk)', async () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flushSpool, listSpool, spoolStats, writeSpoolEntry } from '../../src/shim/spool.js';
 import type { SpoolEntry } from '../../src/shim/spool.js';
-import { DEFAULT_SPOOL_LIMITS } from '../../src/shim/spool-entry.js';
+import { DEFAULT_SPOOL_LIMITS, SENDING_HERE } from '../../src/shim/spool-entry.js';
 import { MemoryStateStore } from '../../src/state/memory-store.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { FakeHttp } from '../fakes/FakeHttp.js';
@@ -109,7 +109,8 @@ describe('shim/spool', () => {
   it('skips entries still owned by a live process, and falls back to the job snapshot for a literal secret', async () => {
     const dir = tempStateDir();
     await install(dir, makeJob('job', { checkin: { enabled: true, secret: 'lit-${CHECKIN_SECRET}', timeout: 10 } }));
-    await writeSpoolEntry(dir, entry('mine', T0, { owner: { pid: process.pid, startTime: null } }));
+    // Another live process (this one's parent) is still delivering it.
+    await writeSpoolEntry(dir, entry('mine', T0, { owner: { pid: process.ppid, startTime: null } }));
     await writeSpoolEntry(dir, entry('lit', T0 + 1, { secretRef: null }));
     const http = new FakeHttp();
 
@@ -118,6 +119,23 @@ describe('shim/spool', () => {
     expect(http.bodies().map((b) => b.run_id)).toEqual(['lit']);
     expect(http.requests[0]?.headers?.authorization).toBe('Bearer lit-tok');
     expect(await spoolStats(dir)).toEqual({ spooled: 1, dropped: 0 });
+  });
+
+  it('an entry this very process owns is skipped only while it is sending it (a daemon run whose durable rewrite failed)', async () => {
+    const dir = tempStateDir();
+    const sending = await writeSpoolEntry(dir, entry('sending', T0 - 2000, { owner: { pid: process.pid, startTime: null } }));
+    await writeSpoolEntry(dir, entry('stranded', T0 - 1000, { owner: { pid: process.pid, startTime: null } }));
+    const name = sending.slice(sending.lastIndexOf('/') + 1);
+    SENDING_HERE.add(name);
+    const http = new FakeHttp();
+    try {
+      await flushSpool({ stateDir: dir, http, clock: new FakeClock(T0), log: memoryLog(), env, budgetMs: 5000 });
+    } finally {
+      SENDING_HERE.delete(name);
+    }
+
+    expect(http.bodies().map((b) => b.run_id)).toEqual(['stranded']);
+    expect((await listSpool(dir)).map((f) => f.slice(15))).toEqual(['sending.json']);
   });
 
   it('keeps an entry whose secret cannot be resolved', async () => {
