@@ -91,6 +91,29 @@ describe('e2e systemd unit', () => {
     expect(Number(m?.[1])).toBeLessThanOrEqual(3.0);
   });
 
+  it.skipIf(!hasAnalyze)('the embedded drop-in verifies and lifts the sandbox off the jobs the daemon runs', () => {
+    const file = unitWithExec(readFileSync(UNIT, 'utf8'), '/bin/true');
+    mkdirSync(`${file}.d`);
+    cpSync(join(ROOT, 'systemd/embedded.conf'), join(`${file}.d`, 'embedded.conf'));
+
+    const r = analyze(['verify', file]);
+    const m = /Overall exposure level for \S+: (\d+\.\d)/.exec(analyze(['security', '--offline=yes', '--no-pager', file]).stdout);
+
+    expect(r.stderr).toBe('');
+    expect(Number(m?.[1])).toBeGreaterThan(9);
+  });
+
+  it('the embedded drop-in resets every sandboxing setting of the unit', () => {
+    const keys = (text: string) => new Set([...text.matchAll(/^([A-Za-z]+)=/gm)].map((x) => x[1]));
+    const notSandbox = ['Type', 'ExecStart', 'ExecReload', 'Restart', 'RestartSec', 'KillMode', 'TimeoutStopSec', 'Environment', 'SyslogIdentifier', 'UMask', 'StateDirectory', 'StateDirectoryMode', 'ReadWritePaths', 'RemoveIPC', 'KeyringMode', 'SystemCallErrorNumber', 'AmbientCapabilities'];
+    const unit = readFileSync(UNIT, 'utf8');
+    const service = unit.slice(unit.indexOf('[Service]'), unit.indexOf('[Install]'));
+
+    const missing = [...keys(service)].filter((k) => !notSandbox.includes(k) && !keys(readFileSync(join(ROOT, 'systemd/embedded.conf'), 'utf8')).has(k));
+
+    expect(missing).toEqual([]);
+  });
+
   it('keeps the settings the daemon relies on', () => {
     const text = readFileSync(UNIT, 'utf8');
 
