@@ -48,6 +48,10 @@ if [ "$keep_entries" = no ] && [ -x "$DESTDIR$BINDIR/cronsync" ]; then
   fi
 fi
 
+if [ "$keep_entries" = yes ]; then
+  say "kept cronsync's scheduler entries (--keep-entries): they fail to start until cronsync is installed again"
+fi
+
 # 3. The unit, the wrapper and the package.
 rm -f "$DESTDIR$UNITDIR/cronsync.service"
 if live_systemd; then systemctl daemon-reload; systemctl reset-failed cronsync.service 2>/dev/null || true; fi

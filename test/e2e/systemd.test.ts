@@ -319,8 +319,9 @@ describe('e2e systemd install.sh / uninstall.sh', () => {
     install(dest, fakePackage('4.0.0'));
     mkdirSync(join(dest, 'etc/systemd/system/cronsync.service.d'));
 
-    execFileSync('sh', [join(ROOT, 'systemd/uninstall.sh'), '--purge', '--keep-entries'], { env: { PATH: process.env.PATH, DESTDIR: dest } });
+    const out = execFileSync('sh', [join(ROOT, 'systemd/uninstall.sh'), '--purge', '--keep-entries'], { encoding: 'utf8', env: { PATH: process.env.PATH, DESTDIR: dest } });
 
+    expect(out).toContain('kept cronsync\'s scheduler entries (--keep-entries)');
     expect(existsSync(join(dest, 'etc/systemd/system/cronsync.service.d'))).toBe(false);
     expect(existsSync(join(dest, 'etc/cronsync'))).toBe(false);
     expect(existsSync(join(dest, 'var/lib/cronsync'))).toBe(false);
