@@ -104,7 +104,7 @@ describe('e2e systemd unit', () => {
   });
 
   it('the embedded drop-in resets every sandboxing setting of the unit', () => {
-    const keys = (text: string) => new Set([...text.matchAll(/^([A-Za-z]+)=/gm)].map((x) => x[1]));
+    const keys = (text: string) => new Set([...text.matchAll(/^([A-Za-z]+)=/gm)].map((x) => x[1] ?? ''));
     const notSandbox = ['Type', 'ExecStart', 'ExecReload', 'Restart', 'RestartSec', 'KillMode', 'TimeoutStopSec', 'Environment', 'SyslogIdentifier', 'UMask', 'StateDirectory', 'StateDirectoryMode', 'ReadWritePaths', 'RemoveIPC', 'KeyringMode', 'SystemCallErrorNumber', 'AmbientCapabilities'];
     const unit = readFileSync(UNIT, 'utf8');
     const service = unit.slice(unit.indexOf('[Service]'), unit.indexOf('[Install]'));
