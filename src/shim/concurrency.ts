@@ -2,12 +2,14 @@
  * `spec.concurrency`: Allow (no lock), Forbid (skip while a run holds the lock), Replace
  * (terminate the holder, then take the lock).
  */
+import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StateLock } from '../state/store.js';
 import type { ConcurrencyPolicy } from '../manifest/types.js';
 import { parseJobId } from '../state/snapshot-read.js';
 import type { Clock } from '../system/clock.js';
 import { nodePlatform, type Platform } from '../system/platform.js';
+import { readRegularFileSync } from '../system/regular-file.js';
 import { groupAlive } from '../system/runner.js';
 import { isProcessAlive } from './lock.js';
 import type { HeldLock, LockHolder } from './lock.js';
@@ -22,6 +24,43 @@ export function registerInProcessRun(lockPath: string, controller: AbortControll
   return () => {
     if (inProcess.get(lockPath) === controller) inProcess.delete(lockPath);
   };
+}
+
+/**
+ * A run inside another daemon cannot be told to stop by a signal to its process (that would stop
+ * the agent): Replace ends its job's tree instead, which that run would take for a failure and
+ * retry. So Replace first leaves this request beside the lock, naming the run; the run finds it
+ * when its child exits ({@link takeReplaceRequest}) and ends as cancelled, releasing the lock.
+ */
+function replaceRequestPath(lockFile: string): string {
+  return `${lockFile}.replace`;
+}
+
+/** Leaves a request to replace run `runId` of the lock `lockFile`; best effort. */
+function requestReplace(lockFile: string, runId: string): void {
+  try {
+    writeFileSync(replaceRequestPath(lockFile), JSON.stringify({ runId }), { mode: 0o600 });
+  } catch {
+    // Without it the run retries; Replace then skips, as before.
+  }
+}
+
+/** True (and the request is removed) when Replace asked run `runId` of `lockFile` to end. */
+export function takeReplaceRequest(lockFile: string, runId: string): boolean {
+  const file = replaceRequestPath(lockFile);
+  let asked: unknown;
+  try {
+    asked = (JSON.parse(readRegularFileSync(file, { maxBytes: 4096 }).data.toString('utf8')) as { runId?: unknown }).runId;
+  } catch {
+    return false;
+  }
+  if (asked !== runId) return false;
+  try {
+    unlinkSync(file);
+  } catch {
+    // Gone already: the request was taken.
+  }
+  return true;
 }
 
 /** Path of a job's run lock (the file-system StateStore's jobLock key). */
@@ -90,6 +129,7 @@ function terminate(path: string, holder: LockHolder, sig: NodeJS.Signals, kill: 
     // other jobs. Its job's tree alone is ended (on Windows, which has no groups, while the
     // child process runs: the live daemon's lock record names its current child).
     const child = holder.childPid;
+    if (sig === 'SIGTERM') requestReplace(path, holder.runId);
     if (child && (platform.kind === 'win32' ? platform.isAlive(child, null) : groupAlive(child, platform))) kill(child, sig, true);
     return;
   }

@@ -50,6 +50,8 @@ export interface ExecuteDeps {
   stderr: WritableLike;
   /** Aborted with a signal name (e.g. 'SIGTERM') to cancel: forwarded to the child's group. */
   signal: AbortSignal;
+  /** Asked when a child exits: true when a new run replaced this one (a daemon's run; see takeReplaceRequest). */
+  replaced?: () => boolean;
   random?: () => number;
   killGraceMs?: number;
   /** Called with each child's pid (its process group id). */
@@ -100,6 +102,8 @@ export async function execute(job: Job, env: Record<string, string | undefined>,
       const sig = String(d.signal.reason ?? 'SIGTERM');
       return { status: 'cancelled', exitCode: cancelCode(sig), reason: `cancelled by ${sig}` };
     }
+    // A run of a daemon that another run replaced (concurrency: Replace): no retry, no next step.
+    if (d.replaced?.()) return { status: 'cancelled', exitCode: cancelCode('SIGTERM'), reason: 'replaced by a new run (concurrency: Replace)' };
     if (r.timedOut) return { status: 'timeout', exitCode: EXIT.timeout, reason: `timed out after ${formatDuration(timeoutMs ?? 0)}` };
     if (r.spawnError) return { status: 'failure', exitCode: r.exitCode, reason: `cannot start the command (working directory ${workingDir ?? '.'}): ${r.spawnError}` };
     return r.exitCode === 0 ? { status: 'success', exitCode: 0, reason: '' } : { status: 'failure', exitCode: r.exitCode, reason: `exit code ${r.exitCode}` };

@@ -23,7 +23,7 @@ import { EXEC_USAGE, parseExecArgs } from './cli.js';
 import { createLineLogger } from './log.js';
 import { createNodeHttpClient } from '../system/http.js';
 import type { CheckinPayload } from './checkin.js';
-import { admit, registerInProcessRun } from './concurrency.js';
+import { admit, registerInProcessRun, takeReplaceRequest } from './concurrency.js';
 import type { Admission } from './concurrency.js';
 import { execute } from './execute.js';
 import type { Execution } from './execute.js';
@@ -230,6 +230,7 @@ export async function runExec(options: ExecOptions): Promise<number> {
       };
       exec = await execute(job, childEnv, {
         runner, clock: o.clock, log, stdout: o.stdout, stderr: o.stderr, signal: controller.signal, random: o.random, killGraceMs: grace, runAs,
+        ...(o.inProcess && admission.lock ? { replaced: () => takeReplaceRequest(path, runId) } : {}),
         onChild: (pid) => {
           void admission.lock?.update({ ...me, childPid: pid }).catch(() => undefined);
           // While the job runs, the CPU is free to load what the check-in needs.

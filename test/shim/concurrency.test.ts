@@ -3,10 +3,10 @@
  * against a run inside another process (the daemon's embedded scheduler).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { admit } from '../../src/shim/concurrency.js';
+import { admit, takeReplaceRequest } from '../../src/shim/concurrency.js';
 import { runExec } from '../../src/shim/run.js';
 import type { LockHolder } from '../../src/shim/lock.js';
 import type { Runner } from '../../src/system/runner.js';
@@ -65,6 +65,34 @@ describe('shim/concurrency', () => {
 
     expect(sent.filter(([pid]) => pid === daemon)).toEqual([]);
     expect(sent[0]).toEqual([job, 'SIGTERM', true]);
+    // The daemon's run is asked to end, not to retry: it finds the request when its child exits.
+    expect(JSON.parse(readFileSync(`${lock.key}.replace`, 'utf8'))).toEqual({ runId: 'embedded' });
+    expect(takeReplaceRequest(lock.key, 'another-run')).toBe(false);
+    expect(takeReplaceRequest(lock.key, 'embedded')).toBe(true);
+    expect(existsSync(`${lock.key}.replace`)).toBe(false);
+  });
+
+  it('a daemon run whose job a Replace ended stops as cancelled instead of retrying, and frees the lock for the new run', async () => {
+    const dir = tempStateDir();
+    const id = await install(dir, makeJob('job', { checkin: { enabled: false, timeout: 60 }, retry: { enabled: true, attempts: 3, backoff: 'fixed', delay: '1s', maxDelay: '5m' } }));
+    const lock = createFsStateStore(dir).jobLock(id);
+    let runs = 0;
+    const runner: Runner = {
+      async run() {
+        runs++;
+        // What a Replace from another process does to a daemon's run: the request, then SIGTERM to the job's group.
+        const held = await lock.holder();
+        writeFileSync(`${lock.key}.replace`, JSON.stringify({ runId: held?.runId }));
+        return { exitCode: 143, signal: 'SIGTERM', stdout: '', stderr: '', timedOut: false, cancelled: false };
+      },
+    };
+
+    const code = await runExec({ jobId: id, stateDir: dir, inProcess: true, clock: new FakeClock(), http: new FakeHttp(), log: memoryLog(), env: {}, stdout: { write: () => true }, stderr: { write: () => true }, runner });
+
+    expect(runs).toBe(1);
+    expect(code).toBe(143);
+    expect((await createFsStateStore(dir).readLastRun(id))?.status).toBe('cancelled');
+    expect(await lock.holder()).toBeNull();
   });
 
   it('a daemon run\'s lock record drops the child pid once the child exits: during a retry\'s backoff a Replace cannot end the process that reused it', async () => {
