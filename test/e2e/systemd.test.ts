@@ -1,5 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -52,7 +53,8 @@ function launch(destdir: string, fifo?: string): { started: Promise<void>; outpu
     out += c;
     if (out.includes('started\n')) started();
   });
-  return { started: startedP, output: new Promise((r) => child.on('close', () => r(out))) };
+  // A launcher that died before it started must not leave the test waiting: started then too.
+  return { started: startedP, output: new Promise((r) => child.on('close', () => (started(), r(out)))) };
 }
 
 function install(destdir: string, src: string, env: Record<string, string> = {}): string {
@@ -173,8 +175,11 @@ describe('e2e systemd install.sh / uninstall.sh', () => {
     const before = launch(dest, fifo);
     await before.started;
 
-    install(dest, fakePackage('2.0.0'));
-    writeFileSync(fifo, 'go');
+    try {
+      install(dest, fakePackage('2.0.0'));
+    } finally {
+      await writeFile(fifo, 'go'); // async: a launcher gone would block a pool thread, not the test's timeout
+    }
 
     const lib = join(dest, 'usr/local/lib/cronsync');
     expect(await before.output).toBe('started\nlaunch 1.0.0 bundle 1.0.0\n');
