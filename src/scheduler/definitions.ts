@@ -35,7 +35,9 @@ export function cronOptions(config: SchedulerConfig, deps: SchedulerDeps): Adapt
 
 /** A cron daemon on this host, as `auto` describes it; null when none is found. */
 function cronDaemon({ probe }: DetectContext): string | null {
-  if (probe.exists('/usr/sbin/cron')) return '/usr/sbin/cron installed';
+  // Debian's cron, cronie (and busybox) crond: each reads /etc/cron.d and the users' crontabs.
+  const path = ['/usr/sbin/cron', '/usr/sbin/crond', '/usr/bin/crond'].find((p) => probe.exists(p));
+  if (path) return `${path} installed`;
   return probe.processRunning('cron') || probe.processRunning('crond') ? 'cron daemon running' : null;
 }
 
@@ -82,9 +84,14 @@ export const crontabScheduler = defineScheduler({
   load: crontab.load,
   create: (o, deps) => crontab.get().createCrontabAdapter(o, { runner: deps.runner, crontabSpool: deps.crontabSpool, identity: deps.identity }),
   runAs: (o) => o.user,
-  detect({ probe, rejected }) {
+  detect(ctx) {
+    const { probe, rejected } = ctx;
     if (!probe.onPath('crontab')) return { found: false, reason: 'no crontab on PATH' };
-    return { found: true, reason: [...rejected.map((r) => r.reason), 'crontab found on PATH'].join('; ') };
+    // Still the pick (the daemon may be started later, or run where this user cannot see it),
+    // but said where the status shows it: without a cron daemon, no entry fires.
+    const said = rejected.some((r) => r.reason === 'no cron daemon found');
+    const warn = cronDaemon(ctx) ? [] : [...(said ? [] : ['no cron daemon found']), 'its entries fire only once one runs'];
+    return { found: true, reason: [...rejected.map((r) => r.reason), 'crontab found on PATH', ...warn].join('; ') };
   },
 });
 

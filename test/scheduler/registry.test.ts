@@ -44,6 +44,7 @@ describe('scheduler/registry', () => {
     { name: 'windows', p: probe({ platform: 'win32', paths: ['/etc/cron.d', '/usr/sbin/cron'] }), kind: 'windows' },
     { name: 'root with cron.d and /usr/sbin/cron', p: probe({ paths: ['/etc/cron.d', '/usr/sbin/cron'], path: ['crontab'] }), kind: 'cron.d' },
     { name: 'root with cron.d and a running crond', p: probe({ paths: ['/etc/cron.d'], running: ['crond'] }), kind: 'cron.d' },
+    { name: 'root with cron.d and cronie installed (not running yet)', p: probe({ paths: ['/etc/cron.d', '/usr/sbin/crond'] }), kind: 'cron.d' },
     { name: 'root without a cron daemon', p: probe({ paths: ['/etc/cron.d'], path: ['crontab'] }), kind: 'crontab' },
     { name: 'not root', p: probe({ isRoot: false, paths: ['/etc/cron.d', '/usr/sbin/cron'], path: ['crontab'] }), kind: 'crontab' },
     { name: 'nothing', p: probe({ isRoot: false }), kind: 'embedded' },
@@ -58,9 +59,10 @@ describe('scheduler/registry', () => {
     { p: probe({ platform: 'win32' }), want: { kind: 'windows', reason: 'Windows host' } },
     { p: probe({ paths: ['/etc/cron.d', '/usr/sbin/cron'] }), want: { kind: 'cron.d', reason: 'root, /etc/cron.d present, /usr/sbin/cron installed' } },
     { p: probe({ paths: ['/etc/cron.d'], running: ['cron'] }), want: { kind: 'cron.d', reason: 'root, /etc/cron.d present, cron daemon running' } },
-    { p: probe({ isRoot: false, path: ['crontab'] }), want: { kind: 'crontab', reason: 'not root; crontab found on PATH' } },
-    { p: probe({ path: ['crontab'] }), want: { kind: 'crontab', reason: '/etc/cron.d missing; crontab found on PATH' } },
-    { p: probe({ paths: ['/etc/cron.d'], path: ['crontab'] }), want: { kind: 'crontab', reason: 'no cron daemon found; crontab found on PATH' } },
+    { p: probe({ isRoot: false, path: ['crontab'] }), want: { kind: 'crontab', reason: 'not root; crontab found on PATH; no cron daemon found; its entries fire only once one runs' } },
+    { p: probe({ isRoot: false, path: ['crontab'], running: ['crond'] }), want: { kind: 'crontab', reason: 'not root; crontab found on PATH' } },
+    { p: probe({ path: ['crontab'] }), want: { kind: 'crontab', reason: '/etc/cron.d missing; crontab found on PATH; no cron daemon found; its entries fire only once one runs' } },
+    { p: probe({ paths: ['/etc/cron.d'], path: ['crontab'] }), want: { kind: 'crontab', reason: 'no cron daemon found; crontab found on PATH; its entries fire only once one runs' } },
     { p: probe({}), want: { kind: 'embedded', reason: 'no cron.d or crontab available; using the in-process scheduler' } },
   ])('explains the choice for the status file: $want.reason', ({ p, want }) => {
     expect(resolveAuto(p)).toEqual(want);

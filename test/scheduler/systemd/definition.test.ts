@@ -24,7 +24,7 @@ describe('scheduler/systemd/definition', () => {
     { name: 'systemd and cron, root', p: probe({ paths: [SYSTEMD, '/etc/cron.d', '/usr/sbin/cron'], path: ['crontab'] }), want: { kind: 'cron.d', reason: 'root, /etc/cron.d present, /usr/sbin/cron installed' } },
     { name: 'systemd and cronie, a user', p: probe({ isRoot: false, paths: [SYSTEMD, '/usr/sbin/crond'], path: ['crontab'] }), want: { kind: 'crontab', reason: 'not root; systemd is PID 1 but /usr/sbin/crond installed; crontab found on PATH' } },
     { name: 'systemd and a running cron, no cron.d', p: probe({ paths: [SYSTEMD], running: ['cron'], path: ['crontab'] }), want: { kind: 'crontab', reason: '/etc/cron.d missing; systemd is PID 1 but cron daemon running; crontab found on PATH' } },
-    { name: 'no systemd', p: probe({ isRoot: false, path: ['crontab'] }), want: { kind: 'crontab', reason: 'not root; crontab found on PATH' } },
+    { name: 'no systemd', p: probe({ isRoot: false, path: ['crontab'] }), want: { kind: 'crontab', reason: 'not root; crontab found on PATH; no cron daemon found; its entries fire only once one runs' } },
   ])('auto: $name → $want.kind', ({ p, want }) => {
     expect(resolveAuto(p, schedulerConfig({ cronDir: '/etc/cron.d' }))).toEqual(want);
   });
