@@ -9,7 +9,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export type SyncResultLabel = 'ok' | 'partial' | 'error';
 
 /** The outcome of one check-in delivery. */
-export type CheckinOutcome = 'sent' | 'failed' | 'spooled';
+/** `dropped`: a spooled check-in evicted by `checkin.spool` limits (max age, max count) or damaged past them. */
+export type CheckinOutcome = 'sent' | 'failed' | 'spooled' | 'dropped';
 
 /** Job states of the status file (SPEC §7); each is always exported, 0 when absent. */
 export const JOB_STATES = ['installed', 'paused', 'invalid', 'conflict', 'orphaned', 'pending'] as const;
@@ -71,7 +72,7 @@ export function createMetrics(opts: MetricsOptions = {}): PromMetrics {
   const jobs = new Gauge({ name: 'cronsync_jobs', help: 'Jobs by state', labelNames: ['state'], registers });
   const fetches = new Counter({ name: 'cronsync_source_fetches_total', help: 'Source fetches, by result', labelNames: ['result'], registers });
   const verifyFailures = new Counter({ name: 'cronsync_source_verify_failures_total', help: 'Syncs whose source commit was refused by source.verify, by result: unsigned, untrusted, invalid, error', labelNames: ['result'], registers });
-  const checkins = new Counter({ name: 'cronsync_checkins_total', help: 'Check-ins by outcome: sent, failed, spooled', labelNames: ['outcome'], registers });
+  const checkins = new Counter({ name: 'cronsync_checkins_total', help: 'Check-ins by outcome: sent, failed (refused by the server, or lost), spooled, dropped (evicted from the spool by its limits)', labelNames: ['outcome'], registers });
   const webhooks = new Counter({ name: 'cronsync_webhooks_total', help: 'Webhook calls, by provider and outcome', labelNames: ['provider', 'outcome'], registers });
   const failures = new Gauge({ name: 'cronsync_consecutive_failures', help: 'Consecutive failed syncs', registers });
 
@@ -79,7 +80,7 @@ export function createMetrics(opts: MetricsOptions = {}): PromMetrics {
   for (const s of JOB_STATES) jobs.set({ state: s }, 0);
   for (const r of ['ok', 'partial', 'error']) syncs.inc({ result: r }, 0);
   for (const r of ['ok', 'error']) fetches.inc({ result: r }, 0);
-  for (const o of ['sent', 'failed', 'spooled']) checkins.inc({ outcome: o }, 0);
+  for (const o of ['sent', 'failed', 'spooled', 'dropped']) checkins.inc({ outcome: o }, 0);
   for (const r of VERIFY_FAILURES) verifyFailures.inc({ result: r }, 0);
   failures.set(0);
 

@@ -90,6 +90,7 @@ describe('daemon/metrics', () => {
     m.checkin('sent');
     m.checkin('spooled');
     m.checkin('spooled');
+    m.checkin('dropped');
     const text = await m.render();
 
     expect(text).toContain('cronsync_sync_duration_seconds_count{result="ok"} 1');
@@ -101,6 +102,7 @@ describe('daemon/metrics', () => {
     expect(text).toContain('cronsync_source_fetches_total{result="error"} 1');
     expect(text).toContain('cronsync_checkins_total{outcome="spooled"} 2');
     expect(text).toContain('cronsync_checkins_total{outcome="failed"} 0');
+    expect(text).toContain('cronsync_checkins_total{outcome="dropped"} 1');
     expect(text).toContain('cronsync_syncs_total{result="error"} 1');
   });
 

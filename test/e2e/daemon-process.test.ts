@@ -22,7 +22,7 @@ import { createRepo, gitAvailable, startGitServer } from './helpers/git-server.j
 import { startCheckinServer } from './helpers/checkin-server.js';
 import { runCli } from './fixtures/sync-cli.js';
 import { runExec } from '../../src/shim/run.js';
-import { listSpool } from '../../src/shim/spool.js';
+import { listSpool, writeSpoolEntry } from '../../src/shim/spool.js';
 import { systemClock } from '../../src/system/clock.js';
 import { createNodeHttpClient } from '../../src/system/http.js';
 import { nodeRunner } from '../../src/system/runner.js';
@@ -320,6 +320,27 @@ describe.skipIf(!gitAvailable)('e2e daemon process', () => {
     expect(st.counts.conflicts).toBe(0);
     expect(st.jobs.map((j) => `${j.id}:${j.state}`).sort()).toEqual(['t1/one:installed', 't1/three:installed']);
     expect(cronJobs(env)).toEqual(['t1/one', 't1/three']);
+  }, 60_000);
+
+  it('/metrics counts spooled check-ins the flush evicts past checkin.spool.maxAgeDays as dropped', async () => {
+    const env = tempEnv();
+    newRepo(server.root, 'evict', { 'jobs/one.yaml': jobYaml('t1', 'one') });
+    writeConfig(env, { url: server.repoUrl('evict') });
+    const old = new Date(Date.now() - 30 * 86_400_000).toISOString();
+    await writeSpoolEntry(env.stateDir, {
+      version: 1, protocol: 'crontopus', url: 'http://127.0.0.1:9/api/checkins', jobId: 't1/one', createdAt: old, secretRef: null, owner: null,
+      payload: { job_name: 'one', tenant: 't1', status: 'success', started_at: old, agent_id: 'proc-host', run_id: 'evicted', attempts: 1, commit: null },
+    });
+    const child = startDaemon(env);
+    const port = await listenerPort(child, 'health');
+
+    const metrics = await waitFor('the eviction counted', async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return text.includes('cronsync_checkins_total{outcome="dropped"} 1') ? text : undefined;
+    }, WAIT_MS);
+
+    expect(metrics).toContain('cronsync_checkins_total{outcome="sent"} 0');
+    expect(await listSpool(env.stateDir)).toEqual([]);
   }, 60_000);
 
   it('a check-in API that hangs holds up neither the next syncs nor the stop; the spooled check-in stays on disk', async () => {

@@ -74,7 +74,11 @@ async function runDaemonCommand(values: ReturnType<typeof parseCommandArgs<typeo
   const spoolFlush = createBackgroundTask(async (signal) => {
     const flushed = await flushNow(current, signal);
     if (flushed?.refused) crontopus.agent?.tokenRefused();
-    if (flushed) for (let i = 0; i < flushed.delivered; i++) metrics?.checkin('sent');
+    if (flushed && metrics) {
+      for (let i = 0; i < flushed.delivered; i++) metrics.checkin('sent');
+      for (let i = 0; i < flushed.rejected; i++) metrics.checkin('failed');
+      for (let i = 0; i < flushed.dropped; i++) metrics.checkin('dropped');
+    }
   }, (err) => log.warn({ err: { message: (err as Error)?.message } }, 'Check-in spool flush failed'));
   /** Starts the Crontopus agent of `c` (checkin.protocol crontopus-agent), replacing one with other settings. */
   const useCrontopus = async (c: AgentConfig): Promise<void> => {
