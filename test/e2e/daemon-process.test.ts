@@ -255,14 +255,15 @@ describe.skipIf(!gitAvailable)('e2e daemon process', () => {
       for (const sock of sockets) sock.destroy();
       silent.close();
     });
-    // source.timeout is 10s (writeConfig); the sync's own bound is 1s.
+    // source.timeout is 10s (writeConfig); the sync's own bound is 1s. Without it the syncs would
+    // fail with SourceFetchFailed after 10s, never SyncTimedOut, however long this waits.
     writeConfig(env, { url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/silent.git`, syncTimeout: '1s' });
     const child = startDaemon(env);
 
     const timedOut = await waitFor('two syncs to time out', () => {
       const s = status(env);
       return s?.lastAttempt.reason === 'SyncTimedOut' && (s.daemon?.consecutiveFailures ?? 0) >= 2 ? s : undefined;
-    }, 9_000);
+    }, 20_000);
 
     expect(timedOut.lastAttempt.error).toMatch(/^sync timed out after 1 s \(daemon\.syncTimeout\)/);
     expect(child.alive()).toBe(true);
