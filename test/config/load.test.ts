@@ -322,8 +322,9 @@ describe('config/load', () => {
     const err = thrown(() => loadConfig({ file: f, env: {} }));
 
     expect(err.message).toContain(`${f}:4:8: source.url ${why as string}`);
-    expect(err.message).not.toContain('S3');
-    expect(JSON.stringify(err.data)).not.toContain('S3');
+    // Without the config's path, whose random temp name may itself hold "S3".
+    expect(err.message.replaceAll(f, '<config>')).not.toContain('S3');
+    expect(JSON.stringify(err.data).replaceAll(JSON.stringify(f).slice(1, -1), '<config>')).not.toContain('S3');
   });
 
   it('rejects a password in an ssh URL from CRONSYNC_SOURCE_URL, naming the variable', () => {

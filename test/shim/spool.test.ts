@@ -347,7 +347,7 @@ describe.skipIf(process.platform === 'win32')('shim/spool directory', () => {
     expect(r).toEqual({ delivered: 0, rejected: 0, dropped: 0, remaining: 1, busy: false });
     expect(http.requests).toEqual([]);
     expect(log.lines.find((l) => l.msg === 'Spool not flushed: its directory is not this agent\'s alone')?.obj.problem).toBe(`${join(dir, 'spool')} is owned by uid 65534, not by this agent (uid 0)`);
-    expect(JSON.stringify(log.lines)).not.toContain('tok');
+    expect(JSON.stringify(log.lines).replaceAll(dir, '<dir>')).not.toContain('tok');
   });
 
   it('never flushes a spool that is a symbolic link', async () => {
