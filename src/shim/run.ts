@@ -310,6 +310,10 @@ function claimMinute(o: ExecOptions & { state: StateStore }, minute: Date): bool
 async function record(o: ExecOptions & { state: StateStore }, run: LastRun): Promise<void> {
   try {
     await o.state.writeLastRun(o.jobId, run);
+    // A sync that removed the job while it ran deleted its snapshot, then its record: this one
+    // would be stale, and shown again if the job came back. Checking after the write closes the
+    // race: either the check sees the snapshot gone, or the sync deletes the record after it.
+    if (!o.state.hasSnapshotFile(o.jobId)) await o.state.deleteLastRun(o.jobId);
   } catch (err) {
     o.log.warn({ jobId: o.jobId, err }, 'Cannot write the last-run record');
   }

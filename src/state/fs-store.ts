@@ -4,7 +4,7 @@
  * durably (node:fs/promises through src/system/files.ts) or reads the status file is imported
  * on first use, which `exec` never makes.
  */
-import { chmodSync, closeSync, lstatSync, openSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, lstatSync, openSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ioError, IoError, UsageError } from '../errors.js';
 import type { JobId } from '../manifest/types.js';
@@ -19,7 +19,7 @@ import { createLineCounter } from './drop-count.js';
 import { claimFireInstant } from './fired.js';
 import { deleteLastRun, lastRunPath, parseLastRun, writeLastRun } from './runs.js';
 import type { LastRun } from './runs.js';
-import { NAME, parseJobId, readJobSnapshot, serializeJobSnapshot } from './snapshot-read.js';
+import { jobSnapshotPath, NAME, parseJobId, readJobSnapshot, serializeJobSnapshot } from './snapshot-read.js';
 import type { JobSnapshot } from './snapshot-read.js';
 import { SOURCES_FILE, parseSources, serializeSources } from './sources-file.js';
 import { STATE_MODES, SYNC_LOCK_FILE } from './store.js';
@@ -194,6 +194,7 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
       return ids.sort();
     },
     readSnapshot: (id) => readJobSnapshot(dir, id),
+    hasSnapshotFile: (id) => existsSync(jobSnapshotPath(dir, id)),
     async writeSnapshots(snapshots) {
       if (snapshots.length === 0) return;
       const entries = snapshots.map((s) => [snapshotId(s), serializeJobSnapshot(s)] as const);

@@ -72,6 +72,10 @@ export class MemoryStateStore implements StateStore {
     return readSnapshotFrom(this.dir, id, (rel) => this.text(rel));
   }
 
+  hasSnapshotFile(id: JobId | string): boolean {
+    return this.files.has(snapshotRel(id));
+  }
+
   async writeSnapshots(snapshots: Parameters<StateStore['writeSnapshots']>[0]): Promise<void> {
     if (snapshots.length === 0) return;
     const entries = snapshots.map((s) => [snapshotId(s), serializeJobSnapshot(s)] as const);

@@ -76,6 +76,8 @@ export interface StateStore {
   recoverSnapshots(): Promise<number>;
   /** Deletes a job's snapshot; whether it existed. @throws {IoError} */
   deleteSnapshot(id: JobId | string): Promise<boolean>;
+  /** Whether the job's snapshot file exists (cheap: no read, no parse, no batch). @throws {UsageError} malformed id. */
+  hasSnapshotFile(id: JobId | string): boolean;
 
   /** The last run of a job; null when none or unreadable. @throws {IoError} */
   readLastRun(id: JobId | string): Promise<LastRun | null>;

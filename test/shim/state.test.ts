@@ -6,6 +6,7 @@ import { lastRunPath, readLastRun, writeLastRun } from '../../src/state/runs.js'
 import { atomicWriteFile } from '../../src/system/files.js';
 import { runExec } from '../../src/shim/run.js';
 import { MemoryStateStore } from '../../src/state/memory-store.js';
+import { createFsStateStore } from '../../src/state/fs-store.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { FakeHttp } from '../fakes/FakeHttp.js';
 import { FakeRunner } from '../fakes/FakeRunner.js';
@@ -131,6 +132,31 @@ describe('shim/run on a StateStore', () => {
     if (runs === 0) await expect(run).rejects.toThrow(`${code}: cannot open the lock`);
     else expect(await run).toBe(0);
     expect(runner.calls).toHaveLength(runs);
+  });
+
+  it.each([
+    ['in memory', () => new MemoryStateStore()],
+    ['on disk', () => createFsStateStore(tempStateDir())],
+  ])('keeps no last-run record of a job a sync removed while it ran (%s)', async (_where, make) => {
+    const state = make();
+    await state.writeSnapshots([makeSnapshot(makeJob('job', { checkin: { enabled: false, timeout: 60 } })), makeSnapshot(makeJob('kept', { checkin: { enabled: false, timeout: 60 } }))]);
+    // What a sync's removal does, in its order (src/reconcile/steps.ts): the snapshot, then the record.
+    const runner = new FakeRunner(async () => {
+      await state.deleteSnapshot('acme/job');
+      await state.deleteLastRun('acme/job');
+      return {};
+    });
+    const exec = (jobId: string) => runExec({
+      jobId, stateDir: state.dir, state, clock: new FakeClock(), http: new FakeHttp(), log: memoryLog(),
+      env: {}, stdout: { write: () => true }, stderr: { write: () => true }, runner,
+    });
+
+    expect(await exec('acme/job')).toBe(0);
+    expect(await state.readLastRun('acme/job')).toBeNull();
+    expect(await state.listLastRuns()).toEqual(new Set());
+    // A job still installed keeps its record, even when another one goes meanwhile.
+    expect(await exec('acme/kept')).toBe(0);
+    expect((await state.readLastRun('acme/kept'))?.status).toBe('success');
   });
 
   it('names a job that is not installed with the state dir escaped: no raw control character reaches the terminal', async () => {

@@ -77,6 +77,8 @@ describe.each(Object.keys(subjects))('state/store contract: %s', (kind) => {
     expect(await store.readSnapshot('acme/b')).toBeNull();
     expect(deleted).toBe(true);
     expect(await store.deleteSnapshot('acme/b')).toBe(false);
+    expect([store.hasSnapshotFile('acme/a'), store.hasSnapshotFile('acme/b')]).toEqual([true, false]);
+    expect(() => store.hasSnapshotFile('../etc/passwd')).toThrow(expect.objectContaining({ code: 'CRONSYNC_USAGE' }));
     expect(mode('jobs/acme/a.json')).toBe(0o600);
     await expect(store.readSnapshot('../etc/passwd')).rejects.toMatchObject({ code: 'CRONSYNC_USAGE' });
   });
