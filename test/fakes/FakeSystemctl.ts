@@ -17,7 +17,9 @@
  *   fake refuses to start or restart a unit whose file it has not loaded ("Unit … not found"),
  *   stricter than systemctl, whose `enable` reloads by itself, so that tests see the reload.
  * - [show] `--property=NAME` lists `NAME=value` per unit, units separated by a blank line;
- *   `NeedDaemonReload=yes` when the unit file changed on disk since the manager loaded it.
+ *   `NeedDaemonReload=yes` when the unit file changed on disk since the manager loaded it;
+ *   `LoadState=masked` for a masked name (also masked in a preferred directory), `not-found`
+ *   without a file, else `loaded`.
  * - [enable] (offline) all or nothing: a unit without a file ("Unit file U does not exist") or
  *   a masked one ("Unit file … is masked") fails the whole call, exit 1, and enables none; a
  *   static unit is not enabled (a note on stderr, exit 0). `--runtime` enables until reboot.
@@ -210,7 +212,9 @@ export function fakeSystemctl(o: FakeSystemctlOptions): FakeSystemctl {
       case 'show': {
         // [show] one block per unit, blank line between; a file changed since it was loaded needs a reload.
         const props = rest.filter((a) => a.startsWith('--property=')).map((a) => a.slice('--property='.length));
-        const block = (u: string): string => props.map((p) => (p === 'Id' ? `Id=${u}` : p === 'NeedDaemonReload' ? `NeedDaemonReload=${state.loaded.has(u) && state.loaded.get(u) !== fileOf(u) ? 'yes' : 'no'}` : `${p}=`)).join('\n');
+        // LoadState (systemd.unit(5), org.freedesktop.systemd1(5)): `masked` for a masked name, `not-found` without a file.
+        const loadState = (u: string): string => (isMasked(u) ? 'masked' : fileOf(u) === null ? 'not-found' : 'loaded');
+        const block = (u: string): string => props.map((p) => (p === 'Id' ? `Id=${u}` : p === 'NeedDaemonReload' ? `NeedDaemonReload=${state.loaded.has(u) && state.loaded.get(u) !== fileOf(u) ? 'yes' : 'no'}` : p === 'LoadState' ? `LoadState=${loadState(u)}` : `${p}=`)).join('\n');
         return { stdout: `${units.map(block).join('\n\n')}\n` };
       }
       case 'daemon-reload':

@@ -28,7 +28,7 @@ import type { ApplyResult, ExecCommand, Rendered, SchedulerAdapter } from '../ty
 import { foreignInPlace } from '../types.js';
 import { nodeUnitDirFs } from './files.js';
 import type { UnitDirFs } from './files.js';
-import { occupantOf, timerBlock, unitEntry, unitMarker } from './parse.js';
+import { occupantOf, serviceBlock, timerBlock, unitEntry, unitMarker } from './parse.js';
 import type { UnitFiles } from './parse.js';
 import { isCronsyncUnitFile, renderService, renderTimer, renderUnitFiles, renderUnits, unitBase } from './render.js';
 import type { UnitContext } from './render.js';
@@ -136,7 +136,7 @@ export function createSystemdAdapter(options: SystemdAdapterOptions, ports: Syst
   async function inventory(signal: AbortSignal): Promise<InstalledEntry[]> {
     return [...(await readUnits(signal, new Set([options.sourceId]))).values()].map((u) => {
       const e = unitEntry(u, options.sourceId);
-      const why = u.occupants ? occupantWhy(u) : timerBlock(u);
+      const why = u.occupants ? occupantWhy(u) : timerBlock(u) ?? serviceBlock(u);
       if (why !== null) reasons.set(e, why);
       return e;
     });
@@ -275,8 +275,8 @@ export function createSystemdAdapter(options: SystemdAdapterOptions, ports: Syst
     const todo = { disable: [] as string[], disableRuntime: [] as string[], enable: [] as string[], start: [] as string[], restart: [] as string[] };
     for (const [base, d] of targets) {
       const u = units.get(base);
-      // Masked by an administrator, or a unit systemd has from elsewhere: not ours to drive.
-      if (u && timerBlock(u) !== null) continue;
+      // Masked by an administrator (the timer or its service), or a unit systemd has from elsewhere: not ours to drive.
+      if (u && (timerBlock(u) !== null || serviceBlock(u) !== null)) continue;
       const s = u?.state ?? NEW;
       const runtime = s.unitFileState === 'enabled-runtime';
       if (d.job.spec.paused) {

@@ -86,6 +86,18 @@ export function timerBlock(u: UnitFiles): string | null {
   return `systemd loads another unit than cronsync's file under the name ${name} (systemctl is-enabled: ${w}); cronsync neither starts nor enables it`;
 }
 
+/**
+ * Why the job of an intact pair of ours cannot run although its timer can: its service is masked
+ * (in a unit directory systemd prefers to ours, or at runtime), an administrator's choice. Its
+ * timer is left as it is (neither started, enabled nor stopped for it), and is stopped and
+ * disabled as usual when the job is removed. Null otherwise.
+ */
+export function serviceBlock(u: UnitFiles): string | null {
+  if (!u.state?.serviceMasked || u.timer === null || u.occupants || timerBlock(u) !== null) return null;
+  const name = `${u.base}.service`;
+  return `${name} is masked (systemctl show: LoadState=masked), an administrator's choice: its timer starts nothing, and cronsync leaves ${u.base}.timer as it is (systemctl unmask ${name}, or --runtime if masked until the next reboot, lets it run)`;
+}
+
 /** The lines added to `raw` when the timer's state is not the one its file declares. */
 export function stateLines(state: TimerState, paused: boolean): string {
   const is = `${state.unitFileState ?? (state.enabled ? 'enabled' : 'disabled')}, ${state.active ? 'active' : 'inactive'}`;
@@ -115,7 +127,7 @@ export function unitEntry(u: UnitFiles, sourceId: string): InstalledEntry {
   const t = fileMarker(u.timer);
   const s = fileMarker(u.service);
   const declaredPaused = u.timer !== null && u.timer.split('\n').includes(PAUSED_NOTE);
-  const off = u.state === null || timerBlock(u) !== null ? '' : stateLines(u.state, declaredPaused);
+  const off = u.state === null || timerBlock(u) !== null || serviceBlock(u) !== null ? '' : stateLines(u.state, declaredPaused);
   const raw = entryRaw(u.base, u.timer, u.service) + off;
   const drifted = marker.sourceId === sourceId
     && (!t || !s || !t.intact || !s.intact || !sameMarker(t.marker, s.marker) || off !== '');

@@ -21,6 +21,11 @@ export interface TimerState {
   unitFileState: string | null;
   /** Why `is-enabled` could not read the unit file's state (`Bad message`, `No such file or directory`). */
   error?: string;
+  /**
+   * The timer's service (same name, `.service`) is masked (`systemctl show`: `LoadState=masked`),
+   * for example in a unit directory systemd prefers to ours: the timer would fire into nothing.
+   */
+  serviceMasked?: boolean;
 }
 
 /** The systemctl calls of the adapter. */
@@ -112,11 +117,14 @@ export function createSystemctl(o: SystemctlOptions): Systemctl {
       const files = await unitFileStates(timers, signal);
       const active = lines(await call(['is-active', ...timers], signal, (_exit, stdout) => lines(stdout).length === timers.length));
       const services = timers.map((t) => t.replace(/\.timer$/, '.service'));
-      const shown = await call(['show', '--property=Id', '--property=NeedDaemonReload', ...timers, ...services], signal, (exit) => exit === 0);
+      const shown = await call(['show', '--property=Id', '--property=LoadState', '--property=NeedDaemonReload', ...timers, ...services], signal, (exit) => exit === 0);
       const reload = new Set<string>();
+      const masked = new Set<string>();
       for (const block of shown.split(/\n\s*\n/)) {
         const id = /^Id=(.*)$/m.exec(block)?.[1];
-        if (id !== undefined && /^NeedDaemonReload=yes$/m.test(block)) reload.add(id);
+        if (id === undefined) continue;
+        if (/^NeedDaemonReload=yes$/m.test(block)) reload.add(id);
+        if (/^LoadState=masked$/m.test(block)) masked.add(id);
       }
       timers.forEach((t, i) => {
         const f = files.get(t);
@@ -127,6 +135,7 @@ export function createSystemctl(o: SystemctlOptions): Systemctl {
           stale: reload.has(t) || reload.has(services[i]!),
           unitFileState: word,
           ...(typeof f === 'object' ? { error: f.error } : {}),
+          ...(masked.has(services[i]!) ? { serviceMasked: true } : {}),
         });
       });
       return out;

@@ -130,6 +130,41 @@ describe('reconcile over systemd: states and removals', () => {
     expect(again.changes).toBe(false);
   });
 
+  it('a masked service (in a directory systemd prefers) is reported and its timer left as it is; unmasked it is driven again; removed, its timer is disabled', async () => {
+    const { unitDir, runner, source, rec } = setup({ 'a.yaml': manifest('a') });
+    await rec.reconcile();
+    runner.state.masked.set('cronsync-acme-a.service', 'masked');
+    runner.state.active.delete('cronsync-acme-a.timer');
+    source.files.set('b.yaml', manifest('b'));
+    source.commit();
+    const mutations = runner.mutations().length;
+
+    const next = await rec.reconcile();
+    const again = await rec.reconcile();
+
+    expect(next.result).toBe('partial');
+    expect(rows(next)).toEqual([['acme/a', 'invalid'], ['acme/b', 'installed']]);
+    expect(next.status.jobs[0]!.reason).toMatch(/cronsync-acme-a\.service is masked \(systemctl show: LoadState=masked\), an administrator's choice: its timer starts nothing, and cronsync leaves cronsync-acme-a\.timer as it is/);
+    expect(runner.mutations().slice(mutations)).toEqual([['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', 'cronsync-acme-b.timer']]);
+    expect(again.changes).toBe(false);
+
+    // Unmasked: the next sync starts its timer again.
+    runner.state.masked.delete('cronsync-acme-a.service');
+    const unmasked = await rec.reconcile();
+    expect(rows(unmasked)).toEqual([['acme/a', 'installed'], ['acme/b', 'installed']]);
+    expect(runner.state.active).toEqual(new Set(['cronsync-acme-a.timer', 'cronsync-acme-b.timer']));
+
+    // Masked again, then removed: its timer is disabled and stopped, and both files go.
+    runner.state.masked.set('cronsync-acme-a.service', 'masked');
+    source.files.delete('a.yaml');
+    source.commit();
+    const removed = await rec.reconcile();
+    expect(removed.result).toBe('ok');
+    expect([runner.state.enabled, runner.state.active]).toEqual([new Set(['cronsync-acme-b.timer']), new Set(['cronsync-acme-b.timer'])]);
+    expect(lstatSync(join(unitDir, 'cronsync-acme-a.timer'), { throwIfNoEntry: false })).toBeUndefined();
+    expect(lstatSync(join(unitDir, 'cronsync-acme-a.service'), { throwIfNoEntry: false })).toBeUndefined();
+  });
+
   it('a removal interrupted between the .timer and the .service converges: the leftover .service goes, no sync fails', async () => {
     const { unitDir, runner, source, rec } = setup({ 'a.yaml': manifest('a'), 'd.yaml': manifest('d') });
     await rec.reconcile();

@@ -8,16 +8,17 @@ describe('scheduler/systemd/systemctl', () => {
     const runner = new FakeRunner((cmd) => {
       if (cmd.args[1] === 'is-enabled') return { exitCode: 1, stdout: 'enabled\ndisabled\n' };
       if (cmd.args[1] === 'is-active') return { exitCode: 3, stdout: 'active\ninactive\n' };
-      return { stdout: 'Id=a.timer\nNeedDaemonReload=no\n\nId=b.timer\nNeedDaemonReload=no\n\nId=a.service\nNeedDaemonReload=no\n\nId=b.service\nNeedDaemonReload=yes\n' };
+      // systemd prints the properties in its own order (Id, …, LoadState, …, NeedDaemonReload).
+      return { stdout: 'Id=a.timer\nLoadState=loaded\nNeedDaemonReload=no\n\nId=b.timer\nLoadState=loaded\nNeedDaemonReload=no\n\nId=a.service\nLoadState=masked\nNeedDaemonReload=no\n\nId=b.service\nLoadState=loaded\nNeedDaemonReload=yes\n' };
     });
 
     const states = await createSystemctl({ runner, user: true }).states(['a.timer', 'b.timer'], signal);
 
-    expect(states).toEqual(new Map([['a.timer', { enabled: true, active: true, stale: false, unitFileState: 'enabled' }], ['b.timer', { enabled: false, active: false, stale: true, unitFileState: 'disabled' }]]));
+    expect(states).toEqual(new Map([['a.timer', { enabled: true, active: true, stale: false, unitFileState: 'enabled', serviceMasked: true }], ['b.timer', { enabled: false, active: false, stale: true, unitFileState: 'disabled' }]]));
     expect(runner.calls.map((c) => c.argv)).toEqual([
       ['systemctl', '--user', 'is-enabled', 'a.timer', 'b.timer'],
       ['systemctl', '--user', 'is-active', 'a.timer', 'b.timer'],
-      ['systemctl', '--user', 'show', '--property=Id', '--property=NeedDaemonReload', 'a.timer', 'b.timer', 'a.service', 'b.service'],
+      ['systemctl', '--user', 'show', '--property=Id', '--property=LoadState', '--property=NeedDaemonReload', 'a.timer', 'b.timer', 'a.service', 'b.service'],
     ]);
   });
 
