@@ -4,7 +4,8 @@
  * attempt (owner = its pid) and deletes it after a 2xx, so a kill -9 mid-check-in leaves the
  * entry behind; `flushSpool` delivers entries whose owner is gone, oldest first, and deletes
  * each only after a 2xx. Dropped entries (too old, over the count, rejected 4xx) are appended
- * to `<stateDir>/spool-dropped.jsonl` and counted by {@link spoolStats}. crontopus-agent entries
+ * to `<stateDir>/spool-dropped.jsonl` (rotated at 1 MiB, src/state/drop-count.ts) and counted by
+ * {@link spoolStats}. crontopus-agent entries
  * are sent with the endpoint identity of that moment (src/crontopus/identity.ts); a 401 keeps
  * them spooled and is reported, so that the daemon enrolls again.
  */
@@ -25,7 +26,7 @@ import type { Logger } from './types.js';
 export { listSpool, writeSpoolEntry } from './spool-entry.js';
 export type { SpoolEntry, SpoolLimits } from './spool-entry.js';
 
-/** Appends drop records; the count of lines is the `dropped` total. */
+/** Appends drop records; their lines, across the record's rotations, are the `dropped` total. @throws {IoError} */
 export async function recordDropped(stateDir: string | StateStore, entries: Array<{ jobId: string; runId: string }>, reason: string, now: Date): Promise<void> {
   const state = typeof stateDir === 'string' ? createFsStateStore(stateDir) : stateDir;
   await state.recordDropped(entries.map((e) => ({ at: now.toISOString(), jobId: e.jobId, runId: e.runId, reason })));
@@ -96,7 +97,9 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
     await sweepTemps(state, now, o.log);
     const limits = o.limits ?? DEFAULT_SPOOL_LIMITS;
     const maxAgeMs = limits.maxAgeDays * 86_400_000;
-    const entries: Array<{ name: string; entry: SpoolEntry }> = [];
+    // Only what the limits and the order need is kept of each entry (not its output, up to 10,000
+    // characters): an outage can leave thousands; each is read again just before it is sent.
+    const entries: Queued[] = [];
     const damaged: Array<{ jobId: string; runId: string }> = [];
     const kept: string[] = [];
     for (const [i, f] of files.entries()) {
@@ -115,7 +118,7 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
       }
       // An owner that is alive is still delivering it itself; this process knows what it sends.
       if (entry.owner && (entry.owner.pid === process.pid ? SENDING_HERE.has(f) : isProcessAlive(entry.owner.pid, entry.owner.startTime))) continue;
-      entries.push({ name: f, entry });
+      entries.push({ name: f, jobId: entry.jobId, runId: entry.payload.run_id, url: entry.url, createdMs: Date.parse(entry.createdAt) });
     }
     // Info, not warn: `exec` would print it after every run (cron mails it) while one is there.
     if (kept.length) o.log.info({ count: kept.length, first: kept[0] }, 'Spooled check-ins that cannot be read or are damaged, kept until they expire');
@@ -124,16 +127,21 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
       await countDropped(o, state, damaged, 'max-age', now);
       o.log.warn({ count: damaged.length, reason: 'max-age' }, 'Damaged spooled check-ins dropped');
     }
-    const tooOld = entries.filter((e) => now.getTime() - Date.parse(e.entry.createdAt) > maxAgeMs);
+    const tooOld = entries.filter((e) => now.getTime() - e.createdMs > maxAgeMs);
     const young = entries.filter((e) => !tooOld.includes(e));
     const overCount = young.slice(0, Math.max(0, young.length - limits.maxCount));
     for (const [list, reason] of [[tooOld, 'max-age'], [overCount, 'max-count']] as const) {
       if (list.length === 0) continue;
-      // Recorded before they are deleted: entries whose drop cannot be recorded stay spooled.
-      if (!(await countDropped(o, state, list.map((e) => ({ jobId: e.entry.jobId, runId: e.entry.payload.run_id })), reason, now))) continue;
+      // Recorded before they are deleted. On a full disk they stay spooled until the record can be
+      // written (the spool cannot grow there either). A record that cannot be written for another
+      // reason (a directory in its place, permissions) would keep them, and the spool would grow
+      // past its limits, for good: they are deleted, and logged (with the error, naming the
+      // record) and counted in the flush's `dropped` (the daemon's metric) instead.
+      const recorded = await countDropped(o, state, list.map((e) => ({ jobId: e.jobId, runId: e.runId })), reason, now);
+      if (recorded === 'disk-full') continue;
       for (const e of list) remove(state, e.name);
       res.dropped += list.length;
-      o.log.warn({ count: list.length, reason }, 'Spooled check-ins dropped');
+      o.log.warn({ count: list.length, reason, ...(recorded === 'failed' ? { recorded: false } : {}) }, 'Spooled check-ins dropped');
     }
     const queue = young.slice(overCount.length);
     const start = now.getTime();
@@ -144,15 +152,22 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
     // left (split among the URLs not heard from), so that one that hangs until its request times
     // out cannot take every flush's whole budget, and with it the others' entries, for good.
     const reached = new Set<string>();
-    const urls = new Set(queue.map((q) => q.entry.url));
+    const urls = new Set(queue.map((q) => q.url));
     for (let i = 0; i < queue.length; i++) {
-      const { name, entry } = queue[i] as { name: string; entry: SpoolEntry };
+      const { name, url } = queue[i] as Queued;
       const left = o.budgetMs - (o.clock.now().getTime() - start);
       if (left <= 0) {
         res.remaining += queue.length - i;
         break;
       }
-      if (down.has(entry.url)) {
+      if (down.has(url)) {
+        res.remaining++;
+        continue;
+      }
+      const entry = await readEntry(state, name);
+      if (entry === 'gone') continue;
+      if (typeof entry === 'string') {
+        // Unreadable or damaged since it was listed: the next flush judges it again.
         res.remaining++;
         continue;
       }
@@ -243,14 +258,30 @@ async function readEntry(state: StateStore, name: string): Promise<SpoolEntry | 
   }
 }
 
-/** Records dropped entries; false (logged) when the record cannot be written (a full disk). */
-async function countDropped(o: FlushOptions, state: StateStore, entries: Array<{ jobId: string; runId: string }>, reason: string, now: Date): Promise<boolean> {
+/** What a flush keeps of a spooled entry between its listing and its delivery. */
+interface Queued {
+  name: string;
+  jobId: string;
+  runId: string;
+  url: string;
+  createdMs: number;
+}
+
+/** Errors of a full disk or quota: writes succeed again once there is room. */
+const DISK_FULL: ReadonlySet<unknown> = new Set(['ENOSPC', 'EDQUOT']);
+
+/**
+ * Records dropped entries: `recorded`; else (logged with the error, which names the record)
+ * `disk-full` or, when the record cannot be written for another reason, `failed`.
+ */
+async function countDropped(o: FlushOptions, state: StateStore, entries: Array<{ jobId: string; runId: string }>, reason: string, now: Date): Promise<'recorded' | 'disk-full' | 'failed'> {
   try {
     await recordDropped(state, entries, reason, now);
-    return true;
+    return 'recorded';
   } catch (err) {
-    o.log.error({ count: entries.length, reason, runIds: entries.map((e) => e.runId), err: (err as Error).message }, 'Cannot record dropped check-ins');
-    return false;
+    const e = err as Error & { code?: unknown; cause?: { code?: unknown } };
+    o.log.error({ count: entries.length, reason, runIds: entries.map((x) => x.runId), err: e.message }, 'Cannot record dropped check-ins');
+    return DISK_FULL.has(e.cause?.code ?? e.code) ? 'disk-full' : 'failed';
   }
 }
 

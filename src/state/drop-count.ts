@@ -1,15 +1,214 @@
 /**
- * Counting the spool's drop record (`<stateDir>/spool-dropped.jsonl`, one JSON line per dropped
- * check-in) for the status file's `checkins.dropped`, which every sync writes. The record only
- * grows, by appends, and is kept whole (it is the audit trail of what was dropped): a host whose
- * check-in URL refuses every run of a per-minute job adds ~1,400 lines a day. So it is read in
- * fixed-size chunks, never as one string, and the counter remembers how far it has counted: the
- * next count (a daemon's next sync) reads only what was appended since. Opened without blocking
- * and checked on the open descriptor: a FIFO in its place cannot hang a sync.
+ * The spool's drop record (`<stateDir>/spool-dropped.jsonl`, one JSON line per dropped check-in):
+ * appending to it, rotating it, and counting it for the status file's `checkins.dropped`, which
+ * every sync writes. A host whose check-in URL refuses every run of a per-minute job adds ~1,400
+ * lines a day, and a long outage of a busy host many more, so the record is rotated as logrotate
+ * would: once it reaches {@link DROP_RECORD_MAX_BYTES} it is renamed to `spool-dropped.jsonl.1`,
+ * replacing the older one, whose lines are first added to the running total kept in
+ * `spool-dropped.count`. The count is that total plus the lines of the two files, so it only
+ * grows, also across a rotation and a restart.
+ *
+ * Files are read in fixed-size chunks, never as one string, and each counter remembers how far it
+ * has counted: the next count (a daemon's next sync) reads only what was appended since. Opened
+ * without blocking and checked on the open descriptor: a FIFO in the record's place can hang
+ * neither a sync nor a run's append.
+ *
+ * Writers never wait for each other: each append is one O_APPEND write. Rotations take a lock
+ * (`spool-dropped.lock`, see src/shim/lock.ts) and are two steps, each atomic, and any state
+ * between them counts the same: (1) the total file is replaced with the total including the old
+ * `.1`, naming that file by device and inode ("folded": not counted again while it is still
+ * there); (2) the record is renamed onto `.1`. A reader that saw either file change while it
+ * counted counts again.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { join } from 'node:path';
 import { IoError, ioError } from '../errors.js';
-import { fileKind, NotRegularFileError } from '../system/regular-file.js';
+import { selfIdentity, tryAcquireLock } from '../shim/lock.js';
+import { nodePlatform } from '../system/platform.js';
+import type { Platform } from '../system/platform.js';
+import { fileKind, makeDirSync, NotRegularFileError, readRegularFileSync } from '../system/regular-file.js';
+import { renameRetrySync } from '../system/rename.js';
+import { writeFileAtomicSync } from './sync-io.js';
+
+/** The drop record of the spool, one JSON line per dropped check-in. */
+export const DROPPED_FILE = 'spool-dropped.jsonl';
+/** The record's previous generation, replaced at each rotation. */
+export const DROPPED_ROTATED_FILE = `${DROPPED_FILE}.1`;
+/** Lines of the generations that rotations deleted: `{ version: 1, carried, folded }`. */
+export const DROPPED_COUNT_FILE = 'spool-dropped.count';
+/** Taken by the one process that rotates the record. */
+const ROTATE_LOCK_FILE = 'spool-dropped.lock';
+
+/** Size at which the record is rotated: about 10,000 drops. */
+export const DROP_RECORD_MAX_BYTES = 1024 * 1024;
+/**
+ * How long `.1` must have gone unwritten before it is replaced. An appender that opened the
+ * record just before it was renamed writes into `.1`; such a write (counted while `.1` is there)
+ * would be lost with it. A process stalled for this long between its open and its write is the
+ * race left.
+ */
+export const DROP_RECORD_SETTLE_MS = 1000;
+
+/** Options of the drop record's writes. */
+export interface DropRecordOptions {
+  /** [DROP_RECORD_MAX_BYTES] */
+  maxBytes?: number;
+  /** [DROP_RECORD_SETTLE_MS] */
+  settleMs?: number;
+  /** Lock identity and liveness, how files are replaced [nodePlatform]. */
+  platform?: Platform;
+}
+
+/**
+ * Appends `text` (whole lines) to the drop record of state dir `dir` in one O_APPEND write, then
+ * rotates the record when it has reached its size. A rotation that cannot be made now (another
+ * process rotates, `.1` was just written, an I/O error) is tried again at the next append.
+ * @throws {IoError} naming the record when it cannot be written.
+ */
+export async function appendDropRecord(dir: string, text: string, o: DropRecordOptions = {}): Promise<void> {
+  const file = join(dir, DROPPED_FILE);
+  let size: number;
+  try {
+    makeDirSync(dir, 0o700);
+    const fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NONBLOCK ?? 0), 0o644);
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) throw new NotRegularFileError(fileKind(st));
+      const buf = Buffer.from(text);
+      for (let at = 0; at < buf.length;) at += writeSync(fd, buf, at, buf.length - at);
+      size = fstatSync(fd).size;
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    throw err instanceof IoError ? err : ioError('write', file, err);
+  }
+  if (size < (o.maxBytes ?? DROP_RECORD_MAX_BYTES)) return;
+  try {
+    await rotateDropRecord(dir, o);
+  } catch {
+    // The record stays whole and counted; the next append tries again.
+  }
+}
+
+/**
+ * Rotates the drop record of `dir` if it has reached its size; false when it was not rotated.
+ * @throws {IoError} when a file cannot be read or written.
+ */
+export async function rotateDropRecord(dir: string, o: DropRecordOptions = {}): Promise<boolean> {
+  const platform = o.platform ?? nodePlatform;
+  const file = join(dir, DROPPED_FILE);
+  const rotated = join(dir, DROPPED_ROTATED_FILE);
+  const held = await tryAcquireLock(join(dir, ROTATE_LOCK_FILE), { ...selfIdentity(platform), runId: 'rotate', startedAt: new Date().toISOString() }, { platform });
+  if (!held.acquired) return false;
+  try {
+    // Under the lock: another process may have rotated it since this one appended.
+    const cur = stat(file);
+    if (cur === undefined || !cur.isFile() || cur.size < (o.maxBytes ?? DROP_RECORD_MAX_BYTES)) return false;
+    const old = stat(rotated);
+    const total = readTotal(dir);
+    if (old !== undefined && !sameFile(total.folded, old)) {
+      if (Date.now() - old.mtimeMs < (o.settleMs ?? DROP_RECORD_SETTLE_MS)) return false;
+      const lines = createLineCounter().count(rotated);
+      const now = stat(rotated);
+      // Written while it was counted: its last lines would be lost with it.
+      if (now === undefined || !sameFile(identity(old), now) || now.size !== old.size || now.mtimeMs !== old.mtimeMs) return false;
+      const next: DropTotal = { version: 1, carried: total.carried + lines, folded: identity(old) };
+      writeFileAtomicSync(join(dir, DROPPED_COUNT_FILE), `${JSON.stringify(next)}\n`, 0o644, true, platform);
+    }
+    try {
+      renameRetrySync(file, rotated, { win: platform.kind === 'win32' });
+    } catch (err) {
+      throw ioError('rotate', file, err);
+    }
+    return true;
+  } finally {
+    await held.lock.release();
+  }
+}
+
+/** Counts dropped check-ins ever recorded in one state dir. */
+export interface DropCounter {
+  /** The running total plus the lines of `.1` and of the record. @throws {IoError} naming the file that cannot be read. */
+  count(): number;
+}
+
+/** Rounds of counting before a reader that saw a rotation every time gives up. */
+const COUNT_ROUNDS = 5;
+
+/** The counter of state dir `dir`'s drop record, going on from where its last count stopped. */
+export function createDropCounter(dir: string): DropCounter {
+  const file = join(dir, DROPPED_FILE);
+  const rotated = join(dir, DROPPED_ROTATED_FILE);
+  const totalFile = join(dir, DROPPED_COUNT_FILE);
+  const current = createLineCounter();
+  const previous = createLineCounter();
+  const seen = (): string => [stat(totalFile), stat(rotated)].map((s) => (s ? `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}` : '-')).join(' ');
+  return {
+    count() {
+      for (let round = 0; round < COUNT_ROUNDS; round++) {
+        const before = seen();
+        const total = readTotal(dir);
+        const old = stat(rotated);
+        const lines = total.carried + (old !== undefined && !sameFile(total.folded, old) ? previous.count(rotated) : 0) + current.count(file);
+        // A rotation step between the reads would count lines twice or not at all.
+        if (seen() === before) return lines;
+      }
+      throw new IoError(`Cannot count ${file}: it was rotated during each of ${COUNT_ROUNDS} counts`, { path: file });
+    },
+  };
+}
+
+/** Content of {@link DROPPED_COUNT_FILE}. */
+interface DropTotal {
+  version: 1;
+  /** Lines of the generations deleted by rotations. */
+  carried: number;
+  /** The `.1` whose lines `carried` includes. */
+  folded: FileId | null;
+}
+type FileId = { dev: number; ino: number };
+
+function identity(st: Stats): FileId {
+  return { dev: st.dev, ino: st.ino };
+}
+
+function sameFile(id: FileId | null, st: Stats | FileId): boolean {
+  return id !== null && id.dev === st.dev && id.ino === st.ino;
+}
+
+function stat(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch (err) {
+    throw ioError('read', path, err);
+  }
+}
+
+/** The running total; zero when there is no total file. @throws {IoError} when it cannot be read or is damaged. */
+function readTotal(dir: string): DropTotal {
+  const path = join(dir, DROPPED_COUNT_FILE);
+  let text: string;
+  try {
+    text = readRegularFileSync(path, { maxBytes: 4096 }).data.toString('utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, carried: 0, folded: null };
+    throw ioError('read', path, err);
+  }
+  let v: Partial<DropTotal> | null = null;
+  try {
+    v = JSON.parse(text) as Partial<DropTotal> | null;
+  } catch {
+    // Damaged: below.
+  }
+  const folded = v?.folded;
+  if (v?.version !== 1 || !Number.isSafeInteger(v.carried) || (v.carried as number) < 0 || (folded !== null && !(Number.isSafeInteger(folded?.dev) && Number.isSafeInteger(folded?.ino)))) {
+    // Never guessed: a total made up here would make `checkins.dropped` go down or jump.
+    throw new IoError(`Cannot read ${path}: it is damaged (not a running total of dropped check-ins)`, { path });
+  }
+  return { version: 1, carried: v.carried as number, folded: folded ?? null };
+}
 
 /** How much of the record is read at a time. */
 const CHUNK_BYTES = 64 * 1024;

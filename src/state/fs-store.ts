@@ -15,7 +15,8 @@ import type { Platform } from '../system/platform.js';
 import { makeDirSync, NotRegularFileError, readRegularFileSync } from '../system/regular-file.js';
 import { renameRetrySync } from '../system/rename.js';
 import { BATCH_FILE, parseBatch, serializeBatch } from './batch.js';
-import { createLineCounter } from './drop-count.js';
+import { appendDropRecord, createDropCounter } from './drop-count.js';
+import type { DropRecordOptions } from './drop-count.js';
 import { claimFireInstant } from './fired.js';
 import { deleteLastRun, lastRunPath, parseLastRun, writeLastRun } from './runs.js';
 import type { LastRun } from './runs.js';
@@ -30,6 +31,8 @@ import { randomHex, readFileOrNullSync, removeFileSync } from './sync-io.js';
 export interface FsStateOptions {
   /** Lock identity and liveness, and how files are replaced [nodePlatform]. */
   platform?: Platform;
+  /** When the drop record is rotated (tests) [DROP_RECORD_MAX_BYTES, DROP_RECORD_SETTLE_MS]. */
+  dropRecord?: Pick<DropRecordOptions, 'maxBytes' | 'settleMs'>;
 }
 
 /** Temp name of an atomic snapshot write (`.<name>.json.<12 hex>.tmp`, see writeFileAtomicSync). */
@@ -89,7 +92,7 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
   const path = (rel: string): string => join(dir, ...rel.split('/'));
   const read = (rel: string): string | null => readFileOrNullSync(path(rel));
   /** `checkins.dropped`: the drop record is counted on from where the last count stopped. */
-  const dropCounter = createLineCounter();
+  const dropCounter = createDropCounter(dir);
   const files = () => import('../system/files.js');
   const lockAt = (key: string): StateLock => ({
     key,
@@ -314,13 +317,11 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
     },
     async recordDropped(records) {
       if (records.length === 0) return;
-      makeDirSync(dir, STATE_MODES.dir);
-      const { appendFile } = await import('node:fs/promises');
-      // O_APPEND writes of one small buffer do not interleave between processes.
-      await appendFile(path(DROPPED_FILE), dropLines(records), { mode: STATE_MODES.public });
+      // One O_APPEND write of a small buffer: appends of other processes do not interleave with it.
+      await appendDropRecord(dir, dropLines(records), { ...o.dropRecord, platform });
     },
     async spoolStats() {
-      return { spooled: (await listSpool(dir)).length, dropped: dropCounter.count(path(DROPPED_FILE)) };
+      return { spooled: (await listSpool(dir)).length, dropped: dropCounter.count() };
     },
 
     jobLock(id) {
@@ -332,8 +333,7 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
   };
 }
 
-/** The drop record of the spool, one JSON line per dropped check-in. */
-export const DROPPED_FILE = 'spool-dropped.jsonl';
+export { DROPPED_FILE } from './drop-count.js';
 
 /** Lines of the drop record for `records`. */
 export function dropLines(records: readonly DropRecord[]): string {

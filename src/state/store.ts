@@ -16,7 +16,10 @@
  *     <stateDir>/runs/<tenant>/<name>/fired/…      scheduled-minute markers ./fired.ts
  *     <stateDir>/locks/<tenant>/<name>.lock        run lock               src/shim/lock.ts
  *     <stateDir>/spool/<ms>-<run_id>.json          undelivered check-in (0600) src/shim/spool-entry.ts
- *     <stateDir>/spool-dropped.jsonl               dropped check-ins (0644)
+ *     <stateDir>/spool-dropped.jsonl               dropped check-ins (0644) ./drop-count.ts
+ *     <stateDir>/spool-dropped.jsonl.1             its previous generation (rotated at 1 MiB)
+ *     <stateDir>/spool-dropped.count               lines of older generations, deleted (0644)
+ *     <stateDir>/spool-dropped.lock                taken while rotating it
  *     <stateDir>/sources.json                      source ids (0644)      ./sources-file.ts
  *     <stateDir>/status.json                       status (0644)          src/status/io.ts
  */
@@ -136,9 +139,12 @@ export interface StateStore {
    * by no one else (POSIX); a directory of the agent's with looser modes is set to 0700 first.
    */
   spoolProblem(): Promise<string | null>;
-  /** Appends records of dropped check-ins. @throws {IoError} */
+  /**
+   * Appends records of dropped check-ins (the fs store rotates the record, see ./drop-count.ts).
+   * @throws {IoError} naming the record; its `cause.code` is the system's (ENOSPC on a full disk).
+   */
   recordDropped(records: readonly DropRecord[]): Promise<void>;
-  /** Counts for the status file: spooled entries, and dropped ones ever recorded. */
+  /** Counts for the status file: spooled entries, and dropped ones ever recorded (across rotations). */
   spoolStats(): Promise<{ spooled: number; dropped: number }>;
 
   /** The run lock of a job. @throws {UsageError} on a malformed id. */

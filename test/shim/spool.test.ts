@@ -1,10 +1,15 @@
 import { chmodSync, chownSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { flushSpool, listSpool, spoolStats, writeSpoolEntry } from '../../src/shim/spool.js';
 import type { SpoolEntry } from '../../src/shim/spool.js';
 import { DEFAULT_SPOOL_LIMITS, SENDING_HERE } from '../../src/shim/spool-entry.js';
 import { MemoryStateStore } from '../../src/state/memory-store.js';
+import { createFsStateStore } from '../../src/state/fs-store.js';
+import type { StateStore } from '../../src/state/store.js';
+import { ioError } from '../../src/errors.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { FakeHttp } from '../fakes/FakeHttp.js';
 import { HttpTransportError } from '../../src/system/http.js';
@@ -67,9 +72,35 @@ describe('shim/spool', () => {
     const r = await flushSpool({ stateDir: state.dir, state, http: new FakeHttp(), clock: new FakeClock(T0), log: memoryLog(), env, budgetMs: 5000 });
 
     expect(r.delivered).toBe(1000);
-    expect(reads).toBe(1000);
+    // Each once to list it, and once again just before it is sent (its output is not kept meanwhile).
+    expect(reads).toBe(2000);
     expect(readsAtFirstTurn).toBeGreaterThan(0);
     expect(readsAtFirstTurn).toBeLessThanOrEqual(256);
+  });
+
+  it('holds the listed entries\' metadata, not their outputs, while it delivers: a large spool does not take its size in memory', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const dir = tempStateDir();
+    const output = 'o'.repeat(10_000);
+    for (let i = 0; i < 2000; i++) await writeSpoolEntry(dir, entry(`r${i}`, T0 - 100_000 + i, { payload: { ...entry('x', 0).payload, run_id: `r${i}`, output } }), false);
+    let heldAtFirstSend: number | undefined;
+    const http: HttpClient = {
+      async request() {
+        gc();
+        heldAtFirstSend ??= process.memoryUsage().heapUsed;
+        return { statusCode: 503, headers: {}, body: '' };
+      },
+    };
+    const once = { baseMs: 86_400_000, maxMs: 86_400_000, factor: 1, jitter: 0 };
+    gc();
+    const before = process.memoryUsage().heapUsed;
+
+    const r = await flushSpool({ stateDir: dir, http, clock: new FakeClock(T0), log: memoryLog(), env, budgetMs: 5000, policy: once });
+
+    expect(r).toEqual({ delivered: 0, rejected: 0, dropped: 0, remaining: 2000, busy: false });
+    // 2,000 outputs of 10,000 characters are 20 MB; what a flush keeps of 2,000 entries is well under 4.
+    expect((heldAtFirstSend ?? Infinity) - before).toBeLessThan(4_000_000);
   });
 
   it('stores entries 0600 without the secret', async () => {
@@ -224,16 +255,19 @@ describe('shim/spool', () => {
     expect(seen).toEqual([10_000]);
   });
 
-  it('entries over the limits whose drop cannot be recorded stay spooled, and the others are still delivered', async () => {
+  it('entries over the limits whose drop cannot be recorded for a full disk stay spooled, and the others are still delivered', async () => {
     const dir = tempStateDir();
     await writeSpoolEntry(dir, entry('old', T0 - 8 * 86_400_000));
     for (let i = 1; i <= 3; i++) await writeSpoolEntry(dir, entry(`n${i}`, T0 - 10_000 + i));
-    // The drop record cannot be appended to (as on a full disk).
-    mkdirSync(join(dir, 'spool-dropped.jsonl'));
+    // The drop record cannot be appended to: the disk is full.
+    const record = join(dir, 'spool-dropped.jsonl');
+    const state: StateStore = { ...createFsStateStore(dir), recordDropped: async () => {
+      throw ioError('write', record, Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+    } };
     const http = new FakeHttp();
     const log = memoryLog();
 
-    const r = await flushSpool({ stateDir: dir, http, clock: new FakeClock(T0), log, env, budgetMs: 5000, limits: { maxAgeDays: 7, maxCount: 2 } });
+    const r = await flushSpool({ stateDir: dir, state, http, clock: new FakeClock(T0), log, env, budgetMs: 5000, limits: { maxAgeDays: 7, maxCount: 2 } });
 
     expect(r).toEqual({ delivered: 2, rejected: 0, dropped: 0, remaining: 0, busy: false });
     expect(http.bodies().map((b) => b.run_id)).toEqual(['n2', 'n3']);
@@ -242,6 +276,39 @@ describe('shim/spool', () => {
       ['Cannot record dropped check-ins', ['old']],
       ['Cannot record dropped check-ins', ['n1']],
     ]);
+  });
+
+  it('entries over the limits are dropped when the drop record cannot be written at all (a directory in its place): logged with the file and the error, counted, the others kept', async () => {
+    const dir = tempStateDir();
+    await writeSpoolEntry(dir, entry('old', T0 - 8 * 86_400_000));
+    for (let i = 1; i <= 4; i++) await writeSpoolEntry(dir, entry(`n${i}`, T0 - 10_000 + i));
+    const record = join(dir, 'spool-dropped.jsonl');
+    mkdirSync(record);
+    // The server is down: every entry within the limits must stay.
+    const http = new FakeHttp([], 503);
+    const log = memoryLog();
+    const once = { baseMs: 86_400_000, maxMs: 86_400_000, factor: 1, jitter: 0 };
+
+    const first = await flushSpool({ stateDir: dir, http, clock: new FakeClock(T0), log, env, budgetMs: 5000, policy: once, limits: { maxAgeDays: 7, maxCount: 2 } });
+    await writeSpoolEntry(dir, entry('n5', T0 - 10_000 + 5));
+    const second = await flushSpool({ stateDir: dir, http, clock: new FakeClock(T0), log, env, budgetMs: 5000, policy: once, limits: { maxAgeDays: 7, maxCount: 2 } });
+
+    expect(first).toEqual({ delivered: 0, rejected: 0, dropped: 3, remaining: 2, busy: false });
+    expect(second).toEqual({ delivered: 0, rejected: 0, dropped: 1, remaining: 2, busy: false });
+    expect((await listSpool(dir)).map((f) => f.slice(15))).toEqual(['n4.json', 'n5.json']);
+    const errors = log.lines.filter((l) => l.level === 'error');
+    expect(errors.map((l) => [l.msg, l.obj.runIds])).toEqual([
+      ['Cannot record dropped check-ins', ['old']],
+      ['Cannot record dropped check-ins', ['n1', 'n2']],
+      ['Cannot record dropped check-ins', ['n3']],
+    ]);
+    for (const l of errors) expect(l.obj.err).toMatch(new RegExp(`^Cannot write ${record}: EISDIR`));
+    expect(log.lines.filter((l) => l.msg === 'Spooled check-ins dropped').map((l) => l.obj)).toEqual([
+      { count: 1, reason: 'max-age', recorded: false },
+      { count: 2, reason: 'max-count', recorded: false },
+      { count: 1, reason: 'max-count', recorded: false },
+    ]);
+    expect(JSON.stringify(log.lines)).not.toContain('tok');
   });
 
   it('an entry of an unknown protocol is kept as damaged, never sent as another protocol', async () => {
