@@ -50,6 +50,10 @@ $ErrorActionPreference = 'Stop'
 
 $ServiceName = 'cronsync'
 $DataDir = Join-Path $env:ProgramData 'cronsync'
+# Windows' own tools by their full path: a bare name is looked up on PATH, where a directory
+# any user can write to could put its own sc.exe or icacls.exe in front of them (run elevated).
+$SystemDir = [Environment]::SystemDirectory
+$Sc = Join-Path $SystemDir 'sc.exe'
 $ConfigFile = Join-Path $DataDir 'config.yaml'
 $StateDir = Join-Path $DataDir 'state'
 $LogFile = Join-Path $DataDir 'logs\cronsync.log'
@@ -183,7 +187,7 @@ try {
   if (-not $installed) { throw 'install failed; later steps skipped' }
 
   # 2. Recovery actions.
-  $qfailure = (& sc.exe qfailure $ServiceName) -join "`n"
+  $qfailure = (& $Sc qfailure $ServiceName) -join "`n"
   Write-Step 'recovery actions restart the service on failure (sc.exe qfailure)' ($qfailure -match 'RESTART' -and $qfailure -match '86400') "($qfailure)"
 
   # 3. ACLs: the state dir; %ProgramData%\cronsync and all in it (install.ps1 gave it a new

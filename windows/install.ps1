@@ -60,6 +60,11 @@ $ConfigFile = Join-Path $DataDir 'config.yaml'
 $StateDir = Join-Path $DataDir 'state'
 $LogDir = Join-Path $DataDir 'logs'
 $HostExe = Join-Path $InstallDir 'bin\cronsync-service.exe'
+# Windows' own tools by their full path: a bare name is looked up on PATH, where a directory
+# any user can write to could put its own sc.exe or icacls.exe in front of them (run elevated).
+$SystemDir = [Environment]::SystemDirectory
+$Sc = Join-Path $SystemDir 'sc.exe'
+$Icacls = Join-Path $SystemDir 'icacls.exe'
 
 # Well-known SIDs, so that any display language works.
 $SystemSid = 'S-1-5-18'
@@ -332,10 +337,10 @@ if (-not $hadConfig) {
 }
 # Everything inside inherits the data dir's ACL and nothing else (explicit entries go), the
 # state dir gets its own protected copy of it, as the agent makes it, and Administrators own it all.
-& icacls.exe "$DataDir\*" /reset /T /C /Q | Out-Null
+& $Icacls "$DataDir\*" /reset /T /C /Q | Out-Null
 if ($LASTEXITCODE -ne 0) { throw "icacls /reset failed under $DataDir" }
 Set-LockedAcl -Path $StateDir
-& icacls.exe $DataDir /setowner "*$AdminsSid" /T /C /Q | Out-Null
+& $Icacls $DataDir /setowner "*$AdminsSid" /T /C /Q | Out-Null
 if ($LASTEXITCODE -ne 0) { throw "icacls /setowner failed on $DataDir" }
 if (-not [Diagnostics.EventLog]::SourceExists($ServiceName)) {
   [Diagnostics.EventLog]::CreateEventSource($ServiceName, 'Application')
@@ -381,10 +386,10 @@ if ($null -eq $existing) {
   if ($r.ReturnValue -ne 0) { throw "Updating service $ServiceName failed (Win32_Service.Change returned $($r.ReturnValue))" }
   Set-Service -Name $ServiceName -Description $description
 }
-& sc.exe failure $ServiceName reset= 86400 actions= restart/5000/restart/5000/restart/60000 | Out-Null
+& $Sc failure $ServiceName reset= 86400 actions= restart/5000/restart/5000/restart/60000 | Out-Null
 if ($LASTEXITCODE -ne 0) { throw "sc.exe failure $ServiceName failed" }
 # A stop with a non-zero exit code counts as a failure too, not only a crash.
-& sc.exe failureflag $ServiceName 1 | Out-Null
+& $Sc failureflag $ServiceName 1 | Out-Null
 if ($LASTEXITCODE -ne 0) { throw "sc.exe failureflag $ServiceName failed" }
 
 # Started when it was running before the upgrade, or on a first install that found a config;

@@ -28,6 +28,10 @@ $ErrorActionPreference = 'Stop'
 $ServiceName = 'cronsync'
 $JobTaskFolder = '\cronsync\'
 $DataDir = Join-Path $env:ProgramData 'cronsync'
+# Windows' own tools by their full path: a bare name is looked up on PATH, where a directory
+# any user can write to could put its own sc.exe or icacls.exe in front of them (run elevated).
+$SystemDir = [Environment]::SystemDirectory
+$Sc = Join-Path $SystemDir 'sc.exe'
 $ConfigFile = Join-Path $DataDir 'config.yaml'
 $main = Join-Path $InstallDir 'dist\cli\main.js'
 
@@ -83,7 +87,7 @@ if (-not $KeepEntries -and (Test-Path -LiteralPath $main)) {
 
 # 3. The service and the package.
 if ($null -ne $agent) {
-  & sc.exe delete $ServiceName | Out-Null
+  & $Sc delete $ServiceName | Out-Null
   if ($LASTEXITCODE -ne 0) { throw "sc.exe delete $ServiceName failed (exit $LASTEXITCODE)" }
 }
 if (Test-Path -LiteralPath $InstallDir) { Remove-Item -LiteralPath $InstallDir -Recurse -Force }

@@ -57,7 +57,7 @@ export function psBracketProblems(src: string): string[] {
   return [...problems, ...stack.map((s) => `unclosed ${s.ch} from line ${s.line}`)];
 }
 
-/** One command of a script: its name (`icacls.exe` for `& icacls.exe …`), its arguments as written, where it starts, and the function it is in (null: the script's body). */
+/** One command of a script: its name (`$Icacls` for `& $Icacls …`), its arguments as written, where it starts, and the function it is in (null: the script's body). */
 interface PsCommand {
   name: string;
   args: string[];
@@ -167,6 +167,16 @@ describe('packaging: windows scripts (static: pwsh unavailable)', () => {
     expect(psBracketProblems('<# ( #> # {\n"`"("')).toEqual([]);
   });
 
+  it.each(SCRIPTS)('%s runs Windows\' own tools by their full path, never by a name PATH could shadow', (file) => {
+    const src = read(file);
+    const calls = [...src.matchAll(/^[^#\n]*&\s*([A-Za-z]+\.exe)\b/gm)].map((m) => m[1]);
+    expect(calls).toEqual([]);
+    for (const tool of ['sc', 'icacls']) {
+      if (new RegExp(`& \\$${tool[0]!.toUpperCase()}${tool.slice(1)} `).test(src)) expect(src).toContain(`$${tool[0]!.toUpperCase()}${tool.slice(1)} = Join-Path $SystemDir '${tool}.exe'`);
+    }
+    if (/\$SystemDir\b/.test(src)) expect(src).toContain('$SystemDir = [Environment]::SystemDirectory');
+  });
+
   it.each(SCRIPTS)('%s downloads nothing', (file) => {
     // The Task Scheduler XML namespace is a name, not an address anything fetches; a loopback
     // URL is the check-in receiver of check-service.ps1, on this host.
@@ -190,8 +200,8 @@ describe('packaging: windows scripts (static: pwsh unavailable)', () => {
     for (const opt of ['--node', '--main', '--config', '--log-dir']) expect(src).toMatch(new RegExp(`\\$binPath = .*'?" ${opt} "`));
     expect(src).toContain("Join-Path $InstallDir 'dist\\cli\\main.js'");
     // Recovery: restart on failure.
-    expect(src).toContain('& sc.exe failure $ServiceName reset= 86400 actions= restart/5000/restart/5000/restart/60000');
-    expect(src).toContain('& sc.exe failureflag $ServiceName 1');
+    expect(src).toContain('& $Sc failure $ServiceName reset= 86400 actions= restart/5000/restart/5000/restart/60000');
+    expect(src).toContain('& $Sc failureflag $ServiceName 1');
     expect(src).toContain("[Diagnostics.EventLog]::CreateEventSource($ServiceName, 'Application')");
     // The data and state dirs' ACLs: see the describe block on %ProgramData%\\cronsync below.
     expect(src).toContain("'windows\\config.example.yaml'");
@@ -249,7 +259,7 @@ describe('packaging: windows scripts (static: pwsh unavailable)', () => {
 
     const stop = at('Stop-Service -Name $ServiceName');
     const prune = at('& $Node $main prune --all --force --config $ConfigFile');
-    const remove = at('& sc.exe delete $ServiceName');
+    const remove = at('& $Sc delete $ServiceName');
     const removePkg = at('Remove-Item -LiteralPath $InstallDir');
     const purge = at('if ($Purge) {');
     const removeData = at('Remove-Item -LiteralPath $DataDir');
@@ -365,13 +375,13 @@ describe("packaging: install.ps1 and someone else's %ProgramData%\\cronsync (sta
     // the data dir's ACL, which leave other explicit entries and the owner in place.
     expect(s.src).not.toMatch(/foreach \(\$\w+ in [^)]*\$DataDir\b/);
     expect(s.commands.filter((c) => c.name === 'New-Item' && c.args.includes('$DataDir'))).toEqual([]);
-    expect(s.commands.filter((c) => c.name === 'icacls.exe' && c.args.some((a) => /^\/(grant|remove|inheritance)/.test(a)))).toEqual([]);
+    expect(s.commands.filter((c) => c.name === '$Icacls' && c.args.some((a) => /^\/(grant|remove|inheritance)/.test(a)))).toEqual([]);
   });
 
   it('install.ps1 resets all inside the data dir to inherit only, and makes Administrators own the tree, after the dirs and config are in place', async () => {
     const s = await parseScript('windows/install.ps1');
-    const reset = at(s, 'icacls.exe', ['"$DataDir\\*"', '/reset', '/T', '/C', '/Q']);
-    const setOwner = at(s, 'icacls.exe', ['$DataDir', '/setowner', '"*$AdminsSid"', '/T', '/C', '/Q']);
+    const reset = at(s, '$Icacls', ['"$DataDir\\*"', '/reset', '/T', '/C', '/Q']);
+    const setOwner = at(s, '$Icacls', ['$DataDir', '/setowner', '"*$AdminsSid"', '/T', '/C', '/Q']);
     const exitChecked = (i: number) => /^[^\n]*\r?\n\s*if \(\$LASTEXITCODE -ne 0\) \{ throw /.test(s.src.slice(i));
 
     expect(exitChecked(reset)).toBe(true);
