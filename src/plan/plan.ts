@@ -42,6 +42,13 @@ export interface PlanInput {
    * entry stays, and nothing else in the sync is held back. Absent: every job can be rendered.
    */
   entryError?: (job: DesiredJob) => string | null;
+  /**
+   * Why the source's `paths`/`exclude` leave a manifest path out, or null when they select it.
+   * A job gone from the desired state whose recorded path is left out was dropped by narrowing
+   * the config, not deleted from the repository, and is reported so. Absent: every path counts
+   * as selected.
+   */
+  unselected?: (path: string) => 'paths' | 'exclude' | null;
   prune: boolean;
   force: boolean;
   allowMassRemoval: boolean;
@@ -197,14 +204,21 @@ export function planChanges(input: PlanInput): PlanResult {
       plan.remove.push(entry);
       removable++;
       notes.push({ id, kind: 'removed', message: `${id} removed: ${reason === 'disabled' ? 'enabled: false' : reason === 'selector' ? 'no longer selects this agent' : 'moved to another tenant'}` });
-    } else if (last?.job.metadata.labels[PROTECT_LABEL] === 'true') {
-      keep('orphaned', `${id}: manifest is gone but the job is protected (${PROTECT_LABEL}); left installed`);
-    } else if (!input.prune) {
-      keep('orphaned', `${id}: manifest is gone; left installed because prune is off`);
     } else {
-      plan.remove.push(entry);
-      removable++;
-      notes.push({ id, kind: 'removed', message: `${id} removed: manifest deleted` });
+      // Gone from the selection: deleted from the repository, or left out by a narrowed config.
+      const file = entry.marker?.path ?? last?.provenance.path;
+      const outside = file === undefined ? null : input.unselected?.(file) ?? null;
+      const why = outside === 'paths' ? 'no longer under source.paths' : outside === 'exclude' ? 'excluded by source.exclude' : null;
+      const gone = why === null ? `${id}: manifest is gone` : `${id}: its manifest ${file} is ${why}`;
+      if (last?.job.metadata.labels[PROTECT_LABEL] === 'true') {
+        keep('orphaned', `${gone}${why === null ? '' : ','} but the job is protected (${PROTECT_LABEL}); left installed`);
+      } else if (!input.prune) {
+        keep('orphaned', `${gone}; left installed because prune is off`);
+      } else {
+        plan.remove.push(entry);
+        removable++;
+        notes.push({ id, kind: 'removed', message: `${id} removed: ${why ?? 'manifest deleted'}` });
+      }
     }
   }
 

@@ -60,7 +60,9 @@ export function createReconciler(ports: ReconcilerPorts): Reconciler {
         // A failed apply may have left the scheduler half-written: re-read everything next time.
         mem.applied = undefined;
         mem.sources = undefined;
-        deps.log.error({ err: { code: (err as { code?: string }).code, message: ctx.error.message }, reason: ctx.reason }, 'Sync failed');
+        // A dry run (diff) stopped only by the removal guard has done its job: the plan is whole.
+        const planOnly = ctx.dryRun && ctx.reason === Reasons.RemovalGuardTripped;
+        deps.log[planOnly ? 'info' : 'error']({ err: { code: (err as { code?: string }).code, message: ctx.error.message }, reason: ctx.reason }, planOnly ? 'Dry run: sync would stop at the removal guard' : 'Sync failed');
         // A narrowed run-as policy must not wait for a sync that applies (./policy.ts).
         if (!ctx.dryRun && ctx.syncLock) {
           await restampRunAsPolicy(deps, mem).catch((policyErr: unknown) => {

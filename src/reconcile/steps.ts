@@ -16,6 +16,7 @@ import type { StateStore } from '../state/store.js';
 import { nodeRunner } from '../system/runner.js';
 import { lookupAccounts, windowsRunAsMessage } from '../system/users.js';
 import { verifyCommit } from '../source/verify.js';
+import { makeUnselected } from '../source/select.js';
 import { renderEntryOrError } from '../scheduler/entry-error.js';
 import type { Elsewhere } from '../scheduler/elsewhere.js';
 import { lockStateDir } from './lock.js';
@@ -176,6 +177,7 @@ export const planStep: Step = async (ctx, deps, mem) => {
     rendered.set(key, text);
     return text;
   };
+  let unselected: ((file: string) => 'paths' | 'exclude' | null) | undefined;
   ctx.planned = planChanges({
     sourceId: deps.source.id,
     previousSourceIds: previousSourceIds(mem.sources, deps.source.id, ctx.applied),
@@ -195,6 +197,8 @@ export const planStep: Step = async (ctx, deps, mem) => {
       const r = render(job);
       return typeof r === 'string' ? null : r.error;
     },
+    // Compiled only when a job is gone from the selection (to say whether the config left it out).
+    unselected: (file) => (unselected ??= makeUnselected(deps.config.source.paths, deps.config.source.exclude))(file),
     prune: deps.config.prune,
     force: ctx.force,
     allowMassRemoval: deps.config.allowMassRemoval,

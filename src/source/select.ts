@@ -13,13 +13,30 @@ import type { TreeEntry } from './tree.js';
 
 /** Returns a predicate that is true for paths matched by `paths` and not by `exclude`. */
 export function makeMatcher(paths: readonly string[] = DEFAULT_PATHS, exclude: readonly string[] = []): (p: string) => boolean {
+  const { inc, exc } = globs(paths, exclude);
+  return (p) => inc(p) && !exc(p);
+}
+
+/** Which setting leaves a path out of a source's selection: `source.paths` or `source.exclude`. */
+export type Unselected = 'paths' | 'exclude';
+
+/**
+ * Returns why `paths`/`exclude` leave a path out: `'paths'` when no include glob matches it,
+ * `'exclude'` when an exclude glob does, null when it is selected (as {@link makeMatcher}).
+ */
+export function makeUnselected(paths: readonly string[] = DEFAULT_PATHS, exclude: readonly string[] = []): (p: string) => Unselected | null {
+  const { inc, exc } = globs(paths, exclude);
+  return (p) => (!inc(p) ? 'paths' : exc(p) ? 'exclude' : null);
+}
+
+function globs(paths: readonly string[], exclude: readonly string[]): { inc: (p: string) => boolean; exc: (p: string) => boolean } {
   // picomatch builds `**` from `.`, which without the `s` flag stops at a line break: a file
   // under a directory named "team\nops" was skipped without a word while `*` matched such a file
   // name, and `lint DIR` read both. Every source selects through here, so all now take both.
   const opts = { dot: false, flags: 's' };
   const inc = picomatch([...paths], opts);
   const exc = exclude.length ? picomatch([...exclude], opts) : () => false;
-  return (p) => inc(p) && !exc(p);
+  return { inc, exc };
 }
 
 /** Shows a source URL without credentials (scp-like `git@host:path` is kept, `git` is no secret). */
