@@ -19,6 +19,33 @@ export interface DirDeps {
   /** Debounce of `watch`, in ms (default 500). */
   debounceMs?: number;
   log?: SourceLog;
+  /**
+   * Called with each entry the listing names (its path, and whether it is a directory) before it
+   * is opened: a test seam for the tree changing between listing and reading.
+   */
+  beforeOpen?: (rel: string, isDirectory: boolean) => Promise<void> | void;
+}
+
+/** Listings of the tree one fetch makes at most while files vanish between listing and reading. */
+export const MAX_LISTINGS = 4;
+
+/** A listed file or directory was gone when opened: changed meanwhile (an editor's save, rsync). */
+class VanishedError extends Error {
+  constructor(readonly rel: string, cause: unknown) {
+    super(`${rel} vanished between listing and reading`, { cause });
+  }
+}
+
+/** Runs `open` on listed entry `rel`; an entry gone meanwhile becomes a {@link VanishedError}. */
+async function opened<T>(rel: string, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // ENOTDIR: a listed directory (or one above the file) replaced by a file.
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new VanishedError(rel, err);
+    throw err;
+  }
 }
 
 /** Creates a source reading directory `root`. */
@@ -33,20 +60,25 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
     // shown with U+FFFD, as the git sources show it, but opened by its own bytes. Opened by the
     // name as shown, it failed with ENOENT and took the whole source down.
     const walk = async (dir: Buffer, prefix: string): Promise<void> => {
-      for (const d of await readdir(dir, { withFileTypes: true, encoding: 'buffer' })) {
+      const list = () => readdir(dir, { withFileTypes: true, encoding: 'buffer' });
+      // The root itself missing is the source missing, not a concurrent edit (see fetch).
+      for (const d of await (prefix === '' ? list() : opened(prefix.slice(0, -1), list))) {
         const name = d.name.toString('utf8');
         const rel = prefix + name;
         const full = Buffer.concat([dir, SEP, d.name]);
         if (d.isDirectory()) {
-          if (name !== '.git') await walk(full, rel + '/');
+          if (name === '.git') continue;
+          await deps.beforeOpen?.(rel, true);
+          await walk(full, rel + '/');
           continue;
         }
         if (!match(rel)) continue;
-        const st = await lstat(full);
+        await deps.beforeOpen?.(rel, false);
+        const st = await opened(rel, () => lstat(full));
         const err = refusedEntry(st) ?? (st.size > MAX_FILE_BYTES ? `file is ${st.size} bytes, over the 1 MiB limit` : undefined);
         if (err) files.push({ path: rel, oid: blobOid(Buffer.alloc(0)), content: Buffer.alloc(0), error: err });
         else {
-          const content = await readFile(full);
+          const content = await opened(rel, () => readFile(full));
           files.push({ path: rel, oid: blobOid(content), content });
         }
       }
@@ -58,12 +90,24 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
   return {
     id,
     async fetch(_signal, previous): Promise<Snapshot> {
-      let files: SourceFile[];
-      try {
-        files = await readAll();
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        throw new SourceError(code === 'ENOENT' ? 'not-found' : 'other', `Directory source ${root}: ${code ?? (err as Error).message}`, { path: root }, { cause: err });
+      let files: SourceFile[] | undefined;
+      // A file deleted or renamed between the listing and its read (an editor's save, rsync) is
+      // no deletion to sync: the tree is listed again, so that only what is gone from a listing
+      // counts as gone, and what replaced it is read.
+      for (let listing = 1; files === undefined; listing++) {
+        try {
+          files = await readAll();
+        } catch (err) {
+          if (err instanceof VanishedError) {
+            if (listing < MAX_LISTINGS) {
+              deps.log?.debug({ path: root, file: err.rel, listing }, 'A file vanished while the directory was read; listing it again');
+              continue;
+            }
+            throw new SourceError('other', `Directory source ${root}: ${err.rel} vanished between listing and reading, in ${MAX_LISTINGS} listings in a row (is something rewriting it?); nothing was synced from this read`, { path: root, file: err.rel }, { cause: err.cause });
+          }
+          const code = (err as NodeJS.ErrnoException).code;
+          throw new SourceError(code === 'ENOENT' ? 'not-found' : 'other', `Directory source ${root}: ${code ?? (err as Error).message}`, { path: root }, { cause: err });
+        }
       }
       const changes = diffFiles(previous ? fileOids(previous.files) : null, files);
       const unchanged = !!previous && previous.sourceId === id && changes.added.length + changes.modified.length + changes.deleted.length === 0;

@@ -16,7 +16,7 @@ import type { GitObject } from './pack.js';
 import { maxFetchBytesOf } from './limits.js';
 import { discover, fetchPack, resolveRemoteRef, UploadPackError } from './protocol.js';
 import { buildFiles, diffFiles, fileOids, makeMatcher, sourceIdOf, unchangedSnapshot } from './select.js';
-import { removeOtherClones } from './clones.js';
+import { clearCloneDir, removeOtherClones } from './clones.js';
 import { ObjectStore, readRecordOnly } from './store.js';
 import { commitTree, listTree, NotCommitError, peelToCommit, reachable, TreeError } from './tree.js';
 import type { ObjectReader } from './tree.js';
@@ -65,6 +65,7 @@ export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): So
       deps.log?.debug({ sourceId: id, commit: target.oid }, 'Source unchanged');
       return unchangedSnapshot(previous, fetchedAt);
     }
+    clearCloneDir(gitdir, deps.log);
     const record = readRecordOnly(gitdir);
     // Opened afresh by each fetch that needs it: another process (`cronsync diff`, a one-shot
     // sync) may have compacted or removed the clone since, and packs held open from an earlier

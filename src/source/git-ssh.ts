@@ -16,7 +16,7 @@ import { knownHostsHas, parseSshUrl } from './known-hosts.js';
 import { limitError, MAX_ADVERTISEMENT_BYTES, maxFetchBytesOf } from './limits.js';
 import type { FetchLimit } from './limits.js';
 import { resolveRemoteRef } from './protocol.js';
-import { removeOtherClones } from './clones.js';
+import { clearCloneDir, removeOtherClones } from './clones.js';
 import { buildFiles, diffFiles, fileOids, makeMatcher, sourceIdOf, unchangedSnapshot } from './select.js';
 import type { TreeEntry } from './tree.js';
 import { isSafeName } from './tree.js';
@@ -258,6 +258,7 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
   /** Fetches `target` into the clone (unless it holds it) and reads the matching files. */
   async function fromClone(target: { oid: string; fullRef: string }, fetchedAt: string, previous: Snapshot | undefined, sig: AbortSignal, env: NodeJS.ProcessEnv): Promise<Snapshot> {
     const ref = config.ref ?? target.fullRef.replace(/^refs\/heads\//, '');
+    clearCloneDir(gitdir, deps.log);
     if (!existsSync(path.join(gitdir, 'HEAD'))) {
       makeDirSync(gitdir);
       await ok(['init', '--bare', '-q', gitdir], sig, env);
