@@ -41,11 +41,14 @@ export function recordBeforeApply(plan: Pick<Plan, 'sourceId' | 'ownedSourceIds'
 
 /**
  * The record after a successful apply: earlier ids are kept only while entries of them remain
- * installed (entries copied through unchanged, `plan.preserve`).
+ * installed: entries copied through unchanged (`plan.preserve`), or `elsewhere`, the ids of
+ * this agent's entries in a scheduler it no longer uses (left by a change of `scheduler.kind`
+ * made in the same edit as a change of source id): forgetting them would make those entries
+ * foreign, no longer reported nor removable with `prune --scheduler`.
  */
-export function recordAfterApply(plan: Pick<Plan, 'sourceId' | 'ownedSourceIds' | 'preserve'>): SourcesRecord {
+export function recordAfterApply(plan: Pick<Plan, 'sourceId' | 'ownedSourceIds' | 'preserve'>, elsewhere: Iterable<string> = []): SourcesRecord {
   const owned = new Set(plan.ownedSourceIds ?? []);
-  const left = plan.preserve.flatMap((e) => (e.marker && owned.has(e.marker.sourceId) ? [e.marker.sourceId] : []));
+  const left = [...plan.preserve.flatMap((e) => (e.marker ? [e.marker.sourceId] : [])), ...elsewhere].filter((id) => owned.has(id));
   return { current: plan.sourceId, previous: normalize(plan.sourceId, left) };
 }
 

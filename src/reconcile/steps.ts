@@ -314,7 +314,9 @@ export const applyStep: Step = async (ctx, deps, mem) => {
     mem.batchPending = false;
   }
   mem.replayed = false;
-  await recordSources(state, mem, recordAfterApply(plan));
+  // Ids with entries in another scheduler stay until elsewhereStep has looked (all of them, when it
+  // has not looked yet): dropped here and added back there, the record would be written twice a sync.
+  await recordSources(state, mem, recordAfterApply(plan, deps.findElsewhere ? (mem.elsewhere === undefined ? plan.ownedSourceIds ?? [] : elsewhereIds(mem.elsewhere)) : []));
   // Entries copied through unchanged still run `exec`, which needs their snapshot.
   const keep = new Set([...plan.final.map((d) => d.id), ...plan.preserve.flatMap((e) => (e.marker ? [e.marker.jobId] : [])), ...refusedKeep]);
   const forget = async (id: JobId): Promise<void> => {
@@ -424,6 +426,9 @@ export const elsewhereStep: Step = async (ctx, deps, mem) => {
   });
   if (found === undefined) return;
   mem.elsewhere = ctx.elsewhere = found;
+  // The record keeps the ids these entries carry, and only those (see recordAfterApply).
+  const plan = ctx.planned?.plan;
+  if (plan && !ctx.dryRun && ctx.syncLock) await recordSources(deps.state, mem, recordAfterApply(plan, elsewhereIds(found)));
   for (const f of found) {
     deps.log.warn({ kind: f.kind, inUse: deps.scheduler.kind, jobs: f.entries.map((e) => e.marker?.jobId) }, 'Entries of this agent remain in a scheduler it no longer uses');
   }
@@ -477,6 +482,11 @@ function renderKey(job: DesiredJob): string {
 }
 
 const renderKeys = new WeakMap<DesiredJob, string>();
+
+/** The source ids of this agent's entries found in other schedulers. */
+function elsewhereIds(found: readonly Elsewhere[]): string[] {
+  return found.flatMap((f) => f.entries.flatMap((e) => (e.marker ? [e.marker.sourceId] : [])));
+}
 
 async function recordSources(state: StateStore, mem: ReconcilerMemory, record: SourcesRecord): Promise<void> {
   if (sameSources(mem.sources, record)) return;

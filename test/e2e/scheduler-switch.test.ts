@@ -5,7 +5,7 @@
  * removes them, which keeps the user's own lines and the snapshots the cron.d entries run.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,5 +77,50 @@ describe.runIf(canRun)('e2e/scheduler-switch: crontab to cron.d', { timeout: 60_
     expect(after.stdout).not.toMatch(/other-scheduler/);
     expect(diff.code).toBe(0);
     expect(diff.stdout).not.toMatch(/other-scheduler/);
+  });
+
+  it('a change of kind and of source id in one edit: the old entries stay reported at every sync and prunable, and the old id goes once they are', async () => {
+    const own2 = crontab();
+    const d = mkdtempSync(path.join(tmpdir(), 'cronsync-e2e-switch2-'));
+    try {
+      mkdirSync(path.join(d, 'jobs'));
+      mkdirSync(path.join(d, 'crond'));
+      writeFileSync(path.join(d, 'jobs', 'c.yaml'), manifest('c'));
+      for (const p of [d, path.join(d, 'jobs'), path.join(d, 'crond')]) chownSync(p, ids.uid, ids.gid);
+      const base = { agent: { name: 'host-1', tenant: 'acme' }, stateDir: path.join(d, 'state'), log: { level: 'warn' } };
+      const cfg = writeConfig(d, { ...base, source: { url: path.join(d, 'jobs') }, scheduler: { kind: 'crontab', cronDir: path.join(d, 'crond') } });
+      const run = (...args: string[]) => runCli([...args, '--config', cfg], { ...ids, env: { HOME: d } });
+      const sources = () => JSON.parse(readFileSync(path.join(d, 'state', 'sources.json'), 'utf8')) as { current: string; previous: string[] };
+
+      const installed = await run('sync');
+      const tab = crontab();
+      const oldId = sources().current;
+      // One edit: another kind, and `paths` (part of the source id) narrowed.
+      writeConfig(d, { ...base, source: { url: path.join(d, 'jobs'), paths: ['*.yaml'] }, scheduler: { kind: 'cron.d', cronDir: path.join(d, 'crond') } });
+      const first = await run('sync');
+      const second = await run('sync');
+      const recorded = sources();
+      const status = JSON.parse((await run('status', '--json')).stdout) as { problems: Array<{ rule: string }> };
+      const pruned = await run('prune', '--all', '--force', '--scheduler', 'crontab');
+      const after = await run('sync');
+
+      expect(installed.code, installed.stderr).toBe(0);
+      expect(markerJobs(tab)).toEqual(['acme/c']);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toMatch(/1 job of this agent \(acme\/c\) is still installed in the crontab scheduler/);
+      expect(second.stdout).toMatch(/1 job of this agent \(acme\/c\) is still installed in the crontab scheduler/);
+      expect(recorded.current).not.toBe(oldId);
+      expect(recorded.previous).toEqual([oldId]);
+      expect(status.problems.map((p) => p.rule)).toEqual(['other-scheduler']);
+      expect(pruned.code, pruned.stderr).toBe(0);
+      expect(crontab()).toBe(own2);
+      expect(after.code, after.stderr).toBe(0);
+      expect(after.stdout).not.toMatch(/other-scheduler/);
+      expect(sources().previous).toEqual([]);
+      expect(markerJobs(readFileSync(path.join(d, 'crond', 'cronsync'), 'utf8'))).toEqual(['acme/c']);
+    } finally {
+      spawnSync('crontab', ['-u', user, '-'], { input: own2 });
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });
