@@ -185,7 +185,9 @@ export function planChanges(input: PlanInput): PlanResult {
     if (input.desired.has(id)) continue;
     const last = input.applied.get(id);
     const keep = (kind: 'kept-invalid' | 'orphaned', message: string): void => {
-      notes.push({ id, kind, message });
+      // The file the installed version came from: where the status file's problem points.
+      const path = entry.marker?.path ?? last?.provenance.path;
+      notes.push({ id, kind, message, ...(path === undefined ? {} : { path }) });
       if (last && entryError(last) === null) {
         (kind === 'kept-invalid' ? plan.kept : plan.orphaned).push(last);
       } else {

@@ -48,6 +48,17 @@ describe('plan/plan: why a job gone from the selection is removed', () => {
     ]);
   });
 
+  it('a kept-invalid or orphaned note names the file the installed version came from (the status problem\'s path)', () => {
+    const { notes } = planChanges(input({ invalid: new Set(['acme/deleted' as JobId]), prune: false }));
+
+    expect(notes.filter((n) => n.kind === 'kept-invalid' || n.kind === 'orphaned').map((n) => [n.id, n.kind, n.path])).toEqual([
+      ['acme/deleted', 'kept-invalid', 'prod/deleted.yaml'],
+      ['acme/excluded', 'orphaned', 'prod/excluded.yaml'],
+      ['acme/guarded', 'orphaned', 'staging/guarded.yaml'],
+      ['acme/outside', 'orphaned', 'staging/outside.yaml'],
+    ]);
+  });
+
   it('with prune off every such job stays, each with its own reason', () => {
     const { plan, notes } = planChanges(input({ prune: false }));
 
