@@ -126,7 +126,7 @@ export function loadManifests(inputs: readonly ManifestInput[], ctx: RuleContext
     for (const n of r.outcome.mentions ?? []) brokenNames.add(n);
     for (const n of r.outcome.names) if (n.tenant && n.name && !r.jobs.some((j) => j.index === n.index)) invalidIds.add(`${n.tenant}/${n.name}`);
   }
-  const unique = dropDuplicateNames(jobs, issues, invalidIds);
+  const unique = dropDuplicateNames(jobs, issues, invalidIds, brokenFiles);
   issues.sort(byPosition);
   const result: LoadResult = { jobs: unique, issues, files, invalidIds, brokenFiles, brokenNames, parsed };
   // Only a load whose every file has a content id can be recognised again.
@@ -145,6 +145,13 @@ export function loadFile(input: ManifestInput, ctx: RuleContext = {}, strings?: 
     outcome.invalid = 1;
     outcome.unreadable = true;
     return { jobs: [], outcome, issues: [{ file: input.path, line: 1, col: 1, path: '', rule: 'source-file', severity: 'error', message: input.error }] };
+  }
+  if (isBlank(input.content)) {
+    // An empty file is a truncated write or a bad merge far more often than a deletion: its
+    // jobs stay installed until the file is deleted (or they are disabled), and lint fails.
+    outcome.invalid = 1;
+    outcome.unreadable = true;
+    return { jobs: [], outcome, issues: [{ file: input.path, line: 1, col: 1, path: '', rule: 'empty-file', severity: 'error', message: 'file is empty; a manifest file holds at least one Job (delete the file to remove its jobs)' }] };
   }
   const parsed = parseManifestFile(input.path, input.content);
   const namespace = jobNamespace(input.rootPath ?? input.path);
@@ -174,6 +181,17 @@ export function loadFile(input: ManifestInput, ctx: RuleContext = {}, strings?: 
   return { jobs, issues, outcome };
 }
 
+/** True when a file holds nothing but whitespace (after a byte order mark). */
+function isBlank(content: string | Uint8Array): boolean {
+  if (typeof content === 'string') return /^\uFEFF?\s*$/.test(content);
+  const bom = content[0] === 0xef && content[1] === 0xbb && content[2] === 0xbf ? 3 : 0;
+  for (let i = bom; i < content.length; i++) {
+    const b = content[i];
+    if (b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) return false;
+  }
+  return true;
+}
+
 /** `x` of every `name: x` line of a manifest's text (quoted or not), without parsing it. */
 export function mentionedNames(content: string | Uint8Array): string[] {
   const text = typeof content === 'string' ? content : Buffer.from(content).toString('utf8');
@@ -186,7 +204,7 @@ export function mentionedNames(content: string | Uint8Array): string[] {
  * scheduler entries, snapshots and `cronsync exec`, and Crontopus's own agent keys its
  * scheduler entries by name alone.
  */
-function dropDuplicateNames(jobs: LoadedJob[], issues: Issue[], invalidIds: Set<string>): LoadedJob[] {
+function dropDuplicateNames(jobs: LoadedJob[], issues: Issue[], invalidIds: Set<string>, brokenFiles: Set<string>): LoadedJob[] {
   const byId = new Map<string, LoadedJob[]>();
   for (const j of jobs) {
     const id = `${j.job.metadata.tenant}/${j.job.metadata.name}`;
@@ -203,6 +221,9 @@ function dropDuplicateNames(jobs: LoadedJob[], issues: Issue[], invalidIds: Set<
     // Every copy is invalid: installing either one would silently depend on file order.
     invalidIds.add(id);
     for (const j of list) {
+      // A file that now names another file's job (a typo in a name, a copied manifest) cannot be
+      // trusted to have stopped defining the job last applied from it: that job stays (SPEC §4).
+      brokenFiles.add(j.file);
       const others = list.filter((o) => o !== j).map((o) => `${o.file}:${o.line}:${o.col}`).join(', ');
       const spaces = new Set(list.map((o) => o.namespace));
       const hint = spaces.size > 1 ? `; names are unique within a tenant across namespaces (${[...spaces].sort().join(', ')})` : '';

@@ -139,8 +139,8 @@ export function parseManifestFile(file: string, bytes: Uint8Array | string, opts
   let docs: Document.Parsed[];
   /** Documents nested past the limit (by index) and the offset of their first collection past it. */
   let tooDeep: Map<number, number>;
+  let tokens: CST.Token[];
   try {
-    let tokens: CST.Token[];
     ({ tokens, tooDeep } = tokenize(text, lc));
     const fast = opts.fastPath !== false && tooDeep.size === 0 ? fastDocuments(core(), tokens, text) : null;
     if (fast) {
@@ -166,7 +166,8 @@ export function parseManifestFile(file: string, bytes: Uint8Array | string, opts
       return;
     }
     for (const e of doc.errors) {
-      const issue = e.code === 'DUPLICATE_KEY' ? duplicateKeyIssue(file, doc, e.pos[0], pos) : fileIssue(file, 'yaml-syntax', cleanYamlMessage(e.message), pos(e.pos[0]));
+      const issue = e.code === 'DUPLICATE_KEY' ? duplicateKeyIssue(file, doc, e.pos[0], pos)
+        : (e.code === 'MISSING_CHAR' && /closing ["']quote/.test(e.message) && unclosedQuoteIssue(file, tokens, e.pos[0], pos)) || fileIssue(file, 'yaml-syntax', cleanYamlMessage(e.message), pos(e.pos[0]));
       out.issues.push(issue);
     }
     for (const w of doc.warnings) {
@@ -285,6 +286,46 @@ function duplicateKeyIssue(file: string, doc: Document.Parsed, offset: number, p
   const first = found.firstOffset === undefined ? undefined : pos(found.firstOffset);
   const message = `duplicate key ${JSON.stringify(String(key))} ${parent ? `in ${parent}` : 'at the top level'}${first ? ` (first at ${first.line}:${first.col})` : ''}`;
   return { ...fileIssue(file, 'yaml-duplicate-key', message, at), path: found.path.join('.') };
+}
+
+/**
+ * Rule `yaml-syntax` for a quoted string that is never closed, at its opening quote: yaml reports
+ * where the string ran out (often past the last line), which names neither the field nor the line
+ * to fix. Undefined when no quoted scalar runs up to `offset`.
+ */
+function unclosedQuoteIssue(file: string, tokens: readonly CST.Token[], offset: number, pos: (offset: number) => Position): Issue | undefined {
+  for (const t of tokens) {
+    if (t.type !== 'document' || !t.value) continue;
+    const found = spanningQuote(t.value, offset, []);
+    if (!found) continue;
+    const field = found.path.join('.');
+    const quote = found.token.type === 'double-quoted-scalar' ? '"' : "'";
+    const end = pos(offset);
+    const message = `unclosed ${quote} quote${field ? ` in the value of ${field}` : ''}: the string starting here runs to ${end.line}:${end.col} without its closing ${quote}`;
+    return { ...fileIssue(file, 'yaml-syntax', message, pos(found.token.offset)), path: field };
+  }
+  return undefined;
+}
+
+/** The quoted scalar token that starts before `offset` and runs up to it, with its field path. */
+function spanningQuote(token: CST.Token, offset: number, path: (string | number)[]): { token: CST.FlowScalar; path: (string | number)[] } | undefined {
+  if (token.type === 'double-quoted-scalar' || token.type === 'single-quoted-scalar') {
+    return token.offset < offset && token.offset + token.source.length >= offset ? { token, path } : undefined;
+  }
+  if (token.type !== 'block-map' && token.type !== 'block-seq' && token.type !== 'flow-collection') return undefined;
+  const seq = token.type === 'block-seq' || (token.type === 'flow-collection' && token.start.source === '[');
+  for (let i = 0; i < token.items.length; i++) {
+    const item = token.items[i]!;
+    const key = 'key' in item && item.key ? item.key : undefined;
+    if (key) {
+      const inKey = spanningQuote(key, offset, path);
+      if (inKey) return inKey;
+    }
+    const name = seq ? i : key && 'source' in key ? key.source : undefined;
+    const found = item.value ? spanningQuote(item.value, offset, name === undefined ? path : [...path, name]) : undefined;
+    if (found) return found;
+  }
+  return undefined;
 }
 
 function cleanYamlMessage(msg: string): string {

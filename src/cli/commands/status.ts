@@ -121,12 +121,13 @@ export function formatStatus(raw: StatusFile, rawHealth: { ok: boolean; why: str
   const reasons = status.jobs.filter((j) => j.state === 'invalid' && j.reason);
   if (reasons.length > 0) {
     lines.push('', 'Invalid jobs:');
-    for (const j of reasons) lines.push(`  ${j.id}: ${j.reason}`);
+    // Most reasons already start with the job's id ("acme/x: manifest is invalid; …").
+    for (const j of reasons) lines.push(`  ${j.reason!.startsWith(`${j.id}: `) ? j.reason : `${j.id}: ${j.reason}`}`);
   }
   const problems = status.problems.filter((p) => p.severity === 'error' || p.rule !== 'command-not-found');
   if (problems.length > 0) {
     lines.push('', 'Problems:');
-    for (const p of problems) lines.push(`  ${p.path ? `${p.path}:${p.line}:${p.column}: ` : ''}${p.severity} [${p.rule}] ${p.message}`);
+    for (const p of problems) lines.push(`  ${p.path ? `${p.path}${p.line > 0 ? `:${p.line}:${p.column}` : ''}: ` : ''}${p.severity} [${p.rule}] ${p.message}`);
   }
   return `${lines.join('\n')}\n`;
 }
