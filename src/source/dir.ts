@@ -44,6 +44,8 @@ async function opened<T>(rel: string, open: () => Promise<T>): Promise<T> {
     const code = (err as NodeJS.ErrnoException).code;
     // ENOTDIR: a listed directory (or one above the file) replaced by a file.
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new VanishedError(rel, err);
+    // Named in the source's error (a directory it cannot list, EACCES): see fetch.
+    if (err instanceof Error) Object.assign(err, { rel });
     throw err;
   }
 }
@@ -78,8 +80,15 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
         const err = refusedEntry(st) ?? (st.size > MAX_FILE_BYTES ? `file is ${st.size} bytes, over the 1 MiB limit` : undefined);
         if (err) files.push({ path: rel, oid: blobOid(Buffer.alloc(0)), content: Buffer.alloc(0), error: err });
         else {
-          const content = await opened(rel, () => readFile(full));
-          files.push({ path: rel, oid: blobOid(content), content });
+          const content = await opened(rel, () => readFile(full)).catch((e: unknown) => {
+            // A file this agent may not read (a chmod gone wrong) is that file's error, reported
+            // as source-file and its jobs kept at their last version; the other files sync.
+            const code = (e as NodeJS.ErrnoException).code;
+            if (code === 'EACCES' || code === 'EPERM') return `cannot read the file (${code}: permission denied for this agent's user)`;
+            throw e;
+          });
+          if (typeof content === 'string') files.push({ path: rel, oid: blobOid(Buffer.from(`\0unreadable ${content}`)), content: Buffer.alloc(0), error: content });
+          else files.push({ path: rel, oid: blobOid(content), content });
         }
       }
     };
@@ -106,7 +115,11 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
             throw new SourceError('other', `Directory source ${root}: ${err.rel} vanished between listing and reading, in ${MAX_LISTINGS} listings in a row (is something rewriting it?); nothing was synced from this read`, { path: root, file: err.rel }, { cause: err.cause });
           }
           const code = (err as NodeJS.ErrnoException).code;
-          throw new SourceError(code === 'ENOENT' ? 'not-found' : 'other', `Directory source ${root}: ${code ?? (err as Error).message}`, { path: root }, { cause: err });
+          // A directory below the root it cannot list fails the whole read: its files are not
+          // known to be gone, and taking them for deleted would remove their jobs.
+          const rel = (err as { rel?: string }).rel;
+          const what = rel === undefined ? '' : `cannot read ${rel}: `;
+          throw new SourceError(code === 'ENOENT' && rel === undefined ? 'not-found' : 'other', `Directory source ${root}: ${what}${code ?? (err as Error).message}`, { path: root, ...(rel === undefined ? {} : { file: rel }) }, { cause: err });
         }
       }
       const changes = diffFiles(previous ? fileOids(previous.files) : null, files);
