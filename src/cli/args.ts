@@ -27,14 +27,43 @@ export interface ParseSettings {
 export function parseCommandArgs<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O, settings: ParseSettings = {}) {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true, tokens: true });
   } catch (err) {
-    throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+    throw new UsageError(parseErrorMessage((err as Error).message));
   }
   if ((parsed.values as { config?: unknown }).config === '') throw new UsageError('--config needs a file');
+  checkRepeats(parsed.tokens);
   const [extra] = parsed.positionals;
   if (!settings.positionals && extra !== undefined) {
     throw new UsageError(`Unexpected argument '${clip(extra)}': this command takes no arguments`, { argument: clip(extra) });
   }
   return parsed;
+}
+
+/**
+ * node's message for a parse error, on one line: an option without its value says which option
+ * needs one (node explains "ambiguous" over three lines when the next argument is an option).
+ */
+function parseErrorMessage(message: string): string {
+  const missing = /^Option '(?:-\w, )?(--[^' ]+)[^']*' argument (?:missing|is ambiguous)/.exec(message);
+  if (missing) return `${missing[1]} needs a value`;
+  return message.replace(/\. To specify a positional argument.*$/s, '');
+}
+
+/**
+ * An option given twice with different values is an error: the last one would win silently,
+ * and `--state-dir A … --state-dir B` or `--scheduler cron.d … --scheduler crontab` would
+ * install entries somewhere the reader of the command line did not expect.
+ * @throws {UsageError} naming the option and both values.
+ */
+function checkRepeats(tokens: readonly { kind: string; name?: string; rawName?: string; value?: string | undefined }[] | undefined): void {
+  const seen = new Map<string, string>();
+  for (const t of tokens ?? []) {
+    if (t.kind !== 'option' || t.name === undefined || t.value === undefined) continue;
+    const before = seen.get(t.name);
+    if (before !== undefined && before !== t.value) {
+      throw new UsageError(`--${t.name} is given twice ("${clip(before)}", then "${clip(t.value)}"); give it once`, { option: `--${t.name}` });
+    }
+    seen.set(t.name, t.value);
+  }
 }

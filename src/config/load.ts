@@ -2,16 +2,18 @@
  * Config loading (I/O): the file, then `CRONSYNC_*` environment variables, then flags.
  * The merged data is validated by `validate.ts`.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve, win32 } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { readRegularFileSync } from '../system/regular-file.js';
+import { fileKind, readRegularFileSync } from '../system/regular-file.js';
 import { MAX_FILE_BYTES, parseManifestFile } from '../manifest/parse.js';
 import type { RawDocument } from '../manifest/parse.js';
 import { closestName } from '../manifest/suggest.js';
 import type { Issue } from '../manifest/types.js';
 import { verifySourceProblem } from '../source/verify-config.js';
+import { applyOverride, placeIssue } from './overrides.js';
+import type { Leaf, Origins } from './overrides.js';
 import type { AgentConfig } from './types.js';
 import { CONFIG_SCHEMA_URL, validateConfig } from './validate.js';
 
@@ -34,8 +36,6 @@ export interface LoadConfigOptions {
   overrides?: Record<string, string | undefined>;
   cwd?: string;
 }
-
-type Leaf = { path: string[]; type: string; env: string };
 
 let leaves: Leaf[] | undefined;
 
@@ -91,7 +91,7 @@ export function loadConfig(opts: LoadConfigOptions): AgentConfig {
   if (opts.file === undefined && opts.env.CRONSYNC_CONFIG === '') throw new ConfigError('CRONSYNC_CONFIG is set but empty: set it to the config file, or unset it for the default', { variable: 'CRONSYNC_CONFIG' });
   const file = opts.file ?? opts.env.CRONSYNC_CONFIG ?? defaultConfigPath(process.platform, opts.env);
   const cwd = opts.cwd ?? process.cwd();
-  const bytes = readConfigBytes(file, isAbsolute(file) ? file : join(cwd, file));
+  const bytes = readConfigBytes(file, isAbsolute(file) ? file : join(cwd, file), opts.file === undefined && opts.env.CRONSYNC_CONFIG !== undefined ? 'CRONSYNC_CONFIG' : undefined);
   const parsed = parseManifestFile(file, bytes, { kind: 'config' });
   // The agent's config is read strictly: what YAML only warns about (an unresolved tag such as
   // `!!js/function`) would otherwise be taken as a plain string, silently.
@@ -102,33 +102,58 @@ export function loadConfig(opts: LoadConfigOptions): AgentConfig {
   const doc: RawDocument = parsed.documents[0] ?? { file, index: 0, line: 1, col: 1, value: {}, invalid: false, locate: () => ({ line: 1, col: 1 }) };
   const data = structuredClone(doc.value) as Record<string, unknown>;
 
-  const origins = new Map<string, string>();
+  const origins: Origins = new Map();
   const issues: Issue[] = [];
   for (const leaf of configEnvVars()) {
     const raw = opts.env[leaf.env];
     if (raw !== undefined) applyOverride(data, leaf, raw, leaf.env, origins, issues);
   }
-  for (const [dotted, raw] of Object.entries(opts.overrides ?? {})) {
-    if (raw === undefined) continue;
+  const defaults = { hostname: hostname(), stateDir: defaultStateDir(process.platform, opts.env) };
+  const flags = Object.entries(opts.overrides ?? {}).filter((e): e is [string, string] => e[1] !== undefined);
+  // A variable that a flag overrides (the `--log-level warn` that sync and diff default to) is
+  // still checked: a typo in it must not pass silently.
+  const shadowed = flags.map(([dotted]) => dotted).filter((dotted) => origins.has(dotted));
+  if (shadowed.length > 0 && issues.length === 0) issues.push(...shadowedIssues(doc, data, shadowed, origins, defaults));
+  for (const [dotted, raw] of flags) {
     const leaf = configEnvVars().find((l) => l.path.join('.') === dotted);
     if (leaf) applyOverride(data, leaf, raw, FLAG_NAMES[dotted] ?? `--${dotted}`, origins, issues);
   }
   issues.push(...unknownEnvVars(opts.env, namedEnvVars(data)));
   if (issues.length > 0) throw configError(file, issues);
 
-  const res = validateConfig(doc, data, { hostname: hostname(), stateDir: defaultStateDir(process.platform, opts.env) });
-  if (!res.ok) {
-    throw configError(file, res.issues.map((i) => {
-      const origin = [...origins].find(([p]) => i.path === p || i.path.startsWith(`${p}.`));
-      return origin ? { ...i, file: origin[1], line: 0, col: 0 } : i;
-    }));
-  }
+  const res = validateConfig(doc, data, defaults);
+  if (!res.ok) throw configError(file, res.issues.map((i) => placeIssue(i, origins, doc.value)));
+  const at = (path: string[], message: string): Issue => {
+    const pos = doc.locate(path);
+    return placeIssue({ file, line: pos.line, col: pos.col, path: path.join('.'), rule: 'config', severity: 'error', message }, origins, doc.value);
+  };
   const verifyProblem = verifySourceProblem(res.value.source.url, res.value.source.verify?.mode, cwd);
-  if (verifyProblem) {
-    const at = doc.locate(['source', 'verify', 'mode']);
-    throw configError(file, [{ file, line: at.line, col: at.col, path: 'source.verify.mode', rule: 'config', severity: 'error', message: verifyProblem }]);
+  if (verifyProblem) throw configError(file, [at(['source', 'verify', 'mode'], verifyProblem)]);
+  const cfg = absolutePaths(res.value, cwd);
+  const stateProblem = stateDirProblem(cfg.stateDir);
+  if (stateProblem) throw configError(file, [at(['stateDir'], stateProblem)]);
+  return cfg;
+}
+
+/** Issues of the variables in `paths` that flags override, as validated before the flags apply. */
+function shadowedIssues(doc: RawDocument, data: Record<string, unknown>, paths: readonly string[], origins: Origins, defaults: { hostname: string; stateDir: string }): Issue[] {
+  const res = validateConfig(doc, structuredClone(data), defaults);
+  if (res.ok) return [];
+  return res.issues.filter((i) => paths.some((p) => i.path === p || i.path.startsWith(`${p}.`))).map((i) => placeIssue(i, origins, doc.value));
+}
+
+/**
+ * Why `dir` cannot be the state dir, or null: something other than a directory is in its place
+ * (a missing one is created by the first sync). Said here, naming the key, variable or flag that
+ * set it, rather than as a failed write of the sync or the status file.
+ */
+function stateDirProblem(dir: string): string | null {
+  try {
+    const st = statSync(dir);
+    return st.isDirectory() ? null : `stateDir ${dir} is ${st.isFile() ? 'a file' : fileKind(st)}, not a directory`;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOTDIR' ? `stateDir ${dir} cannot be a directory: part of its path is a file` : null;
   }
-  return absolutePaths(res.value, cwd);
 }
 
 /**
@@ -137,7 +162,7 @@ export function loadConfig(opts: LoadConfigOptions): AgentConfig {
  * past the 1 MiB limit: a device such as /dev/zero never ends and a FIFO blocks.
  * @throws {ConfigError} naming the file.
  */
-function readConfigBytes(file: string, abs: string): Buffer {
+function readConfigBytes(file: string, abs: string, variable?: string): Buffer {
   try {
     // At most one byte past the limit: a file that grew since fstat is still reported as too large.
     return readRegularFileSync(abs, {
@@ -151,7 +176,7 @@ function readConfigBytes(file: string, abs: string): Buffer {
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`cannot read config file ${file}: ${code === 'ENOENT' ? 'no such file (use --config FILE or CRONSYNC_CONFIG)' : (err as Error).message}`, { file });
+    throw new ConfigError(`cannot read config file ${file}${variable ? ` (from ${variable})` : ''}: ${code === 'ENOENT' ? 'no such file (use --config FILE or CRONSYNC_CONFIG)' : (err as Error).message}`, { file });
   }
 }
 
@@ -203,38 +228,6 @@ function unknownEnvVars(env: NodeJS.ProcessEnv, named: readonly string[]): Issue
       const hint = hit === undefined ? `config keys map to ${ENV_PREFIX}<KEY_PATH>, e.g. ${ENV_PREFIX}SOURCE_URL` : `did you mean ${ENV_PREFIX}${hit}?`;
       return { file: name, line: 0, col: 0, path: '', rule: 'config', severity: 'error', message: `unknown environment variable ${name} (${hint})` };
     });
-}
-
-function applyOverride(data: Record<string, unknown>, leaf: Leaf, raw: string, origin: string, origins: Map<string, string>, issues: Issue[]): void {
-  let value: unknown = raw;
-  const bad = (what: string): void => {
-    issues.push({ file: origin, line: 0, col: 0, path: leaf.path.join('.'), rule: 'config', severity: 'error', message: `${origin} must be ${what} (got "${raw}")` });
-  };
-  if (leaf.type === 'boolean') {
-    if (!/^(true|false|1|0|yes|no)$/i.test(raw)) return bad('true or false');
-    value = /^(true|1|yes)$/i.test(raw);
-  } else if (leaf.type === 'integer') {
-    if (!/^\d+$/.test(raw)) return bad('a whole number');
-    value = Number(raw);
-  } else if (leaf.type === 'array') {
-    value = raw.split(',').map((s) => s.trim()).filter(Boolean);
-  } else if (leaf.type === 'object') {
-    const obj: Record<string, string> = {};
-    for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
-      const eq = pair.indexOf('=');
-      if (eq <= 0) return bad('key=value pairs separated by commas');
-      obj[pair.slice(0, eq)] = pair.slice(eq + 1);
-    }
-    value = obj;
-  }
-  let node = data;
-  for (const seg of leaf.path.slice(0, -1)) {
-    const next = node[seg];
-    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[seg] = {};
-    node = node[seg] as Record<string, unknown>;
-  }
-  node[leaf.path[leaf.path.length - 1]!] = value;
-  origins.set(leaf.path.join('.'), origin);
 }
 
 function configError(file: string, issues: readonly Issue[]): ConfigError {

@@ -13,6 +13,7 @@ import type { RawDocument } from '../manifest/parse.js';
 import type { Issue } from '../manifest/types.js';
 import { schemaIssues } from '../manifest/validate.js';
 import { taskFolderProblem, taskTextProblem } from '../scheduler/windows/values.js';
+import { quoted } from './overrides.js';
 import type { AgentConfig } from './types.js';
 
 /** The longest duration of the config: 576h (24 days), under the longest timer Node keeps (2^31 - 1 ms). */
@@ -66,15 +67,15 @@ export function validateConfig(doc: RawDocument, data: Record<string, unknown>, 
     const ms = durationMs(text);
     // Past MAX_DURATION_MS a timer or timeout would fire at once; no interval, delay or
     // timeout of an agent needs weeks.
-    if (ms === undefined || ms > MAX_DURATION_MS) issues.push(issue(path, `${path.join('.')} must be at most ${MAX_DURATION_TEXT} (got "${text}")`));
-    else if (ms < min) issues.push(issue(path, `${path.join('.')} must be at least 1s (got "${text}")`));
+    if (ms === undefined || ms > MAX_DURATION_MS) issues.push(issue(path, `${path.join('.')} must be at most ${MAX_DURATION_TEXT} (got ${quoted(text)})`));
+    else if (ms < min) issues.push(issue(path, `${path.join('.')} must be at least 1s (got ${quoted(text)})`));
   }
   // The check-in URL is copied into every job snapshot for `exec`: credentials do not belong in it.
   if (cfg.checkin.url && hasUserinfo(cfg.checkin.url)) {
     issues.push(issue(['checkin', 'url'], 'checkin.url must not contain credentials (user:password@); authenticate with each job\'s checkin.secret (${VAR}) instead'));
   }
   if (cfg.source.maxFetchSize !== undefined && sizeBytes(cfg.source.maxFetchSize) === undefined) {
-    issues.push(issue(['source', 'maxFetchSize'], `source.maxFetchSize must be a size such as 512MiB, 64KiB or a number of bytes (got "${cfg.source.maxFetchSize}")`));
+    issues.push(issue(['source', 'maxFetchSize'], `source.maxFetchSize must be a size such as 512MiB, 64KiB or a number of bytes (got ${quoted(cfg.source.maxFetchSize)})`));
   }
   // Two places for one secret: which one is used would be a guess; say so instead.
   if (cfg.source.auth?.passwordFile !== undefined && cfg.source.auth.passwordEnv !== undefined) {
@@ -92,7 +93,7 @@ export function validateConfig(doc: RawDocument, data: Record<string, unknown>, 
   for (const key of ['health', 'webhooks'] as const) {
     const listen = cfg.daemon[key]?.listen;
     if (listen !== undefined && !listenAddressOf(listen)) {
-      issues.push(issue(['daemon', key, 'listen'], `daemon.${key}.listen must be host:port with a port from 0 to 65535 (got "${listen}")`));
+      issues.push(issue(['daemon', key, 'listen'], `daemon.${key}.listen must be host:port with a port from 0 to 65535 (got ${quoted(listen)})`));
     }
   }
   issues.push(...crontopusIssues(cfg).map(([path, message]) => issue(path, message)));
@@ -121,6 +122,10 @@ function taskTextIssues(cfg: AgentConfig): Array<[string[], string]> {
   if (cfg.scheduler.kind === 'windows' || cfg.scheduler.kind === 'auto') {
     check(['scheduler', 'taskFolder'], cfg.scheduler.taskFolder, taskFolderProblem);
     check(['stateDir'], cfg.stateDir as string | undefined, taskTextProblem);
+  } else {
+    // Every cron line and unit carries `--state-dir DIR`: a line break would cut the entry, and
+    // every sync would keep each job at its last applied version instead of saying why.
+    check(['stateDir'], cfg.stateDir as string | undefined, (v) => (CONTROL.test(v) ? 'must not contain control characters (it is written into every scheduler entry)' : null));
   }
   return out;
 }

@@ -129,7 +129,8 @@ export async function runDaemon(opts: RunDaemonOptions): Promise<RunningDaemon> 
         log.info({}, 'Configuration reloaded');
         loop.trigger('reload');
       },
-      (err: unknown) => log.error({ err }, 'Reload failed; keeping the previous configuration'),
+      // The message names the file, line and key; a stack trace would only bury it.
+      (err: unknown) => log.error({ err: reloadError(err) }, 'Reload failed; keeping the previous configuration'),
     );
   };
 
@@ -154,4 +155,11 @@ export async function runDaemon(opts: RunDaemonOptions): Promise<RunningDaemon> 
   signals?.on('SIGHUP', onReload);
   loop.start();
   return { loop, listeners, stop, done };
+}
+
+/** A failed reload's error for the log: its code and message (a config error's lists each problem), no stack. */
+function reloadError(err: unknown): { code?: string; message: string } {
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  return typeof code === 'string' ? { code, message } : { message };
 }

@@ -12,6 +12,7 @@
  * relayed as one SIGTERM, so it takes the same clean stop: the sync in flight finishes, exit 0.
  * The host's death closes the pipe too, so an orphaned daemon stops instead of running on.
  */
+import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SignalSource } from './run.js';
 
@@ -59,9 +60,19 @@ export interface StdinStop {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Whether the end of stdin stops the daemon. */
+/**
+ * Whether the end of stdin stops the daemon. The variable takes the booleans of config variables
+ * (1/0, true/false, yes/no); anything else is an error rather than "off": a host that set it
+ * to `true` and then closes stdin to stop the service would otherwise leave the daemon running.
+ * @throws {ConfigError} naming the variable and its value.
+ */
 export function stopsOnStdinEof(opts: StdinStop): boolean {
-  return (opts.flag === true || opts.env?.CRONSYNC_STOP_ON_STDIN_EOF === '1');
+  const raw = opts.env?.CRONSYNC_STOP_ON_STDIN_EOF;
+  const on = raw === undefined ? false : /^(1|true|yes)$/i.test(raw) ? true : /^(0|false|no)$/i.test(raw) ? false : undefined;
+  if (on === undefined) {
+    throw new ConfigError(`CRONSYNC_STOP_ON_STDIN_EOF must be 1 or 0 (got ${JSON.stringify(raw!.slice(0, 200))})`, { variable: 'CRONSYNC_STOP_ON_STDIN_EOF' });
+  }
+  return opts.flag === true || on;
 }
 
 /** A SignalSource for the daemon that keeps listening on the real one until close(). */
@@ -75,6 +86,8 @@ export interface SignalRelay extends SignalSource {
  * With `stdinStop` enabled (see {@link stopsOnStdinEof}), the end of stdin is relayed as SIGTERM.
  */
 export function createSignalRelay(source: SignalSource, log: () => Pick<Logger, 'info'>, names: readonly NodeJS.Signals[] = DAEMON_SIGNALS, stdinStop?: StdinStop): SignalRelay {
+  // Checked before any listener is added: a bad variable fails the start with nothing to undo.
+  const stopOnEof = stdinStop !== undefined && stopsOnStdinEof(stdinStop);
   const consumers = new Map<NodeJS.Signals, Set<() => void>>();
   const pending = new Set<NodeJS.Signals>();
   const handlers = new Map<NodeJS.Signals, () => void>();
@@ -94,7 +107,7 @@ export function createSignalRelay(source: SignalSource, log: () => Pick<Logger, 
     source.on(name, handler);
   }
   for (const name of takeEarlySignals(source)) deliver(name);
-  const unwatchStdin = stdinStop && stopsOnStdinEof(stdinStop) ? watchStdin(stdinStop.stdin(), log, () => deliver('SIGTERM')) : () => undefined;
+  const unwatchStdin = stdinStop && stopOnEof ? watchStdin(stdinStop.stdin(), log, () => deliver('SIGTERM')) : () => undefined;
   return {
     on(name, listener) {
       let set = consumers.get(name);
