@@ -65,6 +65,14 @@ export function loadAgentConfig(values: { config?: string; 'state-dir'?: string;
 }
 
 /**
+ * The log level of a one-shot command (sync, diff, prune): `--log-level`, else
+ * `CRONSYNC_LOG_LEVEL`, else warn; `log.level` of the file is the daemon's, not theirs.
+ */
+export function oneShotLogLevel(values: { 'log-level'?: string }, env: NodeJS.ProcessEnv): string | undefined {
+  return values['log-level'] ?? (env.CRONSYNC_LOG_LEVEL === undefined ? 'warn' : undefined);
+}
+
+/**
  * The command scheduler entries run: this node and this package's `dist/cli/launch.cjs`, the
  * CommonJS launcher (src/cli/launch.cts), which starts `exec` sooner than `dist/cli/main.js`.
  */

@@ -2,7 +2,7 @@ import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { buildAgent, checkRunAsUser, execCommand, loadAgentConfig, makeAdapter, resolveScheduler, schedulerFlag } from '../../src/cli/agent.js';
+import { buildAgent, checkRunAsUser, execCommand, loadAgentConfig, makeAdapter, oneShotLogLevel, resolveScheduler, schedulerFlag } from '../../src/cli/agent.js';
 import type { Snapshot } from '../../src/source/index.js';
 import { loadSchedulers } from '../../src/scheduler/registry.js';
 import type { HostProbe } from '../../src/scheduler/registry.js';
@@ -66,6 +66,20 @@ describe('cli/agent', () => {
     expect(() => makeAdapter(schedulerConfig({ user: 'www-data' }), 'windows', deps)).toThrow(expect.objectContaining({ code: 'CRONSYNC_CONFIG' }));
     expect(makeAdapter(schedulerConfig({ user: undefined }), 'windows', deps).kind).toBe('windows');
     expect(makeAdapter(schedulerConfig({ user: undefined }), 'crontab', deps).kind).toBe('crontab');
+  });
+
+  it('a one-shot command logs at --log-level, else CRONSYNC_LOG_LEVEL, else warn, whatever the file says (its level is the daemon\'s)', () => {
+    const dir = testTempDir('cronsync-cli-agent-');
+    writeFileSync(join(dir, 'config.yaml'), `agent: { tenant: acme }\nsource: { url: ${join(dir, 'repo')} }\nstateDir: ${join(dir, 'state')}\nlog: { level: debug }\n`);
+    const level = (values: { 'log-level'?: string }, env: NodeJS.ProcessEnv) => {
+      const io = { stdout: new PassThrough(), stderr: new PassThrough(), env: { PATH: process.env.PATH, ...env }, cwd: dir };
+      return loadAgentConfig({ config: join(dir, 'config.yaml'), ...values, 'log-level': oneShotLogLevel(values, io.env) }, io).log.level;
+    };
+
+    expect(level({}, {})).toBe('warn');
+    expect(level({}, { CRONSYNC_LOG_LEVEL: 'error' })).toBe('error');
+    expect(level({ 'log-level': 'info' }, { CRONSYNC_LOG_LEVEL: 'error' })).toBe('info');
+    expect(() => level({}, { CRONSYNC_LOG_LEVEL: 'loud' })).toThrow(expect.objectContaining({ code: 'CRONSYNC_CONFIG', message: expect.stringContaining('CRONSYNC_LOG_LEVEL') }));
   });
 
   it('hands each snapshot the source fetched to afterFetch, before the reconciler plans with it', async () => {
