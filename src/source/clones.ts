@@ -5,6 +5,7 @@
 import { existsSync, lstatSync, readdirSync, rmdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
+import { SourceError } from '../errors.js';
 import type { SourceLog } from './types.js';
 
 /**
@@ -20,27 +21,38 @@ export function removeOtherClones(sourcesDir: string, keep: string): void {
 }
 
 /**
- * Clears the way for the clone at `gitdir` (`<stateDir>/sources/<id>`): where it or `sources`
- * is anything but a real directory (a regular file, a symlink, a socket), that entry is removed,
- * with a warning naming it, so that the fetch clones again instead of failing on every sync.
- * Both entries are the agent's own, inside its state dir; a symlink is removed itself, never
- * followed (what it points at, anywhere, is left as it is). One exception: `sources` as a
- * symlink to a directory is an administrator's relocation of the clones (to another disk) and
- * is kept.
- * @throws {Error} (errno) when the entry cannot be removed.
+ * Clears the way for the clone at `gitdir` (`<stateDir>/sources/<id>`): where it, or `sources`,
+ * is anything but a real directory (a regular file, a FIFO, a socket; at `sources/<id>` also a
+ * symlink), that entry is removed, with a warning naming it, so that the fetch clones again
+ * instead of failing on every sync. Both are the agent's own, inside its state dir; a symlink is
+ * removed itself, never followed. A symlink at `sources` is an administrator's relocation of the
+ * clones (to another disk): kept and used when it leads to a directory, and otherwise (a disk not
+ * mounted yet, a loop) never removed: the fetch fails, naming it.
+ * @throws {SourceError} for such a link. @throws {Error} (errno) when an entry cannot be removed.
  */
 export function clearCloneDir(gitdir: string, log?: SourceLog): void {
   const sources = path.dirname(gitdir);
   for (const p of [sources, gitdir]) {
     const st = lstatSync(p, { throwIfNoEntry: false });
     if (!st || st.isDirectory()) continue;
-    if (p === sources && st.isSymbolicLink() && statSync(p, { throwIfNoEntry: false })?.isDirectory()) continue;
+    if (p === sources && st.isSymbolicLink()) {
+      let target: string;
+      try {
+        if (statSync(p).isDirectory()) continue;
+        target = 'is not a directory';
+      } catch (err) {
+        target = `cannot be followed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+      }
+      throw new SourceError('other', `${p} is a symbolic link whose target ${target}: the source's clones cannot be kept there, and cronsync does not remove a link it did not make (mount its disk, or fix or remove the link)`, { path: p });
+    }
     log?.warn({ path: p, found: entryKind(st) }, 'Source clone path is not a directory; removed, the source is cloned again');
     try {
       unlinkSync(p);
     } catch (err) {
-      // A symlink to a directory on Windows (or a junction) is removed with rmdir.
       const code = (err as NodeJS.ErrnoException).code;
+      // Removed meanwhile by another process clearing the same path (a daemon and a diff).
+      if (code === 'ENOENT') continue;
+      // A symlink to a directory on Windows (or a junction) is removed with rmdir.
       if (code !== 'EPERM' && code !== 'EISDIR') throw err;
       rmdirSync(p);
     }

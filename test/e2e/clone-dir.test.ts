@@ -2,9 +2,11 @@
  * Something other than a directory where a Git source keeps its clone (`<stateDir>/sources/<id>`,
  * or `<stateDir>/sources` itself): the entry is removed with a warning naming it and the source
  * is cloned again, over HTTP (`git http-backend`) and over SSH (system git, a stand-in ssh). A
- * symlink there is removed itself: nothing it points at, outside the state dir, is touched.
+ * symlink there is removed itself: nothing it points at, outside the state dir, is touched. A
+ * symlink at `sources` is an administrator's relocation: used when it leads to a directory,
+ * never removed otherwise (the fetch fails, naming it).
  */
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -65,11 +67,6 @@ const DAMAGE: Array<[string, Damage]> = [
   ['a regular file at sources', (stateDir) => {
     mkdirSync(stateDir, { recursive: true });
     writeFileSync(path.join(stateDir, 'sources'), 'not a directory\n');
-    return path.join(stateDir, 'sources');
-  }],
-  ['a dangling symlink at sources', (stateDir, _id, outside) => {
-    mkdirSync(stateDir, { recursive: true });
-    symlinkSync(path.join(outside, 'missing'), path.join(stateDir, 'sources'));
     return path.join(stateDir, 'sources');
   }],
 ];
@@ -151,6 +148,25 @@ describe.skipIf(!gitAvailable || process.platform === 'win32')('e2e/clone-dir: a
     expect(log.warnings).toEqual([]);
     expect(lstatSync(path.join(stateDir, 'sources')).isSymbolicLink()).toBe(true);
     expect(readdirSync(path.join(elsewhere, sourceIdOf(config)))).toContain('HEAD');
+  });
+
+  it.each([
+    ['a disk not mounted (a dangling link)', (stateDir: string, outside: string) => symlinkSync(path.join(outside, 'not-mounted'), path.join(stateDir, 'sources')), /target cannot be followed \(ENOENT\)/],
+    ['a loop', (stateDir: string) => symlinkSync(path.join(stateDir, 'sources'), path.join(stateDir, 'sources')), /target cannot be followed \(ELOOP\)/],
+    ['a link to a file', (stateDir: string, outside: string) => symlinkSync(path.join(outside, 'keep.txt'), path.join(stateDir, 'sources')), /target is not a directory/],
+  ] as const)('sources as a symlink that leads to no directory (%s) is never removed: the fetch fails naming it', async (_name, make, why) => {
+    const { stateDir, outside } = caseDirs();
+    mkdirSync(stateDir, { recursive: true });
+    make(stateDir, outside);
+    const before = readlinkSync(path.join(stateDir, 'sources'));
+    const outsideBefore = fingerprint(outside);
+
+    const fetched = createSource({ url: server.repoUrl('jobs'), ref: 'main' }, { stateDir, log: recordingLog() }).fetch(never);
+
+    await expect(fetched).rejects.toMatchObject({ code: expect.stringMatching(/^CRONSYNC_SOURCE/), message: expect.stringMatching(why) });
+    await expect(fetched).rejects.toMatchObject({ message: expect.stringContaining(`${path.join(stateDir, 'sources')} is a symbolic link whose target`) });
+    expect(readlinkSync(path.join(stateDir, 'sources'))).toBe(before);
+    expect(fingerprint(outside)).toEqual(outsideBefore);
   });
 
   it('cronsync sync over a regular file at the clone path: warns naming it, clones again and installs the jobs', async () => {
