@@ -181,9 +181,9 @@ export function loadFile(input: ManifestInput, ctx: RuleContext = {}, strings?: 
   return { jobs, issues, outcome };
 }
 
-/** True when a file holds nothing but whitespace (after a byte order mark). */
+/** True when a file holds nothing but YAML whitespace (space, tab, CR, LF) after a byte order mark, read as text or bytes alike. */
 function isBlank(content: string | Uint8Array): boolean {
-  if (typeof content === 'string') return /^\uFEFF?\s*$/.test(content);
+  if (typeof content === 'string') return /^\uFEFF?[ \t\r\n]*$/.test(content);
   const bom = content[0] === 0xef && content[1] === 0xbb && content[2] === 0xbf ? 3 : 0;
   for (let i = bom; i < content.length; i++) {
     const b = content[i];

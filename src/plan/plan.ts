@@ -201,7 +201,7 @@ export function planChanges(input: PlanInput): PlanResult {
     if (input.invalid.has(id) || (!reason && input.brokenFiles.has(entry.marker?.path ?? ''))) {
       keep('kept-invalid', `${id}: manifest is invalid; the last applied version (commit ${short(entry.marker?.commit)}) stays installed`);
     } else if (!reason && input.brokenFiles.size > 0 && input.brokenNames?.has(id.slice(id.indexOf('/') + 1))) {
-      keep('kept-invalid', `${id}: its manifest is gone from ${entry.marker?.path ?? 'its file'}, but a file that does not parse names it (${[...input.brokenFiles].sort().join(', ')}); the last applied version (commit ${short(entry.marker?.commit)}) stays installed`);
+      keep('kept-invalid', `${id}: its manifest is gone from ${entry.marker?.path ?? 'its file'}, but a file that could not be loaded names it (one of ${[...input.brokenFiles].sort().join(', ')}: it does not parse, or clashes on a job name); the last applied version (commit ${short(entry.marker?.commit)}) stays installed`);
     } else if (reason) {
       plan.remove.push(entry);
       removable++;

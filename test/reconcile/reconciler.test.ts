@@ -336,7 +336,7 @@ describe('reconcile/reconciler', () => {
     expect(await installedIds(adapter)).toEqual(['acme/a', 'acme/b']);
     expect(broken.result).toBe('partial');
     expect(broken.status.jobs.find((j) => j.id === 'acme/a')).toMatchObject({ state: 'invalid', path: 'a.yaml' });
-    expect(broken.status.jobs.find((j) => j.id === 'acme/a')?.reason).toContain('a file that does not parse names it (jobs/a-renamed.yaml)');
+    expect(broken.status.jobs.find((j) => j.id === 'acme/a')?.reason).toContain('a file that could not be loaded names it (one of jobs/a-renamed.yaml: it does not parse, or clashes on a job name)');
     expect(fixed.result).toBe('ok');
     expect(fixed.status.jobs.find((j) => j.id === 'acme/a')).toMatchObject({ state: 'installed', path: 'jobs/a-renamed.yaml' });
   });
