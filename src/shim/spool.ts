@@ -132,13 +132,14 @@ export async function flushSpool(o: FlushOptions): Promise<FlushResult> {
     const overCount = young.slice(0, Math.max(0, young.length - limits.maxCount));
     for (const [list, reason] of [[tooOld, 'max-age'], [overCount, 'max-count']] as const) {
       if (list.length === 0) continue;
-      // Recorded before they are deleted. On a full disk they stay spooled until the record can be
-      // written (the spool cannot grow there either). A record that cannot be written for another
-      // reason (a directory in its place, permissions) would keep them, and the spool would grow
-      // past its limits, for good: they are deleted, and logged (with the error, naming the
-      // record) and counted in the flush's `dropped` (the daemon's metric) instead.
+      // Recorded before they are deleted. While the record cannot be written for a reason that
+      // passes (a full disk, no free descriptor, an I/O error, a file held by another program)
+      // they stay spooled until it can (the spool cannot grow on a full disk either). A record
+      // that can never be written (a directory in its place, permissions) would keep them, and
+      // the spool would grow past its limits, for good: they are deleted, and logged (with the
+      // error, naming the record) and counted in the flush's `dropped` (the daemon's metric).
       const recorded = await countDropped(o, state, list.map((e) => ({ jobId: e.jobId, runId: e.runId })), reason, now);
-      if (recorded === 'disk-full') continue;
+      if (recorded === 'later') continue;
       for (const e of list) remove(state, e.name);
       res.dropped += list.length;
       o.log.warn({ count: list.length, reason, ...(recorded === 'failed' ? { recorded: false } : {}) }, 'Spooled check-ins dropped');
@@ -267,21 +268,27 @@ interface Queued {
   createdMs: number;
 }
 
-/** Errors of a full disk or quota: writes succeed again once there is room. */
-const DISK_FULL: ReadonlySet<unknown> = new Set(['ENOSPC', 'EDQUOT']);
+/**
+ * Errors after which the drop record can never be written until someone changes the state dir:
+ * something else in its place (a directory, a FIFO, a link loop), a read-only file system, or
+ * permissions (on POSIX; on Windows EPERM/EACCES are also what a file held open by another
+ * program, such as a virus scanner, gives, which passes).
+ */
+const PERMANENT: ReadonlySet<unknown> = new Set(['EISDIR', 'ENOTDIR', 'ENOTREG', 'ENXIO', 'ELOOP', 'EROFS', ...(process.platform === 'win32' ? [] : ['EACCES', 'EPERM'])]);
 
 /**
  * Records dropped entries: `recorded`; else (logged with the error, which names the record)
- * `disk-full` or, when the record cannot be written for another reason, `failed`.
+ * `failed` when it can never be written as things are ({@link PERMANENT}), or `later` for
+ * anything that passes (a full disk, EMFILE, EIO, EBUSY, …).
  */
-async function countDropped(o: FlushOptions, state: StateStore, entries: Array<{ jobId: string; runId: string }>, reason: string, now: Date): Promise<'recorded' | 'disk-full' | 'failed'> {
+async function countDropped(o: FlushOptions, state: StateStore, entries: Array<{ jobId: string; runId: string }>, reason: string, now: Date): Promise<'recorded' | 'later' | 'failed'> {
   try {
     await recordDropped(state, entries, reason, now);
     return 'recorded';
   } catch (err) {
     const e = err as Error & { code?: unknown; cause?: { code?: unknown } };
     o.log.error({ count: entries.length, reason, runIds: entries.map((x) => x.runId), err: e.message }, 'Cannot record dropped check-ins');
-    return DISK_FULL.has(e.cause?.code ?? e.code) ? 'disk-full' : 'failed';
+    return PERMANENT.has(e.cause?.code ?? e.code) ? 'failed' : 'later';
   }
 }
 

@@ -255,14 +255,19 @@ describe('shim/spool', () => {
     expect(seen).toEqual([10_000]);
   });
 
-  it('entries over the limits whose drop cannot be recorded for a full disk stay spooled, and the others are still delivered', async () => {
+  it.each([
+    ['a full disk', 'ENOSPC', 'no space left on device'],
+    ['no free descriptor', 'EMFILE', 'too many open files'],
+    ['an I/O error', 'EIO', 'i/o error'],
+    ['a file held by another program', 'EBUSY', 'resource busy or locked'],
+  ])('entries over the limits whose drop cannot be recorded for %s (it passes) stay spooled, and the others are still delivered', async (_why, code, text) => {
     const dir = tempStateDir();
     await writeSpoolEntry(dir, entry('old', T0 - 8 * 86_400_000));
     for (let i = 1; i <= 3; i++) await writeSpoolEntry(dir, entry(`n${i}`, T0 - 10_000 + i));
-    // The drop record cannot be appended to: the disk is full.
+    // The drop record cannot be appended to, for now.
     const record = join(dir, 'spool-dropped.jsonl');
     const state: StateStore = { ...createFsStateStore(dir), recordDropped: async () => {
-      throw ioError('write', record, Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+      throw ioError('write', record, Object.assign(new Error(`${code}: ${text}, write`), { code }));
     } };
     const http = new FakeHttp();
     const log = memoryLog();
