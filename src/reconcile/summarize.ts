@@ -87,7 +87,11 @@ export async function buildStatus(ctx: SyncContext, deps: ReconcilerDeps, previo
     },
     jobs,
     problems: [...(carried && !ctx.load && carried.source.commit === source.commit ? commitProblems(carried.problems) : []), ...problems(ctx, deps.scheduler.kind)],
-    checkins: (await deps.checkinStats?.().catch(() => undefined)) ?? (await previous())?.checkins ?? { spooled: 0, dropped: 0 },
+    checkins: (await deps.checkinStats?.().catch((err: unknown) => {
+      // A damaged running total, a directory in place of the drop record: said, not guessed.
+      deps.log.warn({ err: { message: (err as Error).message } }, 'Cannot count the spooled and dropped check-ins; the status keeps the last counts');
+      return undefined;
+    })) ?? (await previous())?.checkins ?? { spooled: 0, dropped: 0 },
     daemon: deps.daemonFacts?.(result) ?? null,
     ...(cfg.checkin.protocol === 'crontopus-agent' ? { crontopus: await readCrontopusStatus(cfg.stateDir) } : {}),
   };

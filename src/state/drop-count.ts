@@ -21,7 +21,7 @@
  * counted counts again.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, writeSync } from 'node:fs';
-import type { Stats } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { IoError, ioError } from '../errors.js';
 import { selfIdentity, tryAcquireLock } from '../shim/lock.js';
@@ -105,11 +105,11 @@ export async function rotateDropRecord(dir: string, o: DropRecordOptions = {}): 
   try {
     // Under the lock: another process may have rotated it since this one appended.
     const cur = stat(file);
-    if (cur === undefined || !cur.isFile() || cur.size < (o.maxBytes ?? DROP_RECORD_MAX_BYTES)) return false;
+    if (cur === undefined || !cur.isFile() || Number(cur.size) < (o.maxBytes ?? DROP_RECORD_MAX_BYTES)) return false;
     const old = stat(rotated);
     const total = readTotal(dir);
     if (old !== undefined && !sameFile(total.folded, old)) {
-      if (Date.now() - old.mtimeMs < (o.settleMs ?? DROP_RECORD_SETTLE_MS)) return false;
+      if (Date.now() - Number(old.mtimeMs) < (o.settleMs ?? DROP_RECORD_SETTLE_MS)) return false;
       const lines = createLineCounter().count(rotated);
       const now = stat(rotated);
       // Written while it was counted: its last lines would be lost with it.
@@ -168,22 +168,32 @@ interface DropTotal {
   /** The `.1` whose lines `carried` includes. */
   folded: FileId | null;
 }
-type FileId = { dev: number; ino: number };
+/**
+ * A file by device and inode, as decimal strings: Windows' file ids (NTFS keeps a sequence number
+ * in their top bits, ReFS ids are 128-bit) do not fit a JavaScript number.
+ */
+type FileId = { dev: string; ino: string };
 
-function identity(st: Stats): FileId {
-  return { dev: st.dev, ino: st.ino };
+function identity(st: BigIntStats): FileId {
+  return { dev: String(st.dev), ino: String(st.ino) };
 }
 
-function sameFile(id: FileId | null, st: Stats | FileId): boolean {
-  return id !== null && id.dev === st.dev && id.ino === st.ino;
+function sameFile(id: FileId | null, st: BigIntStats | FileId): boolean {
+  return id !== null && id.dev === String(st.dev) && id.ino === String(st.ino);
 }
 
-function stat(path: string): Stats | undefined {
+function stat(path: string): BigIntStats | undefined {
   try {
-    return statSync(path, { throwIfNoEntry: false });
+    return statSync(path, { throwIfNoEntry: false, bigint: true });
   } catch (err) {
     throw ioError('read', path, err);
   }
+}
+
+/** A device or inode number as written in the total: a decimal string (numbers from earlier builds are taken too). */
+function idPart(v: unknown): string | undefined {
+  if (typeof v === 'string' && /^\d{1,40}$/.test(v)) return v;
+  return Number.isSafeInteger(v) && (v as number) >= 0 ? String(v) : undefined;
 }
 
 /** The running total; zero when there is no total file. @throws {IoError} when it cannot be read or is damaged. */
@@ -202,12 +212,13 @@ function readTotal(dir: string): DropTotal {
   } catch {
     // Damaged: below.
   }
-  const folded = v?.folded;
-  if (v?.version !== 1 || !Number.isSafeInteger(v.carried) || (v.carried as number) < 0 || (folded !== null && !(Number.isSafeInteger(folded?.dev) && Number.isSafeInteger(folded?.ino)))) {
+  const raw = v?.folded as { dev?: unknown; ino?: unknown } | null | undefined;
+  const folded = raw === null ? null : { dev: idPart(raw?.dev), ino: idPart(raw?.ino) };
+  if (v?.version !== 1 || !Number.isSafeInteger(v.carried) || (v.carried as number) < 0 || (folded !== null && (folded.dev === undefined || folded.ino === undefined))) {
     // Never guessed: a total made up here would make `checkins.dropped` go down or jump.
     throw new IoError(`Cannot read ${path}: it is damaged (not a running total of dropped check-ins)`, { path });
   }
-  return { version: 1, carried: v.carried as number, folded: folded ?? null };
+  return { version: 1, carried: v.carried as number, folded: folded === null ? null : { dev: folded.dev!, ino: folded.ino! } };
 }
 
 /** How much of the record is read at a time. */
@@ -222,8 +233,8 @@ export interface LineCounter {
 /** Where the last count stopped: after the last newline it read, in the file it read. */
 interface Counted {
   path: string;
-  dev: number;
-  ino: number;
+  /** The file's device and inode (strings: see {@link FileId}). */
+  id: FileId;
   /** Bytes up to and including the last newline counted. */
   offset: number;
   /** Non-blank lines before `offset`. */
@@ -250,11 +261,11 @@ export function createLineCounter(): LineCounter {
         throw ioError('read', path, err);
       }
       try {
-        const st = fstatSync(fd);
+        const st = fstatSync(fd, { bigint: true });
         if (!st.isFile()) throw ioError('read', path, new NotRegularFileError(fileKind(st)));
-        const from = counted !== undefined && counted.path === path && counted.dev === st.dev && counted.ino === st.ino && counted.offset <= st.size ? counted : undefined;
+        const from = counted !== undefined && counted.path === path && sameFile(counted.id, st) && counted.offset <= Number(st.size) ? counted : undefined;
         const result = countFrom(fd, from?.offset ?? 0, from?.lines ?? 0);
-        counted = { path, dev: st.dev, ino: st.ino, offset: result.offset, lines: result.lines };
+        counted = { path, id: identity(st), offset: result.offset, lines: result.lines };
         return result.lines + (result.partial ? 1 : 0);
       } catch (err) {
         throw err instanceof IoError ? err : ioError('read', path, err);

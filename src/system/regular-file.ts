@@ -12,7 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { IoError } from '../errors.js';
 
 /** What a non-regular file is, for messages: "a FIFO", "a directory", … */
-export function fileKind(st: Stats): string {
+export function fileKind(st: Pick<Stats, 'isDirectory' | 'isFIFO' | 'isSocket' | 'isBlockDevice' | 'isCharacterDevice'>): string {
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a FIFO';
   if (st.isSocket()) return 'a socket';

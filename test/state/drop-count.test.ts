@@ -148,6 +148,27 @@ describe('state/drop-count', () => {
     expect(await store.spoolStats()).toEqual({ spooled: 0, dropped: 15 + 12 + 1 });
   });
 
+  it('names the folded .1 by device and inode as decimal strings, so Windows file ids beyond 2^53 are kept exactly (numbers of earlier builds are read too)', async () => {
+    const dir = testTempDir('cronsync-drops-');
+    const file = join(dir, DROPPED_FILE);
+    const rotated = join(dir, DROPPED_ROTATED_FILE);
+    const total = join(dir, DROPPED_COUNT_FILE);
+    const opts = { dropRecord: { maxBytes: 100, settleMs: 0 } };
+    writeFileSync(rotated, line(1));
+    writeFileSync(file, Array.from({ length: 5 }, (_, i) => line(10 + i)).join(''));
+    const first = statSync(rotated, { bigint: true });
+
+    await createFsStateStore(dir, opts).recordDropped([{ at: 'x', jobId: 'acme/a', runId: 'r', reason: 'max-age' }]);
+    const written = JSON.parse(readFileSync(total, 'utf8')) as { carried: number; folded: { dev: unknown; ino: unknown } };
+    // An NTFS file id with a sequence number in its top bits: over 2^53, not a safe number.
+    writeFileSync(total, JSON.stringify({ version: 1, carried: written.carried, folded: { dev: written.folded.dev, ino: '11258999068426240123' } }));
+    const windowsLike = await createFsStateStore(dir, opts).spoolStats();
+
+    expect(written.folded).toEqual({ dev: String(first.dev), ino: String(first.ino) });
+    // Read, not "damaged": the old .1's line carried, plus the new .1 (the 6 lines of the record renamed).
+    expect(windowsLike).toEqual({ spooled: 0, dropped: 1 + 6 });
+  });
+
   it('keeps .1 while it was written within the settle time (an append that opened the record before its rename), and the count', async () => {
     const dir = testTempDir('cronsync-drops-');
     const file = join(dir, DROPPED_FILE);
