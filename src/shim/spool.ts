@@ -13,6 +13,7 @@ import { createFsStateStore } from '../state/fs-store.js';
 import type { StateStore } from '../state/store.js';
 import type { Clock } from '../system/clock.js';
 import type { HttpClient } from '../system/http.js';
+import { hostOs } from '../system/platform.js';
 import { readEndpointIdentity } from '../crontopus/identity.js';
 import { buildRequest, deliver } from './checkin.js';
 import type { CheckinProtocol } from './checkin.js';
@@ -274,7 +275,7 @@ interface Queued {
  * permissions (on POSIX; on Windows EPERM/EACCES are also what a file held open by another
  * program, such as a virus scanner, gives, which passes).
  */
-const PERMANENT: ReadonlySet<unknown> = new Set(['EISDIR', 'ENOTDIR', 'ENOTREG', 'ENXIO', 'ELOOP', 'EROFS', ...(process.platform === 'win32' ? [] : ['EACCES', 'EPERM'])]);
+const PERMANENT: ReadonlySet<unknown> = new Set(['EISDIR', 'ENOTDIR', 'ENOTREG', 'ENXIO', 'ELOOP', 'EROFS', ...(hostOs === 'win32' ? [] : ['EACCES', 'EPERM'])]);
 
 /**
  * Records dropped entries: `recorded`; else (logged with the error, which names the record)
