@@ -28,6 +28,14 @@ export type { ArmSpec, RunJob, TimerPort, Upcoming } from './loop.js';
 export { REGISTRY_FILE } from './registry.js';
 export type { EmbeddedRecord } from './registry.js';
 
+/**
+ * Longest single sleep of the adapter's fire loop, in ms. Timers count monotonic time, so a
+ * forward step of the wall clock (NTP, a resume from suspend, a restored VM) is only seen at
+ * the next wake: with a minute-long sleep a fire just after the step ran up to a minute late.
+ * One second keeps it on time; a wake that finds nothing due costs a clock read per job.
+ */
+export const EMBEDDED_MAX_SLEEP_MS = 1_000;
+
 /** Mode of the registry file: no secrets in it, readable like the status file. */
 export const REGISTRY_MODE = 0o644;
 
@@ -57,7 +65,7 @@ export interface EmbeddedAdapterOptions {
   log: Logger;
   /** Timers [Node's, unref'd]. */
   timers?: TimerPort;
-  /** Longest single sleep in ms [60 000]: bounds the lateness after a forward clock jump. */
+  /** Longest single sleep in ms [{@link EMBEDDED_MAX_SLEEP_MS}]: bounds the lateness after a forward clock jump. */
   maxSleepMs?: number;
   files?: RegistryFiles;
   /**
@@ -98,7 +106,7 @@ export function createEmbeddedAdapter(options: EmbeddedAdapterOptions): Embedded
     timers: options.timers ?? nodeTimers,
     log,
     runJob: options.runJob,
-    maxSleepMs: options.maxSleepMs,
+    maxSleepMs: options.maxSleepMs ?? EMBEDDED_MAX_SLEEP_MS,
   });
   // start() and apply() both rewrite the armed set; never interleave them.
   let queue: Promise<unknown> = Promise.resolve();

@@ -6,8 +6,9 @@
  * Timers count monotonic time and the wall clock can jump (NTP, suspend, a VM restored), so
  * the loop never trusts a timer to mean "it is time": each wake reads the wall clock, fires
  * only jobs whose instant is <= now, and never fires an instant at or before the last one it
- * fired for that job. A single sleep is capped (one minute by default; always below
- * setTimeout's 2^31-1 ms limit), which bounds how late a fire can be after a forward jump.
+ * fired for that job. A single sleep is capped (one minute by default, one second in the
+ * daemon's adapter; always below setTimeout's 2^31-1 ms limit), which bounds how late a fire
+ * can be after a forward jump.
  * When a wake finds several missed instants of one job (the host slept), the job runs once,
  * for the latest of them, as cron does without anacron; a restart does not catch up at all.
  */

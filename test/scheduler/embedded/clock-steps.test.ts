@@ -1,0 +1,87 @@
+/**
+ * The embedded adapter as the daemon builds it (default sleep cap) when the host's wall clock
+ * misbehaves: NTP steps forward and back, and a suspend (the wall clock jumps while monotonic
+ * time stood still). A stall, where both clocks move on, is checked on the real process (with
+ * a pause, SIGSTOP) in test/e2e/embedded-clock.test.ts, under libfaketime.
+ */
+import { describe, expect, it } from 'vitest';
+import type { DesiredJob } from '../../../src/desired/types.js';
+import type { Plan } from '../../../src/plan/types.js';
+import { createEmbeddedAdapter } from '../../../src/scheduler/embedded/index.js';
+import type { RegistryFiles } from '../../../src/scheduler/embedded/index.js';
+import { desiredOf, makeJob } from '../../fakes/jobs.js';
+import { ManualTimers } from '../../fakes/ManualTimers.js';
+import { recordingLogger, recordingRunJob } from './helpers.js';
+
+const SEC = 1000;
+const MIN = 60 * SEC;
+const HOUR = 60 * MIN;
+const signal = new AbortController().signal;
+
+function memoryFiles(): RegistryFiles {
+  let text: string | null = null;
+  return { read: async () => text, write: async (_path, data) => { text = data; } };
+}
+
+function planOf(final: DesiredJob[]): Plan {
+  return { sourceId: 'src1', final, add: [], update: [], remove: [], unchanged: [], kept: [], orphaned: [], conflicts: [], preserve: [] };
+}
+
+/** A started adapter (no maxSleepMs: the daemon's default) running `schedule` in `timezone`. */
+async function started(start: string, schedule: string, timezone = 'UTC') {
+  const timers = new ManualTimers(new Date(start));
+  const log = recordingLogger();
+  const run = recordingRunJob(timers);
+  const adapter = createEmbeddedAdapter({ sourceId: 'src1', stateDir: '/nonexistent', runJob: run.runJob, clock: timers.clock, log, timers, files: memoryFiles() });
+  await adapter.apply(planOf([desiredOf(makeJob('a', { spec: { schedule, timezone } }))]), signal);
+  await adapter.start();
+  const fires = (): string[][] => run.calls.map((c) => [c.scheduledFor.slice(11, 19), c.calledAt.slice(11, 23)]);
+  const missed = (): unknown[] => log.records.filter((r) => r.level === 'warn').map((r) => r.obj.missed);
+  return { timers, fires, missed };
+}
+
+describe('scheduler/embedded (clock steps)', () => {
+  it('after a forward step that lands just before a fire time, that fire runs on time', async () => {
+    const { timers, fires, missed } = await started('2026-05-01T10:00:02Z', '0 * * * *');
+
+    timers.jump(HOUR - 7 * SEC);
+    timers.advance(2 * MIN);
+
+    expect(fires()).toEqual([['11:00:00', '11:00:00.000']]);
+    expect(missed()).toEqual([]);
+  });
+
+  it('a forward step of 3 h runs the latest skipped fire once within a second, reports the others, then keeps time', async () => {
+    const { timers, fires, missed } = await started('2026-05-01T10:00:10Z', '* * * * *');
+
+    timers.jump(3 * HOUR + 45 * SEC);
+    timers.advance(80 * SEC);
+
+    expect(fires()).toEqual([['13:00:00', '13:00:56.000'], ['13:01:00', '13:01:00.000'], ['13:02:00', '13:02:00.000']]);
+    expect(missed()).toEqual([180]);
+  });
+
+  it('a suspend in the New York fall-back hour (monotonic time stood still) keeps §2a instants after the resume', async () => {
+    // 06:01Z is 01:01 EST, the second pass of 01:xx, whose instants a '*' hour keeps.
+    const { timers, fires } = await started('2026-11-01T06:01:00Z', '*/15 * * * *', 'America/New_York');
+
+    timers.jump(13 * MIN + 55 * SEC);
+    timers.advance(20 * MIN);
+
+    expect(fires()).toEqual([['06:15:00', '06:15:00.000'], ['06:30:00', '06:30:00.000']]);
+  });
+
+  it.each`
+    step
+    ${-5 * MIN}
+    ${-HOUR}
+  `('after a backward step of $step ms no instant fires twice, and the next new one is on time', async ({ step }: { step: number }) => {
+    const { timers, fires } = await started('2026-05-01T09:59:30Z', '*/5 * * * *');
+    timers.advance(40 * SEC);
+
+    timers.jump(step);
+    timers.advance(-step + 5 * MIN);
+
+    expect(fires()).toEqual([['10:00:00', '10:00:00.000'], ['10:05:00', '10:05:00.000']]);
+  });
+});
