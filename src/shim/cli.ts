@@ -63,22 +63,26 @@ export function parseExecArgs(argv: readonly string[], env: Record<string, strin
   let stateDir: string | undefined;
   let configFile: string | undefined;
   const rest: string[] = [];
+  // As for every command (src/cli/args.ts): an option given twice with different values is refused.
+  const twice = (name: string, before: string | undefined, value: string): string | null =>
+    before === undefined || before === value ? null : `${name} is given twice ("${shown(before)}", then "${shown(value)}"); give it once`;
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
+    let value: string | undefined;
     if (a === '-h' || a === '--help') return { ok: true, help: true };
     else if (a === '--scheduled') scheduled = true;
-    else if (a === '--state-dir') {
-      stateDir = args[++i];
-      if (!stateDir) return { ok: false, message: '--state-dir needs a directory' };
-    } else if (a.startsWith('--state-dir=')) {
-      stateDir = a.slice('--state-dir='.length);
-      if (!stateDir) return { ok: false, message: '--state-dir needs a directory' };
-    } else if (a === '--config' || a === '-c') {
-      configFile = args[++i];
-      if (!configFile) return { ok: false, message: `${a} needs a file` };
-    } else if (a.startsWith('--config=')) {
-      configFile = a.slice('--config='.length);
-      if (!configFile) return { ok: false, message: '--config needs a file' };
+    else if (a === '--state-dir' || a.startsWith('--state-dir=')) {
+      value = a === '--state-dir' ? args[++i] : a.slice('--state-dir='.length);
+      if (!value) return { ok: false, message: '--state-dir needs a directory' };
+      const repeated = twice('--state-dir', stateDir, value);
+      if (repeated) return { ok: false, message: repeated };
+      stateDir = value;
+    } else if (a === '--config' || a === '-c' || a.startsWith('--config=')) {
+      value = a.startsWith('--config=') ? a.slice('--config='.length) : args[++i];
+      if (!value) return { ok: false, message: `${a.startsWith('--config=') ? '--config' : a} needs a file` };
+      const repeated = twice('--config', configFile, value);
+      if (repeated) return { ok: false, message: repeated };
+      configFile = value;
     } else if (a === '--') {
       rest.push(...args.slice(i + 1));
       break;

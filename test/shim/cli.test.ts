@@ -56,4 +56,18 @@ describe('shim/cli: usage errors', () => {
       expect(r.out).toBe('');
     }
   });
+
+  it.each`
+    argv                                                                     | message
+    ${['--state-dir', '/a', '--state-dir', '/b', 'acme/job']}               | ${'--state-dir is given twice ("/a", then "/b"); give it once'}
+    ${['--state-dir=/a', '--state-dir', '/b', 'acme/job']}                  | ${'--state-dir is given twice ("/a", then "/b"); give it once'}
+    ${['-c', '/etc/a.yaml', '--config=/etc/b.yaml', 'acme/job']}            | ${'--config is given twice ("/etc/a.yaml", then "/etc/b.yaml"); give it once'}
+    ${['--state-dir', '/a\u001b[31m', '--state-dir', '/b', 'acme/job']}     | ${'--state-dir is given twice ("/a\\x1b[31m", then "/b"); give it once'}
+  `('refuses an option given twice with different values: $argv', ({ argv, message }) => {
+    expect(parseExecArgs(argv, {})).toEqual({ ok: false, message });
+  });
+
+  it('takes an option given twice with the same value', () => {
+    expect(parseExecArgs(['--state-dir', '/a', '--state-dir=/a', 'acme/job'], {})).toMatchObject({ ok: true, stateDir: '/a' });
+  });
 });
