@@ -267,3 +267,12 @@ export function stripUrlPassword(url: string): string {
   if (colon < 0 || colon >= span.end - 2) return url;
   return url.slice(0, colon) + url.slice(span.end - 1);
 }
+
+/**
+ * Whether `CRONSYNC_DEBUG` asks for stack traces of internal errors (for bug reports): any value
+ * but empty, `0`, `false`, `no` or `off` (in any case).
+ */
+export function debugEnabled(env: Record<string, string | undefined>): boolean {
+  const v = env.CRONSYNC_DEBUG;
+  return v !== undefined && !/^(|0|false|no|off)$/i.test(v.trim());
+}

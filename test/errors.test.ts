@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { stripUrlCredentials, stripUrlPassword } from '../src/errors.js';
+import { debugEnabled, stripUrlCredentials, stripUrlPassword } from '../src/errors.js';
 
 describe('errors', () => {
   describe('stripUrlCredentials of a URL', () => {
@@ -87,5 +87,13 @@ describe('errors', () => {
 
       expect(out).toBe(want);
     });
+  });
+});
+
+describe('errors: debugEnabled', () => {
+  it('is on for any CRONSYNC_DEBUG but empty, 0, false, no or off', () => {
+    expect(['', '0', 'false', 'FALSE', 'no', 'off', ' 0 '].map((v) => debugEnabled({ CRONSYNC_DEBUG: v }))).toEqual([false, false, false, false, false, false, false]);
+    expect(['1', 'yes', 'true', 'on', 'please'].map((v) => debugEnabled({ CRONSYNC_DEBUG: v }))).toEqual([true, true, true, true, true]);
+    expect(debugEnabled({})).toBe(false);
   });
 });

@@ -79,7 +79,9 @@ export function reportError(err: unknown, io: CliIo): number {
   }
   const msg = err instanceof Error ? err.message : String(err);
   io.stderr.write(`cronsync: internal error: ${escapeText(msg)}\nThis is a bug; please report it with the command you ran.\n`);
-  if (io.env.CRONSYNC_DEBUG && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+  // As debugEnabled() of ../errors.js, which this module does not load at start.
+  const debug = io.env.CRONSYNC_DEBUG !== undefined && !/^(|0|false|no|off)$/i.test(io.env.CRONSYNC_DEBUG.trim());
+  if (debug && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
   return 1;
 }
 

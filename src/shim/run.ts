@@ -5,7 +5,7 @@
  */
 import { runAsProblem } from '../desired/run-as.js';
 import type { Job } from '../manifest/types.js';
-import { isCronsyncError } from '../errors.js';
+import { debugEnabled, isCronsyncError } from '../errors.js';
 import type { JobSnapshot } from '../state/snapshot-read.js';
 import { createFsStateStore } from '../state/fs-store.js';
 import type { StateStore } from '../state/store.js';
@@ -114,7 +114,8 @@ export async function runExec(options: ExecOptions): Promise<number> {
   try {
     snapshot = await o.state.readSnapshot(o.jobId);
   } catch (err) {
-    o.stderr.write(`cronsync exec: ${escapeText((err as Error).message)}\n`);
+    const notDir = ((err as { cause?: { code?: unknown } }).cause?.code ?? (err as { code?: unknown }).code) === 'ENOTDIR';
+    o.stderr.write(`cronsync exec: ${notDir ? `state dir ${escapeText(o.stateDir)} (or a directory in it) is not a directory` : escapeText((err as Error).message)}\n`);
     return isCronsyncError(err) && err.code === 'CRONSYNC_USAGE' ? EXIT.usage : EXIT.noJob;
   }
   if (!snapshot) {
@@ -385,7 +386,7 @@ export async function runExecCli(argv: readonly string[], env: Record<string, st
     });
   } catch (err) {
     // No stack trace for users; CRONSYNC_DEBUG=1 shows it for a bug report.
-    streams.stderr.write(`cronsync exec: internal error: ${(err as Error)?.message ?? String(err)}\nThis is a bug; please report it with the job's manifest.\n${env.CRONSYNC_DEBUG ? `${(err as Error)?.stack ?? ''}\n` : ''}`);
+    streams.stderr.write(`cronsync exec: internal error: ${(err as Error)?.message ?? String(err)}\nThis is a bug; please report it with the job's manifest.\n${debugEnabled(env) ? `${(err as Error)?.stack ?? ''}\n` : ''}`);
     return EXIT.internal;
   }
 }
@@ -407,6 +408,6 @@ async function reportLoadError(err: unknown, streams: CliStreams, env: Record<st
     const flagValue = e.code === 'CRONSYNC_CONFIG' && issues.some((i) => typeof i.file === 'string' && i.file.startsWith('--'));
     return e.code === 'CRONSYNC_USAGE' || flagValue ? 2 : 1;
   }
-  streams.stderr.write(`cronsync exec: internal error: ${escapeText((err as Error)?.message ?? String(err))}\nThis is a bug; please report it with the command you ran.\n${env.CRONSYNC_DEBUG ? `${(err as Error)?.stack ?? ''}\n` : ''}`);
+  streams.stderr.write(`cronsync exec: internal error: ${escapeText((err as Error)?.message ?? String(err))}\nThis is a bug; please report it with the command you ran.\n${debugEnabled(env) ? `${(err as Error)?.stack ?? ''}\n` : ''}`);
   return EXIT.internal;
 }

@@ -9,17 +9,27 @@ import { parseLogLevel } from '../../src/log.js';
 import { testTempDir } from '../system/tempdir.js';
 
 /** reportError's exit code and what it printed. */
-function report(err: unknown): { code: number; err: string } {
+function report(err: unknown, env: NodeJS.ProcessEnv = {}): { code: number; err: string } {
   const stderr = new PassThrough();
   let text = '';
   stderr.on('data', (d: Buffer) => { text += d.toString(); });
-  const code = reportError(err, { stdout: new PassThrough(), stderr, env: {}, cwd: '/' });
+  const code = reportError(err, { stdout: new PassThrough(), stderr, env, cwd: '/' });
   return { code, err: text };
 }
 
 const issue = (file: string) => ({ file, line: 0, col: 0, path: 'scheduler.kind', rule: 'config', severity: 'error', message: `${file} must be one of …` });
 
 describe('cli/main reportError', () => {
+  it.each([
+    [undefined, false], ['', false], ['0', false], ['false', false], ['No', false], ['off', false],
+    ['1', true], ['yes', true], ['true', true],
+  ])('CRONSYNC_DEBUG=%j shows the stack of an internal error: %s', (value, shown) => {
+    const r = report(new TypeError('x is undefined'), value === undefined ? {} : { CRONSYNC_DEBUG: value });
+
+    expect(r.err).toContain('internal error: x is undefined');
+    expect(/\n\s+at /.test(r.err)).toBe(shown);
+  });
+
   it.each([
     { name: 'an unknown flag', err: new UsageError("Unknown option '--bogus'"), want: 2 },
     { name: 'a bad --log-level (parseLogLevel)', err: (() => { try { parseLogLevel('loud'); } catch (e) { return e; } })(), want: 2 },

@@ -159,6 +159,20 @@ describe('shim/run on a StateStore', () => {
     expect((await state.readLastRun('acme/kept'))?.status).toBe('success');
   });
 
+  it('says so when the state dir is not a directory (exit 78), instead of a raw ENOTDIR', async () => {
+    const dir = join(tempStateDir(), 'a-file');
+    writeFileSync(dir, 'not a directory\n');
+    let err = '';
+
+    const code = await runExec({
+      jobId: 'acme/job', stateDir: dir, clock: new FakeClock(), http: new FakeHttp(), log: memoryLog(),
+      env: {}, stdout: { write: () => true }, stderr: { write: (c) => void (err += String(c)) }, runner: new FakeRunner(() => ({})),
+    });
+
+    expect(code).toBe(78);
+    expect(err).toBe(`cronsync exec: state dir ${dir} (or a directory in it) is not a directory\n`);
+  });
+
   it('names a job that is not installed with the state dir escaped: no raw control character reaches the terminal', async () => {
     const dir = `${tempStateDir()}/\u001b]0;pwned\u0007\u001b[31m`;
     let err = '';
