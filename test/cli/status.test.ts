@@ -103,6 +103,16 @@ describe('cli/commands/status', { timeout: 20_000 }, () => {
     expect(json).toEqual(text);
   });
 
+  it('--state-dir naming a file is a usage error naming the flag (exit 2), not a raw ENOTDIR', async () => {
+    const dir = testTempDir('cronsync-status-cli-');
+    const file = join(dir, 'not-a-dir');
+    writeFileSync(file, 'x\n');
+
+    const res = await cli(['status', '--state-dir', file], dir);
+
+    expect(res).toEqual({ code: 2, out: '', err: `cronsync: --state-dir ${file} is not a directory\n` });
+  });
+
   it('reports another schemaVersion as a version this cronsync does not read', async () => {
     const dir = testTempDir('cronsync-status-cli-');
     writeFileSync(join(dir, 'status.json'), JSON.stringify({ ...evilStatus(new Date()), schemaVersion: 2 }));
