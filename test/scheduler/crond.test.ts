@@ -119,6 +119,20 @@ describe('scheduler/crond', () => {
     expect((await readdir(dir)).sort()).toEqual(['cronsync', 'e2scrub_all']);
   });
 
+  it('names scheduler.cronDir when it does not exist (cron not installed), creates nothing, and has nothing to do without jobs', async () => {
+    const missing = join(dir, 'cron.d');
+    const adapter = createCronDAdapter(options({ cronDir: missing }));
+
+    const applied = adapter.apply(planOf([desired('a', '0 2 * * *')]), signal);
+
+    await expect(applied).rejects.toThrow(SchedulerError);
+    await expect(applied).rejects.toThrow(`scheduler.cronDir ${missing} does not exist (is cron installed? cronsync does not create it)`);
+    expect(await readdir(dir)).toEqual([]);
+    // No job to install (prune, an uninstall after cron was removed): nothing to do, no error.
+    expect(await adapter.apply(planOf([]), signal)).toEqual({ changed: false, written: [] });
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('sees a hand edit of the file it just wrote, on the same adapter (its parses are keyed by the text)', async () => {
     const adapter = createCronDAdapter(options({ cronDir: dir }));
     const plan = planOf([desired('a', '0 2 * * *'), desired('b', '0 3 * * *')]);

@@ -219,6 +219,12 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
     const was = new Map(now.files.map((f) => [crondFileName(f.index), f.owned]));
     const movesOut = (f: CronDFile): boolean => (was.get(f.name) ?? []).some((id) => fileOf.has(id) && fileOf.get(id) !== f.name);
     const written: string[] = [];
+    if (writes.length > 0 && !(await fs.stat(dir))) {
+      // No cron dir holds no entry: with no job to install (prune, an uninstall after cron was
+      // removed) there is nothing to do. Else named as the setting: the temp file's ENOENT was not.
+      if (plan.final.length === 0) return { changed: false, written: [] };
+      throw new SchedulerError(`scheduler.cronDir ${dir} does not exist (is cron installed? cronsync does not create it)`, { path: dir });
+    }
     for (const f of [...writes.filter((f) => !movesOut(f)), ...writes.filter(movesOut)]) {
       signal.throwIfAborted();
       const path = join(dir, f.name);
