@@ -276,3 +276,10 @@ export function debugEnabled(env: Record<string, string | undefined>): boolean {
   const v = env.CRONSYNC_DEBUG;
   return v !== undefined && !/^(|0|false|no|off)$/i.test(v.trim());
 }
+
+/** The errno code of `err` or of the error it wraps (an IoError's cause); `ENOTREG` included. */
+export function errnoOf(err: unknown): string | undefined {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
+  const code = typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code) ? e.code : e?.cause?.code;
+  return typeof code === 'string' ? code : undefined;
+}

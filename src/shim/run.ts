@@ -5,7 +5,7 @@
  */
 import { runAsProblem } from '../desired/run-as.js';
 import type { Job } from '../manifest/types.js';
-import { debugEnabled, isCronsyncError } from '../errors.js';
+import { debugEnabled, errnoOf, isCronsyncError } from '../errors.js';
 import type { JobSnapshot } from '../state/snapshot-read.js';
 import { createFsStateStore } from '../state/fs-store.js';
 import type { StateStore } from '../state/store.js';
@@ -99,13 +99,6 @@ const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
  */
 const MAY_HIDE_A_LOCK: ReadonlySet<string | undefined> = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'EIO', 'EAGAIN', 'EINTR', 'EBUSY']);
 
-/** The errno code of `err` or of the error it wraps (an IoError's cause). */
-function errnoOf(err: unknown): string | undefined {
-  const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
-  const code = typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code) ? e.code : e?.cause?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
 /** Runs a job per SPEC §6 and returns the exit code of `cronsync exec`. */
 export async function runExec(options: ExecOptions): Promise<number> {
   const o: ExecOptions & { state: StateStore } = { ...options, state: options.state ?? createFsStateStore(options.stateDir, { platform: options.platform }) };
@@ -114,7 +107,7 @@ export async function runExec(options: ExecOptions): Promise<number> {
   try {
     snapshot = await o.state.readSnapshot(o.jobId);
   } catch (err) {
-    const notDir = ((err as { cause?: { code?: unknown } }).cause?.code ?? (err as { code?: unknown }).code) === 'ENOTDIR';
+    const notDir = errnoOf(err) === 'ENOTDIR';
     o.stderr.write(`cronsync exec: ${notDir ? `state dir ${escapeText(o.stateDir)} (or a directory in it) is not a directory` : escapeText((err as Error).message)}\n`);
     return isCronsyncError(err) && err.code === 'CRONSYNC_USAGE' ? EXIT.usage : EXIT.noJob;
   }

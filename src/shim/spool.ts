@@ -9,6 +9,7 @@
  * are sent with the endpoint identity of that moment (src/crontopus/identity.ts); a 401 keeps
  * them spooled and is reported, so that the daemon enrolls again.
  */
+import { errnoOf } from '../errors.js';
 import { createFsStateStore } from '../state/fs-store.js';
 import type { StateStore } from '../state/store.js';
 import type { Clock } from '../system/clock.js';
@@ -248,7 +249,7 @@ async function readEntry(state: StateStore, name: string): Promise<SpoolEntry | 
   try {
     text = await state.readSpool(name);
   } catch (err) {
-    const code = ((err as { cause?: { code?: unknown } }).cause)?.code;
+    const code = errnoOf(err);
     return code === 'ENOTREG' || code === 'EFBIG' ? 'damaged' : 'unreadable';
   }
   if (text === null) return 'gone';
@@ -287,9 +288,8 @@ async function countDropped(o: FlushOptions, state: StateStore, entries: Array<{
     await recordDropped(state, entries, reason, now);
     return 'recorded';
   } catch (err) {
-    const e = err as Error & { code?: unknown; cause?: { code?: unknown } };
-    o.log.error({ count: entries.length, reason, runIds: entries.map((x) => x.runId), err: e.message }, 'Cannot record dropped check-ins');
-    return PERMANENT.has(e.cause?.code ?? e.code) ? 'failed' : 'later';
+    o.log.error({ count: entries.length, reason, runIds: entries.map((x) => x.runId), err: (err as Error).message }, 'Cannot record dropped check-ins');
+    return PERMANENT.has(errnoOf(err)) ? 'failed' : 'later';
   }
 }
 
