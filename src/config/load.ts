@@ -147,7 +147,7 @@ function shadowedIssues(doc: RawDocument, data: Record<string, unknown>, paths: 
  * (a missing one is created by the first sync). Said here, naming the key, variable or flag that
  * set it, rather than as a failed write of the sync or the status file.
  */
-function stateDirProblem(dir: string): string | null {
+export function stateDirProblem(dir: string): string | null {
   try {
     const st = statSync(dir);
     return st.isDirectory() ? null : `stateDir ${dir} is ${st.isFile() ? 'a file' : fileKind(st)}, not a directory`;

@@ -1,7 +1,6 @@
 /** `cronsync status [--json]`: show the status file; exit 1 when the last sync failed or is stale. */
-import { statSync } from 'node:fs';
 import { UsageError } from '../../errors.js';
-import { loadConfig } from '../../config/load.js';
+import { loadConfig, stateDirProblem } from '../../config/load.js';
 import { durationMs } from '../../manifest/duration.js';
 import { runReader } from '../../reconcile/summarize.js';
 import { firstFire } from '../../schedule/fires.js';
@@ -35,7 +34,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const cfg = values['state-dir'] && !values.config ? null : loadConfig({ file: values.config, env: io.env, cwd: io.cwd, overrides: { stateDir: values['state-dir'] } });
   const stateDir = values['state-dir'] ?? cfg!.stateDir;
   // Named as the flag it came from (with a config, the loader has checked it already).
-  if (!cfg && statSync(stateDir, { throwIfNoEntry: false })?.isDirectory() === false) {
+  if (!cfg && stateDirProblem(stateDir) !== null) {
     throw new UsageError(`--state-dir ${escapeText(stateDir)} is not a directory`, { option: '--state-dir' });
   }
   const state = createFsStateStore(stateDir);
