@@ -68,8 +68,13 @@ export function loadAgentConfig(values: { config?: string; 'state-dir'?: string;
  * The log level of a one-shot command (sync, diff, prune): `--log-level`, else
  * `CRONSYNC_LOG_LEVEL`, else warn; `log.level` of the file is the daemon's, not theirs.
  */
-export function oneShotLogLevel(values: { 'log-level'?: string }, env: NodeJS.ProcessEnv): string | undefined {
+function oneShotLogLevel(values: { 'log-level'?: string }, env: NodeJS.ProcessEnv): string | undefined {
   return values['log-level'] ?? (env.CRONSYNC_LOG_LEVEL === undefined ? 'warn' : undefined);
+}
+
+/** The config of a one-shot command (sync, diff, prune): {@link loadAgentConfig} at its {@link oneShotLogLevel}. */
+export function loadOneShotConfig(values: Parameters<typeof loadAgentConfig>[0], io: CliIo): AgentConfig {
+  return loadAgentConfig({ ...values, 'log-level': oneShotLogLevel(values, io.env) }, io);
 }
 
 /**

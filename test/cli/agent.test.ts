@@ -2,7 +2,7 @@ import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { buildAgent, checkRunAsUser, execCommand, loadAgentConfig, makeAdapter, oneShotLogLevel, resolveScheduler, schedulerFlag } from '../../src/cli/agent.js';
+import { buildAgent, checkRunAsUser, execCommand, loadAgentConfig, loadOneShotConfig, makeAdapter, resolveScheduler, schedulerFlag } from '../../src/cli/agent.js';
 import type { Snapshot } from '../../src/source/index.js';
 import { loadSchedulers } from '../../src/scheduler/registry.js';
 import type { HostProbe } from '../../src/scheduler/registry.js';
@@ -73,7 +73,7 @@ describe('cli/agent', () => {
     writeFileSync(join(dir, 'config.yaml'), `agent: { tenant: acme }\nsource: { url: ${join(dir, 'repo')} }\nstateDir: ${join(dir, 'state')}\nlog: { level: debug }\n`);
     const level = (values: { 'log-level'?: string }, env: NodeJS.ProcessEnv) => {
       const io = { stdout: new PassThrough(), stderr: new PassThrough(), env: { PATH: process.env.PATH, ...env }, cwd: dir };
-      return loadAgentConfig({ config: join(dir, 'config.yaml'), ...values, 'log-level': oneShotLogLevel(values, io.env) }, io).log.level;
+      return loadOneShotConfig({ config: join(dir, 'config.yaml'), ...values }, io).log.level;
     };
 
     expect(level({}, {})).toBe('warn');

@@ -1,7 +1,7 @@
 /** `cronsync diff`: fetch, validate and print the plan; changes nothing. */
 import { RemovalGuardError, isCronsyncError } from '../../errors.js';
 import { Reasons } from '../../reconcile/reasons.js';
-import { buildAgent, loadAgentConfig, oneShotLogLevel, AGENT_OPTIONS } from '../agent.js';
+import { buildAgent, loadOneShotConfig, AGENT_OPTIONS } from '../agent.js';
 import { parseCommandArgs } from '../args.js';
 import { palette, useColor } from '../io.js';
 import type { CliIo } from '../io.js';
@@ -31,7 +31,7 @@ export function guardLine(guard: { removing: number; installed: number }): strin
 /** Runs diff. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseCommandArgs(argv, { ...AGENT_OPTIONS });
-  const cfg = loadAgentConfig({ ...values, 'log-level': oneShotLogLevel(values, io.env) }, io);
+  const cfg = loadOneShotConfig(values, io);
   const agent = await buildAgent(cfg, io);
   const out = await agent.reconciler.reconcile({ dryRun: true });
   const ctx = out.context;
@@ -55,4 +55,3 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   return out.changes ? 3 : 0;
 }
-

@@ -5,7 +5,7 @@ import { runsWithStateDir } from '../../scheduler/elsewhere.js';
 import { registrationOf } from '../../scheduler/registry.js';
 import { acquireSyncLock, releaseStateDir } from '../../reconcile/lock.js';
 import { previousSourceIds } from '../../reconcile/sources.js';
-import { AGENT_OPTIONS, buildAgent, loadAgentConfig, oneShotLogLevel, resolveScheduler } from '../agent.js';
+import { AGENT_OPTIONS, buildAgent, loadAgentConfig, loadOneShotConfig, resolveScheduler } from '../agent.js';
 import { parseCommandArgs } from '../args.js';
 import { escapeText } from '../escape.js';
 import { createFsStateStore } from '../../state/fs-store.js';
@@ -31,7 +31,7 @@ Exit codes: 0 done (or nothing to do), 1 failure.
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseCommandArgs(argv, { ...AGENT_OPTIONS, all: { type: 'boolean', default: false }, force: { type: 'boolean', default: false } });
   if (!values.all) throw new UsageError('prune needs --all (it removes every entry of this agent)');
-  const cfg = loadAgentConfig({ ...values, 'log-level': oneShotLogLevel(values, io.env) }, io);
+  const cfg = loadOneShotConfig(values, io);
   // `--scheduler` naming another kind than the one in use (the last sync's, else the config's):
   // the entries an earlier kind left. Only they are removed (an in-process kind's records too:
   // prune never starts it).

@@ -2,7 +2,7 @@
  * `cronsync sync` itself, loaded by ./sync.ts once V8 is tuned for a one-shot run: every module
  * of the agent is below this one.
  */
-import { buildAgent, loadAgentConfig, oneShotLogLevel, AGENT_OPTIONS } from '../agent.js';
+import { buildAgent, loadOneShotConfig, AGENT_OPTIONS } from '../agent.js';
 import { parseCommandArgs } from '../args.js';
 import { useColor } from '../io.js';
 import type { CliIo } from '../io.js';
@@ -25,7 +25,7 @@ export function afterFetch(snapshot: Pick<Snapshot, 'files'>): void {
 /** Runs sync, V8 already tuned by ./sync.ts. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseCommandArgs(argv, { ...AGENT_OPTIONS, force: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false } });
-  const cfg = loadAgentConfig({ ...values, 'log-level': oneShotLogLevel(values, io.env) }, io);
+  const cfg = loadOneShotConfig(values, io);
   const agent = await buildAgent(cfg, io, { onListed: speedForWorkload, afterFetch });
   const out = await agent.reconciler.reconcile({ force: values.force, dryRun: values['dry-run'] });
   const ctx = out.context;
