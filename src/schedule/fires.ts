@@ -106,6 +106,15 @@ function dayMatchesAt(spec: CronSpec, dayNumber: number): boolean {
 }
 
 /**
+ * How many minutes after its fire time a scheduled run may still start (every adapter: the
+ * `exec --scheduled` guard and the embedded loop). cron runs the lines of a skipped hour when
+ * the clock jumps forward and sleeps 10 s after each batch, so with several jobs in the gap a
+ * fire right after it starts a minute or more late. A fire found later than this (a host that
+ * slept or was suspended, a clock stepped forward) is missed, not run.
+ */
+export const LATE_START_MINUTES = 10;
+
+/**
  * Resolves a schedule argument to a CronSpec and checks the zone.
  * @throws {ManifestError} when the expression or the zone is invalid.
  */

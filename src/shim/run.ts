@@ -5,6 +5,7 @@
  */
 import { runAsProblem } from '../desired/run-as.js';
 import type { Job } from '../manifest/types.js';
+import { LATE_START_MINUTES } from '../schedule/fires.js';
 import { debugEnabled, errnoOf, isCronsyncError } from '../errors.js';
 import type { JobSnapshot } from '../state/snapshot-read.js';
 import { createFsStateStore } from '../state/fs-store.js';
@@ -268,15 +269,10 @@ export async function runExec(options: ExecOptions): Promise<number> {
 }
 
 /**
- * How many minutes a scheduled start may come after its fire time and still run it. cron runs
- * the lines of a skipped hour when the clock jumps forward and sleeps 10 s after each batch, so
- * with several jobs in the gap a fire right after it starts a minute or more late. A start that
- * is no fire time itself runs the latest fire of the minutes before it, which its claim
- * (claimMinute) runs once: a fire that already ran skips it, as before.
+ * The fire minute a start at `minute` runs: `minute` itself, or the latest fire before it within
+ * LATE_START_MINUTES (the window the embedded loop keeps too); null for none. Its
+ * claim (claimMinute) runs that fire once: a fire that already ran skips it.
  */
-const LATE_START_MINUTES = 10;
-
-/** The fire minute a start at `minute` runs: `minute` itself, or the latest fire before it within LATE_START_MINUTES; null for none. */
 function fireMinute(job: Job, minute: Date, isFireTime: (job: Job, minute: Date) => boolean): Date | null {
   for (let back = 0; back <= LATE_START_MINUTES; back++) {
     const m = back === 0 ? minute : new Date(minute.getTime() - back * 60_000);

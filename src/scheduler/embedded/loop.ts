@@ -4,16 +4,23 @@
  * parser), re-armed after every wake.
  *
  * Timers count monotonic time and the wall clock can jump (NTP, suspend, a VM restored), so
- * the loop never trusts a timer to mean "it is time": each wake reads the wall clock, fires
- * only jobs whose instant is <= now, and never fires an instant at or before the last one it
- * fired for that job. A single sleep is capped (one minute by default, one second in the
- * daemon's adapter; always below setTimeout's 2^31-1 ms limit), which bounds how late a fire
- * can be after a forward jump.
- * When a wake finds several missed instants of one job (the host slept), the job runs once,
- * for the latest of them, as cron does without anacron; a restart does not catch up at all.
+ * the loop never trusts a timer to mean "it is time": each wake reads the wall clock and fires
+ * only jobs whose instant is <= now. A single sleep is capped (one minute by default, one
+ * second in the daemon's adapter; always below setTimeout's 2^31-1 ms limit), which bounds how
+ * late a fire can be after a forward jump.
+ *
+ * Missed fires follow the rule of `exec --scheduled` under cron, systemd and Task Scheduler:
+ * when a wake finds instants of a job already past (the host slept, the clock stepped
+ * forward), the latest of them runs once if it is at most LATE_START_MINUTES old, and none
+ * runs otherwise (logged); a restart does not catch up at all.
+ *
+ * When the wall clock goes back, every job is re-armed from the new time, so instants that
+ * have not run (skipped while the clock was ahead) fire when the clock reaches them; an
+ * instant already run does not run again: the loop remembers each job's recent fires, and the
+ * run itself claims its minute (`fired/` markers, src/state/fired.ts), as under cron.
  */
 import type { Logger } from '../../log.js';
-import { nextFires, resolveSchedule } from '../../schedule/fires.js';
+import { LATE_START_MINUTES, nextFires, resolveSchedule } from '../../schedule/fires.js';
 import type { CronSpec } from '../../schedule/cron.js';
 
 /** The largest delay setTimeout accepts; longer ones fire after 1 ms. */
@@ -63,13 +70,16 @@ interface Armed extends ArmSpec {
   spec: CronSpec | null;
   /** Next fire (epoch ms) strictly after the last look at the clock; null: none or not started. */
   next: number | null;
-  /** The latest instant fired for this job; instants at or before it never fire again. */
-  lastFired: number;
+  /** The job's latest fired instants (at most RECENT_FIRES, oldest first); they never fire again. */
+  fired: number[];
 }
 
+/** Recent fires remembered per job, so that a backward clock step does not start them again. */
+const RECENT_FIRES = 16;
 /** Fires after which a wake stops counting missed instants one by one. */
 const SCAN_LIMIT = 1000;
-const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 /** Windows ending now searched for the latest missed instant after a very long sleep. */
 const WINDOWS = [HOUR, 24 * HOUR, 40 * 24 * HOUR, 400 * 24 * HOUR];
 
@@ -78,6 +88,8 @@ export class FireLoop {
   private jobs = new Map<string, Armed>();
   private started = false;
   private timer: unknown = null;
+  /** The wall clock at the last wake or start: a later reading below it is a backward step. */
+  private lastLook = -Infinity;
   private readonly inflight = new Set<Promise<void>>();
   private readonly maxSleep: number;
 
@@ -87,7 +99,8 @@ export class FireLoop {
 
   /**
    * Replaces the armed set. A job whose schedule and zone are unchanged keeps its next fire;
-   * a new or changed one is armed from now. A job with an invalid schedule is logged, not armed.
+   * a new or changed one is armed from now (keeping its recent fires). A job with an invalid
+   * schedule is logged, not armed.
    */
   set(specs: readonly ArmSpec[]): void {
     const now = this.o.clock.now().getTime();
@@ -104,7 +117,7 @@ export class FireLoop {
       } catch (err) {
         this.o.log.warn({ jobId: s.jobId, err }, 'Embedded job has an invalid schedule; not armed');
       }
-      const job: Armed = { ...s, spec, next: null, lastFired: old?.lastFired ?? -Infinity };
+      const job: Armed = { ...s, spec, next: null, fired: old?.fired ?? [] };
       if (this.started) job.next = this.after(job, now);
       next.set(s.jobId, job);
     }
@@ -117,6 +130,7 @@ export class FireLoop {
     if (this.started) return;
     this.started = true;
     const now = this.o.clock.now().getTime();
+    this.lastLook = now;
     for (const job of this.jobs.values()) job.next = this.after(job, now);
     this.rearm();
   }
@@ -164,16 +178,28 @@ export class FireLoop {
     this.timer = null;
     if (!this.started) return;
     const now = this.o.clock.now().getTime();
+    if (now < this.lastLook) {
+      // The wall clock went back: the next fires armed before it may be far ahead of it now.
+      this.o.log.info({ by: this.lastLook - now }, 'Wall clock went back; embedded jobs re-armed from the new time');
+      for (const job of this.jobs.values()) job.next = this.after(job, now);
+    }
+    this.lastLook = now;
     for (const job of this.jobs.values()) {
       if (job.next === null || job.next > now || !job.spec) continue;
       const due = latestDue(job.spec, job.timezone, job.next, now);
       job.next = this.after(job, now);
-      // A clock that went back, then a re-armed schedule, could offer an instant again.
-      if (due.at <= job.lastFired) continue;
-      job.lastFired = due.at;
+      if (job.fired.includes(due.at)) continue;
+      const scheduledFor = new Date(due.at).toISOString();
+      if (Math.floor(now / MINUTE) * MINUTE - due.at > LATE_START_MINUTES * MINUTE) {
+        this.o.log.warn({ jobId: job.jobId, missed: due.missed, more: due.more, scheduledFor },
+          `Embedded job missed its fire time by more than ${LATE_START_MINUTES} minutes (clock jump or suspend); not run`);
+        continue;
+      }
+      job.fired.push(due.at);
+      if (job.fired.length > RECENT_FIRES) job.fired.shift();
       if (due.missed > 1) {
-        this.o.log.warn({ jobId: job.jobId, missed: due.missed, more: due.more, scheduledFor: new Date(due.at).toISOString() },
-          'Embedded job missed several fire times (clock jump or suspend); running it once');
+        this.o.log.warn({ jobId: job.jobId, missed: due.missed, more: due.more, scheduledFor },
+          'Embedded job missed several fire times (clock jump or suspend); running the latest once');
       }
       this.launch(job.jobId, new Date(due.at));
     }

@@ -95,6 +95,23 @@ describe('scheduler/embedded/loop', () => {
       expect(log.records.filter((r) => r.level === 'warn').map((r) => [r.obj.missed, r.obj.more])).toEqual([[12, false]]);
     });
 
+    it.each`
+      resumed       | runs
+      ${'13:10:58'} | ${['2026-05-01T13:00:00.000Z', '2026-05-01T14:00:00.000Z']}
+      ${'13:10:59'} | ${['2026-05-01T14:00:00.000Z']}
+      ${'13:30:00'} | ${['2026-05-01T14:00:00.000Z']}
+    `('a fire found more than 10 minutes late (resumed at $resumed, seen a second later) is missed and logged, as exec --scheduled skips it', ({ resumed, runs }: { resumed: string; runs: string[] }) => {
+      const { timers, calls, log } = harness('2026-05-01T10:00:30Z', [job('0 * * * *', 'UTC')], { maxSleepMs: 1000 });
+
+      timers.jump(new Date(`2026-05-01T${resumed}Z`).getTime() - new Date('2026-05-01T10:00:30Z').getTime());
+      timers.advanceTo(new Date('2026-05-01T14:30:00Z'));
+
+      expect(calls.map((c) => c.scheduledFor)).toEqual(runs);
+      expect(calls[0]!.calledAt).toBe(runs.length === 2 ? '2026-05-01T13:10:59.000Z' : '2026-05-01T14:00:00.000Z');
+      const warned = log.records.filter((r) => r.level === 'warn').map((r) => [r.obj.scheduledFor, r.obj.missed, /not run/.test(r.msg)]);
+      expect(warned).toEqual(runs.length === 2 ? [['2026-05-01T13:00:00.000Z', 3, false]] : [['2026-05-01T13:00:00.000Z', 3, true]]);
+    });
+
     it('after a very long sleep over a minutely schedule, still runs once for the latest instant', () => {
       const { timers, calls, log } = harness('2026-05-01T10:00:30Z', [job('* * * * *', 'UTC')]);
 
@@ -106,14 +123,54 @@ describe('scheduler/embedded/loop', () => {
     });
 
     it('when the clock goes back, no instant fires twice', () => {
+      const { timers, calls } = harness('2026-05-01T09:00:30Z', [job('*/15 * * * *', 'UTC')]);
+      timers.advanceTo(new Date('2026-05-01T10:00:00Z'));
+
+      timers.jump(-30 * MIN);
+      timers.advance(45 * MIN);
+
+      expect(calls.map((c) => c.scheduledFor.slice(11, 16))).toEqual(['09:15', '09:30', '09:45', '10:00', '10:15']);
+      expect(calls[4]!.calledAt).toBe('2026-05-01T10:15:00.000Z');
+    });
+
+    it('when the clock goes back, instants it never ran fire when the clock reaches them', () => {
+      // Started at 09:59: 09:45 never ran in this loop (a run before it claimed its minute
+      // marker, which the run itself checks: see test/e2e/shim-exec.test.ts).
       const { timers, calls } = harness('2026-05-01T09:59:00Z', [job('*/15 * * * *', 'UTC')]);
       timers.advanceTo(new Date('2026-05-01T10:00:00Z'));
 
       timers.jump(-30 * MIN);
       timers.advance(45 * MIN);
 
-      expect(calls.map((c) => c.scheduledFor)).toEqual(['2026-05-01T10:00:00.000Z', '2026-05-01T10:15:00.000Z']);
-      expect(calls[1]!.calledAt).toBe('2026-05-01T10:15:00.000Z');
+      expect(calls.map((c) => [c.scheduledFor.slice(11, 16), c.calledAt.slice(11, 19)])).toEqual([['10:00', '10:00:00'], ['09:45', '09:45:00'], ['10:15', '10:15:00']]);
+    });
+
+    it('a wrong forward step corrected back: the day in between runs as scheduled, and upcoming() shows the real next fire', () => {
+      const { timers, calls, loop, log } = harness('2026-05-01T10:05:00Z', [job('0 * * * *', 'UTC')], { maxSleepMs: 1000 });
+
+      timers.jump(DAY - 5 * MIN); // 10:00 the next day: that (wrong) clock's 10:00 runs
+      timers.advance(MIN);
+      timers.jump(-DAY); // back to 10:01 today
+      timers.advance(1000);
+
+      expect(loop.upcoming().map((u) => u.next?.toISOString())).toEqual(['2026-05-01T11:00:00.000Z']);
+      timers.advanceTo(new Date('2026-05-01T12:30:00Z'));
+      expect(calls.map((c) => [c.scheduledFor, c.calledAt])).toEqual([
+        ['2026-05-02T10:00:00.000Z', '2026-05-02T10:00:01.000Z'],
+        ['2026-05-01T11:00:00.000Z', '2026-05-01T11:00:00.000Z'],
+        ['2026-05-01T12:00:00.000Z', '2026-05-01T12:00:00.000Z'],
+      ]);
+      expect(log.records.some((r) => r.level === 'info' && /clock went back/.test(r.msg))).toBe(true);
+    });
+
+    it('after the correction, the instant the wrong clock ran does not run again when really reached', () => {
+      const { timers, calls } = harness('2026-05-01T09:58:00Z', [job('0 * * * *', 'UTC')], { maxSleepMs: 1000 });
+      timers.jump(3 * MIN); // 10:01, three minutes ahead: 10:00 runs
+      timers.advance(1000);
+      timers.jump(-3 * MIN); // 09:58:01, re-armed for 10:00, which already ran
+      timers.advanceTo(new Date('2026-05-01T11:30:00Z'));
+
+      expect(calls.map((c) => [c.scheduledFor.slice(11, 16), c.calledAt.slice(11, 19)])).toEqual([['10:00', '10:01:01'], ['11:00', '11:00:00']]);
     });
 
     it('a schedule re-armed after the clock went back never refires an instant already run', () => {
