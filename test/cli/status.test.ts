@@ -122,6 +122,24 @@ describe('cli/commands/status', { timeout: 20_000 }, () => {
     expect(res).toEqual({ code: 1, out: '', err: `cronsync: ${join(dir, 'status.json')} has schemaVersion 2; this cronsync reads version 1\n` });
   });
 
+  it('a sync or run dated ahead of the clock (the clock went back) shows as in the future, and the agent is not judged healthy on it', async () => {
+    const dir = testTempDir('cronsync-status-cli-');
+    const ahead = new Date(Date.now() + 3 * 3_600_000);
+    const status = evilStatus(ahead);
+    status.problems = [];
+    status.jobs = [{ id: 'acme/a', path: 'p', commit: null, schedule: '* * * * *', timezone: 'UTC', nextRun: null, state: 'installed', lastRun: null }];
+    writeFileSync(join(dir, 'status.json'), JSON.stringify(status));
+    await writeLastRun(dir, 'acme/a', { runId: 'r1', startedAt: ahead.toISOString(), finishedAt: ahead.toISOString(), status: 'success', exitCode: 0, durationMs: 1, attempts: 1 });
+
+    const text = await cli(['status', '--state-dir', dir], dir);
+    const json = await cli(['status', '--json', '--state-dir', dir], dir);
+
+    expect(text.code).toBe(1);
+    expect(text.out).toContain('Last sync: partial 3h in the future');
+    expect(text.out).toMatch(/^acme\/a .* success \(exit 0\) 3h in the future$/m);
+    expect([json.code, JSON.parse(json.out).health]).toEqual([1, 'last successful sync is dated 3h in the future (the clock went back?)']);
+  });
+
   it('shows a last run or sync time that is no time as it is, never NaN', async () => {
     const dir = testTempDir('cronsync-status-cli-');
     const status = evilStatus(new Date());

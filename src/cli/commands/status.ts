@@ -73,14 +73,24 @@ export function assess(status: StatusFile, intervalMs: number, now: number): { o
   if (status.lastAttempt.result === 'error') return { ok: false, why: `last sync failed: ${status.lastAttempt.error ?? 'unknown error'}` };
   const last = status.lastSuccess ? Date.parse(status.lastSuccess.finishedAt) : NaN;
   if (!Number.isFinite(last)) return { ok: false, why: 'no successful sync yet' };
+  // Dated ahead of this clock: the clock went back since (or the file came from elsewhere), and
+  // its age says nothing; the next sync dates it again.
+  if (last - now > FUTURE_SKEW_MS) return { ok: false, why: `last successful sync is dated ${age(last - now)} in the future (the clock went back?)` };
   if (now - last > 3 * intervalMs) return { ok: false, why: `last successful sync was ${age(now - last)} ago (more than 3 intervals of ${age(intervalMs)})` };
   return { ok: true, why: status.lastAttempt.result === 'partial' ? 'applied, with problems' : 'ok' };
 }
 
-/** How long before `now` the time `iso` was (`5m ago`); the text itself when it is no time. */
+/** Clock skew tolerated before a recorded time counts as in the future. */
+const FUTURE_SKEW_MS = 60_000;
+
+/**
+ * How long before `now` the time `iso` was (`5m ago`; `5m in the future` past a minute of skew);
+ * the text itself when it is no time.
+ */
 function ago(now: number, iso: string): string {
   const t = Date.parse(iso);
-  return Number.isFinite(t) ? `${age(now - t)} ago` : `at "${iso}"`;
+  if (!Number.isFinite(t)) return `at "${iso}"`;
+  return t - now > FUTURE_SKEW_MS ? `${age(t - now)} in the future` : `${age(now - t)} ago`;
 }
 
 function age(ms: number): string {
