@@ -22,11 +22,11 @@ export function staleAfterMs(intervalMs: number, backoff: BackoffPolicy, syncTim
   return n * Math.max(Math.ceil(intervalMs * 1.1), backoff.maxMs) + syncTimeoutMs;
 }
 
-/** Pure: is the loop alive at `now`? */
-export function liveness(state: LoopState, now: Date, staleMs: number): Probe {
+/** Pure: is the loop alive at `nowMono` (monotonic ms, the clock of `state.lastTickMono`)? */
+export function liveness(state: LoopState, nowMono: number, staleMs: number): Probe {
   if (state.phase === 'stopping' || state.phase === 'stopped') return { ok: false, reason: `loop ${state.phase}` };
-  if (state.phase === 'new' || state.lastTick === null) return { ok: false, reason: 'loop not started' };
-  const age = now.getTime() - state.lastTick.getTime();
+  if (state.phase === 'new' || state.lastTickMono === null) return { ok: false, reason: 'loop not started' };
+  const age = nowMono - state.lastTickMono;
   if (age > staleMs) return { ok: false, reason: `no loop progress for ${Math.round(age / 1000)}s (${state.phase})` };
   return { ok: true, reason: `loop ${state.phase}, last tick ${Math.round(age / 1000)}s ago` };
 }
@@ -41,7 +41,8 @@ export function readiness(state: LoopState): Probe {
 /** Options of {@link healthRoutes}. */
 export interface HealthOptions {
   state(): LoopState;
-  now(): Date;
+  /** Monotonic milliseconds, the clock of the loop's `lastTickMono` [performance.now]. */
+  monotonic?(): number;
   /** See {@link staleAfterMs}; a function when it can change (reload). */
   staleAfterMs: number | (() => number);
   metrics?: PromMetrics;
@@ -75,7 +76,7 @@ export function healthRoutes(opts: HealthOptions): HttpRoute[] {
     maxBodyBytes: 0,
   });
   const stale = (): number => (typeof opts.staleAfterMs === 'number' ? opts.staleAfterMs : opts.staleAfterMs());
-  const routes = [probe('/healthz', (s) => liveness(s, opts.now(), stale())), probe('/readyz', readiness)];
+  const routes = [probe('/healthz', (s) => liveness(s, opts.monotonic?.() ?? performance.now(), stale())), probe('/readyz', readiness)];
   const metrics = opts.metrics;
   if (metrics) {
     routes.push({

@@ -59,6 +59,8 @@ export interface DaemonLoopOptions {
   clock: Clock;
   /** Uniform in [0, 1); default Math.random. */
   random?: () => number;
+  /** Monotonic milliseconds (never stepped with the wall clock); default performance.now. */
+  monotonic?: () => number;
   log: Logger;
   /** Called after each sync (metrics, status); its errors are logged and ignored. */
   onCycle?(info: CycleInfo): void;
@@ -72,6 +74,11 @@ export interface LoopState {
   phase: LoopPhase;
   /** Last time the loop made progress: started, began or finished a sync. */
   lastTick: Date | null;
+  /**
+   * The same moment on the monotonic clock: liveness measures the age of the last tick with it,
+   * so that a step of the wall clock neither fails a live loop nor hides a hung one.
+   */
+  lastTickMono: number | null;
   lastResult: 'ok' | 'error' | null;
   lastSuccessAt: Date | null;
   consecutiveFailures: number;
@@ -141,9 +148,10 @@ export function nextDelayMs(consecutiveFailures: number, intervalMs: number, jit
 /** Creates the poll loop; call start(). Never throws out of the loop and never exits. */
 export function createDaemonLoop(opts: DaemonLoopOptions): DaemonLoop {
   const { clock, log } = opts;
+  const monotonic = opts.monotonic ?? (() => performance.now());
   const random = opts.random ?? Math.random;
   const timing = { intervalMs: opts.intervalMs, jitter: opts.jitter ?? 0.1, backoff: opts.backoff ?? DEFAULT_BACKOFF, syncTimeoutMs: opts.syncTimeoutMs };
-  const state: LoopState = { phase: 'new', lastTick: null, lastResult: null, lastSuccessAt: null, consecutiveFailures: 0, nextRunAt: null, cycles: 0 };
+  const state: LoopState = { phase: 'new', lastTick: null, lastTickMono: null, lastResult: null, lastSuccessAt: null, consecutiveFailures: 0, nextRunAt: null, cycles: 0 };
   let pending = false;
   let wake: AbortController | null = null;
   let syncCtrl: AbortController | null = null;
@@ -178,6 +186,7 @@ export function createDaemonLoop(opts: DaemonLoopOptions): DaemonLoop {
     state.phase = 'syncing';
     const startedAt = clock.now();
     state.lastTick = startedAt;
+    state.lastTickMono = monotonic();
     const timeoutMs = timing.syncTimeoutMs;
     const timeout = timeoutMs === undefined ? null : new AbortController();
     if (timeout && timeoutMs !== undefined) {
@@ -205,6 +214,7 @@ export function createDaemonLoop(opts: DaemonLoopOptions): DaemonLoop {
     }
     const finishedAt = clock.now();
     state.lastTick = finishedAt;
+    state.lastTickMono = monotonic();
     state.cycles += 1;
     state.lastResult = ok ? 'ok' : 'error';
     state.consecutiveFailures = ok ? 0 : state.consecutiveFailures + 1;
@@ -269,6 +279,7 @@ export function createDaemonLoop(opts: DaemonLoopOptions): DaemonLoop {
       if (state.phase !== 'new') return;
       state.phase = 'waiting';
       state.lastTick = clock.now();
+      state.lastTickMono = monotonic();
       loopDone = run().catch((err: unknown) => {
         // run() catches everything itself; this only guards against a bug in it.
         log.error({ err }, 'Daemon loop crashed');

@@ -81,7 +81,7 @@ export async function runDaemon(opts: RunDaemonOptions): Promise<RunningDaemon> 
 
   let webhookSecret = opts.webhooks?.secret ?? null;
   const routesFor = (serves: readonly string[]): HttpRoute[] => [
-    ...(serves.includes('health') ? healthRoutes({ state: () => loop.state(), now: () => clock.now(), staleAfterMs: stale, metrics }) : []),
+    ...(serves.includes('health') ? healthRoutes({ state: () => loop.state(), staleAfterMs: stale, metrics }) : []),
     ...(serves.includes('webhooks') && opts.webhooks
       ? [webhookRoute({ secret: () => webhookSecret, rateLimit: opts.webhooks.rateLimit, trigger: (r) => loop.trigger(r), log, metrics, nowMs: () => clock.now().getTime() })]
       : []),

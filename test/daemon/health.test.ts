@@ -6,7 +6,7 @@ import { createMetrics } from '../../src/daemon/metrics.js';
 
 const T0 = new Date('2026-11-23T10:00:00Z');
 const at = (s: number) => new Date(T0.getTime() + s * 1000);
-const base: LoopState = { phase: 'waiting', lastTick: T0, lastResult: 'ok', lastSuccessAt: T0, consecutiveFailures: 0, nextRunAt: at(60), cycles: 1 };
+const base: LoopState = { phase: 'waiting', lastTick: T0, lastTickMono: 5_000, lastResult: 'ok', lastSuccessAt: T0, consecutiveFailures: 0, nextRunAt: at(60), cycles: 1 };
 
 async function get(routes: HttpRoute[], path: string, method = 'GET') {
   const route = routes.find((r) => r.matches(path));
@@ -22,16 +22,24 @@ describe('daemon/health', () => {
   });
 
   it.each`
-    name                        | state                                           | now         | ok
-    ${'fresh tick'}             | ${base}                                         | ${at(100)}  | ${true}
-    ${'stale tick'}             | ${base}                                         | ${at(301)}  | ${false}
-    ${'long sync still fresh'}  | ${{ ...base, phase: 'syncing' }}                | ${at(299)}  | ${true}
-    ${'hung sync'}              | ${{ ...base, phase: 'syncing' }}                | ${at(1000)} | ${false}
-    ${'not started'}            | ${{ ...base, phase: 'new', lastTick: null }}    | ${at(0)}    | ${false}
-    ${'stopping'}               | ${{ ...base, phase: 'stopping' }}               | ${at(0)}    | ${false}
-    ${'failing but alive'}      | ${{ ...base, lastResult: 'error' }}             | ${at(10)}   | ${true}
-  `('liveness: $name → $ok', ({ state, now, ok }) => {
-    expect(liveness(state, now, 300_000).ok).toBe(ok);
+    name                        | state                                                          | after   | ok
+    ${'fresh tick'}             | ${base}                                                        | ${100}  | ${true}
+    ${'stale tick'}             | ${base}                                                        | ${301}  | ${false}
+    ${'long sync still fresh'}  | ${{ ...base, phase: 'syncing' }}                               | ${299}  | ${true}
+    ${'hung sync'}              | ${{ ...base, phase: 'syncing' }}                               | ${1000} | ${false}
+    ${'not started'}            | ${{ ...base, phase: 'new', lastTick: null, lastTickMono: null }} | ${0}    | ${false}
+    ${'stopping'}               | ${{ ...base, phase: 'stopping' }}                              | ${0}    | ${false}
+    ${'failing but alive'}      | ${{ ...base, lastResult: 'error' }}                            | ${10}   | ${true}
+  `('liveness: $name → $ok', ({ state, after, ok }: { state: LoopState; after: number; ok: boolean }) => {
+    expect(liveness(state, 5_000 + after * 1000, 300_000).ok).toBe(ok);
+  });
+
+  it('liveness counts monotonic time: a wall clock stepped a day either way neither fails a live loop nor hides a hung one', () => {
+    const live = { ...base, lastTick: at(86_400) }; // ticked 10 s ago, the wall clock then a day ahead
+    const hung = { ...base, phase: 'syncing' as const, lastTick: at(-86_400) }; // hung 1000 s, clock a day behind
+
+    expect(liveness(live, 5_000 + 10_000, 300_000)).toMatchObject({ ok: true });
+    expect(liveness(hung, 5_000 + 1_000_000, 300_000)).toMatchObject({ ok: false, reason: 'no loop progress for 1000s (syncing)' });
   });
 
   it.each`
@@ -46,7 +54,7 @@ describe('daemon/health', () => {
   it('serves /healthz, /readyz and /metrics with the right status codes', async () => {
     let state: LoopState = base;
     const metrics = createMetrics({ processMetrics: false });
-    const routes = healthRoutes({ state: () => state, now: () => at(10), staleAfterMs: 300_000, metrics });
+    const routes = healthRoutes({ state: () => state, monotonic: () => 15_000, staleAfterMs: 300_000, metrics });
 
     const healthy = await get(routes, '/healthz');
     const ready = await get(routes, '/readyz');
@@ -62,7 +70,7 @@ describe('daemon/health', () => {
   });
 
   it('has no /metrics route without metrics', async () => {
-    const routes = healthRoutes({ state: () => base, now: () => T0, staleAfterMs: 1 });
+    const routes = healthRoutes({ state: () => base, monotonic: () => 5_000, staleAfterMs: 1 });
 
     expect((await get(routes, '/metrics')).status).toBe(404);
   });

@@ -129,15 +129,18 @@ describe('daemon/loop', () => {
     expect(starts).toEqual([0, 10_000, 70_000]);
   });
 
-  it('exposes state for health: lastTick, nextRunAt, lastSuccessAt', async () => {
-    const { clock, loop } = setup({ results: [{ ok: true }, new Error('x')] });
+  it('exposes state for health: lastTick (wall and monotonic), nextRunAt, lastSuccessAt', async () => {
+    let mono = 7;
+    const { clock, loop } = setup({ results: [{ ok: true }, new Error('x')], monotonic: () => mono });
 
     loop.start();
     await clock.advance(0);
     const afterFirst = loop.state();
+    mono = 8;
     await clock.advance(60_000);
 
-    expect(afterFirst).toMatchObject({ phase: 'waiting', lastResult: 'ok', cycles: 1, consecutiveFailures: 0 });
+    expect(afterFirst).toMatchObject({ phase: 'waiting', lastResult: 'ok', cycles: 1, consecutiveFailures: 0, lastTickMono: 7 });
+    expect(loop.state().lastTickMono).toBe(8);
     expect(afterFirst.lastTick?.getTime()).toBe(T0);
     expect(afterFirst.nextRunAt?.getTime()).toBe(T0 + 60_000);
     expect(loop.state()).toMatchObject({ lastResult: 'error', consecutiveFailures: 1, cycles: 2 });

@@ -12,14 +12,14 @@ import { signHook } from '../fakes/webhookSigner.js';
 
 const SECRET = 'e2e-webhook-secret-0123456789abcdef';
 const T0 = new Date('2026-11-23T10:00:00Z');
-const state: LoopState = { phase: 'waiting', lastTick: T0, lastResult: 'ok', lastSuccessAt: T0, consecutiveFailures: 0, nextRunAt: null, cycles: 1 };
+const state: LoopState = { phase: 'waiting', lastTick: T0, lastTickMono: 0, lastResult: 'ok', lastSuccessAt: T0, consecutiveFailures: 0, nextRunAt: null, cycles: 1 };
 const listeners: HttpListener[] = [];
 
 async function start(opts: { burst?: number } = {}) {
   const triggers: string[] = [];
   const metrics = createMetrics({ processMetrics: false });
   const routes = [
-    ...healthRoutes({ state: () => state, now: () => T0, staleAfterMs: 60_000, metrics }),
+    ...healthRoutes({ state: () => state, monotonic: () => 0, staleAfterMs: 60_000, metrics }),
     webhookRoute({ secret: SECRET, trigger: (r) => triggers.push(r), log: nullLogger, metrics, rateLimit: { burst: opts.burst ?? 100, perMinute: 1 } }),
   ];
   const l = await listen({ host: '127.0.0.1', port: 0, routes, log: nullLogger });
