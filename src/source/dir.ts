@@ -5,9 +5,9 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { watch as chokidarWatch } from 'chokidar';
-import { SourceError } from '../errors.js';
+import { errnoOf, SourceError } from '../errors.js';
 import { refusedEntry } from '../system/walk.js';
-import { blobOid, diffFiles, fileOids, makeMatcher, sourceIdOf } from './select.js';
+import { blobOid, diffFiles, fileOids, makeDirUnselected, makeMatcher, sourceIdOf } from './select.js';
 import { MAX_FILE_BYTES } from './types.js';
 import type { Snapshot, Source, SourceConfig, SourceFile, SourceLog } from './types.js';
 
@@ -54,7 +54,20 @@ async function opened<T>(rel: string, open: () => Promise<T>): Promise<T> {
 export function createDirSource(config: SourceConfig, root: string, deps: DirDeps = {}): Source {
   const id = sourceIdOf(config);
   const match = makeMatcher(config.paths, config.exclude);
+  const unselectedDir = makeDirUnselected(config.paths, config.exclude);
   const now = deps.now ?? (() => new Date());
+
+  /**
+   * A directory below the root this agent may not list (`lost+found` on a mounted volume) is
+   * skipped when no selected file can be under it; otherwise the error is rethrown (see fetch).
+   */
+  const unlistable = (rel: string, err: unknown): null => {
+    const code = errnoOf(err);
+    const why = code === 'EACCES' || code === 'EPERM' ? unselectedDir(rel) : null;
+    if (why === null) throw err;
+    deps.log?.debug({ path: root, dir: rel, code, unselected: why }, 'Skipped a directory this agent may not list: no selected file can be under it');
+    return null;
+  };
 
   async function readAll(): Promise<SourceFile[]> {
     const files: SourceFile[] = [];
@@ -64,7 +77,8 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
     const walk = async (dir: Buffer, prefix: string): Promise<void> => {
       const list = () => readdir(dir, { withFileTypes: true, encoding: 'buffer' });
       // The root itself missing is the source missing, not a concurrent edit (see fetch).
-      for (const d of await (prefix === '' ? list() : opened(prefix.slice(0, -1), list))) {
+      const entries = await (prefix === '' ? list() : opened(prefix.slice(0, -1), list).catch((err: unknown) => unlistable(prefix.slice(0, -1), err)));
+      for (const d of entries ?? []) {
         const name = d.name.toString('utf8');
         const rel = prefix + name;
         const full = Buffer.concat([dir, SEP, d.name]);
@@ -115,8 +129,9 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
             throw new SourceError('other', `Directory source ${root}: ${err.rel} vanished between listing and reading, in ${MAX_LISTINGS} listings in a row (is something rewriting it?); nothing was synced from this read`, { path: root, file: err.rel }, { cause: err.cause });
           }
           const code = (err as NodeJS.ErrnoException).code;
-          // A directory below the root it cannot list fails the whole read: its files are not
-          // known to be gone, and taking them for deleted would remove their jobs.
+          // A directory below the root it cannot list, and that may hold a selected file, fails
+          // the whole read: its files are not known to be gone, and taking them for deleted would
+          // remove their jobs.
           const rel = (err as { rel?: string }).rel;
           const what = rel === undefined ? '' : `cannot read ${rel}: `;
           throw new SourceError(code === 'ENOENT' && rel === undefined ? 'not-found' : 'other', `Directory source ${root}: ${what}${code ?? (err as Error).message}`, { path: root, ...(rel === undefined ? {} : { file: rel }) }, { cause: err });

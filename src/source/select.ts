@@ -29,14 +29,79 @@ export function makeUnselected(paths: readonly string[] = DEFAULT_PATHS, exclude
   return (p) => (!inc(p) ? 'paths' : exc(p) ? 'exclude' : null);
 }
 
+// picomatch builds `**` from `.`, which without the `s` flag stops at a line break: a file under a
+// directory named "team\nops" was skipped without a word while `*` matched such a file name, and
+// `lint DIR` read both. Every source selects through here, so all now take both.
+const GLOB_OPTS = { dot: false, flags: 's' };
+
 function globs(paths: readonly string[], exclude: readonly string[]): { inc: (p: string) => boolean; exc: (p: string) => boolean } {
-  // picomatch builds `**` from `.`, which without the `s` flag stops at a line break: a file
-  // under a directory named "team\nops" was skipped without a word while `*` matched such a file
-  // name, and `lint DIR` read both. Every source selects through here, so all now take both.
-  const opts = { dot: false, flags: 's' };
-  const inc = picomatch([...paths], opts);
-  const exc = exclude.length ? picomatch([...exclude], opts) : () => false;
+  const inc = picomatch([...paths], GLOB_OPTS);
+  const exc = exclude.length ? picomatch([...exclude], GLOB_OPTS) : () => false;
   return { inc, exc };
+}
+
+/**
+ * Returns why `paths`/`exclude` leave out every file that could be below directory `dir` (a
+ * relative path, no trailing slash): `'paths'` when no include glob can match a path under it,
+ * `'exclude'` when an exclude glob `…/**` takes all of them, null when a selected file may be
+ * there. It errs towards null: an include glob it cannot follow segment by segment (a brace,
+ * extglob or class holding a `/`, an escape, a negation, `./`) may match anything.
+ */
+export function makeDirUnselected(paths: readonly string[] = DEFAULT_PATHS, exclude: readonly string[] = []): (dir: string) => Unselected | null {
+  const segment = memoMatcher();
+  const inc = paths.map(globSegments);
+  // With `dot: false`, `H/**` leaves out the dot-names below H; only when no include glob can
+  // select a dot-name is every selectable file below H excluded.
+  const dotSelectable = inc.some((g) => g === null || g.some((p) => !startsUndotted(p)));
+  const whole = dotSelectable ? [] : exclude.flatMap((g) => {
+    const head = g.endsWith('/**') ? g.slice(0, -3) : '';
+    const s = picomatch.scan(g);
+    return head === '' || head.endsWith('/') || g.includes('\\') || s.negated || s.prefix !== '' ? [] : [picomatch(head, GLOB_OPTS)];
+  });
+  return (dir) => {
+    const names = dir.split('/');
+    if (!inc.some((g) => g === null || mayHold(g, names, 0, 0, segment))) return 'paths';
+    for (let i = 1; i <= names.length; i++) {
+      const above = names.slice(0, i).join('/');
+      if (whole.some((m) => m(above))) return 'exclude';
+    }
+    return null;
+  };
+}
+
+/** The `/`-separated segments of glob `g`, or null when they cannot be matched one by one. */
+function globSegments(g: string): string[] | null {
+  const s = picomatch.scan(g, { parts: true });
+  const parts = s.parts ?? [];
+  if (s.negated || s.prefix !== '' || parts.length === 0) return null;
+  const odd = (p: string): boolean => p === '' || p === '.' || p === '..' || p.includes('/') || p.includes('\\') || p.startsWith('!') || (p.includes('**') && p !== '**');
+  if (parts.some(odd)) return null;
+  return parts.filter((p, i) => !(p === '**' && parts[i - 1] === '**'));
+}
+
+/** Whether segments `g[pi..]` can match a file below the directory `names[di..]`. */
+function mayHold(g: readonly string[], names: readonly string[], di: number, pi: number, segment: (p: string) => (s: string) => boolean): boolean {
+  if (pi === g.length) return false;
+  if (di === names.length) return true;
+  const p = g[pi]!;
+  const name = names[di]!;
+  // `**` matches no segment, or this one and on; without `dot` never a dot-name.
+  if (p === '**') return mayHold(g, names, di, pi + 1, segment) || (!name.startsWith('.') && mayHold(g, names, di + 1, pi, segment));
+  return segment(p)(name) && mayHold(g, names, di + 1, pi + 1, segment);
+}
+
+/** Whether glob segment `p` cannot match a dot-name: `**`, or a literal, `*` or `?` first. */
+function startsUndotted(p: string): boolean {
+  return p === '**' || /^(?:[\w-]|[*?](?!\())/.test(p);
+}
+
+function memoMatcher(): (p: string) => (s: string) => boolean {
+  const cache = new Map<string, (s: string) => boolean>();
+  return (p) => {
+    let m = cache.get(p);
+    if (!m) cache.set(p, (m = picomatch(p, GLOB_OPTS)));
+    return m;
+  };
 }
 
 /** Shows a source URL without credentials (scp-like `git@host:path` is kept, `git` is no secret). */

@@ -1,7 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { build } from 'esbuild';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSource, detectSource, provenanceOf } from '../../src/source/index.js';
 import { git, gitAvailable } from '../e2e/helpers/git-server.js';
 
@@ -86,6 +88,102 @@ describe('source/dir', () => {
 
     await vi.waitFor(() => expect(onChange).toHaveBeenCalled(), { timeout: 5000 });
     expect(onChange).toHaveBeenCalledTimes(1);
+  });
+});
+
+// Root is never refused a read, so the source is run as `nobody` in a child process, from a
+// bundle of src/source/dir.ts (as test/e2e/dir-unreadable runs the CLI); skipped unless root.
+const NOBODY = 65534;
+const asNobody = process.getuid?.() === 0 && spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim() === String(NOBODY);
+if (!asNobody) console.warn('test/source/local: unreadable-directory tests skipped: need root and the user nobody (uid 65534)');
+
+describe.runIf(asNobody)('source/dir: a directory this agent may not list', () => {
+  interface Fetched { files?: string[][]; error?: { code: string; message: string; data: unknown }; logs: Array<[string, string, Record<string, unknown>]> }
+  let dir: string;
+  let bundle: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'cronsync-dir-bundle-'));
+    chmodSync(dir, 0o755);
+    bundle = path.join(dir, 'fetch.mjs');
+    const contents = `
+      import { createDirSource } from './dir.ts';
+      const [root, config] = process.argv.slice(2);
+      const logs = [];
+      const log = Object.fromEntries(['debug', 'info', 'warn', 'error'].map((level) => [level, (obj, msg) => logs.push([level, msg, obj])]));
+      const out = (o) => process.stdout.write(JSON.stringify({ ...o, logs }));
+      createDirSource(JSON.parse(config), root, { log }).fetch(new AbortController().signal).then(
+        (s) => out({ files: s.files.map((f) => [f.path, f.error ?? f.content.toString()]) }),
+        (e) => out({ error: { code: e.code, message: e.message, data: e.data } }),
+      );`;
+    // picomatch is CommonJS and requires Node's modules; the bundle is ESM.
+    const banner = { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" };
+    await build({ stdin: { contents, resolveDir: path.resolve(import.meta.dirname, '../../src/source'), loader: 'ts' }, bundle: true, platform: 'node', format: 'esm', target: 'node20', banner, outfile: bundle, logLevel: 'warning' });
+  }, 30_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A tree of readable files and directories, then `denied` made mode 000. */
+  function unreadable(files: string[], denied: string): string {
+    const root = temp('cronsync-dir-denied-');
+    chmodSync(root, 0o755);
+    for (const rel of files) {
+      mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      writeFileSync(path.join(root, rel), `${rel}: 1\n`);
+    }
+    mkdirSync(path.join(root, denied), { recursive: true });
+    // Removed by root, whom the mode does not stop.
+    chmodSync(path.join(root, denied), 0o000);
+    return root;
+  }
+
+  function fetchAsNobody(root: string, config: { paths?: string[]; exclude?: string[] }): Fetched {
+    const run = spawnSync(process.execPath, [bundle, root, JSON.stringify({ url: root, ...config })], { uid: NOBODY, gid: NOBODY, cwd: tmpdir(), env: { PATH: process.env.PATH }, encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`fetch as nobody exited ${run.status}: ${run.stderr}`);
+    return JSON.parse(run.stdout) as Fetched;
+  }
+
+  it('skips an unreadable lost+found that no source.paths glob reaches, logging no error, and returns the selected files', () => {
+    const root = unreadable(['production/a.yaml', 'production/team/b.yaml', 'staging/c.yaml'], 'lost+found');
+
+    const got = fetchAsNobody(root, { paths: ['production/**/*.yaml'] });
+
+    expect(got.error).toBeUndefined();
+    expect(got.files).toEqual([['production/a.yaml', 'production/a.yaml: 1\n'], ['production/team/b.yaml', 'production/team/b.yaml: 1\n']]);
+    expect(got.logs).toEqual([['debug', 'Skipped a directory this agent may not list: no selected file can be under it', { path: root, dir: 'lost+found', code: 'EACCES', unselected: 'paths' }]]);
+  });
+
+  it('skips an unreadable dot-directory under the default globs, which never select a file in it', () => {
+    const root = unreadable(['a.yaml'], '.Trash-0');
+
+    const got = fetchAsNobody(root, {});
+
+    expect(got.error).toBeUndefined();
+    expect(got.files).toEqual([['a.yaml', 'a.yaml: 1\n']]);
+  });
+
+  it('skips an unreadable directory that source.exclude excludes whole', () => {
+    const root = unreadable(['a.yaml', 'team/b.yaml'], 'team/scratch');
+
+    const got = fetchAsNobody(root, { exclude: ['team/scratch/**'] });
+
+    expect(got.error).toBeUndefined();
+    expect(got.files).toEqual([['a.yaml', 'a.yaml: 1\n'], ['team/b.yaml', 'team/b.yaml: 1\n']]);
+    expect(got.logs.map(([level, , obj]) => [level, obj.dir, obj.unselected])).toEqual([['debug', 'team/scratch', 'exclude']]);
+  });
+
+  it.each`
+    denied                | paths                        | exclude                      | why
+    ${'production/team'}  | ${['production/**/*.yaml']}  | ${[]}                        | ${'under source.paths'}
+    ${'lost+found'}       | ${undefined}                 | ${[]}                        | ${'under the default **/*.{yaml,yml}'}
+    ${'lost+found'}       | ${['**/prod/*.yaml']}        | ${[]}                        | ${'a ** before it'}
+    ${'team/scratch'}     | ${undefined}                 | ${['team/scratch/*.yaml']}   | ${'excluded only in part'}
+  `('still fails the fetch, naming it, for an unreadable $denied that may hold a selected file ($why)', ({ denied, paths, exclude }: { denied: string; paths?: string[]; exclude: string[] }) => {
+    const root = unreadable(['production/a.yaml', 'team/b.yaml'], denied);
+
+    const got = fetchAsNobody(root, { ...(paths ? { paths } : {}), exclude });
+
+    expect(got.files).toBeUndefined();
+    expect(got.error).toEqual({ code: 'CRONSYNC_SOURCE_FETCH', message: `Directory source ${root}: cannot read ${denied}: EACCES`, data: { path: root, file: denied } });
   });
 });
 

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { makeDirUnselected, makeMatcher } from '../../src/source/select.js';
+
+describe('source/select: directories no selected file can be under', () => {
+  it.each`
+    paths                                  | exclude                   | dir                        | want
+    ${['production/**/*.yaml']}            | ${[]}                     | ${'lost+found'}            | ${'paths'}
+    ${['production/**/*.yaml']}            | ${[]}                     | ${'staging/team'}          | ${'paths'}
+    ${['production/**/*.yaml']}            | ${[]}                     | ${'production'}            | ${null}
+    ${['production/**/*.yaml']}            | ${[]}                     | ${'production/a/b'}        | ${null}
+    ${['production/**/*.yaml']}            | ${[]}                     | ${'production/.cache'}     | ${'paths'}
+    ${['production/*.yaml']}               | ${[]}                     | ${'production/team'}       | ${'paths'}
+    ${['*.yaml']}                          | ${[]}                     | ${'team'}                  | ${'paths'}
+    ${['a.yaml']}                          | ${[]}                     | ${'a.yaml'}                | ${'paths'}
+    ${['teams/*/jobs/*.yaml']}             | ${[]}                     | ${'teams/ops/tmp'}         | ${'paths'}
+    ${['teams/*/jobs/*.yaml']}             | ${[]}                     | ${'teams/ops'}             | ${null}
+    ${undefined}                           | ${[]}                     | ${'lost+found'}            | ${null}
+    ${undefined}                           | ${[]}                     | ${'.Trash-0'}              | ${'paths'}
+    ${undefined}                           | ${[]}                     | ${'a/.snapshot/b'}         | ${'paths'}
+    ${['**/.config/*.yaml']}               | ${[]}                     | ${'x/.config'}             | ${null}
+    ${['**/prod/*.yaml']}                  | ${[]}                     | ${'lost+found'}            | ${null}
+    ${['{production,staging}/*.yaml']}     | ${[]}                     | ${'lost+found'}            | ${'paths'}
+    ${['{production,lost+found/x}/*.yaml']} | ${[]}                    | ${'lost+found'}            | ${null}
+    ${['a/@(b|c/d)/*.yaml']}               | ${[]}                     | ${'a/c'}                   | ${null}
+    ${['a/!(tmp)/*.yaml']}                 | ${[]}                     | ${'a/tmp'}                 | ${null}
+    ${['!production/**']}                  | ${[]}                     | ${'lost+found'}            | ${null}
+    ${['./production/*.yaml']}             | ${[]}                     | ${'lost+found'}            | ${null}
+    ${['a\\/b/*.yaml']}                    | ${[]}                     | ${'lost+found'}            | ${null}
+    ${['production/**/*.yaml', 'x/*.yaml']} | ${[]}                    | ${'x'}                     | ${null}
+    ${undefined}                           | ${['scratch/**']}         | ${'scratch'}               | ${'exclude'}
+    ${undefined}                           | ${['scratch/**']}         | ${'scratch/a/b'}           | ${'exclude'}
+    ${undefined}                           | ${['**/tmp/**']}          | ${'a/tmp/b'}               | ${'exclude'}
+    ${undefined}                           | ${['scratch/*.yaml']}     | ${'scratch'}               | ${null}
+    ${undefined}                           | ${['scratch']}            | ${'scratch'}               | ${null}
+    ${undefined}                           | ${['!scratch/**']}        | ${'scratch'}               | ${null}
+    ${['**/*.yaml', '**/.*.yaml']}         | ${['scratch/**']}         | ${'scratch'}               | ${null}
+    ${['{a,.b}/**/*.yaml']}                | ${['a/**']}               | ${'a'}                     | ${null}
+  `('$paths minus $exclude, directory $dir: $want', ({ paths, exclude, dir, want }: { paths?: string[]; exclude: string[]; dir: string; want: string | null }) => {
+    expect(makeDirUnselected(paths, exclude)(dir)).toBe(want);
+  });
+
+  // Whenever a directory is said to hold no selected file, the matcher itself selects none of a
+  // range of paths below it: the skip never drops a file the fetch would have read.
+  it('never leaves out a directory below which the matcher selects a file', () => {
+    const globs = [['production/**/*.yaml'], undefined, ['*.yaml'], ['teams/*/jobs/*.yaml'], ['**/.config/*.yaml'], ['**/prod/*.yml'], ['a/**/b/*.yaml'], ['{a,b}/*.{yaml,yml}'], ['a?/[bc]*/*.yaml'], ['**/**/x.yaml']];
+    const excludes = [[], ['scratch/**'], ['**/tmp/**'], ['a/**', 'b/c/**'], ['*/**']];
+    const names = ['a', 'b', 'bc', 'a1', 'production', 'prod', 'teams', 'jobs', 'tmp', 'scratch', 'lost+found', '.config', '.h', '..x', 'team\nops'];
+    const dirs = names.flatMap((n1) => [n1, ...names.map((n2) => `${n1}/${n2}`)]);
+    for (const n1 of ['production', 'teams', 'a', '.h']) for (const n2 of names) for (const n3 of ['jobs', 'b', '.h']) dirs.push(`${n1}/${n2}/${n3}`);
+    const rels = [...['x.yaml', 'x.yml', '.x.yaml'], ...names.flatMap((n) => [`${n}/x.yaml`, `${n}/.x.yml`, `${n}/jobs/x.yaml`, `${n}/b/x.yaml`])];
+    const below = new Map(dirs.map((d) => [d, rels.map((f) => `${d}/${f}`)]));
+    const wrong: string[] = [];
+    let skipped = 0;
+
+    for (const paths of globs) {
+      for (const exclude of excludes) {
+        const unselected = makeDirUnselected(paths, exclude);
+        const match = makeMatcher(paths, exclude);
+        for (const dir of dirs) {
+          if (unselected(dir) === null) continue;
+          skipped++;
+          for (const f of below.get(dir)!) if (match(f)) wrong.push(`${JSON.stringify(paths)} - ${JSON.stringify(exclude)}: ${f}`);
+        }
+      }
+    }
+
+    expect(wrong).toEqual([]);
+    expect(skipped).toBeGreaterThan(1000);
+  });
+});
