@@ -142,7 +142,15 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
       return { sourceId: id, url: config.url, ref: '', commit: null, fetchedAt: now().toISOString(), files, changes, unchanged };
     },
     watch(onChange) {
-      const watcher = chokidarWatch(root, { ignoreInitial: true, followSymlinks: false, ignored: (p) => p.split(path.sep).includes('.git') });
+      // A directory no selected file can be under is neither watched nor listed (chokidar offers
+      // its stats before reading it): fewer inotify watches, and an unreadable `lost+found`
+      // raises no watch error.
+      const ignored = (p: string, stats?: { isDirectory(): boolean }): boolean => {
+        if (p.split(path.sep).includes('.git')) return true;
+        const rel = path.relative(root, p);
+        return stats?.isDirectory() === true && rel !== '' && !rel.startsWith('..') && unselectedDir(rel.split(path.sep).join('/')) !== null;
+      };
+      const watcher = chokidarWatch(root, { ignoreInitial: true, followSymlinks: false, ignored });
       let timer: NodeJS.Timeout | undefined;
       const fire = (): void => {
         clearTimeout(timer);

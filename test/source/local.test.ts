@@ -108,11 +108,16 @@ describe.runIf(asNobody)('source/dir: a directory this agent may not list', () =
     bundle = path.join(dir, 'fetch.mjs');
     const contents = `
       import { createDirSource } from './dir.ts';
-      const [root, config] = process.argv.slice(2);
+      const [root, config, mode] = process.argv.slice(2);
       const logs = [];
       const log = Object.fromEntries(['debug', 'info', 'warn', 'error'].map((level) => [level, (obj, msg) => logs.push([level, msg, obj])]));
       const out = (o) => process.stdout.write(JSON.stringify({ ...o, logs }));
-      createDirSource(JSON.parse(config), root, { log }).fetch(new AbortController().signal).then(
+      const source = createDirSource(JSON.parse(config), root, { log });
+      if (mode === 'watch') {
+        const stop = source.watch(() => undefined);
+        // chokidar's initial scan of a few directories; an error is emitted during it.
+        setTimeout(() => { stop(); out({}); }, 1500);
+      } else source.fetch(new AbortController().signal).then(
         (s) => out({ files: s.files.map((f) => [f.path, f.error ?? f.content.toString()]) }),
         (e) => out({ error: { code: e.code, message: e.message, data: e.data } }),
       );`;
@@ -136,8 +141,8 @@ describe.runIf(asNobody)('source/dir: a directory this agent may not list', () =
     return root;
   }
 
-  function fetchAsNobody(root: string, config: { paths?: string[]; exclude?: string[] }): Fetched {
-    const run = spawnSync(process.execPath, [bundle, root, JSON.stringify({ url: root, ...config })], { uid: NOBODY, gid: NOBODY, cwd: tmpdir(), env: { PATH: process.env.PATH }, encoding: 'utf8' });
+  function fetchAsNobody(root: string, config: { paths?: string[]; exclude?: string[] }, mode = 'fetch'): Fetched {
+    const run = spawnSync(process.execPath, [bundle, root, JSON.stringify({ url: root, ...config }), mode], { uid: NOBODY, gid: NOBODY, cwd: tmpdir(), env: { PATH: process.env.PATH }, encoding: 'utf8' });
     if (run.status !== 0) throw new Error(`fetch as nobody exited ${run.status}: ${run.stderr}`);
     return JSON.parse(run.stdout) as Fetched;
   }
@@ -150,6 +155,16 @@ describe.runIf(asNobody)('source/dir: a directory this agent may not list', () =
     expect(got.error).toBeUndefined();
     expect(got.files).toEqual([['production/a.yaml', 'production/a.yaml: 1\n'], ['production/team/b.yaml', 'production/team/b.yaml: 1\n']]);
     expect(got.logs).toEqual([['debug', 'Skipped a directory this agent may not list: no selected file can be under it', { path: root, dir: 'lost+found', code: 'EACCES', unselected: 'paths' }]]);
+  });
+
+  it('does not watch a directory no selected file can be under: an unreadable lost+found raises no watch error (one that may hold a selected file does)', () => {
+    const root = unreadable(['production/a.yaml'], 'lost+found');
+
+    const outside = fetchAsNobody(root, { paths: ['production/**/*.yaml'] }, 'watch');
+    const under = fetchAsNobody(root, {}, 'watch');
+
+    expect(outside.logs.filter(([level]) => level !== 'debug')).toEqual([]);
+    expect(under.logs.map(([level, msg, obj]) => [level, msg, (obj.err as { code?: string } | undefined)?.code])).toEqual([['warn', 'Directory watch failed; changes are picked up at the next poll', 'EACCES']]);
   });
 
   it('skips an unreadable dot-directory under the default globs, which never select a file in it', () => {
