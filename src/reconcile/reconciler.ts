@@ -8,7 +8,7 @@ import type { StatusFile } from '../status/types.js';
 import { releaseStateDir, rememberStatus } from './lock.js';
 import { restampRunAsPolicy } from './policy.js';
 import { Reasons } from './reasons.js';
-import { STEPS } from './steps.js';
+import { elsewhereStep, STEPS } from './steps.js';
 import type { ReconcilerMemory } from './steps.js';
 import { summarize, syncResult } from './summarize.js';
 import type { ReconcileOptions, ReconcilerDeps, SyncContext, SyncOutcome } from './types.js';
@@ -63,6 +63,9 @@ export function createReconciler(ports: ReconcilerPorts): Reconciler {
         // A dry run (diff) stopped only by the removal guard has done its job: the plan is whole.
         const planOnly = ctx.dryRun && ctx.reason === Reasons.RemovalGuardTripped;
         deps.log[planOnly ? 'info' : 'error']({ err: { code: (err as { code?: string }).code, message: ctx.error.message }, reason: ctx.reason }, planOnly ? 'Dry run: sync would stop at the removal guard' : 'Sync failed');
+        // The guard stopped the steps before the look at other schedulers, which is read only:
+        // diff still reports this agent's entries there. An abort during it leaves the result.
+        if (planOnly) await elsewhereStep(ctx, deps, mem).catch(() => undefined);
         // A narrowed run-as policy must not wait for a sync that applies (./policy.ts).
         if (!ctx.dryRun && ctx.syncLock) {
           await restampRunAsPolicy(deps, mem).catch((policyErr: unknown) => {

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testTempDir } from '../system/tempdir.js';
@@ -91,6 +91,26 @@ describe.skipIf(process.platform === 'win32' || process.getuid?.() !== 0)('cli/c
     expect(status.out).toContain('error [secrets-file] Refusing secrets file');
     expect(sync.out + status.out).not.toContain('s3cr3t-value');
     expect(sync.code).toBe(0);
+  });
+
+  it('diff at the removal guard still reports this agent\'s entries in another scheduler, with the guard line and exit 3', async () => {
+    const dir = agent(Object.fromEntries(['a', 'b', 'c', 'd'].map((n) => [`${n}.yaml`, job(n)])));
+    expect((await cli(['sync', '--config', 'config.yaml'], dir)).code).toBe(0);
+    // The embedded scheduler's registry in the state dir, as an earlier `scheduler.kind: embedded` left it.
+    expect((await cli(['render', '--scheduler', 'embedded', '--config', 'config.yaml', '--out', 'state', 'repo'], dir)).code).toBe(0);
+    const warning = 'Warning [other-scheduler]: 4 jobs of this agent (acme/a, acme/b, acme/c, acme/d) are still installed in the embedded scheduler, which this agent no longer uses (it uses cron.d)';
+    const plain = await cli(['diff', '--config', 'config.yaml'], dir);
+    for (const n of ['b', 'c', 'd']) unlinkSync(join(dir, 'repo', `${n}.yaml`));
+
+    const guarded = await cli(['diff', '--config', 'config.yaml'], dir);
+
+    expect(plain.code).toBe(0);
+    expect(plain.out).toContain(warning);
+    expect(guarded.err).not.toContain('cronsync:');
+    expect(guarded.code).toBe(3);
+    expect(guarded.out).toContain('Plan: 0 to add, 0 to change, 3 to remove, 1 unchanged.');
+    expect(guarded.out).toContain(warning);
+    expect(guarded.out).toContain("Removal guard: 'cronsync sync' would stop before this plan (RemovalGuardTripped): it would remove 3 of 4 installed jobs");
   });
 
   // Node 20's recursive mkdir never returns under /proc/1: a regression fails on the timeout.

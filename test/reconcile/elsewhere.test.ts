@@ -63,6 +63,35 @@ describe('reconcile/elsewhere', () => {
     expect(calls).toHaveLength(3);
   });
 
+  it('a dry run stopped by the removal guard still looks, read only, and reports them (diff at the guard)', async () => {
+    const state = new MemoryStateStore();
+    const source = new MemorySource({ 'a.yaml': JOB, 'b.yaml': JOB.replace('name: a', 'name: b') });
+    const adapter = new MemoryScheduler('src1');
+    const calls: string[][] = [];
+    // A fresh reconciler per command, as one-shot `sync` and `diff` are: nothing carried over.
+    const reconciler = (found: Elsewhere[]) => createReconciler({
+      config: agentConfig(state.dir), source, adapter, scheduler: { kind: 'cron.d', reason: 'test' }, clock: new FakeClock(), log: nullLogger, state,
+      findElsewhere: async (owned) => {
+        calls.push([...owned]);
+        return found;
+      },
+    });
+    expect((await reconciler([]).reconcile()).result).toBe('ok');
+    const sourcesBefore = await state.readSources();
+    source.files.clear();
+    source.commit();
+
+    const diff = await reconciler([left('acme/a', 'acme/b')]).reconcile({ dryRun: true });
+
+    expect(diff.result).toBe('error');
+    expect(diff.context.reason).toBe('RemovalGuardTripped');
+    expect(diff.context.planned?.guard).toEqual({ removing: 2, installed: 2 });
+    expect(calls).toEqual([['src1'], ['src1']]);
+    expect(diff.context.elsewhere).toEqual([left('acme/a', 'acme/b')]);
+    expect(diff.status.problems.map((p) => p.rule)).toEqual(['other-scheduler', 'RemovalGuardTripped']);
+    expect(await state.readSources()).toEqual(sourcesBefore);
+  });
+
   it('a failing look is logged and fails nothing', async () => {
     const state = new MemoryStateStore();
     const rec = createReconciler({
