@@ -23,6 +23,14 @@
  *   sync), so a sync interrupted at any point converges. A batch whose removal was lost holds
  *   only versions no later sync replaced (every change writes a new batch first); a snapshot it
  *   brings back for a job removed since has no entry, and that sync deletes it.
+ * - A snapshot deleted while the batch holds it (a sync replayed the batch, `prune` right after a
+ *   sync, an apply the scheduler refused) is listed in `jobs.batch.deleted`, one id a line,
+ *   appended without fsync, and the batch no longer stands in for it: not for `exec` reading
+ *   it, not for `exec` asking after a run whether its job is still installed (the record stays
+ *   only then, and the sync deletes the snapshot, then the record), not for a replay. The list is
+ *   removed before the next batch is written and after the batch is removed. An append lost to
+ *   a power loss brings the snapshot back at the replay, for a job without an entry: that sync
+ *   deletes it again. Rewriting the batch instead would cost a durable write of it per deletion.
  * - What is given up: once the batch is gone, the files of the sync before are durable only
  *   when the kernel has written them back (Linux: within about 30 s). A power loss in that
  *   window can cost a job its snapshot until the next sync rewrites it (`exec` exits 78; no
@@ -36,6 +44,9 @@ import type { JobId } from '../manifest/types.js';
  * holds exactly one file per installed job.
  */
 export const BATCH_FILE = 'jobs.batch.json';
+
+/** Path relative to the state dir of the ids of snapshots deleted since the batch was written. */
+export const BATCH_DELETED_FILE = 'jobs.batch.deleted';
 
 /** Full path of the batch in `stateDir`. */
 export function batchPath(stateDir: string): string {
@@ -59,4 +70,21 @@ export function parseBatch(text: string | null): Map<string, string> | null {
   } catch {
     return null;
   }
+}
+
+/** The ids of a `jobs.batch.deleted` text (none for null). Never throws. */
+export function parseDeleted(text: string | null): Set<string> {
+  return new Set((text ?? '').split('\n').filter((line) => line !== ''));
+}
+
+/**
+ * The batch's copy of job `id`'s snapshot (its file's text), or undefined: no version-1 batch,
+ * no copy in it, or the snapshot was deleted since. `read` gives a state-dir file by relative
+ * path, null when there is none. The deleted ids are read first: a sync about to write the next
+ * batch removes them before it, so that a job deleted earlier is never taken for present.
+ */
+export function batchedSnapshot(id: string, read: (rel: string) => string | null): string | undefined {
+  const deleted = read(BATCH_DELETED_FILE);
+  const text = parseBatch(read(BATCH_FILE))?.get(id);
+  return text === undefined || parseDeleted(deleted).has(id) ? undefined : text;
 }

@@ -4,7 +4,7 @@
  * durably (node:fs/promises through src/system/files.ts) or reads the status file is imported
  * on first use, which `exec` never makes.
  */
-import { chmodSync, closeSync, existsSync, lstatSync, openSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, existsSync, lstatSync, openSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ioError, IoError, UsageError } from '../errors.js';
 import type { JobId } from '../manifest/types.js';
@@ -14,7 +14,7 @@ import { nodePlatform } from '../system/platform.js';
 import type { Platform } from '../system/platform.js';
 import { makeDirSync, NotRegularFileError, readRegularFileSync } from '../system/regular-file.js';
 import { renameRetrySync } from '../system/rename.js';
-import { BATCH_FILE, parseBatch, serializeBatch } from './batch.js';
+import { BATCH_DELETED_FILE, BATCH_FILE, batchedSnapshot, parseBatch, parseDeleted, serializeBatch } from './batch.js';
 import { appendDropRecord, createDropCounter } from './drop-count.js';
 import type { DropRecordOptions } from './drop-count.js';
 import { claimFireInstant } from './fired.js';
@@ -99,6 +99,40 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
     tryAcquire: (holder, lo = {}) => tryAcquireLock(key, holder, { platform, ...lo }),
     holder: () => lockHolder(key, { platform }),
   });
+  /**
+   * The ids the batch holds and those deleted from it, with the identity of the batch file they
+   * were read for (device, inode, size, times): a sync deleting snapshots right after writing
+   * the batch, or `prune` deleting many, reads them once, not once a deletion.
+   */
+  let batchIds: { identity: string; ids: ReadonlySet<string>; deleted: Set<string> } | undefined;
+  /** The identity of the batch file, or null when there is none. @throws {IoError} */
+  const batchIdentity = (): string | null => {
+    try {
+      const st = statSync(path(BATCH_FILE), { bigint: true, throwIfNoEntry: false });
+      return st ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : null;
+    } catch (err) {
+      throw ioError('read', path(BATCH_FILE), err);
+    }
+  };
+  /**
+   * Lists job `id` as deleted from the batch when the batch holds a copy of it not yet listed;
+   * whether it did. @throws {IoError}
+   */
+  const unbatch = (id: string): boolean => {
+    const identity = batchIdentity();
+    if (identity === null) return false;
+    if (batchIds?.identity !== identity) {
+      batchIds = { identity, ids: new Set(parseBatch(read(BATCH_FILE))?.keys()), deleted: parseDeleted(read(BATCH_DELETED_FILE)) };
+    }
+    if (!batchIds.ids.has(id) || batchIds.deleted.has(id)) return false;
+    try {
+      appendFileSync(path(BATCH_DELETED_FILE), `${id}\n`, { mode: STATE_MODES.private });
+    } catch (err) {
+      throw ioError('write', path(BATCH_DELETED_FILE), err);
+    }
+    batchIds.deleted.add(id);
+    return true;
+  };
   const spoolPath = (name: string): string => {
     if (!SPOOL_NAME.test(name)) throw new UsageError(`Invalid spool entry name "${name}"`, { name });
     return join(spoolDir(dir), name);
@@ -197,16 +231,22 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
       return ids.sort();
     },
     readSnapshot: (id) => readJobSnapshot(dir, id),
-    hasSnapshotFile: (id) => existsSync(jobSnapshotPath(dir, id)),
+    // The batch is read only when the file is missing: `exec` asks after every run.
+    hasSnapshotFile: (id) => existsSync(jobSnapshotPath(dir, id)) || batchedSnapshot(id, read) !== undefined,
     async writeSnapshots(snapshots) {
       if (snapshots.length === 0) return;
       const entries = snapshots.map((s) => [snapshotId(s), serializeJobSnapshot(s)] as const);
+      // Before the batch: the ids deleted from the previous one must not hide this one's.
+      removeFileSync(path(BATCH_DELETED_FILE));
       // The one fsync of the sync's snapshots (data, then the rename in jobs/).
       await (await files()).atomicWriteFile(path(BATCH_FILE), serializeBatch(entries), STATE_MODES.private);
+      const identity = batchIdentity();
+      batchIds = identity === null ? undefined : { identity, ids: new Set(entries.map(([id]) => id)), deleted: new Set() };
       await putSnapshots(entries);
     },
     async settleSnapshots() {
       removeFileSync(path(BATCH_FILE));
+      removeFileSync(path(BATCH_DELETED_FILE));
     },
     async recoverSnapshots() {
       removeTemps(dir, BATCH_TEMP);
@@ -215,16 +255,21 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
       const entries = parseBatch(batch);
       if (entries === null) {
         if (batch !== null) removeFileSync(path(BATCH_FILE));
+        removeFileSync(path(BATCH_DELETED_FILE));
         return 0;
       }
+      const deleted = parseDeleted(read(BATCH_DELETED_FILE));
       return putSnapshots([...entries].filter(([id, text]) => {
+        if (deleted.has(id)) return false;
         const { tenant, name } = parseJobId(id);
         return read(`jobs/${tenant}/${name}.json`) !== text;
       }));
     },
     async deleteSnapshot(id) {
       const { tenant, name } = parseJobId(id);
-      return removeFileSync(path(`jobs/${tenant}/${name}.json`));
+      const file = removeFileSync(path(`jobs/${tenant}/${name}.json`));
+      // Listed before this returns, and so before the caller deletes the job's last-run record.
+      return unbatch(`${tenant}/${name}`) || file;
     },
 
     // Synchronous: a sync reads one per job that listLastRuns found (a file deleted in between is null).

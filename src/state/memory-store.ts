@@ -10,7 +10,7 @@ import type { AcquireResult, LockHolder, LockOptions } from '../shim/lock.js';
 import { spoolFileName } from '../shim/spool-entry.js';
 import { parseStatus, serializeStatus } from '../status/io.js';
 import { nodePlatform } from '../system/platform.js';
-import { BATCH_FILE, parseBatch, serializeBatch } from './batch.js';
+import { BATCH_DELETED_FILE, BATCH_FILE, batchedSnapshot, parseBatch, parseDeleted, serializeBatch } from './batch.js';
 import { firedMarkerPath } from './fired.js';
 import { DROPPED_FILE, countLines, dropLines, snapshotId } from './fs-store.js';
 import { parseLastRun, serializeLastRun } from './runs.js';
@@ -32,6 +32,8 @@ export class MemoryStateStore implements StateStore {
   /** Number of durable (fsynced, in the fs store) writes, to check the cost of a sync. */
   durableWrites = 0;
   private readonly locks = new Map<string, LockHolder>();
+  /** The ids each batch file holds (see deleteSnapshot). */
+  private readonly batchIds = new WeakMap<MemoryFile, ReadonlySet<string>>();
   private prepared = false;
 
   constructor(readonly dir = '/memory/state', private readonly isAlive: (pid: number, startTime: string | null) => boolean = (p, s) => nodePlatform.isAlive(p, s)) {}
@@ -73,18 +75,20 @@ export class MemoryStateStore implements StateStore {
   }
 
   hasSnapshotFile(id: JobId | string): boolean {
-    return this.files.has(snapshotRel(id));
+    return this.files.has(snapshotRel(id)) || batchedSnapshot(id, (rel) => this.text(rel)) !== undefined;
   }
 
   async writeSnapshots(snapshots: Parameters<StateStore['writeSnapshots']>[0]): Promise<void> {
     if (snapshots.length === 0) return;
     const entries = snapshots.map((s) => [snapshotId(s), serializeJobSnapshot(s)] as const);
+    this.remove(BATCH_DELETED_FILE);
     this.put(BATCH_FILE, serializeBatch(entries), STATE_MODES.private, true);
     for (const [id, text] of entries) this.put(snapshotRel(id), text, STATE_MODES.private);
   }
 
   async settleSnapshots(): Promise<void> {
     this.remove(BATCH_FILE);
+    this.remove(BATCH_DELETED_FILE);
   }
 
   async recoverSnapshots(): Promise<number> {
@@ -92,11 +96,13 @@ export class MemoryStateStore implements StateStore {
     const entries = parseBatch(batch);
     if (entries === null) {
       this.remove(BATCH_FILE);
+      this.remove(BATCH_DELETED_FILE);
       return 0;
     }
+    const deleted = parseDeleted(this.text(BATCH_DELETED_FILE));
     let rewritten = 0;
     for (const [id, text] of entries) {
-      if (this.text(snapshotRel(id)) === text) continue;
+      if (deleted.has(id) || this.text(snapshotRel(id)) === text) continue;
       this.put(snapshotRel(id), text, STATE_MODES.private);
       rewritten++;
     }
@@ -104,7 +110,16 @@ export class MemoryStateStore implements StateStore {
   }
 
   async deleteSnapshot(id: JobId | string): Promise<boolean> {
-    return this.remove(snapshotRel(id));
+    const file = this.remove(snapshotRel(id));
+    const batch = this.files.get(BATCH_FILE);
+    if (batch === undefined) return file;
+    // Parsed once per batch written: a test deleting thousands of jobs does not parse it each time.
+    let ids = this.batchIds.get(batch);
+    if (ids === undefined) this.batchIds.set(batch, (ids = new Set(parseBatch(batch.text)?.keys())));
+    const deleted = this.text(BATCH_DELETED_FILE) ?? '';
+    if (!ids.has(id) || parseDeleted(deleted).has(id)) return file;
+    this.put(BATCH_DELETED_FILE, `${deleted}${id}\n`, STATE_MODES.private);
+    return true;
   }
 
   async readLastRun(id: JobId | string) {

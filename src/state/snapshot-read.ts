@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ConfigError, UsageError } from '../errors.js';
 import { NAME, jobNamespace } from '../manifest/types.js';
 import type { Job, JobId, Provenance } from '../manifest/types.js';
-import { BATCH_FILE, parseBatch } from './batch.js';
+import { batchedSnapshot } from './batch.js';
 import { readFileOrNullSync } from './sync-io.js';
 
 /** Agent settings a run needs, copied from the agent configuration at apply time. */
@@ -72,7 +72,8 @@ export function jobSnapshotPath(stateDir: string, id: JobId | string): string {
 /**
  * Reads the snapshot of job `id`, or null when there is none. When the job's own file is missing
  * or cannot be a complete snapshot of this job, the pending snapshot batch (./batch.ts) stands in
- * for it: a snapshot renamed into place without fsync may not have survived a power loss.
+ * for it, unless the snapshot was deleted since: a snapshot renamed into place without fsync may
+ * not have survived a power loss.
  * @throws {ConfigError} when the file is not a valid schemaVersion 1 snapshot (and no batch has one).
  * @throws {UsageError} on a malformed id. @throws {IoError} when unreadable.
  */
@@ -92,7 +93,7 @@ export function readSnapshotFrom(stateDir: string, id: JobId | string, read: (re
   const text = read(rel);
   const own = text === null ? null : parseJobSnapshot(text, path, `${tenant}/${name}`);
   if (own !== null && !(own instanceof ConfigError)) return own;
-  const batched = parseBatch(read(BATCH_FILE))?.get(`${tenant}/${name}`);
+  const batched = batchedSnapshot(`${tenant}/${name}`, read);
   const fallback = batched === undefined ? null : parseJobSnapshot(batched, path, `${tenant}/${name}`);
   if (fallback !== null && !(fallback instanceof ConfigError)) return fallback;
   if (own instanceof ConfigError) throw own;

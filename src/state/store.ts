@@ -12,6 +12,7 @@
  *
  *     <stateDir>/jobs/<tenant>/<name>.json        job snapshot (0600)    ./snapshot-read.ts
  *     <stateDir>/jobs.batch.json                   snapshot batch (0600)  ./batch.ts
+ *     <stateDir>/jobs.batch.deleted                ids deleted from it since (0600) ./batch.ts
  *     <stateDir>/runs/<tenant>/<name>.json         last run (0644)        ./runs.ts
  *     <stateDir>/runs/<tenant>/<name>/fired/…      scheduled-minute markers ./fired.ts
  *     <stateDir>/locks/<tenant>/<name>.lock        run lock               src/shim/lock.ts
@@ -77,9 +78,17 @@ export interface StateStore {
    * batch left behind. Returns the number of snapshot files rewritten. @throws {IoError}
    */
   recoverSnapshots(): Promise<number>;
-  /** Deletes a job's snapshot; whether it existed. @throws {IoError} */
+  /**
+   * Deletes a job's snapshot: its file, and its copy in the pending batch (listed as deleted,
+   * ./batch.ts), so that neither {@link readSnapshot} nor {@link hasSnapshotFile} finds it once
+   * this resolves; whether it had either. @throws {IoError}
+   */
   deleteSnapshot(id: JobId | string): Promise<boolean>;
-  /** Whether the job's snapshot file exists (cheap: no read, no parse, no batch). @throws {UsageError} malformed id. */
+  /**
+   * Whether the job has a snapshot: its file exists (cheap: no read, no parse), or else the
+   * pending batch has a copy, which stands in for a file a power loss took (as in readSnapshot).
+   * @throws {UsageError} malformed id. @throws {IoError} when the batch cannot be read.
+   */
   hasSnapshotFile(id: JobId | string): boolean;
 
   /** The last run of a job; null when none or unreadable. @throws {IoError} */

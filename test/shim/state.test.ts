@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deleteJobSnapshot, jobSnapshotPath, listJobSnapshots, parseJobId, readJobSnapshot, writeJobSnapshot } from '../../src/state/snapshots.js';
@@ -157,6 +157,31 @@ describe('shim/run on a StateStore', () => {
     // A job still installed keeps its record, even when another one goes meanwhile.
     expect(await exec('acme/kept')).toBe(0);
     expect((await state.readLastRun('acme/kept'))?.status).toBe('success');
+  });
+
+  it.each([
+    ['in memory', () => {
+      const state = new MemoryStateStore();
+      return { state, lose: () => void state.files.delete('jobs/acme/job.json') };
+    }],
+    ['on disk', () => {
+      const state = createFsStateStore(tempStateDir());
+      return { state, lose: () => unlinkSync(jobSnapshotPath(state.dir, 'acme/job')) };
+    }],
+  ])('keeps the last-run record of a job run from the batch, its file lost to a power loss (%s)', async (_where, make) => {
+    const { state, lose } = make();
+    await state.writeSnapshots([makeSnapshot(makeJob('job', { checkin: { enabled: false, timeout: 60 } }))]);
+    lose();
+    const runner = new FakeRunner(() => ({}));
+
+    const code = await runExec({
+      jobId: 'acme/job', stateDir: state.dir, state, clock: new FakeClock(), http: new FakeHttp(), log: memoryLog(),
+      env: {}, stdout: { write: () => true }, stderr: { write: () => true }, runner,
+    });
+
+    expect(code).toBe(0);
+    expect(runner.calls).toHaveLength(1);
+    expect((await state.readLastRun('acme/job'))?.status).toBe('success');
   });
 
   it('says so when the state dir is not a directory (exit 78), instead of a raw ENOTDIR', async () => {

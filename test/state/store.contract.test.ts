@@ -2,7 +2,7 @@
  * The StateStore contract: the same cases against the file-system store (a temp dir) and the
  * in-memory one, so that tests written against memory say something about the real state dir.
  */
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createFsStateStore } from '../../src/state/fs-store.js';
@@ -19,6 +19,8 @@ interface Subject {
   store: StateStore;
   put(rel: string, text: string): void;
   get(rel: string): string | null;
+  /** Deletes a file behind the store's back (a power loss taking a file not yet written back). */
+  lose(rel: string): void;
   mode(rel: string): number;
 }
 
@@ -32,6 +34,7 @@ const subjects: Record<string, () => Subject> = {
         mkdirSync(dirname(join(dir, rel)), { recursive: true });
         writeFileSync(join(dir, rel), text);
       },
+      lose: (rel) => unlinkSync(join(dir, rel)),
       get: (rel) => {
         try {
           return readFileSync(join(dir, rel), 'utf8');
@@ -47,6 +50,7 @@ const subjects: Record<string, () => Subject> = {
     return {
       store,
       put: (rel, text) => void store.files.set(rel, { text, mode: 0o644 }),
+      lose: (rel) => void store.files.delete(rel),
       get: (rel) => store.text(rel),
       mode: (rel) => store.files.get(rel)!.mode,
     };
@@ -112,6 +116,44 @@ describe.each(Object.keys(subjects))('state/store contract: %s', (kind) => {
     expect(JSON.parse(get('jobs/acme/a.json')!).job.spec.command).toBe('/bin/new');
     expect(JSON.parse(get('jobs/acme/b.json')!).job.spec.command).toBe('/bin/new');
     expect(await store.listSnapshots()).toEqual(['acme/a', 'acme/b']);
+  });
+
+  it('counts a job whose file is lost as having a snapshot while the batch holds a copy, and no more once deleted', async () => {
+    const { store, lose } = make();
+    await store.writeSnapshots([snap('a'), snap('b'), snap('c')]);
+    lose('jobs/acme/a.json');
+    lose('jobs/acme/b.json');
+
+    const lost = ['acme/a', 'acme/b', 'acme/c', 'acme/d'].map((id) => store.hasSnapshotFile(id));
+    const deleted = await Promise.all(['acme/b', 'acme/c', 'acme/b'].map((id) => store.deleteSnapshot(id)));
+
+    expect(lost).toEqual([true, true, true, false]);
+    expect(deleted).toEqual([true, true, false]);
+    expect(['acme/a', 'acme/b', 'acme/c'].map((id) => store.hasSnapshotFile(id))).toEqual([true, false, false]);
+    expect((await store.readSnapshot('acme/a'))?.job.metadata.name).toBe('a');
+    expect(await store.readSnapshot('acme/b')).toBeNull();
+    expect(await store.readSnapshot('acme/c')).toBeNull();
+  });
+
+  it('replays no deleted snapshot from the batch; a new batch or settling forgets the deletions', async () => {
+    const { store, get, lose } = make();
+    await store.writeSnapshots([snap('a'), snap('b')]);
+    lose('jobs/acme/a.json');
+    await store.deleteSnapshot('acme/b');
+
+    const replayed = await store.recoverSnapshots();
+    const listed = await store.listSnapshots();
+    await store.writeSnapshots([snap('b', '/bin/new')]);
+    lose('jobs/acme/b.json');
+    const again = [store.hasSnapshotFile('acme/b'), (await store.readSnapshot('acme/b'))?.job.spec.command];
+    await store.deleteSnapshot('acme/b');
+    await store.settleSnapshots();
+
+    expect(replayed).toBe(1);
+    expect(listed).toEqual(['acme/a']);
+    expect(again).toEqual([true, '/bin/new']);
+    expect([get('jobs.batch.json'), get('jobs.batch.deleted')]).toEqual([null, null]);
+    expect([store.hasSnapshotFile('acme/a'), store.hasSnapshotFile('acme/b')]).toEqual([true, false]);
   });
 
   it('drops a damaged batch on recovery', async () => {
