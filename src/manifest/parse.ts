@@ -332,21 +332,38 @@ function cleanYamlMessage(msg: string): string {
   return msg.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '');
 }
 
+/**
+ * Where the first ill-formed UTF-8 sequence of `bytes` starts (Unicode Table 3-7, as TextDecoder
+ * checks it), with its line and its column in UTF-16 units, as yaml counts them. A binary
+ * search over a streaming decode found the byte after it instead: a streaming decoder holds a
+ * lead byte (Latin-1 é, ñ, à) until the byte that breaks the sequence, and one cut at the end of
+ * the file never fails, which pointed one past the last byte.
+ */
 function firstInvalidUtf8(bytes: Uint8Array): { offset: number; pos: Position } {
-  let lo = 0;
-  let hi = bytes.length;
-  // Binary search for the shortest prefix that fails to decode.
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    try {
-      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, mid + 1), { stream: true });
-      lo = mid + 1;
-    } catch {
-      hi = mid;
-    }
-  }
+  const offset = invalidUtf8At(bytes);
   let line = 1;
   let lineStart = 0;
-  for (let i = 0; i < lo; i++) if (bytes[i] === 0x0a) { line++; lineStart = i + 1; }
-  return { offset: lo, pos: { line, col: lo - lineStart + 1 } };
+  for (let i = 0; i < offset; i++) if (bytes[i] === 0x0a) { line++; lineStart = i + 1; }
+  // The bytes before it are valid; a byte order mark is no column (parseManifestFile drops it).
+  const from = lineStart === 0 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : lineStart;
+  return { offset, pos: { line, col: new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes.subarray(from, offset)).length + 1 } };
+}
+
+/**
+ * Offset of the first byte of the first ill-formed UTF-8 sequence; `bytes.length` when none.
+ * The platform decoder replaces each ill-formed sequence with U+FFFD; the text before the first
+ * replacement is valid, so it encodes back to exactly the bytes before it. A U+FFFD written in
+ * the file (EF BF BD) is no error.
+ */
+function invalidUtf8At(bytes: Uint8Array): number {
+  const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
+  const encoder = new TextEncoder();
+  let offset = 0;
+  let from = 0;
+  for (let k = text.indexOf('\uFFFD'); k !== -1; k = text.indexOf('\uFFFD', k + 1)) {
+    offset += encoder.encode(text.slice(from, k)).length;
+    from = k;
+    if (!(bytes[offset] === 0xef && bytes[offset + 1] === 0xbf && bytes[offset + 2] === 0xbd)) return offset;
+  }
+  return bytes.length;
 }
