@@ -8,13 +8,21 @@ import { REDACTED } from './checkin.js';
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 type Level = keyof typeof LEVELS;
+/** The config's levels (pino's) as thresholds of this logger, which has four. */
+const THRESHOLDS: Record<string, number> = { trace: 0, ...LEVELS, fatal: 50, silent: Infinity };
 
 /** Field names whose values are never printed. */
 const REDACT = /secret|authorization|password|token/i;
 
-/** Creates a line logger writing to `out` at `level` and above. */
+/**
+ * Creates a line logger writing to `out` at `level` (a level of the config's `log.level`) and
+ * above. A level it does not know (CRONSYNC_LOG_LEVEL=verbose without `--config`, which would
+ * refuse it) is warn, said once on the first line: the job still runs.
+ */
 export function createLineLogger(out: WritableLike, level: string | undefined, prefix = 'cronsync'): Logger {
-  const min = LEVELS[(level ?? 'warn') as Level] ?? LEVELS.warn;
+  const known = level === undefined || Object.hasOwn(THRESHOLDS, level);
+  const min = known ? THRESHOLDS[level ?? 'warn']! : LEVELS.warn;
+  if (!known) out.write(`${prefix}: WARN CRONSYNC_LOG_LEVEL ${JSON.stringify(level)} is not a level (${Object.keys(THRESHOLDS).join(', ')}); using warn\n`);
   const emit = (lvl: Level) => (obj: Record<string, unknown>, msg: string): void => {
     if (LEVELS[lvl] < min) return;
     const fields = Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, REDACT.test(k) ? REDACTED : v instanceof Error ? v.message : v]));
