@@ -20,8 +20,11 @@ const REDACT = /secret|authorization|password|token/i;
  * refuse it) is warn, said once on the first line: the job still runs.
  */
 export function createLineLogger(out: WritableLike, level: string | undefined, prefix = 'cronsync'): Logger {
-  const known = level === undefined || Object.hasOwn(THRESHOLDS, level);
-  const min = known ? THRESHOLDS[level ?? 'warn']! : LEVELS.warn;
+  // Empty is unset, as an empty CRONSYNC_STATE_DIR is: a blank line above our crontab block
+  // must not add a warning to every run.
+  const given = level === '' ? undefined : level;
+  const known = given === undefined || Object.hasOwn(THRESHOLDS, given);
+  const min = known ? THRESHOLDS[given ?? 'warn']! : LEVELS.warn;
   if (!known) out.write(`${prefix}: WARN CRONSYNC_LOG_LEVEL ${JSON.stringify(level)} is not a level (${Object.keys(THRESHOLDS).join(', ')}); using warn\n`);
   const emit = (lvl: Level) => (obj: Record<string, unknown>, msg: string): void => {
     if (LEVELS[lvl] < min) return;

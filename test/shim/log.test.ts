@@ -16,6 +16,7 @@ describe('shim/log (the exec line logger)', () => {
   it.each`
     level        | shown
     ${undefined} | ${['w', 'e']}
+    ${''}        | ${['w', 'e']}
     ${'trace'}   | ${['d', 'i', 'w', 'e']}
     ${'debug'}   | ${['d', 'i', 'w', 'e']}
     ${'info'}    | ${['i', 'w', 'e']}
@@ -23,11 +24,11 @@ describe('shim/log (the exec line logger)', () => {
     ${'error'}   | ${['e']}
     ${'fatal'}   | ${[]}
     ${'silent'}  | ${[]}
-  `('at $level (a level of log.level) shows $shown', ({ level, shown }: { level: string | undefined; shown: string[] }) => {
+  `('at $level (a level of log.level, or unset) shows $shown', ({ level, shown }: { level: string | undefined; shown: string[] }) => {
     expect(linesAt(level).map((l) => l.split(' ').at(-1))).toEqual(shown);
   });
 
-  it.each(['verbose', 'DEBUG', '', 'constructor'])('a level it does not know (%j) is warn, and says so once on its first line', (level) => {
+  it.each(['verbose', 'DEBUG', ' ', 'constructor'])('a level it does not know (%j) is warn, and says so once on its first line', (level) => {
     expect(linesAt(level)).toEqual([
       `cronsync[acme/a]: WARN CRONSYNC_LOG_LEVEL ${JSON.stringify(level)} is not a level (trace, debug, info, warn, error, fatal, silent); using warn`,
       'cronsync[acme/a]: WARN w',
