@@ -45,7 +45,10 @@ function globs(paths: readonly string[], exclude: readonly string[]): { inc: (p:
  * relative path, no trailing slash): `'paths'` when no include glob can match a path under it,
  * `'exclude'` when an exclude glob `…/**` takes all of them, null when a selected file may be
  * there. It errs towards null: an include glob it cannot follow segment by segment (a brace,
- * extglob or class holding a `/`, an escape, a negation, `./`) may match anything.
+ * extglob or class holding a `/`, any bracket expression, which `[[:punct:]]` or `[+-0]` lets
+ * match `/`, a brace range, an escape, a negation, `./`) may match anything, and an exclude
+ * counts only when its head is plain names and `*`/`?` wildcards (picomatch compiles an extglob
+ * such as `!(production)` differently alone than before `/**`).
  */
 export function makeDirUnselected(paths: readonly string[] = DEFAULT_PATHS, exclude: readonly string[] = []): (dir: string) => Unselected | null {
   const segment = memoMatcher();
@@ -56,7 +59,7 @@ export function makeDirUnselected(paths: readonly string[] = DEFAULT_PATHS, excl
   const whole = dotSelectable ? [] : exclude.flatMap((g) => {
     const head = g.endsWith('/**') ? g.slice(0, -3) : '';
     const s = picomatch.scan(g);
-    return head === '' || head.endsWith('/') || g.includes('\\') || s.negated || s.prefix !== '' ? [] : [picomatch(head, GLOB_OPTS)];
+    return head === '' || head.endsWith('/') || !PLAIN_HEAD.test(head) || s.negated || s.prefix !== '' ? [] : [picomatch(head, GLOB_OPTS)];
   });
   return (dir) => {
     const names = dir.split('/');
@@ -69,12 +72,15 @@ export function makeDirUnselected(paths: readonly string[] = DEFAULT_PATHS, excl
   };
 }
 
+/** An exclude head made of names and `*`/`?` wildcards only: no class, brace, extglob or escape. */
+const PLAIN_HEAD = /^[^\\[\]{}()!@+|]*$/;
+
 /** The `/`-separated segments of glob `g`, or null when they cannot be matched one by one. */
 function globSegments(g: string): string[] | null {
   const s = picomatch.scan(g, { parts: true });
   const parts = s.parts ?? [];
   if (s.negated || s.prefix !== '' || parts.length === 0) return null;
-  const odd = (p: string): boolean => p === '' || p === '.' || p === '..' || p.includes('/') || p.includes('\\') || p.startsWith('!') || (p.includes('**') && p !== '**');
+  const odd = (p: string): boolean => p === '' || p === '.' || p.includes('..') || p.includes('/') || p.includes('\\') || p.includes('[') || p.startsWith('!') || (p.includes('**') && p !== '**');
   if (parts.some(odd)) return null;
   return parts.filter((p, i) => !(p === '**' && parts[i - 1] === '**'));
 }

@@ -67,4 +67,46 @@ describe('source/select: directories no selected file can be under', () => {
     expect(wrong).toEqual([]);
     expect(skipped).toBeGreaterThan(1000);
   });
+
+  it.each`
+    paths                            | exclude                  | dir                | file
+    ${['team[[:punct:]]ops/*.yaml']} | ${[]}                    | ${'team'}          | ${'team/ops/x.yaml'}
+    ${['a[+-0]b/*.yaml']}            | ${[]}                    | ${'a'}             | ${'a/b/x.yaml'}
+    ${['x{+..0}y/*.yaml']}           | ${[]}                    | ${'x'}             | ${'x/y/a.yaml'}
+    ${undefined}                     | ${['!(production)/**']}  | ${'production-eu'} | ${'production-eu/b.yaml'}
+    ${undefined}                     | ${['[[:punct:]]/**']}    | ${'a'}             | ${'a/b.yaml'}
+  `('a class or range that can match "/" or an extglob head is never trusted: $dir under paths $paths, exclude $exclude may hold $file', ({ paths, exclude, dir, file }: { paths?: string[]; exclude: string[]; dir: string; file: string }) => {
+    expect(makeMatcher(paths, exclude)(file)).toBe(true);
+    expect(makeDirUnselected(paths, exclude)(dir)).toBeNull();
+  });
+
+  // Seeded random globs of extglobs, classes and braces, one to four segments, and excludes of
+  // them before `/**`: no directory said to hold nothing selected has a selected file below it.
+  it('never leaves out a directory below which the matcher selects a file, for random globs of extglobs, classes and braces', () => {
+    let seed = 12345;
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
+    const segs = ['a!(b)', '!(a)*', '*!(a)', 'a[[:punct:]]b', '[[:punct:]]', 'a[+-0]b', '!(a|b)', '@(!(a))', 'a*(b)', 'a', 'b', 'ab', '*', '?', '**', 'a*', '*b', '.a', '.*', '{a,b}', '{a,.b}', '{,a}', '@(a|b)', '+(a)', '*(a)', '?(a)', '!(a)', '[ab]', '[!a]', '[^a]', 'a?', '{a,b}*', '*.yaml', '*.{yaml,yml}', 'x.yaml', '[a-c]', '@(a|.b)', 'a{,b}', '{a..c}', '*([ab])', '[[:alpha:]]', '[[:lower:]]*'];
+    const names = ['a-b', 'ab-c', 'a_b', 'ba', 'a', 'b', 'ab', 'c', '.a', '.b', 'a.b', 'x.yaml', '.x.yaml', 'aa', 'b.yaml', '(a)', '{a,b}', '[ab]', '!a', 'a+'];
+    const files = ['x.yaml', 'a', '.x.yaml', 'b.yaml', 'a/x.yaml', 'b/x.yaml', '.a/x.yaml', 'a/b/x.yaml', 'ab/.a/x.yaml', 'a/a/a/x.yaml'];
+    const dirs = names.flatMap((n1) => [n1, ...names.map((n2) => `${n1}/${n2}`)]);
+    const wrong: string[] = [];
+    let skipped = 0;
+
+    for (let t = 0; t < 1500; t++) {
+      const glob = Array.from({ length: 1 + Math.floor(rnd() * 4) }, () => pick(segs)).join('/');
+      const exclude = rnd() < 0.3 ? [`${Array.from({ length: 1 + Math.floor(rnd() * 2) }, () => pick(segs)).join('/')}/**`] : [];
+      const unselected = makeDirUnselected([glob], exclude);
+      const match = makeMatcher([glob], exclude);
+      for (const dir of dirs) {
+        if (unselected(dir) === null) continue;
+        skipped++;
+        const hit = files.find((f) => match(`${dir}/${f}`));
+        if (hit !== undefined) wrong.push(`${JSON.stringify(glob)} - ${JSON.stringify(exclude)}: ${dir}/${hit}`);
+      }
+    }
+
+    expect(wrong).toEqual([]);
+    expect(skipped).toBeGreaterThan(10_000);
+  });
 });
