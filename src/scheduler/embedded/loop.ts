@@ -80,6 +80,7 @@ const RECENT_FIRES = 16;
 const SCAN_LIMIT = 1000;
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 /** Windows ending now searched for the latest missed instant after a very long sleep. */
 const WINDOWS = [HOUR, 24 * HOUR, 40 * 24 * HOUR, 400 * 24 * HOUR];
 
@@ -99,8 +100,8 @@ export class FireLoop {
 
   /**
    * Replaces the armed set. A job whose schedule and zone are unchanged keeps its next fire;
-   * a new or changed one is armed from now (keeping its recent fires). A job with an invalid
-   * schedule is logged, not armed.
+   * a new or changed one is armed from the last wake (keeping its recent fires), so a fire due
+   * since then still runs at the next wake. A job with an invalid schedule is logged, not armed.
    */
   set(specs: readonly ArmSpec[]): void {
     const now = this.o.clock.now().getTime();
@@ -118,7 +119,9 @@ export class FireLoop {
         this.o.log.warn({ jobId: s.jobId, err }, 'Embedded job has an invalid schedule; not armed');
       }
       const job: Armed = { ...s, spec, next: null, fired: old?.fired ?? [] };
-      if (this.started) job.next = this.after(job, now);
+      // From the last wake, not from now: a fire due since then (a wake delayed by a busy event
+      // loop, say by this sync) is not lost; the recent fires keep one already run from repeating.
+      if (this.started) job.next = this.after(job, Math.min(now, this.lastLook));
       next.set(s.jobId, job);
     }
     this.jobs = next;
@@ -180,8 +183,14 @@ export class FireLoop {
     const now = this.o.clock.now().getTime();
     if (now < this.lastLook) {
       // The wall clock went back: the next fires armed before it may be far ahead of it now.
+      // Fires remembered from more than a day ahead were run by a clock set wrong: they run
+      // again when their time really comes (the run's minute markers that far ahead are pruned
+      // too, src/state/fired.ts).
       this.o.log.info({ by: this.lastLook - now }, 'Wall clock went back; embedded jobs re-armed from the new time');
-      for (const job of this.jobs.values()) job.next = this.after(job, now);
+      for (const job of this.jobs.values()) {
+        job.next = this.after(job, now);
+        job.fired = job.fired.filter((t) => t <= now + DAY);
+      }
     }
     this.lastLook = now;
     for (const job of this.jobs.values()) {

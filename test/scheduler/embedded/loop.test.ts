@@ -163,6 +163,18 @@ describe('scheduler/embedded/loop', () => {
       expect(log.records.some((r) => r.level === 'info' && /clock went back/.test(r.msg))).toBe(true);
     });
 
+    it('a fire run by a clock set more than a day ahead runs again when its time really comes', () => {
+      const { timers, calls } = harness('2026-05-01T00:00:30Z', [job('0 0 1 * *', 'UTC')]);
+      timers.jump(new Date('2026-05-31T23:58:00Z').getTime() - new Date('2026-05-01T00:00:30Z').getTime());
+      timers.advance(5 * MIN); // June 1st 00:00 of the wrong clock runs
+      timers.jump(-(new Date('2026-06-01T00:03:00Z').getTime() - new Date('2026-05-01T00:03:00Z').getTime()));
+
+      timers.advanceTo(new Date('2026-06-01T00:01:00Z'));
+
+      // Both called on the clock's June 1st: the first a month early in real time, the second on time.
+      expect(calls.map((c) => [c.scheduledFor.slice(0, 16), c.calledAt.slice(0, 10)])).toEqual([['2026-06-01T00:00', '2026-06-01'], ['2026-06-01T00:00', '2026-06-01']]);
+    });
+
     it('after the correction, the instant the wrong clock ran does not run again when really reached', () => {
       const { timers, calls } = harness('2026-05-01T09:58:00Z', [job('0 * * * *', 'UTC')], { maxSleepMs: 1000 });
       timers.jump(3 * MIN); // 10:01, three minutes ahead: 10:00 runs
@@ -262,6 +274,16 @@ describe('scheduler/embedded/loop', () => {
 
       expect(calls.map((c) => `${c.jobId}@${c.calledAt.slice(14, 16)}`)).toEqual(['acme/a@05', 'acme/c@06', 'acme/c@09', 'acme/a@10']);
       expect(loop.upcoming().map((u) => u.jobId)).toEqual(['acme/a', 'acme/c']);
+    });
+
+    it('a job changed while a fire of it is due but not yet run (a busy event loop) still runs that fire', () => {
+      const { timers, calls, loop } = harness('2026-05-01T09:59:59.700Z', [job('0 * * * *', 'UTC', 'acme/x'), job('0 * * * *', 'UTC', 'acme/y')], { maxSleepMs: 1000 });
+      timers.jump(500); // 10:00:00.2 and the timer has not run: the event loop was busy (this sync)
+
+      loop.set([job('0 * * * *', 'UTC', 'acme/x'), job('0,30 * * * *', 'UTC', 'acme/y')]);
+      timers.advanceTo(new Date('2026-05-01T10:45:00Z'));
+
+      expect(calls.map((c) => `${c.jobId}@${c.scheduledFor.slice(11, 16)}`)).toEqual(['acme/x@10:00', 'acme/y@10:00', 'acme/y@10:30']);
     });
 
     it('before start(), set() arms nothing', () => {
