@@ -16,7 +16,9 @@
  * day removes that job's day directories from before yesterday, and those more than a day ahead
  * (left by a clock that was set ahead, which would otherwise suppress those minutes when they
  * come). So a job holds at most three days of markers, and a duplicate start up to a day late is
- * still recognised. That is one readdir of a few entries per job and day; the common claim
+ * still recognised. A job whose next start is the very minute a clock set ahead claimed (a
+ * monthly job) creates no new day before it and skips it; the embedded scheduler, which sees the
+ * clock go back, prunes at once (src/scheduler/embedded/index.ts). That is one readdir of a few entries per job and day; the common claim
  * costs a single open(2) and close(2). A job's markers go with its last-run record when the job
  * is removed ({@link removeFiredMarkers}, called by deleteLastRun in ./runs.ts).
  *

@@ -14,6 +14,7 @@ import { SchedulerError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { ownedSourceIds } from '../../plan/plan.js';
 import type { InstalledEntry, Plan } from '../../plan/types.js';
+import { firedDir, pruneFiredMarkers } from '../../state/fired.js';
 import { atomicWriteFile, readFileIfExists } from '../../system/files.js';
 import type { ApplyResult, Rendered, SchedulerAdapter } from '../types.js';
 import { FireLoop, nodeTimers } from './loop.js';
@@ -107,6 +108,12 @@ export function createEmbeddedAdapter(options: EmbeddedAdapterOptions): Embedded
     log,
     runJob: options.runJob,
     maxSleepMs: options.maxSleepMs ?? EMBEDDED_MAX_SLEEP_MS,
+    // A clock that was set ahead left minute markers there (a run claims its minute,
+    // src/state/fired.ts), which would skip those minutes when they really come: a job's own
+    // runs prune them only when they start a new day, which a monthly job may not do before.
+    onClockBack: (now, jobIds) => {
+      for (const id of jobIds) pruneFiredMarkers(firedDir(options.stateDir, id), now);
+    },
   });
   // start() and apply() both rewrite the armed set; never interleave them.
   let queue: Promise<unknown> = Promise.resolve();

@@ -58,6 +58,11 @@ export interface FireLoopOptions {
   runJob: RunJob;
   /** Longest single sleep in ms [60 000]; clamped to [1, 2^31-1]. */
   maxSleepMs?: number;
+  /**
+   * Called when a wake finds the wall clock went back, with the new time and the armed jobs: the
+   * adapter prunes the runs' minute markers left ahead of it (see tick). Its errors are logged.
+   */
+  onClockBack?(now: number, jobIds: readonly string[]): void;
 }
 
 /** The next fire of one armed job, for status and tests. */
@@ -190,6 +195,11 @@ export class FireLoop {
       for (const job of this.jobs.values()) {
         job.next = this.after(job, now);
         job.fired = job.fired.filter((t) => t <= now + DAY);
+      }
+      try {
+        this.o.onClockBack?.(now, [...this.jobs.keys()]);
+      } catch (err) {
+        this.o.log.warn({ err }, 'Cannot prune the run markers left ahead of the clock');
       }
     }
     this.lastLook = now;

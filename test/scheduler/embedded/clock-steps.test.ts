@@ -9,7 +9,9 @@ import type { DesiredJob } from '../../../src/desired/types.js';
 import type { Plan } from '../../../src/plan/types.js';
 import { createEmbeddedAdapter } from '../../../src/scheduler/embedded/index.js';
 import type { RegistryFiles } from '../../../src/scheduler/embedded/index.js';
+import { claimFireInstant } from '../../../src/state/fired.js';
 import { desiredOf, makeJob } from '../../fakes/jobs.js';
+import { testTempDir } from '../../system/tempdir.js';
 import { ManualTimers } from '../../fakes/ManualTimers.js';
 import { recordingLogger, recordingRunJob } from './helpers.js';
 
@@ -69,6 +71,27 @@ describe('scheduler/embedded (clock steps)', () => {
     timers.advance(20 * MIN);
 
     expect(fires()).toEqual([['06:15:00', '06:15:00.000'], ['06:30:00', '06:30:00.000']]);
+  });
+
+  it('a monthly job run by a clock set a month ahead runs again on the real day: the minute it claimed then is pruned at the backward step', async () => {
+    const stateDir = testTempDir('cronsync-embedded-markers-');
+    const timers = new ManualTimers(new Date('2026-05-01T00:00:30Z'));
+    const claims: string[] = [];
+    // As the daemon's runJob does (runExec): claim the minute, run only when claimed.
+    const runJob = async (jobId: string, scheduledFor: Date): Promise<number> => {
+      claims.push(`${scheduledFor.toISOString().slice(0, 16)} ${claimFireInstant(stateDir, jobId, scheduledFor).claimed ? 'ran' : 'skipped'}`);
+      return 0;
+    };
+    const adapter = createEmbeddedAdapter({ sourceId: 'src1', stateDir, runJob, clock: timers.clock, log: recordingLogger(), timers, files: memoryFiles() });
+    await adapter.apply(planOf([desiredOf(makeJob('a', { spec: { schedule: '0 0 1 * *', timezone: 'UTC' } }))]), signal);
+    await adapter.start();
+
+    timers.jump(new Date('2026-05-31T23:59:50Z').getTime() - new Date('2026-05-01T00:00:30Z').getTime());
+    timers.advance(MIN); // the wrong clock's June 1st 00:00
+    timers.jump(-(new Date('2026-06-01T00:00:50Z').getTime() - new Date('2026-05-01T00:01:30Z').getTime()));
+    timers.advance(31 * 24 * HOUR);
+
+    expect(claims).toEqual(['2026-06-01T00:00 ran', '2026-06-01T00:00 ran']);
   });
 
   it.each`
