@@ -19,8 +19,8 @@ Shows the agent's status file: source, commit, the last sync and one row per job
 
 Exit codes: 0 healthy, 1 when the last sync failed, no sync ran yet, or the last
 successful sync is older than 3 poll intervals (source.interval of the config; with
---state-dir and no --config, the interval the daemon recorded in the status file, else 60s),
-or the status file cannot be read.
+--state-dir and no --config, the interval the daemon recorded in the status file, else 60s)
+or dated more than a minute ahead of the clock, or the status file cannot be read.
 `;
 
 /** The interval staleness is judged by when neither the config nor the status file tells: source.interval's default. */
