@@ -27,10 +27,14 @@
  *   sync, an apply the scheduler refused) is listed in `jobs.batch.deleted`, one id a line,
  *   appended without fsync, and the batch no longer stands in for it: not for `exec` reading
  *   it, not for `exec` asking after a run whether its job is still installed (the record stays
- *   only then, and the sync deletes the snapshot, then the record), not for a replay. The list is
- *   removed before the next batch is written and after the batch is removed. An append lost to
- *   a power loss brings the snapshot back at the replay, for a job without an entry: that sync
- *   deletes it again. Rewriting the batch instead would cost a durable write of it per deletion.
+ *   only then, and the sync deletes the snapshot, then the record), not for a replay. The list
+ *   names the batch it belongs to on its first line (the batch's random `generation`): a list
+ *   of another batch counts as empty, so a new batch needs no removal of the old list before it
+ *   (a reader between the two would have taken deleted jobs for present), and readers read the
+ *   list first, then the batch. The first deletion from a new batch rewrites the list; settling
+ *   removes both. An append lost to a power loss brings the snapshot back at the replay, for a
+ *   job without an entry: that sync deletes it again. Rewriting the batch instead would cost a
+ *   durable write of it per deletion.
  * - What is given up: once the batch is gone, the files of the sync before are durable only
  *   when the kernel has written them back (Linux: within about 30 s). A power loss in that
  *   window can cost a job its snapshot until the next sync rewrites it (`exec` exits 78; no
@@ -53,38 +57,63 @@ export function batchPath(stateDir: string): string {
   return join(stateDir, BATCH_FILE);
 }
 
-/** The batch file's text for snapshots given as `[id, exact file text]`. */
-export function serializeBatch(entries: Iterable<readonly [JobId | string, string]>): string {
+/**
+ * The batch file's text for snapshots given as `[id, exact file text]`, with `generation`, a
+ * random id naming this batch (see the deleted list above).
+ */
+export function serializeBatch(entries: Iterable<readonly [JobId | string, string]>, generation: string): string {
   const snapshots: Record<string, string> = {};
   for (const [id, text] of entries) snapshots[id] = text;
-  return `${JSON.stringify({ version: 1, snapshots })}\n`;
+  return `${JSON.stringify({ version: 1, generation, snapshots })}\n`;
 }
 
-/** The snapshots of a batch by id; null when the text is not a version-1 batch. Never throws. */
-export function parseBatch(text: string | null): Map<string, string> | null {
+/** A parsed batch: its generation ('' for a batch of an older version) and snapshots by id. */
+export interface Batch {
+  generation: string;
+  snapshots: Map<string, string>;
+}
+
+/** A batch's generation and snapshots; null when the text is not a version-1 batch. Never throws. */
+export function readBatch(text: string | null): Batch | null {
   if (text === null) return null;
   try {
-    const v = JSON.parse(text) as { version?: unknown; snapshots?: unknown } | null;
+    const v = JSON.parse(text) as { version?: unknown; generation?: unknown; snapshots?: unknown } | null;
     if (!v || v.version !== 1 || typeof v.snapshots !== 'object' || v.snapshots === null) return null;
-    return new Map(Object.entries(v.snapshots as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    const snapshots = new Map(Object.entries(v.snapshots as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    return { generation: typeof v.generation === 'string' ? v.generation : '', snapshots };
   } catch {
     return null;
   }
 }
 
-/** The ids of a `jobs.batch.deleted` text (none for null). Never throws. */
-export function parseDeleted(text: string | null): Set<string> {
-  return new Set((text ?? '').split('\n').filter((line) => line !== ''));
+/** The snapshots of a batch by id; null when the text is not a version-1 batch. Never throws. */
+export function parseBatch(text: string | null): Map<string, string> | null {
+  return readBatch(text)?.snapshots ?? null;
+}
+
+/** The first line of the deleted list of the batch of `generation`. */
+export function deletedHeader(generation: string): string {
+  return `# batch ${generation}\n`;
+}
+
+/**
+ * The ids of a `jobs.batch.deleted` text that belong to the batch of `generation`: none for null
+ * or for a list of another batch. Never throws.
+ */
+export function parseDeleted(text: string | null, generation: string): Set<string> {
+  if (text === null || !text.startsWith(deletedHeader(generation))) return new Set();
+  return new Set(text.slice(deletedHeader(generation).length).split('\n').filter((line) => line !== ''));
 }
 
 /**
  * The batch's copy of job `id`'s snapshot (its file's text), or undefined: no version-1 batch,
  * no copy in it, or the snapshot was deleted since. `read` gives a state-dir file by relative
- * path, null when there is none. The deleted ids are read first: a sync about to write the next
- * batch removes them before it, so that a job deleted earlier is never taken for present.
+ * path, null when there is none. The list is read before the batch: a list read with the batch
+ * it names is that batch's; one read before a newer batch names the older one, and is ignored.
  */
 export function batchedSnapshot(id: string, read: (rel: string) => string | null): string | undefined {
   const deleted = read(BATCH_DELETED_FILE);
-  const text = parseBatch(read(BATCH_FILE))?.get(id);
-  return text === undefined || parseDeleted(deleted).has(id) ? undefined : text;
+  const batch = readBatch(read(BATCH_FILE));
+  const text = batch?.snapshots.get(id);
+  return text === undefined || parseDeleted(deleted, batch!.generation).has(id) ? undefined : text;
 }

@@ -14,7 +14,7 @@ import { nodePlatform } from '../system/platform.js';
 import type { Platform } from '../system/platform.js';
 import { makeDirSync, NotRegularFileError, readRegularFileSync } from '../system/regular-file.js';
 import { renameRetrySync } from '../system/rename.js';
-import { BATCH_DELETED_FILE, BATCH_FILE, batchedSnapshot, parseBatch, parseDeleted, serializeBatch } from './batch.js';
+import { BATCH_DELETED_FILE, BATCH_FILE, batchedSnapshot, deletedHeader, parseDeleted, readBatch, serializeBatch } from './batch.js';
 import { appendDropRecord, createDropCounter } from './drop-count.js';
 import type { DropRecordOptions } from './drop-count.js';
 import { claimFireInstant } from './fired.js';
@@ -104,7 +104,7 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
    * were read for (device, inode, size, times): a sync deleting snapshots right after writing
    * the batch, or `prune` deleting many, reads them once, not once a deletion.
    */
-  let batchIds: { identity: string; ids: ReadonlySet<string>; deleted: Set<string> } | undefined;
+  let batchIds: { identity: string; generation: string; ids: ReadonlySet<string>; deleted: Set<string>; listed: boolean } | undefined;
   /** The identity of the batch file, or null when there is none. @throws {IoError} */
   const batchIdentity = (): string | null => {
     try {
@@ -122,14 +122,20 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
     const identity = batchIdentity();
     if (identity === null) return false;
     if (batchIds?.identity !== identity) {
-      batchIds = { identity, ids: new Set(parseBatch(read(BATCH_FILE))?.keys()), deleted: parseDeleted(read(BATCH_DELETED_FILE)) };
+      const list = read(BATCH_DELETED_FILE);
+      const batch = readBatch(read(BATCH_FILE));
+      const generation = batch?.generation ?? '';
+      batchIds = { identity, generation, ids: new Set(batch?.snapshots.keys()), deleted: parseDeleted(list, generation), listed: list !== null && list.startsWith(deletedHeader(generation)) };
     }
     if (!batchIds.ids.has(id) || batchIds.deleted.has(id)) return false;
     try {
-      appendFileSync(path(BATCH_DELETED_FILE), `${id}\n`, { mode: STATE_MODES.private });
+      // The first deletion from this batch replaces a list of another batch.
+      if (batchIds.listed) appendFileSync(path(BATCH_DELETED_FILE), `${id}\n`, { mode: STATE_MODES.private });
+      else writeFileSync(path(BATCH_DELETED_FILE), `${deletedHeader(batchIds.generation)}${id}\n`, { mode: STATE_MODES.private });
     } catch (err) {
       throw ioError('write', path(BATCH_DELETED_FILE), err);
     }
+    batchIds.listed = true;
     batchIds.deleted.add(id);
     return true;
   };
@@ -236,12 +242,12 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
     async writeSnapshots(snapshots) {
       if (snapshots.length === 0) return;
       const entries = snapshots.map((s) => [snapshotId(s), serializeJobSnapshot(s)] as const);
-      // Before the batch: the ids deleted from the previous one must not hide this one's.
-      removeFileSync(path(BATCH_DELETED_FILE));
+      // A new generation: the deleted list of the batch before no longer counts (./batch.ts).
+      const generation = randomHex(8);
       // The one fsync of the sync's snapshots (data, then the rename in jobs/).
-      await (await files()).atomicWriteFile(path(BATCH_FILE), serializeBatch(entries), STATE_MODES.private);
+      await (await files()).atomicWriteFile(path(BATCH_FILE), serializeBatch(entries, generation), STATE_MODES.private);
       const identity = batchIdentity();
-      batchIds = identity === null ? undefined : { identity, ids: new Set(entries.map(([id]) => id)), deleted: new Set() };
+      batchIds = identity === null ? undefined : { identity, generation, ids: new Set(entries.map(([id]) => id)), deleted: new Set(), listed: false };
       await putSnapshots(entries);
     },
     async settleSnapshots() {
@@ -251,15 +257,16 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
     async recoverSnapshots() {
       removeTemps(dir, BATCH_TEMP);
       for (const tenant of list(path('jobs'))) if (NAME.test(tenant)) removeTemps(path(`jobs/${tenant}`), SNAPSHOT_TEMP);
-      const batch = read(BATCH_FILE);
-      const entries = parseBatch(batch);
-      if (entries === null) {
-        if (batch !== null) removeFileSync(path(BATCH_FILE));
+      const listed = read(BATCH_DELETED_FILE);
+      const text = read(BATCH_FILE);
+      const batch = readBatch(text);
+      if (batch === null) {
+        if (text !== null) removeFileSync(path(BATCH_FILE));
         removeFileSync(path(BATCH_DELETED_FILE));
         return 0;
       }
-      const deleted = parseDeleted(read(BATCH_DELETED_FILE));
-      return putSnapshots([...entries].filter(([id, text]) => {
+      const deleted = parseDeleted(listed, batch.generation);
+      return putSnapshots([...batch.snapshots].filter(([id, text]) => {
         if (deleted.has(id)) return false;
         const { tenant, name } = parseJobId(id);
         return read(`jobs/${tenant}/${name}.json`) !== text;

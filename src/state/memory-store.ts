@@ -10,12 +10,13 @@ import type { AcquireResult, LockHolder, LockOptions } from '../shim/lock.js';
 import { spoolFileName } from '../shim/spool-entry.js';
 import { parseStatus, serializeStatus } from '../status/io.js';
 import { nodePlatform } from '../system/platform.js';
-import { BATCH_DELETED_FILE, BATCH_FILE, batchedSnapshot, parseBatch, parseDeleted, serializeBatch } from './batch.js';
+import { BATCH_DELETED_FILE, BATCH_FILE, batchedSnapshot, deletedHeader, parseDeleted, readBatch, serializeBatch } from './batch.js';
 import { firedMarkerPath } from './fired.js';
 import { DROPPED_FILE, countLines, dropLines, snapshotId } from './fs-store.js';
 import { parseLastRun, serializeLastRun } from './runs.js';
 import { NAME, parseJobId, readSnapshotFrom, serializeJobSnapshot } from './snapshot-read.js';
 import { SOURCES_FILE, parseSources, serializeSources } from './sources-file.js';
+import { randomHex } from './sync-io.js';
 import { STATE_MODES, SYNC_LOCK_FILE } from './store.js';
 import type { StateLock, StateStore } from './store.js';
 
@@ -33,7 +34,7 @@ export class MemoryStateStore implements StateStore {
   durableWrites = 0;
   private readonly locks = new Map<string, LockHolder>();
   /** The ids each batch file holds (see deleteSnapshot). */
-  private readonly batchIds = new WeakMap<MemoryFile, ReadonlySet<string>>();
+  private readonly batchIds = new WeakMap<MemoryFile, { generation: string; ids: ReadonlySet<string> }>();
   private prepared = false;
 
   constructor(readonly dir = '/memory/state', private readonly isAlive: (pid: number, startTime: string | null) => boolean = (p, s) => nodePlatform.isAlive(p, s)) {}
@@ -81,8 +82,7 @@ export class MemoryStateStore implements StateStore {
   async writeSnapshots(snapshots: Parameters<StateStore['writeSnapshots']>[0]): Promise<void> {
     if (snapshots.length === 0) return;
     const entries = snapshots.map((s) => [snapshotId(s), serializeJobSnapshot(s)] as const);
-    this.remove(BATCH_DELETED_FILE);
-    this.put(BATCH_FILE, serializeBatch(entries), STATE_MODES.private, true);
+    this.put(BATCH_FILE, serializeBatch(entries, randomHex(8)), STATE_MODES.private, true);
     for (const [id, text] of entries) this.put(snapshotRel(id), text, STATE_MODES.private);
   }
 
@@ -92,16 +92,16 @@ export class MemoryStateStore implements StateStore {
   }
 
   async recoverSnapshots(): Promise<number> {
-    const batch = this.text(BATCH_FILE);
-    const entries = parseBatch(batch);
-    if (entries === null) {
+    const list = this.text(BATCH_DELETED_FILE);
+    const batch = readBatch(this.text(BATCH_FILE));
+    if (batch === null) {
       this.remove(BATCH_FILE);
       this.remove(BATCH_DELETED_FILE);
       return 0;
     }
-    const deleted = parseDeleted(this.text(BATCH_DELETED_FILE));
+    const deleted = parseDeleted(list, batch.generation);
     let rewritten = 0;
-    for (const [id, text] of entries) {
+    for (const [id, text] of batch.snapshots) {
       if (deleted.has(id) || this.text(snapshotRel(id)) === text) continue;
       this.put(snapshotRel(id), text, STATE_MODES.private);
       rewritten++;
@@ -114,11 +114,16 @@ export class MemoryStateStore implements StateStore {
     const batch = this.files.get(BATCH_FILE);
     if (batch === undefined) return file;
     // Parsed once per batch written: a test deleting thousands of jobs does not parse it each time.
-    let ids = this.batchIds.get(batch);
-    if (ids === undefined) this.batchIds.set(batch, (ids = new Set(parseBatch(batch.text)?.keys())));
-    const deleted = this.text(BATCH_DELETED_FILE) ?? '';
-    if (!ids.has(id) || parseDeleted(deleted).has(id)) return file;
-    this.put(BATCH_DELETED_FILE, `${deleted}${id}\n`, STATE_MODES.private);
+    let parsed = this.batchIds.get(batch);
+    if (parsed === undefined) {
+      const b = readBatch(batch.text);
+      this.batchIds.set(batch, (parsed = { generation: b?.generation ?? '', ids: new Set(b?.snapshots.keys()) }));
+    }
+    const list = this.text(BATCH_DELETED_FILE);
+    if (!parsed.ids.has(id) || parseDeleted(list, parsed.generation).has(id)) return file;
+    // The first deletion from this batch replaces a list of another batch (./batch.ts).
+    const header = deletedHeader(parsed.generation);
+    this.put(BATCH_DELETED_FILE, `${list !== null && list.startsWith(header) ? list : header}${id}\n`, STATE_MODES.private);
     return true;
   }
 

@@ -156,6 +156,27 @@ describe.each(Object.keys(subjects))('state/store contract: %s', (kind) => {
     expect([store.hasSnapshotFile('acme/a'), store.hasSnapshotFile('acme/b')]).toEqual([true, false]);
   });
 
+  it('keeps a deletion list with the batch it names: the list of an older batch hides nothing of a newer one', async () => {
+    const { store, put, get, lose } = make();
+    await store.writeSnapshots([snap('a'), snap('b')]);
+    await store.deleteSnapshot('acme/b');
+    const olderList = get('jobs.batch.deleted');
+    await store.writeSnapshots([snap('b', '/bin/new')]);
+    lose('jobs/acme/b.json');
+
+    const kept = get('jobs.batch.deleted');
+    put('jobs.batch.deleted', olderList!);
+    const present = [store.hasSnapshotFile('acme/b'), (await store.readSnapshot('acme/b'))?.job.spec.command, await store.recoverSnapshots()];
+    await store.deleteSnapshot('acme/b');
+
+    expect(olderList).toMatch(/^# batch [0-9a-f]{16}\nacme\/b\n$/);
+    expect(kept).toBe(olderList); // no removal between the two batches: nothing to race with
+    expect(present).toEqual([true, '/bin/new', 1]);
+    expect(get('jobs.batch.deleted')).toMatch(/^# batch [0-9a-f]{16}\nacme\/b\n$/);
+    expect(get('jobs.batch.deleted')).not.toBe(olderList);
+    expect(store.hasSnapshotFile('acme/b')).toBe(false);
+  });
+
   it('drops a damaged batch on recovery', async () => {
     const { store, put, get } = make();
     put('jobs.batch.json', '{"version": 1, "snap');
