@@ -353,7 +353,9 @@ async function settleRefused(
   const plan = planned.plan;
   const ids = new Set(failed.map((f) => f.id));
   const idOf = (snap: JobSnapshot): JobId => `${snap.job.metadata.tenant}/${snap.job.metadata.name}` as JobId;
-  await restoreSnapshots(state, mem, applied, sources, new Map([...before].filter(([id]) => ids.has(id))), written.filter((snap) => ids.has(idOf(snap))));
+  // The batch the restore writes holds the snapshots this sync wrote for the others too: theirs
+  // were not fsynced either, and that batch replaces the one that covered them.
+  await restoreSnapshots(state, mem, applied, sources, new Map([...before].filter(([id]) => ids.has(id))), written.filter((snap) => ids.has(idOf(snap))), written.filter((snap) => !ids.has(idOf(snap))));
   const keep: JobId[] = [];
   for (const { id, error } of failed) {
     const desired = plan.final.find((d) => d.id === id);
@@ -384,12 +386,14 @@ async function settleRefused(
 /**
  * Puts back what applyStep changed before the scheduler refused the plan: each job's snapshot as
  * it was (a job that had none loses the one just written), its last applied version, and the
- * memory of what was written, so that the next sync stages the new version again.
+ * memory of what was written, so that the next sync stages the new version again. `stays` are
+ * snapshots this sync wrote that stay: the new batch holds them too (their files are rewritten
+ * with the same text).
  */
 async function restoreSnapshots(
   state: StateStore, mem: ReconcilerMemory, applied: Map<JobId, DesiredJob>, sources: Map<JobId, WrittenFrom>,
   before: ReadonlyMap<JobId, { applied: DesiredJob | undefined; text: string | undefined; from: WrittenFrom | undefined }>,
-  written: readonly JobSnapshot[],
+  written: readonly JobSnapshot[], stays: readonly JobSnapshot[] = [],
 ): Promise<void> {
   const restore: JobSnapshot[] = [];
   for (const snap of written) {
@@ -399,7 +403,7 @@ async function restoreSnapshots(
     if (parsed !== undefined && !(parsed instanceof Error)) restore.push(parsed);
     else await state.deleteSnapshot(id);
   }
-  await state.writeSnapshots(restore);
+  await state.writeSnapshots(restore.length > 0 ? [...restore, ...stays] : restore);
   for (const [id, old] of before) {
     if (old.applied) applied.set(id, old.applied);
     else applied.delete(id);

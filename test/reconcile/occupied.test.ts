@@ -134,6 +134,8 @@ describe('reconcile: schtasks refuses one task while the others apply (ApplyResu
     t.refuse(['\\cronsync\\acme\\b', '\\cronsync\\acme\\d']);
 
     const partial = await t.rec.reconcile();
+    // a's new snapshot, written without fsync, is still covered by the batch the restore of b wrote.
+    const batched = Object.entries(JSON.parse(t.state.text('jobs.batch.json')!).snapshots as Record<string, string>).map(([id, text]) => [id, JSON.parse(text).job.spec.command]);
     const snapB = await t.state.readSnapshot('acme/b');
     const snapD = await t.state.readSnapshot('acme/d');
     const bAfterRefusal = t.runner.tasks.get('\\cronsync\\acme\\b');
@@ -150,6 +152,7 @@ describe('reconcile: schtasks refuses one task while the others apply (ApplyResu
     expect(snapB?.job.spec.command).toBe('C:\\\\jobs\\\\b.cmd');
     expect(snapD).toBeNull();
     expect(bAfterRefusal).toBe(bTask);
+    expect(batched).toEqual([['acme/b', 'C:\\\\jobs\\\\b.cmd'], ['acme/a', 'C:\\\\jobs\\\\a2.cmd']]);
     expect(healed.result).toBe('ok');
     expect((await t.state.readSnapshot('acme/b'))?.job.spec.command).toBe('C:\\\\jobs\\\\b2.cmd');
     expect(healed.status.jobs.map((j) => [j.id, j.state])).toEqual([['acme/a', 'installed'], ['acme/b', 'installed'], ['acme/c', 'installed'], ['acme/d', 'installed']]);
