@@ -46,7 +46,8 @@ function globs(paths: readonly string[], exclude: readonly string[]): { inc: (p:
  * `'exclude'` when an exclude glob `…/**` takes all of them, null when a selected file may be
  * there. It errs towards null: an include glob it cannot follow segment by segment (a brace,
  * extglob or class holding a `/`, any bracket expression, which `[[:punct:]]` or `[+-0]` lets
- * match `/`, a brace range, an escape, a negation, `./`) may match anything, and an exclude
+ * match `/`, a brace range, a quoted span, which may hold `/`, an escape, a negation, `./`) may
+ * match anything, and an exclude
  * counts only when its head is plain names and `*`/`?` wildcards (picomatch compiles an extglob
  * such as `!(production)` differently alone than before `/**`).
  */
@@ -73,14 +74,14 @@ export function makeDirUnselected(paths: readonly string[] = DEFAULT_PATHS, excl
 }
 
 /** An exclude head made of names and `*`/`?` wildcards only: no class, brace, extglob or escape. */
-const PLAIN_HEAD = /^[^\\[\]{}()!@+|]*$/;
+const PLAIN_HEAD = /^[^\\[\]{}()!@+|"]*$/;
 
 /** The `/`-separated segments of glob `g`, or null when they cannot be matched one by one. */
 function globSegments(g: string): string[] | null {
   const s = picomatch.scan(g, { parts: true });
   const parts = s.parts ?? [];
   if (s.negated || s.prefix !== '' || parts.length === 0) return null;
-  const odd = (p: string): boolean => p === '' || p === '.' || p.includes('..') || p.includes('/') || p.includes('\\') || p.includes('[') || p.startsWith('!') || (p.includes('**') && p !== '**');
+  const odd = (p: string): boolean => p === '' || p === '.' || p.includes('..') || p.includes('/') || p.includes('\\') || p.includes('[') || p.includes('"') || p.startsWith('!') || (p.includes('**') && p !== '**');
   if (parts.some(odd)) return null;
   return parts.filter((p, i) => !(p === '**' && parts[i - 1] === '**'));
 }
