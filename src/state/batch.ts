@@ -25,6 +25,7 @@
  *   brings back for a job removed since has no entry, and that sync deletes it.
  * - A snapshot deleted while the batch holds it (a sync replayed the batch, `prune` right after a
  *   sync, an apply the scheduler refused) is listed in `jobs.batch.deleted`, one id a line,
+ *   each a JSON string (see deletedEntry),
  *   appended without fsync, and the batch no longer stands in for it: not for `exec` reading
  *   it, not for `exec` asking after a run whether its job is still installed (the record stays
  *   only then, and the sync deletes the snapshot, then the record), not for a replay. The list
@@ -96,13 +97,37 @@ export function deletedHeader(generation: string): string {
   return `# batch ${generation}\n`;
 }
 
+/** Whether `text` (a `jobs.batch.deleted`, or null) is the deleted list of the batch of `generation`. */
+export function listOfBatch(text: string | null, generation: string): boolean {
+  return text !== null && text.startsWith(deletedHeader(generation));
+}
+
+/**
+ * An entry of the deleted list: the id as a JSON string on a line of its own, after a line break
+ * that ends whatever a write cut short before it. A cut entry is no JSON string and so no id: a
+ * prefix of one (`acme/foo` of `acme/foo-bar`) could hide another job's copy.
+ */
+export function deletedEntry(id: string): string {
+  return `\n${JSON.stringify(id)}\n`;
+}
+
 /**
  * The ids of a `jobs.batch.deleted` text that belong to the batch of `generation`: none for null
  * or for a list of another batch. Never throws.
  */
 export function parseDeleted(text: string | null, generation: string): Set<string> {
-  if (text === null || !text.startsWith(deletedHeader(generation))) return new Set();
-  return new Set(text.slice(deletedHeader(generation).length).split('\n').filter((line) => line !== ''));
+  const ids = new Set<string>();
+  if (!listOfBatch(text, generation)) return ids;
+  for (const line of text!.slice(deletedHeader(generation).length).split('\n')) {
+    if (!line.startsWith('"') || !line.endsWith('"')) continue;
+    try {
+      const id: unknown = JSON.parse(line);
+      if (typeof id === 'string') ids.add(id);
+    } catch {
+      // Cut short: no id.
+    }
+  }
+  return ids;
 }
 
 /**

@@ -14,7 +14,7 @@ import { nodePlatform } from '../system/platform.js';
 import type { Platform } from '../system/platform.js';
 import { makeDirSync, NotRegularFileError, readRegularFileSync } from '../system/regular-file.js';
 import { renameRetrySync } from '../system/rename.js';
-import { BATCH_DELETED_FILE, BATCH_FILE, batchedSnapshot, deletedHeader, parseDeleted, readBatch, serializeBatch } from './batch.js';
+import { BATCH_DELETED_FILE, BATCH_FILE, batchedSnapshot, deletedEntry, deletedHeader, listOfBatch, parseDeleted, readBatch, serializeBatch } from './batch.js';
 import { appendDropRecord, createDropCounter } from './drop-count.js';
 import type { DropRecordOptions } from './drop-count.js';
 import { claimFireInstant } from './fired.js';
@@ -125,13 +125,15 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
       const list = read(BATCH_DELETED_FILE);
       const batch = readBatch(read(BATCH_FILE));
       const generation = batch?.generation ?? '';
-      batchIds = { identity, generation, ids: new Set(batch?.snapshots.keys()), deleted: parseDeleted(list, generation), listed: list !== null && list.startsWith(deletedHeader(generation)) };
+      batchIds = { identity, generation, ids: new Set(batch?.snapshots.keys()), deleted: parseDeleted(list, generation), listed: listOfBatch(list, generation) };
     }
     if (!batchIds.ids.has(id) || batchIds.deleted.has(id)) return false;
     try {
-      // The first deletion from this batch replaces a list of another batch.
-      if (batchIds.listed) appendFileSync(path(BATCH_DELETED_FILE), `${id}\n`, { mode: STATE_MODES.private });
-      else writeFileSync(path(BATCH_DELETED_FILE), `${deletedHeader(batchIds.generation)}${id}\n`, { mode: STATE_MODES.private });
+      // The first deletion from this batch replaces a list of another batch; read again first,
+      // since another process (`prune`, under the sync lock) may have started this batch's list.
+      if (!batchIds.listed) batchIds.listed = listOfBatch(read(BATCH_DELETED_FILE), batchIds.generation);
+      if (batchIds.listed) appendFileSync(path(BATCH_DELETED_FILE), deletedEntry(id), { mode: STATE_MODES.private });
+      else writeFileSync(path(BATCH_DELETED_FILE), `${deletedHeader(batchIds.generation)}${deletedEntry(id)}`, { mode: STATE_MODES.private });
     } catch (err) {
       throw ioError('write', path(BATCH_DELETED_FILE), err);
     }

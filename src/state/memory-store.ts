@@ -10,7 +10,7 @@ import type { AcquireResult, LockHolder, LockOptions } from '../shim/lock.js';
 import { spoolFileName } from '../shim/spool-entry.js';
 import { parseStatus, serializeStatus } from '../status/io.js';
 import { nodePlatform } from '../system/platform.js';
-import { BATCH_DELETED_FILE, BATCH_FILE, batchedSnapshot, deletedHeader, parseDeleted, readBatch, serializeBatch } from './batch.js';
+import { BATCH_DELETED_FILE, BATCH_FILE, batchedSnapshot, deletedEntry, deletedHeader, listOfBatch, parseDeleted, readBatch, serializeBatch } from './batch.js';
 import { firedMarkerPath } from './fired.js';
 import { DROPPED_FILE, countLines, dropLines, snapshotId } from './fs-store.js';
 import { parseLastRun, serializeLastRun } from './runs.js';
@@ -122,8 +122,7 @@ export class MemoryStateStore implements StateStore {
     const list = this.text(BATCH_DELETED_FILE);
     if (!parsed.ids.has(id) || parseDeleted(list, parsed.generation).has(id)) return file;
     // The first deletion from this batch replaces a list of another batch (./batch.ts).
-    const header = deletedHeader(parsed.generation);
-    this.put(BATCH_DELETED_FILE, `${list !== null && list.startsWith(header) ? list : header}${id}\n`, STATE_MODES.private);
+    this.put(BATCH_DELETED_FILE, `${listOfBatch(list, parsed.generation) ? list : deletedHeader(parsed.generation)}${deletedEntry(id)}`, STATE_MODES.private);
     return true;
   }
 

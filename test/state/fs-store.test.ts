@@ -18,6 +18,20 @@ import { testTempDir } from '../system/tempdir.js';
 const snap = (name: string) => makeSnapshot(makeJob(name, { command: '/bin/true' }));
 
 describe('state/fs-store', () => {
+  it('keeps the deletions another process listed for the same batch (prune beside a daemon): its first own deletion appends', async () => {
+    const dir = testTempDir('cronsync-fs-store-');
+    const daemon = createFsStateStore(dir);
+    const prune = createFsStateStore(dir);
+    await daemon.writeSnapshots([snap('a'), snap('b'), snap('c')]);
+    await prune.deleteSnapshot('acme/a');
+    await prune.deleteSnapshot('acme/b');
+
+    await daemon.deleteSnapshot('acme/c');
+
+    const list = readFileSync(join(dir, 'jobs.batch.deleted'), 'utf8');
+    expect(list.split('\n').filter((l) => l.startsWith('"'))).toEqual(['"acme/a"', '"acme/b"', '"acme/c"']);
+  });
+
   it('writes snapshot files that older `exec` versions read, and the batch beside jobs/', async () => {
     const dir = join(testTempDir('cronsync-store-'), 'state');
     const store = createFsStateStore(dir);

@@ -169,12 +169,27 @@ describe.each(Object.keys(subjects))('state/store contract: %s', (kind) => {
     const present = [store.hasSnapshotFile('acme/b'), (await store.readSnapshot('acme/b'))?.job.spec.command, await store.recoverSnapshots()];
     await store.deleteSnapshot('acme/b');
 
-    expect(olderList).toMatch(/^# batch [0-9a-f]{16}\nacme\/b\n$/);
+    expect(olderList).toMatch(/^# batch [0-9a-f]{16}\n\n"acme\/b"\n$/);
     expect(kept).toBe(olderList); // no removal between the two batches: nothing to race with
     expect(present).toEqual([true, '/bin/new', 1]);
-    expect(get('jobs.batch.deleted')).toMatch(/^# batch [0-9a-f]{16}\nacme\/b\n$/);
+    expect(get('jobs.batch.deleted')).toMatch(/^# batch [0-9a-f]{16}\n\n"acme\/b"\n$/);
     expect(get('jobs.batch.deleted')).not.toBe(olderList);
     expect(store.hasSnapshotFile('acme/b')).toBe(false);
+  });
+
+  it('takes no id from an entry a write cut short, and ends it before the next entry', async () => {
+    const { store, put, get, lose } = make();
+    await store.writeSnapshots([snap('foo'), snap('foo-bar'), snap('c')]);
+    for (const n of ['foo', 'foo-bar', 'c']) lose(`jobs/acme/${n}.json`);
+    await store.deleteSnapshot('acme/foo-bar');
+    // A power loss cut the entry short: `"acme/foo` is a prefix of it, and of no use.
+    put('jobs.batch.deleted', get('jobs.batch.deleted')!.replace('"acme/foo-bar"\n', '"acme/foo'));
+
+    const cut = ['acme/foo', 'acme/foo-bar'].map((id) => store.hasSnapshotFile(id));
+    await store.deleteSnapshot('acme/c');
+
+    expect(cut).toEqual([true, true]);
+    expect(['acme/foo', 'acme/foo-bar', 'acme/c'].map((id) => store.hasSnapshotFile(id))).toEqual([true, true, false]);
   });
 
   it('drops a damaged batch on recovery', async () => {
