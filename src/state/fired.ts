@@ -17,8 +17,8 @@
  * (left by a clock that was set ahead, which would otherwise suppress those minutes when they
  * come). So a job holds at most three days of markers, and a duplicate start up to a day late is
  * still recognised. A job whose next start is the very minute a clock set ahead claimed (a
- * monthly job) creates no new day before it and skips it; the embedded scheduler, which sees the
- * clock go back, prunes at once (src/scheduler/embedded/index.ts). That is one readdir of a few entries per job and day; the common claim
+ * monthly job) creates no new day before it and skips it; the embedded scheduler, which knows
+ * when (by the monotonic clock) it ran a fire, releases such a minute ({@link releaseFireInstant}). That is one readdir of a few entries per job and day; the common claim
  * costs a single open(2) and close(2). A job's markers go with its last-run record when the job
  * is removed ({@link removeFiredMarkers}, called by deleteLastRun in ./runs.ts).
  *
@@ -85,6 +85,20 @@ export function claimFireInstant(stateDir: string, id: JobId | string, instant: 
     const created = makeDirSync(day, 0o700);
     // Only the process that made the day's directory prunes: once per job and day.
     if (created !== undefined) pruneFiredMarkers(firedDir(stateDir, id), t);
+  }
+}
+
+/**
+ * Releases the claim of the scheduled minute holding `instant` for job `id` (removes its marker,
+ * if any): the embedded scheduler does so before it runs again a fire that a clock set ahead ran
+ * early. @throws {UsageError} on a malformed id. @throws {IoError} when it cannot be removed.
+ */
+export function releaseFireInstant(stateDir: string, id: JobId | string, instant: Date): void {
+  const path = firedMarkerPath(stateDir, id, instant);
+  try {
+    rmSync(path, { force: true });
+  } catch (err) {
+    throw ioError('write', path, err);
   }
 }
 

@@ -23,6 +23,8 @@ export class ManualTimers implements TimerPort {
   readonly requested: number[] = [];
   /** The wall clock seen by the code under test. */
   readonly clock = { now: (): Date => new Date(this.mono + this.wallOffset) };
+  /** The monotonic clock of the timers, which jump() does not move. */
+  readonly monotonic = (): number => this.mono;
 
   constructor(start: Date | number) {
     this.wallOffset = typeof start === 'number' ? start : start.getTime();

@@ -14,7 +14,7 @@ import { SchedulerError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { ownedSourceIds } from '../../plan/plan.js';
 import type { InstalledEntry, Plan } from '../../plan/types.js';
-import { firedDir, pruneFiredMarkers } from '../../state/fired.js';
+import { releaseFireInstant } from '../../state/fired.js';
 import { atomicWriteFile, readFileIfExists } from '../../system/files.js';
 import type { ApplyResult, Rendered, SchedulerAdapter } from '../types.js';
 import { FireLoop, nodeTimers } from './loop.js';
@@ -66,6 +66,8 @@ export interface EmbeddedAdapterOptions {
   log: Logger;
   /** Timers [Node's, unref'd]. */
   timers?: TimerPort;
+  /** Monotonic milliseconds, the clock of the timers [performance.now]. */
+  monotonic?: () => number;
   /** Longest single sleep in ms [{@link EMBEDDED_MAX_SLEEP_MS}]: bounds the lateness after a forward clock jump. */
   maxSleepMs?: number;
   files?: RegistryFiles;
@@ -108,12 +110,10 @@ export function createEmbeddedAdapter(options: EmbeddedAdapterOptions): Embedded
     log,
     runJob: options.runJob,
     maxSleepMs: options.maxSleepMs ?? EMBEDDED_MAX_SLEEP_MS,
-    // A clock that was set ahead left minute markers there (a run claims its minute,
-    // src/state/fired.ts), which would skip those minutes when they really come: a job's own
-    // runs prune them only when they start a new day, which a monthly job may not do before.
-    onClockBack: (now, jobIds) => {
-      for (const id of jobIds) pruneFiredMarkers(firedDir(options.stateDir, id), now);
-    },
+    monotonic: options.monotonic,
+    // A fire run early by a clock set ahead claimed its minute (src/state/fired.ts): released, so
+    // that the run now that its time has come is not taken for a duplicate.
+    onStaleFire: (jobId, at) => releaseFireInstant(options.stateDir, jobId, new Date(at)),
   });
   // start() and apply() both rewrite the armed set; never interleave them.
   let queue: Promise<unknown> = Promise.resolve();

@@ -17,7 +17,10 @@
  * When the wall clock goes back, every job is re-armed from the new time, so instants that
  * have not run (skipped while the clock was ahead) fire when the clock reaches them; an
  * instant already run does not run again: the loop remembers each job's recent fires, and the
- * run itself claims its minute (`fired/` markers, src/state/fired.ts), as under cron.
+ * run itself claims its minute (`fired/` markers, src/state/fired.ts), as under cron. A
+ * remembered fire run more than a day earlier by the monotonic clock was run by a clock set
+ * that far ahead: it runs again now that its time has really come (onStaleFire first releases
+ * its minute).
  */
 import type { Logger } from '../../log.js';
 import { LATE_START_MINUTES, nextFires, resolveSchedule } from '../../schedule/fires.js';
@@ -58,11 +61,13 @@ export interface FireLoopOptions {
   runJob: RunJob;
   /** Longest single sleep in ms [60 000]; clamped to [1, 2^31-1]. */
   maxSleepMs?: number;
+  /** Monotonic milliseconds, which no wall-clock step moves [performance.now]. */
+  monotonic?: () => number;
   /**
-   * Called when a wake finds the wall clock went back, with the new time and the armed jobs: the
-   * adapter prunes the runs' minute markers left ahead of it (see tick). Its errors are logged.
+   * Called before a fire runs again that this loop ran more than a day earlier (monotonic) by a
+   * clock set ahead: the adapter releases the run's claim of that minute. Its errors are logged.
    */
-  onClockBack?(now: number, jobIds: readonly string[]): void;
+  onStaleFire?(jobId: string, at: number): void;
 }
 
 /** The next fire of one armed job, for status and tests. */
@@ -75,8 +80,11 @@ interface Armed extends ArmSpec {
   spec: CronSpec | null;
   /** Next fire (epoch ms) strictly after the last look at the clock; null: none or not started. */
   next: number | null;
-  /** The job's latest fired instants (at most RECENT_FIRES, oldest first); they never fire again. */
-  fired: number[];
+  /**
+   * The job's latest fires (at most RECENT_FIRES, oldest first): the instant, and the monotonic
+   * time it ran at. They do not fire again, unless they ran more than a day before (see tick).
+   */
+  fired: Array<{ at: number; mono: number }>;
 }
 
 /** Recent fires remembered per job, so that a backward clock step does not start them again. */
@@ -98,9 +106,11 @@ export class FireLoop {
   private lastLook = -Infinity;
   private readonly inflight = new Set<Promise<void>>();
   private readonly maxSleep: number;
+  private readonly monotonic: () => number;
 
   constructor(private readonly o: FireLoopOptions) {
     this.maxSleep = Math.min(MAX_TIMER_MS, Math.max(1, Math.floor(o.maxSleepMs ?? DEFAULT_MAX_SLEEP_MS)));
+    this.monotonic = o.monotonic ?? (() => performance.now());
   }
 
   /**
@@ -124,9 +134,11 @@ export class FireLoop {
         this.o.log.warn({ jobId: s.jobId, err }, 'Embedded job has an invalid schedule; not armed');
       }
       const job: Armed = { ...s, spec, next: null, fired: old?.fired ?? [] };
-      // From the last wake, not from now: a fire due since then (a wake delayed by a busy event
-      // loop, say by this sync) is not lost; the recent fires keep one already run from repeating.
-      if (this.started) job.next = this.after(job, Math.min(now, this.lastLook));
+      // A changed job whose fire was due and not yet run (a wake delayed by a busy event loop, say
+      // by this sync) is armed from the last wake, so that fire is not lost (the recent fires keep
+      // one already run from repeating); a new one from now: nothing from before it was added.
+      const due = old !== undefined && old.next !== null && old.next <= now;
+      if (this.started) job.next = this.after(job, due ? Math.min(now, this.lastLook) : now);
       next.set(s.jobId, job);
     }
     this.jobs = next;
@@ -188,33 +200,35 @@ export class FireLoop {
     const now = this.o.clock.now().getTime();
     if (now < this.lastLook) {
       // The wall clock went back: the next fires armed before it may be far ahead of it now.
-      // Fires remembered from more than a day ahead were run by a clock set wrong: they run
-      // again when their time really comes (the run's minute markers that far ahead are pruned
-      // too, src/state/fired.ts).
       this.o.log.info({ by: this.lastLook - now }, 'Wall clock went back; embedded jobs re-armed from the new time');
-      for (const job of this.jobs.values()) {
-        job.next = this.after(job, now);
-        job.fired = job.fired.filter((t) => t <= now + DAY);
-      }
-      try {
-        this.o.onClockBack?.(now, [...this.jobs.keys()]);
-      } catch (err) {
-        this.o.log.warn({ err }, 'Cannot prune the run markers left ahead of the clock');
-      }
+      for (const job of this.jobs.values()) job.next = this.after(job, now);
     }
     this.lastLook = now;
     for (const job of this.jobs.values()) {
       if (job.next === null || job.next > now || !job.spec) continue;
       const due = latestDue(job.spec, job.timezone, job.next, now);
       job.next = this.after(job, now);
-      if (job.fired.includes(due.at)) continue;
+      const mono = this.monotonic();
+      const ran = job.fired.find((f) => f.at === due.at);
+      // Run within the last day: a clock that went back offers it again. Run longer ago: a
+      // clock set that far ahead ran it, and its time has really come now.
+      if (ran !== undefined && mono - ran.mono <= DAY) continue;
       const scheduledFor = new Date(due.at).toISOString();
       if (Math.floor(now / MINUTE) * MINUTE - due.at > LATE_START_MINUTES * MINUTE) {
         this.o.log.warn({ jobId: job.jobId, missed: due.missed, more: due.more, scheduledFor },
           `Embedded job missed its fire time by more than ${LATE_START_MINUTES} minutes (clock jump or suspend); not run`);
         continue;
       }
-      job.fired.push(due.at);
+      if (ran !== undefined) {
+        job.fired = job.fired.filter((f) => f !== ran);
+        this.o.log.info({ jobId: job.jobId, scheduledFor, ranHoursAgo: Math.round((mono - ran.mono) / HOUR) }, 'Embedded job ran this fire time early, under a clock set ahead; running it again now that it has come');
+        try {
+          this.o.onStaleFire?.(job.jobId, due.at);
+        } catch (err) {
+          this.o.log.warn({ jobId: job.jobId, scheduledFor, err }, 'Cannot release the early run\'s claim of this minute');
+        }
+      }
+      job.fired.push({ at: due.at, mono });
       if (job.fired.length > RECENT_FIRES) job.fired.shift();
       if (due.missed > 1) {
         this.o.log.warn({ jobId: job.jobId, missed: due.missed, more: due.more, scheduledFor },

@@ -34,7 +34,7 @@ async function started(start: string, schedule: string, timezone = 'UTC') {
   const timers = new ManualTimers(new Date(start));
   const log = recordingLogger();
   const run = recordingRunJob(timers);
-  const adapter = createEmbeddedAdapter({ sourceId: 'src1', stateDir: '/nonexistent', runJob: run.runJob, clock: timers.clock, log, timers, files: memoryFiles() });
+  const adapter = createEmbeddedAdapter({ sourceId: 'src1', stateDir: '/nonexistent', runJob: run.runJob, clock: timers.clock, monotonic: timers.monotonic, log, timers, files: memoryFiles() });
   await adapter.apply(planOf([desiredOf(makeJob('a', { spec: { schedule, timezone } }))]), signal);
   await adapter.start();
   const fires = (): string[][] => run.calls.map((c) => [c.scheduledFor.slice(11, 19), c.calledAt.slice(11, 23)]);
@@ -73,7 +73,7 @@ describe('scheduler/embedded (clock steps)', () => {
     expect(fires()).toEqual([['06:15:00', '06:15:00.000'], ['06:30:00', '06:30:00.000']]);
   });
 
-  it('a monthly job run by a clock set a month ahead runs again on the real day: the minute it claimed then is pruned at the backward step', async () => {
+  it('a monthly job run by a clock set a month ahead runs again on the real day: the minute it claimed then is released', async () => {
     const stateDir = testTempDir('cronsync-embedded-markers-');
     const timers = new ManualTimers(new Date('2026-05-01T00:00:30Z'));
     const claims: string[] = [];
@@ -82,7 +82,7 @@ describe('scheduler/embedded (clock steps)', () => {
       claims.push(`${scheduledFor.toISOString().slice(0, 16)} ${claimFireInstant(stateDir, jobId, scheduledFor).claimed ? 'ran' : 'skipped'}`);
       return 0;
     };
-    const adapter = createEmbeddedAdapter({ sourceId: 'src1', stateDir, runJob, clock: timers.clock, log: recordingLogger(), timers, files: memoryFiles() });
+    const adapter = createEmbeddedAdapter({ sourceId: 'src1', stateDir, runJob, clock: timers.clock, monotonic: timers.monotonic, log: recordingLogger(), timers, files: memoryFiles() });
     await adapter.apply(planOf([desiredOf(makeJob('a', { spec: { schedule: '0 0 1 * *', timezone: 'UTC' } }))]), signal);
     await adapter.start();
 
@@ -92,6 +92,27 @@ describe('scheduler/embedded (clock steps)', () => {
     timers.advance(31 * 24 * HOUR);
 
     expect(claims).toEqual(['2026-06-01T00:00 ran', '2026-06-01T00:00 ran']);
+  });
+
+  it('a weekly job run by a clock set 47 hours ahead runs again when its time comes (ran more than a day earlier)', async () => {
+    const stateDir = testTempDir('cronsync-embedded-markers-');
+    const start = new Date('2026-05-04T00:00:00Z'); // a Monday
+    const timers = new ManualTimers(start);
+    const claims: string[] = [];
+    const runJob = async (jobId: string, scheduledFor: Date): Promise<number> => {
+      claims.push(`${scheduledFor.toISOString().slice(0, 16)} ${claimFireInstant(stateDir, jobId, scheduledFor).claimed ? 'ran' : 'skipped'}`);
+      return 0;
+    };
+    const adapter = createEmbeddedAdapter({ sourceId: 'src1', stateDir, runJob, clock: timers.clock, monotonic: timers.monotonic, log: recordingLogger(), timers, files: memoryFiles() });
+    await adapter.apply(planOf([desiredOf(makeJob('a', { spec: { schedule: '0 23 * * 2', timezone: 'UTC' } }))]), signal);
+    await adapter.start();
+
+    timers.jump(47 * HOUR); // Tuesday 23:00 by the wrong clock
+    timers.advance(5 * MIN);
+    timers.jump(-47 * HOUR);
+    timers.advanceTo(new Date('2026-05-05T23:30:00Z'));
+
+    expect(claims).toEqual(['2026-05-05T23:00 ran', '2026-05-05T23:00 ran']);
   });
 
   it.each`

@@ -14,7 +14,7 @@ function harness(start: string, specs: ArmSpec[], o: { maxSleepMs?: number; resu
   const timers = new ManualTimers(new Date(start));
   const log = recordingLogger();
   const { calls, runJob } = recordingRunJob(timers, o.result);
-  const loop = new FireLoop({ clock: timers.clock, timers, log, runJob, maxSleepMs: o.maxSleepMs });
+  const loop = new FireLoop({ clock: timers.clock, monotonic: timers.monotonic, timers, log, runJob, maxSleepMs: o.maxSleepMs });
   loop.set(specs);
   loop.start();
   return { timers, log, calls, loop };
@@ -175,6 +175,18 @@ describe('scheduler/embedded/loop', () => {
       expect(calls.map((c) => [c.scheduledFor.slice(0, 16), c.calledAt.slice(0, 10)])).toEqual([['2026-06-01T00:00', '2026-06-01'], ['2026-06-01T00:00', '2026-06-01']]);
     });
 
+    it('a wrong backward step of days, corrected minutes later, does not run again a fire that ran just before it', () => {
+      const { timers, calls } = harness('2026-05-01T09:59:30Z', [job('0 * * * *', 'UTC')], { maxSleepMs: 1000 });
+      timers.advanceTo(new Date('2026-05-01T10:03:00Z'));
+      timers.jump(-3 * DAY);
+      timers.advance(2 * MIN);
+      timers.jump(3 * DAY); // 10:05: 10:00 is within the late window again
+
+      timers.advanceTo(new Date('2026-05-01T11:30:00Z'));
+
+      expect(calls.map((c) => c.scheduledFor.slice(0, 16))).toEqual(['2026-05-01T10:00', '2026-05-01T11:00']);
+    });
+
     it('after the correction, the instant the wrong clock ran does not run again when really reached', () => {
       const { timers, calls } = harness('2026-05-01T09:58:00Z', [job('0 * * * *', 'UTC')], { maxSleepMs: 1000 });
       timers.jump(3 * MIN); // 10:01, three minutes ahead: 10:00 runs
@@ -284,6 +296,18 @@ describe('scheduler/embedded/loop', () => {
       timers.advanceTo(new Date('2026-05-01T10:45:00Z'));
 
       expect(calls.map((c) => `${c.jobId}@${c.scheduledFor.slice(11, 16)}`)).toEqual(['acme/x@10:00', 'acme/y@10:00', 'acme/y@10:30']);
+    });
+
+    it('a job added (or unpaused) after a quiet spell never runs a fire from before it was added', () => {
+      const { timers, calls, loop, log } = harness('2026-05-01T09:50:00Z', [job('0 * * * *', 'UTC')], { maxSleepMs: 1000 });
+      loop.set([]); // paused: nothing armed, so no wake moves the loop's last look
+      timers.advanceTo(new Date('2026-05-01T10:05:00Z'));
+
+      loop.set([job('0 * * * *', 'UTC')]);
+      timers.advanceTo(new Date('2026-05-01T11:30:00Z'));
+
+      expect(calls.map((c) => [c.scheduledFor.slice(11, 16), c.calledAt.slice(11, 19)])).toEqual([['11:00', '11:00:00']]);
+      expect(log.records.filter((r) => r.level === 'warn')).toEqual([]);
     });
 
     it('before start(), set() arms nothing', () => {
