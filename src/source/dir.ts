@@ -133,8 +133,11 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
           // the whole read: its files are not known to be gone, and taking them for deleted would
           // remove their jobs.
           const rel = (err as { rel?: string }).rel;
+          if (code === 'ENOENT' && rel === undefined) {
+            throw new SourceError('not-found', `Directory source ${root} does not exist (source.url; CRONSYNC_SOURCE_URL overrides it)`, { path: root }, { cause: err });
+          }
           const what = rel === undefined ? '' : `cannot read ${rel}: `;
-          throw new SourceError(code === 'ENOENT' && rel === undefined ? 'not-found' : 'other', `Directory source ${root}: ${what}${code ?? (err as Error).message}`, { path: root, ...(rel === undefined ? {} : { file: rel }) }, { cause: err });
+          throw new SourceError('other', `Directory source ${root}: ${what}${code ?? (err as Error).message}`, { path: root, ...(rel === undefined ? {} : { file: rel }) }, { cause: err });
         }
       }
       const changes = diffFiles(previous ? fileOids(previous.files) : null, files);

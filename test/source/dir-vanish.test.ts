@@ -131,7 +131,7 @@ describe('source/dir: files that vanish between listing and reading', () => {
 
     expect(err).toBeInstanceOf(SourceError);
     expect(err.kind).toBe('not-found');
-    expect(err.message).toBe(`Directory source ${root}: ENOENT`);
+    expect(err.message).toBe(`Directory source ${root} does not exist (source.url; CRONSYNC_SOURCE_URL overrides it)`);
     expect(opens).toBe(0);
   });
 });
