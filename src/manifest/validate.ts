@@ -5,7 +5,7 @@
 import type { RawDocument } from './parse.js';
 import { jobValidator } from './schema.js';
 import type { SchemaError } from './schema.js';
-import { closestName } from './suggest.js';
+import { closestName, distance } from './suggest.js';
 import { checkJobRules } from './rules.js';
 import type { RuleContext } from './rules.js';
 import { NAME } from './types.js';
@@ -116,9 +116,16 @@ function schemaIssue(doc: RawDocument, err: SchemaError): Issue {
     case 'type':
       message = `${dotted || 'document'} must be ${article(String(p.type))}${p.type === 'string' ? ' (quote the value)' : ''}`;
       break;
-    case 'enum':
-      message = `${dotted} must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'enum': {
+      const allowed = p.allowedValues as unknown[];
+      // A near miss of a word in the list (`crond`, `forbid`: one edit or letter case) is named, as
+      // an unknown field's is; a shared prefix alone (`cron`: crontab or cron.d?) is not.
+      const words = allowed.filter((v): v is string => typeof v === 'string');
+      const near = typeof err.data === 'string' ? closestName(err.data, words, 1) : undefined;
+      const hit = near !== undefined && distance(near.toLowerCase(), String(err.data).toLowerCase()) <= 1 ? near : undefined;
+      message = `${dotted} must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}${hit === undefined ? '' : ` (did you mean "${hit}"?)`}`;
       break;
+    }
     case 'pattern':
       message = patternMessage(dotted, err);
       break;

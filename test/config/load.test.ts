@@ -67,7 +67,17 @@ describe('config/load', () => {
     expect(err.message).toContain(`${f}:2:11: agent.tenant must be lowercase letters`);
     expect(err.message).toContain(`${f}:5:3: unknown field "source.intervall" (did you mean "interval"?)`);
     expect(err.message).toContain(`${f}:7:9: scheduler.kind must be one of "auto", "crontab", "cron.d", "systemd", "windows", "embedded"`);
+    // `cron` could be crontab or cron.d: no guess.
+    expect(err.message).not.toContain('did you mean "cron');
     expect(err.message).not.toMatch(/\n\s+at /);
+  });
+
+  it('names the scheduler kind meant by a near miss (crond, the --scheduler alias)', () => {
+    const f = file('agent:\n  tenant: acme\nsource:\n  url: x\nscheduler:\n  kind: crond\n');
+
+    const err = thrown(() => loadConfig({ file: f, env: {} }));
+
+    expect(err.message).toContain(`${f}:6:9: scheduler.kind must be one of "auto", "crontab", "cron.d", "systemd", "windows", "embedded" (did you mean "cron.d"?)`);
   });
 
   it('bounds durations: at least 1s, at most 576h (a longer timer would fire at once)', () => {

@@ -75,6 +75,18 @@ describe('manifest/validate', () => {
     expect(res.jobs).toEqual([]);
   });
 
+  it.each`
+    value        | says
+    ${'forbid'}  | ${'spec.concurrency must be one of "Allow", "Forbid", "Replace" (did you mean "Forbid"?)'}
+    ${'Replce'}  | ${'spec.concurrency must be one of "Allow", "Forbid", "Replace" (did you mean "Replace"?)'}
+    ${'never'}   | ${'spec.concurrency must be one of "Allow", "Forbid", "Replace"'}
+    ${'Repl'}    | ${'spec.concurrency must be one of "Allow", "Forbid", "Replace"'}
+  `('a value out of its list ($value) names the allowed ones, and the one meant when it is a near miss', ({ value, says }: { value: string; says: string }) => {
+    const res = loadManifests([{ path: 'c.yaml', content: job(`  schedule: "0 0 * * *"\n  command: x\n  concurrency: ${value}\n`) }]);
+
+    expect(res.issues.filter((i) => i.severity === 'error').map((i) => i.message)).toEqual([says]);
+  });
+
   it('names the spelling meant by a time zone off only in letter case', () => {
     const res = loadManifests([{ path: 'z.yaml', content: job('  schedule: "30 2 * * *"\n  timezone: europe/berlin\n  command: x\n') }]);
 
