@@ -11,40 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, runCli, type CliRun } from './fixtures/sync-cli.js';
+import { A, B, C, MANIFEST_TYPOS as CASES } from './fixtures/typo-cases.js';
 
-const A = `apiVersion: v1
-kind: Job
-metadata:
-  name: job-a
-  tenant: acme
-spec:
-  schedule: "0 2 * * *"
-  timezone: Europe/Berlin
-  command: /bin/echo a
-`;
-// Line numbers of the cases below refer to this file.
-const B = `apiVersion: v1
-kind: Job
-metadata:
-  name: job-b
-  tenant: acme
-spec:
-  schedule: "*/15 * * * *"
-  command: /bin/echo b
-  retry:
-    enabled: true
-    attempts: 2
-`;
-const C = `apiVersion: v1
-kind: Job
-metadata:
-  name: job-c
-  tenant: acme
-spec:
-  schedule: "30 4 * * MON"
-  command: /bin/echo c
-  timeout: 5m
-`;
 
 const CONFIG = (dir: string): string => `agent:
   name: host1
@@ -124,61 +92,6 @@ interface StatusFile {
   problems: { path: string; line: number; column: number; rule: string; severity: string; message: string }[];
 }
 
-interface Case {
-  name: string;
-  /** The broken text of b.yaml. */
-  text: string;
-  line: number;
-  col: number;
-  rule: string;
-  /** The field the issue names (lint --format json `path`); '' for a file-level problem. */
-  field: string;
-  /** Which jobs end up `invalid` (default: job-b only). */
-  invalid?: string[];
-}
-
-const sub = (from: string, to: string): string => {
-  if (!B.includes(from)) throw new Error(`case text: ${from} not in B`);
-  return B.replace(from, to);
-};
-
-const CASES: Case[] = [
-  { name: 'misspelt schedule key', text: sub('schedule:', 'schedul:'), line: 7, col: 3, rule: 'unknown-field', field: 'spec.schedul' },
-  { name: 'misspelt timezone key', text: sub('  command:', '  timezon: UTC\n  command:'), line: 8, col: 3, rule: 'unknown-field', field: 'spec.timezon' },
-  { name: 'misspelt command key', text: sub('command:', 'comand:'), line: 8, col: 3, rule: 'unknown-field', field: 'spec.comand' },
-  { name: 'misspelt tenant key', text: sub('tenant:', 'tenat:'), line: 5, col: 3, rule: 'unknown-field', field: 'metadata.tenat' },
-  { name: 'number for command', text: sub('command: /bin/echo b', 'command: 42'), line: 8, col: 12, rule: 'schema', field: 'spec.command' },
-  { name: 'string for retry.attempts', text: sub('attempts: 2', 'attempts: "two"'), line: 11, col: 15, rule: 'schema', field: 'spec.retry.attempts' },
-  { name: 'negative retry.attempts', text: sub('attempts: 2', 'attempts: -1'), line: 11, col: 15, rule: 'schema', field: 'spec.retry.attempts' },
-  { name: 'list for env', text: sub('  retry:', '  env:\n    - A=1\n  retry:'), line: 10, col: 5, rule: 'schema', field: 'spec.env' },
-  { name: 'string for args', text: sub('  retry:', '  args: --x\n  retry:'), line: 9, col: 9, rule: 'schema', field: 'spec.args' },
-  { name: 'string for enabled', text: sub('  retry:', '  enabled: "yes"\n  retry:'), line: 9, col: 12, rule: 'schema', field: 'spec.enabled' },
-  { name: 'number for a label', text: sub('  tenant: acme', '  tenant: acme\n  labels:\n    port: 8080'), line: 7, col: 11, rule: 'schema', field: 'metadata.labels.port' },
-  { name: '6-field schedule', text: sub('"*/15 * * * *"', '"0 */15 * * * *"'), line: 7, col: 14, rule: 'cron-fields', field: 'spec.schedule' },
-  { name: 'minute 61', text: sub('"*/15 * * * *"', '"61 * * * *"'), line: 7, col: 14, rule: 'cron-range', field: 'spec.schedule' },
-  { name: '@reboot', text: sub('"*/15 * * * *"', '"@reboot"'), line: 7, col: 14, rule: 'cron-reboot', field: 'spec.schedule' },
-  { name: 'misspelt zone', text: sub('  command:', '  timezone: Europe/Berln\n  command:'), line: 8, col: 13, rule: 'timezone', field: 'spec.timezone' },
-  { name: 'timeout 5x', text: sub('  command:', '  timeout: 5x\n  command:'), line: 8, col: 12, rule: 'schema', field: 'spec.timeout' },
-  { name: 'negative timeout', text: sub('  command:', '  timeout: -5m\n  command:'), line: 8, col: 12, rule: 'schema', field: 'spec.timeout' },
-  { name: 'negative retry delay', text: sub('attempts: 2', 'attempts: 2\n    delay: -10s'), line: 12, col: 12, rule: 'schema', field: 'spec.retry.delay' },
-  { name: 'unknown concurrency', text: sub('  command:', '  concurrency: Sometimes\n  command:'), line: 8, col: 16, rule: 'schema', field: 'spec.concurrency' },
-  { name: 'unknown backoff', text: sub('attempts: 2', 'attempts: 2\n    backoff: linear'), line: 12, col: 14, rule: 'schema', field: 'spec.retry.backoff' },
-  { name: 'kind CronJob', text: sub('kind: Job', 'kind: CronJob'), line: 2, col: 7, rule: 'kind', field: 'kind' },
-  { name: 'bad indentation', text: sub('  command: /bin/echo b', '   command: /bin/echo b'), line: 8, col: 1, rule: 'yaml-syntax', field: '' },
-  { name: 'tab indentation', text: sub('  command: /bin/echo b', '\tcommand: /bin/echo b'), line: 8, col: 1, rule: 'yaml-syntax', field: '' },
-  // yaml itself reports where the string ran out (12:1, past the last line); the opening quote is what to fix.
-  { name: 'unclosed double quote', text: sub('"*/15 * * * *"', '"*/15 * * * *'), line: 7, col: 13, rule: 'yaml-syntax', field: 'spec.schedule' },
-  { name: 'unclosed single quote', text: sub('attempts: 2', "attempts: 2\n    backoff: 'fixed"), line: 12, col: 14, rule: 'yaml-syntax', field: 'spec.retry.backoff' },
-  { name: 'duplicate key', text: sub('  command: /bin/echo b', '  command: /bin/echo b\n  command: /bin/echo b2'), line: 9, col: 3, rule: 'yaml-duplicate-key', field: 'spec.command' },
-  { name: 'a scalar document', text: 'hello\n', line: 1, col: 1, rule: 'yaml-not-mapping', field: '' },
-  { name: 'two documents with the same name', text: `${B}---\n${B.replace('/bin/echo b', '/bin/echo b2')}`, line: 16, col: 9, rule: 'name-unique', field: 'metadata.name' },
-  { name: 'one good and one bad document', text: `${B}---\n${B.replace('job-b', 'job-d').replace('command:', 'comand:')}`, line: 20, col: 3, rule: 'unknown-field', field: 'spec.comand', invalid: ['acme/job-d'] },
-  // b.yaml now names job-a: neither copy is trusted, and job-b (last applied from b.yaml) is not "deleted".
-  { name: "a name colliding with another file's job", text: sub('name: job-b', 'name: job-a'), line: 4, col: 9, rule: 'name-unique', field: 'metadata.name', invalid: ['acme/job-a', 'acme/job-b'] },
-  // A truncated write or a bad merge, not a deletion.
-  { name: 'an empty file', text: '', line: 1, col: 1, rule: 'empty-file', field: '' },
-  { name: 'a whitespace-only file', text: '\n  \n', line: 1, col: 1, rule: 'empty-file', field: '' },
-];
 
 describe('e2e/typo-audit: one broken manifest', () => {
   it.concurrent.each(CASES)('$name: other jobs untouched, broken job kept, error at file:line:col', async (c) => {
@@ -193,7 +106,7 @@ describe('e2e/typo-audit: one broken manifest', () => {
     expect(readFileSync(agent.cron).equals(agent.cronBytes), readFileSync(agent.cron, 'utf8')).toBe(true);
     const status = JSON.parse(readFileSync(agent.status, 'utf8')) as StatusFile;
     expect(status.lastAttempt.result).toBe('partial');
-    const invalid = c.invalid ?? ['acme/job-b'];
+    const invalid = (c.invalid ?? ['B']).map((x) => (x === 'B' ? 'acme/job-b' : x === 'D' ? 'acme/job-d' : x)).sort();
     expect(status.jobs.filter((j) => j.state === 'invalid').map((j) => j.id).sort()).toEqual(invalid);
     expect(status.jobs.filter((j) => j.state === 'installed').map((j) => j.id).sort()).toEqual(['acme/job-a', 'acme/job-b', 'acme/job-c'].filter((id) => !invalid.includes(id)));
     expect(status.problems).toContainEqual(expect.objectContaining({ path: 'b.yaml', line: c.line, column: c.col, rule: c.rule, severity: 'error' }));

@@ -17,103 +17,26 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRepo, git, gitAvailable, startGitServer, type GitServer, type TestRepo } from './helpers/git-server.js';
 import { ensureBuilt, markerJobs, runCli, type CliRun } from './fixtures/sync-cli.js';
+import { A, B, C, MANIFEST_TYPOS, sub, type ManifestTypo } from './fixtures/typo-cases.js';
 
-// The three manifests of ./typo-audit.test.ts; line numbers of the cases refer to B.
-const A = `apiVersion: v1
-kind: Job
-metadata:
-  name: job-a
-  tenant: acme
-spec:
-  schedule: "0 2 * * *"
-  timezone: Europe/Berlin
-  command: /bin/echo a
-`;
-const B = `apiVersion: v1
-kind: Job
-metadata:
-  name: job-b
-  tenant: acme
-spec:
-  schedule: "*/15 * * * *"
-  command: /bin/echo b
-  retry:
-    enabled: true
-    attempts: 2
-`;
-const C = `apiVersion: v1
-kind: Job
-metadata:
-  name: job-c
-  tenant: acme
-spec:
-  schedule: "30 4 * * MON"
-  command: /bin/echo c
-  timeout: 5m
-`;
-
-interface Case {
-  name: string;
+/** A typo case: a broken text of B, in a file of its own, as a git source can carry it. */
+interface Case extends Omit<ManifestTypo, 'text'> {
   /** The broken text of B (job-b is renamed per case; job-d becomes that name plus `-d`). */
   text: string | Buffer;
-  line: number;
-  col: number;
-  rule: string;
-  /** The field lint names (`path` of the issue); '' for a file-level problem. */
-  field: string;
-  /** Jobs that end up `invalid`, with `B` for the case's own job and `D` for its `-d` job (default: B). */
-  invalid?: string[];
   /** File name below `typos/`, as bytes when it is not UTF-8 (default `NN.yaml`). */
   file?: string | Buffer;
   /** The file's path as cronsync shows it, when not the file name itself. */
   shown?: string;
-  /** The good file also defines job-d (in a second document), so that job is installed before the break. */
-  twoJobs?: boolean;
   /** Git mode of the broken file (default 100644). */
   mode?: '100755' | '120000';
 }
 
-const sub = (from: string, to: string): string => {
-  if (!B.includes(from)) throw new Error(`case text: ${from} not in B`);
-  return B.replace(from, to);
-};
 const typoSchedule = sub('schedule:', 'schedul:');
 
-// Copied from ./typo-audit.test.ts (its cases are not exported), then the encodings and file
-// names only a git source sees differently.
+// The cases of ./typo-audit.test.ts, then the encodings and file names only a git source sees
+// differently.
 const CASES: Case[] = [
-  { name: 'misspelt schedule key', text: typoSchedule, line: 7, col: 3, rule: 'unknown-field', field: 'spec.schedul' },
-  { name: 'misspelt timezone key', text: sub('  command:', '  timezon: UTC\n  command:'), line: 8, col: 3, rule: 'unknown-field', field: 'spec.timezon' },
-  { name: 'misspelt command key', text: sub('command:', 'comand:'), line: 8, col: 3, rule: 'unknown-field', field: 'spec.comand' },
-  { name: 'misspelt tenant key', text: sub('tenant:', 'tenat:'), line: 5, col: 3, rule: 'unknown-field', field: 'metadata.tenat' },
-  { name: 'number for command', text: sub('command: /bin/echo b', 'command: 42'), line: 8, col: 12, rule: 'schema', field: 'spec.command' },
-  { name: 'string for retry.attempts', text: sub('attempts: 2', 'attempts: "two"'), line: 11, col: 15, rule: 'schema', field: 'spec.retry.attempts' },
-  { name: 'negative retry.attempts', text: sub('attempts: 2', 'attempts: -1'), line: 11, col: 15, rule: 'schema', field: 'spec.retry.attempts' },
-  { name: 'list for env', text: sub('  retry:', '  env:\n    - A=1\n  retry:'), line: 10, col: 5, rule: 'schema', field: 'spec.env' },
-  { name: 'string for args', text: sub('  retry:', '  args: --x\n  retry:'), line: 9, col: 9, rule: 'schema', field: 'spec.args' },
-  { name: 'string for enabled', text: sub('  retry:', '  enabled: "yes"\n  retry:'), line: 9, col: 12, rule: 'schema', field: 'spec.enabled' },
-  { name: 'number for a label', text: sub('  tenant: acme', '  tenant: acme\n  labels:\n    port: 8080'), line: 7, col: 11, rule: 'schema', field: 'metadata.labels.port' },
-  { name: '6-field schedule', text: sub('"*/15 * * * *"', '"0 */15 * * * *"'), line: 7, col: 14, rule: 'cron-fields', field: 'spec.schedule' },
-  { name: 'minute 61', text: sub('"*/15 * * * *"', '"61 * * * *"'), line: 7, col: 14, rule: 'cron-range', field: 'spec.schedule' },
-  { name: '@reboot', text: sub('"*/15 * * * *"', '"@reboot"'), line: 7, col: 14, rule: 'cron-reboot', field: 'spec.schedule' },
-  { name: 'misspelt zone', text: sub('  command:', '  timezone: Europe/Berln\n  command:'), line: 8, col: 13, rule: 'timezone', field: 'spec.timezone' },
-  { name: 'timeout 5x', text: sub('  command:', '  timeout: 5x\n  command:'), line: 8, col: 12, rule: 'schema', field: 'spec.timeout' },
-  { name: 'negative timeout', text: sub('  command:', '  timeout: -5m\n  command:'), line: 8, col: 12, rule: 'schema', field: 'spec.timeout' },
-  { name: 'negative retry delay', text: sub('attempts: 2', 'attempts: 2\n    delay: -10s'), line: 12, col: 12, rule: 'schema', field: 'spec.retry.delay' },
-  { name: 'unknown concurrency', text: sub('  command:', '  concurrency: Sometimes\n  command:'), line: 8, col: 16, rule: 'schema', field: 'spec.concurrency' },
-  { name: 'unknown backoff', text: sub('attempts: 2', 'attempts: 2\n    backoff: linear'), line: 12, col: 14, rule: 'schema', field: 'spec.retry.backoff' },
-  { name: 'kind CronJob', text: sub('kind: Job', 'kind: CronJob'), line: 2, col: 7, rule: 'kind', field: 'kind' },
-  { name: 'bad indentation', text: sub('  command: /bin/echo b', '   command: /bin/echo b'), line: 8, col: 1, rule: 'yaml-syntax', field: '' },
-  { name: 'tab indentation', text: sub('  command: /bin/echo b', '\tcommand: /bin/echo b'), line: 8, col: 1, rule: 'yaml-syntax', field: '' },
-  { name: 'unclosed double quote', text: sub('"*/15 * * * *"', '"*/15 * * * *'), line: 7, col: 13, rule: 'yaml-syntax', field: 'spec.schedule' },
-  { name: 'unclosed single quote', text: sub('attempts: 2', "attempts: 2\n    backoff: 'fixed"), line: 12, col: 14, rule: 'yaml-syntax', field: 'spec.retry.backoff' },
-  { name: 'duplicate key', text: sub('  command: /bin/echo b', '  command: /bin/echo b\n  command: /bin/echo b2'), line: 9, col: 3, rule: 'yaml-duplicate-key', field: 'spec.command' },
-  { name: 'a scalar document', text: 'hello\n', line: 1, col: 1, rule: 'yaml-not-mapping', field: '' },
-  { name: 'two documents with the same name', text: `${B}---\n${B.replace('/bin/echo b', '/bin/echo b2')}`, line: 16, col: 9, rule: 'name-unique', field: 'metadata.name' },
-  { name: 'one good and one bad document', text: `${B}---\n${B.replace('job-b', 'job-d').replace('command:', 'comand:')}`, line: 20, col: 3, rule: 'unknown-field', field: 'spec.comand', invalid: ['D'], twoJobs: true },
-  { name: "a name colliding with another file's job", text: sub('name: job-b', 'name: job-a'), line: 4, col: 9, rule: 'name-unique', field: 'metadata.name', invalid: ['acme/job-a', 'B'] },
-  { name: 'an empty file', text: '', line: 1, col: 1, rule: 'empty-file', field: '' },
-  { name: 'a whitespace-only file', text: '\n  \n', line: 1, col: 1, rule: 'empty-file', field: '' },
+  ...MANIFEST_TYPOS,
   // Not in typo-audit: what an editor on another system writes, read from a blob.
   { name: 'a byte order mark before a typo', text: `\uFEFF${typoSchedule}`, line: 7, col: 3, rule: 'unknown-field', field: 'spec.schedul' },
   { name: 'CRLF line ends with a typo', text: typoSchedule.replaceAll('\n', '\r\n'), line: 7, col: 3, rule: 'unknown-field', field: 'spec.schedul' },
