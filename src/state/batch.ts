@@ -87,11 +87,6 @@ export function readBatch(text: string | null): Batch | null {
   }
 }
 
-/** The snapshots of a batch by id; null when the text is not a version-1 batch. Never throws. */
-export function parseBatch(text: string | null): Map<string, string> | null {
-  return readBatch(text)?.snapshots ?? null;
-}
-
 /** The first line of the deleted list of the batch of `generation`. */
 export function deletedHeader(generation: string): string {
   return `# batch ${generation}\n`;
