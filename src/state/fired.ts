@@ -12,23 +12,31 @@
  * marker: the kernel lets exactly one of any number of racing processes create it, and everyone
  * else gets EEXIST. Directories are 0700, markers 0600.
  *
+ * A clock set ahead: a start under a clock set ahead claims a minute that has not come yet.
+ * Claimed up to a day early, the run counts as that minute's (the rule the embedded scheduler
+ * keeps, src/scheduler/embedded/loop.ts): a duplicate start up to a day late is still
+ * recognised. Claimed longer ago, the claim is stale and the minute runs when it really comes.
+ * The marker holds the host's monotonic clock at its claim ({@link hostMonotonicMs}, decimal
+ * milliseconds and a newline), which no wall-clock step moves; a start that finds the minute
+ * claimed reads it ({@link isStaleClaim}) and, when stale, claims the next slot of the minute,
+ * `<HHMM>.1`, `<HHMM>.2`, … (exclusive creates again, so racing starts still agree on one
+ * winner). An empty marker (older versions, or a claim cut short) is never stale.
+ *
  * Bounded: markers are grouped by UTC day. The start that creates a job's directory for a new
  * day removes that job's day directories from before yesterday, and those more than a day ahead
- * (left by a clock that was set ahead, which would otherwise suppress those minutes when they
- * come). So a job holds at most three days of markers, and a duplicate start up to a day late is
- * still recognised. A job whose next start is the very minute a clock set ahead claimed (a
- * monthly job) creates no new day before it and skips it; the embedded scheduler, which knows
- * when (by the monotonic clock) it ran a fire, releases such a minute ({@link releaseFireInstant}). That is one readdir of a few entries per job and day; the common claim
- * costs a single open(2) and close(2). A job's markers go with its last-run record when the job
- * is removed ({@link removeFiredMarkers}, called by deleteLastRun in ./runs.ts).
+ * (left by a clock that was set ahead). So a job holds at most three days of markers. That is
+ * one readdir of a few entries per job and day; the common claim costs an open(2), a write(2)
+ * of a few bytes and a close(2). A job's markers go with its last-run record when the job is
+ * removed ({@link removeFiredMarkers}, called by deleteLastRun in ./runs.ts).
  *
  * Synchronous node:fs only: this is on the start-up path of every scheduled run.
  */
-import { closeSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { IoError, ioError } from '../errors.js';
 import type { JobId } from '../manifest/types.js';
-import { makeDirSync } from '../system/regular-file.js';
+import { hostMonotonicMs } from '../system/clock.js';
+import { makeDirSync, readRegularFileSync } from '../system/regular-file.js';
 import { parseJobId } from './snapshot-read.js';
 
 const MS_MINUTE = 60_000;
@@ -38,6 +46,38 @@ const KEEP_DAYS_BEFORE = 1;
 /** Day directories this many days after the current one, or more, are removed. */
 const KEEP_DAYS_AFTER = 1;
 const DAY_NAME = /^(\d{4})-(\d{2})-(\d{2})$/;
+/**
+ * A claim made longer ago than this by the monotonic clock is stale (see the module comment):
+ * the start that made it ran under a clock set at least this far ahead.
+ */
+export const STALE_CLAIM_MS = MS_DAY;
+/** Slots of one minute after its first marker (`<HHMM>.1` …); past the last, a start skips. */
+const MAX_SLOT = 8;
+
+/**
+ * Whether the claim recorded in a marker (`text`: the monotonic milliseconds of its claim, see
+ * the module comment) is stale at monotonic time `now`: made more than {@link STALE_CLAIM_MS}
+ * ago. The host's monotonic clock counts from its boot, so a marker whose time is above `now`
+ * was claimed in an earlier boot, at least `now` ago; one below `now` was claimed at least
+ * `now - time` ago (exactly that in the same boot; more in an earlier one). Neither figure
+ * counts a suspend, so both are at most the real time. An empty or unreadable record is never
+ * stale: the minute stays claimed, as before markers held a time.
+ */
+export function isStaleClaim(text: string, now: number): boolean {
+  const m = /^(\d{1,16})\n?$/.exec(text);
+  if (!m || !Number.isFinite(now)) return false;
+  const then = Number(m[1]);
+  return (then <= now ? now - then : now) > STALE_CLAIM_MS;
+}
+
+/** The claim recorded in marker `path`, or '' when it cannot be read (see {@link isStaleClaim}). */
+function readClaim(path: string): string {
+  try {
+    return readRegularFileSync(path, { maxBytes: 32 }).data.toString('latin1');
+  } catch {
+    return '';
+  }
+}
 
 /** Directory of a job's markers. @throws {UsageError} on a malformed id. */
 export function firedDir(stateDir: string, id: JobId | string): string {
@@ -61,30 +101,56 @@ export interface FireClaim {
 
 /**
  * Claims the scheduled minute holding `instant` for job `id`: true for exactly one caller per
- * job and minute, across processes, false for every later or racing one.
+ * job and minute, across processes, false for every later or racing one. A claim made more
+ * than a day earlier by the host's monotonic clock (`monotonic`, by default now) is stale and
+ * does not count (see the module comment).
  * @throws {UsageError} on a malformed id or an invalid instant.
  * @throws {IoError} when the marker cannot be created (e.g. a read-only state dir).
  */
-export function claimFireInstant(stateDir: string, id: JobId | string, instant: Date): FireClaim {
+export function claimFireInstant(stateDir: string, id: JobId | string, instant: Date, monotonic: number = hostMonotonicMs()): FireClaim {
   const t = instant.getTime();
   if (!Number.isFinite(t)) throw new IoError(`Invalid scheduled instant for ${String(id)}`, { id });
-  const path = firedMarkerPath(stateDir, id, instant);
-  const day = dirname(path);
+  const first = firedMarkerPath(stateDir, id, instant);
+  const day = dirname(first);
+  let slot = 0;
   // The day directory may be missing (first start of the day) or be removed by a pruner between
   // our mkdir and our create (only with a clock days apart from another process's): retry.
-  for (let attempt = 0; ; attempt++) {
+  for (let attempt = 0; ; ) {
+    const path = slot === 0 ? first : `${first}.${slot}`;
+    let fd: number;
     try {
-      closeSync(openSync(path, 'wx', 0o600));
-      return { claimed: true, path };
+      fd = openSync(path, 'wx', 0o600);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') return { claimed: false, path };
+      if (code === 'EEXIST') {
+        if (slot < MAX_SLOT && isStaleClaim(readClaim(path), monotonic)) {
+          slot++;
+          continue;
+        }
+        return { claimed: false, path };
+      }
       if (code !== 'ENOENT' || attempt >= 2) throw new IoError(`Cannot record the scheduled run ${path}: ${(err as Error).message}`, { path }, { cause: err });
+      attempt++;
+      slot = 0;
+      // Not mkdirSync's recursive mode, which never returns under /proc (see makeDirSync).
+      const created = makeDirSync(day, 0o700);
+      // Only the process that made the day's directory prunes: once per job and day.
+      if (created !== undefined) pruneFiredMarkers(firedDir(stateDir, id), t);
+      continue;
     }
-    // Not mkdirSync's recursive mode, which never returns under /proc (see makeDirSync).
-    const created = makeDirSync(day, 0o700);
-    // Only the process that made the day's directory prunes: once per job and day.
-    if (created !== undefined) pruneFiredMarkers(firedDir(stateDir, id), t);
+    // The minute is ours from the create on; its time only lets a later start tell a stale
+    // claim. A write that fails leaves the marker empty: never stale (conservative).
+    try {
+      writeSync(fd, `${Math.max(0, Math.floor(monotonic))}\n`);
+    } catch {
+      // See above.
+    }
+    try {
+      closeSync(fd);
+    } catch {
+      // The marker exists, and the claim with it.
+    }
+    return { claimed: true, path };
   }
 }
 

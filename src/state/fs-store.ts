@@ -298,7 +298,7 @@ export function createFsStateStore(dir: string, o: FsStateOptions = {}): StateSt
     },
     writeLastRun: (id, run) => writeLastRun(dir, id, run),
     deleteLastRun: (id) => deleteLastRun(dir, id),
-    claimFire: (id, instant) => claimFireInstant(dir, id, instant),
+    claimFire: (id, instant, monotonic) => claimFireInstant(dir, id, instant, monotonic),
 
     async readSources() {
       const text = read(SOURCES_FILE);

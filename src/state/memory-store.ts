@@ -9,9 +9,10 @@ import type { JobId } from '../manifest/types.js';
 import type { AcquireResult, LockHolder, LockOptions } from '../shim/lock.js';
 import { spoolFileName } from '../shim/spool-entry.js';
 import { parseStatus, serializeStatus } from '../status/io.js';
+import { hostMonotonicMs } from '../system/clock.js';
 import { nodePlatform } from '../system/platform.js';
 import { BATCH_DELETED_FILE, BATCH_FILE, batchedSnapshot, deletedEntry, deletedHeader, listOfBatch, parseDeleted, readBatch, serializeBatch } from './batch.js';
-import { firedMarkerPath } from './fired.js';
+import { firedMarkerPath, isStaleClaim } from './fired.js';
 import { DROPPED_FILE, countLines, dropLines, snapshotId } from './fs-store.js';
 import { parseLastRun, serializeLastRun } from './runs.js';
 import { NAME, parseJobId, readSnapshotFrom, serializeJobSnapshot } from './snapshot-read.js';
@@ -151,12 +152,11 @@ export class MemoryStateStore implements StateStore {
     return this.remove(rel);
   }
 
-  claimFire(id: JobId | string, instant: Date) {
+  claimFire(id: JobId | string, instant: Date, monotonic: number = hostMonotonicMs()) {
     const t = instant.getTime();
     if (!Number.isFinite(t)) throw new IoError(`Invalid scheduled instant for ${String(id)}`, { id });
-    const rel = firedMarkerPath('', id, instant).split(/[\\/]/).join('/');
-    if (this.files.has(rel)) return { claimed: false, path: rel };
-    const day = rel.slice(0, rel.lastIndexOf('/') + 1);
+    const first = firedMarkerPath('', id, instant).split(/[\\/]/).join('/');
+    const day = first.slice(0, first.lastIndexOf('/') + 1);
     const fired = day.slice(0, day.slice(0, -1).lastIndexOf('/') + 1);
     // The first claim of a day prunes days before yesterday and after tomorrow, as fired.ts does.
     if (![...this.files.keys()].some((k) => k.startsWith(day))) {
@@ -167,8 +167,17 @@ export class MemoryStateStore implements StateStore {
         if (Number.isInteger(d) && (d < today - 1 || d > today + 1)) this.remove(k);
       }
     }
-    this.put(rel, '', STATE_MODES.private);
-    return { claimed: true, path: rel };
+    // A stale claim (made more than a day earlier by the monotonic clock) does not count: the
+    // next slot of the minute is claimed instead, as fired.ts does.
+    for (let slot = 0; ; slot++) {
+      const rel = slot === 0 ? first : `${first}.${slot}`;
+      const held = this.text(rel);
+      if (held === null) {
+        this.put(rel, `${Math.max(0, Math.floor(monotonic))}\n`, STATE_MODES.private);
+        return { claimed: true, path: rel };
+      }
+      if (slot >= 8 || !isStaleClaim(held, monotonic)) return { claimed: false, path: rel };
+    }
   }
 
   async readSources() {

@@ -103,8 +103,12 @@ export interface StateStore {
   writeLastRun(id: JobId | string, run: LastRun): Promise<void>;
   /** Deletes a job's last run and its scheduled-minute markers; whether it had a run. @throws {IoError} */
   deleteLastRun(id: JobId | string): Promise<boolean>;
-  /** Claims a job's scheduled minute (synchronous: on every scheduled start). @throws {IoError} */
-  claimFire(id: JobId | string, instant: Date): FireClaim;
+  /**
+   * Claims a job's scheduled minute (synchronous: on every scheduled start); a claim made more
+   * than a day earlier by the host's monotonic clock (`monotonic`, by default now) does not
+   * count (src/state/fired.ts). @throws {IoError}
+   */
+  claimFire(id: JobId | string, instant: Date, monotonic?: number): FireClaim;
 
   /** The source-id record. @throws {IoError} */
   readSources(): Promise<SourcesRead>;

@@ -49,3 +49,14 @@ export const systemClock: Clock = {
       signal?.addEventListener('abort', onAbort, { once: true });
     }),
 };
+
+/**
+ * Milliseconds of the host's monotonic clock: CLOCK_MONOTONIC on Linux, QueryPerformanceCounter
+ * on Windows. Unlike `performance.now()` (whose origin is the process's start) it is the same
+ * clock in every process of the host: it counts from the boot, and no wall-clock step moves it.
+ * It may stand still while the machine is suspended, so an interval measured on it is at most
+ * the real one. Across processes: src/state/fired.ts (the claim of a scheduled minute).
+ */
+export function hostMonotonicMs(): number {
+  return Number(process.hrtime.bigint() / 1_000_000n);
+}

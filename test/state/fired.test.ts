@@ -3,13 +3,14 @@
  * and minute, also for processes racing on the same minute; bounded by day-directory pruning.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { claimFireInstant, firedDir, firedMarkerPath, pruneFiredMarkers, removeFiredMarkers } from '../../src/state/fired.js';
+import { STALE_CLAIM_MS, claimFireInstant, firedDir, firedMarkerPath, isStaleClaim, pruneFiredMarkers, removeFiredMarkers } from '../../src/state/fired.js';
+import { hostMonotonicMs } from '../../src/system/clock.js';
 import { deleteLastRun, lastRunPath, writeLastRun } from '../../src/state/runs.js';
 
 const dirs: string[] = [];
@@ -83,6 +84,85 @@ describe('state/fired: claims', () => {
   });
 });
 
+const DAY = 86_400_000;
+
+describe('state/fired: a minute claimed under a clock set ahead', () => {
+  const minute = at('2026-11-23T10:05:00Z');
+
+  it('the marker holds the host monotonic clock of its claim, by default now', () => {
+    const dir = tempDir();
+    const given = claimFireInstant(dir, 'acme/given', minute, 5_000.7);
+    const before = hostMonotonicMs();
+    const byDefault = claimFireInstant(dir, 'acme/default', minute);
+    const after = hostMonotonicMs();
+
+    expect(readFileSync(given.path, 'utf8')).toBe('5000\n');
+    const recorded = Number(readFileSync(byDefault.path, 'utf8'));
+    expect(recorded).toBeGreaterThanOrEqual(before);
+    expect(recorded).toBeLessThanOrEqual(after);
+    // The host's clock, not this process's (performance.now starts near 0 with each process).
+    expect(Math.abs(recorded - Number(process.hrtime.bigint() / 1_000_000n))).toBeLessThan(60_000);
+  });
+
+  it('up to a day later by the monotonic clock the minute stays claimed; later, its next slot is claimed, once', () => {
+    const dir = tempDir();
+    const early = claimFireInstant(dir, 'acme/job', minute, 1_000);
+    const dayLater = claimFireInstant(dir, 'acme/job', minute, 1_000 + STALE_CLAIM_MS);
+    const come = claimFireInstant(dir, 'acme/job', minute, 1_000 + STALE_CLAIM_MS + 1);
+    const duplicate = claimFireInstant(dir, 'acme/job', minute, 1_000 + STALE_CLAIM_MS + 60_000);
+
+    expect(STALE_CLAIM_MS).toBe(DAY);
+    expect([early.claimed, dayLater.claimed, come.claimed, duplicate.claimed]).toEqual([true, false, true, false]);
+    expect(come.path).toBe(`${early.path}.1`);
+    expect(duplicate.path).toBe(come.path);
+    expect(readFileSync(come.path, 'utf8')).toBe(`${1_000 + DAY + 1}\n`);
+  });
+
+  it('a claim of an earlier boot (a higher monotonic time) is stale only once this boot is more than a day old', () => {
+    const dir = tempDir();
+    claimFireInstant(dir, 'acme/job', minute, 5 * DAY);
+
+    expect(claimFireInstant(dir, 'acme/job', minute, 2 * 3_600_000).claimed).toBe(false);
+    expect(claimFireInstant(dir, 'acme/job', minute, DAY).claimed).toBe(false);
+    expect(claimFireInstant(dir, 'acme/job', minute, DAY + 1).claimed).toBe(true);
+  });
+
+  it('an empty, unreadable or malformed marker keeps its minute claimed (older versions wrote empty ones)', () => {
+    const dir = tempDir();
+    const path = (name: string): string => firedMarkerPath(dir, `acme/${name}`, minute);
+    const cases: Record<string, string | null> = { empty: '', word: 'early\n', suffix: '12abc\n', negative: '-5\n', long: '12345678901234567\n', dir: null };
+    for (const [name, text] of Object.entries(cases)) {
+      mkdirSync(text === null ? path(name) : dirname(path(name)), { recursive: true });
+      if (text !== null) writeFileSync(path(name), text);
+    }
+
+    const claims = Object.keys(cases).map((name) => [name, claimFireInstant(dir, `acme/${name}`, minute, 30 * DAY).claimed]);
+
+    expect(Object.fromEntries(claims)).toEqual(Object.fromEntries(Object.keys(cases).map((n) => [n, false])));
+  });
+
+  it('a minute has at most nine slots: past them a start skips', () => {
+    const dir = tempDir();
+    let mono = 0;
+    const claims: boolean[] = [];
+    for (let i = 0; i < 10; i++) claims.push(claimFireInstant(dir, 'acme/job', minute, (mono += 2 * DAY)).claimed);
+
+    expect(claims).toEqual([...Array<boolean>(9).fill(true), false]);
+    expect(readdirSync(dirname(firedMarkerPath(dir, 'acme/job', minute))).sort()).toEqual(['1005', ...[1, 2, 3, 4, 5, 6, 7, 8].map((n) => `1005.${n}`)]);
+  });
+
+  it('isStaleClaim', () => {
+    expect(isStaleClaim('100\n', 100 + DAY + 1)).toBe(true);
+    expect(isStaleClaim('100', 100 + DAY + 1)).toBe(true);
+    expect(isStaleClaim('100\n', 100 + DAY)).toBe(false);
+    expect(isStaleClaim(`${10 * DAY}\n`, DAY + 1)).toBe(true);
+    expect(isStaleClaim(`${10 * DAY}\n`, DAY)).toBe(false);
+    expect(isStaleClaim('', 10 * DAY)).toBe(false);
+    expect(isStaleClaim(' 100\n', 10 * DAY)).toBe(false);
+    expect(isStaleClaim('100\n', Number.NaN)).toBe(false);
+  });
+});
+
 describe('state/fired: pruning', () => {
   const days = ['2026-11-19', '2026-11-20', '2026-11-21', '2026-11-22', '2026-11-24', '2026-11-25', '2026-11-30'];
 
@@ -145,7 +225,8 @@ import { claimFireInstant } from './src/state/fired.ts';
 const [dir, go, ...instants] = process.argv.slice(2);
 process.stdout.write('ready\\n');
 while (!existsSync(go)) await new Promise((r) => setTimeout(r, 1));
-const out = instants.map((i) => (claimFireInstant(dir, 'acme/job', new Date(i)).claimed ? 'claimed' : 'taken'));
+const mono = process.env.MONO === undefined ? undefined : Number(process.env.MONO);
+const out = instants.map((i) => (claimFireInstant(dir, 'acme/job', new Date(i), mono).claimed ? 'claimed' : 'taken'));
 process.stdout.write(out.join(' ') + '\\n');
 `,
         resolveDir: root, loader: 'ts',
@@ -157,10 +238,11 @@ process.stdout.write(out.join(' ') + '\\n');
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  async function race(dir: string, n: number, instants: string[]): Promise<string[][]> {
+  async function race(dir: string, n: number, instants: string[], mono?: number): Promise<string[][]> {
     const go = join(dir, `go-${Math.random().toString(36).slice(2)}`);
     const children = Array.from({ length: n }, () => {
-      const child = spawn(process.execPath, [script, dir, go, ...instants], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const env = mono === undefined ? process.env : { ...process.env, MONO: String(mono) };
+      const child = spawn(process.execPath, [script, dir, go, ...instants], { stdio: ['ignore', 'pipe', 'inherit'], env });
       let out = '';
       const ready = new Promise<void>((resolve) => child.stdout.on('data', (c: Buffer) => {
         out += c.toString();
@@ -189,5 +271,18 @@ process.stdout.write(out.join(' ') + '\\n');
     expect([winners(round1, 0), winners(round1, 1), winners(round1, 2)]).toEqual([1, 0, 1]);
     expect([winners(round2, 0), winners(round2, 1), winners(round2, 2)]).toEqual([1, 0, 1]);
     expect(readdirSync(join(firedDir(dir, 'acme/job'), '2026-11-23')).sort()).toEqual(['1000', '1001', '1002']);
+  }, 60_000);
+
+  it('exactly one of 8 processes claims a minute whose marker is stale, on its next slot', async () => {
+    const dir = tempDir();
+    const stale = firedMarkerPath(dir, 'acme/job', at('2026-11-23T10:00:00Z'));
+    mkdirSync(dirname(stale), { recursive: true });
+    writeFileSync(stale, '1000\n');
+
+    const round = await race(dir, 8, ['2026-11-23T10:00:00Z'], 1_000 + 2 * DAY);
+
+    expect(round.filter((r) => r[0] === 'claimed')).toHaveLength(1);
+    expect(readdirSync(dirname(stale)).sort()).toEqual(['1000', '1000.1']);
+    expect(readFileSync(`${stale}.1`, 'utf8')).toBe(`${1_000 + 2 * DAY}\n`);
   }, 60_000);
 });

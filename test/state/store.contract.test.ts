@@ -235,6 +235,16 @@ describe.each(Object.keys(subjects))('state/store contract: %s', (kind) => {
     expect(await store.readLastRun('acme/b')).toBeNull();
   });
 
+  it('a claim made more than a day earlier by the monotonic clock no longer holds its minute (a clock set ahead made it)', () => {
+    const { store } = make();
+    const minute = new Date('2026-11-23T10:05:00Z');
+    const day = 86_400_000;
+
+    const claims = [store.claimFire('acme/a', minute, 10).claimed, store.claimFire('acme/a', minute, 10 + day).claimed, store.claimFire('acme/a', minute, 11 + day).claimed, store.claimFire('acme/a', minute, 12 + day).claimed];
+
+    expect(claims).toEqual([true, false, true, false]);
+  });
+
   it('keeps three days of markers: a claim on a new day prunes the older ones', async () => {
     const { store } = make();
     store.claimFire('acme/a', new Date('2026-11-20T10:00:00Z'));
