@@ -24,6 +24,7 @@ import type { StateStore } from '../state/store.js';
 import { systemClock } from '../system/clock.js';
 import { nodeRunner } from '../system/runner.js';
 import { commandInPath } from '../system/walk.js';
+import { nodeProgram } from '../system/node-program.js';
 import { createConfiguredSource } from './source.js';
 import type { Snapshot } from '../source/index.js';
 import type { CliIo } from './io.js';
@@ -78,14 +79,15 @@ export function loadOneShotConfig(values: Parameters<typeof loadAgentConfig>[0],
 }
 
 /**
- * The command scheduler entries run: this node and this package's `dist/cli/launch.cjs`, the
+ * The command scheduler entries run: this node (by the path it was started as, when that is a
+ * symlink to it: src/system/node-program.ts) and this package's `dist/cli/launch.cjs`, the
  * CommonJS launcher (src/cli/launch.cts), which starts `exec` sooner than `dist/cli/main.js`.
  */
 export function execCommand(started: string | undefined = process.argv[1]): ExecCommand {
   let launcher = fileURLToPath(new URL('./launch.cjs', import.meta.url));
   // Under the test runner this module is the TypeScript source; entries must run the build.
   launcher = launcher.replace(/[/\\]src[/\\]cli[/\\]launch\.cjs$/, '/dist/cli/launch.cjs');
-  return { file: process.execPath, args: [startedPath(launcher, started)] };
+  return { file: nodeProgram(), args: [startedPath(launcher, started)] };
 }
 
 /**

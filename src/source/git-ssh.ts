@@ -24,6 +24,7 @@ import { nodePlatform, type Platform } from '../system/platform.js';
 import { DEFAULT_TIMEOUT_MS } from './types.js';
 import type { Snapshot, Source, SourceConfig, SourceLog } from './types.js';
 import { timerMs } from '../system/clock.js';
+import { nodeProgram } from '../system/node-program.js';
 
 /** Dependencies of the SSH source. */
 export interface GitSshDeps {
@@ -86,7 +87,7 @@ const RELAY = [
  * the command through `sh` with the ssh arguments appended, which the relay passes on to ssh.
  */
 function cappedSshCommand(ssh: string, cap: number): string {
-  return `${q(process.execPath)} -e ${q(RELAY)} -- ${cap} ${ssh}`;
+  return `${q(nodeProgram())} -e ${q(RELAY)} -- ${cap} ${ssh}`;
 }
 
 /** Removes the temporary files of an unfinished fetch (`objects/pack/tmp_*`). */
