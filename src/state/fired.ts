@@ -60,11 +60,14 @@ const MAX_SLOT = 8;
  * ago. The host's monotonic clock counts from its boot, so a marker whose time is above `now`
  * was claimed in an earlier boot, at least `now` ago; one below `now` was claimed at least
  * `now - time` ago (exactly that in the same boot; more in an earlier one). Neither figure
- * counts a suspend, so both are at most the real time. An empty or unreadable record is never
- * stale: the minute stays claimed, as before markers held a time.
+ * counts a suspend, so both are at most the real time. `now` must be read after `text`: a
+ * claim made after an earlier reading would look like one of an earlier boot. An empty,
+ * unreadable or cut-short record (no final newline) is never stale: the minute stays claimed,
+ * as before markers held a time. One state dir belongs to one host: the rule takes every
+ * marker's time for this host's monotonic clock (as run locks take pids for this host's).
  */
 export function isStaleClaim(text: string, now: number): boolean {
-  const m = /^(\d{1,16})\n?$/.exec(text);
+  const m = /^(\d{1,16})\n$/.exec(text);
   if (!m || !Number.isFinite(now)) return false;
   const then = Number(m[1]);
   return (then <= now ? now - then : now) > STALE_CLAIM_MS;
@@ -102,12 +105,13 @@ export interface FireClaim {
 /**
  * Claims the scheduled minute holding `instant` for job `id`: true for exactly one caller per
  * job and minute, across processes, false for every later or racing one. A claim made more
- * than a day earlier by the host's monotonic clock (`monotonic`, by default now) is stale and
- * does not count (see the module comment).
+ * than a day earlier by the host's monotonic clock (`monotonic`, read when the claim is made,
+ * and after reading a marker already there) is stale and does not count (see the module
+ * comment).
  * @throws {UsageError} on a malformed id or an invalid instant.
  * @throws {IoError} when the marker cannot be created (e.g. a read-only state dir).
  */
-export function claimFireInstant(stateDir: string, id: JobId | string, instant: Date, monotonic: number = hostMonotonicMs()): FireClaim {
+export function claimFireInstant(stateDir: string, id: JobId | string, instant: Date, monotonic: () => number = hostMonotonicMs): FireClaim {
   const t = instant.getTime();
   if (!Number.isFinite(t)) throw new IoError(`Invalid scheduled instant for ${String(id)}`, { id });
   const first = firedMarkerPath(stateDir, id, instant);
@@ -123,7 +127,8 @@ export function claimFireInstant(stateDir: string, id: JobId | string, instant: 
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') {
-        if (slot < MAX_SLOT && isStaleClaim(readClaim(path), monotonic)) {
+        // The clock after the read: a claim we can read was made before this reading.
+        if (slot < MAX_SLOT && isStaleClaim(readClaim(path), monotonic())) {
           slot++;
           continue;
         }
@@ -141,7 +146,7 @@ export function claimFireInstant(stateDir: string, id: JobId | string, instant: 
     // The minute is ours from the create on; its time only lets a later start tell a stale
     // claim. A write that fails leaves the marker empty: never stale (conservative).
     try {
-      writeSync(fd, `${Math.max(0, Math.floor(monotonic))}\n`);
+      writeSync(fd, `${Math.max(0, Math.floor(monotonic()))}\n`);
     } catch {
       // See above.
     }

@@ -152,7 +152,7 @@ export class MemoryStateStore implements StateStore {
     return this.remove(rel);
   }
 
-  claimFire(id: JobId | string, instant: Date, monotonic: number = hostMonotonicMs()) {
+  claimFire(id: JobId | string, instant: Date, monotonic: () => number = hostMonotonicMs) {
     const t = instant.getTime();
     if (!Number.isFinite(t)) throw new IoError(`Invalid scheduled instant for ${String(id)}`, { id });
     const first = firedMarkerPath('', id, instant).split(/[\\/]/).join('/');
@@ -173,10 +173,10 @@ export class MemoryStateStore implements StateStore {
       const rel = slot === 0 ? first : `${first}.${slot}`;
       const held = this.text(rel);
       if (held === null) {
-        this.put(rel, `${Math.max(0, Math.floor(monotonic))}\n`, STATE_MODES.private);
+        this.put(rel, `${Math.max(0, Math.floor(monotonic()))}\n`, STATE_MODES.private);
         return { claimed: true, path: rel };
       }
-      if (slot >= 8 || !isStaleClaim(held, monotonic)) return { claimed: false, path: rel };
+      if (slot >= 8 || !isStaleClaim(held, monotonic())) return { claimed: false, path: rel };
     }
   }
 

@@ -105,10 +105,10 @@ export interface StateStore {
   deleteLastRun(id: JobId | string): Promise<boolean>;
   /**
    * Claims a job's scheduled minute (synchronous: on every scheduled start); a claim made more
-   * than a day earlier by the host's monotonic clock (`monotonic`, by default now) does not
-   * count (src/state/fired.ts). @throws {IoError}
+   * than a day earlier by the host's monotonic clock (`monotonic`, by default the host's) does
+   * not count (src/state/fired.ts). @throws {IoError}
    */
-  claimFire(id: JobId | string, instant: Date, monotonic?: number): FireClaim;
+  claimFire(id: JobId | string, instant: Date, monotonic?: () => number): FireClaim;
 
   /** The source-id record. @throws {IoError} */
   readSources(): Promise<SourcesRead>;

@@ -6,7 +6,7 @@
  * stale (src/state/fired.ts). A start within the same minute after that still skips.
  *
  * libfaketime moves the monotonic clock with the wall clock unless FAKETIME_DONT_FAKE_MONOTONIC
- * is set: the early start runs with the real monotonic clock (only the wall clock is wrong),
+ * is set (DONT_FAKE_MONOTONIC in older builds; both are): the early start runs with the real monotonic clock (only the wall clock is wrong),
  * the later ones with both clocks ahead, as three days on. The test first checks that the
  * library does so on this machine. Skipped when libfaketime is not installed.
  */
@@ -28,7 +28,7 @@ const AHEAD = '+3d';
 
 /** The environment of a process whose wall clock is three days ahead; its monotonic clock too when `monotonic`. */
 function ahead(monotonic: boolean): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, LD_PRELOAD: LIB, FAKETIME: AHEAD, FAKETIME_NO_CACHE: '1', ...(monotonic ? {} : { FAKETIME_DONT_FAKE_MONOTONIC: '1' }) };
+  return { PATH: process.env.PATH, LD_PRELOAD: LIB, FAKETIME: AHEAD, FAKETIME_NO_CACHE: '1', ...(monotonic ? {} : { FAKETIME_DONT_FAKE_MONOTONIC: '1', DONT_FAKE_MONOTONIC: '1' }) };
 }
 
 /** Runs `cronsync exec` as an entry does; its exit code and output. */

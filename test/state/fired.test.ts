@@ -2,7 +2,7 @@
  * Once-per-instant markers of scheduled runs (src/state/fired.ts): exactly one claim per job
  * and minute, also for processes racing on the same minute; bounded by day-directory pruning.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -91,7 +91,7 @@ describe('state/fired: a minute claimed under a clock set ahead', () => {
 
   it('the marker holds the host monotonic clock of its claim, by default now', () => {
     const dir = tempDir();
-    const given = claimFireInstant(dir, 'acme/given', minute, 5_000.7);
+    const given = claimFireInstant(dir, 'acme/given', minute, () => 5_000.7);
     const before = hostMonotonicMs();
     const byDefault = claimFireInstant(dir, 'acme/default', minute);
     const after = hostMonotonicMs();
@@ -106,10 +106,10 @@ describe('state/fired: a minute claimed under a clock set ahead', () => {
 
   it('up to a day later by the monotonic clock the minute stays claimed; later, its next slot is claimed, once', () => {
     const dir = tempDir();
-    const early = claimFireInstant(dir, 'acme/job', minute, 1_000);
-    const dayLater = claimFireInstant(dir, 'acme/job', minute, 1_000 + STALE_CLAIM_MS);
-    const come = claimFireInstant(dir, 'acme/job', minute, 1_000 + STALE_CLAIM_MS + 1);
-    const duplicate = claimFireInstant(dir, 'acme/job', minute, 1_000 + STALE_CLAIM_MS + 60_000);
+    const early = claimFireInstant(dir, 'acme/job', minute, () => 1_000);
+    const dayLater = claimFireInstant(dir, 'acme/job', minute, () => 1_000 + STALE_CLAIM_MS);
+    const come = claimFireInstant(dir, 'acme/job', minute, () => 1_000 + STALE_CLAIM_MS + 1);
+    const duplicate = claimFireInstant(dir, 'acme/job', minute, () => 1_000 + STALE_CLAIM_MS + 60_000);
 
     expect(STALE_CLAIM_MS).toBe(DAY);
     expect([early.claimed, dayLater.claimed, come.claimed, duplicate.claimed]).toEqual([true, false, true, false]);
@@ -120,11 +120,11 @@ describe('state/fired: a minute claimed under a clock set ahead', () => {
 
   it('a claim of an earlier boot (a higher monotonic time) is stale only once this boot is more than a day old', () => {
     const dir = tempDir();
-    claimFireInstant(dir, 'acme/job', minute, 5 * DAY);
+    claimFireInstant(dir, 'acme/job', minute, () => 5 * DAY);
 
-    expect(claimFireInstant(dir, 'acme/job', minute, 2 * 3_600_000).claimed).toBe(false);
-    expect(claimFireInstant(dir, 'acme/job', minute, DAY).claimed).toBe(false);
-    expect(claimFireInstant(dir, 'acme/job', minute, DAY + 1).claimed).toBe(true);
+    expect(claimFireInstant(dir, 'acme/job', minute, () => 2 * 3_600_000).claimed).toBe(false);
+    expect(claimFireInstant(dir, 'acme/job', minute, () => DAY).claimed).toBe(false);
+    expect(claimFireInstant(dir, 'acme/job', minute, () => DAY + 1).claimed).toBe(true);
   });
 
   it('an empty, unreadable or malformed marker keeps its minute claimed (older versions wrote empty ones)', () => {
@@ -136,24 +136,52 @@ describe('state/fired: a minute claimed under a clock set ahead', () => {
       if (text !== null) writeFileSync(path(name), text);
     }
 
-    const claims = Object.keys(cases).map((name) => [name, claimFireInstant(dir, `acme/${name}`, minute, 30 * DAY).claimed]);
+    const claims = Object.keys(cases).map((name) => [name, claimFireInstant(dir, `acme/${name}`, minute, () => 30 * DAY).claimed]);
 
     expect(Object.fromEntries(claims)).toEqual(Object.fromEntries(Object.keys(cases).map((n) => [n, false])));
   });
 
   it('a minute has at most nine slots: past them a start skips', () => {
     const dir = tempDir();
-    let mono = 0;
+    let mono = 2 * DAY;
     const claims: boolean[] = [];
-    for (let i = 0; i < 10; i++) claims.push(claimFireInstant(dir, 'acme/job', minute, (mono += 2 * DAY)).claimed);
+    for (let i = 0; i < 10; i++, mono += 2 * DAY) claims.push(claimFireInstant(dir, 'acme/job', minute, () => mono).claimed);
 
     expect(claims).toEqual([...Array<boolean>(9).fill(true), false]);
     expect(readdirSync(dirname(firedMarkerPath(dir, 'acme/job', minute))).sort()).toEqual(['1005', ...[1, 2, 3, 4, 5, 6, 7, 8].map((n) => `1005.${n}`)]);
   });
 
+  it('the clock is read after a marker already there: a rival claiming between our start and our read is not stale', () => {
+    const dir = tempDir();
+    const marker = firedMarkerPath(dir, 'acme/job', minute);
+    // The host has been up 3 days. A rival start claims the minute right after our start, at a
+    // later reading of the clock than ours would have been if taken at our start.
+    let rival: boolean | undefined;
+    const clock = (): number => {
+      if (rival === undefined) {
+        mkdirSync(dirname(marker), { recursive: true });
+        try {
+          writeFileSync(marker, `${3 * DAY}\n`, { flag: 'wx' });
+          rival = true;
+        } catch {
+          rival = false;
+        }
+        return 3 * DAY - 5;
+      }
+      return 3 * DAY + 5;
+    };
+
+    const ours = claimFireInstant(dir, 'acme/job', minute, clock);
+
+    // Exactly one of the two holds the minute.
+    expect([ours.claimed, rival]).toContain(true);
+    expect(Number(ours.claimed) + Number(rival === true)).toBe(1);
+  });
+
   it('isStaleClaim', () => {
     expect(isStaleClaim('100\n', 100 + DAY + 1)).toBe(true);
-    expect(isStaleClaim('100', 100 + DAY + 1)).toBe(true);
+    // Cut short (no final newline): a write that did not finish.
+    expect(isStaleClaim('100', 100 + DAY + 1)).toBe(false);
     expect(isStaleClaim('100\n', 100 + DAY)).toBe(false);
     expect(isStaleClaim(`${10 * DAY}\n`, DAY + 1)).toBe(true);
     expect(isStaleClaim(`${10 * DAY}\n`, DAY)).toBe(false);
@@ -226,7 +254,7 @@ const [dir, go, ...instants] = process.argv.slice(2);
 process.stdout.write('ready\\n');
 while (!existsSync(go)) await new Promise((r) => setTimeout(r, 1));
 const mono = process.env.MONO === undefined ? undefined : Number(process.env.MONO);
-const out = instants.map((i) => (claimFireInstant(dir, 'acme/job', new Date(i), mono).claimed ? 'claimed' : 'taken'));
+const out = instants.map((i) => (claimFireInstant(dir, 'acme/job', new Date(i), mono === undefined ? undefined : () => mono).claimed ? 'claimed' : 'taken'));
 process.stdout.write(out.join(' ') + '\\n');
 `,
         resolveDir: root, loader: 'ts',
@@ -238,11 +266,12 @@ process.stdout.write(out.join(' ') + '\\n');
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  async function race(dir: string, n: number, instants: string[], mono?: number): Promise<string[][]> {
+  async function race(dir: string, n: number, instants: string[], mono?: number, prefix: string[] = []): Promise<string[][]> {
     const go = join(dir, `go-${Math.random().toString(36).slice(2)}`);
     const children = Array.from({ length: n }, () => {
       const env = mono === undefined ? process.env : { ...process.env, MONO: String(mono) };
-      const child = spawn(process.execPath, [script, dir, go, ...instants], { stdio: ['ignore', 'pipe', 'inherit'], env });
+      const argv = [...prefix, process.execPath, script, dir, go, ...instants];
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env });
       let out = '';
       const ready = new Promise<void>((resolve) => child.stdout.on('data', (c: Buffer) => {
         out += c.toString();
@@ -271,6 +300,24 @@ process.stdout.write(out.join(' ') + '\\n');
     expect([winners(round1, 0), winners(round1, 1), winners(round1, 2)]).toEqual([1, 0, 1]);
     expect([winners(round2, 0), winners(round2, 1), winners(round2, 2)]).toEqual([1, 0, 1]);
     expect(readdirSync(join(firedDir(dir, 'acme/job'), '2026-11-23')).sort()).toEqual(['1000', '1001', '1002']);
+  }, 60_000);
+
+  // A Linux time namespace whose monotonic clock is two days ahead: a host up for two days
+  // (CI machines are fresh). Needs unshare(1) and the right to create one (root here).
+  const UP_TWO_DAYS = ['unshare', '-T', '--monotonic', String(2 * 86_400)];
+  const canUnshare = process.platform === 'linux' && spawnSync(UP_TWO_DAYS[0]!, [...UP_TWO_DAYS.slice(1), 'true'], { stdio: 'ignore' }).status === 0;
+  it.skipIf(!canUnshare)('on a host up for more than a day, still exactly one of 8 processes claims each minute', async () => {
+    const dir = tempDir();
+    const minutes = ['2026-11-23T23:58:00Z', '2026-11-23T23:59:00Z', '2026-11-24T00:00:00Z', '2026-11-24T00:01:00Z'];
+
+    const rounds = [await race(dir, 8, minutes, undefined, UP_TWO_DAYS), await race(dir, 8, minutes, undefined, UP_TWO_DAYS)];
+
+    // Each minute once in the first round; none again in the second (same minutes, all claimed).
+    expect(minutes.map((_, i) => rounds[0]!.filter((r) => r[i] === 'claimed').length)).toEqual([1, 1, 1, 1]);
+    expect(rounds[1]!.flat().filter((r) => r !== 'taken')).toEqual([]);
+    expect(readdirSync(join(firedDir(dir, 'acme/job'), '2026-11-24')).sort()).toEqual(['0000', '0001']);
+    // Their claims hold the namespace's clock, two days up.
+    expect(Number(readFileSync(join(firedDir(dir, 'acme/job'), '2026-11-24', '0000'), 'utf8'))).toBeGreaterThan(2 * DAY);
   }, 60_000);
 
   it('exactly one of 8 processes claims a minute whose marker is stale, on its next slot', async () => {

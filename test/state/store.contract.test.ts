@@ -240,7 +240,7 @@ describe.each(Object.keys(subjects))('state/store contract: %s', (kind) => {
     const minute = new Date('2026-11-23T10:05:00Z');
     const day = 86_400_000;
 
-    const claims = [store.claimFire('acme/a', minute, 10).claimed, store.claimFire('acme/a', minute, 10 + day).claimed, store.claimFire('acme/a', minute, 11 + day).claimed, store.claimFire('acme/a', minute, 12 + day).claimed];
+    const claims = [10, 10 + day, 11 + day, 12 + day].map((mono) => store.claimFire('acme/a', minute, () => mono).claimed);
 
     expect(claims).toEqual([true, false, true, false]);
   });
