@@ -17,7 +17,9 @@
      times is an ERROR (the job would not run); a run time that is no fire is INFO (the task
      starts, the guard exits without running the job), reported as a count.
   6. Removes the scratch folder (unless -Keep).
-  7. Unless -SkipService, runs check-service.ps1: installs the agent as the service cronsync,
+  7. Runs check-args.mjs: a job's args (percent forms of defined variables, carets, quotes,
+     operators) must reach its program whole through cmd.exe, as cronsync quotes them.
+  8. Unless -SkipService, runs check-service.ps1: installs the agent as the service cronsync,
      confirms it runs, that a bundled example job fires and checks in to a loopback receiver,
      crash recovery and a clean stop, then uninstalls it. It needs a host without cronsync.
   Prints PASS or FAIL per step and exits 1 when any step failed.
@@ -234,6 +236,8 @@ if ($ok) {
 } else {
   Write-Host "FAIL  $missingTotal expected fires are missing from Task Scheduler's run times" -ForegroundColor Red
 }
+& $Node (Join-Path $PSScriptRoot 'check-args.mjs')
+if ($LASTEXITCODE -ne 0) { $ok = $false }
 if (-not $SkipService) {
   & (Join-Path $PSScriptRoot 'check-service.ps1') -Node $Node -Root (Split-Path -Parent $PSScriptRoot)
   if ($LASTEXITCODE -ne 0) { $ok = $false }

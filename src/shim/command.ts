@@ -35,12 +35,16 @@ export function shellCommand(command: string, args: readonly string[], platform:
 
 /**
  * Quotes one argument for a program started by cmd.exe: CommandLineToArgvW quoting (backslashes
- * before a quote doubled), then every cmd.exe metacharacter escaped with `^` (as cross-spawn does).
+ * before a quote doubled), then every cmd.exe metacharacter escaped with `^` (as cross-spawn does),
+ * and the character after each `%` escaped too. cmd.exe expands `%NAME%`, `%NAME:~n,m%` and
+ * `%NAME:old=new%` before it reads carets: with a caret right after every `%`, each name it
+ * could read starts with `^`, which no variable's does, so the text stays as it is; then the
+ * carets go (test/shim/cmd-args.test.ts, on a simulator; windows/check-args.mjs on a real host).
  */
 export function quoteWindowsArg(arg: string): string {
   let a = arg.replace(/(\\*)"/g, '$1$1\\"');
   a = a.replace(/(\\*)$/, '$1$1');
-  return `"${a}"`.replace(/[()\][%!^"`<>&|;, *?]/g, '^$&');
+  return `"${a}"`.replace(/[()\][%!^"`<>&|;, *?]/g, '^$&').replace(/\^%(?!\^)/g, '^%^');
 }
 
 /**

@@ -1,0 +1,183 @@
+/**
+ * A simulator of how a command line given to `cmd.exe /d /s /c "<line>"` reaches the program it
+ * starts, after cmd.exe's documented rules (`cmd /?`, `set /?`, and the phases described in
+ * "How does the Windows Command Interpreter (CMD.EXE) parse scripts?", Stack Overflow 4094699),
+ * then Microsoft's CommandLineToArgvW rules ("Parsing C++ command-line arguments"). It models
+ * what cronsync's quoting relies on, for a simple command (one program, no `if`/`for`):
+ *
+ * - `/s /c`: the first and the last `"` of the text after `/c` are removed.
+ * - Phase 1, percent expansion in command-line context: `%name%`, `%name:~n,m%` and
+ *   `%name:old=new%` are replaced when `name` is a defined variable (names ignore case);
+ *   otherwise the text stays as it is. Which `%` the scan resumes from after an undefined name is
+ *   not documented the same way everywhere: `resume` picks the closing one (default) or the one
+ *   after the opening `%`; callers check both.
+ * - Phase 2: outside quotes `^` escapes the next character (and is removed), `"` toggles
+ *   quoting (and is kept), and `&`, `|`, `<`, `>` are operators: the simulator reports the first
+ *   one as `operator` (the line would run more than the program). Inside quotes `^` is literal.
+ * - The program receives the rest of the line after its name and splits it the way
+ *   CommandLineToArgvW does: 2n backslashes and a quote give n backslashes and toggle quoting,
+ *   2n+1 backslashes and a quote give n backslashes and a literal quote, other backslashes are
+ *   literal, blanks outside quotes separate arguments.
+ *
+ * Delayed expansion (`!name!`, off unless enabled in the registry) is not modelled.
+ */
+
+/** What the program would receive, or the operator that would have split the line. */
+export type CmdResult = { argv: string[]; operator?: undefined } | { argv?: undefined; operator: string };
+
+/** Phase 1 on `line` with the variables `env` (names ignore case). */
+export function percentExpand(line: string, env: Record<string, string>, resume: 'close' | 'open' = 'close'): string {
+  const vars = new Map(Object.entries(env).map(([k, v]) => [k.toUpperCase(), v]));
+  let out = '';
+  let i = 0;
+  while (i < line.length) {
+    const c = line[i]!;
+    if (c !== '%') {
+      out += c;
+      i++;
+      continue;
+    }
+    const close = line.indexOf('%', i + 1);
+    if (close < 0) {
+      out += line.slice(i);
+      break;
+    }
+    const body = line.slice(i + 1, close);
+    const colon = body.indexOf(':');
+    const name = colon < 0 ? body : body.slice(0, colon);
+    const value = name === '' ? undefined : vars.get(name.toUpperCase());
+    if (value === undefined) {
+      // Undefined: the text stays; the scan goes on from the closing `%`, or right after the opening one.
+      if (resume === 'close') {
+        out += line.slice(i, close);
+        i = close;
+      } else {
+        out += '%';
+        i++;
+      }
+      continue;
+    }
+    out += colon < 0 ? value : modify(value, body.slice(colon + 1));
+    i = close + 1;
+  }
+  return out;
+}
+
+/** `%name:~n,m%` and `%name:old=new%` on a defined variable's `value`. */
+function modify(value: string, spec: string): string {
+  if (spec.startsWith('~')) {
+    const [a, b] = spec.slice(1).split(',');
+    let start = Number.parseInt(a ?? '0', 10) || 0;
+    if (start < 0) start = Math.max(0, value.length + start);
+    if (b === undefined) return value.slice(start);
+    const len = Number.parseInt(b, 10) || 0;
+    return len < 0 ? value.slice(start, value.length + len) : value.slice(start, start + len);
+  }
+  const eq = spec.indexOf('=');
+  if (eq < 0) return value;
+  const from = spec.slice(0, eq);
+  const to = spec.slice(eq + 1);
+  if (from === '') return value;
+  const star = from.startsWith('*');
+  const needle = (star ? from.slice(1) : from).toUpperCase();
+  const at = value.toUpperCase().indexOf(needle);
+  if (star) return at < 0 ? value : to + value.slice(at + needle.length);
+  let res = '';
+  let rest = value;
+  for (let k = rest.toUpperCase().indexOf(needle); k >= 0; k = rest.toUpperCase().indexOf(needle)) {
+    res += rest.slice(0, k) + to;
+    rest = rest.slice(k + needle.length);
+  }
+  return res + rest;
+}
+
+/** Phase 2: carets and operators; returns the line as the program's command line, or the operator. */
+export function caretPass(line: string): { line: string } | { operator: string } {
+  let out = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (c === '"') {
+      quoted = !quoted;
+      out += c;
+      continue;
+    }
+    if (quoted) {
+      out += c;
+      continue;
+    }
+    if (c === '^') {
+      if (i + 1 < line.length) out += line[++i];
+      continue;
+    }
+    if ('&|<>'.includes(c)) return { operator: c };
+    out += c;
+  }
+  return { line: out };
+}
+
+/** CommandLineToArgvW on a program's command line, the program's own name excluded. */
+export function commandLineToArgv(line: string): string[] {
+  const args: string[] = [];
+  let cur = '';
+  let inArg = false;
+  let quoted = false;
+  for (let i = 0; i < line.length; ) {
+    const c = line[i]!;
+    if (c === '\\') {
+      let n = 0;
+      while (line[i] === '\\') {
+        n++;
+        i++;
+      }
+      if (line[i] === '"') {
+        cur += '\\'.repeat(Math.floor(n / 2));
+        if (n % 2 === 1) {
+          cur += '"';
+          i++;
+        }
+      } else {
+        cur += '\\'.repeat(n);
+      }
+      inArg = true;
+      continue;
+    }
+    if (c === '"') {
+      quoted = !quoted;
+      inArg = true;
+      i++;
+      continue;
+    }
+    if ((c === ' ' || c === '\t') && !quoted) {
+      if (inArg) args.push(cur);
+      cur = '';
+      inArg = false;
+      i++;
+      continue;
+    }
+    cur += c;
+    inArg = true;
+    i++;
+  }
+  if (inArg) args.push(cur);
+  return args;
+}
+
+/**
+ * What `program` (a bare word, the first word of `line` after phase 2) receives when cmd.exe is
+ * started with `args` (the arguments cronsync passes, verbatim: `/d /s /c "<line>"`).
+ */
+export function runCmd(args: readonly string[], env: Record<string, string>, resume: 'close' | 'open' = 'close'): CmdResult {
+  const c = args.indexOf('/c');
+  if (c < 0) throw new Error('no /c');
+  let text = args.slice(c + 1).join(' ');
+  // /s: the first and the last quote go.
+  const first = text.indexOf('"');
+  const last = text.lastIndexOf('"');
+  if (first >= 0 && last > first) text = text.slice(0, first) + text.slice(first + 1, last) + text.slice(last + 1);
+  const p2 = caretPass(percentExpand(text, env, resume));
+  if ('operator' in p2) return { operator: p2.operator };
+  const line = p2.line.replace(/^[ \t]+/, '');
+  const end = line.search(/[ \t]/);
+  return { argv: end < 0 ? [] : commandLineToArgv(line.slice(end)) };
+}

@@ -1,0 +1,72 @@
+/**
+ * Args of a Windows job reach its program whole through cmd.exe (src/shim/command.ts), checked
+ * on a simulator of cmd.exe's documented parsing (test/fakes/CmdExe.ts). The simulator is
+ * checked first against the examples of the documents it follows. cmd.exe itself does not run
+ * here: windows/check-args.mjs (run by windows/check.ps1) checks the same cases on a real host.
+ */
+import { describe, expect, it } from 'vitest';
+import { quoteWindowsArg, shellCommand } from '../../src/shim/command.js';
+import { caretPass, commandLineToArgv, percentExpand, runCmd } from '../fakes/CmdExe.js';
+import { ARG_CASES, ARG_ENV } from '../../windows/check-args.mjs';
+
+const ENV = { PATH: 'C:\\Windows\\system32;C:\\Windows', Userprofile: 'C:\\Users\\me', ...ARG_ENV };
+
+describe('fakes/CmdExe against the documented examples', () => {
+  it('CommandLineToArgvW: Microsoft\'s table of backslashes and quotes', () => {
+    expect(commandLineToArgv('"abc" d e')).toEqual(['abc', 'd', 'e']);
+    expect(commandLineToArgv('a\\\\\\b d"e f"g h')).toEqual(['a\\\\\\b', 'de fg', 'h']);
+    expect(commandLineToArgv('a\\\\\\"b c d')).toEqual(['a\\"b', 'c', 'd']);
+    expect(commandLineToArgv('a\\\\\\\\"b c" d e')).toEqual(['a\\\\b c', 'd', 'e']);
+  });
+
+  it('percent expansion: set /? examples, and undefined names left as they are (command-line context)', () => {
+    const env = { PATH: 'C:\\Windows\\system32;C:\\Windows' };
+    expect(percentExpand('%PATH%', env)).toBe(env.PATH);
+    expect(percentExpand('%path:~10,5%', env)).toBe(env.PATH.slice(10, 15));
+    expect(percentExpand('%PATH:~-10%', env)).toBe(env.PATH.slice(-10));
+    expect(percentExpand('%PATH:~0,-2%', env)).toBe(env.PATH.slice(0, -2));
+    expect(percentExpand('%PATH:system32=bin%', env)).toBe('C:\\Windows\\bin;C:\\Windows');
+    expect(percentExpand('%PATH:*;=%', env)).toBe('C:\\Windows');
+    expect(percentExpand('%NOPE% and %NOPE:a=b% 50%', env)).toBe('%NOPE% and %NOPE:a=b% 50%');
+  });
+
+  it('carets escape outside quotes only; an unescaped operator outside quotes splits the line', () => {
+    expect(caretPass('echo a^&b')).toEqual({ line: 'echo a&b' });
+    expect(caretPass('echo "a^&b"')).toEqual({ line: 'echo "a^&b"' });
+    expect(caretPass('echo a&b')).toEqual({ operator: '&' });
+    expect(caretPass('echo "a&b"')).toEqual({ line: 'echo "a&b"' });
+    expect(runCmd(['/d', '/s', '/c', '"prog %X% "%A%""'], ENV)).toEqual({ argv: ['xx', 'a'] });
+  });
+});
+
+describe('shim/command: Windows args through cmd.exe', () => {
+  const deliver = (args: string[], resume: 'close' | 'open'): unknown => runCmd(shellCommand('prog', args, 'win32').args, ENV, resume);
+
+  it.each(ARG_CASES.map((a) => [JSON.stringify(a), a] as const))('%s arrives whole, whichever way cmd.exe resumes its percent scan', (_, arg) => {
+    expect(deliver([arg], 'close')).toEqual({ argv: [arg] });
+    expect(deliver([arg], 'open')).toEqual({ argv: [arg] });
+    expect(deliver(['first', arg, 'last'], 'close')).toEqual({ argv: ['first', arg, 'last'] });
+  });
+
+  it('random args over cmd.exe\'s special characters and defined names arrive whole (2,000 cases)', () => {
+    // Single characters, and the starts of the percent forms of defined names.
+    const alphabet = ['%X:', '%A:', '%PATH:~', '%X%', '%', '%', '^', '"', '\\', '!', '&', '|', '<', '>', '(', ')', ' ', ':', '=', '~', ',', '-', '*', 'P', 'A', 'T', 'H', 'X', 'x', 'a', '1', ';', '?', '`'];
+    let seed = 7;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const failures: string[][] = [];
+    for (let i = 0; i < 2000; i++) {
+      const args = Array.from({ length: 1 + rand(3) }, () => Array.from({ length: rand(12) }, () => alphabet[rand(alphabet.length)]).join(''));
+      for (const resume of ['close', 'open'] as const) {
+        const got = deliver(args, resume) as { argv?: string[] };
+        if (JSON.stringify(got.argv) !== JSON.stringify(args)) failures.push(args);
+      }
+    }
+    expect(failures.slice(0, 5)).toEqual([]);
+  });
+
+  it('every % is followed by a caret-escaped character, so no variable name can start after it', () => {
+    expect(quoteWindowsArg('%PATH:~0,1%')).toBe('^"^%^PATH:~0^,1^%^"');
+    expect(quoteWindowsArg('%X%')).toBe('^"^%^X^%^"');
+    expect(quoteWindowsArg('50%')).toBe('^"50^%^"');
+  });
+});
