@@ -160,20 +160,6 @@ export function claimFireInstant(stateDir: string, id: JobId | string, instant: 
 }
 
 /**
- * Releases the claim of the scheduled minute holding `instant` for job `id` (removes its marker,
- * if any): the embedded scheduler does so before it runs again a fire that a clock set ahead ran
- * early. @throws {UsageError} on a malformed id. @throws {IoError} when it cannot be removed.
- */
-export function releaseFireInstant(stateDir: string, id: JobId | string, instant: Date): void {
-  const path = firedMarkerPath(stateDir, id, instant);
-  try {
-    rmSync(path, { force: true });
-  } catch (err) {
-    throw ioError('write', path, err);
-  }
-}
-
-/**
  * Removes the day directories of `dir` (a job's {@link firedDir}) from before yesterday or more
  * than a day ahead of `now` (epoch ms). Best effort and never throws: another process may prune
  * the same directory at the same time. Names that are not `YYYY-MM-DD` are left alone.

@@ -14,7 +14,6 @@ import { SchedulerError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { ownedSourceIds } from '../../plan/plan.js';
 import type { InstalledEntry, Plan } from '../../plan/types.js';
-import { releaseFireInstant } from '../../state/fired.js';
 import { atomicWriteFile, readFileIfExists } from '../../system/files.js';
 import type { ApplyResult, Rendered, SchedulerAdapter } from '../types.js';
 import { FireLoop, nodeTimers } from './loop.js';
@@ -111,9 +110,6 @@ export function createEmbeddedAdapter(options: EmbeddedAdapterOptions): Embedded
     runJob: options.runJob,
     maxSleepMs: options.maxSleepMs ?? EMBEDDED_MAX_SLEEP_MS,
     monotonic: options.monotonic,
-    // A fire run early by a clock set ahead claimed its minute (src/state/fired.ts): released, so
-    // that the run now that its time has come is not taken for a duplicate.
-    onStaleFire: (jobId, at) => releaseFireInstant(options.stateDir, jobId, new Date(at)),
   });
   // start() and apply() both rewrite the armed set; never interleave them.
   let queue: Promise<unknown> = Promise.resolve();

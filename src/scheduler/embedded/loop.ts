@@ -19,8 +19,8 @@
  * instant already run does not run again: the loop remembers each job's recent fires, and the
  * run itself claims its minute (`fired/` markers, src/state/fired.ts), as under cron. A
  * remembered fire run more than a day earlier by the monotonic clock was run by a clock set
- * that far ahead: it runs again now that its time has really come (onStaleFire first releases
- * its minute).
+ * that far ahead: it runs again now that its time has really come (its claim of the minute is
+ * stale by then too, by the same rule: src/state/fired.ts).
  */
 import type { Logger } from '../../log.js';
 import { LATE_START_MINUTES, nextFires, resolveSchedule } from '../../schedule/fires.js';
@@ -63,11 +63,6 @@ export interface FireLoopOptions {
   maxSleepMs?: number;
   /** Monotonic milliseconds, which no wall-clock step moves [performance.now]. */
   monotonic?: () => number;
-  /**
-   * Called before a fire runs again that this loop ran more than a day earlier (monotonic) by a
-   * clock set ahead: the adapter releases the run's claim of that minute. Its errors are logged.
-   */
-  onStaleFire?(jobId: string, at: number): void;
 }
 
 /** The next fire of one armed job, for status and tests. */
@@ -222,11 +217,6 @@ export class FireLoop {
       if (ran !== undefined) {
         job.fired = job.fired.filter((f) => f !== ran);
         this.o.log.info({ jobId: job.jobId, scheduledFor, ranHoursAgo: Math.round((mono - ran.mono) / HOUR) }, 'Embedded job ran this fire time early, under a clock set ahead; running it again now that it has come');
-        try {
-          this.o.onStaleFire?.(job.jobId, due.at);
-        } catch (err) {
-          this.o.log.warn({ jobId: job.jobId, scheduledFor, err }, 'Cannot release the early run\'s claim of this minute');
-        }
       }
       job.fired.push({ at: due.at, mono });
       if (job.fired.length > RECENT_FIRES) job.fired.shift();

@@ -73,13 +73,14 @@ describe('scheduler/embedded (clock steps)', () => {
     expect(fires()).toEqual([['06:15:00', '06:15:00.000'], ['06:30:00', '06:30:00.000']]);
   });
 
-  it('a monthly job run by a clock set a month ahead runs again on the real day: the minute it claimed then is released', async () => {
+  it('a monthly job run by a clock set a month ahead runs again on the real day: the minute it claimed then is stale by then', async () => {
     const stateDir = testTempDir('cronsync-embedded-markers-');
     const timers = new ManualTimers(new Date('2026-05-01T00:00:30Z'));
     const claims: string[] = [];
-    // As the daemon's runJob does (runExec): claim the minute, run only when claimed.
+    // As the daemon's runJob does (runExec): claim the minute, run only when claimed; the host's
+    // monotonic clock is the fake's, which the wall-clock jumps do not move.
     const runJob = async (jobId: string, scheduledFor: Date): Promise<number> => {
-      claims.push(`${scheduledFor.toISOString().slice(0, 16)} ${claimFireInstant(stateDir, jobId, scheduledFor).claimed ? 'ran' : 'skipped'}`);
+      claims.push(`${scheduledFor.toISOString().slice(0, 16)} ${claimFireInstant(stateDir, jobId, scheduledFor, timers.monotonic).claimed ? 'ran' : 'skipped'}`);
       return 0;
     };
     const adapter = createEmbeddedAdapter({ sourceId: 'src1', stateDir, runJob, clock: timers.clock, monotonic: timers.monotonic, log: recordingLogger(), timers, files: memoryFiles() });
@@ -94,13 +95,37 @@ describe('scheduler/embedded (clock steps)', () => {
     expect(claims).toEqual(['2026-06-01T00:00 ran', '2026-06-01T00:00 ran']);
   });
 
+  it('a monthly job re-run on its real day still yields to another start that claimed that minute first (an entry left in cron after a scheduler switch)', async () => {
+    const stateDir = testTempDir('cronsync-embedded-markers-');
+    const timers = new ManualTimers(new Date('2026-05-01T00:00:30Z'));
+    const claims: string[] = [];
+    const runJob = async (jobId: string, scheduledFor: Date): Promise<number> => {
+      claims.push(`${scheduledFor.toISOString().slice(0, 16)} ${claimFireInstant(stateDir, jobId, scheduledFor, timers.monotonic).claimed ? 'ran' : 'skipped'}`);
+      return 0;
+    };
+    const adapter = createEmbeddedAdapter({ sourceId: 'src1', stateDir, runJob, clock: timers.clock, monotonic: timers.monotonic, log: recordingLogger(), timers, files: memoryFiles() });
+    await adapter.apply(planOf([desiredOf(makeJob('a', { spec: { schedule: '0 0 1 * *', timezone: 'UTC' } }))]), signal);
+    await adapter.start();
+    timers.jump(new Date('2026-05-31T23:59:50Z').getTime() - new Date('2026-05-01T00:00:30Z').getTime());
+    timers.advance(MIN); // the wrong clock's June 1st 00:00
+    timers.jump(-(new Date('2026-06-01T00:00:50Z').getTime() - new Date('2026-05-01T00:01:30Z').getTime()));
+    timers.advanceTo(new Date('2026-05-31T23:59:59.500Z'));
+
+    // The real June 1st: a cron entry's exec claims the minute an instant before the loop's tick.
+    const rival = claimFireInstant(stateDir, 'acme/a', new Date('2026-06-01T00:00:00.100Z'), timers.monotonic);
+    timers.advance(MIN);
+
+    expect(rival.claimed).toBe(true);
+    expect(claims).toEqual(['2026-06-01T00:00 ran', '2026-06-01T00:00 skipped']);
+  });
+
   it('a weekly job run by a clock set 47 hours ahead runs again when its time comes (ran more than a day earlier)', async () => {
     const stateDir = testTempDir('cronsync-embedded-markers-');
     const start = new Date('2026-05-04T00:00:00Z'); // a Monday
     const timers = new ManualTimers(start);
     const claims: string[] = [];
     const runJob = async (jobId: string, scheduledFor: Date): Promise<number> => {
-      claims.push(`${scheduledFor.toISOString().slice(0, 16)} ${claimFireInstant(stateDir, jobId, scheduledFor).claimed ? 'ran' : 'skipped'}`);
+      claims.push(`${scheduledFor.toISOString().slice(0, 16)} ${claimFireInstant(stateDir, jobId, scheduledFor, timers.monotonic).claimed ? 'ran' : 'skipped'}`);
       return 0;
     };
     const adapter = createEmbeddedAdapter({ sourceId: 'src1', stateDir, runJob, clock: timers.clock, monotonic: timers.monotonic, log: recordingLogger(), timers, files: memoryFiles() });
