@@ -1,5 +1,5 @@
 /**
- * A simulator of how a command line given to `cmd.exe /d /s /c "<line>"` reaches the program it
+ * A simulator of how a command line given to `cmd.exe /d /v:off /s /c "<line>"` reaches the program it
  * starts, after cmd.exe's documented rules (`cmd /?`, `set /?`, and the phases described in
  * "How does the Windows Command Interpreter (CMD.EXE) parse scripts?", Stack Overflow 4094699),
  * then Microsoft's CommandLineToArgvW rules ("Parsing C++ command-line arguments"). It models
@@ -19,7 +19,8 @@
  *   2n+1 backslashes and a quote give n backslashes and a literal quote, other backslashes are
  *   literal, blanks outside quotes separate arguments.
  *
- * Delayed expansion (`!name!`, off unless enabled in the registry) is not modelled.
+ * Delayed expansion (`!name!`) is not modelled: cronsync turns it off (`/v:off`); runCmd requires
+ * that switch.
  */
 
 /** What the program would receive, or the operator that would have split the line. */
@@ -165,11 +166,12 @@ export function commandLineToArgv(line: string): string[] {
 
 /**
  * What `program` (a bare word, the first word of `line` after phase 2) receives when cmd.exe is
- * started with `args` (the arguments cronsync passes, verbatim: `/d /s /c "<line>"`).
+ * started with `args` (the arguments cronsync passes, verbatim: `/d /v:off /s /c "<line>"`).
  */
 export function runCmd(args: readonly string[], env: Record<string, string>, resume: 'close' | 'open' = 'close'): CmdResult {
   const c = args.indexOf('/c');
   if (c < 0) throw new Error('no /c');
+  if (!args.slice(0, c).some((a) => a.toLowerCase() === '/v:off')) throw new Error('delayed expansion is not modelled: /v:off expected');
   let text = args.slice(c + 1).join(' ');
   // /s: the first and the last quote go.
   const first = text.indexOf('"');

@@ -35,7 +35,7 @@ describe('fakes/CmdExe against the documented examples', () => {
     expect(caretPass('echo "a^&b"')).toEqual({ line: 'echo "a^&b"' });
     expect(caretPass('echo a&b')).toEqual({ operator: '&' });
     expect(caretPass('echo "a&b"')).toEqual({ line: 'echo "a&b"' });
-    expect(runCmd(['/d', '/s', '/c', '"prog %X% "%A%""'], ENV)).toEqual({ argv: ['xx', 'a'] });
+    expect(runCmd(['/d', '/v:off', '/s', '/c', '"prog %X% "%A%""'], ENV)).toEqual({ argv: ['xx', 'a'] });
   });
 });
 

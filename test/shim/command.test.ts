@@ -51,7 +51,7 @@ describe('shim/command', () => {
 
     it('never refuses a command without args', () => {
       expect(shellCommand('pg_dump # nightly', [], 'linux')).toEqual({ file: '/bin/sh', args: ['-c', 'pg_dump # nightly'] });
-      expect(shellCommand('dir &', [], 'win32')).toEqual({ file: 'C:\\Windows\\System32\\cmd.exe', args: ['/d', '/s', '/c', '"dir &"'], windowsVerbatimArguments: true });
+      expect(shellCommand('dir &', [], 'win32')).toEqual({ file: 'C:\\Windows\\System32\\cmd.exe', args: ['/d', '/v:off', '/s', '/c', '"dir &"'], windowsVerbatimArguments: true });
     });
 
     it('gives the line a refused run reports, and nothing for args that can be passed or no args', () => {
@@ -84,15 +84,15 @@ describe('shim/command', () => {
       ${'quotes'}                    | ${'"C:\\Program Files\\x.exe" /q'}       | ${'"C:\\Program Files\\x.exe" /q'}
     `('appends after $name', ({ command, text }: { command: string; text: string }) => {
       expect(argsPlan(command, 'win32')).toEqual({ kind: 'append', text });
-      expect(shellCommand(command, ['a b'], 'win32')).toEqual({ file: 'C:\\Windows\\System32\\cmd.exe', args: ['/d', '/s', '/c', `"${text} ^"a^ b^""`], windowsVerbatimArguments: true });
+      expect(shellCommand(command, ['a b'], 'win32')).toEqual({ file: 'C:\\Windows\\System32\\cmd.exe', args: ['/d', '/v:off', '/s', '/c', `"${text} ^"a^ b^""`], windowsVerbatimArguments: true });
     });
 
     it('replaces a refused command by one that only echoes a sanitised reason and fails', () => {
       const cmd = shellCommand('backup.cmd & rem x', ['& calc'], 'win32');
 
-      expect(cmd).toEqual({ file: 'C:\\Windows\\System32\\cmd.exe', args: ['/d', '/s', '/c', expect.stringMatching(new RegExp(`^"echo cronsync: refusing to run: [A-Za-z0-9 .,:'-]+ 1>&2 & exit /b ${ARGS_REFUSED_EXIT}"$`))], windowsVerbatimArguments: true });
-      expect(cmd.args[3]).not.toContain('calc');
-      expect(cmd.args[3]).toContain('run a script that takes them');
+      expect(cmd).toEqual({ file: 'C:\\Windows\\System32\\cmd.exe', args: ['/d', '/v:off', '/s', '/c', expect.stringMatching(new RegExp(`^"echo cronsync: refusing to run: [A-Za-z0-9 .,:'-]+ 1>&2 & exit /b ${ARGS_REFUSED_EXIT}"$`))], windowsVerbatimArguments: true });
+      expect(cmd.args[4]).not.toContain('calc');
+      expect(cmd.args[4]).toContain('run a script that takes them');
     });
 
     it('refuses an arg with a line break, which cmd.exe would cut there (POSIX passes it whole)', () => {
@@ -100,8 +100,8 @@ describe('shim/command', () => {
 
       const cmd = shellCommand('report.exe', args, 'win32');
 
-      expect(cmd.args[3]).toMatch(new RegExp(`^"echo cronsync: refusing to run: spec.args 1 holds a line break.* 1>&2 & exit /b ${ARGS_REFUSED_EXIT}"$`));
-      expect(cmd.args[3]).not.toContain('line2');
+      expect(cmd.args[4]).toMatch(new RegExp(`^"echo cronsync: refusing to run: spec.args 1 holds a line break.* 1>&2 & exit /b ${ARGS_REFUSED_EXIT}"$`));
+      expect(cmd.args[4]).not.toContain('line2');
       expect(argsRefusal('report.exe', args, 'win32')).toBe('cronsync: refusing to run: spec.args[1] holds a line break, which cmd.exe (that starts commands on Windows) cannot pass: it ends the command line there, so the argument would be cut and those after it dropped; pass the text another way (a file, an environment variable in spec.env)');
       expect(argsRefusal('report.exe', ['a\rb'], 'win32')).toContain('spec.args[0] holds a line break');
       expect(argsRefusal('report.exe', args, 'linux')).toBeUndefined();

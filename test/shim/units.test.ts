@@ -125,7 +125,7 @@ describe('shim/command', () => {
     expect(quoteWindowsArg('plain')).toBe('^"plain^"');
     expect(quoteWindowsArg('a b&c')).toBe('^"a^ b^&c^"');
     expect(quoteWindowsArg('say "hi"\\')).toBe('^"say^ \\^"hi\\^"\\\\^"');
-    expect(shellCommand('dir', ['x y'], 'win32')).toEqual({ file: 'C:\\Windows\\System32\\cmd.exe', args: ['/d', '/s', '/c', '"dir ^"x^ y^""'], windowsVerbatimArguments: true });
+    expect(shellCommand('dir', ['x y'], 'win32')).toEqual({ file: 'C:\\Windows\\System32\\cmd.exe', args: ['/d', '/v:off', '/s', '/c', '"dir ^"x^ y^""'], windowsVerbatimArguments: true });
   });
 });
 
