@@ -87,8 +87,14 @@ export function execCommand(started: string | undefined = process.argv[1]): Exec
   let launcher = fileURLToPath(new URL('./launch.cjs', import.meta.url));
   // Under the test runner this module is the TypeScript source; entries must run the build.
   launcher = launcher.replace(/[/\\]src[/\\]cli[/\\]launch\.cjs$/, '/dist/cli/launch.cjs');
-  return { file: nodeProgram(), args: [startedPath(launcher, started)] };
+  // Decided once per started path, at the first call: after an upgrade moves the package's
+  // symlink, a daemon not yet restarted still names the link, not its own (old) version.
+  let path = launcherPaths.get(started);
+  if (path === undefined) launcherPaths.set(started, (path = startedPath(launcher, started)));
+  return { file: nodeProgram(), args: [path] };
 }
+
+const launcherPaths = new Map<string | undefined, string>();
 
 /**
  * `launcher` by way of the directory of `started` (the main script as this process was started)
