@@ -8,7 +8,8 @@
 //
 //   node windows\check-args.mjs        prints PASS/FAIL per case, exits 1 on any failure
 
-import { pathToFileURL } from 'node:url';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 /** Arguments that cmd.exe's parsing could change: percent forms of defined names, carets, quotes, operators. */
 export const ARG_CASES = [
@@ -37,10 +38,12 @@ async function main() {
     for (const arg of ARG_CASES) {
       const args = ['first', arg, 'last'];
       const cmd = shellCommand(command, args, 'win32');
-      const r = spawnSync(cmd.file, cmd.args, { windowsVerbatimArguments: cmd.windowsVerbatimArguments, env: { ...process.env, ...ARG_ENV }, encoding: 'utf8' });
-      const ok = r.status === 0 && r.stdout === JSON.stringify(args);
+      // CHECK_ARGS_CMD: another program in cmd.exe's place (the test suite's simulator, on Linux).
+      const r = spawnSync(process.env.CHECK_ARGS_CMD || cmd.file, cmd.args, { windowsVerbatimArguments: cmd.windowsVerbatimArguments, env: { ...process.env, ...ARG_ENV }, encoding: 'utf8' });
+      const ok = r.error === undefined && r.status === 0 && r.stdout === JSON.stringify(args);
       if (!ok) failed++;
-      console.log(`${ok ? 'PASS' : 'FAIL'}  ${JSON.stringify(arg)}${ok ? '' : `  got ${JSON.stringify(r.stdout)} (exit ${r.status}) ${r.stderr.trim()}`}`);
+      const why = r.error ? `cannot start ${cmd.file}: ${r.error.message}` : `got ${JSON.stringify(r.stdout)} (exit ${r.status}) ${(r.stderr ?? '').trim()}`;
+      console.log(`${ok ? 'PASS' : 'FAIL'}  ${JSON.stringify(arg)}${ok ? '' : `  ${why}`}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -49,4 +52,13 @@ async function main() {
   process.exitCode = failed === 0 ? 0 : 1;
 }
 
-if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) await main();
+/** Whether this module is the script node was started with (real paths: a checkout under a junction). */
+function isMain() {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) await main();

@@ -236,8 +236,10 @@ if ($ok) {
 } else {
   Write-Host "FAIL  $missingTotal expected fires are missing from Task Scheduler's run times" -ForegroundColor Red
 }
-& $Node (Join-Path $PSScriptRoot 'check-args.mjs')
-if ($LASTEXITCODE -ne 0) { $ok = $false }
+$argsOut = @(& $Node (Join-Path $PSScriptRoot 'check-args.mjs'))
+$argsOut | ForEach-Object { Write-Host $_ }
+# Its last line says PASS only when every case ran and passed (a script that did not run prints nothing).
+if ($LASTEXITCODE -ne 0 -or $argsOut.Count -eq 0 -or -not ($argsOut[-1] -like 'PASS  all*')) { $ok = $false }
 if (-not $SkipService) {
   & (Join-Path $PSScriptRoot 'check-service.ps1') -Node $Node -Root (Split-Path -Parent $PSScriptRoot)
   if ($LASTEXITCODE -ne 0) { $ok = $false }

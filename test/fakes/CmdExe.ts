@@ -5,12 +5,13 @@
  * then Microsoft's CommandLineToArgvW rules ("Parsing C++ command-line arguments"). It models
  * what cronsync's quoting relies on, for a simple command (one program, no `if`/`for`):
  *
- * - `/s /c`: the first and the last `"` of the text after `/c` are removed.
+ * - `/s /c`: when the text after `/c` starts with `"` (blanks skipped), that quote and the last
+ *   `"` of the line are removed.
  * - Phase 1, percent expansion in command-line context: `%name%`, `%name:~n,m%` and
  *   `%name:old=new%` are replaced when `name` is a defined variable (names ignore case);
- *   otherwise the text stays as it is. Which `%` the scan resumes from after an undefined name is
- *   not documented the same way everywhere: `resume` picks the closing one (default) or the one
- *   after the opening `%`; callers check both.
+ *   otherwise the text stays as it is. Whether the closing `%` of an undefined name can open the
+ *   next one is not documented the same way everywhere: `resume` 'reuse' (default) lets it,
+ *   'consume' does not; callers check both.
  * - Phase 2: outside quotes `^` escapes the next character (and is removed), `"` toggles
  *   quoting (and is kept), and `&`, `|`, `<`, `>` are operators: the simulator reports the first
  *   one as `operator` (the line would run more than the program). Inside quotes `^` is literal.
@@ -27,7 +28,7 @@
 export type CmdResult = { argv: string[]; operator?: undefined } | { argv?: undefined; operator: string };
 
 /** Phase 1 on `line` with the variables `env` (names ignore case). */
-export function percentExpand(line: string, env: Record<string, string>, resume: 'close' | 'open' = 'close'): string {
+export function percentExpand(line: string, env: Record<string, string>, resume: 'reuse' | 'consume' = 'reuse'): string {
   const vars = new Map(Object.entries(env).map(([k, v]) => [k.toUpperCase(), v]));
   let out = '';
   let i = 0;
@@ -48,13 +49,13 @@ export function percentExpand(line: string, env: Record<string, string>, resume:
     const name = colon < 0 ? body : body.slice(0, colon);
     const value = name === '' ? undefined : vars.get(name.toUpperCase());
     if (value === undefined) {
-      // Undefined: the text stays; the scan goes on from the closing `%`, or right after the opening one.
-      if (resume === 'close') {
+      // Undefined: the text stays; the closing `%` may open the next name ('reuse'), or not.
+      if (resume === 'reuse') {
         out += line.slice(i, close);
         i = close;
       } else {
-        out += '%';
-        i++;
+        out += line.slice(i, close + 1);
+        i = close + 1;
       }
       continue;
     }
@@ -164,22 +165,34 @@ export function commandLineToArgv(line: string): string[] {
   return args;
 }
 
+/** The program cmd.exe would start (its path, unquoted) and the arguments it would receive, or the operator. */
+export type CmdLaunch = { program: string; argv: string[]; operator?: undefined } | { program?: undefined; argv?: undefined; operator: string };
+
 /**
- * What `program` (a bare word, the first word of `line` after phase 2) receives when cmd.exe is
- * started with `args` (the arguments cronsync passes, verbatim: `/d /v:off /s /c "<line>"`).
+ * What cmd.exe started with `args` (the arguments cronsync passes, verbatim: `/d /v:off /s /c
+ * "<line>"`) would start, for a simple command: the program, a quoted path or the first word.
  */
-export function runCmd(args: readonly string[], env: Record<string, string>, resume: 'close' | 'open' = 'close'): CmdResult {
+export function launchCmd(args: readonly string[], env: Record<string, string>, resume: 'reuse' | 'consume' = 'reuse'): CmdLaunch {
   const c = args.indexOf('/c');
   if (c < 0) throw new Error('no /c');
   if (!args.slice(0, c).some((a) => a.toLowerCase() === '/v:off')) throw new Error('delayed expansion is not modelled: /v:off expected');
-  let text = args.slice(c + 1).join(' ');
-  // /s: the first and the last quote go.
-  const first = text.indexOf('"');
+  if (!args.slice(0, c).some((a) => a.toLowerCase() === '/s')) throw new Error('only /s is modelled');
+  let text = args.slice(c + 1).join(' ').replace(/^[ \t]+/, '');
+  // /s: a leading quote and the last one go.
   const last = text.lastIndexOf('"');
-  if (first >= 0 && last > first) text = text.slice(0, first) + text.slice(first + 1, last) + text.slice(last + 1);
+  if (text.startsWith('"') && last > 0) text = text.slice(1, last) + text.slice(last + 1);
   const p2 = caretPass(percentExpand(text, env, resume));
   if ('operator' in p2) return { operator: p2.operator };
   const line = p2.line.replace(/^[ \t]+/, '');
-  const end = line.search(/[ \t]/);
-  return { argv: end < 0 ? [] : commandLineToArgv(line.slice(end)) };
+  // The program: a quoted path up to its closing quote, or the first word.
+  const quoted = line.startsWith('"');
+  const end = quoted ? line.indexOf('"', 1) + 1 : line.search(/[ \t]/);
+  const program = end <= 0 ? line : quoted ? line.slice(1, end - 1) : line.slice(0, end);
+  return { program, argv: end <= 0 || end >= line.length ? [] : commandLineToArgv(line.slice(end)) };
+}
+
+/** What the program receives: {@link launchCmd} without the program. */
+export function runCmd(args: readonly string[], env: Record<string, string>, resume: 'reuse' | 'consume' = 'reuse'): CmdResult {
+  const r = launchCmd(args, env, resume);
+  return r.operator === undefined ? { argv: r.argv } : { operator: r.operator };
 }
