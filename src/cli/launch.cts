@@ -16,6 +16,25 @@ import { Script } from 'node:vm';
 import type * as ExecBundle from '../shim/entry.js';
 import type * as Main from './main.js';
 
+/** The oldest Node.js cronsync runs on: package.json's `engines` (a test keeps them equal). */
+export const MIN_NODE = '20.18.1';
+
+/**
+ * Why the node running this cannot run cronsync (a line for stderr), or null. Entries name a
+ * node binary by a symlink when they can (src/system/node-program.ts): repointed at an older
+ * version, every run would otherwise fail somewhere inside with a stack trace.
+ */
+export function unsupportedNode(version: string = process.versions.node, execPath: string = process.execPath): string | null {
+  const have = version.split('.').map((n) => Number.parseInt(n, 10) || 0);
+  const need = MIN_NODE.split('.').map(Number);
+  for (let i = 0; i < need.length; i++) {
+    if ((have[i] ?? 0) !== need[i]) {
+      return (have[i] ?? 0) > need[i]! ? null : `cronsync: needs Node.js ${MIN_NODE} or later; ${execPath} is ${version}\n`;
+    }
+  }
+  return null;
+}
+
 /**
  * `createRequire` of the CommonJS loader this module was loaded by (`Module.createRequire`):
  * the public `node:module`, which exports the same function, loads a dozen more internal
@@ -145,6 +164,12 @@ export function runBundledExec(argv: readonly string[]): boolean {
   return true;
 }
 
-if (require.main === module && !runBundledExec(process.argv.slice(2))) {
-  void import('./main.js').then((cli: typeof Main) => cli.runMain());
+if (require.main === module) {
+  const tooOld = unsupportedNode();
+  if (tooOld) {
+    process.stderr.write(tooOld);
+    // exec's internal-error code (EX_SOFTWARE), the CLI's error code otherwise.
+    process.exit(process.argv[2] === 'exec' ? 70 : 1);
+  }
+  if (!runBundledExec(process.argv.slice(2))) void import('./main.js').then((cli: typeof Main) => cli.runMain());
 }
