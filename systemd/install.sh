@@ -31,6 +31,13 @@ say() { echo "install.sh: $*"; }
 [ -f "$SRC/dist/cli/main.js" ] || die "$SRC/dist/cli/main.js missing: run 'npm run build' first"
 [ -n "$NODE" ] && [ -x "$NODE" ] || die "node not found (set NODE=/path/to/node)"
 case "$NODE" in /*) ;; *) die "NODE must be an absolute path: $NODE" ;; esac
+# The oldest Node.js the package runs on (its engines), checked in syntax any node parses.
+min=$(sed -n 's/.*"node" *: *">= *\([0-9][0-9.]*\)".*/\1/p' "$SRC/package.json" | head -n 1)
+if [ -n "$min" ] && ! "$NODE" -e 'var h = process.versions.node.split(".").map(Number), n = process.argv[1].split(".").map(Number), i = 0;
+for (; i < 3 && (h[i] || 0) === (n[i] || 0); i++);
+process.exit(i === 3 || (h[i] || 0) > (n[i] || 0) ? 0 : 1)' "$min" 2>/dev/null; then
+  die "$NODE is Node.js $("$NODE" --version 2>/dev/null || echo '(unknown)'); cronsync needs $min or later (set NODE=/path/to/node)"
+fi
 if [ -z "$DESTDIR" ] && [ "$(id -u)" -ne 0 ]; then die "run as root (or set DESTDIR to stage)"; fi
 
 # 1. The package: each install gets a directory of its own in $LIBDIR.versions, and $LIBDIR is

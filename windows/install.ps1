@@ -255,6 +255,16 @@ if ($Node -eq '') {
   if ($null -eq $cmd) { throw 'node.exe not found on PATH; install Node.js LTS or pass -Node C:\path\to\node.exe.' }
   $Node = $cmd.Source
 }
+# The oldest Node.js the package runs on (its engines), asked of that node in syntax any node parses.
+$engines = (Get-Content -LiteralPath (Join-Path $Source 'package.json') -Raw | ConvertFrom-Json).engines
+if ($null -ne $engines -and $engines.node -match '^>=\s*(\d+(\.\d+)*)$') {
+  $min = $Matches[1]
+  # No double quotes in the script: Windows PowerShell 5.1 does not escape them for native programs.
+  & $Node -e 'var h = process.versions.node.split(/[.]/).map(Number), n = process.argv[1].split(/[.]/).map(Number), i = 0; for (; i < 3 && (h[i] || 0) === (n[i] || 0); i++); process.exit(i === 3 || (h[i] || 0) > (n[i] || 0) ? 0 : 1)' $min 2>$null
+  if ($LASTEXITCODE -ne 0) {
+    throw "$Node is Node.js $(& $Node --version 2>$null); cronsync needs $min or later (pass -Node C:\path\to\node.exe)."
+  }
+}
 if ($Node.StartsWith((Join-Path $env:SystemDrive 'Users'), [StringComparison]::OrdinalIgnoreCase)) {
   Write-Warning "$Node is under a user profile: the service runs it as LocalSystem, so that user could run code as SYSTEM. Prefer a machine-wide Node.js install."
 }

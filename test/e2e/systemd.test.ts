@@ -30,7 +30,7 @@ function fakePackage(version: string): string {
   mkdirSync(join(src, 'dist/cli'), { recursive: true });
   mkdirSync(join(src, 'node_modules/dep'), { recursive: true });
   cpSync(join(ROOT, 'systemd'), join(src, 'systemd'), { recursive: true });
-  writeFileSync(join(src, 'package.json'), JSON.stringify({ name: 'cronsync', version }));
+  writeFileSync(join(src, 'package.json'), JSON.stringify({ name: 'cronsync', version, engines: { node: '>=20.18.1' } }, null, 2));
   writeFileSync(join(src, 'dist/cli/main.js'), `console.log(${JSON.stringify(version)});\n`);
   writeFileSync(join(src, 'dist', `only-in-${version}.js`), '');
   // A launcher that loads the bundle beside it as the real one does, after waiting for the FIFO
@@ -278,6 +278,25 @@ describe('e2e systemd install.sh / uninstall.sh', () => {
 
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('npm run build');
+  });
+
+  it('refuses a node older than the package\'s engines, naming it and its version', () => {
+    const src = fakePackage('3.1.0');
+    writeFileSync(join(tmp, 'old-node.cjs'), "Object.defineProperty(process.versions, 'node', { value: '18.19.1' });\n");
+    const oldNode = join(tmp, 'old-node');
+    writeFileSync(oldNode, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} -r ${JSON.stringify(join(tmp, 'old-node.cjs'))} "$@"\n`, { mode: 0o755 });
+    const newer = fakePackage('3.1.1');
+    writeFileSync(join(newer, 'package.json'), JSON.stringify({ name: 'cronsync', version: '3.1.1', engines: { node: `>=${Number(process.versions.node.split('.')[0]) + 1}.0.0` } }));
+
+    const old = spawnSync('sh', [join(ROOT, 'systemd/install.sh')], { encoding: 'utf8', env: { PATH: process.env.PATH, DESTDIR: join(tmp, 'old'), CRONSYNC_SRC: src, NODE: oldNode } });
+    const tooNew = spawnSync('sh', [join(ROOT, 'systemd/install.sh')], { encoding: 'utf8', env: { PATH: process.env.PATH, DESTDIR: join(tmp, 'new'), CRONSYNC_SRC: newer, NODE: process.execPath } });
+
+    expect(old.status).toBe(1);
+    expect(old.stderr).toContain(`${oldNode} is Node.js v`);
+    expect(old.stderr).toContain('cronsync needs 20.18.1 or later');
+    expect(existsSync(join(tmp, 'old'))).toBe(false);
+    expect(tooNew.status).toBe(1);
+    expect(tooNew.stderr).toContain(`cronsync needs ${Number(process.versions.node.split('.')[0]) + 1}.0.0 or later`);
   });
 
   /** Replaces the wrapper by a recorder of its argv (the staged wrapper points outside DESTDIR). */
