@@ -25,6 +25,7 @@
 import type { Logger } from '../../log.js';
 import { LATE_START_MINUTES, nextFires, resolveSchedule } from '../../schedule/fires.js';
 import type { CronSpec } from '../../schedule/cron.js';
+import { STALE_CLAIM_MS } from '../../state/fired.js';
 
 /** The largest delay setTimeout accepts; longer ones fire after 1 ms. */
 export const MAX_TIMER_MS = 2_147_483_647;
@@ -88,7 +89,6 @@ const RECENT_FIRES = 16;
 const SCAN_LIMIT = 1000;
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
 /** Windows ending now searched for the latest missed instant after a very long sleep. */
 const WINDOWS = [HOUR, 24 * HOUR, 40 * 24 * HOUR, 400 * 24 * HOUR];
 
@@ -206,8 +206,10 @@ export class FireLoop {
       const mono = this.monotonic();
       const ran = job.fired.find((f) => f.at === due.at);
       // Run within the last day: a clock that went back offers it again. Run longer ago: a
-      // clock set that far ahead ran it, and its time has really come now.
-      if (ran !== undefined && mono - ran.mono <= DAY) continue;
+      // clock set that far ahead ran it, and its time has really come now. A minute over the
+      // claim's own limit, so that the run's claim, which reads its clock later than this tick
+      // and finds a marker written after `ran.mono`, agrees (src/state/fired.ts).
+      if (ran !== undefined && mono - ran.mono <= STALE_CLAIM_MS + MINUTE) continue;
       const scheduledFor = new Date(due.at).toISOString();
       if (Math.floor(now / MINUTE) * MINUTE - due.at > LATE_START_MINUTES * MINUTE) {
         this.o.log.warn({ jobId: job.jobId, missed: due.missed, more: due.more, scheduledFor },

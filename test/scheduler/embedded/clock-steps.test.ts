@@ -119,6 +119,27 @@ describe('scheduler/embedded (clock steps)', () => {
     expect(claims).toEqual(['2026-06-01T00:00 ran', '2026-06-01T00:00 skipped']);
   });
 
+  it('a fire run a day and half a minute early is not run again: the loop keeps a minute over the claim\'s limit, so the two never disagree', async () => {
+    const stateDir = testTempDir('cronsync-embedded-markers-');
+    const start = new Date('2026-05-03T23:59:30Z'); // a Sunday
+    const timers = new ManualTimers(start);
+    const claims: string[] = [];
+    const runJob = async (jobId: string, scheduledFor: Date): Promise<number> => {
+      claims.push(`${scheduledFor.toISOString().slice(0, 16)} ${claimFireInstant(stateDir, jobId, scheduledFor, timers.monotonic).claimed ? 'ran' : 'skipped'}`);
+      return 0;
+    };
+    const adapter = createEmbeddedAdapter({ sourceId: 'src1', stateDir, runJob, clock: timers.clock, monotonic: timers.monotonic, log: recordingLogger(), timers, files: memoryFiles() });
+    await adapter.apply(planOf([desiredOf(makeJob('a', { spec: { schedule: '0 0 * * 2', timezone: 'UTC' } }))]), signal);
+    await adapter.start();
+
+    timers.jump(24 * HOUR + 25 * SEC); // Monday 23:59:55 by the wrong clock: its Tuesday 00:00 in 5 s
+    timers.advance(10 * SEC); // the wrong clock's Tuesday 00:00 runs
+    timers.jump(-(24 * HOUR + 30 * SEC)); // back to the real time
+    timers.advanceTo(new Date('2026-05-05T00:05:00Z')); // the real Tuesday 00:00 comes, a day and 30 s later
+
+    expect(claims).toEqual(['2026-05-05T00:00 ran']);
+  });
+
   it('a weekly job run by a clock set 47 hours ahead runs again when its time comes (ran more than a day earlier)', async () => {
     const stateDir = testTempDir('cronsync-embedded-markers-');
     const start = new Date('2026-05-04T00:00:00Z'); // a Monday
