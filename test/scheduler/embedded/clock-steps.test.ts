@@ -29,6 +29,25 @@ function planOf(final: DesiredJob[]): Plan {
   return { sourceId: 'src1', final, add: [], update: [], remove: [], unchanged: [], kept: [], orphaned: [], conflicts: [], preserve: [] };
 }
 
+/**
+ * A started adapter whose runJob claims the minute as the daemon's does (runExec), on a state
+ * dir of its own, and records each outcome: `<minute> ran|skipped`. The host's monotonic clock
+ * of the claims is the fake's, which the wall-clock jumps do not move.
+ */
+async function claiming(start: string, schedule: string) {
+  const stateDir = testTempDir('cronsync-embedded-markers-');
+  const timers = new ManualTimers(new Date(start));
+  const claims: string[] = [];
+  const runJob = async (jobId: string, scheduledFor: Date): Promise<number> => {
+    claims.push(`${scheduledFor.toISOString().slice(0, 16)} ${claimFireInstant(stateDir, jobId, scheduledFor, timers.monotonic).claimed ? 'ran' : 'skipped'}`);
+    return 0;
+  };
+  const adapter = createEmbeddedAdapter({ sourceId: 'src1', stateDir, runJob, clock: timers.clock, monotonic: timers.monotonic, log: recordingLogger(), timers, files: memoryFiles() });
+  await adapter.apply(planOf([desiredOf(makeJob('a', { spec: { schedule, timezone: 'UTC' } }))]), signal);
+  await adapter.start();
+  return { stateDir, timers, claims };
+}
+
 /** A started adapter (no maxSleepMs: the daemon's default) running `schedule` in `timezone`. */
 async function started(start: string, schedule: string, timezone = 'UTC') {
   const timers = new ManualTimers(new Date(start));
@@ -74,18 +93,7 @@ describe('scheduler/embedded (clock steps)', () => {
   });
 
   it('a monthly job run by a clock set a month ahead runs again on the real day: the minute it claimed then is stale by then', async () => {
-    const stateDir = testTempDir('cronsync-embedded-markers-');
-    const timers = new ManualTimers(new Date('2026-05-01T00:00:30Z'));
-    const claims: string[] = [];
-    // As the daemon's runJob does (runExec): claim the minute, run only when claimed; the host's
-    // monotonic clock is the fake's, which the wall-clock jumps do not move.
-    const runJob = async (jobId: string, scheduledFor: Date): Promise<number> => {
-      claims.push(`${scheduledFor.toISOString().slice(0, 16)} ${claimFireInstant(stateDir, jobId, scheduledFor, timers.monotonic).claimed ? 'ran' : 'skipped'}`);
-      return 0;
-    };
-    const adapter = createEmbeddedAdapter({ sourceId: 'src1', stateDir, runJob, clock: timers.clock, monotonic: timers.monotonic, log: recordingLogger(), timers, files: memoryFiles() });
-    await adapter.apply(planOf([desiredOf(makeJob('a', { spec: { schedule: '0 0 1 * *', timezone: 'UTC' } }))]), signal);
-    await adapter.start();
+    const { timers, claims } = await claiming('2026-05-01T00:00:30Z', '0 0 1 * *');
 
     timers.jump(new Date('2026-05-31T23:59:50Z').getTime() - new Date('2026-05-01T00:00:30Z').getTime());
     timers.advance(MIN); // the wrong clock's June 1st 00:00
@@ -96,16 +104,7 @@ describe('scheduler/embedded (clock steps)', () => {
   });
 
   it('a monthly job re-run on its real day still yields to another start that claimed that minute first (an entry left in cron after a scheduler switch)', async () => {
-    const stateDir = testTempDir('cronsync-embedded-markers-');
-    const timers = new ManualTimers(new Date('2026-05-01T00:00:30Z'));
-    const claims: string[] = [];
-    const runJob = async (jobId: string, scheduledFor: Date): Promise<number> => {
-      claims.push(`${scheduledFor.toISOString().slice(0, 16)} ${claimFireInstant(stateDir, jobId, scheduledFor, timers.monotonic).claimed ? 'ran' : 'skipped'}`);
-      return 0;
-    };
-    const adapter = createEmbeddedAdapter({ sourceId: 'src1', stateDir, runJob, clock: timers.clock, monotonic: timers.monotonic, log: recordingLogger(), timers, files: memoryFiles() });
-    await adapter.apply(planOf([desiredOf(makeJob('a', { spec: { schedule: '0 0 1 * *', timezone: 'UTC' } }))]), signal);
-    await adapter.start();
+    const { stateDir, timers, claims } = await claiming('2026-05-01T00:00:30Z', '0 0 1 * *');
     timers.jump(new Date('2026-05-31T23:59:50Z').getTime() - new Date('2026-05-01T00:00:30Z').getTime());
     timers.advance(MIN); // the wrong clock's June 1st 00:00
     timers.jump(-(new Date('2026-06-01T00:00:50Z').getTime() - new Date('2026-05-01T00:01:30Z').getTime()));
@@ -120,17 +119,7 @@ describe('scheduler/embedded (clock steps)', () => {
   });
 
   it('a fire run a day and half a minute early is not run again: the loop keeps a minute over the claim\'s limit, so the two never disagree', async () => {
-    const stateDir = testTempDir('cronsync-embedded-markers-');
-    const start = new Date('2026-05-03T23:59:30Z'); // a Sunday
-    const timers = new ManualTimers(start);
-    const claims: string[] = [];
-    const runJob = async (jobId: string, scheduledFor: Date): Promise<number> => {
-      claims.push(`${scheduledFor.toISOString().slice(0, 16)} ${claimFireInstant(stateDir, jobId, scheduledFor, timers.monotonic).claimed ? 'ran' : 'skipped'}`);
-      return 0;
-    };
-    const adapter = createEmbeddedAdapter({ sourceId: 'src1', stateDir, runJob, clock: timers.clock, monotonic: timers.monotonic, log: recordingLogger(), timers, files: memoryFiles() });
-    await adapter.apply(planOf([desiredOf(makeJob('a', { spec: { schedule: '0 0 * * 2', timezone: 'UTC' } }))]), signal);
-    await adapter.start();
+    const { timers, claims } = await claiming('2026-05-03T23:59:30Z', '0 0 * * 2'); // a Sunday
 
     timers.jump(24 * HOUR + 25 * SEC); // Monday 23:59:55 by the wrong clock: its Tuesday 00:00 in 5 s
     timers.advance(10 * SEC); // the wrong clock's Tuesday 00:00 runs
@@ -141,17 +130,7 @@ describe('scheduler/embedded (clock steps)', () => {
   });
 
   it('a weekly job run by a clock set 47 hours ahead runs again when its time comes (ran more than a day earlier)', async () => {
-    const stateDir = testTempDir('cronsync-embedded-markers-');
-    const start = new Date('2026-05-04T00:00:00Z'); // a Monday
-    const timers = new ManualTimers(start);
-    const claims: string[] = [];
-    const runJob = async (jobId: string, scheduledFor: Date): Promise<number> => {
-      claims.push(`${scheduledFor.toISOString().slice(0, 16)} ${claimFireInstant(stateDir, jobId, scheduledFor, timers.monotonic).claimed ? 'ran' : 'skipped'}`);
-      return 0;
-    };
-    const adapter = createEmbeddedAdapter({ sourceId: 'src1', stateDir, runJob, clock: timers.clock, monotonic: timers.monotonic, log: recordingLogger(), timers, files: memoryFiles() });
-    await adapter.apply(planOf([desiredOf(makeJob('a', { spec: { schedule: '0 23 * * 2', timezone: 'UTC' } }))]), signal);
-    await adapter.start();
+    const { timers, claims } = await claiming('2026-05-04T00:00:00Z', '0 23 * * 2'); // a Monday
 
     timers.jump(47 * HOUR); // Tuesday 23:00 by the wrong clock
     timers.advance(5 * MIN);
