@@ -18,11 +18,16 @@
  * - The program receives the rest of the line after its name and splits it the way
  *   CommandLineToArgvW does: 2n backslashes and a quote give n backslashes and toggle quoting,
  *   2n+1 backslashes and a quote give n backslashes and a literal quote, other backslashes are
- *   literal, blanks outside quotes separate arguments.
+ *   literal, `""` inside quotes is a literal quote (the MSVC runtime since 2008), blanks outside
+ *   quotes separate arguments.
+ *
+ * The last step is the project's own splitArgs (src/scheduler/windows/quote.ts), which the Task
+ * Scheduler adapter reads installed tasks' Arguments with.
  *
  * Delayed expansion (`!name!`) is not modelled: cronsync turns it off (`/v:off`); runCmd requires
  * that switch.
  */
+import { splitArgs } from '../../src/scheduler/windows/quote.js';
 
 /** What the program would receive, or the operator that would have split the line. */
 export type CmdResult = { argv: string[]; operator?: undefined } | { argv?: undefined; operator: string };
@@ -118,53 +123,6 @@ export function caretPass(line: string): { line: string } | { operator: string }
   return { line: out };
 }
 
-/** CommandLineToArgvW on a program's command line, the program's own name excluded. */
-export function commandLineToArgv(line: string): string[] {
-  const args: string[] = [];
-  let cur = '';
-  let inArg = false;
-  let quoted = false;
-  for (let i = 0; i < line.length; ) {
-    const c = line[i]!;
-    if (c === '\\') {
-      let n = 0;
-      while (line[i] === '\\') {
-        n++;
-        i++;
-      }
-      if (line[i] === '"') {
-        cur += '\\'.repeat(Math.floor(n / 2));
-        if (n % 2 === 1) {
-          cur += '"';
-          i++;
-        }
-      } else {
-        cur += '\\'.repeat(n);
-      }
-      inArg = true;
-      continue;
-    }
-    if (c === '"') {
-      quoted = !quoted;
-      inArg = true;
-      i++;
-      continue;
-    }
-    if ((c === ' ' || c === '\t') && !quoted) {
-      if (inArg) args.push(cur);
-      cur = '';
-      inArg = false;
-      i++;
-      continue;
-    }
-    cur += c;
-    inArg = true;
-    i++;
-  }
-  if (inArg) args.push(cur);
-  return args;
-}
-
 /** The program cmd.exe would start (its path, unquoted) and the arguments it would receive, or the operator. */
 export type CmdLaunch = { program: string; argv: string[]; operator?: undefined } | { program?: undefined; argv?: undefined; operator: string };
 
@@ -188,7 +146,7 @@ export function launchCmd(args: readonly string[], env: Record<string, string>, 
   const quoted = line.startsWith('"');
   const end = quoted ? line.indexOf('"', 1) + 1 : line.search(/[ \t]/);
   const program = end <= 0 ? line : quoted ? line.slice(1, end - 1) : line.slice(0, end);
-  return { program, argv: end <= 0 || end >= line.length ? [] : commandLineToArgv(line.slice(end)) };
+  return { program, argv: end <= 0 || end >= line.length ? [] : splitArgs(line.slice(end)) };
 }
 
 /** What the program receives: {@link launchCmd} without the program. */

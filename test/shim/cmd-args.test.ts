@@ -13,17 +13,18 @@ import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quoteWindowsArg, shellCommand } from '../../src/shim/command.js';
-import { caretPass, commandLineToArgv, percentExpand, runCmd } from '../fakes/CmdExe.js';
+import { splitArgs } from '../../src/scheduler/windows/quote.js';
+import { caretPass, percentExpand, runCmd } from '../fakes/CmdExe.js';
 import { ARG_CASES, ARG_ENV } from '../../windows/check-args.mjs';
 
 const ENV = { PATH: 'C:\\Windows\\system32;C:\\Windows', Userprofile: 'C:\\Users\\me', ...ARG_ENV };
 
 describe('fakes/CmdExe against the documented examples', () => {
   it('CommandLineToArgvW: Microsoft\'s table of backslashes and quotes', () => {
-    expect(commandLineToArgv('"abc" d e')).toEqual(['abc', 'd', 'e']);
-    expect(commandLineToArgv('a\\\\\\b d"e f"g h')).toEqual(['a\\\\\\b', 'de fg', 'h']);
-    expect(commandLineToArgv('a\\\\\\"b c d')).toEqual(['a\\"b', 'c', 'd']);
-    expect(commandLineToArgv('a\\\\\\\\"b c" d e')).toEqual(['a\\\\b c', 'd', 'e']);
+    expect(splitArgs('"abc" d e')).toEqual(['abc', 'd', 'e']);
+    expect(splitArgs('a\\\\\\b d"e f"g h')).toEqual(['a\\\\\\b', 'de fg', 'h']);
+    expect(splitArgs('a\\\\\\"b c d')).toEqual(['a\\"b', 'c', 'd']);
+    expect(splitArgs('a\\\\\\\\"b c" d e')).toEqual(['a\\\\b c', 'd', 'e']);
   });
 
   it('percent expansion: set /? examples, and undefined names left as they are (command-line context)', () => {
