@@ -10,7 +10,7 @@
  * the later ones with both clocks ahead, as three days on. The test first checks that the
  * library does so on this machine. Skipped when libfaketime is not installed.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -32,17 +32,10 @@ function ahead(monotonic: boolean): NodeJS.ProcessEnv {
 }
 
 /** Runs `cronsync exec` as an entry does; its exit code and output. */
-function exec(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; err: string }> {
+function exec(args: string[], env: NodeJS.ProcessEnv): { code: number | null; out: string; err: string } {
   const entry = execCommand();
-  return new Promise((resolve, reject) => {
-    const child = spawn(entry.file, [...entry.args, 'exec', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
+  const r = spawnSync(entry.file, [...entry.args, 'exec', ...args], { env, encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
 describe.skipIf(!LIB || process.platform !== 'linux')('e2e exec --scheduled after a clock set ahead (libfaketime)', () => {
@@ -68,9 +61,9 @@ describe.skipIf(!LIB || process.platform !== 'linux')('e2e exec --scheduled afte
     }));
     const args = ['--scheduled', '--state-dir', dir, id];
 
-    const early = await exec(args, ahead(false));
-    const come = await exec(args, ahead(true));
-    const again = await exec(args, ahead(true));
+    const early = exec(args, ahead(false));
+    const come = exec(args, ahead(true));
+    const again = exec(args, ahead(true));
 
     expect(early).toMatchObject({ code: 0, out: 'ran\n' });
     expect(come).toMatchObject({ code: 0, out: 'ran\n' });

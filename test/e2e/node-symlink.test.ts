@@ -5,7 +5,7 @@
  * bare `node` found on PATH. After an "upgrade" (the link moved to a new version directory, the
  * old one removed) the program the entries name still runs. Before, entries named the real path.
  */
-import { spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,14 +15,9 @@ import { MAIN, cliEnv, ensureBuilt, manifest, writeConfig } from './fixtures/syn
 const me = process.getuid?.() === 0 ? 'root' : (process.env.USER ?? 'root');
 
 /** Runs the built CLI with program `file` (its argv0 as given) and PATH `pathVar`. */
-function runAs(file: string, args: string[], pathVar: string): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, [MAIN, ...args], { env: cliEnv({ PATH: pathVar }), stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stderr }));
-  });
+function runAs(file: string, args: string[], pathVar: string): { code: number | null; stderr: string } {
+  const r = spawnSync(file, [MAIN, ...args], { env: cliEnv({ PATH: pathVar }), encoding: 'utf8' });
+  return { code: r.status, stderr: r.stderr };
 }
 
 /** The program of every cron line in `text` (the word after the user). */
@@ -46,11 +41,11 @@ describe.skipIf(process.platform !== 'linux')('e2e: entries name node by the sym
     });
     const PATH = `${path.join(dir, 'bin')}:${process.env.PATH}`;
 
-    const absolute = await runAs(link, ['sync', '--config', config], process.env.PATH!);
+    const absolute = runAs(link, ['sync', '--config', config], process.env.PATH!);
     const byAbsolute = programs(readFileSync(cronFile, 'utf8'));
     // A bare name: spawn finds `node` on PATH, first in <dir>/bin. A new job makes the sync write.
     writeFileSync(path.join(dir, 'src/b.yaml'), manifest('b'));
-    const bare = await runAs('node', ['sync', '--config', config], PATH);
+    const bare = runAs('node', ['sync', '--config', config], PATH);
     const byBare = programs(readFileSync(cronFile, 'utf8'));
 
     expect(absolute).toMatchObject({ code: 0, stderr: '' });
@@ -64,11 +59,6 @@ describe.skipIf(process.platform !== 'linux')('e2e: entries name node by the sym
     symlinkSync(path.join(dir, 'node-v2/bin/node'), `${link}.new`);
     renameSync(`${link}.new`, link);
     rmSync(path.join(dir, 'node-v1'), { recursive: true });
-    const after = await new Promise<number | null>((resolve, reject) => {
-      const c = spawn(byBare[0]!, ['-e', 'process.exit(7)'], { stdio: 'ignore' });
-      c.on('error', reject);
-      c.on('close', resolve);
-    });
-    expect(after).toBe(7);
+    expect(spawnSync(byBare[0]!, ['-e', 'process.exit(7)']).status).toBe(7);
   });
 });
