@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRepo, git, gitAvailable, startGitServer, type GitServer, type TestRepo } from './helpers/git-server.js';
 import { ensureBuilt, markerJobs, runCli, type CliRun } from './fixtures/sync-cli.js';
-import { A, B, C, MANIFEST_TYPOS, sub, type ManifestTypo } from './fixtures/typo-cases.js';
+import { A, B, C, MANIFEST_TYPOS, expectNoCrash, sub, type ManifestTypo } from './fixtures/typo-cases.js';
 
 /** A typo case: a broken text of B, in a file of its own, as a git source can carry it. */
 interface Case extends Omit<ManifestTypo, 'text'> {
@@ -180,17 +180,6 @@ async function afterBreak(a: Agent): Promise<Outcome> {
   ]);
   const issues = lint.stdout ? (JSON.parse(lint.stdout) as { issues: LintIssue[] }).issues : [];
   return { before, sync: s, after, status, statusText, lint, lintText, lintGithub, diff, issues };
-}
-
-/** Fails on anything that looks like a crash rather than a message for a person. */
-function expectNoCrash(root: string, ...runs: CliRun[]): void {
-  for (const r of runs) {
-    const all = (r.stdout + r.stderr).replaceAll(root, '<root>');
-    expect(all).not.toMatch(/^\s+at /m);
-    expect(all).not.toMatch(/internal error|please report|Cannot read prop/i);
-    expect(all).not.toMatch(/\b(TypeError|ReferenceError|RangeError|SyntaxError|undefined|NaN)\b|\[object Object\]/);
-    expect(r.signal).toBeNull();
-  }
 }
 
 const ALL_JOBS = ['acme/job-a', 'acme/job-c', 'acme/latin-twin', ...CASES.flatMap((c, i) => [`acme/${jobName(i)}`, ...(c.twoJobs ? [`acme/${jobName(i)}-d`] : [])])].sort();
