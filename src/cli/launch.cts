@@ -36,6 +36,18 @@ export function unsupportedNode(version: string = process.versions.node, execPat
 }
 
 /**
+ * Exits the process with {@link unsupportedNode}'s line when this node is too old for cronsync:
+ * 70 (exec's internal error, EX_SOFTWARE) for `exec`, 1 (the CLI's error) for anything else.
+ * The first thing both entry points (this launcher and dist/cli/main.js) do.
+ */
+export function exitIfUnsupportedNode(argv: readonly string[]): void {
+  const tooOld = unsupportedNode();
+  if (tooOld === null) return;
+  process.stderr.write(tooOld);
+  process.exit(argv[0] === 'exec' ? 70 : 1);
+}
+
+/**
  * `createRequire` of the CommonJS loader this module was loaded by (`Module.createRequire`):
  * the public `node:module`, which exports the same function, loads a dozen more internal
  * modules on first use (~1 ms of every exec start).
@@ -165,11 +177,6 @@ export function runBundledExec(argv: readonly string[]): boolean {
 }
 
 if (require.main === module) {
-  const tooOld = unsupportedNode();
-  if (tooOld) {
-    process.stderr.write(tooOld);
-    // exec's internal-error code (EX_SOFTWARE), the CLI's error code otherwise.
-    process.exit(process.argv[2] === 'exec' ? 70 : 1);
-  }
+  exitIfUnsupportedNode(process.argv.slice(2));
   if (!runBundledExec(process.argv.slice(2))) void import('./main.js').then((cli: typeof Main) => cli.runMain());
 }

@@ -138,12 +138,9 @@ function holdEarlySignals(): void {
 }
 // `cronsync exec` starts every scheduled run: it goes to the bundle, through the launcher's code,
 // before this file loads anything else (no static import above may pull in project modules).
-const tooOld = isEntry ? (cjsRequire('./launch.cjs') as typeof Launch).unsupportedNode() : null;
-if (tooOld) {
-  process.stderr.write(tooOld);
-  process.exit(process.argv[2] === 'exec' ? 70 : 1);
-}
-const execStarted = isEntry && process.argv[2] === 'exec' && (cjsRequire('./launch.cjs') as typeof Launch).runBundledExec(process.argv.slice(2));
+const launch = isEntry ? (cjsRequire('./launch.cjs') as typeof Launch) : undefined;
+launch?.exitIfUnsupportedNode(process.argv.slice(2));
+const execStarted = launch !== undefined && process.argv[2] === 'exec' && launch.runBundledExec(process.argv.slice(2));
 let isCronsyncError: (err: unknown) => err is CronsyncError;
 let escapeText: (text: string) => string;
 let escapeMessage: (text: string, breaks: number) => string;
