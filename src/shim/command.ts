@@ -11,8 +11,7 @@ export const ARGS_REFUSED_EXIT = 78;
  * POSIX: `/bin/sh -c '<command> "$@"' sh arg…`, so each arg reaches the command as one word and
  * is never parsed by a shell again; a command that refers to `$@`, `$*` or `$1`… itself gets
  * the args as positional parameters only. Windows: `cmd.exe /d /v:off /s /c "<command> <quoted
- * args>"`, cmd.exe by its full path in System32 (see windowsSystemTool); `/d` skips the
- * registry's AutoRun commands and `/v:off` its DelayedExpansion, so that `!` stays as written.
+ * args>"` ({@link cmdLine}).
  * A command after whose text args cannot be appended safely ({@link argsPlan}) is never run: the
  * returned command prints why to stderr and exits {@link ARGS_REFUSED_EXIT}, so the refusal is
  * reported like any failed run even when lint was bypassed (a snapshot from an older version).
@@ -20,7 +19,7 @@ export const ARGS_REFUSED_EXIT = 78;
 export function shellCommand(command: string, args: readonly string[], platform: NodeJS.Platform = hostOs): Command {
   const win = platform === 'win32';
   if (args.length === 0) {
-    return win ? { file: windowsSystemTool('cmd.exe'), args: ['/d', '/v:off', '/s', '/c', `"${command}"`], windowsVerbatimArguments: true } : { file: '/bin/sh', args: ['-c', command] };
+    return win ? cmdLine(command) : { file: '/bin/sh', args: ['-c', command] };
   }
   const plan = argsPlan(command, platform);
   if (plan.kind === 'refuse') return refusal(refusalLine(plan, platform), win);
@@ -28,7 +27,7 @@ export function shellCommand(command: string, args: readonly string[], platform:
   if (broken >= 0) return refusal(`cronsync: refusing to run: ${windowsLineBreakMessage(broken)}`, win);
   if (win) {
     const text = plan.kind === 'append' ? plan.text : command;
-    return { file: windowsSystemTool('cmd.exe'), args: ['/d', '/v:off', '/s', '/c', `"${[text, ...args.map(quoteWindowsArg)].join(' ')}"`], windowsVerbatimArguments: true };
+    return cmdLine([text, ...args.map(quoteWindowsArg)].join(' '));
   }
   const script = plan.kind === 'append' ? `${plan.text} "$@"` : command;
   return { file: '/bin/sh', args: ['-c', script, 'sh', ...args] };
@@ -68,5 +67,14 @@ function refusalLine(plan: { hazard: ArgsHazard; token: string }, platform: Node
 function refusal(message: string, win: boolean): Command {
   if (!win) return { file: '/bin/sh', args: ['-c', `printf '%s\\n' "$1" >&2; exit ${ARGS_REFUSED_EXIT}`, 'sh', message] };
   const safe = message.replace(/[^A-Za-z0-9 .,:'-]+/g, ' ').replace(/ {2,}/g, ' ');
-  return { file: windowsSystemTool('cmd.exe'), args: ['/d', '/v:off', '/s', '/c', `"echo ${safe} 1>&2 & exit /b ${ARGS_REFUSED_EXIT}"`], windowsVerbatimArguments: true };
+  return cmdLine(`echo ${safe} 1>&2 & exit /b ${ARGS_REFUSED_EXIT}`);
+}
+
+/**
+ * cmd.exe running `line`: by its full path in System32 (see windowsSystemTool); `/d` skips the
+ * registry's AutoRun commands, `/v:off` its DelayedExpansion (so that `!` stays as written), and
+ * `/s /c "…"` strips just the outer quotes; the line is passed verbatim.
+ */
+function cmdLine(line: string): Command {
+  return { file: windowsSystemTool('cmd.exe'), args: ['/d', '/v:off', '/s', '/c', `"${line}"`], windowsVerbatimArguments: true };
 }
