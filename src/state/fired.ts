@@ -52,7 +52,17 @@ const DAY_NAME = /^(\d{4})-(\d{2})-(\d{2})$/;
  */
 export const STALE_CLAIM_MS = MS_DAY;
 /** Slots of one minute after its first marker (`<HHMM>.1` …); past the last, a start skips. */
-const MAX_SLOT = 8;
+export const MAX_SLOT = 8;
+
+/** Path of slot `slot` of the minute whose first marker is `first`: `first` itself for 0, else `<first>.<slot>`. */
+export function slotPath(first: string, slot: number): string {
+  return slot === 0 ? first : `${first}.${slot}`;
+}
+
+/** What a marker records of its claim made at monotonic time `mono`, read by {@link isStaleClaim}. */
+export function claimRecord(mono: number): string {
+  return `${Math.max(0, Math.floor(mono))}\n`;
+}
 
 /**
  * Whether the claim recorded in a marker (`text`: the monotonic milliseconds of its claim, see
@@ -120,7 +130,7 @@ export function claimFireInstant(stateDir: string, id: JobId | string, instant: 
   // The day directory may be missing (first start of the day) or be removed by a pruner between
   // our mkdir and our create (only with a clock days apart from another process's): retry.
   for (let attempt = 0; ; ) {
-    const path = slot === 0 ? first : `${first}.${slot}`;
+    const path = slotPath(first, slot);
     let fd: number;
     try {
       fd = openSync(path, 'wx', 0o600);
@@ -146,7 +156,7 @@ export function claimFireInstant(stateDir: string, id: JobId | string, instant: 
     // The minute is ours from the create on; its time only lets a later start tell a stale
     // claim. A write that fails leaves the marker empty: never stale (conservative).
     try {
-      writeSync(fd, `${Math.max(0, Math.floor(monotonic()))}\n`);
+      writeSync(fd, claimRecord(monotonic()));
     } catch {
       // See above.
     }

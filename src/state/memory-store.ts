@@ -12,7 +12,7 @@ import { parseStatus, serializeStatus } from '../status/io.js';
 import { hostMonotonicMs } from '../system/clock.js';
 import { nodePlatform } from '../system/platform.js';
 import { BATCH_DELETED_FILE, BATCH_FILE, batchedSnapshot, deletedEntry, deletedHeader, listOfBatch, parseDeleted, readBatch, serializeBatch } from './batch.js';
-import { firedMarkerPath, isStaleClaim } from './fired.js';
+import { MAX_SLOT, claimRecord, firedMarkerPath, isStaleClaim, slotPath } from './fired.js';
 import { DROPPED_FILE, countLines, dropLines, snapshotId } from './fs-store.js';
 import { parseLastRun, serializeLastRun } from './runs.js';
 import { NAME, parseJobId, readSnapshotFrom, serializeJobSnapshot } from './snapshot-read.js';
@@ -170,13 +170,13 @@ export class MemoryStateStore implements StateStore {
     // A stale claim (made more than a day earlier by the monotonic clock) does not count: the
     // next slot of the minute is claimed instead, as fired.ts does.
     for (let slot = 0; ; slot++) {
-      const rel = slot === 0 ? first : `${first}.${slot}`;
+      const rel = slotPath(first, slot);
       const held = this.text(rel);
       if (held === null) {
-        this.put(rel, `${Math.max(0, Math.floor(monotonic()))}\n`, STATE_MODES.private);
+        this.put(rel, claimRecord(monotonic()), STATE_MODES.private);
         return { claimed: true, path: rel };
       }
-      if (slot >= 8 || !isStaleClaim(held, monotonic())) return { claimed: false, path: rel };
+      if (slot >= MAX_SLOT || !isStaleClaim(held, monotonic())) return { claimed: false, path: rel };
     }
   }
 
