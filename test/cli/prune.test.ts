@@ -28,7 +28,8 @@ describe('cli/prune', () => {
     expect(stillThere).toContain(`exec --scheduled --state-dir ${join(dir, 'state')} acme/a`);
     expect(forced.code).toBe(0);
     expect(forced.out).toContain('Removed 2 entries.');
-    expect(readFileSync(join(dir, 'cron/cronsync'), 'utf8')).not.toContain('exec --scheduled');
+    // Nothing left to hold: the file goes too (uninstall leaves no empty `cronsync` in cron.d).
+    expect(existsSync(join(dir, 'cron/cronsync'))).toBe(false);
     expect(existsSync(join(dir, 'state/jobs/acme/a.json'))).toBe(false);
     expect(existsSync(join(dir, 'state/sync.lock'))).toBe(false);
     expect(existsSync(join(dir, 'state/status.json'))).toBe(false);

@@ -193,18 +193,18 @@ export function createCronDAdapter(options: AdapterOptions, ports: CronDPorts = 
     }
     const owned = ownedSourceIds(plan);
     const now = await current(owned);
-    // `cronsync` is in every layout; a FIFO, device or directory of that name is not ours to
-    // replace (the rename would), whoever put it there.
-    const first = join(dir, CROND_FILE);
-    if (now.taken.has(1) && (await fs.stat(first)) !== null) {
-      throw new SchedulerError(`${first} is not a regular file; cronsync writes its entries to that file and never replaces what is not one: remove it`, { path: first });
-    }
     // The planner's texts (renderEntry's, so the same bytes); a job missing from them is rendered here.
     const entry = (d: DesiredJob): string => plan.rendered?.get(d.id) ?? renderJobEntry(d, ctx);
     const input = layoutInput(plan, owned, now, entry);
     const next = lastLayout && sameLayoutInput(lastLayout.input, input)
       ? lastLayout.next
       : layoutCronD(plan.final, ctx, { current: now.files, preserve: plan.preserve ?? [], taken: now.taken, entry });
+    // `cronsync` is the first file of any layout that holds something; a FIFO, device or
+    // directory of that name is not ours to replace (the rename would), whoever put it there.
+    const first = join(dir, CROND_FILE);
+    if (now.taken.has(1) && next.length > 0 && (await fs.stat(first)) !== null) {
+      throw new SchedulerError(`${first} is not a regular file; cronsync writes its entries to that file and never replaces what is not one: remove it`, { path: first });
+    }
     await removeStaleTemps();
     const writes: CronDFile[] = [];
     for (const f of next) {

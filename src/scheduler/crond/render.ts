@@ -250,7 +250,8 @@ function compact(slots: readonly Slot[]): void {
  * files can absorb are emptied (see compact). Deterministic, and a fixed point: laying out the
  * result again moves nothing. An entry too long for any file gets a file of its own (the
  * planner refuses such jobs; see {@link assertEntryFits}).
- * @returns file `cronsync` always, then every other file with an entry or a kept line, by number.
+ * @returns every file with an entry or a kept line, by number (none at all when there is
+ * nothing to hold: a file of ours with only its header is removed, e.g. by `prune --all`).
  */
 export function layoutCronD(jobs: readonly DesiredJob[], ctx: CronDContext, input: LayoutInput = {}): CronDFile[] {
   const { current = [], preserve = [], taken = new Set<number>() } = input;
@@ -292,7 +293,7 @@ export function layoutCronD(jobs: readonly DesiredJob[], ctx: CronDContext, inpu
   }
   compact([...slots.values()].sort((a, b) => a.index - b.index));
   return [...slots.values()]
-    .filter((s) => s.index === 1 || s.items.length > 0 || s.kept.entries.length > 0 || s.kept.lines.length > 0)
+    .filter((s) => !isBare(s))
     .sort((a, b) => a.index - b.index)
     .map((s) => ({ name: crondFileName(s.index), text: fileText(s.items, s.kept), ids: s.items.map((i) => i.id).sort() }));
 }
