@@ -443,6 +443,28 @@ describe('e2e/shim exec', () => {
     expect(c.error_message).toContain('step "deploy": exit code 5');
   });
 
+  it('a step failing with onFailure: continue does not fail the job when the other steps succeed', async () => {
+    const retry = { enabled: false, attempts: 0, backoff: 'fixed' as const, delay: '1s', maxDelay: '1s' };
+    const h = await setup({
+      command: undefined,
+      steps: [
+        { name: 'fmt-check', run: 'exit 3', retry, onFailure: 'continue' },
+        { name: 'deploy', run: 'echo deployed', retry, onFailure: 'stop' },
+      ],
+    });
+
+    const rc = await h.run(h.id);
+
+    expect(rc).toBe(0);
+    expect(h.stdout.text()).toBe('deployed\n');
+    const c = h.checkins()[0] as { status: string; output: string; error_message: string | null };
+    expect(c.status).toBe('success');
+    expect(c.output).toContain('  failed fmt-check (exit 3, 1 attempt');
+    expect(c.output).toContain(', continued');
+    expect(c.output).toContain('  ok     deploy (exit 0, 1 attempt');
+    expect(c.error_message).toBeNull();
+  });
+
   it('sends a running check-in first when checkin.start is set', async () => {
     const h = await setup({ command: 'true' }, { checkin: { url: 'http://127.0.0.1:9/c', protocol: 'crontopus', start: true } });
 
