@@ -15,8 +15,8 @@ Runs one reconcile: fetches the source, validates the manifests, plans against w
 scheduler holds, applies the plan and writes the status file.
 
 Options:
-  --force        also remove more than half of the installed jobs, and take over entries of
-                 other sources
+  --force        also remove more than half of the installed jobs, and install a job that
+                 another source installed too (beside its entry, which stays)
   --dry-run      print the plan and change nothing (like 'cronsync diff')
   --log-level L  trace, debug, info, warn (default for sync), error, fatal, silent
 
