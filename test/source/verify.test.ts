@@ -260,6 +260,32 @@ describe.skipIf(!gitAvailable || !signingAvailable)('source/verify with real sig
     expect(none.message).toContain(`source.verify.sshAllowedSigners ${empty} holds no key`);
   });
 
+  it.each([
+    { option: 'valid-before="20200101"', says: 'the key has expired', window: 'only before 2020-01-01T00:00:00 (valid-before)' },
+    { option: 'valid-after="20990101"', says: 'the key is not yet valid', window: 'only from 2099-01-01T00:00:00 (valid-after)' },
+  ])('reads a trusted SSH key outside its $option window as untrusted, naming the window, not as an unreadable file', async ({ option, says, window }) => {
+    const commit = keys.commit(repo, { 'a.yaml': `a: ${option}\n` }, 'ssh');
+    const file = keyFile(`window_signers_${option.split('=')[0] ?? ''}`, readFileSync(keys.allowedSigners, 'utf8').replace('namespaces="git"', `namespaces="git",${option}`));
+
+    const v = await check(commit, { mode: 'head', sshAllowedSigners: file });
+
+    expect(v.result).toBe('untrusted');
+    expect(v.signer).toMatch(/^alice@example\.com \(ED25519 key SHA256:/);
+    expect(v.message).toContain(`which is not a trusted key of source.verify.sshAllowedSigners (${says}: ${file}:2 trusts it ${window}, and the check ran at `);
+    expect(v.message).not.toContain('cannot read');
+  });
+
+  it('still reports an allowed-signers file with an unreadable line as an error when another entry of the key is out of its window', async () => {
+    const commit = keys.commit(repo, { 'a.yaml': 'a: window-and-typo\n' }, 'ssh');
+    const entry = readFileSync(keys.allowedSigners, 'utf8').split('\n')[1] ?? '';
+    const file = keyFile('window_typo_signers', `${entry.replace('namespaces="git"', 'namespaces="git",valid-before="20200101"')}\n${entry.replace('namespaces=', 'namespace=')}\n`);
+
+    const v = await check(commit, { mode: 'head', sshAllowedSigners: file });
+
+    expect(v.result).toBe('error');
+    expect(v.message).toContain(`ssh-keygen cannot read source.verify.sshAllowedSigners: ${file}:2: bad options`);
+  });
+
   it('reads a trusted SSH key used outside the git namespace as untrusted, not as tampering', async () => {
     const commit = keys.commit(repo, { 'a.yaml': 'a: namespace\n' }, 'ssh');
     const other = keyFile('file_ns_signers', readFileSync(keys.allowedSigners, 'utf8').replace('namespaces="git"', 'namespaces="file"'));
