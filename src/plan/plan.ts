@@ -198,8 +198,12 @@ export function planChanges(input: PlanInput): PlanResult {
     const reason = input.excluded.get(id);
     // A file with an invalid document keeps the jobs last applied from it, unless the job's own
     // manifest, valid, says where it went (enabled: false, another tenant or selector).
+    const brokenDir = reason || input.brokenFiles.has(entry.marker?.path ?? '') ? undefined : brokenParent(input.brokenFiles, entry.marker?.path);
     if (input.invalid.has(id) || (!reason && input.brokenFiles.has(entry.marker?.path ?? ''))) {
       keep('kept-invalid', `${id}: manifest is invalid; the last applied version (commit ${short(entry.marker?.commit)}) stays installed`);
+    } else if (brokenDir !== undefined) {
+      // An error at a directory's path (a symlink to it, not followed): its files were not read.
+      keep('kept-invalid', `${id}: its manifest ${entry.marker?.path ?? ''} is under ${brokenDir}, which could not be read (see its problem); the last applied version (commit ${short(entry.marker?.commit)}) stays installed`);
     } else if (!reason && input.brokenFiles.size > 0 && input.brokenNames?.has(id.slice(id.indexOf('/') + 1))) {
       keep('kept-invalid', `${id}: its manifest is gone from ${entry.marker?.path ?? 'its file'}, but a file that could not be loaded names it (one of ${[...input.brokenFiles].sort().join(', ')}: it does not parse, or clashes on a job name); the last applied version (commit ${short(entry.marker?.commit)}) stays installed`);
     } else if (reason) {
@@ -253,6 +257,18 @@ function sorted(jobs: Iterable<DesiredJob>): DesiredJob[] {
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The path of `broken` (paths of source entries that could not be read) that is a directory above
+ * file `path`, or undefined.
+ */
+function brokenParent(broken: ReadonlySet<string>, path: string | undefined): string | undefined {
+  if (path === undefined || broken.size === 0) return undefined;
+  for (let at = path.lastIndexOf('/'); at > 0; at = path.lastIndexOf('/', at - 1)) {
+    if (broken.has(path.slice(0, at))) return path.slice(0, at);
+  }
+  return undefined;
 }
 
 function short(commit: string | null | undefined): string {

@@ -1,12 +1,13 @@
 /**
- * A plain directory read as it is. Symlinks are never followed (a matching one is a per-file
- * error), `.git` is skipped, and in daemon mode chokidar watches the tree, debounced.
+ * A plain directory read as it is. Symlinks are never followed (a matching one, or one to a
+ * directory that may hold selected files, is an error at its path), `.git` is skipped, and in
+ * daemon mode chokidar watches the tree, debounced.
  */
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { watch as chokidarWatch } from 'chokidar';
 import { errnoOf, SourceError } from '../errors.js';
-import { refusedEntry } from '../system/walk.js';
+import { linkedDirRefused, refusedEntry } from '../system/walk.js';
 import { blobOid, diffFiles, fileOids, makeDirUnselected, makeMatcher, sourceIdOf } from './select.js';
 import { MAX_FILE_BYTES } from './types.js';
 import type { Snapshot, Source, SourceConfig, SourceFile, SourceLog } from './types.js';
@@ -69,6 +70,17 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
     return null;
   };
 
+  /**
+   * Why listed symbolic link `rel` is refused as a directory (it leads to one, or where this agent
+   * may not look), or undefined. A link gone or replaced meanwhile (by the directory itself) is a
+   * change: the tree is listed again.
+   */
+  const linkedDir = async (rel: string, full: Buffer): Promise<string | undefined> => {
+    const why = await linkedDirRefused(full);
+    if (!(await opened(rel, () => lstat(full))).isSymbolicLink()) throw new VanishedError(rel, undefined);
+    return why === undefined ? undefined : `${why}; the jobs of the files that were under ${rel} keep their last applied version (put the directory itself there, or leave it out with source.exclude "${rel}/**")`;
+  };
+
   async function readAll(): Promise<SourceFile[]> {
     const files: SourceFile[] = [];
     // Names are read as bytes: a name that is not UTF-8 (`l\xe9.yaml` from a Latin-1 host) is
@@ -88,8 +100,14 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
           await walk(full, rel + '/');
           continue;
         }
-        if (!match(rel)) continue;
+        const link = d.isSymbolicLink() && unselectedDir(rel) === null;
+        if (!link && !match(rel)) continue;
         await deps.beforeOpen?.(rel, false);
+        // An error at the link's path: the installed jobs of the files under it are kept (their
+        // files are not known to be gone), and the rest of the tree syncs.
+        const linked = link ? await linkedDir(rel, full) : undefined;
+        if (linked !== undefined) files.push({ path: rel, oid: blobOid(Buffer.alloc(0)), content: Buffer.alloc(0), error: linked });
+        if (linked !== undefined || !match(rel)) continue;
         const st = await opened(rel, () => lstat(full));
         const err = refusedEntry(st) ?? (st.size > MAX_FILE_BYTES ? `file is ${st.size} bytes, over the 1 MiB limit` : undefined);
         if (err) files.push({ path: rel, oid: blobOid(Buffer.alloc(0)), content: Buffer.alloc(0), error: err });
@@ -129,8 +147,8 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
             throw new SourceError('other', `Directory source ${root}: ${err.rel} vanished between listing and reading, in ${MAX_LISTINGS} listings in a row (is something rewriting it?); nothing was synced from this read`, { path: root, file: err.rel }, { cause: err.cause });
           }
           const code = (err as NodeJS.ErrnoException).code;
-          // A directory below the root it cannot list, and that may hold a selected file, fails
-          // the whole read: its files are not known to be gone, and taking them for deleted would
+          // A directory below the root it cannot list, and that may hold a selected file, fails the
+          // whole read: its files are not known to be gone, and taking them for deleted would
           // remove their jobs.
           const rel = (err as { rel?: string }).rel;
           if (code === 'ENOENT' && rel === undefined) {

@@ -15,7 +15,7 @@ import { parsePack, writePack } from './pack.js';
 import type { GitObject } from './pack.js';
 import { maxFetchBytesOf } from './limits.js';
 import { discover, fetchPack, resolveRemoteRef, UploadPackError } from './protocol.js';
-import { buildFiles, diffFiles, fileOids, makeMatcher, sourceIdOf, unchangedSnapshot } from './select.js';
+import { buildFiles, diffFiles, fileOids, makeEntrySelector, sourceIdOf, unchangedSnapshot } from './select.js';
 import { clearCloneDir, removeOtherClones } from './clones.js';
 import { ObjectStore, readRecordOnly } from './store.js';
 import { commitTree, listTree, NotCommitError, peelToCommit, reachable, TreeError } from './tree.js';
@@ -52,7 +52,7 @@ export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): So
   const now = deps.now ?? (() => new Date());
   const timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxBytes = maxFetchBytesOf(config.maxFetchSize);
-  const match = makeMatcher(config.paths, config.exclude);
+  const select = makeEntrySelector(config.paths, config.exclude);
   const compactAfter = deps.compactAfter ?? 8;
 
   async function attempt(signal: AbortSignal, headers: Record<string, string>, previous: Snapshot | undefined): Promise<Snapshot> {
@@ -100,7 +100,7 @@ export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): So
 
     const listed = listTree(read, commitTree(read, commit));
     if (listed.unsafe.length) deps.log?.warn({ sourceId: id, paths: listed.unsafe }, 'Unsafe paths ignored');
-    const entries = listed.entries.filter((e) => match(e.path));
+    const entries = listed.entries.filter((e) => select(e.path, e.mode));
     deps.onListed?.(entries.length);
     const { files } = await buildFiles(entries, async (oids) => new Map(oids.flatMap((o) => {
       const obj = read(o);
@@ -109,7 +109,7 @@ export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): So
     let before: Map<string, string> | null = previous ? fileOids(previous.files) : null;
     if (!previous && record && record.sourceId === id && s.has(record.commit)) {
       try {
-        before = new Map(listTree(read, commitTree(read, record.commit)).entries.filter((e) => match(e.path)).map((e) => [e.path, e.oid]));
+        before = new Map(listTree(read, commitTree(read, record.commit)).entries.filter((e) => select(e.path, e.mode)).map((e) => [e.path, e.oid]));
       } catch {
         before = null;
       }

@@ -17,7 +17,7 @@ import { limitError, MAX_ADVERTISEMENT_BYTES, maxFetchBytesOf } from './limits.j
 import type { FetchLimit } from './limits.js';
 import { resolveRemoteRef } from './protocol.js';
 import { clearCloneDir, removeOtherClones } from './clones.js';
-import { buildFiles, diffFiles, fileOids, makeMatcher, sourceIdOf, unchangedSnapshot } from './select.js';
+import { buildFiles, diffFiles, fileOids, makeEntrySelector, sourceIdOf, unchangedSnapshot } from './select.js';
 import type { TreeEntry } from './tree.js';
 import { isSafeName } from './tree.js';
 import { nodePlatform, type Platform } from '../system/platform.js';
@@ -119,7 +119,7 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
   const platform = deps.platform ?? nodePlatform;
   const timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxBytes = maxFetchBytesOf(config.maxFetchSize);
-  const match = makeMatcher(config.paths, config.exclude);
+  const select = makeEntrySelector(config.paths, config.exclude);
   const now = deps.now ?? (() => new Date());
   const fail = (kind: SourceErrorKind, what: string, data: Record<string, unknown> = {}): SourceError => new SourceError(kind, scrub(`Git source ${url}: ${what}`, []), { url, ...data });
 
@@ -287,7 +287,7 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
       if (!m && rec !== '') throw fail('corrupt', `unexpected git ls-tree output: ${rec.slice(0, 200)}`);
       if (!m || m[2] !== 'blob' && m[2] !== 'commit') continue;
       const p = m[5] as string;
-      if (!p.split('/').every(isSafeName) || !match(p)) continue;
+      if (!p.split('/').every(isSafeName) || !select(p, m[1] as string)) continue;
       entries.push({ path: p, mode: m[1] as string, oid: m[3] as string, ...(m[4] !== '-' ? { size: Number(m[4]) } : {}) });
     }
     deps.onListed?.(entries.length);

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import type * as IsoGit from 'isomorphic-git';
 import { SourceError } from '../errors.js';
-import { buildFiles, diffFiles, fileOids, makeMatcher, sourceIdOf, unchangedSnapshot } from './select.js';
+import { buildFiles, diffFiles, fileOids, makeEntrySelector, sourceIdOf, unchangedSnapshot } from './select.js';
 import { isSafeName } from './tree.js';
 import type { TreeEntry } from './tree.js';
 import type { Source, SourceConfig, SourceLog } from './types.js';
@@ -25,7 +25,7 @@ const loadGit = (): Promise<typeof IsoGit> => (loading ??= import('isomorphic-gi
 /** Creates a source reading the committed tree of the repository whose git dir is `gitdir`. */
 export function createLocalGitSource(config: SourceConfig, gitdir: string, deps: LocalGitDeps = {}): Source {
   const id = sourceIdOf(config);
-  const match = makeMatcher(config.paths, config.exclude);
+  const select = makeEntrySelector(config.paths, config.exclude);
   const now = deps.now ?? (() => new Date());
   const url = config.url;
 
@@ -72,7 +72,7 @@ export function createLocalGitSource(config: SourceConfig, gitdir: string, deps:
         const fetchedAt = now().toISOString();
         if (previous && previous.sourceId === id && previous.commit === commit) return unchangedSnapshot(previous, fetchedAt);
         const cache = {};
-        const entries = (await list(commit, cache)).filter((e) => match(e.path));
+        const entries = (await list(commit, cache)).filter((e) => select(e.path, e.mode));
         deps.onListed?.(entries.length);
         const { files } = await buildFiles(
           entries,

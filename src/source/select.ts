@@ -17,6 +17,21 @@ export function makeMatcher(paths: readonly string[] = DEFAULT_PATHS, exclude: r
   return (p) => inc(p) && !exc(p);
 }
 
+/** The mode of a submodule (gitlink) in a tree. */
+const SUBMODULE_MODE = '160000';
+
+/**
+ * Which entries of a commit's tree a git source reads: the files `paths`/`exclude` select, and
+ * each submodule under whose path a selected file could be. buildFiles refuses a submodule at its
+ * path, and the plan keeps the jobs of the files that were under it (a directory of manifests
+ * turned into a submodule is not taken for deleted).
+ */
+export function makeEntrySelector(paths: readonly string[] = DEFAULT_PATHS, exclude: readonly string[] = []): (path: string, mode: string) => boolean {
+  const match = makeMatcher(paths, exclude);
+  const unselectedDir = makeDirUnselected(paths, exclude);
+  return (p, mode) => match(p) || (mode === SUBMODULE_MODE && unselectedDir(p) === null);
+}
+
 /** Which setting leaves a path out of a source's selection: `source.paths` or `source.exclude`. */
 export type Unselected = 'paths' | 'exclude';
 
@@ -73,8 +88,12 @@ export function makeDirUnselected(paths: readonly string[] = DEFAULT_PATHS, excl
   };
 }
 
-/** An exclude head made of names and `*`/`?` wildcards only: no class, brace, extglob or escape. */
-const PLAIN_HEAD = /^[^\\[\]{}()!@+|"]*$/;
+/**
+ * An exclude head made of names and `*`/`?` wildcards only: no class, brace, extglob or escape.
+ * A `+` is literal (`lost+found/**`) unless it opens the extglob `+(…)`; `++` is refused too,
+ * since picomatch compiles it alone (its fast path, no `/`) as the regex quantifier `\++`.
+ */
+const PLAIN_HEAD = /^(?:[^\\[\]{}()!@+|"]|\+(?![(+]))*$/;
 
 /** The `/`-separated segments of glob `g`, or null when they cannot be matched one by one. */
 function globSegments(g: string): string[] | null {
@@ -145,7 +164,7 @@ export async function buildFiles(entries: readonly TreeEntry[], readBlobs: BlobR
   const files: SourceFile[] = [];
   const need: string[] = [];
   for (const e of entries) {
-    const error = modeError(e.mode) ?? (e.size !== undefined && e.size > MAX_FILE_BYTES ? sizeError(e.size) : undefined);
+    const error = modeError(e.mode, e.path) ?? (e.size !== undefined && e.size > MAX_FILE_BYTES ? sizeError(e.size) : undefined);
     if (error) files.push({ path: e.path, oid: e.oid, content: Buffer.alloc(0), error });
     else {
       files.push({ path: e.path, oid: e.oid, content: known.get(e.oid) ?? Buffer.alloc(0) });
@@ -166,9 +185,9 @@ export async function buildFiles(entries: readonly TreeEntry[], readBlobs: BlobR
   return { files, read: need.length };
 }
 
-function modeError(mode: string): string | undefined {
+function modeError(mode: string, path: string): string | undefined {
   if (mode === '120000') return SYMLINK_REFUSED;
-  if (mode === '160000') return 'submodule not supported';
+  if (mode === SUBMODULE_MODE) return `submodule not supported: its files are not read, and the jobs of the files that were under it keep their last applied version (leave it out with source.exclude "${path}/**")`;
   if (mode !== '100644' && mode !== '100755' && mode !== '100664') return `unsupported file mode ${mode}`;
   return undefined;
 }

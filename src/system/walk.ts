@@ -1,13 +1,14 @@
 /** Finding manifest files on disk, and PATH lookups for lint. */
 import { accessSync, constants, statSync } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { delimiter, join, relative, resolve, sep } from 'node:path';
-import { IoError } from '../errors.js';
+import { errnoOf, IoError } from '../errors.js';
 
 /**
  * A manifest file found on disk: its absolute path and the path shown to users. `error` is set
- * for an entry of a walked directory that the agent's sources refuse (a symlink, a FIFO): lint
- * reports it at its path with rule `source-file`, as `sync` does, instead of opening it.
+ * for an entry of a walked directory that the agent's sources refuse (a symlink, a FIFO, a
+ * symlink to a directory): lint reports it at its path with rule `source-file` instead of
+ * opening it.
  */
 export interface FoundFile {
   absolute: string;
@@ -36,13 +37,35 @@ export const SYMLINK_REFUSED = 'symbolic link not followed';
 export function refusedEntry(e: { isSymbolicLink(): boolean; isFile(): boolean }): string | undefined {
   return e.isSymbolicLink() ? SYMLINK_REFUSED : !e.isFile() ? 'not a regular file' : undefined;
 }
-const SKIP_DIRS = new Set(['.git', 'node_modules', '.cronsync']);
+
+/**
+ * Why a source refuses a symbolic link to a directory: it is not followed, so the manifests that
+ * may be under it are not read, and would be taken for deleted if it were skipped.
+ */
+export const SYMLINK_DIR_REFUSED = `${SYMLINK_REFUSED}: it leads to a directory, and no manifest under it is read`;
+
+/**
+ * Why the symbolic link at `p` is refused as a directory: it leads to one, or where it leads
+ * cannot be looked at (EACCES) and may be one. Undefined for a link to a file or to nothing
+ * (dangling, a loop), which holds no manifest.
+ */
+export async function linkedDirRefused(p: string | Buffer): Promise<string | undefined> {
+  try {
+    return (await stat(p)).isDirectory() ? SYMLINK_DIR_REFUSED : undefined;
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return undefined;
+    return `${SYMLINK_REFUSED}: where it leads cannot be looked at (${code ?? (err as Error).message}), and may be a directory whose manifests are not read`;
+  }
+}
+
 const SEP = Buffer.from(sep);
 
 /**
  * Expands files and directories into the manifest files below them, sorted. Directories are
- * walked without following symlinks; a file named explicitly is taken whatever its extension.
- * A path or directory that cannot be read is returned in `errors` and the rest are still
+ * walked without following symlinks (one to a directory is returned with an error), and without
+ * the dot-names and `node_modules` below them; a file named explicitly is taken whatever its
+ * name. A path or directory that cannot be read is returned in `errors` and the rest are still
  * walked, so that lint reports every problem in one run.
  */
 export async function scanManifestFiles(paths: readonly string[], cwd: string): Promise<ScanResult> {
@@ -78,10 +101,21 @@ async function walk(dir: string, cwd: string, out: FoundFile[], errors: IoError[
   }
   for (const e of entries) {
     const name = e.name.toString('utf8');
+    // The agent's default selection `**/*.{yaml,yml}` (picomatch, dot: false) never reads a
+    // dot-name (`.git`, `.github/workflows/ci.yml`, `.gitlab-ci.yml`), so neither does lint; nor
+    // node_modules, where `npx cronsync lint .` runs.
+    if (name.startsWith('.') || name === 'node_modules') continue;
     const abs = join(dir, name);
     const bytes = dirBytes !== undefined || !Buffer.from(name).equals(e.name) ? Buffer.concat([dirBytes ?? Buffer.from(dir), SEP, e.name]) : undefined;
     if (e.isDirectory()) {
-      if (!SKIP_DIRS.has(name)) await walk(abs, cwd, out, errors, bytes);
+      await walk(abs, cwd, out, errors, bytes);
+      continue;
+    }
+    // A symlink to a directory is not followed, and is refused as the agent's source refuses it:
+    // skipped, the manifests under it would go unlinted without a word.
+    const linked = e.isSymbolicLink() ? await linkedDirRefused(bytes ?? abs) : undefined;
+    if (linked !== undefined) {
+      out.push({ absolute: abs, display: show(abs, cwd), error: linked, ...(bytes === undefined ? {} : { bytes }) });
     } else if (MANIFEST.test(name)) {
       // Refused as the sources refuse it (never opened: a FIFO would block).
       const error = refusedEntry(e);

@@ -162,6 +162,39 @@ describe('cli/lint', () => {
     expect(JSON.parse(json.out).issues[1]).toEqual({ file: 'repo/linked.yaml', line: 1, col: 1, path: '', rule: 'source-file', severity: 'error', message: 'symbolic link not followed' });
   });
 
+  // The README's CI recipe in a repository with CI configs and hooks, which are no manifests
+  // and which the agent's default selection `**/*.{yaml,yml}` (dot: false) never reads.
+  it('skips dot-files, dot-directories and node_modules in `lint --format github .`, and lints a dot-file named explicitly', async () => {
+    const workflow = 'name: ci\non: [push]\njobs:\n  lint:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npx cronsync lint --format github .\n';
+    const dir = tree({
+      'jobs/ok.yaml': valid,
+      '.github/workflows/ci.yml': workflow,
+      '.gitlab-ci.yml': 'stages: [test]\n',
+      '.pre-commit-config.yaml': 'repos: []\n',
+      'node_modules/pkg/fixture.yaml': 'a: 1\n',
+    });
+
+    const res = await cli(['lint', '--format', 'github', '.'], dir);
+    const named = await cli(['lint', '--format', 'github', '.gitlab-ci.yml'], dir);
+
+    expect([res.out, res.err, res.code]).toEqual(['', '', 0]);
+    expect(named.out).toMatch(/^::error file=\.gitlab-ci\.yml,line=1,col=1,title=kind::/);
+    expect(named.code).toBe(1);
+  });
+
+  it.skipIf(process.platform === 'win32')('reports a symlink to a directory as a [source-file] error at its path instead of skipping its manifests', async () => {
+    const dir = tree({ 'repo/ok.yaml': valid, 'real2/x.yaml': valid.replace('0 0 * * *', '0 25 * * *') });
+    symlinkSync('../real2', join(dir, 'repo/real'));
+
+    const text = await cli(['lint', '.'], join(dir, 'repo'));
+    const gh = await cli(['lint', '--format', 'github', 'repo'], dir);
+
+    expect(text.out).toBe('real:1:1: error [source-file] symbolic link not followed: it leads to a directory, and no manifest under it is read\n2 file(s), 1 valid job(s), 1 error(s), 0 warning(s)\n');
+    expect([text.err, text.code]).toEqual(['', 1]);
+    expect(gh.out).toBe('::error file=repo/real,line=1,col=1,title=source-file::symbolic link not followed: it leads to a directory, and no manifest under it is read\n');
+    expect(gh.code).toBe(1);
+  });
+
   it('reports a path that cannot be read, lints the others and exits 2', async () => {
     const dir = tree({ 'bad.yaml': valid.replace('0 0 * * *', '99 * * * *') });
 

@@ -176,14 +176,29 @@ describe.runIf(asNobody)('source/dir: a directory this agent may not list', () =
     expect(got.files).toEqual([['a.yaml', 'a.yaml: 1\n']]);
   });
 
-  it('skips an unreadable directory that source.exclude excludes whole', () => {
-    const root = unreadable(['a.yaml', 'team/b.yaml'], 'team/scratch');
+  // `lost+found/**` was not trusted: a `+` counted as an extglob, as in `+(…)`.
+  it.each`
+    denied            | exclude
+    ${'team/scratch'} | ${'team/scratch/**'}
+    ${'lost+found'}   | ${'lost+found/**'}
+  `('skips an unreadable $denied that source.exclude $exclude excludes whole', ({ denied, exclude }: { denied: string; exclude: string }) => {
+    const root = unreadable(['a.yaml', 'team/b.yaml'], denied);
 
-    const got = fetchAsNobody(root, { exclude: ['team/scratch/**'] });
+    const got = fetchAsNobody(root, { exclude: [exclude] });
 
     expect(got.error).toBeUndefined();
     expect(got.files).toEqual([['a.yaml', 'a.yaml: 1\n'], ['team/b.yaml', 'team/b.yaml: 1\n']]);
-    expect(got.logs.map(([level, , obj]) => [level, obj.dir, obj.unselected])).toEqual([['debug', 'team/scratch', 'exclude']]);
+    expect(got.logs.map(([level, , obj]) => [level, obj.dir, obj.unselected])).toEqual([['debug', denied, 'exclude']]);
+  });
+
+  it('reports an error at its path for a symlink that leads where this agent may not look, which may be a directory of manifests, and reads the rest', () => {
+    const root = unreadable(['a.yaml', 'locked/team/b.yaml'], 'locked');
+    symlinkSync(path.join(root, 'locked', 'team'), path.join(root, 'team'));
+
+    const got = fetchAsNobody(root, { exclude: ['locked/**'] });
+
+    expect(got.error).toBeUndefined();
+    expect(got.files).toEqual([['a.yaml', 'a.yaml: 1\n'], ['team', 'symbolic link not followed: where it leads cannot be looked at (EACCES), and may be a directory whose manifests are not read; the jobs of the files that were under team keep their last applied version (put the directory itself there, or leave it out with source.exclude "team/**")']]);
   });
 
   it.each`

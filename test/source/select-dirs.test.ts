@@ -35,6 +35,16 @@ describe('source/select: directories no selected file can be under', () => {
     ${undefined}                           | ${['!scratch/**']}        | ${'scratch'}               | ${null}
     ${['**/*.yaml', '**/.*.yaml']}         | ${['scratch/**']}         | ${'scratch'}               | ${null}
     ${['{a,.b}/**/*.yaml']}                | ${['a/**']}               | ${'a'}                     | ${null}
+    ${undefined}                           | ${['lost+found/**']}      | ${'lost+found'}            | ${'exclude'}
+    ${undefined}                           | ${['lost+found/**']}      | ${'lost+found/a'}          | ${'exclude'}
+    ${undefined}                           | ${['lost+found/**']}      | ${'lostfound'}             | ${null}
+    ${undefined}                           | ${['lost+found/**']}      | ${'losttfound'}            | ${null}
+    ${undefined}                           | ${['*+/**']}              | ${'c++'}                   | ${'exclude'}
+    ${undefined}                           | ${['a/b+c/**']}           | ${'a/b+c'}                 | ${'exclude'}
+    ${undefined}                           | ${['+(lost)/**']}         | ${'lost'}                  | ${null}
+    ${undefined}                           | ${['a+(b)/**']}           | ${'ab'}                    | ${null}
+    ${undefined}                           | ${['a++b/**']}            | ${'a+b'}                   | ${null}
+    ${undefined}                           | ${['a++b/**']}            | ${'a++b'}                  | ${null}
   `('$paths minus $exclude, directory $dir: $want', ({ paths, exclude, dir, want }: { paths?: string[]; exclude: string[]; dir: string; want: string | null }) => {
     expect(makeDirUnselected(paths, exclude)(dir)).toBe(want);
   });
@@ -79,6 +89,33 @@ describe('source/select: directories no selected file can be under', () => {
   `('a class, range or quoted span that can match "/", or an extglob head, is never trusted: $dir under paths $paths, exclude $exclude may hold $file', ({ paths, exclude, dir, file }: { paths?: string[]; exclude: string[]; dir: string; file: string }) => {
     expect(makeMatcher(paths, exclude)(file)).toBe(true);
     expect(makeDirUnselected(paths, exclude)(dir)).toBeNull();
+  });
+
+  // A literal `+` (`lost+found/**`) lets an exclude take a directory whole; `+(…)` is an extglob,
+  // and picomatch compiles `++` alone as the regex quantifier `\++` (`a++b` matches `a+b`), which
+  // `a++b/**` does not exclude: neither may skip a directory a selected file can be under.
+  it('never leaves out a directory below which the matcher selects a file, for excludes with a "+"', () => {
+    const segs = ['lost+found', 'a+', '+a', 'a+b', 'a++b', '++', '+', '*+', '+*', '?+', 'a+?', '+(a)', 'a+(b)', '*+(a)', 'a', '*'];
+    const names = ['lost+found', 'lostfound', 'losttfound', 'a+', '+a', 'a+b', 'a++b', 'a+++b', 'ab', 'abb', 'a', 'aa', '+', '++', '+++', 'c++', '.a+'];
+    const dirs = names.flatMap((n1) => [n1, ...names.map((n2) => `${n1}/${n2}`)]);
+    const wrong: string[] = [];
+    const excluded = new Set<string>();
+
+    for (const s1 of segs) {
+      for (const head of [s1, ...segs.map((s2) => `${s1}/${s2}`)]) {
+        const exclude = [`${head}/**`];
+        const unselected = makeDirUnselected(undefined, exclude);
+        const match = makeMatcher(undefined, exclude);
+        for (const dir of dirs) {
+          if (unselected(dir) === null) continue;
+          excluded.add(head);
+          if (match(`${dir}/x.yaml`)) wrong.push(`${exclude[0]}: ${dir}/x.yaml`);
+        }
+      }
+    }
+
+    expect(wrong).toEqual([]);
+    expect([...excluded]).toEqual(expect.arrayContaining(['lost+found', 'a+b', '*+', 'a/lost+found']));
   });
 
   // Seeded random globs of extglobs, classes and braces, one to four segments, and excludes of

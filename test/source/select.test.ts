@@ -4,7 +4,7 @@ import { resolveCredentials, splitUrlAuth } from '../../src/source/auth.js';
 import { classify } from '../../src/source/classify.js';
 import { knownHostsHas, parseSshUrl } from '../../src/source/known-hosts.js';
 import { parseUploadPackResponse, resolveRemoteRef, UploadPackError } from '../../src/source/protocol.js';
-import { buildFiles, diffFiles, makeMatcher, sourceIdOf } from '../../src/source/select.js';
+import { buildFiles, diffFiles, makeEntrySelector, makeMatcher, sourceIdOf } from '../../src/source/select.js';
 import { detectSource } from '../../src/source/index.js';
 
 describe('source/select', () => {
@@ -57,7 +57,22 @@ describe('source/select', () => {
     const { files } = await buildFiles(entries, read, [{ path: 'a', oid: 'old', content: Buffer.from('kept') }]);
 
     expect(asked).toEqual(['new', 'big']);
-    expect(files.map((x) => x.error ?? x.content.toString())).toEqual(['kept', 'new', 'symbolic link not followed', 'submodule not supported', 'file is 2097152 bytes, over the 1 MiB limit']);
+    expect(files.map((x) => x.error ?? x.content.toString())).toEqual(['kept', 'new', 'symbolic link not followed', expect.stringMatching(/^submodule not supported: its files are not read, .*source\.exclude "[^"]+\/\*\*"\)$/), 'file is 2097152 bytes, over the 1 MiB limit']);
+  });
+});
+
+describe('source/select: makeEntrySelector', () => {
+  it('reads the selected files, and a submodule only where a selected file could be under it', () => {
+    const select = makeEntrySelector(['prod/**/*.yaml'], ['prod/scratch/**']);
+
+    expect([
+      select('prod/a.yaml', '100644'),
+      select('prod/team', '160000'),
+      select('prod/team', '100644'),
+      select('docs/vendor', '160000'),
+      select('prod/scratch/lib', '160000'),
+      select('prod/link', '120000'),
+    ]).toEqual([true, true, false, false, false, false]);
   });
 });
 

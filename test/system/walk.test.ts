@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { scanManifestFiles } from '../../src/system/walk.js';
+import { scanManifestFiles, SYMLINK_DIR_REFUSED } from '../../src/system/walk.js';
 import { testTempDir } from './tempdir.js';
 
 /** A temp dir with a.yaml, sub/b.yml, notes.txt, a symlinked and a FIFO manifest, and a symlink not named like one. */
@@ -31,6 +31,51 @@ describe.skipIf(process.platform === 'win32')('system/walk', () => {
       ['sub/b.yml', undefined],
       ['sub/pipe.yaml', 'not a regular file'],
     ]);
+  });
+
+  // `npx cronsync lint .` in a manifest repository: CI configs and hooks are no manifests, and
+  // the agent's default selection `**/*.{yaml,yml}` (dot: false) never reads them.
+  it('skips dot-files, dot-directories and node_modules below a walked directory, but takes a dot-file named explicitly', async () => {
+    const dir = testTempDir('cronsync-walk-');
+    for (const rel of ['a.yaml', '.gitlab-ci.yml', '.pre-commit-config.yaml', '.github/workflows/ci.yml', 'team/.hidden.yaml', 'team/b.yaml', '.cronsync/x.yaml', 'node_modules/pkg/c.yaml', 'team/node_modules/d.yaml']) {
+      mkdirSync(join(dir, rel, '..'), { recursive: true });
+      writeFileSync(join(dir, rel), 'x: 1\n');
+    }
+    symlinkSync(join(dir, 'team'), join(dir, '.linked'));
+
+    const walked = await scanManifestFiles(['.'], dir);
+    const named = await scanManifestFiles(['.gitlab-ci.yml', '.github/workflows', 'team'], dir);
+
+    expect(walked.errors).toEqual([]);
+    expect(walked.files.map((f) => [f.display, f.error])).toEqual([['a.yaml', undefined], ['team/b.yaml', undefined]]);
+    expect(named.files.map((f) => f.display)).toEqual(['.github/workflows/ci.yml', '.gitlab-ci.yml', 'team/b.yaml']);
+  });
+
+  // Skipped without a word, the manifests under it went unlinted, while the agent's source
+  // refuses it: they would look deleted to a sync.
+  it('returns a symlink to a directory as an error at its path, and skips one to a file or to nothing', async () => {
+    const dir = repo();
+    mkdirSync(join(dir, 'real2'));
+    writeFileSync(join(dir, 'real2/x.yaml'), 'x: 1\n');
+    symlinkSync('real2', join(dir, 'real'));
+    symlinkSync('../real2', join(dir, 'sub/deeper'));
+    symlinkSync('real2', join(dir, 'dir.yaml'));
+    symlinkSync('missing', join(dir, 'dangling'));
+
+    const res = await scanManifestFiles(['.'], dir);
+
+    expect(res.errors).toEqual([]);
+    expect(res.files.map((f) => [f.display, f.error])).toEqual([
+      ['a.yaml', undefined],
+      ['dir.yaml', SYMLINK_DIR_REFUSED],
+      ['linked.yaml', 'symbolic link not followed'],
+      ['real', SYMLINK_DIR_REFUSED],
+      ['real2/x.yaml', undefined],
+      ['sub/b.yml', undefined],
+      ['sub/deeper', SYMLINK_DIR_REFUSED],
+      ['sub/pipe.yaml', 'not a regular file'],
+    ]);
+    expect(SYMLINK_DIR_REFUSED).toBe('symbolic link not followed: it leads to a directory, and no manifest under it is read');
   });
 
   it('reports a path that does not exist and still walks the others', async () => {

@@ -16,7 +16,9 @@ export const usage = `Usage: cronsync lint [PATH...] [--format text|json|github]
 
 Validates Job manifests (*.yaml, *.yml) in the given files and directories (default: .)
 and reports every problem at once. A directory is read as a repository root: a job's
-namespace is the first directory below it (default for a file directly in it).
+namespace is the first directory below it (default for a file directly in it). Dot-files,
+dot-directories (.github, .gitlab-ci.yml) and node_modules below it are skipped, as the
+agent's default source.paths skip them; a file named on the command line is always linted.
 
 Options:
   --format FMT   text (default): file:line:col: severity [rule] message
@@ -29,7 +31,8 @@ Options:
 Exit codes: 0 valid (warnings allowed), 1 invalid, 2 usage or I/O error (a path that
 cannot be read, such as a missing one, or a FIFO or device named on the command line, is
 reported and the others are still linted). In a directory, a symlink or other non-regular
-*.yaml entry is invalid ([source-file]), as the agent's source reports it.
+*.yaml entry, and a symlink to a directory, are invalid ([source-file]), as the agent's
+source refuses them: symlinks are never followed.
 `;
 
 type Format = 'text' | 'json' | 'github';
