@@ -10,6 +10,7 @@ import { dropPrivileges } from '../system/users.js';
 import type { RunAs } from '../system/users.js';
 import { ARGS_REFUSED_EXIT, argsRefusal, shellCommand } from './command.js';
 import { formatDuration, parseDuration } from './duration.js';
+import { createMasker } from './mask.js';
 import { ERROR_MAX_CHARS, OUTPUT_MAX_CHARS, TailBuffer, tailChars } from './output.js';
 import { jobBackoff, maxAttempts, nextDelay } from './retry.js';
 import type { Logger, WritableLike } from './types.js';
@@ -61,9 +62,16 @@ export interface ExecuteDeps {
    * `spec.user`: the account the command runs as, through `setpriv` (see dropPrivileges; no
    * switch when the shim already runs as its uid), and the default working directory (its home,
    * or `/` when that does not exist, as login(1) does). Either way, descriptors the shim
-   * inherited are masked. Absent: the shim's own user and working directory.
+   * inherited are masked. Absent: the shim's own user.
    */
   runAs?: RunAs;
+  /**
+   * The working directory without `spec.workingDir` and `runAs`: the shim's own home (see
+   * ownWorkingDir). Absent: the shim's own working directory.
+   */
+  cwd?: string;
+  /** Values masked in the job's output, wherever it goes (see mask.ts): the resolved `${VAR}`s. */
+  masked?: Iterable<string>;
 }
 
 interface Once {
@@ -80,7 +88,7 @@ export async function execute(job: Job, env: Record<string, string | undefined>,
   const tail = new TailBuffer();
   const errTail = new TailBuffer(ERROR_MAX_CHARS * 4);
   const jobTimeout = job.spec.timeout ? parseDuration(job.spec.timeout) : undefined;
-  const workingDir = job.spec.workingDir ?? d.runAs?.cwd;
+  const workingDir = job.spec.workingDir ?? d.runAs?.cwd ?? d.cwd;
   let steps: StepResult[] | undefined;
   const pass = async (): Promise<Once> => {
     if (!job.spec.steps?.length) return runProcess(job.spec.command ?? 'true', job.spec.args ?? [], jobTimeout);
@@ -89,15 +97,35 @@ export async function execute(job: Job, env: Record<string, string | undefined>,
     return r.once;
   };
 
+  const masker = d.masked === undefined ? null : createMasker(d.masked);
+  const toStdout = (c: Buffer): void => {
+    if (c.length === 0) return;
+    d.stdout.write(c);
+    tail.push(c);
+  };
+  const toStderr = (c: Buffer): void => {
+    if (c.length === 0) return;
+    d.stderr.write(c);
+    tail.push(c);
+    errTail.push(c);
+  };
+
   const runProcess = async (command: string, args: readonly string[], timeoutMs: number | undefined): Promise<Once> => {
     const plain = { ...shellCommand(command, args, d.platform), cwd: workingDir, env, ...(d.runAs ? { maskInheritedFds: true } : {}) };
     const sw = d.runAs?.switchTo;
     const cmd = sw && d.runAs ? dropPrivileges(plain, d.runAs.user, sw.setpriv, sw.groups) : plain;
+    // Each stream masked on its own: bytes kept back (the start of a value) wait for its next chunk.
+    const out = masker?.();
+    const err = masker?.();
     const r = await d.runner.run(cmd, {
       timeoutMs, killGraceMs: d.killGraceMs, signal: d.signal, onSpawn: d.onChild,
-      onStdout: (c) => { d.stdout.write(c); tail.push(c); },
-      onStderr: (c) => { d.stderr.write(c); tail.push(c); errTail.push(c); },
+      onStdout: out ? (c) => toStdout(out.push(c)) : toStdout,
+      onStderr: err ? (c) => toStderr(err.push(c)) : toStderr,
     });
+    if (out && err) {
+      toStdout(out.end());
+      toStderr(err.end());
+    }
     if (r.cancelled) {
       const sig = String(d.signal.reason ?? 'SIGTERM');
       return { status: 'cancelled', exitCode: cancelCode(sig), reason: `cancelled by ${sig}` };

@@ -18,7 +18,7 @@ import { systemClock } from '../system/clock.js';
 import type { Runner } from '../system/runner.js';
 import type { Platform } from '../system/platform.js';
 import { nodeRunner } from '../system/runner.js';
-import { hostRunAsPorts, resolveRunAs, userEnv } from '../system/users.js';
+import { hostRunAsPorts, ownWorkingDir, resolveRunAs, userEnv } from '../system/users.js';
 import type { RunAs, RunAsPorts } from '../system/users.js';
 import { EXEC_USAGE, parseExecArgs } from './cli.js';
 import { createLineLogger } from './log.js';
@@ -82,7 +82,10 @@ export interface ExecOptions {
   flushBudgetMs?: number;
   /** SIGTERM to SIGKILL on timeout, cancel and Replace [5 s]. */
   killGraceMs?: number;
-  /** How `spec.user` is looked up and switched to [the host's password database and setpriv]. */
+  /**
+   * How `spec.user` is looked up and switched to, and the shim's own home (the default working
+   * directory without it) [the host's password database, setpriv and os.homedir()].
+   */
   runAsPorts?: RunAsPorts;
   /** Lock identity and liveness, tree kills of Replace and the secrets file's privacy [nodePlatform]. */
   platform?: Platform;
@@ -153,7 +156,11 @@ export async function runExec(options: ExecOptions): Promise<number> {
     }
     if (r.ok) runAs = { user: r.user, switchTo: r.switchTo, cwd: r.cwd };
   }
-  const resolve = createResolver(o.env, snapshot.runtime.secretsFile, o.platform);
+  // Without spec.user, the shim's own home: the same under every scheduler and the embedded one.
+  const cwd = job.spec.workingDir === undefined && !runAs ? ownWorkingDir(o.runAsPorts ?? hostRunAsPorts) : undefined;
+  // Every value substituted for a ${VAR} is masked in what the job prints (mask.ts).
+  const resolved = new Set<string>();
+  const resolve = createResolver(o.env, snapshot.runtime.secretsFile, o.platform, (v) => resolved.add(v));
   let secret: string | undefined;
   let childEnv: Record<string, string | undefined>;
   try {
@@ -224,7 +231,7 @@ export async function runExec(options: ExecOptions): Promise<number> {
         },
       };
       exec = await execute(job, childEnv, {
-        runner, clock: o.clock, log, stdout: o.stdout, stderr: o.stderr, signal: controller.signal, random: o.random, killGraceMs: grace, runAs,
+        runner, clock: o.clock, log, stdout: o.stdout, stderr: o.stderr, signal: controller.signal, random: o.random, killGraceMs: grace, runAs, cwd, masked: resolved,
         ...(o.inProcess && admission.lock ? { replaced: () => takeReplaceRequest(path, runId) } : {}),
         onChild: (pid) => {
           void admission.lock?.update({ ...me, childPid: pid }).catch(() => undefined);

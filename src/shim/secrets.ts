@@ -60,18 +60,23 @@ export type Resolver = (template: string, field: string) => string;
 
 /**
  * Creates a resolver that looks a name up in `env` first, then in the secrets file (read at the
- * first lookup that needs it, so a job without secrets never touches it).
+ * first lookup that needs it, so a job without secrets never touches it). `onValue` is told each
+ * value it substitutes (the shim masks them in the job's output, see mask.ts).
  * @throws {SecretsError} (from the resolver) for an unknown variable or an unsafe file.
  */
-export function createResolver(env: Record<string, string | undefined>, secretsFile: string | undefined, platform: Platform = nodePlatform): Resolver {
+export function createResolver(env: Record<string, string | undefined>, secretsFile: string | undefined, platform: Platform = nodePlatform, onValue?: (value: string) => void): Resolver {
   let file: Map<string, string> | undefined;
+  const found = (value: string): string => {
+    onValue?.(value);
+    return value;
+  };
   const lookup = (name: string, field: string): string => {
     const fromEnv = env[name];
-    if (fromEnv !== undefined) return fromEnv;
+    if (fromEnv !== undefined) return found(fromEnv);
     if (secretsFile) {
       file ??= readSecretsFile(secretsFile, platform);
       const v = file.get(name);
-      if (v !== undefined) return v;
+      if (v !== undefined) return found(v);
     }
     throw new SecretsError(`Variable \${${name}} used in ${field} is not set in the environment${secretsFile ? ` nor in ${secretsFile}` : ''}`, { variable: name, field, reason: 'missing' });
   };

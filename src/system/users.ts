@@ -5,6 +5,8 @@
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
 import type { Command } from './runner.js';
 
 /** PasswdEntry is one account of the password database. */
@@ -118,16 +120,43 @@ export interface RunAsPorts {
   groups: (name: string) => Promise<number[]>;
   /** The shim's uid (undefined on Windows). */
   uid: () => number | undefined;
-  /** True when `path` is a directory. */
+  /** True when `path` is a directory (false when it cannot be looked at). */
   isDir: (path: string) => boolean;
+  /** The home of the shim's own account, as os.homedir() finds it (throws when it finds none). */
+  home: () => string;
   platform: NodeJS.Platform;
 }
 
 /** The host's ports. */
 export const hostRunAsPorts: RunAsPorts = {
-  lookup: lookupUser, setpriv: () => findSetpriv(), groups: accountGroups, uid: () => process.getuid?.(), platform: process.platform,
-  isDir: (path) => statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false,
+  lookup: lookupUser, setpriv: () => findSetpriv(), groups: accountGroups, uid: () => process.getuid?.(), platform: process.platform, home: homedir,
+  isDir: (p) => {
+    try {
+      return statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+    } catch {
+      return false;
+    }
+  },
 };
+
+/**
+ * The default working directory of a job without `spec.user`: the home of the account the shim
+ * runs as (os.homedir(): HOME, else the password database), as resolveRunAs gives a `spec.user`
+ * its account's, so that relative paths mean the same under every scheduler (cron starts in the
+ * home, systemd in `/`, the daemon in its own directory). When that is no directory, or no
+ * absolute path: `/`, as login(1) does; on Windows undefined (the scheduler's own).
+ */
+export function ownWorkingDir(ports: Pick<RunAsPorts, 'home' | 'isDir' | 'platform'> = hostRunAsPorts): string | undefined {
+  let home = '';
+  try {
+    home = ports.home();
+  } catch {
+    // No HOME and no entry in the password database (an arbitrary uid in a container).
+  }
+  const win = ports.platform === 'win32';
+  if (home !== '' && (win ? path.win32 : path.posix).isAbsolute(home) && ports.isDir(home)) return home;
+  return win ? undefined : '/';
+}
 
 /**
  * How `cronsync exec` runs a command as an account: the account, how to switch to it (null when

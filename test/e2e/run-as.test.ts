@@ -206,7 +206,8 @@ describe.runIf(canRun)('e2e/run-as: spec.user with the cron.d adapter, agent as 
     const out = fields(String(body?.output ?? ''));
     expect(out).toMatchObject({
       uid: String(uid), home: `/home/${user}`, username: user, logname: user, shell: '/bin/sh', pwd: `/home/${user}`,
-      agentonly: 'unset', jobtoken: 'job-token-value',
+      // The resolved ${JOB_TOKEN} reached the command, and is masked in its output (an exact match).
+      agentonly: 'unset', jobtoken: '[masked]',
       // SPEC §7: the status file is readable by everyone (0644, reached by name through the
       // 0711 state dir); the dir cannot be listed, and snapshots and secrets stay private.
       statedir: 'denied', status: 'readable', snapshot: 'denied', secrets: 'denied',

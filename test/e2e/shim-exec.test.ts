@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/manifest/types.js';
+import { MASK } from '../../src/shim/mask.js';
 import { runExec } from '../../src/shim/run.js';
 import type { ExecOptions } from '../../src/shim/run.js';
 import { readLastRun } from '../../src/state/runs.js';
@@ -141,7 +142,25 @@ describe('e2e/shim exec', () => {
     const h = await setup({ command: 'printf "%s|" "$(pwd)" "$DB_PASS" "$CRONSYNC_JOB"', args: ['a b', '$HOME', "it's;rm -rf /"], env: { DB_PASS: '${DB_PASS}' }, workingDir: dir }, { secretsFile: join(dir, 'secrets.env') });
 
     expect(await h.run(h.id)).toBe(0);
-    expect(h.stdout.text()).toBe(`${dir}|pw from file|acme/job|a b|$HOME|it's;rm -rf /|`);
+    // The resolved value reached the command (else empty) and was masked in its output.
+    expect(h.stdout.text()).toBe(`${dir}|${MASK}|acme/job|a b|$HOME|it's;rm -rf /|`);
+  });
+
+  it('masks resolved ${VAR} values in what the job prints: its stdout and stderr, the check-in output and error_message, also when a write cuts one', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'secrets.env'), 'API_TOKEN=tk-9f8e7d6c5b\n', { mode: 0o600 });
+    const h = await setup({
+      command: 'printf "token=tk-9f8e"; sleep 0.2; printf "7d6c5b and tk-9f8e7d6c5\\n"; echo "denied for tk-9f8e7d6c5b" >&2; exit 3',
+      env: { TOKEN: '${API_TOKEN}' },
+    }, { secretsFile: join(dir, 'secrets.env') });
+
+    expect(await h.run(h.id)).toBe(3);
+    expect(h.stdout.text()).toBe(`token=${MASK} and tk-9f8e7d6c5\n`);
+    expect(h.stderr.text()).toContain(`denied for ${MASK}\n`);
+    const c = h.checkins()[0] as { output: string; error_message: string };
+    expect(c.output).toContain(`token=${MASK} and tk-9f8e7d6c5\n`);
+    expect(c.error_message).toBe(`denied for ${MASK}\nexit code 3`);
+    expect(JSON.stringify(h.checkins())).not.toContain('tk-9f8e7d6c5b');
   });
 
   it('refuses an unsafe secrets file with exit 77, without running', async () => {

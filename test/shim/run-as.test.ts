@@ -14,7 +14,7 @@ afterEach(removeTempStateDirs);
 const BACKUP: PasswdEntry = { name: 'backup', uid: 34, gid: 34, home: '/var/backups', shell: '/usr/sbin/nologin' };
 
 function ports(o: Partial<RunAsPorts> = {}): RunAsPorts {
-  return { lookup: async (n) => (n === 'backup' ? BACKUP : null), setpriv: () => '/usr/bin/setpriv', groups: async (n) => (n === 'backup' ? [34, 6] : []), uid: () => 0, platform: 'linux', isDir: () => true, ...o };
+  return { lookup: async (n) => (n === 'backup' ? BACKUP : null), setpriv: () => '/usr/bin/setpriv', groups: async (n) => (n === 'backup' ? [34, 6] : []), uid: () => 0, platform: 'linux', isDir: () => true, home: () => '/home/agent', ...o };
 }
 
 async function run(spec: Parameters<typeof makeJob>[1], p: RunAsPorts, allowedUsers?: readonly string[] | '*') {
@@ -91,8 +91,19 @@ describe('shim/run: spec.user', () => {
 
     expect(r.seen[0]?.file).toBe('/bin/sh');
     expect(r.seen[0]?.env?.AGENT_TOKEN).toBe('agent-only');
-    expect(r.seen[0]?.cwd).toBeUndefined();
     expect(r.seen[0]?.maskInheritedFds).toBeUndefined();
+  });
+
+  it.each([
+    { name: 'the shim\'s own home', spec: {}, p: ports(), cwd: '/home/agent' },
+    { name: '/ when that home does not exist', spec: {}, p: ports({ isDir: () => false }), cwd: '/' },
+    { name: 'an explicit workingDir', spec: { workingDir: '/srv/app' }, p: ports({ home: () => { throw new Error('not called'); } }), cwd: '/srv/app' },
+    { name: 'the scheduler\'s own on Windows when the profile does not exist', spec: {}, p: ports({ platform: 'win32', isDir: () => false }), cwd: undefined },
+  ])('starts a job without spec.user in $name', async ({ spec, p, cwd }) => {
+    const r = await run(spec, p);
+
+    expect(r.code).toBe(0);
+    expect(r.seen[0]?.cwd).toBe(cwd);
   });
 
   it.each([

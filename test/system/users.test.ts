@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { homedir, tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { accountGroups, dropPrivileges, findSetpriv, lookupAccounts, lookupUser, parsePasswdLine, userEnv } from '../../src/system/users.js';
+import { accountGroups, dropPrivileges, findSetpriv, hostRunAsPorts, lookupAccounts, lookupUser, ownWorkingDir, parsePasswdLine, userEnv } from '../../src/system/users.js';
 import type { PasswdEntry } from '../../src/system/users.js';
 
 const hasGetent = spawnSync('sh', ['-c', 'command -v getent'], { stdio: 'ignore' }).status === 0;
@@ -29,6 +30,33 @@ describe('system/users', () => {
     });
     expect(none.args).toEqual(['--reuid=1001', '--regid=1002', '--clear-groups', '--', '/bin/true']);
     expect(userEnv(user)).toEqual({ PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/home/svc', USER: 'svc', LOGNAME: 'svc', SHELL: '/bin/sh' });
+  });
+
+  it.each([
+    { name: 'a home that is a directory', platform: 'linux', home: '/home/agent', dirs: ['/home/agent'], want: '/home/agent' },
+    { name: 'a missing home', platform: 'linux', home: '/nonexistent', dirs: [], want: '/' },
+    { name: 'no home at all (no HOME, no passwd entry)', platform: 'linux', home: null, dirs: ['/'], want: '/' },
+    { name: 'an empty HOME', platform: 'linux', home: '', dirs: [''], want: '/' },
+    { name: 'a relative HOME', platform: 'linux', home: 'agent', dirs: ['agent'], want: '/' },
+    { name: 'a Windows profile', platform: 'win32', home: 'C:\\Users\\agent', dirs: ['C:\\Users\\agent'], want: 'C:\\Users\\agent' },
+    { name: 'a missing Windows profile', platform: 'win32', home: 'C:\\Users\\gone', dirs: [], want: undefined },
+  ] as const)('ownWorkingDir: $name gives $want', ({ platform, home, dirs, want }) => {
+    const ports = {
+      platform, isDir: (p: string) => (dirs as readonly string[]).includes(p),
+      home: () => {
+        if (home === null) throw new Error('ENOENT: no such file or directory, uv_os_homedir');
+        return home;
+      },
+    };
+
+    expect(ownWorkingDir(ports)).toBe(want);
+  });
+
+  it('the host\'s home is os.homedir(), and a home that cannot be looked at is not a directory', () => {
+    expect(hostRunAsPorts.home()).toBe(homedir());
+    expect(hostRunAsPorts.isDir(process.execPath)).toBe(false);
+    expect(hostRunAsPorts.isDir(`${process.execPath}/x`)).toBe(false);
+    expect(hostRunAsPorts.isDir(tmpdir())).toBe(true);
   });
 
   it('findSetpriv returns the first executable candidate, or null', () => {
