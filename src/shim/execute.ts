@@ -11,10 +11,14 @@ import type { RunAs } from '../system/users.js';
 import { ARGS_REFUSED_EXIT, argsRefusal, shellCommand } from './command.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { createMasker } from './mask.js';
+import type { StreamMasker } from './mask.js';
 import { ERROR_MAX_CHARS, OUTPUT_MAX_CHARS, TailBuffer, tailChars } from './output.js';
 import { jobBackoff, maxAttempts, nextDelay } from './retry.js';
 import type { Logger, WritableLike } from './types.js';
 import { EXIT } from './types.js';
+
+/** How long bytes the output masker keeps back (the start of a value) wait for the rest of it. */
+const MASK_IDLE_MS = 1000;
 
 /** Final status of a run (the check-in `status`). */
 export type ExecStatus = 'success' | 'failure' | 'timeout' | 'cancelled';
@@ -114,18 +118,29 @@ export async function execute(job: Job, env: Record<string, string | undefined>,
     const plain = { ...shellCommand(command, args, d.platform), cwd: workingDir, env, ...(d.runAs ? { maskInheritedFds: true } : {}) };
     const sw = d.runAs?.switchTo;
     const cmd = sw && d.runAs ? dropPrivileges(plain, d.runAs.user, sw.setpriv, sw.groups) : plain;
-    // Each stream masked on its own: bytes kept back (the start of a value) wait for its next chunk.
+    // Each stream masked on its own: bytes kept back (the start of a value) wait for its next
+    // chunk, at most MASK_IDLE_MS: a job that pauses after printing `/` is not held up by a
+    // value that begins with one (a value written in two parts that far apart is let out).
     const out = masker?.();
     const err = masker?.();
+    let idle: NodeJS.Timeout | undefined;
+    const letOut = (): void => {
+      clearTimeout(idle);
+      idle = undefined;
+      if (out) toStdout(out.end());
+      if (err) toStderr(err.end());
+    };
+    const masked = (m: StreamMasker, to: (c: Buffer) => void) => (c: Buffer): void => {
+      to(m.push(c));
+      clearTimeout(idle);
+      idle = out!.held() + err!.held() > 0 ? setTimeout(letOut, MASK_IDLE_MS) : undefined;
+    };
     const r = await d.runner.run(cmd, {
       timeoutMs, killGraceMs: d.killGraceMs, signal: d.signal, onSpawn: d.onChild,
-      onStdout: out ? (c) => toStdout(out.push(c)) : toStdout,
-      onStderr: err ? (c) => toStderr(err.push(c)) : toStderr,
+      onStdout: out ? masked(out, toStdout) : toStdout,
+      onStderr: err ? masked(err, toStderr) : toStderr,
     });
-    if (out && err) {
-      toStdout(out.end());
-      toStderr(err.end());
-    }
+    letOut();
     if (r.cancelled) {
       const sig = String(d.signal.reason ?? 'SIGTERM');
       return { status: 'cancelled', exitCode: cancelCode(sig), reason: `cancelled by ${sig}` };

@@ -3,7 +3,9 @@
  * the job prints, as CI systems mask their secrets: a job that echoes its token does not put it
  * in cron mail, the journal (embedded runs print into the daemon's output), the check-in's
  * `output` and `error_message`, or the spool. Matched on the bytes, also across chunks: a chunk
- * ending in the first bytes of a value keeps them back until the next chunk (or the end) tells.
+ * ending in the first bytes of a value keeps them back until the next chunk (or the end, or an
+ * idle flush by the caller) tells. Linear in the output: each value is searched with indexOf
+ * once per chunk, and what to keep back is found with a KMP automaton per value.
  */
 
 /** What a masked value is replaced with. */
@@ -20,8 +22,17 @@ export const MIN_MASKED_LENGTH = 6;
 export interface StreamMasker {
   /** The bytes of `chunk` (after any kept back) that can be written now, masked. */
   push(chunk: Buffer): Buffer;
-  /** The bytes kept back, at the stream's end. */
+  /** How many bytes are kept back (the start of a value, waiting for the next chunk). */
+  held(): number;
+  /** The bytes kept back, masked as they stand (at the stream's end, or after a pause). */
   end(): Buffer;
+}
+
+/** A value to mask, with its KMP failure table. */
+interface Value {
+  bytes: Buffer;
+  /** fail[q]: the length of the longest proper prefix of bytes[0..q] that is also its suffix. */
+  fail: Int32Array;
 }
 
 /**
@@ -29,20 +40,21 @@ export interface StreamMasker {
  * characters), or null when none is to be masked.
  */
 export function createMasker(values: Iterable<string>): (() => StreamMasker) | null {
-  const secrets = [...new Set(values)].filter((v) => v.length >= MIN_MASKED_LENGTH).map((v) => Buffer.from(v)).sort((a, b) => b.length - a.length);
-  if (secrets.length === 0) return null;
+  // Longest first: of two values found at the same place, the longer is masked.
+  const list = [...new Set(values)].filter((v) => v.length >= MIN_MASKED_LENGTH).map((v) => Buffer.from(v)).sort((a, b) => b.length - a.length).map(withFail);
+  if (list.length === 0) return null;
   return () => {
     let carry: Buffer = Buffer.alloc(0);
     return {
       push(chunk) {
         const data = carry.length === 0 ? chunk : Buffer.concat([carry, chunk]);
-        const { out, keep } = mask(data, secrets);
+        const { out, keep } = mask(data, list, false);
         carry = data.subarray(keep);
         return out;
       },
+      held: () => carry.length,
       end() {
-        // No more bytes to come: what was kept back is masked as it stands.
-        const { out } = mask(carry, secrets, true);
+        const { out } = mask(carry, list, true);
         carry = Buffer.alloc(0);
         return out;
       },
@@ -50,40 +62,61 @@ export function createMasker(values: Iterable<string>): (() => StreamMasker) | n
   };
 }
 
+function withFail(bytes: Buffer): Value {
+  const fail = new Int32Array(bytes.length);
+  for (let i = 1, q = 0; i < bytes.length; i++) {
+    while (q > 0 && bytes[i] !== bytes[q]) q = fail[q - 1]!;
+    if (bytes[i] === bytes[q]) q++;
+    fail[i] = q;
+  }
+  return { bytes, fail };
+}
+
 /**
- * `data` masked up to `keep`, where a value may begin that the next bytes could complete (with
- * `final`, nothing is kept back). Pure.
+ * `data` with every value masked that starts before `keep`: where the longest end of the data
+ * that some value begins with starts (with `final`, nothing is kept back). A value that begins
+ * before `keep` and ends in the data is masked whole; one cut by the end of the data waits, with
+ * any shorter value inside it, so that however the bytes are cut the result is the same. Pure.
  */
-function mask(data: Buffer, secrets: readonly Buffer[], final = false): { out: Buffer; keep: number } {
+function mask(data: Buffer, values: readonly Value[], final: boolean): { out: Buffer; keep: number } {
   const parts: Buffer[] = [];
   let pos = 0;
+  let keep = final ? data.length : heldFrom(data, 0, values);
+  // The next place each value is found at from `pos` (-1: nowhere; -2: not searched yet).
+  const next = values.map(() => -2);
   for (;;) {
-    // The first value found from `pos`; of two at the same place, the longer (sorted first).
     let at = -1;
-    let found: Buffer | undefined;
-    for (const s of secrets) {
-      const i = data.indexOf(s, pos);
-      if (i >= 0 && (at < 0 || i < at)) [at, found] = [i, s];
+    let found: Value | undefined;
+    for (let i = 0; i < values.length; i++) {
+      if (next[i] === -2 || (next[i]! >= 0 && next[i]! < pos)) next[i] = data.indexOf(values[i]!.bytes, pos);
+      if (next[i]! >= 0 && (at < 0 || next[i]! < at)) [at, found] = [next[i]!, values[i]];
     }
-    if (found === undefined) break;
-    // A longer value that the rest of the data begins: wait for the bytes that tell.
-    if (!final && secrets.some((s) => s.length > data.length - at && startsWith(s, data.subarray(at)))) break;
+    if (found === undefined || at >= keep) break;
     parts.push(data.subarray(pos, at), MASK_BYTES);
-    pos = at + found.length;
+    pos = at + found.bytes.length;
+    // The value masked ran into what was kept back: what is kept back is looked for again after it.
+    if (pos > keep) keep = final ? data.length : heldFrom(data, pos, values);
   }
-  const keep = final ? data.length : heldFrom(data, pos, secrets);
+  keep = Math.max(pos, keep);
   parts.push(data.subarray(pos, keep));
   return { out: parts.length === 1 ? parts[0]! : Buffer.concat(parts), keep };
 }
 
-/** Where the longest end of `data` (from `pos`) that begins some value starts, else data.length. */
-function heldFrom(data: Buffer, pos: number, secrets: readonly Buffer[]): number {
-  const longest = secrets[0]!.length;
-  for (let i = Math.max(pos, data.length - longest + 1); i < data.length; i++) {
-    const rest = data.subarray(i);
-    if (secrets.some((s) => s.length > rest.length && startsWith(s, rest))) return i;
+/**
+ * Where the longest end of `data` (from `from`) that is the beginning of a value, and not a
+ * whole one, starts; data.length when there is none.
+ */
+function heldFrom(data: Buffer, from: number, values: readonly Value[]): number {
+  let held = data.length;
+  for (const { bytes, fail } of values) {
+    // The longest beginning of the value that ends the data: a KMP run over the last bytes.
+    let q = 0;
+    for (let i = Math.max(from, data.length - bytes.length + 1); i < data.length; i++) {
+      while (q > 0 && data[i] !== bytes[q]) q = fail[q - 1]!;
+      if (data[i] === bytes[q]) q++;
+      if (q === bytes.length) q = fail[q - 1]!;
+    }
+    if (q > 0) held = Math.min(held, data.length - q);
   }
-  return data.length;
+  return held;
 }
-
-const startsWith = (s: Buffer, head: Buffer): boolean => s.subarray(0, head.length).equals(head);

@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Job } from '../../src/manifest/types.js';
 import { ARGS_REFUSED_EXIT } from '../../src/shim/command.js';
 import { execute } from '../../src/shim/execute.js';
+import { MASK } from '../../src/shim/mask.js';
+import type { Runner, RunOptions } from '../../src/system/runner.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { FakeRunner } from '../fakes/FakeRunner.js';
 import { makeJob, memoryLog } from './fixtures.js';
@@ -51,5 +53,42 @@ describe('shim/execute', () => {
     expect(r).toMatchObject({ status: 'failure', exitCode: 3, attempts: 4 });
     expect(runner.calls).toHaveLength(4);
     expect(clock.sleeps).toEqual([10_000, 10_000, 10_000]);
+  });
+
+  describe('masking the output', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    /** A runner whose child prints what `script` writes (with the timers driven by the test). */
+    const scripted = (script: (opts: RunOptions) => Promise<void>): Runner => ({
+      run: async (_cmd, opts) => {
+        await script(opts!);
+        return { exitCode: 0, signal: null, stdout: '', stderr: '', timedOut: false, cancelled: false };
+      },
+    });
+
+    it('lets out bytes kept back as the start of a value after a second without the rest, and masks a value completed sooner', async () => {
+      vi.useFakeTimers();
+      const stdout = new Sink();
+      const seen: string[] = [];
+      const runner = scripted(async (o) => {
+        o.onStdout!(Buffer.from('progress: /'));
+        seen.push(stdout.text);
+        await vi.advanceTimersByTimeAsync(999);
+        seen.push(stdout.text);
+        await vi.advanceTimersByTimeAsync(1);
+        seen.push(stdout.text);
+        o.onStdout!(Buffer.from('done, in /var/lib/ap'));
+        await vi.advanceTimersByTimeAsync(500);
+        o.onStdout!(Buffer.from('p-data\n'));
+      });
+
+      const r = await execute(makeJob('job', { command: 'x' }), {}, { runner, clock: new FakeClock(), log: memoryLog(), stdout, stderr: new Sink(), signal: new AbortController().signal, masked: ['/var/lib/app-data'] });
+
+      expect(seen).toEqual(['progress: ', 'progress: ', 'progress: /']);
+      expect(stdout.text).toBe(`progress: /done, in ${MASK}\n`);
+      expect(r.output).toBe(`progress: /done, in ${MASK}\n`);
+    });
   });
 });

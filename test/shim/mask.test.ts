@@ -25,6 +25,10 @@ describe('shim/mask', () => {
     expect(through(['abcdefgh', 'abcdefghij'], ['x abcdefgh', 'ij y abcdefgh z'])).toBe(`x ${MASK} y ${MASK} z`);
     const b = Buffer.from('pässwörd-ü!');
     expect(through(['pässwörd-ü'], [b.subarray(0, 2), b.subarray(2)])).toBe(`${MASK}!`);
+    // A value inside a longer one, cut by a write boundary right after it: the longer waits, whole.
+    const url = 'postgres://app:hunter2pw@db/x';
+    expect(through([url, 'hunter2pw'], ['url=postgres://app:hunter2pw', '@db/x\n'])).toBe(`url=${MASK}\n`);
+    expect(through([url, 'hunter2pw'], ['pw=hunter2pw', ' and postgres://app:hun', 'ter2pw@db/y\n'])).toBe(`pw=${MASK} and postgres://app:${MASK}@db/y\n`);
     // A shorter value at the very end, where a longer one could have begun: masked at the end.
     expect(through(['aaaaaa', 'aaaaaaa'], ['x aaaaaa'])).toBe(`x ${MASK}`);
   });
@@ -40,7 +44,10 @@ describe('shim/mask', () => {
     const alphabet = fc.constantFrom('a', 'b', 'c', 'é', '\n');
     const value = fc.array(alphabet, { minLength: MIN_MASKED_LENGTH, maxLength: 12 }).map((cs) => cs.join(''));
     // The text is made of the values themselves, parts of them and single characters.
-    const input = fc.array(value, { minLength: 1, maxLength: 3 }).chain((values) => fc.tuple(
+    // Values and pieces of them (a value inside another), at least MIN_MASKED_LENGTH long.
+    const values = fc.array(value, { minLength: 1, maxLength: 3 }).chain((vs) => fc.array(fc.tuple(fc.constantFrom(...vs), fc.nat(), fc.nat()), { maxLength: 2 })
+      .map((cuts) => [...vs, ...cuts.map(([v, a, b]) => v.slice(a % v.length, a % v.length + MIN_MASKED_LENGTH + (b % 4))).filter((p) => p.length >= MIN_MASKED_LENGTH)]));
+    const input = values.chain((values) => fc.tuple(
       fc.constant(values),
       fc.array(fc.oneof(alphabet, fc.constantFrom(...values), fc.constantFrom(...values).map((v) => v.slice(0, v.length - 1))), { maxLength: 40 }),
       fc.array(fc.nat(), { maxLength: 8 }),
