@@ -46,16 +46,18 @@ export const SYMLINK_DIR_REFUSED = `${SYMLINK_REFUSED}: it leads to a directory,
 
 /**
  * Why the symbolic link at `p` is refused as a directory: it leads to one, or where it leads
- * cannot be looked at (EACCES) and may be one. Undefined for a link to a file or to nothing
- * (dangling, a loop), which holds no manifest.
+ * cannot be looked at (EACCES) or is gone (dangling, a loop), and may be or have been one (a
+ * directory of manifests moved away: its jobs are not taken for deleted). Undefined for a link to
+ * a file, which holds no manifest.
  */
 export async function linkedDirRefused(p: string | Buffer): Promise<string | undefined> {
   try {
     return (await stat(p)).isDirectory() ? SYMLINK_DIR_REFUSED : undefined;
   } catch (err) {
     const code = errnoOf(err);
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return undefined;
-    return `${SYMLINK_REFUSED}: where it leads cannot be looked at (${code ?? (err as Error).message}), and may be a directory whose manifests are not read`;
+    if (code === 'ENOTDIR') return undefined;
+    const why = code === 'ENOENT' ? 'it leads nowhere' : code === 'ELOOP' ? 'it leads round in a loop' : `where it leads cannot be looked at (${code ?? (err as Error).message})`;
+    return `${SYMLINK_REFUSED}: ${why}, and may be a directory whose manifests are not read`;
   }
 }
 

@@ -54,6 +54,9 @@ describe('plan/plan', () => {
     ${'other selector'}  | ${{ excluded: new Map([['acme/b', 'selector']]) }}                 | ${['acme/b']} | ${[]}       | ${[]}
     ${'invalid'}         | ${{ invalid: new Set(['acme/b']) }}                                | ${[]}         | ${['acme/b']} | ${[]}
     ${'file unparsable'} | ${{ brokenFiles: new Set(['jobs/b.yaml']) }}                       | ${[]}         | ${['acme/b']} | ${[]}
+    ${'dir unreadable'}  | ${{ brokenFiles: new Set(['jobs']) }}                              | ${[]}         | ${['acme/b']} | ${[]}
+    ${'other dir'}       | ${{ brokenFiles: new Set(['job']) }}                               | ${['acme/b']} | ${[]}       | ${[]}
+    ${'dir, excluded'}   | ${{ brokenFiles: new Set(['jobs']), unselected: () => 'exclude' }} | ${['acme/b']} | ${[]}       | ${[]}
     ${'prune off'}       | ${{ prune: false }}                                                | ${[]}         | ${[]}       | ${['acme/b']}
   `('b $name: removed $removed, kept $kept, orphaned $orphaned', ({ over, removed, kept, orphaned }) => {
     const { plan } = planChanges(input({ desired: map(a, c, d), installed: [entryOf(a), entryOf(b), entryOf(c), entryOf(d)], applied: map(a, b, c, d), ...(over as object) }));

@@ -53,7 +53,7 @@ describe.skipIf(process.platform === 'win32')('system/walk', () => {
 
   // Skipped without a word, the manifests under it went unlinted, while the agent's source
   // refuses it: they would look deleted to a sync.
-  it('returns a symlink to a directory as an error at its path, and skips one to a file or to nothing', async () => {
+  it('returns a symlink to a directory, or to nothing, as an error at its path, and skips one to a file', async () => {
     const dir = repo();
     mkdirSync(join(dir, 'real2'));
     writeFileSync(join(dir, 'real2/x.yaml'), 'x: 1\n');
@@ -67,6 +67,7 @@ describe.skipIf(process.platform === 'win32')('system/walk', () => {
     expect(res.errors).toEqual([]);
     expect(res.files.map((f) => [f.display, f.error])).toEqual([
       ['a.yaml', undefined],
+      ['dangling', 'symbolic link not followed: it leads nowhere, and may be a directory whose manifests are not read'],
       ['dir.yaml', SYMLINK_DIR_REFUSED],
       ['linked.yaml', 'symbolic link not followed'],
       ['real', SYMLINK_DIR_REFUSED],
