@@ -100,7 +100,8 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
           await walk(full, rel + '/');
           continue;
         }
-        const link = d.isSymbolicLink() && unselectedDir(rel) === null;
+        // A selected name is refused as a file (below), as the git sources refuse it.
+        const link = d.isSymbolicLink() && !match(rel) && unselectedDir(rel) === null;
         if (!link && !match(rel)) continue;
         await deps.beforeOpen?.(rel, false);
         // An error at the link's path: the installed jobs of the files under it are kept (their

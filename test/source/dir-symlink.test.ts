@@ -40,11 +40,9 @@ describe.skipIf(process.platform === 'win32')('source/dir: symbolic links to dir
 
     const snap = await fetchOf(root);
 
-    expect(contents(snap.files).sort()).toEqual([
-      ['a.yaml', 'a: 1\n'],
-      [link, `${REFUSED}; the jobs of the files that were under ${link} keep their last applied version (put the directory itself there, or leave it out with source.exclude "${link}/**")`],
-      ['team/b.yaml', 'b: 1\n'],
-    ].sort());
+    // A name the globs select is refused as any symlink is, as the git sources refuse it.
+    const why = link.endsWith('.yaml') ? 'symbolic link not followed' : `${REFUSED}; the jobs of the files that were under ${link} keep their last applied version (put the directory itself there, or leave it out with source.exclude "${link}/**")`;
+    expect(contents(snap.files).sort()).toEqual([['a.yaml', 'a: 1\n'], [link, why], ['team/b.yaml', 'b: 1\n']].sort());
   });
 
   it('reads the rest when no selected file can be under the link: excluded whole, outside source.paths, a dot-name', async () => {
