@@ -60,14 +60,17 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
 
   /**
    * A directory below the root this agent may not list (`lost+found` on a mounted volume) is
-   * skipped when no selected file can be under it; otherwise the error is rethrown (see fetch).
+   * skipped when no selected file can be under it, and is an error at its path otherwise: its
+   * files are not known to be gone, and the plan keeps the jobs of the files that were under
+   * it, while the rest of the tree syncs. Any other error is rethrown (see fetch).
    */
-  const unlistable = (rel: string, err: unknown): null => {
+  const unlistable = (rel: string, err: unknown): { error: string } => {
     const code = errnoOf(err);
-    const why = code === 'EACCES' || code === 'EPERM' ? unselectedDir(rel) : null;
-    if (why === null) throw err;
+    if (code !== 'EACCES' && code !== 'EPERM') throw err;
+    const why = unselectedDir(rel);
+    if (why === null) return { error: `cannot list this directory (${code}): the jobs of the files that were under ${rel} keep their last applied version (give the agent's user read and search rights on it, or leave it out with source.exclude "${rel}/**")` };
     deps.log?.debug({ path: root, dir: rel, code, unselected: why }, 'Skipped a directory this agent may not list: no selected file can be under it');
-    return null;
+    return { error: '' };
   };
 
   /**
@@ -90,7 +93,11 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
       const list = () => readdir(dir, { withFileTypes: true, encoding: 'buffer' });
       // The root itself missing is the source missing, not a concurrent edit (see fetch).
       const entries = await (prefix === '' ? list() : opened(prefix.slice(0, -1), list).catch((err: unknown) => unlistable(prefix.slice(0, -1), err)));
-      for (const d of entries ?? []) {
+      if (!Array.isArray(entries)) {
+        if (entries.error !== '') files.push({ path: prefix.slice(0, -1), oid: blobOid(Buffer.alloc(0)), content: Buffer.alloc(0), error: entries.error });
+        return;
+      }
+      for (const d of entries) {
         const name = d.name.toString('utf8');
         const rel = prefix + name;
         const full = Buffer.concat([dir, SEP, d.name]);
@@ -148,9 +155,6 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
             throw new SourceError('other', `Directory source ${root}: ${err.rel} vanished between listing and reading, in ${MAX_LISTINGS} listings in a row (is something rewriting it?); nothing was synced from this read`, { path: root, file: err.rel }, { cause: err.cause });
           }
           const code = (err as NodeJS.ErrnoException).code;
-          // A directory below the root it cannot list, and that may hold a selected file, fails the
-          // whole read: its files are not known to be gone, and taking them for deleted would
-          // remove their jobs.
           const rel = (err as { rel?: string }).rel;
           if (code === 'ENOENT' && rel === undefined) {
             throw new SourceError('not-found', `Directory source ${root} does not exist (source.url; CRONSYNC_SOURCE_URL overrides it)`, { path: root }, { cause: err });

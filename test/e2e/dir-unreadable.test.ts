@@ -2,8 +2,8 @@
  * A plain-directory source with a file or a directory the agent's user may not read (a chmod
  * gone wrong), with the real CLI run as `nobody` (root cannot be refused a read; skipped unless
  * root). An unreadable file is that file's error: its job keeps its last version, the others
- * sync. An unreadable directory fails the whole read, naming it: its files are not known to be
- * gone, and taking them for deleted would remove their jobs.
+ * sync. An unreadable directory is an error at its path: its files are not known to be gone, so
+ * the jobs of the files under it keep their last version, and the rest syncs.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -71,7 +71,7 @@ describe.runIf(canRun)('e2e/dir-unreadable: a manifest or directory the agent ma
     chmodSync(path.join(jobs, 'b.yaml'), 0o644);
   });
 
-  it('an unreadable directory fails the read, naming it, and removes nothing', async () => {
+  it('an unreadable directory is an error at its path: its jobs stay, a change elsewhere applies', async () => {
     await sync();
     const before = readFileSync(cronFile, 'utf8');
     mkdirSync(path.join(jobs, 'team'));
@@ -79,6 +79,7 @@ describe.runIf(canRun)('e2e/dir-unreadable: a manifest or directory the agent ma
     const added = await sync();
     const withC = readFileSync(cronFile, 'utf8');
     chmodSync(path.join(jobs, 'team'), 0o000);
+    writeFileSync(path.join(jobs, 'd.yaml'), manifest('d'));
 
     const refused = await sync();
     const s = status();
@@ -87,10 +88,12 @@ describe.runIf(canRun)('e2e/dir-unreadable: a manifest or directory the agent ma
     expect(markerJobs(before)).toEqual(['acme/a', 'acme/b']);
     expect(added.code, added.stderr).toBe(0);
     expect(markerJobs(withC)).toEqual(['acme/a', 'acme/b', 'acme/c']);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr + refused.stdout).toContain(`Directory source ${jobs}: cannot read team: EACCES`);
+    expect(refused.code, refused.stderr).toBe(0);
+    expect(refused.stderr + refused.stdout).toContain('team:1:1: [source-file] cannot list this directory (EACCES)');
+    expect(refused.stderr + refused.stdout).toContain('acme/c: its manifest team/c.yaml is under team, which could not be read');
+    expect(refused.stderr + refused.stdout).not.toContain('removed');
     expect(refused.stderr).not.toMatch(/\n\s+at /);
-    expect(s.lastAttempt.result).toBe('error');
-    expect(readFileSync(cronFile, 'utf8')).toBe(withC);
+    expect(s.lastAttempt.result).toBe('partial');
+    expect(markerJobs(readFileSync(cronFile, 'utf8'))).toEqual(['acme/a', 'acme/b', 'acme/c', 'acme/d']);
   });
 });

@@ -207,13 +207,13 @@ describe.runIf(asNobody)('source/dir: a directory this agent may not list', () =
     ${'lost+found'}       | ${undefined}                 | ${[]}                        | ${'under the default **/*.{yaml,yml}'}
     ${'lost+found'}       | ${['**/prod/*.yaml']}        | ${[]}                        | ${'a ** before it'}
     ${'team/scratch'}     | ${undefined}                 | ${['team/scratch/*.yaml']}   | ${'excluded only in part'}
-  `('still fails the fetch, naming it, for an unreadable $denied that may hold a selected file ($why)', ({ denied, paths, exclude }: { denied: string; paths?: string[]; exclude: string[] }) => {
+  `('reports an unreadable $denied that may hold a selected file as an error at its path, and reads the rest ($why)', ({ denied, paths, exclude }: { denied: string; paths?: string[]; exclude: string[] }) => {
     const root = unreadable(['production/a.yaml', 'team/b.yaml'], denied);
 
     const got = fetchAsNobody(root, { ...(paths ? { paths } : {}), exclude });
 
-    expect(got.files).toBeUndefined();
-    expect(got.error).toEqual({ code: 'CRONSYNC_SOURCE_FETCH', message: `Directory source ${root}: cannot read ${denied}: EACCES`, data: { path: root, file: denied } });
+    expect(got.error).toBeUndefined();
+    expect(got.files).toContainEqual([denied, `cannot list this directory (EACCES): the jobs of the files that were under ${denied} keep their last applied version (give the agent's user read and search rights on it, or leave it out with source.exclude "${denied}/**")`]);
   });
 });
 
