@@ -198,9 +198,9 @@ export function planChanges(input: PlanInput): PlanResult {
     const reason = input.excluded.get(id);
     // A file with an invalid document keeps the jobs last applied from it, unless the job's own
     // manifest, valid, says where it went (enabled: false, another tenant or selector).
+    const under = reason || input.brokenFiles.has(entry.marker?.path ?? '') ? undefined : brokenParent(input.brokenFiles, entry.marker?.path);
     // A file the config no longer selects is removed as such, whatever is above it.
-    const selected = entry.marker?.path !== undefined && (input.unselected?.(entry.marker.path) ?? null) === null;
-    const brokenDir = reason || !selected || input.brokenFiles.has(entry.marker?.path ?? '') ? undefined : brokenParent(input.brokenFiles, entry.marker?.path);
+    const brokenDir = under !== undefined && (input.unselected?.(entry.marker!.path) ?? null) === null ? under : undefined;
     if (input.invalid.has(id) || (!reason && input.brokenFiles.has(entry.marker?.path ?? ''))) {
       keep('kept-invalid', `${id}: manifest is invalid; the last applied version (commit ${short(entry.marker?.commit)}) stays installed`);
     } else if (brokenDir !== undefined) {

@@ -37,6 +37,15 @@ class VanishedError extends Error {
   }
 }
 
+/**
+ * What an error at a directory's path (a symlink to a directory, one that cannot be listed) means
+ * for its jobs, with `hint` on how to fix it: the plan keeps them (plan.ts, brokenParent), since
+ * their files are not known to be gone.
+ */
+function keptUnder(rel: string, hint: string): string {
+  return `the jobs of the files that were under ${rel} keep their last applied version (${hint}, or leave it out with source.exclude "${rel}/**")`;
+}
+
 /** Runs `open` on listed entry `rel`; an entry gone meanwhile becomes a {@link VanishedError}. */
 async function opened<T>(rel: string, open: () => Promise<T>): Promise<T> {
   try {
@@ -64,13 +73,13 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
    * files are not known to be gone, and the plan keeps the jobs of the files that were under
    * it, while the rest of the tree syncs. Any other error is rethrown (see fetch).
    */
-  const unlistable = (rel: string, err: unknown): { error: string } => {
+  const unlistable = (rel: string, err: unknown): { error?: string } => {
     const code = errnoOf(err);
     if (code !== 'EACCES' && code !== 'EPERM') throw err;
     const why = unselectedDir(rel);
-    if (why === null) return { error: `cannot list this directory (${code}): the jobs of the files that were under ${rel} keep their last applied version (give the agent's user read and search rights on it, or leave it out with source.exclude "${rel}/**")` };
+    if (why === null) return { error: `cannot list this directory (${code}): ${keptUnder(rel, "give the agent's user read and search rights on it")}` };
     deps.log?.debug({ path: root, dir: rel, code, unselected: why }, 'Skipped a directory this agent may not list: no selected file can be under it');
-    return { error: '' };
+    return {};
   };
 
   /**
@@ -81,11 +90,13 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
   const linkedDir = async (rel: string, full: Buffer): Promise<string | undefined> => {
     const why = await linkedDirRefused(full);
     if (!(await opened(rel, () => lstat(full))).isSymbolicLink()) throw new VanishedError(rel, undefined);
-    return why === undefined ? undefined : `${why}; the jobs of the files that were under ${rel} keep their last applied version (put the directory itself there, or leave it out with source.exclude "${rel}/**")`;
+    return why === undefined ? undefined : `${why}; ${keptUnder(rel, 'put the directory itself there')}`;
   };
 
   async function readAll(): Promise<SourceFile[]> {
     const files: SourceFile[] = [];
+    /** An entry that is not read: `error` at its path, reported as `source-file`. */
+    const refuse = (path: string, error: string): void => void files.push({ path, oid: blobOid(Buffer.alloc(0)), content: Buffer.alloc(0), error });
     // Names are read as bytes: a name that is not UTF-8 (`l\xe9.yaml` from a Latin-1 host) is
     // shown with U+FFFD, as the git sources show it, but opened by its own bytes. Opened by the
     // name as shown, it failed with ENOENT and took the whole source down.
@@ -94,7 +105,7 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
       // The root itself missing is the source missing, not a concurrent edit (see fetch).
       const entries = await (prefix === '' ? list() : opened(prefix.slice(0, -1), list).catch((err: unknown) => unlistable(prefix.slice(0, -1), err)));
       if (!Array.isArray(entries)) {
-        if (entries.error !== '') files.push({ path: prefix.slice(0, -1), oid: blobOid(Buffer.alloc(0)), content: Buffer.alloc(0), error: entries.error });
+        if (entries.error !== undefined) refuse(prefix.slice(0, -1), entries.error);
         return;
       }
       for (const d of entries) {
@@ -114,11 +125,11 @@ export function createDirSource(config: SourceConfig, root: string, deps: DirDep
         // An error at the link's path: the installed jobs of the files under it are kept (their
         // files are not known to be gone), and the rest of the tree syncs.
         const linked = link ? await linkedDir(rel, full) : undefined;
-        if (linked !== undefined) files.push({ path: rel, oid: blobOid(Buffer.alloc(0)), content: Buffer.alloc(0), error: linked });
+        if (linked !== undefined) refuse(rel, linked);
         if (linked !== undefined || !match(rel)) continue;
         const st = await opened(rel, () => lstat(full));
         const err = refusedEntry(st) ?? (st.size > MAX_FILE_BYTES ? `file is ${st.size} bytes, over the 1 MiB limit` : undefined);
-        if (err) files.push({ path: rel, oid: blobOid(Buffer.alloc(0)), content: Buffer.alloc(0), error: err });
+        if (err) refuse(rel, err);
         else {
           const content = await opened(rel, () => readFile(full)).catch((e: unknown) => {
             // A file this agent may not read (a chmod gone wrong) is that file's error, reported
