@@ -4,22 +4,22 @@
  * shim in, and `/` when that home does not exist. The daemon's embedded scheduler runs the same
  * code in its own process (runExec with inProcess), and gets the same directory.
  */
-import { spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/manifest/types.js';
 import { install, makeJob, tempStateDir } from '../shim/fixtures.js';
+import { testTempDir as tmp } from '../system/tempdir.js';
 
 let bundleDir: string;
 /** `cronsync exec` as scheduler entries run it (runExecCli). */
 let cliBundle: string;
 /** One run as the embedded scheduler starts it in the daemon's process: runExec, inProcess. */
 let inProcessBundle: string;
-const made: string[] = [];
 
 beforeAll(() => {
   bundleDir = mkdtempSync(join(tmpdir(), 'cronsync-workdir-bundle-'));
@@ -45,28 +45,10 @@ process.exitCode = await runExec({
 afterAll(() => {
   if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
 });
-afterEach(() => {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-/** A temporary directory, removed after the test. */
-function tmp(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  made.push(d);
-  return d;
-}
-
-/** Runs `bundle` with `args` in `cwd` with HOME=`home`; resolves with its exit code and output. */
-function run(bundle: string, args: string[], cwd: string, home: string): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bundle, ...args], { cwd, env: { PATH: process.env.PATH, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
+/** Runs `bundle` with `args` in `cwd` with HOME=`home`: its exit code and output. */
+function run(bundle: string, args: string[], cwd: string, home: string): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [bundle, ...args], { cwd, env: { PATH: process.env.PATH, HOME: home }, encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
 async function installJob(spec: Partial<Job['spec']> = {}): Promise<{ dir: string; id: string }> {
@@ -84,8 +66,8 @@ describe.skipIf(process.platform === 'win32')('e2e/shim working directory', () =
     const home = tmp('cronsync-home-');
     const elsewhere = tmp('cronsync-elsewhere-');
 
-    const inHome = await run(bundle(), args(dir, id), elsewhere, home);
-    const noHome = await run(bundle(), args(dir, id), elsewhere, join(home, 'missing'));
+    const inHome = run(bundle(), args(dir, id), elsewhere, home);
+    const noHome = run(bundle(), args(dir, id), elsewhere, join(home, 'missing'));
 
     expect(inHome.err).toBe('');
     expect([inHome.code, realpathSync(inHome.out.trim())]).toEqual([0, realpathSync(home)]);
@@ -96,7 +78,7 @@ describe.skipIf(process.platform === 'win32')('e2e/shim working directory', () =
     const workdir = tmp('cronsync-workdir-');
     const { dir, id } = await installJob({ workingDir: workdir });
 
-    const r = await run(cliBundle, ['--state-dir', dir, id], tmp('cronsync-elsewhere-'), tmp('cronsync-home-'));
+    const r = run(cliBundle, ['--state-dir', dir, id], tmp('cronsync-elsewhere-'), tmp('cronsync-home-'));
 
     expect([r.code, realpathSync(r.out.trim())]).toEqual([0, realpathSync(workdir)]);
   });
