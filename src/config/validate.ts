@@ -187,6 +187,9 @@ function sourceUrlProblem(url: string): string | null {
   } catch {
     return 'is not a valid URL';
   }
+  // Git appends `/info/refs?service=…` to the URL as written, so a query or fragment never
+  // reaches the server as one; a token put there would only show in logs and the status file.
+  if (/[?#]/.test(url)) return 'must not contain a query (?…) or fragment (#…): Git appends /info/refs to the URL, so the server would never read it as one; give a token with source.auth (passwordFile or passwordEnv)';
   return null;
 }
 

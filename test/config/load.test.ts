@@ -326,6 +326,9 @@ describe('config/load', () => {
     ${'https:\\\\alice:S3cret@git.example/r.git'}        | ${'must start with https://'}
     ${' https://alice:S3cret@git.example/r.git'}         | ${'must not contain control characters or start or end with white space'}
     ${'https://alice:S3\\tcret@git.example/r.git'}       | ${'must not contain control characters'}
+    ${'https://git.example/r.git?private_token=S3cret'}  | ${'must not contain a query (?…) or fragment (#…)'}
+    ${'http://127.0.0.1:8080/r.git#S3cret'}              | ${'must not contain a query (?…) or fragment (#…)'}
+    ${'https://alice@git.example/r.git?'}                | ${'must not contain a query (?…) or fragment (#…)'}
   `('rejects source.url $url without repeating it', ({ url, why }) => {
     const f = file(`agent:\n  tenant: acme\nsource:\n  url: "${url as string}"\n`);
 
