@@ -147,8 +147,11 @@ export function planChanges(input: PlanInput): PlanResult {
       // A manifest moved to another file (or place in its file) changes only the path its entry
       // records: not a hand edit, so not reported as drift.
       const relocated = m && !entry.drifted && (m.path !== d.provenance.path || m.index !== d.provenance.index);
+      // A marker without the URL, ref and applied time was written by an earlier version: its
+      // entry is written once more with them, which is no hand edit either.
+      const older = m && !entry.drifted && m.url === undefined;
       if (asApplied && input.isCurrent(entry, asApplied)) plan.unchanged.push(asApplied);
-      else plan.update.push({ desired: d, installed: entry, changes: [relocated ? 'path' : 'drift'] });
+      else plan.update.push({ desired: d, installed: entry, changes: [relocated ? 'path' : older ? 'provenance' : 'drift'] });
     } else {
       plan.unchanged.push(d);
     }

@@ -9,6 +9,12 @@ export interface Marker {
   path: string;
   index: number;
   manifestHash: string;
+  /** The repository URL without credentials; absent from markers written before 2026-12. */
+  url?: string;
+  /** The configured ref ('' for a plain directory); absent from markers written before 2026-12. */
+  ref?: string;
+  /** When this version of the job was first applied (ISO 8601); absent where the entry does not record it. */
+  appliedAt?: string;
 }
 
 /** InstalledEntry is one entry read back from a scheduler: ours (with a marker) or foreign. */

@@ -10,6 +10,7 @@ import { loadManifests } from '../manifest/load.js';
 import type { LoadCache, LoadedJob } from '../manifest/load.js';
 import type { Job, JobId, Provenance } from '../manifest/types.js';
 import { planChanges } from '../plan/plan.js';
+import type { InstalledEntry, Marker } from '../plan/types.js';
 import { parseJobSnapshot, serializeJobSnapshot } from '../state/snapshot-read.js';
 import type { JobSnapshot, SnapshotRuntime } from '../state/snapshot-read.js';
 import type { StateStore } from '../state/store.js';
@@ -159,15 +160,18 @@ export const planStep: Step = async (ctx, deps, mem) => {
   const day = ctx.startedAt.toISOString().slice(0, 10);
   const previous = mem.renderedOn === day ? mem.rendered ?? new Map<string, string>() : new Map<string, string>();
   const rendered = new Map<string, string>();
+  const previousIds = previousSourceIds(mem.sources, deps.source.id, ctx.applied);
+  const appliedAt = ctx.appliedAt = appliedTimes(ctx.applied, ctx.installed, new Set([deps.source.id, ...previousIds]), deps.clock.now().toISOString());
   /** A job's entry text, or the reason the scheduler cannot hold it. */
   const errors = new Map<string, string>();
   const render = (job: DesiredJob): string | { error: string } => {
-    const key = renderKey(job);
+    const at = appliedAt(job);
+    const key = `${renderKey(job)}\0${at}`;
     const failed = errors.get(key);
     if (failed !== undefined) return { error: failed };
     let text = rendered.get(key) ?? previous.get(key);
     if (text === undefined) {
-      const r = renderEntryOrError(deps.adapter, job);
+      const r = renderEntryOrError(deps.adapter, job.appliedAt === at ? job : { ...job, appliedAt: at });
       if (typeof r !== 'string') {
         errors.set(key, r.error);
         return r;
@@ -180,7 +184,7 @@ export const planStep: Step = async (ctx, deps, mem) => {
   let unselected: ((file: string) => 'paths' | 'exclude' | null) | undefined;
   ctx.planned = planChanges({
     sourceId: deps.source.id,
-    previousSourceIds: previousSourceIds(mem.sources, deps.source.id, ctx.applied),
+    previousSourceIds: previousIds,
     desired: sel.desired,
     excluded: sel.excluded,
     invalid: new Set([...load.invalidIds].filter((id) => !sel.desired.has(id as JobId))) as Set<JobId>,
@@ -255,7 +259,8 @@ export const applyStep: Step = async (ctx, deps, mem) => {
   };
   for (const d of plan.final) {
     const prev = applied.get(d.id);
-    const appliedAt = prev && prev.manifestHash === d.manifestHash ? prev.appliedAt ?? now : now;
+    // The time the plan rendered the job's entry with (appliedTimes).
+    const appliedAt = ctx.appliedAt?.(d) ?? (prev && prev.manifestHash === d.manifestHash ? prev.appliedAt ?? now : now);
     // An unchanged file yields the same Job object on a re-sync: skip serialising it again
     // (and its last applied version, built from the same Job, stays as it is).
     const from = sources.get(d.id);
@@ -476,6 +481,22 @@ async function runAsCheck(deps: ReconcilerDeps, jobs: readonly DesiredJob[]): Pr
  * Identifies a job version: its entry is a pure function of it and the adapter's fixed settings.
  * Kept per job object: a re-sync of an unchanged commit plans the same objects again.
  */
+/**
+ * When each job's version was first applied, the time its entry's marker and its snapshot record
+ * (SPEC §4): the last applied version's time when the manifest is unchanged; else, with the state
+ * dir lost, the time the entry of this agent records for the same manifest; else `now`, this sync.
+ */
+export function appliedTimes(applied: ReadonlyMap<JobId, DesiredJob>, installed: readonly InstalledEntry[], owned: ReadonlySet<string>, now: string): (d: DesiredJob) => string {
+  let marked: Map<JobId, Marker> | undefined;
+  return (d) => {
+    const prev = applied.get(d.id);
+    if (prev?.appliedAt !== undefined && prev.manifestHash === d.manifestHash) return prev.appliedAt;
+    marked ??= new Map(installed.flatMap((e) => (e.marker?.appliedAt !== undefined && owned.has(e.marker.sourceId) ? [[e.marker.jobId, e.marker]] : [])));
+    const m = marked.get(d.id);
+    return m?.appliedAt !== undefined && m.manifestHash === d.manifestHash ? m.appliedAt : now;
+  };
+}
+
 function renderKey(job: DesiredJob): string {
   let key = renderKeys.get(job);
   if (key === undefined) {

@@ -61,6 +61,8 @@ export interface SyncContext {
   selection?: Selection;
   installed?: InstalledEntry[];
   applied?: Map<JobId, DesiredJob>;
+  /** When each job's version was first applied, as the plan rendered its entry (steps.ts appliedTimes). */
+  appliedAt?: (d: DesiredJob) => string;
   planned?: PlanResult;
   applyResult?: ApplyResult;
   error?: Error;

@@ -26,6 +26,6 @@ export function desiredOf(job: Job, path = `jobs/${job.metadata.name}.yaml`, com
 
 /** An installed entry carrying the marker of a DesiredJob. */
 export function entryOf(d: DesiredJob, over: Partial<Marker> = {}): InstalledEntry {
-  const marker: Marker = { sourceId: d.provenance.sourceId, jobId: d.id, commit: d.provenance.commit, path: d.provenance.path, index: d.provenance.index, manifestHash: d.manifestHash, ...over };
+  const marker: Marker = { sourceId: d.provenance.sourceId, jobId: d.id, commit: d.provenance.commit, path: d.provenance.path, index: d.provenance.index, manifestHash: d.manifestHash, url: d.provenance.url, ref: d.provenance.ref, ...over };
   return { key: `${marker.sourceId}:${d.id}`, marker, paused: d.job.spec.paused, drifted: false, raw: `entry ${d.id}` };
 }

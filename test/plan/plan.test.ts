@@ -39,6 +39,16 @@ describe('plan/plan', () => {
     expect(plan.update.map((u) => u.changes)).toEqual([['drift']]);
   });
 
+  it('reports an entry whose marker an earlier version wrote (no URL) as a provenance change, not as drift', () => {
+    const older = entryOf(a, { url: undefined, ref: undefined });
+
+    const { plan } = planChanges(input({ desired: map(a), installed: [older], applied: map(a), isCurrent: (e) => e.marker?.url !== undefined }));
+    const edited = planChanges(input({ desired: map(a), installed: [{ ...older, drifted: true }], applied: map(a), isCurrent: () => false })).plan;
+
+    expect(plan.update.map((u) => u.changes)).toEqual([['provenance']]);
+    expect(edited.update.map((u) => u.changes)).toEqual([['drift']]);
+  });
+
   it('reports a manifest moved to another file as a path change, not as drift', () => {
     const moved = desiredOf(makeJob('a'), 'jobs/sub/a.yaml');
 

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Marker } from '../../src/plan/types.js';
-import { decodeMarker, encodeMarker, entryHash } from '../../src/scheduler/marker.js';
+import { decodeMarker, encodeMarker, entryHash, markerOf } from '../../src/scheduler/marker.js';
+import { desiredOf, makeJob } from '../fakes/jobs.js';
 
 const marker: Marker = { sourceId: 'src-1', jobId: 'acme/backup', commit: 'c'.repeat(40), path: 'jobs/a b%\n"x".yaml', index: 2, manifestHash: 'h1' };
 
@@ -13,6 +14,36 @@ describe('scheduler/marker', () => {
     expect(decodeMarker(line)).toEqual({ marker, entryHash: entryHash('0 1 * * * x') });
     expect(decodeMarker(`${line}\r`)?.marker).toEqual(marker);
     expect(decodeMarker(encodeMarker({ ...marker, commit: null }))).toEqual({ marker: { ...marker, commit: null }, entryHash: null });
+  });
+
+  it('records the URL, ref and applied time after the hash, and still reads markers written without them', () => {
+    const full: Marker = { ...marker, url: 'https://git.example/r.git', ref: 'main', appliedAt: '2026-12-01T08:00:00.000Z' };
+
+    const line = encodeMarker(full, 'x');
+    const older = '# cronsync:v1 {"source":"src-1","job":"acme/backup","commit":null,"path":"p","index":0,"hash":"h1","entry":"e"}';
+
+    expect(line).toContain('"hash":"h1","url":"https://git.example/r.git","ref":"main","applied":"2026-12-01T08:00:00.000Z","entry":');
+    expect(decodeMarker(line)?.marker).toEqual(full);
+    expect(decodeMarker(older)?.marker).toEqual({ sourceId: 'src-1', jobId: 'acme/backup', commit: null, path: 'p', index: 0, manifestHash: 'h1' });
+  });
+
+  it.each([
+    ['a number as url', '"url":1'],
+    ['an applied time that is not ISO', '"applied":"yesterday"'],
+    ['an applied time with an offset', '"applied":"2026-12-01T09:00:00+01:00"'],
+  ])('drops %s, keeping the entry ours', (_name, field) => {
+    const line = `# cronsync:v1 {"source":"s","job":"a/b","commit":null,"path":"p","index":0,"hash":"h",${field}}`;
+
+    expect(decodeMarker(line)?.marker).toEqual({ sourceId: 's', jobId: 'a/b', commit: null, path: 'p', index: 0, manifestHash: 'h' });
+  });
+
+  it('markerOf strips credentials from the URL, and leaves the applied time out when asked', () => {
+    const d = { ...desiredOf(makeJob('x')), appliedAt: '2026-12-01T08:00:00.000Z' };
+    const withUser = { ...d, provenance: { ...d.provenance, url: 'https://bob:t0ken@git.example/r.git' } };
+
+    expect(markerOf(withUser, 's').url).toBe('https://git.example/r.git');
+    expect(markerOf(d, 's').appliedAt).toBe('2026-12-01T08:00:00.000Z');
+    expect(markerOf(d, 's', false).appliedAt).toBeUndefined();
   });
 
   it.each([

@@ -8,7 +8,7 @@
  *     {
  *       "version": 1,
  *       "jobs": [
- *         {"source":"…","job":"acme/backup","commit":"…","path":"jobs/a.yaml","index":0,"hash":"…","schedule":"0 2 * * *","timezone":"UTC","paused":false}
+ *         {"source":"…","job":"acme/backup","commit":"…","path":"jobs/a.yaml","index":0,"hash":"…","url":"…","ref":"main","applied":"…","schedule":"0 2 * * *","timezone":"UTC","paused":false}
  *       ]
  *     }
  *
@@ -56,6 +56,10 @@ export function recordLine(r: EmbeddedRecord): string {
     path: r.path,
     index: r.index,
     hash: r.manifestHash,
+    // Absent (undefined, so left out) in records of earlier versions and jobs rendered without them.
+    url: r.url,
+    ref: r.ref,
+    applied: r.appliedAt,
     schedule: r.schedule,
     timezone: r.timezone,
     paused: r.paused,

@@ -51,7 +51,8 @@ function fileMarker(text: string | null): FileMarker | null {
   return { marker: line.marker, intact: line.entryHash === entryHash(nl < 0 ? '' : text.slice(nl + 1)) };
 }
 
-const sameMarker = (a: Marker, b: Marker): boolean => JSON.stringify(a) === JSON.stringify(b);
+/** The two files' markers name the same job version (only the timer's records when it was applied). */
+const sameMarker = (a: Marker, b: Marker): boolean => JSON.stringify({ ...a, appliedAt: undefined }) === JSON.stringify({ ...b, appliedAt: undefined });
 
 /** The marker of a unit pair: the timer's, else the service's; null for a pair with an occupant. */
 export function unitMarker(u: UnitFiles): Marker | null {

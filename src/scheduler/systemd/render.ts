@@ -68,9 +68,13 @@ function unitValue(text: string): string {
   return text.replace(/%/g, '%%');
 }
 
-/** A file with its marker line: the marker's entry hash covers `body`. */
-function withMarker(d: DesiredJob, ctx: UnitContext, body: string): string {
-  return `${encodeMarker(markerOf(d, ctx.sourceId), body)}\n${body}`;
+/**
+ * A file with its marker line: the marker's entry hash covers `body`. Only the timer's marker
+ * (the job's entry) records when the job was applied: the service file, which the timer names by
+ * its hash, is then the same text whether or not the job being rendered says so.
+ */
+function withMarker(d: DesiredJob, ctx: UnitContext, body: string, withApplied: boolean): string {
+  return `${encodeMarker(markerOf(d, ctx.sourceId, withApplied), body)}\n${body}`;
 }
 
 function header(d: DesiredJob, unit: string): string {
@@ -98,7 +102,7 @@ export function renderService(d: DesiredJob, ctx: UnitContext): string {
     ...(ctx.user === undefined ? [] : [`User=${unitValue(ctx.user)}`]),
     `SyslogIdentifier=${base}`,
   ];
-  return withMarker(d, ctx, `${lines.join('\n')}\n`);
+  return withMarker(d, ctx, `${lines.join('\n')}\n`, false);
 }
 
 /**
@@ -132,7 +136,7 @@ export function renderTimer(d: DesiredJob, ctx: UnitContext, now: number, servic
     '[Install]',
     'WantedBy=timers.target',
   ];
-  return withMarker(d, ctx, `${lines.join('\n')}\n`);
+  return withMarker(d, ctx, `${lines.join('\n')}\n`, true);
 }
 
 /** Both unit texts of a job. */

@@ -81,7 +81,7 @@ describe('scheduler/embedded', () => {
     expect(after.map((e) => [e.marker?.jobId, e.paused, e.raw === adapter.renderEntry([every, ny, paused].find((d) => d.id === e.marker?.jobId)!)])).toEqual([
       ['acme/every', false, true], ['acme/ny', false, true], ['acme/paused', true, true],
     ]);
-    expect(after[0]!.marker).toEqual({ sourceId: SOURCE, jobId: 'acme/every', commit: every.provenance.commit, path: 'jobs/every.yaml', index: 0, manifestHash: every.manifestHash });
+    expect(after[0]!.marker).toEqual({ sourceId: SOURCE, jobId: 'acme/every', commit: every.provenance.commit, path: 'jobs/every.yaml', index: 0, manifestHash: every.manifestHash, url: every.provenance.url, ref: every.provenance.ref });
   });
 
   it('an empty state dir is an empty inventory', async () => {

@@ -33,8 +33,18 @@ describe('scheduler/embedded/registry', () => {
 
     expect(recordOf(d, 'mine')).toEqual({
       sourceId: 'mine', jobId: 'acme/x', commit: d.provenance.commit, path: 'jobs/x.yaml', index: 0, manifestHash: d.manifestHash,
+      url: d.provenance.url, ref: d.provenance.ref,
       schedule: '*/5 * * * *', timezone: 'Europe/Berlin', paused: true,
     });
+  });
+
+  it('records when the job was applied, and reads it back from its line', () => {
+    const d = { ...desiredOf(makeJob('x')), appliedAt: '2026-12-01T08:00:00.000Z' };
+
+    const line = recordLine(recordOf(d, 'mine'));
+
+    expect(line).toContain('"url":"https://git.example/r.git","ref":"main","applied":"2026-12-01T08:00:00.000Z","schedule"');
+    expect(parseRecordLine(line)?.appliedAt).toBe('2026-12-01T08:00:00.000Z');
   });
 
   it.each`
