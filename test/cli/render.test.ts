@@ -65,6 +65,29 @@ describe('cli/render', () => {
   });
 });
 
+describe('cli/render: applied times', () => {
+  it('with --config, prints what sync installed, applied times included, and no time for a version not applied yet', async () => {
+    const dir = repo(['a', '0 3 * * *'], ['b', '0 4 * * *']);
+    mkdirSync(join(dir, 'cron.d'));
+    writeFileSync(join(dir, 'config.yaml'), `agent: { tenant: acme }\nsource: { url: ${join(dir, 'repo')} }\nscheduler: { kind: cron.d, cronDir: ${join(dir, 'cron.d')} }\nstateDir: ${join(dir, 'state')}\n`);
+    const sync = await cli(['sync', '--config', 'config.yaml'], dir);
+    const installed = readFileSync(join(dir, 'cron.d/cronsync'), 'utf8');
+
+    // From the source directory, as the usage says, so that the paths are the source's.
+    const same = await cli(['render', '--scheduler', 'crond', '--config', '../config.yaml', '.'], join(dir, 'repo'));
+    writeFileSync(join(dir, 'repo/b.yaml'), job('b'));
+    const changed = await cli(['render', '--scheduler', 'crond', '--config', '../config.yaml', '.'], join(dir, 'repo'));
+    const markerOf = (text: string, id: string): string => text.split('\n').find((l) => l.includes(`"job":"${id}"`)) ?? '';
+
+    expect(sync.code, sync.err).toBe(0);
+    expect(installed).toMatch(/"applied":"\d{4}-\d\d-\d\dT[^"]+Z"/);
+    expect(same.out).toBe(installed);
+    expect(markerOf(changed.out, 'acme/a')).toBe(markerOf(installed, 'acme/a'));
+    expect(markerOf(changed.out, 'acme/b')).not.toContain('"applied"');
+    expect(markerOf(changed.out, 'acme/b')).toContain('"ref":""');
+  });
+});
+
 describe('cli/render --scheduler', () => {
   it.each(['crond', 'cron.d', 'crontab', 'windows', 'embedded'])('renders for %s', async (kind) => {
     const dir = repo(['a', '0 3 * * *']);

@@ -17,6 +17,7 @@ import { DEFAULT_SCHEDULER_CONFIG, createAdapter, kindOfName, loadScheduler, reg
 import type { SchedulerConfig } from '../../scheduler/registry.js';
 import type { RenderedFile, SchedulerKind } from '../../scheduler/types.js';
 import { sourceIdOf } from '../../source/index.js';
+import { createFsStateStore } from '../../state/fs-store.js';
 import { atomicWriteFile } from '../../system/files.js';
 import { makeDirSync } from '../../system/regular-file.js';
 import { scanManifestFiles } from '../../system/walk.js';
@@ -32,7 +33,8 @@ Prints exactly what would be installed for the valid manifests in PATHs (default
 KIND is one of: ${schedulerNames().join(', ')}.
 
 With --config, only the jobs this agent selects (tenant, selector, enabled) are rendered,
-with its settings and source id (for a directory source, run it from that directory);
+with its settings and source id (for a directory source, run it from that directory), and
+each entry's applied time taken from the agent's state dir where it holds that version;
 without it, every valid enabled job is rendered. Invalid manifests are reported on stderr
 and left out.
 
@@ -99,6 +101,10 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     jobs = load.jobs.filter((j) => j.job.spec.enabled).map((j) => desiredJob(j, origin));
   }
 
+  // As in sync, an entry records when its job's version was first applied: the time of the
+  // snapshot in the agent's state dir when it holds this version (none where it cannot be read).
+  if (cfg) jobs = await withAppliedTimes(jobs, cfg.stateDir);
+
   let rejected = 0;
   let files: RenderedFile[] = [];
   if (kind) {
@@ -127,6 +133,15 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     else for (const j of report.jobs) for (const t of j.fires) io.stdout.write(`${j.id} ${t}\n`);
   }
   return rejected > 0 || load.issues.some((i) => i.severity === 'error') ? 1 : 0;
+}
+
+/** `jobs` with the applied time of the state dir's snapshot of the same version, where there is one. */
+async function withAppliedTimes(jobs: readonly DesiredJob[], stateDir: string): Promise<DesiredJob[]> {
+  const state = createFsStateStore(stateDir);
+  return Promise.all(jobs.map(async (d) => {
+    const snap = await state.readSnapshot(d.id).catch(() => null);
+    return snap && snap.manifestHash === d.manifestHash ? { ...d, appliedAt: snap.appliedAt } : d;
+  }));
 }
 
 /** SPEC §3 defaults, with the state dir of the OS the kind's entries run on. */

@@ -15,7 +15,10 @@ export const STATE_DIR = '/var/lib/cronsync';
 
 /** The marker fields a job's entry must carry, built from the job, not from the adapter. */
 export function expectedMarker(d: DesiredJob): Record<string, unknown> {
-  return { source: SOURCE, job: d.id, commit: d.provenance.commit, path: d.provenance.path, index: d.provenance.index, hash: d.manifestHash };
+  return {
+    source: SOURCE, job: d.id, commit: d.provenance.commit, path: d.provenance.path, index: d.provenance.index, hash: d.manifestHash,
+    url: d.provenance.url, ref: d.provenance.ref, ...(d.appliedAt === undefined ? {} : { applied: d.appliedAt }),
+  };
 }
 
 /** Do the marker fields of `got` equal the job's? */
