@@ -8,7 +8,7 @@ import path from 'node:path';
 import { watch as chokidarWatch } from 'chokidar';
 import { errnoOf, SourceError } from '../errors.js';
 import { linkedDirRefused, refusedEntry } from '../system/walk.js';
-import { blobOid, diffFiles, fileOids, makeDirUnselected, makeMatcher, sourceIdOf } from './select.js';
+import { blobOid, diffFiles, fileOids, keptUnder, makeDirUnselected, makeMatcher, sourceIdOf } from './select.js';
 import { MAX_FILE_BYTES } from './types.js';
 import type { Snapshot, Source, SourceConfig, SourceFile, SourceLog } from './types.js';
 
@@ -35,15 +35,6 @@ class VanishedError extends Error {
   constructor(readonly rel: string, cause: unknown) {
     super(`${rel} vanished between listing and reading`, { cause });
   }
-}
-
-/**
- * What an error at a directory's path (a symlink to a directory, one that cannot be listed) means
- * for its jobs, with `hint` on how to fix it: the plan keeps them (plan.ts, brokenParent), since
- * their files are not known to be gone.
- */
-function keptUnder(rel: string, hint: string): string {
-  return `the jobs of the files that were under ${rel} keep their last applied version (${hint}, or leave it out with source.exclude "${rel}/**")`;
 }
 
 /** Runs `open` on listed entry `rel`; an entry gone meanwhile becomes a {@link VanishedError}. */

@@ -15,7 +15,7 @@ import { parsePack, writePack } from './pack.js';
 import type { GitObject } from './pack.js';
 import { maxFetchBytesOf } from './limits.js';
 import { discover, fetchPack, resolveRemoteRef, UploadPackError } from './protocol.js';
-import { buildFiles, diffFiles, fileOids, makeEntrySelector, sourceIdOf, unchangedSnapshot } from './select.js';
+import { buildFiles, diffFiles, fileOids, linkedDirFiles, makeEntrySelector, sourceIdOf, treeShape, unchangedSnapshot, withFiles } from './select.js';
 import { clearCloneDir, removeOtherClones } from './clones.js';
 import { ObjectStore, readRecordOnly } from './store.js';
 import { commitTree, listTree, NotCommitError, peelToCommit, reachable, TreeError } from './tree.js';
@@ -102,10 +102,12 @@ export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): So
     if (listed.unsafe.length) deps.log?.warn({ sourceId: id, paths: listed.unsafe }, 'Unsafe paths ignored');
     const entries = listed.entries.filter((e) => select(e.path, e.mode));
     deps.onListed?.(entries.length);
-    const { files } = await buildFiles(entries, async (oids) => new Map(oids.flatMap((o) => {
+    const readBlobs = async (oids: readonly string[]): Promise<Map<string, Buffer>> => new Map(oids.flatMap((o) => {
       const obj = read(o);
       return obj ? [[o, obj.data] as const] : [];
-    })), previous?.files);
+    }));
+    const built = await buildFiles(entries, readBlobs, previous?.files);
+    const files = withFiles(built.files, await linkedDirFiles(treeShape(listed.entries, select.linkCandidate), readBlobs));
     let before: Map<string, string> | null = previous ? fileOids(previous.files) : null;
     if (!previous && record && record.sourceId === id && s.has(record.commit)) {
       try {

@@ -17,7 +17,7 @@ import { limitError, MAX_ADVERTISEMENT_BYTES, maxFetchBytesOf } from './limits.j
 import type { FetchLimit } from './limits.js';
 import { resolveRemoteRef } from './protocol.js';
 import { clearCloneDir, removeOtherClones } from './clones.js';
-import { buildFiles, diffFiles, fileOids, makeEntrySelector, sourceIdOf, unchangedSnapshot } from './select.js';
+import { buildFiles, diffFiles, fileOids, linkedDirFiles, makeEntrySelector, sourceIdOf, treeShape, unchangedSnapshot, withFiles } from './select.js';
 import type { TreeEntry } from './tree.js';
 import { isSafeName } from './tree.js';
 import { nodePlatform, type Platform } from '../system/platform.js';
@@ -281,17 +281,22 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
     const commit = (await ok([...g, 'rev-parse', `${target.oid}^{commit}`], sig, env)).toString().trim();
     await ok([...g, 'update-ref', 'refs/heads/cronsync', commit], sig, env);
     const entries: TreeEntry[] = [];
+    const all: TreeEntry[] = [];
     for (const rec of (await ok([...g, 'ls-tree', '-r', '-l', '-z', '--full-tree', commit], sig, env)).toString().split('\0')) {
       const m = /^(\d+) (\w+) ([0-9a-f]{40}) +(-|\d+)\t(.+)$/s.exec(rec);
       // A blob of a damaged clone has size `BAD`: skipped, its file would look deleted.
       if (!m && rec !== '') throw fail('corrupt', `unexpected git ls-tree output: ${rec.slice(0, 200)}`);
       if (!m || m[2] !== 'blob' && m[2] !== 'commit') continue;
       const p = m[5] as string;
-      if (!p.split('/').every(isSafeName) || !select(p, m[1] as string)) continue;
-      entries.push({ path: p, mode: m[1] as string, oid: m[3] as string, ...(m[4] !== '-' ? { size: Number(m[4]) } : {}) });
+      if (!p.split('/').every(isSafeName)) continue;
+      const e = { path: p, mode: m[1] as string, oid: m[3] as string, ...(m[4] !== '-' ? { size: Number(m[4]) } : {}) };
+      all.push(e);
+      if (select(p, e.mode)) entries.push(e);
     }
     deps.onListed?.(entries.length);
-    const { files } = await buildFiles(entries, async (oids) => readBlobs(oids, sig, env), previous?.files);
+    const read = async (oids: readonly string[]): Promise<Map<string, Buffer>> => readBlobs(oids, sig, env);
+    const built = await buildFiles(entries, read, previous?.files);
+    const files = withFiles(built.files, await linkedDirFiles(treeShape(all, select.linkCandidate), read));
     const packs = readdirSync(path.join(gitdir, 'objects', 'pack')).filter((f) => f.endsWith('.pack')).length;
     if (packs > (deps.compactAfter ?? 8)) await ok([...g, 'gc', '--prune=now', '--quiet'], sig, env);
     const commitObject = await ok([...g, 'cat-file', 'commit', commit], sig, env);

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import type * as IsoGit from 'isomorphic-git';
 import { SourceError } from '../errors.js';
-import { buildFiles, diffFiles, fileOids, makeEntrySelector, sourceIdOf, unchangedSnapshot } from './select.js';
+import { buildFiles, diffFiles, fileOids, linkedDirFiles, makeEntrySelector, sourceIdOf, treeShape, unchangedSnapshot, withFiles } from './select.js';
 import { isSafeName } from './tree.js';
 import type { TreeEntry } from './tree.js';
 import type { Source, SourceConfig, SourceLog } from './types.js';
@@ -72,18 +72,17 @@ export function createLocalGitSource(config: SourceConfig, gitdir: string, deps:
         const fetchedAt = now().toISOString();
         if (previous && previous.sourceId === id && previous.commit === commit) return unchangedSnapshot(previous, fetchedAt);
         const cache = {};
-        const entries = (await list(commit, cache)).filter((e) => select(e.path, e.mode));
+        const all = await list(commit, cache);
+        const entries = all.filter((e) => select(e.path, e.mode));
         deps.onListed?.(entries.length);
-        const { files } = await buildFiles(
-          entries,
-          async (oids) => {
-            const git = await loadGit();
-            const m = new Map<string, Buffer>();
-            for (const oid of oids) m.set(oid, Buffer.from((await git.readBlob({ fs, gitdir, oid, cache })).blob));
-            return m;
-          },
-          previous?.files,
-        );
+        const readBlobs = async (oids: readonly string[]): Promise<Map<string, Buffer>> => {
+          const git = await loadGit();
+          const m = new Map<string, Buffer>();
+          for (const oid of oids) m.set(oid, Buffer.from((await git.readBlob({ fs, gitdir, oid, cache })).blob));
+          return m;
+        };
+        const built = await buildFiles(entries, readBlobs, previous?.files);
+        const files = withFiles(built.files, await linkedDirFiles(treeShape(all, select.linkCandidate), readBlobs));
         const raw = await (await loadGit()).readObject({ fs, gitdir, oid: commit, cache, format: 'content' });
         const commitObject = Buffer.from(raw.object as Uint8Array);
         return { sourceId: id, url, ref, commit, commitObject, fetchedAt, files, changes: diffFiles(previous ? fileOids(previous.files) : null, files), unchanged: false };

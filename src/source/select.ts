@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import picomatch from 'picomatch';
 import { stripUrlCredentials } from '../errors.js';
-import { SYMLINK_REFUSED } from '../system/walk.js';
+import { SYMLINK_DIR_REFUSED, SYMLINK_REFUSED } from '../system/walk.js';
 import { DEFAULT_PATHS, MAX_FILE_BYTES } from './types.js';
 import type { ChangeSet, Snapshot, SourceConfig, SourceFile } from './types.js';
 import { TreeError } from './tree.js';
@@ -19,17 +19,96 @@ export function makeMatcher(paths: readonly string[] = DEFAULT_PATHS, exclude: r
 
 /** The mode of a submodule (gitlink) in a tree. */
 const SUBMODULE_MODE = '160000';
+/** The mode of a symbolic link in a tree. */
+const SYMLINK_MODE = '120000';
+
+/** Which entries of a commit's tree a git source reads (see {@link makeEntrySelector}). */
+export interface EntrySelector {
+  (path: string, mode: string): boolean;
+  /** Whether a symbolic link at `path` whose name is not selected could stand for a directory holding selected files. */
+  linkCandidate(path: string): boolean;
+}
 
 /**
  * Which entries of a commit's tree a git source reads: the files `paths`/`exclude` select, and
  * each submodule under whose path a selected file could be. buildFiles refuses a submodule at its
  * path, and the plan keeps the jobs of the files that were under it (a directory of manifests
- * turned into a submodule is not taken for deleted).
+ * turned into a submodule is not taken for deleted). Symbolic links that could stand for such a
+ * directory are looked at by {@link linkedDirFiles}.
  */
-export function makeEntrySelector(paths: readonly string[] = DEFAULT_PATHS, exclude: readonly string[] = []): (path: string, mode: string) => boolean {
+export function makeEntrySelector(paths: readonly string[] = DEFAULT_PATHS, exclude: readonly string[] = []): EntrySelector {
   const match = makeMatcher(paths, exclude);
   const unselectedDir = makeDirUnselected(paths, exclude);
-  return (p, mode) => match(p) || (mode === SUBMODULE_MODE && unselectedDir(p) === null);
+  const select = (p: string, mode: string): boolean => match(p) || (mode === SUBMODULE_MODE && unselectedDir(p) === null);
+  return Object.assign(select, { linkCandidate: (p: string) => !match(p) && unselectedDir(p) === null });
+}
+
+/**
+ * What the jobs of the files under `rel`, a path that could not be read as a directory, become:
+ * the plan keeps them (plan.ts, brokenParent), since their files are not known to be gone. `hint`
+ * says how to fix it.
+ */
+export function keptUnder(rel: string, hint: string): string {
+  return `the jobs of the files that were under ${rel} keep their last applied version (${hint}, or leave it out with source.exclude "${rel}/**")`;
+}
+
+/** The directories of a git tree and the symbolic links that could stand for one, from its full listing. */
+export interface TreeShape {
+  links: TreeEntry[];
+  dirs: ReadonlySet<string>;
+}
+
+/** Collects the {@link TreeShape} of a full listing (every non-tree entry): `candidate` picks the links. */
+export function treeShape(all: Iterable<TreeEntry>, candidate: (path: string) => boolean): TreeShape {
+  const links: TreeEntry[] = [];
+  const paths: string[] = [];
+  for (const e of all) {
+    paths.push(e.path);
+    if (e.mode === SYMLINK_MODE && candidate(e.path)) links.push(e);
+  }
+  const dirs = new Set<string>();
+  if (links.length > 0) {
+    dirs.add('');
+    for (const p of paths) for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) dirs.add(p.slice(0, i));
+  }
+  return { links, dirs };
+}
+
+/** The path link `from` leads to inside the tree (target `target`), or null when it leads out of it. */
+export function resolveLink(from: string, target: string): string | null {
+  if (target === '' || target.startsWith('/') || target.includes('\0')) return null;
+  const parts = from.split('/').slice(0, -1);
+  for (const seg of target.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg !== '..') parts.push(seg);
+    else if (parts.pop() === undefined) return null;
+  }
+  return parts.join('/');
+}
+
+/**
+ * The symbolic links of a commit that lead to one of its directories, where a selected file could
+ * be under the link's path: each is a `source-file` error at its path, and the plan keeps the jobs
+ * of the files that were under it, as the plain-directory source does (a directory of manifests
+ * replaced by a link to another, say `prod -> prod-v2`, is not taken for deleted). Links to a
+ * file, to nothing in the tree, out of it, or to another link are skipped, as before: git does
+ * not record what a link is, and an error for each would flag harmless links such as `LICENSE`.
+ * Reads only the candidate links' blobs, and nothing when there are none.
+ */
+export async function linkedDirFiles(shape: TreeShape, readBlobs: BlobReader): Promise<SourceFile[]> {
+  if (shape.links.length === 0) return [];
+  const targets = await readBlobs([...new Set(shape.links.map((l) => l.oid))]);
+  return shape.links.flatMap((l) => {
+    const to = resolveLink(l.path, targets.get(l.oid)?.toString('utf8') ?? '');
+    if (to === null || !shape.dirs.has(to)) return [];
+    return [{ path: l.path, oid: l.oid, content: Buffer.alloc(0), error: `${SYMLINK_DIR_REFUSED}; ${keptUnder(l.path, 'put the directory itself there')}` }];
+  });
+}
+
+/** `files` and `more` in one list sorted by path (as the sources list their files). */
+export function withFiles(files: SourceFile[], more: readonly SourceFile[]): SourceFile[] {
+  if (more.length === 0) return files;
+  return [...files, ...more].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /** Which setting leaves a path out of a source's selection: `source.paths` or `source.exclude`. */

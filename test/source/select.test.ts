@@ -4,7 +4,8 @@ import { resolveCredentials, splitUrlAuth } from '../../src/source/auth.js';
 import { classify } from '../../src/source/classify.js';
 import { knownHostsHas, parseSshUrl } from '../../src/source/known-hosts.js';
 import { parseUploadPackResponse, resolveRemoteRef, UploadPackError } from '../../src/source/protocol.js';
-import { buildFiles, diffFiles, makeEntrySelector, makeMatcher, sourceIdOf } from '../../src/source/select.js';
+import { buildFiles, diffFiles, linkedDirFiles, makeEntrySelector, makeMatcher, resolveLink, sourceIdOf, treeShape } from '../../src/source/select.js';
+import { SYMLINK_DIR_REFUSED } from '../../src/system/walk.js';
 import { detectSource } from '../../src/source/index.js';
 
 describe('source/select', () => {
@@ -73,6 +74,42 @@ describe('source/select: makeEntrySelector', () => {
       select('prod/scratch/lib', '160000'),
       select('prod/link', '120000'),
     ]).toEqual([true, true, false, false, false, false]);
+    expect(['prod/link', 'prod/a.yaml', 'docs/link', 'prod/scratch/x'].map((p) => select.linkCandidate(p))).toEqual([true, false, false, false]);
+  });
+});
+
+describe('source/select: symbolic links standing for a directory', () => {
+  it.each`
+    from              | target               | to
+    ${'prod'}         | ${'prod-v2'}         | ${'prod-v2'}
+    ${'a/prod'}       | ${'../b/./v2/'}      | ${'b/v2'}
+    ${'a/prod'}       | ${'..'}              | ${''}
+    ${'prod'}         | ${'../outside'}      | ${null}
+    ${'prod'}         | ${'/srv/jobs'}       | ${null}
+    ${'prod'}         | ${''}                | ${null}
+    ${'prod'}         | ${'a\0b'}           | ${null}
+  `('resolves $from -> $target to $to', ({ from, target, to }: { from: string; target: string; to: string | null }) => {
+    expect(resolveLink(from, target)).toBe(to);
+  });
+
+  it('reports the links that lead to a directory of the tree, reading only the candidates', async () => {
+    const all = [
+      { path: 'prod', mode: '120000', oid: 'l1' },
+      { path: 'prod-v2/a.yaml', mode: '100644', oid: 'f1' },
+      { path: 'notes', mode: '120000', oid: 'l2' },
+      { path: 'chain', mode: '120000', oid: 'l3' },
+      { path: 'picked', mode: '120000', oid: 'l4' },
+    ];
+    const asked: string[] = [];
+    const targets: Record<string, string> = { l1: 'prod-v2', l2: 'prod-v2/a.yaml', l3: 'prod', l4: 'prod-v2' };
+    const read = async (oids: readonly string[]) => (asked.push(...oids), new Map(oids.map((o) => [o, Buffer.from(targets[o] ?? '')])));
+
+    const files = await linkedDirFiles(treeShape(all, (p) => p !== 'picked'), read);
+    const none = await linkedDirFiles(treeShape(all.filter((e) => e.mode !== '120000'), () => true), read);
+
+    expect(files.map((f) => [f.path, f.error])).toEqual([['prod', `${SYMLINK_DIR_REFUSED}; the jobs of the files that were under prod keep their last applied version (put the directory itself there, or leave it out with source.exclude "prod/**")`]]);
+    expect(asked.sort()).toEqual(['l1', 'l2', 'l3']);
+    expect(none).toEqual([]);
   });
 });
 
