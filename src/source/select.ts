@@ -27,6 +27,8 @@ export interface EntrySelector {
   (path: string, mode: string): boolean;
   /** Whether a symbolic link at `path` whose name is not selected could stand for a directory holding selected files. */
   linkCandidate(path: string): boolean;
+  /** Whether `paths`/`exclude` select the file at `path`. */
+  match(path: string): boolean;
 }
 
 /**
@@ -40,7 +42,7 @@ export function makeEntrySelector(paths: readonly string[] = DEFAULT_PATHS, excl
   const match = makeMatcher(paths, exclude);
   const unselectedDir = makeDirUnselected(paths, exclude);
   const select = (p: string, mode: string): boolean => match(p) || (mode === SUBMODULE_MODE && unselectedDir(p) === null);
-  return Object.assign(select, { linkCandidate: (p: string) => !match(p) && unselectedDir(p) === null });
+  return Object.assign(select, { linkCandidate: (p: string) => !match(p) && unselectedDir(p) === null, match });
 }
 
 /**
@@ -52,26 +54,29 @@ export function keptUnder(rel: string, hint: string): string {
   return `the jobs of the files that were under ${rel} keep their last applied version (${hint}, or leave it out with source.exclude "${rel}/**")`;
 }
 
-/** The directories of a git tree and the symbolic links that could stand for one, from its full listing. */
+/** The directories and files of a git tree and the symbolic links that could stand for a directory, from its full listing. */
 export interface TreeShape {
   links: TreeEntry[];
   dirs: ReadonlySet<string>;
+  /** Every path of the listing (empty when there is no candidate link). */
+  paths: readonly string[];
+  match: (path: string) => boolean;
 }
 
-/** Collects the {@link TreeShape} of a full listing (every non-tree entry): `candidate` picks the links. */
-export function treeShape(all: Iterable<TreeEntry>, candidate: (path: string) => boolean): TreeShape {
+/** Collects the {@link TreeShape} of a full listing (every non-tree entry) for `select`'s candidate links. */
+export function treeShape(all: Iterable<TreeEntry>, select: Pick<EntrySelector, 'linkCandidate' | 'match'>): TreeShape {
   const links: TreeEntry[] = [];
   const paths: string[] = [];
   for (const e of all) {
     paths.push(e.path);
-    if (e.mode === SYMLINK_MODE && candidate(e.path)) links.push(e);
+    if (e.mode === SYMLINK_MODE && select.linkCandidate(e.path)) links.push(e);
   }
   const dirs = new Set<string>();
   if (links.length > 0) {
     dirs.add('');
     for (const p of paths) for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) dirs.add(p.slice(0, i));
   }
-  return { links, dirs };
+  return { links, dirs, paths: links.length > 0 ? paths : [], match: select.match };
 }
 
 /** The path link `from` leads to inside the tree (target `target`), or null when it leads out of it. */
@@ -87,13 +92,15 @@ export function resolveLink(from: string, target: string): string | null {
 }
 
 /**
- * The symbolic links of a commit that lead to one of its directories, where a selected file could
- * be under the link's path: each is a `source-file` error at its path, and the plan keeps the jobs
- * of the files that were under it, as the plain-directory source does (a directory of manifests
- * replaced by a link to another, say `prod -> prod-v2`, is not taken for deleted). Links to a
- * file, to nothing in the tree, out of it, or to another link are skipped, as before: git does
- * not record what a link is, and an error for each would flag harmless links such as `LICENSE`.
- * Reads only the candidate links' blobs, and nothing when there are none.
+ * The symbolic links of a commit that lead to one of its directories holding files the globs would
+ * select through the link's path but not through their own (say `prod -> prod-v2` with
+ * `paths: ["prod/**"]`): each is a `source-file` error at its path, and the plan keeps the jobs of
+ * the files that were under it, as the plain-directory source does, so that a directory of
+ * manifests replaced by such a link is not taken for deleted. A link whose files are read at their
+ * own paths anyway (`current -> v2` with the default globs) hides nothing and is skipped, as are
+ * links to a file, to nothing in the tree, out of it, or to another link: git records only a link's
+ * text, and an error for each would flag harmless links such as `LICENSE`. Reads only the
+ * candidate links' blobs, and nothing when there are none.
  */
 export async function linkedDirFiles(shape: TreeShape, readBlobs: BlobReader): Promise<SourceFile[]> {
   if (shape.links.length === 0) return [];
@@ -101,7 +108,9 @@ export async function linkedDirFiles(shape: TreeShape, readBlobs: BlobReader): P
   return shape.links.flatMap((l) => {
     const to = resolveLink(l.path, targets.get(l.oid)?.toString('utf8') ?? '');
     if (to === null || !shape.dirs.has(to)) return [];
-    return [{ path: l.path, oid: l.oid, content: Buffer.alloc(0), error: `${SYMLINK_DIR_REFUSED}; ${keptUnder(l.path, 'put the directory itself there')}` }];
+    const under = to === '' ? '' : `${to}/`;
+    const hides = shape.paths.some((p) => p.startsWith(under) && !shape.match(p) && shape.match(`${l.path}/${p.slice(under.length)}`));
+    return hides ? [{ path: l.path, oid: l.oid, content: Buffer.alloc(0), error: `${SYMLINK_DIR_REFUSED}; ${keptUnder(l.path, 'put the directory itself there')}` }] : [];
   });
 }
 

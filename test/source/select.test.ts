@@ -104,12 +104,30 @@ describe('source/select: symbolic links standing for a directory', () => {
     const targets: Record<string, string> = { l1: 'prod-v2', l2: 'prod-v2/a.yaml', l3: 'prod', l4: 'prod-v2' };
     const read = async (oids: readonly string[]) => (asked.push(...oids), new Map(oids.map((o) => [o, Buffer.from(targets[o] ?? '')])));
 
-    const files = await linkedDirFiles(treeShape(all, (p) => p !== 'picked'), read);
-    const none = await linkedDirFiles(treeShape(all.filter((e) => e.mode !== '120000'), () => true), read);
+    const select = { linkCandidate: (p: string) => p !== 'picked', match: makeMatcher(['prod/**/*.yaml']) };
+
+    const files = await linkedDirFiles(treeShape(all, select), read);
+    const none = await linkedDirFiles(treeShape(all.filter((e) => e.mode !== '120000'), select), read);
 
     expect(files.map((f) => [f.path, f.error])).toEqual([['prod', `${SYMLINK_DIR_REFUSED}; the jobs of the files that were under prod keep their last applied version (put the directory itself there, or leave it out with source.exclude "prod/**")`]]);
     expect(asked.sort()).toEqual(['l1', 'l2', 'l3']);
     expect(none).toEqual([]);
+  });
+
+  it('skips a link whose files the globs read at their own paths anyway (it hides nothing)', async () => {
+    const all = [
+      { path: 'current', mode: '120000', oid: 'l1' },
+      { path: 'v2/a.yaml', mode: '100644', oid: 'f1' },
+      { path: 'legacy', mode: '120000', oid: 'l2' },
+      { path: 'old/b.yaml', mode: '100644', oid: 'f2' },
+    ];
+    const read = async (oids: readonly string[]) => new Map(oids.map((o) => [o, Buffer.from(o === 'l1' ? 'v2' : 'old')]));
+    const select = makeEntrySelector(['**/*.yaml'], ['old/**']);
+
+    const files = await linkedDirFiles(treeShape(all, select), read);
+
+    // current/a.yaml is v2/a.yaml, read anyway; legacy/b.yaml is old/b.yaml, which exclude leaves out.
+    expect(files.map((f) => f.path)).toEqual(['legacy']);
   });
 });
 
