@@ -147,11 +147,16 @@ export function planChanges(input: PlanInput): PlanResult {
       // A manifest moved to another file (or place in its file) changes only the path its entry
       // records: not a hand edit, so not reported as drift.
       const relocated = m && !entry.drifted && (m.path !== d.provenance.path || m.index !== d.provenance.index);
-      // A marker without the URL, ref and applied time was written by an earlier version: its
-      // entry is written once more with them, which is no hand edit either.
-      const older = m && !entry.drifted && m.url === undefined;
-      if (asApplied && input.isCurrent(entry, asApplied)) plan.unchanged.push(asApplied);
-      else plan.update.push({ desired: d, installed: entry, changes: [relocated ? 'path' : older ? 'provenance' : 'drift'] });
+      if (asApplied && input.isCurrent(entry, asApplied)) {
+        plan.unchanged.push(asApplied);
+        continue;
+      }
+      // An entry that differs only in the provenance its marker records is no hand edit either:
+      // a marker an earlier version wrote (without URL, ref and applied time), or one whose URL,
+      // ref, commit or time changed (a renamed default branch, a state dir restored from backup).
+      const provenance = m && !entry.drifted && !relocated
+        && (m.url === undefined || input.isCurrent(entry, { ...d, provenance: { ...d.provenance, url: m.url, ref: m.ref ?? d.provenance.ref, commit: m.commit }, ...(m.appliedAt === undefined ? {} : { appliedAt: m.appliedAt }) }));
+      plan.update.push({ desired: d, installed: entry, changes: [relocated ? 'path' : provenance ? 'provenance' : 'drift'] });
     } else {
       plan.unchanged.push(d);
     }

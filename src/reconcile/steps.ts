@@ -11,6 +11,7 @@ import type { LoadCache, LoadedJob } from '../manifest/load.js';
 import type { Job, JobId, Provenance } from '../manifest/types.js';
 import { planChanges } from '../plan/plan.js';
 import type { InstalledEntry, Marker } from '../plan/types.js';
+import { isMarkerTime } from '../scheduler/marker.js';
 import { parseJobSnapshot, serializeJobSnapshot } from '../state/snapshot-read.js';
 import type { JobSnapshot, SnapshotRuntime } from '../state/snapshot-read.js';
 import type { StateStore } from '../state/store.js';
@@ -165,7 +166,7 @@ export const planStep: Step = async (ctx, deps, mem) => {
   /** A job's entry text, or the reason the scheduler cannot hold it. */
   const errors = new Map<string, string>();
   const render = (job: DesiredJob): string | { error: string } => {
-    const at = appliedAt(job);
+    const at = job.appliedAt ?? appliedAt(job);
     const key = `${renderKey(job)}\0${at}`;
     const failed = errors.get(key);
     if (failed !== undefined) return { error: failed };
@@ -490,7 +491,8 @@ export function appliedTimes(applied: ReadonlyMap<JobId, DesiredJob>, installed:
   let marked: Map<JobId, Marker> | undefined;
   return (d) => {
     const prev = applied.get(d.id);
-    if (prev?.appliedAt !== undefined && prev.manifestHash === d.manifestHash) return prev.appliedAt;
+    // Only a time as markers hold it: any other (a hand-edited snapshot) would not read back from the entry.
+    if (prev?.appliedAt !== undefined && isMarkerTime(prev.appliedAt) && prev.manifestHash === d.manifestHash) return prev.appliedAt;
     marked ??= new Map(installed.flatMap((e) => (e.marker?.appliedAt !== undefined && owned.has(e.marker.sourceId) ? [[e.marker.jobId, e.marker]] : [])));
     const m = marked.get(d.id);
     return m?.appliedAt !== undefined && m.manifestHash === d.manifestHash ? m.appliedAt : now;
@@ -501,7 +503,7 @@ function renderKey(job: DesiredJob): string {
   let key = renderKeys.get(job);
   if (key === undefined) {
     const p = job.provenance;
-    renderKeys.set(job, (key = `${job.id}\0${job.manifestHash}\0${p.commit ?? ''}\0${p.path}\0${p.index}`));
+    renderKeys.set(job, (key = `${job.id}\0${job.manifestHash}\0${p.commit ?? ''}\0${p.path}\0${p.index}\0${p.url}\0${p.ref}`));
   }
   return key;
 }

@@ -86,12 +86,14 @@ export function decodeMarkerFields(v: unknown): Marker | null {
     sourceId: o.source, jobId: o.job as JobId, commit: o.commit as string | null, path: o.path, index: o.index, manifestHash: o.hash,
     ...(str(o.url) ? { url: o.url } : {}),
     ...(str(o.ref) ? { ref: o.ref } : {}),
-    ...(str(o.applied) && ISO_TIME.test(o.applied) ? { appliedAt: o.applied } : {}),
+    ...(str(o.applied) && isMarkerTime(o.applied) ? { appliedAt: o.applied } : {}),
   };
 }
 
-/** An ISO 8601 UTC time as Date#toISOString writes it. */
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/;
+/** Whether `t` is an applied time a marker holds: ISO 8601 UTC as Date#toISOString writes it (years 0000-9999). */
+export function isMarkerTime(t: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/.test(t);
+}
 
 /**
  * The marker of a desired job: with when it was applied when `d` says (`withApplied`, default

@@ -54,62 +54,118 @@ export function keptUnder(rel: string, hint: string): string {
   return `the jobs of the files that were under ${rel} keep their last applied version (${hint}, or leave it out with source.exclude "${rel}/**")`;
 }
 
-/** The directories and files of a git tree and the symbolic links that could stand for a directory, from its full listing. */
+/** The directories and files of a git tree and its symbolic links, from its full listing. */
 export interface TreeShape {
+  /** The links that could stand for a directory holding selected files (`linkCandidate`). */
+  candidates: TreeEntry[];
+  /** Every link of the tree (empty when there is no candidate: nothing to resolve). */
   links: TreeEntry[];
   dirs: ReadonlySet<string>;
-  /** Every path of the listing (empty when there is no candidate link). */
+  /** Every path of the listing, sorted (empty when there is no candidate). */
   paths: readonly string[];
   match: (path: string) => boolean;
 }
 
+const byPath = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /** Collects the {@link TreeShape} of a full listing (every non-tree entry) for `select`'s candidate links. */
 export function treeShape(all: Iterable<TreeEntry>, select: Pick<EntrySelector, 'linkCandidate' | 'match'>): TreeShape {
+  const candidates: TreeEntry[] = [];
   const links: TreeEntry[] = [];
   const paths: string[] = [];
   for (const e of all) {
     paths.push(e.path);
-    if (e.mode === SYMLINK_MODE && select.linkCandidate(e.path)) links.push(e);
+    if (e.mode !== SYMLINK_MODE) continue;
+    links.push(e);
+    if (select.linkCandidate(e.path)) candidates.push(e);
   }
-  const dirs = new Set<string>();
-  if (links.length > 0) {
-    dirs.add('');
-    for (const p of paths) for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) dirs.add(p.slice(0, i));
-  }
-  return { links, dirs, paths: links.length > 0 ? paths : [], match: select.match };
+  if (candidates.length === 0) return { candidates, links: [], dirs: new Set(), paths: [], match: select.match };
+  const dirs = new Set<string>(['']);
+  for (const p of paths) for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) dirs.add(p.slice(0, i));
+  return { candidates, links, dirs, paths: paths.sort(byPath), match: select.match };
 }
 
-/** The path link `from` leads to inside the tree (target `target`), or null when it leads out of it. */
-export function resolveLink(from: string, target: string): string | null {
-  if (target === '' || target.startsWith('/') || target.includes('\0')) return null;
+/** Links followed while resolving one path, as the kernel's limit (ELOOP beyond). */
+const MAX_LINK_HOPS = 40;
+
+/**
+ * The path inside the tree that link `from` (target `target`) leads to, following the tree's own
+ * links (`links`: path → target) in every part of the way as the kernel would, so that `..` after
+ * a link climbs from where the link leads; null when it leads out of the tree (an absolute or
+ * escaping target) or round in a loop.
+ */
+export function resolveLink(from: string, target: string, links: ReadonlyMap<string, string> = new Map()): string | null {
   const parts = from.split('/').slice(0, -1);
-  for (const seg of target.split('/')) {
+  const todo: string[] = [];
+  let hops = 0;
+  const follow = (t: string): boolean => {
+    if (t === '' || t.startsWith('/') || t.includes('\0') || ++hops > MAX_LINK_HOPS) return false;
+    todo.unshift(...t.split('/'));
+    return true;
+  };
+  if (!follow(target)) return null;
+  while (todo.length > 0) {
+    const seg = todo.shift()!;
     if (seg === '' || seg === '.') continue;
-    if (seg !== '..') parts.push(seg);
-    else if (parts.pop() === undefined) return null;
+    if (seg === '..') {
+      if (parts.pop() === undefined) return null;
+      continue;
+    }
+    parts.push(seg);
+    const link = links.get(parts.join('/'));
+    if (link === undefined) continue;
+    parts.pop();
+    if (!follow(link)) return null;
   }
   return parts.join('/');
 }
 
+/** The index of the first of the sorted `paths` not before `key`. */
+function lowerBound(paths: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = paths.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (paths[mid]! < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
- * The symbolic links of a commit that lead to one of its directories holding files the globs would
- * select through the link's path but not through their own (say `prod -> prod-v2` with
- * `paths: ["prod/**"]`): each is a `source-file` error at its path, and the plan keeps the jobs of
- * the files that were under it, as the plain-directory source does, so that a directory of
- * manifests replaced by such a link is not taken for deleted. A link whose files are read at their
- * own paths anyway (`current -> v2` with the default globs) hides nothing and is skipped, as are
- * links to a file, to nothing in the tree, out of it, or to another link: git records only a link's
- * text, and an error for each would flag harmless links such as `LICENSE`. Reads only the
- * candidate links' blobs, and nothing when there are none.
+ * The symbolic links of a commit that lead (directly or through its other links) to one of its
+ * directories holding files the globs would select through the link's path but not through their
+ * own (say `prod -> prod-v2` with `paths: ["prod/**"]`): each is a `source-file` error at its
+ * path, and the plan keeps the jobs of the files that were under it, as the plain-directory source
+ * does, so that a directory of manifests replaced by such a link is not taken for deleted. A link
+ * whose files are read at their own paths anyway (`current -> v2` with the default globs) hides
+ * nothing and is skipped, as are links to a file, to nothing in the tree, or out of it: git
+ * records only a link's text, and an error for each would flag harmless links such as `LICENSE`.
+ * Reads the links' blobs only when there is a candidate; each candidate looks only at the files
+ * under its directory.
  */
 export async function linkedDirFiles(shape: TreeShape, readBlobs: BlobReader): Promise<SourceFile[]> {
-  if (shape.links.length === 0) return [];
-  const targets = await readBlobs([...new Set(shape.links.map((l) => l.oid))]);
-  return shape.links.flatMap((l) => {
-    const to = resolveLink(l.path, targets.get(l.oid)?.toString('utf8') ?? '');
+  if (shape.candidates.length === 0) return [];
+  const blobs = await readBlobs([...new Set(shape.links.map((l) => l.oid))]);
+  const links = new Map(shape.links.map((l) => [l.path, blobs.get(l.oid)?.toString('utf8') ?? '']));
+  /** The paths below each directory, relative to it, that the globs leave out at their own path (once per directory). */
+  const unread = new Map<string, string[]>();
+  const unreadUnder = (under: string): string[] => {
+    let out = unread.get(under);
+    if (out) return out;
+    out = [];
+    for (let i = lowerBound(shape.paths, under); i < shape.paths.length; i++) {
+      const p = shape.paths[i]!;
+      if (!p.startsWith(under)) break;
+      if (!shape.match(p)) out.push(p.slice(under.length));
+    }
+    unread.set(under, out);
+    return out;
+  };
+  return shape.candidates.flatMap((l) => {
+    const to = resolveLink(l.path, links.get(l.path) ?? '', links);
     if (to === null || !shape.dirs.has(to)) return [];
-    const under = to === '' ? '' : `${to}/`;
-    const hides = shape.paths.some((p) => p.startsWith(under) && !shape.match(p) && shape.match(`${l.path}/${p.slice(under.length)}`));
+    const hides = unreadUnder(to === '' ? '' : `${to}/`).some((rel) => shape.match(`${l.path}/${rel}`));
     return hides ? [{ path: l.path, oid: l.oid, content: Buffer.alloc(0), error: `${SYMLINK_DIR_REFUSED}; ${keptUnder(l.path, 'put the directory itself there')}` }] : [];
   });
 }

@@ -8,6 +8,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createReconciler } from '../../src/reconcile/reconciler.js';
+import type { ReconcileSource } from '../../src/reconcile/types.js';
+import type { JobId } from '../../src/manifest/types.js';
 import { createCronDAdapter } from '../../src/scheduler/crond/index.js';
 import { parseCronD } from '../../src/scheduler/crond/parse.js';
 import { MemoryStateStore } from '../../src/state/memory-store.js';
@@ -29,17 +31,25 @@ function world(files: Record<string, string>) {
   mkdirSync(cronDir);
   const clock = new FakeClock();
   const source = new MemorySource(files);
+  /** The ref the source reports (its default branch, when source.ref is not set). */
+  const ref = { name: 'main' };
+  const reporting: ReconcileSource = { id: source.id, fetch: async (signal, previous) => ({ ...(await source.fetch(signal, previous)), ref: ref.name }) };
   let state = new MemoryStateStore();
   const reconciler = () => createReconciler({
-    config: agentConfig(state.dir), state, source, clock, log: nullLogger,
+    config: agentConfig(state.dir), state, source: reporting, clock, log: nullLogger,
     adapter: createCronDAdapter(options({ cronDir, sourceId: source.id, stateDir: state.dir })),
     scheduler: { kind: 'cron.d', reason: 'test' },
   });
   let rec = reconciler();
   const file = join(cronDir, 'cronsync');
   return {
-    clock, source, file,
+    clock, source, file, ref,
+    state: () => state,
     sync: () => rec.reconcile(),
+    /** A new process: a new reconciler on the same state dir. */
+    restart: () => {
+      rec = reconciler();
+    },
     /** The state dir is lost: a new, empty one and a new reconciler (a new process). */
     loseState: () => {
       state = new MemoryStateStore();
@@ -89,6 +99,41 @@ describe('reconcile: the provenance in each entry', () => {
     expect(res.result).toBe('ok');
     expect(w.text()).toBe(before);
     expect(await w.appliedAt('acme/a')).toBe(t0);
+  });
+
+  it('a renamed default branch at the same commit rewrites each entry once, as a provenance change, in the same process', async () => {
+    const w = world({ 'a.yaml': manifest('a') });
+    await w.sync();
+
+    w.ref.name = 'trunk';
+    const renamed = await w.sync();
+    const after = await w.sync();
+
+    expect(renamed.context?.planned?.plan.update.map((u) => [u.desired.id, u.changes])).toEqual([['acme/a', ['provenance']]]);
+    expect(w.markers()['acme/a']?.ref).toBe('trunk');
+    expect(after.changes).toBe(false);
+  });
+
+  it('a snapshot whose applied time is not one a marker holds takes the entry\'s time, and the next sync changes nothing', async () => {
+    const w = world({ 'a.yaml': manifest('a') });
+    const t0 = w.clock.now().toISOString();
+    await w.sync();
+    const rel = 'jobs/acme/a.json';
+    const snap = JSON.parse(w.state().text(rel)!) as { appliedAt: string };
+    w.state().files.set(rel, { text: JSON.stringify({ ...snap, appliedAt: 'yesterday' }), mode: 0o600 });
+    // Without the last sync's batch, which the next process would restore the file from.
+    w.state().files.delete('jobs.batch.json');
+
+    w.restart();
+    w.clock.advance(HOUR);
+    const fixed = await w.sync();
+    const again = await w.sync();
+
+    expect(fixed.result).toBe('ok');
+    expect(fixed.context?.applied?.get('acme/a' as JobId)?.appliedAt).toBe(t0);
+    expect(await w.appliedAt('acme/a')).toBe(t0);
+    expect(w.markers()['acme/a']?.appliedAt).toBe(t0);
+    expect(again.changes).toBe(false);
   });
 
   it('entries an earlier version wrote (no URL, ref or time) are written once more with them, as a provenance change, then left alone', async () => {

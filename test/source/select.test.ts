@@ -92,6 +92,15 @@ describe('source/select: symbolic links standing for a directory', () => {
     expect(resolveLink(from, target)).toBe(to);
   });
 
+  it('follows the tree\'s own links on the way, as the kernel does, and gives up on a loop', () => {
+    const links = new Map([['prod', 'current'], ['current', 'releases/v2'], ['up', 'a/b'], ['loop1', 'loop2'], ['loop2', 'loop1']]);
+
+    expect(resolveLink('prod', 'current', links)).toBe('releases/v2');
+    // `..` climbs from where `up` leads (a/b), not from `up` itself.
+    expect(resolveLink('x', 'up/../c', links)).toBe('a/c');
+    expect(resolveLink('loop1', 'loop2', links)).toBeNull();
+  });
+
   it('reports the links that lead to a directory of the tree, reading only the candidates', async () => {
     const all = [
       { path: 'prod', mode: '120000', oid: 'l1' },
@@ -110,8 +119,21 @@ describe('source/select: symbolic links standing for a directory', () => {
     const none = await linkedDirFiles(treeShape(all.filter((e) => e.mode !== '120000'), select), read);
 
     expect(files.map((f) => [f.path, f.error])).toEqual([['prod', `${SYMLINK_DIR_REFUSED}; the jobs of the files that were under prod keep their last applied version (put the directory itself there, or leave it out with source.exclude "prod/**")`]]);
-    expect(asked.sort()).toEqual(['l1', 'l2', 'l3']);
+    expect(asked.sort()).toEqual(['l1', 'l2', 'l3', 'l4']);
     expect(none).toEqual([]);
+  });
+
+  it('reports a link that leads to the directory through another link (prod -> current -> prod-v2)', async () => {
+    const all = [
+      { path: 'prod', mode: '120000', oid: 'l1' },
+      { path: 'current', mode: '120000', oid: 'l2' },
+      { path: 'prod-v2/a.yaml', mode: '100644', oid: 'f1' },
+    ];
+    const read = async (oids: readonly string[]) => new Map(oids.map((o) => [o, Buffer.from(o === 'l1' ? 'current' : 'prod-v2')]));
+
+    const files = await linkedDirFiles(treeShape(all, makeEntrySelector(['prod/**/*.yaml'])), read);
+
+    expect(files.map((f) => f.path)).toEqual(['prod']);
   });
 
   it('skips a link whose files the globs read at their own paths anyway (it hides nothing)', async () => {
