@@ -83,6 +83,8 @@ export function createCrontopusAgent(o: CrontopusAgentOptions): CrontopusAgent {
   let started = false;
   let desired: { list: readonly JobInstance[]; json: string } | null = null;
   let sent: { json: string; at: number } | null = null;
+  /** The set the backend last refused for good (a 4xx but 401, 408 and 429): not sent again until it changes or is due anyway. */
+  let refused: { json: string; at: number } | null = null;
   /** The last token given up after a refused check-in: each token is given up once. */
   let refusedToken: string | undefined;
   /** Enrollments the backend accepted since a call was last accepted, and when the next may be made. */
@@ -182,8 +184,8 @@ export function createCrontopusAgent(o: CrontopusAgentOptions): CrontopusAgent {
     return enroll();
   }
 
-  /** One call with the current identity; an enrolled endpoint whose token gets a 401 enrolls again and retries once. */
-  async function call(kind: 'heartbeat' | 'jobInstances', build: (id: EndpointIdentity) => HttpRequest): Promise<boolean> {
+  /** One call with the current identity; an enrolled endpoint whose token gets a 401 enrolls again and retries once. Its outcome. */
+  async function call(kind: 'heartbeat' | 'jobInstances', build: (id: EndpointIdentity) => HttpRequest): Promise<{ ok: boolean; statusCode?: number | undefined }> {
     let id = await identity();
     let res = id ? await send(build(id)) : null;
     if (id && res?.call.statusCode === 401 && enrolled) {
@@ -201,14 +203,21 @@ export function createCrontopusAgent(o: CrontopusAgentOptions): CrontopusAgent {
     if (kind === 'jobInstances') state.jobInstances = { ...outcome, count: desired?.list.length ?? 0 };
     else state.heartbeat = outcome;
     if (!outcome.ok) log.warn({ url: safeUrl(o.url), call: kind, statusCode: outcome.statusCode, error: outcome.error }, 'Crontopus call failed; retrying later');
-    return outcome.ok;
+    return outcome;
   }
 
   async function sendInstancesIfDue(): Promise<void> {
     const want = desired;
     if (!want) return;
-    if (sent && sent.json === want.json && now() - sent.at < (o.instancesMaxAgeMs ?? INSTANCES_MAX_AGE_MS)) return;
-    if (await call('jobInstances', (id) => jobInstancesRequest(o.url, id, want.list, timeoutMs))) sent = { json: want.json, at: now() };
+    const maxAge = o.instancesMaxAgeMs ?? INSTANCES_MAX_AGE_MS;
+    if (sent && sent.json === want.json && now() - sent.at < maxAge) return;
+    // A set the backend refused (a validation error, say) is refused again: sent once more when
+    // it changes or after the same wait as an unchanged one, not at every tick of every host.
+    if (refused && refused.json === want.json && now() - refused.at < maxAge) return;
+    const res = await call('jobInstances', (id) => jobInstancesRequest(o.url, id, want.list, timeoutMs));
+    if (res.ok) sent = { json: want.json, at: now() };
+    const code = res.statusCode ?? 0;
+    refused = !res.ok && code >= 400 && code < 500 && code !== 401 && code !== 408 && code !== 429 ? { json: want.json, at: now() } : null;
     publish();
   }
 

@@ -103,6 +103,42 @@ describe('crontopus/client', () => {
     expect(t.agent.status()).toMatchObject({ endpointId: 3, heartbeat: { ok: true }, jobInstances: { ok: true } });
   });
 
+  it('a job-instance set the backend refuses (422) is not sent again at every tick: only once it changes, or after 5 min', async () => {
+    const t = setup();
+    t.http.answer = (path) => (path.endsWith('/enroll') ? { status: 201, body: '{"agent_id": 7, "token": "t"}' } : path.endsWith('/job-instances') ? { status: 422 } : { status: 200 });
+    const posts = (): number => t.http.paths().filter((p) => p.endsWith('/job-instances')).length;
+
+    t.agent.start();
+    t.agent.afterSync(instances);
+    await flush();
+    await t.clock.advance(4 * 30_000);
+    const whileRefused = posts();
+    const status = t.agent.status().jobInstances;
+    t.agent.afterSync([...instances, { ...instances[0]!, job_name: 'other' }]);
+    await flush();
+    const changed = posts();
+    await t.clock.advance(5 * 60_000);
+    await t.agent.stop();
+
+    expect(whileRefused).toBe(1);
+    expect(status).toMatchObject({ ok: false, statusCode: 422 });
+    expect(changed).toBe(2);
+    expect(posts()).toBe(3);
+  });
+
+  it.each([429, 503])('a set answered %i is sent again at the next tick', async (code) => {
+    const t = setup();
+    t.http.answer = (path) => (path.endsWith('/enroll') ? { status: 201, body: '{"agent_id": 7, "token": "t"}' } : path.endsWith('/job-instances') ? { status: code } : { status: 200 });
+
+    t.agent.start();
+    t.agent.afterSync(instances);
+    await flush();
+    await t.clock.advance(2 * 30_000);
+    await t.agent.stop();
+
+    expect(t.http.paths().filter((p) => p.endsWith('/job-instances')).length).toBeGreaterThanOrEqual(3);
+  });
+
   it('enrolls again with the same machine id when a call gets 401, and retries the call once', async () => {
     const t = setup();
     t.agent.start();
