@@ -95,7 +95,14 @@ mv "$DESTDIR$BINDIR/cronsync.tmp" "$DESTDIR$BINDIR/cronsync"
 # its mode is only ever narrowed to that one (a stricter mode stays).
 dir_mode() { # path mode narrowing
   if [ -L "$DESTDIR$1" ] && [ ! -d "$DESTDIR$1" ]; then die "$1 is a symlink to no directory: fix or remove it"; fi
-  if [ -d "$DESTDIR$1" ]; then chmod "$3" "$DESTDIR$1"; else mkdir -p "$DESTDIR$1" && chmod "$2" "$DESTDIR$1"; fi
+  if [ -d "$DESTDIR$1" ]; then
+    was=$(ls -ldL "$DESTDIR$1" | cut -c1-10)
+    chmod "$3" "$DESTDIR$1"
+    now=$(ls -ldL "$DESTDIR$1" | cut -c1-10)
+    [ "$was" = "$now" ] || say "narrowed the mode of $1 from $was to $now"
+  else
+    mkdir -p "$DESTDIR$1" && chmod "$2" "$DESTDIR$1"
+  fi
 }
 dir_mode "$CONFDIR" 0750 g-w,o-rwx
 dir_mode "$STATEDIR" 0711 g-rw,o-rw

@@ -217,13 +217,16 @@ describe('e2e systemd install.sh / uninstall.sh', () => {
     chmodSync(conf, 0o700);
     chmodSync(state, 0o700);
 
-    install(dest, fakePackage('2.0.0'));
+    const quiet = install(dest, fakePackage('2.0.0'));
     const strict = [mode(conf), mode(state)];
     chmodSync(conf, 0o777);
     chmodSync(state, 0o777);
-    install(dest, fakePackage('3.0.0'));
+    const out = install(dest, fakePackage('3.0.0'));
 
     expect(strict).toEqual(['700', '700']);
+    expect(quiet).not.toContain('narrowed');
+    expect(out).toContain('narrowed the mode of /etc/cronsync from drwxrwxrwx to drwxr-x---');
+    expect(out).toContain('narrowed the mode of /var/lib/cronsync from drwxrwxrwx to drwx--x--x');
     expect([mode(conf), mode(state)]).toEqual(['750', '711']);
     expect(readFileSync(join(conf, 'config.yaml'), 'utf8')).toBe('agent: { tenant: mine }\n');
     expect(readFileSync(join(conf, 'secrets.env'), 'utf8')).toBe('TOKEN=x\n');
