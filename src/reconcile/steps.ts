@@ -167,7 +167,7 @@ export const planStep: Step = async (ctx, deps, mem) => {
   const errors = new Map<string, string>();
   const render = (job: DesiredJob): string | { error: string } => {
     const at = job.appliedAt ?? appliedAt(job);
-    const key = `${renderKey(job)}\0${at}`;
+    const key = renderKey(job, at);
     const failed = errors.get(key);
     if (failed !== undefined) return { error: failed };
     let text = rendered.get(key) ?? previous.get(key);
@@ -499,16 +499,21 @@ export function appliedTimes(applied: ReadonlyMap<JobId, DesiredJob>, installed:
   };
 }
 
-function renderKey(job: DesiredJob): string {
-  let key = renderKeys.get(job);
-  if (key === undefined) {
-    const p = job.provenance;
-    renderKeys.set(job, (key = `${job.id}\0${job.manifestHash}\0${p.commit ?? ''}\0${p.path}\0${p.index}\0${p.url}\0${p.ref}`));
-  }
+/**
+ * The render cache's key of `job` applied at `at`: everything its entry is rendered from. Kept per
+ * job object, so that a re-sync of unchanged jobs looks up the same strings (whose hashes V8 keeps)
+ * instead of building new ones.
+ */
+function renderKey(job: DesiredJob, at: string): string {
+  const known = renderKeys.get(job);
+  if (known?.at === at) return known.key;
+  const p = job.provenance;
+  const key = `${job.id}\0${job.manifestHash}\0${p.commit ?? ''}\0${p.path}\0${p.index}\0${p.url}\0${p.ref}\0${at}`;
+  renderKeys.set(job, { at, key });
   return key;
 }
 
-const renderKeys = new WeakMap<DesiredJob, string>();
+const renderKeys = new WeakMap<DesiredJob, { at: string; key: string }>();
 
 /** The source ids of this agent's entries found in other schedulers. */
 function elsewhereIds(found: readonly Elsewhere[]): string[] {
