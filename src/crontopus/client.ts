@@ -159,6 +159,8 @@ export function createCrontopusAgent(o: CrontopusAgentOptions): CrontopusAgent {
       return null;
     }
     writeStoredIdentity(o.stateDir, { version: 1, url: o.url, endpointId: identity.endpointId, token: identity.token, machineId, enrolledAt: call.at });
+    // What the previous endpoint was sent, or refused, says nothing about a new one.
+    if (state.endpointId !== identity.endpointId) sent = refused = null;
     state.endpointId = identity.endpointId;
     log.info({ url: safeUrl(o.url), endpointId: identity.endpointId }, 'Enrolled with the Crontopus backend');
     return identity;

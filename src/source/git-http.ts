@@ -107,7 +107,7 @@ export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): So
       return obj ? [[o, obj.data] as const] : [];
     }));
     const built = await buildFiles(entries, readBlobs, previous?.files);
-    const files = withFiles(built.files, await linkedDirFiles(treeShape(listed.entries, select), readBlobs));
+    const files = withFiles(built.files, await linkedDirFiles(treeShape(listed.entries, select), readBlobs, (links) => deps.log?.warn({ sourceId: id, links }, 'Too many symbolic links to check for hidden manifests; the rest were skipped')));
     let before: Map<string, string> | null = previous ? fileOids(previous.files) : null;
     if (!previous && record && record.sourceId === id && s.has(record.commit)) {
       try {

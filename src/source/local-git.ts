@@ -82,7 +82,7 @@ export function createLocalGitSource(config: SourceConfig, gitdir: string, deps:
           return m;
         };
         const built = await buildFiles(entries, readBlobs, previous?.files);
-        const files = withFiles(built.files, await linkedDirFiles(treeShape(all, select), readBlobs));
+        const files = withFiles(built.files, await linkedDirFiles(treeShape(all, select), readBlobs, (links) => deps.log?.warn({ sourceId: id, links }, 'Too many symbolic links to check for hidden manifests; the rest were skipped')));
         const raw = await (await loadGit()).readObject({ fs, gitdir, oid: commit, cache, format: 'content' });
         const commitObject = Buffer.from(raw.object as Uint8Array);
         return { sourceId: id, url, ref, commit, commitObject, fetchedAt, files, changes: diffFiles(previous ? fileOids(previous.files) : null, files), unchanged: false };

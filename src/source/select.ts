@@ -87,37 +87,51 @@ export function treeShape(all: Iterable<TreeEntry>, select: Pick<EntrySelector, 
 
 /** Links followed while resolving one path, as the kernel's limit (ELOOP beyond). */
 const MAX_LINK_HOPS = 40;
+/** The longest link target followed, as the kernel's PATH_MAX. */
+const MAX_LINK_TARGET = 4095;
 
 /**
  * The path inside the tree that link `from` (target `target`) leads to, following the tree's own
  * links (`links`: path → target) in every part of the way as the kernel would, so that `..` after
  * a link climbs from where the link leads; null when it leads out of the tree (an absolute or
- * escaping target) or round in a loop.
+ * escaping target), round in a loop, or (with the tree's `dirs`) through a part that is no
+ * directory of the tree (the kernel's ENOENT or ENOTDIR). Every step is bounded: at most
+ * {@link MAX_LINK_HOPS} targets of at most {@link MAX_LINK_TARGET} bytes, and a path never
+ * deeper than the tree (with `dirs`).
  */
-export function resolveLink(from: string, target: string, links: ReadonlyMap<string, string> = new Map()): string | null {
-  const parts = from.split('/').slice(0, -1);
+export function resolveLink(from: string, target: string, links: ReadonlyMap<string, string> = new Map(), dirs?: ReadonlySet<string>): string | null {
+  const slash = from.lastIndexOf('/');
+  let cur = slash < 0 ? '' : from.slice(0, slash);
+  /** The segments still to walk, the next one last. */
   const todo: string[] = [];
   let hops = 0;
   const follow = (t: string): boolean => {
-    if (t === '' || t.startsWith('/') || t.includes('\0') || ++hops > MAX_LINK_HOPS) return false;
-    todo.unshift(...t.split('/'));
+    if (t === '' || t.startsWith('/') || t.length > MAX_LINK_TARGET || t.includes('\0') || ++hops > MAX_LINK_HOPS) return false;
+    const segs = t.split('/');
+    for (let i = segs.length - 1; i >= 0; i--) todo.push(segs[i]!);
     return true;
   };
   if (!follow(target)) return null;
   while (todo.length > 0) {
-    const seg = todo.shift()!;
+    const seg = todo.pop()!;
     if (seg === '' || seg === '.') continue;
     if (seg === '..') {
-      if (parts.pop() === undefined) return null;
+      if (cur === '') return null;
+      const up = cur.lastIndexOf('/');
+      cur = up < 0 ? '' : cur.slice(0, up);
       continue;
     }
-    parts.push(seg);
-    const link = links.get(parts.join('/'));
-    if (link === undefined) continue;
-    parts.pop();
-    if (!follow(link)) return null;
+    const next = cur === '' ? seg : `${cur}/${seg}`;
+    const link = links.get(next);
+    if (link !== undefined) {
+      if (!follow(link)) return null;
+      continue;
+    }
+    // A part that is neither a directory nor a link with more to walk after it: ENOENT or ENOTDIR.
+    if (dirs && !dirs.has(next) && todo.some((x) => x !== '' && x !== '.')) return null;
+    cur = next;
   }
-  return parts.join('/');
+  return cur;
 }
 
 /** The index of the first of the sorted `paths` not before `key`. */
@@ -144,10 +158,12 @@ function lowerBound(paths: readonly string[], key: string): number {
  * Reads the links' blobs only when there is a candidate; each candidate looks only at the files
  * under its directory.
  */
-export async function linkedDirFiles(shape: TreeShape, readBlobs: BlobReader): Promise<SourceFile[]> {
+export async function linkedDirFiles(shape: TreeShape, readBlobs: BlobReader, onSkipped?: (links: number) => void, budget = LINK_MATCH_BUDGET): Promise<SourceFile[]> {
   if (shape.candidates.length === 0) return [];
   const blobs = await readBlobs([...new Set(shape.links.map((l) => l.oid))]);
   const links = new Map(shape.links.map((l) => [l.path, blobs.get(l.oid)?.toString('utf8') ?? '']));
+  let left = budget;
+  const match = (p: string): boolean => (left--, shape.match(p));
   /** The paths below each directory, relative to it, that the globs leave out at their own path (once per directory). */
   const unread = new Map<string, string[]>();
   const unreadUnder = (under: string): string[] => {
@@ -157,18 +173,34 @@ export async function linkedDirFiles(shape: TreeShape, readBlobs: BlobReader): P
     for (let i = lowerBound(shape.paths, under); i < shape.paths.length; i++) {
       const p = shape.paths[i]!;
       if (!p.startsWith(under)) break;
-      if (!shape.match(p)) out.push(p.slice(under.length));
+      if (!match(p)) out.push(p.slice(under.length));
     }
     unread.set(under, out);
     return out;
   };
-  return shape.candidates.flatMap((l) => {
-    const to = resolveLink(l.path, links.get(l.path) ?? '', links);
-    if (to === null || !shape.dirs.has(to)) return [];
-    const hides = unreadUnder(to === '' ? '' : `${to}/`).some((rel) => shape.match(`${l.path}/${rel}`));
-    return hides ? [{ path: l.path, oid: l.oid, content: Buffer.alloc(0), error: `${SYMLINK_DIR_REFUSED}; ${keptUnder(l.path, 'put the directory itself there')}` }] : [];
-  });
+  const out: SourceFile[] = [];
+  let skipped = 0;
+  for (const l of shape.candidates) {
+    // Past the budget, a link is skipped as before links were looked at (and the caller says so).
+    if (left <= 0) {
+      skipped++;
+      continue;
+    }
+    const to = resolveLink(l.path, links.get(l.path) ?? '', links, shape.dirs);
+    if (to === null || !shape.dirs.has(to)) continue;
+    if (unreadUnder(to === '' ? '' : `${to}/`).some((rel) => match(`${l.path}/${rel}`))) {
+      out.push({ path: l.path, oid: l.oid, content: Buffer.alloc(0), error: `${SYMLINK_DIR_REFUSED}; ${keptUnder(l.path, 'put the directory itself there')}` });
+    }
+  }
+  if (skipped > 0) onSkipped?.(skipped);
+  return out;
 }
+
+/**
+ * The glob matches {@link linkedDirFiles} makes at most per commit (about a second's work): a
+ * tree of thousands of links to a large directory would otherwise cost links × files.
+ */
+export const LINK_MATCH_BUDGET = 1_000_000;
 
 /** `files` and `more` in one list sorted by path (as the sources list their files). */
 export function withFiles(files: SourceFile[], more: readonly SourceFile[]): SourceFile[] {

@@ -126,7 +126,24 @@ describe('crontopus/client', () => {
     expect(posts()).toBe(3);
   });
 
-  it.each([429, 503])('a set answered %i is sent again at the next tick', async (code) => {
+  it('a set refused by one endpoint is sent at once to the new endpoint after enrolling again', async () => {
+    const t = setup();
+    let endpoint = 7;
+    t.http.answer = (path) => path.endsWith('/enroll') ? { status: 201, body: JSON.stringify({ agent_id: endpoint, token: `tok-${endpoint}` }) }
+      : path === '/api/endpoints/7/job-instances' ? { status: 403 } : path === '/api/endpoints/7/heartbeat' && endpoint === 8 ? { status: 401 } : { status: 200 };
+
+    t.agent.start();
+    t.agent.afterSync(instances);
+    await flush();
+    endpoint = 8;
+    await t.clock.advance(30_000);
+    await t.agent.stop();
+
+    expect(t.http.paths()).toContain('/api/endpoints/8/job-instances');
+    expect(t.http.paths().filter((p) => p === '/api/endpoints/7/job-instances')).toHaveLength(1);
+  });
+
+  it.each([408, 429, 503])('a set answered %i is sent again at the next tick', async (code) => {
     const t = setup();
     t.http.answer = (path) => (path.endsWith('/enroll') ? { status: 201, body: '{"agent_id": 7, "token": "t"}' } : path.endsWith('/job-instances') ? { status: code } : { status: 200 });
 

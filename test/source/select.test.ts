@@ -123,6 +123,41 @@ describe('source/select: symbolic links standing for a directory', () => {
     expect(none).toEqual([]);
   });
 
+  it('stops at a part of the way that is no directory of the tree (ENOTDIR), and bounds hostile targets', () => {
+    const dirs = new Set(['', 'prod', 'a', 'a/b']);
+    const long = `x${'/.'.repeat(150_000)}`;
+    const deep = 'a/'.repeat(50_000);
+    const start = process.hrtime.bigint();
+
+    const results = [
+      resolveLink('x', 'LICENSE/../prod', new Map(), dirs),
+      resolveLink('x', 'a/b/../b', new Map(), dirs),
+      resolveLink('x', long, new Map(), dirs),
+      resolveLink('x', deep, new Map(), dirs),
+      resolveLink('x', 'a/'.repeat(2000), new Map(), dirs),
+    ];
+
+    expect(results).toEqual([null, 'a/b', null, null, null]);
+    // Not a timing assertion: a guard against a hang (the quadratic walk took 24 s for `deep`).
+    expect(Number(process.hrtime.bigint() - start) / 1e9).toBeLessThan(20);
+  });
+
+  it('checks links against the globs within a budget, and says how many it skipped', async () => {
+    const all = [
+      ...Array.from({ length: 50 }, (_, i) => ({ path: `l${i}`, mode: '120000', oid: 'dot' })),
+      ...Array.from({ length: 100 }, (_, i) => ({ path: `docs/f${i}.md`, mode: '100644', oid: 'f' })),
+    ];
+    const read = async (oids: readonly string[]) => new Map(oids.map((o) => [o, Buffer.from('.')]));
+    const skipped: number[] = [];
+
+    const files = await linkedDirFiles(treeShape(all, makeEntrySelector()), read, (n) => skipped.push(n), 1_000);
+
+    expect(files).toEqual([]);
+    // The root's 150 paths are matched once (all unread: links and .md files), then each link
+    // costs 150 matches: six links fit in 1,000, the other 44 are skipped.
+    expect(skipped).toEqual([44]);
+  });
+
   it('reports a link that leads to the directory through another link (prod -> current -> prod-v2)', async () => {
     const all = [
       { path: 'prod', mode: '120000', oid: 'l1' },
