@@ -84,6 +84,10 @@ describe.skipIf(!LIB || process.platform !== 'linux')('e2e embedded scheduler un
     const B = M + 3 * HOUR_S + 60;
     setFake(B - 5);
     const afterForward = await firesAtLeast(3);
+    // The job has written its line, but the daemon may not have seen it exit yet: stopped in
+    // between, it would still hold the run lock on resume, and concurrency Forbid would rightly
+    // skip the missed minute (CI saw that on a busy machine).
+    await waitFor('the third run to finish', () => child.logs().filter((l) => l.msg === 'Embedded job finished').length >= 3, WAIT_MS);
 
     child.proc.kill('SIGSTOP');
     setFake(fakeNow() + 120);
