@@ -6,7 +6,7 @@
  * symlink at `sources` is an administrator's relocation: used when it leads to a directory,
  * never removed otherwise (the fetch fails, naming it).
  */
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -14,12 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSource } from '../../src/source/index.js';
 import { sourceIdOf } from '../../src/source/select.js';
 import type { SourceLog } from '../../src/source/types.js';
-import { createRepo, gitAvailable, startGitServer } from './helpers/git-server.js';
+import { createRepo, gitAvailable, makeFakeSsh, startGitServer } from './helpers/git-server.js';
 import type { GitServer, TestRepo } from './helpers/git-server.js';
 import { ensureBuilt, manifest, markerJobs, runCli, writeConfig } from './fixtures/sync-cli.js';
 
 const never = new AbortController().signal;
-const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
 
 /** A SourceLog that keeps the warnings. */
 function recordingLog(): SourceLog & { warnings: Array<Record<string, unknown>> } {
@@ -83,12 +82,7 @@ describe.skipIf(!gitAvailable || process.platform === 'win32')('e2e/clone-dir: a
     server = await startGitServer();
     repo = createRepo(server.root, 'jobs', { 'jobs/a.yaml': manifest('a'), 'jobs/b.yaml': manifest('b') });
     dir = mkdtempSync(path.join(tmpdir(), 'cronsync-e2e-clone-dir-'));
-    // Stands in for ssh: runs the remote command (git-upload-pack '<path>') locally.
-    fakeSsh = path.join(dir, 'fake-ssh');
-    writeFileSync(fakeSsh, '#!/bin/sh\nfor last; do :; done\nexec sh -c "$last"\n');
-    chmodSync(fakeSsh, 0o755);
-    knownHosts = path.join(dir, 'known_hosts');
-    writeFileSync(knownHosts, `git.example.test ${KEY}\n`);
+    ({ fakeSsh, knownHosts } = makeFakeSsh(dir));
   }, 120_000);
   afterAll(async () => {
     await server?.stop();

@@ -6,10 +6,9 @@ import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SourceError } from '../../src/errors.js';
 import { createSource } from '../../src/source/index.js';
-import { createRepo, gitAvailable } from './helpers/git-server.js';
+import { createRepo, gitAvailable, makeFakeSsh } from './helpers/git-server.js';
 
 const never = new AbortController().signal;
-const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
 
 /** Whether `pid` runs; a zombie left to an init that does not reap counts as stopped. */
 function running(pid: number): boolean {
@@ -28,12 +27,7 @@ describe.skipIf(!gitAvailable)('e2e/git-ssh', () => {
   let knownHosts: string;
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'cronsync-ssh-'));
-    // Stands in for ssh: runs the remote command (git-upload-pack '<path>') locally.
-    fakeSsh = path.join(dir, 'fake-ssh');
-    writeFileSync(fakeSsh, '#!/bin/sh\nfor last; do :; done\nexec sh -c "$last"\n');
-    chmodSync(fakeSsh, 0o755);
-    knownHosts = path.join(dir, 'known_hosts');
-    writeFileSync(knownHosts, `git.example.test ${KEY}\n`);
+    ({ fakeSsh, knownHosts } = makeFakeSsh(dir));
   });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,7 +6,7 @@
  * path, as the plain-directory source does, and a sync keeps the jobs that were under it. Links
  * to files, out of the tree, or to nothing in it are skipped, as before.
  */
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,12 +15,11 @@ import { createSource } from '../../src/source/index.js';
 import type { Snapshot } from '../../src/source/types.js';
 import { SYMLINK_DIR_REFUSED } from '../../src/system/walk.js';
 import { parseCronD } from '../../src/scheduler/crond/parse.js';
-import { createRepo, git, gitAvailable, startGitServer } from './helpers/git-server.js';
+import { createRepo, git, gitAvailable, makeFakeSsh, startGitServer } from './helpers/git-server.js';
 import type { GitServer, TestRepo } from './helpers/git-server.js';
 import { ensureBuilt, runCli } from './fixtures/sync-cli.js';
 
 const never = new AbortController().signal;
-const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
 
 const job = (name: string): string => `apiVersion: v1\nkind: Job\nmetadata: { name: ${name}, tenant: acme }\nspec: { schedule: "0 3 * * *", command: /bin/true }\n`;
 
@@ -66,12 +65,7 @@ describe.skipIf(!gitAvailable)('e2e: a git symlink standing for a directory of m
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'cronsync-git-symlink-'));
     server = await startGitServer({ root: path.join(dir, 'srv') });
-    // Stands in for ssh: runs the remote command (git-upload-pack '<path>') locally.
-    fakeSsh = path.join(dir, 'fake-ssh');
-    writeFileSync(fakeSsh, '#!/bin/sh\nfor last; do :; done\nexec sh -c "$last"\n');
-    chmodSync(fakeSsh, 0o755);
-    knownHosts = path.join(dir, 'known_hosts');
-    writeFileSync(knownHosts, `git.example.test ${KEY}\n`);
+    ({ fakeSsh, knownHosts } = makeFakeSsh(dir));
   }, 60_000);
   afterAll(async () => {
     await server?.stop();

@@ -4,7 +4,7 @@
  * local repository), synced by the real reconciler. Only signed heads apply; a refused commit
  * leaves the last good jobs installed and says why in the status file.
  */
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,14 +15,13 @@ import { createSource } from '../../src/source/index.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { MemoryScheduler } from '../fakes/MemoryScheduler.js';
 import { agentConfig } from '../reconcile/fixtures.js';
-import { createRepo, gitAvailable, startGitServer } from './helpers/git-server.js';
+import { createRepo, gitAvailable, makeFakeSsh, startGitServer } from './helpers/git-server.js';
 import type { GitServer, TestRepo } from './helpers/git-server.js';
 import { createSigningKeys, signingAvailable } from './helpers/signing.js';
 import type { SigningKeys } from './helpers/signing.js';
 import { nullLogger } from '../../src/log.js';
 
 const job = (name: string): string => `apiVersion: v1\nkind: Job\nmetadata:\n  name: ${name}\n  tenant: acme\nspec:\n  schedule: "0 2 * * *"\n  command: /opt/${name}.sh\n`;
-const SSH_HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
 
 type Kind = 'http' | 'ssh' | 'local';
 
@@ -36,12 +35,7 @@ describe.skipIf(!gitAvailable || !signingAvailable)('e2e/git-verify', () => {
     server = await startGitServer();
     keys = createSigningKeys();
     dir = mkdtempSync(path.join(tmpdir(), 'cronsync-verify-e2e-'));
-    // Stands in for ssh: runs the remote command (git-upload-pack '<path>') locally.
-    fakeSsh = path.join(dir, 'fake-ssh');
-    writeFileSync(fakeSsh, '#!/bin/sh\nfor last; do :; done\nexec sh -c "$last"\n');
-    chmodSync(fakeSsh, 0o755);
-    knownHosts = path.join(dir, 'known_hosts');
-    writeFileSync(knownHosts, `git.example.test ${SSH_HOST_KEY}\n`);
+    ({ fakeSsh, knownHosts } = makeFakeSsh(dir));
   }, 60_000);
   afterAll(async () => {
     await server?.stop();

@@ -5,7 +5,7 @@
  * (GIT_CONFIG_GLOBAL=/dev/null, fixed author and dates, so commit ids are reproducible).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -334,4 +334,21 @@ export function prepareCommits(repo: TestRepo, branch: string, count: number, ch
   git(['--git-dir', repo.gitdir, 'fast-import', '--quiet', `--export-marks=${marks}`], { input: parts.join('') });
   const ids = git(['--git-dir', repo.gitdir, 'rev-list', '--reverse', `${parent}..refs/prepared/${branch}`]).split('\n');
   return ids;
+}
+
+/** The host key in the known_hosts of {@link makeFakeSsh} (a test key, never a real host's). */
+export const TEST_SSH_HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
+
+/**
+ * Writes into `dir` a stand-in for ssh, which runs the remote command (git-upload-pack '<path>')
+ * locally, and a known_hosts file naming `git.example.test`: an SSH source of
+ * `ssh://git@git.example.test<gitdir>` with `sshProgram: fakeSsh` fetches from that local repository.
+ */
+export function makeFakeSsh(dir: string): { fakeSsh: string; knownHosts: string } {
+  const program = path.join(dir, 'fake-ssh');
+  writeFileSync(program, '#!/bin/sh\nfor last; do :; done\nexec sh -c "$last"\n');
+  chmodSync(program, 0o755);
+  const knownHosts = path.join(dir, 'known_hosts');
+  writeFileSync(knownHosts, `git.example.test ${TEST_SSH_HOST_KEY}\n`);
+  return { fakeSsh: program, knownHosts };
 }
