@@ -15,7 +15,7 @@ import { parsePack, writePack } from './pack.js';
 import type { GitObject } from './pack.js';
 import { maxFetchBytesOf } from './limits.js';
 import { discover, fetchPack, resolveRemoteRef, UploadPackError } from './protocol.js';
-import { buildFiles, diffFiles, fileOids, linkedDirFiles, makeEntrySelector, sourceIdOf, treeShape, unchangedSnapshot, withFiles } from './select.js';
+import { buildFiles, diffFiles, fileOids, makeEntrySelector, sourceIdOf, unchangedSnapshot, withLinkedDirs } from './select.js';
 import { clearCloneDir, removeOtherClones } from './clones.js';
 import { ObjectStore, readRecordOnly } from './store.js';
 import { commitTree, listTree, NotCommitError, peelToCommit, reachable, TreeError } from './tree.js';
@@ -107,7 +107,7 @@ export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): So
       return obj ? [[o, obj.data] as const] : [];
     }));
     const built = await buildFiles(entries, readBlobs, previous?.files);
-    const files = withFiles(built.files, await linkedDirFiles(treeShape(listed.entries, select), readBlobs, (links) => deps.log?.warn({ sourceId: id, links }, 'Too many symbolic links to check for hidden manifests; the rest were skipped')));
+    const files = await withLinkedDirs(built.files, listed.entries, select, readBlobs, deps.log, id);
     let before: Map<string, string> | null = previous ? fileOids(previous.files) : null;
     if (!previous && record && record.sourceId === id && s.has(record.commit)) {
       try {

@@ -17,7 +17,7 @@ import { limitError, MAX_ADVERTISEMENT_BYTES, maxFetchBytesOf } from './limits.j
 import type { FetchLimit } from './limits.js';
 import { resolveRemoteRef } from './protocol.js';
 import { clearCloneDir, removeOtherClones } from './clones.js';
-import { buildFiles, diffFiles, fileOids, linkedDirFiles, makeEntrySelector, sourceIdOf, treeShape, unchangedSnapshot, withFiles } from './select.js';
+import { buildFiles, diffFiles, fileOids, makeEntrySelector, sourceIdOf, unchangedSnapshot, withLinkedDirs } from './select.js';
 import type { TreeEntry } from './tree.js';
 import { isSafeName } from './tree.js';
 import { nodePlatform, type Platform } from '../system/platform.js';
@@ -296,7 +296,7 @@ export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Sour
     deps.onListed?.(entries.length);
     const read = async (oids: readonly string[]): Promise<Map<string, Buffer>> => readBlobs(oids, sig, env);
     const built = await buildFiles(entries, read, previous?.files);
-    const files = withFiles(built.files, await linkedDirFiles(treeShape(all, select), read, (links) => deps.log?.warn({ sourceId: id, links }, 'Too many symbolic links to check for hidden manifests; the rest were skipped')));
+    const files = await withLinkedDirs(built.files, all, select, read, deps.log, id);
     const packs = readdirSync(path.join(gitdir, 'objects', 'pack')).filter((f) => f.endsWith('.pack')).length;
     if (packs > (deps.compactAfter ?? 8)) await ok([...g, 'gc', '--prune=now', '--quiet'], sig, env);
     const commitObject = await ok([...g, 'cat-file', 'commit', commit], sig, env);

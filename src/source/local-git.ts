@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import type * as IsoGit from 'isomorphic-git';
 import { SourceError } from '../errors.js';
-import { buildFiles, diffFiles, fileOids, linkedDirFiles, makeEntrySelector, sourceIdOf, treeShape, unchangedSnapshot, withFiles } from './select.js';
+import { buildFiles, diffFiles, fileOids, makeEntrySelector, sourceIdOf, unchangedSnapshot, withLinkedDirs } from './select.js';
 import { isSafeName } from './tree.js';
 import type { TreeEntry } from './tree.js';
 import type { Source, SourceConfig, SourceLog } from './types.js';
@@ -82,7 +82,7 @@ export function createLocalGitSource(config: SourceConfig, gitdir: string, deps:
           return m;
         };
         const built = await buildFiles(entries, readBlobs, previous?.files);
-        const files = withFiles(built.files, await linkedDirFiles(treeShape(all, select), readBlobs, (links) => deps.log?.warn({ sourceId: id, links }, 'Too many symbolic links to check for hidden manifests; the rest were skipped')));
+        const files = await withLinkedDirs(built.files, all, select, readBlobs, deps.log, id);
         const raw = await (await loadGit()).readObject({ fs, gitdir, oid: commit, cache, format: 'content' });
         const commitObject = Buffer.from(raw.object as Uint8Array);
         return { sourceId: id, url, ref, commit, commitObject, fetchedAt, files, changes: diffFiles(previous ? fileOids(previous.files) : null, files), unchanged: false };

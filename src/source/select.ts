@@ -7,7 +7,7 @@ import picomatch from 'picomatch';
 import { stripUrlCredentials } from '../errors.js';
 import { SYMLINK_DIR_REFUSED, SYMLINK_REFUSED } from '../system/walk.js';
 import { DEFAULT_PATHS, MAX_FILE_BYTES } from './types.js';
-import type { ChangeSet, Snapshot, SourceConfig, SourceFile } from './types.js';
+import type { ChangeSet, Snapshot, SourceConfig, SourceFile, SourceLog } from './types.js';
 import { TreeError } from './tree.js';
 import type { TreeEntry } from './tree.js';
 
@@ -202,10 +202,15 @@ export async function linkedDirFiles(shape: TreeShape, readBlobs: BlobReader, on
  */
 export const LINK_MATCH_BUDGET = 1_000_000;
 
-/** `files` and `more` in one list sorted by path (as the sources list their files). */
-export function withFiles(files: SourceFile[], more: readonly SourceFile[]): SourceFile[] {
+/**
+ * A git source's `files` (buildFiles of the selected entries) with the errors of
+ * {@link linkedDirFiles} for its commit's full listing `all`, in one list sorted by path as the
+ * sources list their files. Links past the check's budget are logged as skipped.
+ */
+export async function withLinkedDirs(files: SourceFile[], all: Iterable<TreeEntry>, select: EntrySelector, readBlobs: BlobReader, log: SourceLog | undefined, sourceId: string): Promise<SourceFile[]> {
+  const more = await linkedDirFiles(treeShape(all, select), readBlobs, (links) => log?.warn({ sourceId, links }, 'Too many symbolic links to check for hidden manifests; the rest were skipped'));
   if (more.length === 0) return files;
-  return [...files, ...more].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return [...files, ...more].sort((a, b) => byPath(a.path, b.path));
 }
 
 /** Which setting leaves a path out of a source's selection: `source.paths` or `source.exclude`. */

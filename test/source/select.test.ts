@@ -101,7 +101,11 @@ describe('source/select: symbolic links standing for a directory', () => {
     expect(resolveLink('loop1', 'loop2', links)).toBeNull();
   });
 
-  it('reports the links that lead to a directory of the tree, reading only the candidates', async () => {
+  /** Reads link targets (blob id → text) and records the ids asked for. */
+  const linkReader = (targets: Record<string, string>, asked: string[] = []) => async (oids: readonly string[]) =>
+    (asked.push(...oids), new Map(oids.map((o) => [o, Buffer.from(targets[o] ?? '')])));
+
+  it('reports the links that lead to a directory of the tree, reading the links only when one is a candidate', async () => {
     const all = [
       { path: 'prod', mode: '120000', oid: 'l1' },
       { path: 'prod-v2/a.yaml', mode: '100644', oid: 'f1' },
@@ -110,8 +114,7 @@ describe('source/select: symbolic links standing for a directory', () => {
       { path: 'picked', mode: '120000', oid: 'l4' },
     ];
     const asked: string[] = [];
-    const targets: Record<string, string> = { l1: 'prod-v2', l2: 'prod-v2/a.yaml', l3: 'prod', l4: 'prod-v2' };
-    const read = async (oids: readonly string[]) => (asked.push(...oids), new Map(oids.map((o) => [o, Buffer.from(targets[o] ?? '')])));
+    const read = linkReader({ l1: 'prod-v2', l2: 'prod-v2/a.yaml', l3: 'prod', l4: 'prod-v2' }, asked);
 
     const select = { linkCandidate: (p: string) => p !== 'picked', match: makeMatcher(['prod/**/*.yaml']) };
 
@@ -147,7 +150,7 @@ describe('source/select: symbolic links standing for a directory', () => {
       ...Array.from({ length: 50 }, (_, i) => ({ path: `l${i}`, mode: '120000', oid: 'dot' })),
       ...Array.from({ length: 100 }, (_, i) => ({ path: `docs/f${i}.md`, mode: '100644', oid: 'f' })),
     ];
-    const read = async (oids: readonly string[]) => new Map(oids.map((o) => [o, Buffer.from('.')]));
+    const read = linkReader({ dot: '.' });
     const skipped: number[] = [];
 
     const files = await linkedDirFiles(treeShape(all, makeEntrySelector()), read, (n) => skipped.push(n), 1_000);
@@ -164,7 +167,7 @@ describe('source/select: symbolic links standing for a directory', () => {
       { path: 'current', mode: '120000', oid: 'l2' },
       { path: 'prod-v2/a.yaml', mode: '100644', oid: 'f1' },
     ];
-    const read = async (oids: readonly string[]) => new Map(oids.map((o) => [o, Buffer.from(o === 'l1' ? 'current' : 'prod-v2')]));
+    const read = linkReader({ l1: 'current', l2: 'prod-v2' });
 
     const files = await linkedDirFiles(treeShape(all, makeEntrySelector(['prod/**/*.yaml'])), read);
 
@@ -178,7 +181,7 @@ describe('source/select: symbolic links standing for a directory', () => {
       { path: 'legacy', mode: '120000', oid: 'l2' },
       { path: 'old/b.yaml', mode: '100644', oid: 'f2' },
     ];
-    const read = async (oids: readonly string[]) => new Map(oids.map((o) => [o, Buffer.from(o === 'l1' ? 'v2' : 'old')]));
+    const read = linkReader({ l1: 'v2', l2: 'old' });
     const select = makeEntrySelector(['**/*.yaml'], ['old/**']);
 
     const files = await linkedDirFiles(treeShape(all, select), read);
