@@ -261,7 +261,7 @@ export const applyStep: Step = async (ctx, deps, mem) => {
   for (const d of plan.final) {
     const prev = applied.get(d.id);
     // The time the plan rendered the job's entry with (appliedTimes).
-    const appliedAt = ctx.appliedAt?.(d) ?? (prev && prev.manifestHash === d.manifestHash ? prev.appliedAt ?? now : now);
+    const appliedAt = ctx.appliedAt!(d);
     // An unchanged file yields the same Job object on a re-sync: skip serialising it again
     // (and its last applied version, built from the same Job, stays as it is).
     const from = sources.get(d.id);
@@ -479,10 +479,6 @@ async function runAsCheck(deps: ReconcilerDeps, jobs: readonly DesiredJob[]): Pr
 }
 
 /**
- * Identifies a job version: its entry is a pure function of it and the adapter's fixed settings.
- * Kept per job object: a re-sync of an unchanged commit plans the same objects again.
- */
-/**
  * When each job's version was first applied, the time its entry's marker and its snapshot record
  * (SPEC §4): the last applied version's time when the manifest is unchanged; else, with the state
  * dir lost, the time the entry of this agent records for the same manifest; else `now`, this sync.
@@ -500,9 +496,9 @@ export function appliedTimes(applied: ReadonlyMap<JobId, DesiredJob>, installed:
 }
 
 /**
- * The render cache's key of `job` applied at `at`: everything its entry is rendered from. Kept per
- * job object, so that a re-sync of unchanged jobs looks up the same strings (whose hashes V8 keeps)
- * instead of building new ones.
+ * Identifies a job version applied at `at`: its entry is a pure function of both and the
+ * adapter's fixed settings. Kept per job object: a re-sync of an unchanged commit plans the same
+ * objects again, and looks up the same strings (whose hashes V8 keeps) instead of new ones.
  */
 function renderKey(job: DesiredJob, at: string): string {
   const known = renderKeys.get(job);
