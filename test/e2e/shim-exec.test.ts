@@ -436,15 +436,17 @@ describe('e2e/shim exec', () => {
     });
   });
 
+  /** A step's retry policy that never retries. */
+  const NO_RETRY = { enabled: false, attempts: 0, backoff: 'fixed' as const, delay: '1s', maxDelay: '1s' };
+
   it('runs steps in order with onFailure stop/continue, per-step retry, and a summary in the check-in', async () => {
-    const retry = { enabled: false, attempts: 0, backoff: 'fixed' as const, delay: '1s', maxDelay: '1s' };
     const h = await setup({
       command: undefined,
       steps: [
-        { name: 'init', run: 'echo init', retry, onFailure: 'stop' },
-        { name: 'lint', run: 'echo lint >&2; exit 3', retry: { ...retry, enabled: true, attempts: 1 }, onFailure: 'continue' },
-        { name: 'deploy', run: 'exit 5', retry, onFailure: 'stop' },
-        { name: 'verify', run: 'echo never', retry, onFailure: 'stop' },
+        { name: 'init', run: 'echo init', retry: NO_RETRY, onFailure: 'stop' },
+        { name: 'lint', run: 'echo lint >&2; exit 3', retry: { ...NO_RETRY, enabled: true, attempts: 1 }, onFailure: 'continue' },
+        { name: 'deploy', run: 'exit 5', retry: NO_RETRY, onFailure: 'stop' },
+        { name: 'verify', run: 'echo never', retry: NO_RETRY, onFailure: 'stop' },
       ],
     });
 
@@ -463,12 +465,11 @@ describe('e2e/shim exec', () => {
   });
 
   it('a step failing with onFailure: continue does not fail the job when the other steps succeed', async () => {
-    const retry = { enabled: false, attempts: 0, backoff: 'fixed' as const, delay: '1s', maxDelay: '1s' };
     const h = await setup({
       command: undefined,
       steps: [
-        { name: 'fmt-check', run: 'exit 3', retry, onFailure: 'continue' },
-        { name: 'deploy', run: 'echo deployed', retry, onFailure: 'stop' },
+        { name: 'fmt-check', run: 'exit 3', retry: NO_RETRY, onFailure: 'continue' },
+        { name: 'deploy', run: 'echo deployed', retry: NO_RETRY, onFailure: 'stop' },
       ],
     });
 
