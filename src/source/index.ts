@@ -5,7 +5,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { HttpClient } from 'isomorphic-git';
-import { ConfigError, stripUrlCredentials } from '../errors.js';
+import { ConfigError, stripUrlCredentials, stripUrlPassword } from '../errors.js';
+import { splitUrlAuth } from './auth.js';
 import { parseSshUrl } from './known-hosts.js';
 import { maxFetchBytesOf } from './limits.js';
 import { sourceIdOf } from './select.js';
@@ -49,8 +50,8 @@ export type SourceKind = 'git-http' | 'git-ssh' | 'local-git' | 'dir';
 
 /** Classifies `url`; for local paths, looks at the disk. Returns the kind and, for local git, its git dir. */
 export function detectSource(url: string, cwd = process.cwd()): { kind: SourceKind; path?: string; gitdir?: string } {
-  if (/^https?:\/\//i.test(url)) return { kind: 'git-http' };
-  if (/^ssh:\/\//i.test(url) || (parseSshUrl(url) && !/^[a-z]:[\\/]/i.test(url) && !url.startsWith('/') && !url.startsWith('.'))) return { kind: 'git-ssh' };
+  const remote = remoteKind(url);
+  if (remote) return { kind: remote };
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^file:\/\//i.test(url)) throw new ConfigError(`source.url: unsupported scheme in ${stripUrlCredentials(url)}`);
   const dir = path.resolve(cwd, url.replace(/^file:\/\//i, ''));
   const dotgit = path.join(dir, '.git');
@@ -65,6 +66,23 @@ export function detectSource(url: string, cwd = process.cwd()): { kind: SourceKi
   }
   if (existsSync(path.join(dir, 'HEAD')) && existsSync(path.join(dir, 'objects')) && existsSync(path.join(dir, 'refs'))) return { kind: 'local-git', path: dir, gitdir: dir };
   return { kind: 'dir', path: dir };
+}
+
+/** The kind of a remote URL (http(s) or SSH), or null for a local path. */
+function remoteKind(url: string): 'git-http' | 'git-ssh' | null {
+  if (/^https?:\/\//i.test(url)) return 'git-http';
+  if (/^ssh:\/\//i.test(url) || (parseSshUrl(url) && !/^[a-z]:[\\/]/i.test(url) && !url.startsWith('/') && !url.startsWith('.'))) return 'git-ssh';
+  return null;
+}
+
+/**
+ * The URL a source of `url` records in its snapshots, and so in its jobs' provenance: an http(s)
+ * URL as its transport fetches it (parsed, userinfo and trailing slash off), an SSH URL without
+ * its password, a local path as configured. `cronsync render --config` renders with it.
+ */
+export function provenanceUrl(url: string): string {
+  const kind = remoteKind(url);
+  return kind === 'git-http' ? splitUrlAuth(url).url : kind === 'git-ssh' ? stripUrlPassword(url) : url;
 }
 
 /**

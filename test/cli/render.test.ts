@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { outFileName, writeRenderedFiles } from '../../src/cli/commands/render.js';
 import { cli } from './helpers.js';
+import { createRepo, git, gitAvailable, startGitServer } from '../e2e/helpers/git-server.js';
 import { schedulerNames } from '../../src/scheduler/registry.js';
 
 const dirs: string[] = [];
@@ -85,6 +86,38 @@ describe('cli/render: applied times', () => {
     expect(markerOf(changed.out, 'acme/a')).toBe(markerOf(installed, 'acme/a'));
     expect(markerOf(changed.out, 'acme/b')).not.toContain('"applied"');
     expect(markerOf(changed.out, 'acme/b')).toContain('"ref":""');
+  });
+});
+
+describe('cli/render: a git source', () => {
+  it.skipIf(!gitAvailable)('with --config, prints byte for byte what sync installed from a git server: its URL as fetched, the remote HEAD\'s branch, and each job\'s commit', async () => {
+    const server = await startGitServer();
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'cronsync-render-git-'));
+      dirs.push(dir);
+      const repo = createRepo(server.root, 'jobs', { 'a.yaml': job('a'), 'b.yaml': job('b') });
+      const first = repo.revParse('main');
+      mkdirSync(join(dir, 'cron.d'));
+      // No ref (the remote HEAD), and a URL the transport normalises (trailing slash).
+      writeFileSync(join(dir, 'config.yaml'), `agent: { tenant: acme }\nsource: { url: "${server.repoUrl('jobs')}/" }\nscheduler: { kind: cron.d, cronDir: ${join(dir, 'cron.d')} }\nstateDir: ${join(dir, 'state')}\n`);
+      const synced1 = await cli(['sync', '--config', 'config.yaml'], dir);
+      // A commit that changes b only: a keeps the commit it was applied from.
+      const second = repo.commit({ 'b.yaml': job('b').replace('0 3 * * *', '0 5 * * *') });
+      const synced2 = await cli(['sync', '--config', 'config.yaml'], dir);
+      const installed = readFileSync(join(dir, 'cron.d/cronsync'), 'utf8');
+      git(['clone', '-q', repo.gitdir, join(dir, 'checkout')]);
+
+      const res = await cli(['render', '--scheduler', 'crond', '--config', '../config.yaml', '.'], join(dir, 'checkout'));
+
+      expect([synced1.code, synced2.code], synced1.err + synced2.err).toEqual([0, 0]);
+      expect(installed).toContain(`"commit":"${first}"`);
+      expect(installed).toContain(`"commit":"${second}"`);
+      expect(installed).toContain(`"url":"${server.repoUrl('jobs')}","ref":"main"`);
+      expect(res.err).toBe('');
+      expect(res.out).toBe(installed);
+    } finally {
+      await server.stop();
+    }
   });
 });
 

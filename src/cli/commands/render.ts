@@ -8,15 +8,16 @@ import { basename, join, resolve, sep, win32 } from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import { desiredJob, selectJobs } from '../../desired/select.js';
 import type { DesiredJob } from '../../desired/types.js';
-import { IoError, ioError, SchedulerError, stripUrlCredentials, UsageError } from '../../errors.js';
+import { IoError, ioError, SchedulerError, UsageError } from '../../errors.js';
 import { loadManifests } from '../../manifest/load.js';
 import { canonicalTimeZone } from '../../schedule/zone.js';
 import { renderEntryOrError } from '../../scheduler/entry-error.js';
+import { isMarkerTime } from '../../scheduler/marker.js';
 import { firesReport, parseFireWindow } from '../../scheduler/fires-report.js';
 import { DEFAULT_SCHEDULER_CONFIG, createAdapter, kindOfName, loadScheduler, registrationOf, schedulerNames } from '../../scheduler/registry.js';
 import type { SchedulerConfig } from '../../scheduler/registry.js';
 import type { RenderedFile, SchedulerKind } from '../../scheduler/types.js';
-import { sourceIdOf } from '../../source/index.js';
+import { provenanceUrl, sourceIdOf } from '../../source/index.js';
 import { createFsStateStore } from '../../state/fs-store.js';
 import { atomicWriteFile } from '../../system/files.js';
 import { makeDirSync } from '../../system/regular-file.js';
@@ -33,9 +34,9 @@ Prints exactly what would be installed for the valid manifests in PATHs (default
 KIND is one of: ${schedulerNames().join(', ')}.
 
 With --config, only the jobs this agent selects (tenant, selector, enabled) are rendered,
-with its settings and source id (for a directory source, run it from that directory), and
-each entry's applied time taken from the agent's state dir where it holds that version;
-without it, every valid enabled job is rendered. Invalid manifests are reported on stderr
+with its settings, source id and URL (run it from the source directory, or from a checkout
+of the repository), and each entry's applied time and commit taken from the agent's state dir
+where it holds that version; without it, every valid enabled job is rendered. Invalid manifests are reported on stderr
 and left out.
 
   --host-zone ZONE  the IANA zone of the host that runs the scheduler (default: this one's)
@@ -92,7 +93,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   for (const i of load.issues.filter((x) => x.severity === 'error')) io.stderr.write(`${escapeText(i.file)}:${i.line}:${i.col}: error [${i.rule}] ${escapeText(i.message)}\n`);
   // With a config, entries carry the agent's own source id, exactly as `sync` installs them.
   const sourceId = cfg ? sourceIdOf(cfg.source) : `local-${createHash('sha256').update(positionals.join('\0')).digest('hex').slice(0, 12)}`;
-  const origin = { sourceId, url: cfg ? stripUrlCredentials(cfg.source.url) : io.cwd, ref: cfg?.source.ref ?? '', commit: null };
+  const origin = { sourceId, url: cfg ? provenanceUrl(cfg.source.url) : io.cwd, ref: cfg?.source.ref ?? '', commit: null };
   let jobs: DesiredJob[];
   if (cfg) {
     jobs = [...selectJobs(load.jobs, cfg.agent, origin).desired.values()];
@@ -101,9 +102,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     jobs = load.jobs.filter((j) => j.job.spec.enabled).map((j) => desiredJob(j, origin));
   }
 
-  // As in sync, an entry records when its job's version was first applied: the time of the
-  // snapshot in the agent's state dir when it holds this version (none where it cannot be read).
-  if (cfg) jobs = await withAppliedTimes(jobs, cfg.stateDir);
+  // As in sync, an entry records the commit and time its job's version was first applied, which
+  // only the agent's state dir knows.
+  if (cfg) jobs = await asSyncWould(jobs, cfg.stateDir, sourceId);
 
   let rejected = 0;
   let files: RenderedFile[] = [];
@@ -135,13 +136,26 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   return rejected > 0 || load.issues.some((i) => i.severity === 'error') ? 1 : 0;
 }
 
-/** `jobs` with the applied time of the state dir's snapshot of the same version, where there is one. */
-async function withAppliedTimes(jobs: readonly DesiredJob[], stateDir: string): Promise<DesiredJob[]> {
+/**
+ * `jobs` as a sync would install them over the snapshots in `stateDir` (see plan.ts and
+ * `appliedTimes`): a job whose version a snapshot holds keeps that snapshot's applied time, and,
+ * applied from the same source and place, its commit (a commit that did not touch a job does not
+ * rewrite it). Without a configured ref, the ref is the branch the source's snapshots record (a
+ * git source's remote HEAD). A job the state dir does not hold has neither time nor commit: a
+ * sync gives it its own.
+ */
+async function asSyncWould(jobs: readonly DesiredJob[], stateDir: string, sourceId: string): Promise<DesiredJob[]> {
   const state = createFsStateStore(stateDir);
-  return Promise.all(jobs.map(async (d) => {
-    const snap = await state.readSnapshot(d.id).catch(() => null);
-    return snap && snap.manifestHash === d.manifestHash ? { ...d, appliedAt: snap.appliedAt } : d;
-  }));
+  const snaps = await Promise.all(jobs.map((d) => state.readSnapshot(d.id).catch(() => null)));
+  const fetched = snaps.find((s) => s?.provenance.sourceId === sourceId)?.provenance.ref;
+  return jobs.map((d, i) => {
+    const snap = snaps[i];
+    const ref = d.provenance.ref === '' && fetched !== undefined ? fetched : d.provenance.ref;
+    if (!snap || snap.manifestHash !== d.manifestHash || !isMarkerTime(snap.appliedAt)) return ref === d.provenance.ref ? d : { ...d, provenance: { ...d.provenance, ref } };
+    const p = snap.provenance;
+    const same = p.sourceId === sourceId && p.path === d.provenance.path && p.index === d.provenance.index;
+    return { ...d, provenance: { ...d.provenance, ref, commit: same ? p.commit : null }, appliedAt: snap.appliedAt };
+  });
 }
 
 /** SPEC §3 defaults, with the state dir of the OS the kind's entries run on. */
