@@ -25,7 +25,16 @@ export interface Reconciler {
    * synced meanwhile, and the next sync must still read the state dir afresh.
    */
   statusWritten(before: string | null): Promise<void>;
+  /**
+   * How many entries each per-job record it keeps between syncs holds (snapshots written, what
+   * they were built from, last applied versions, rendered entries, cached manifest files): each
+   * is bounded by the jobs and files of the last syncs, never by every job ever seen.
+   */
+  memorySizes(): MemorySizes;
 }
+
+/** The sizes {@link Reconciler.memorySizes} reports. */
+export interface MemorySizes { written: number; writtenFrom: number; applied: number; rendered: number; files: number }
 
 /** The ports of {@link createReconciler}; without `state`, the file-system store of `config.stateDir`. */
 export type ReconcilerPorts = Omit<ReconcilerDeps, 'state'> & { state?: ReconcilerDeps['state'] };
@@ -39,6 +48,7 @@ export function createReconciler(ports: ReconcilerPorts): Reconciler {
     async statusWritten(before) {
       if (mem.statusStamp !== undefined && before === mem.statusStamp) await rememberStatus(deps, mem);
     },
+    memorySizes: () => ({ written: mem.written.size, writtenFrom: mem.writtenFrom?.size ?? 0, applied: mem.applied?.size ?? 0, rendered: mem.rendered?.size ?? 0, files: mem.cache.size }),
     async reconcile(opts = {}) {
       if (running) throw new Error('reconcile() called while a sync is running');
       running = true;

@@ -38,7 +38,10 @@ export interface ReconcilerMemory {
   cache: LoadCache;
   /** Last applied version of every job, as on disk; loaded from the state dir on first use. */
   applied?: Map<JobId, DesiredJob>;
-  /** What each written snapshot was built from, to skip serialising unchanged jobs. */
+  /**
+   * What each written snapshot was built from, to skip serialising unchanged jobs. Like `written`,
+   * it holds the jobs that have a snapshot, and forgets a job with its snapshot.
+   */
   writtenFrom?: Map<JobId, WrittenFrom>;
   /** Serialized snapshot per job as last written or read, to skip unchanged writes. */
   written: Map<JobId, string>;
@@ -330,6 +333,7 @@ export const applyStep: Step = async (ctx, deps, mem) => {
     await state.deleteLastRun(id);
     applied.delete(id);
     mem.written.delete(id);
+    sources.delete(id);
   };
   for (const e of plan.remove) {
     const id = e.marker?.jobId;
@@ -522,6 +526,11 @@ async function recordSources(state: StateStore, mem: ReconcilerMemory, record: S
   mem.sources = record;
 }
 
+/**
+ * The last applied version of every job with a snapshot in the state dir. What the memory holds
+ * of jobs without one (a sync that failed while it deleted them) is dropped with it: a text
+ * remembered as written could keep the job's snapshot from being written again.
+ */
 async function readApplied(state: StateStore, mem: ReconcilerMemory): Promise<Map<JobId, DesiredJob>> {
   const out = new Map<JobId, DesiredJob>();
   for (const id of await state.listSnapshots()) {
@@ -530,5 +539,7 @@ async function readApplied(state: StateStore, mem: ReconcilerMemory): Promise<Ma
     out.set(id, { id, job: s.job, provenance: s.provenance, manifestHash: s.manifestHash, appliedAt: s.appliedAt });
     mem.written.set(id, serializeJobSnapshot(s));
   }
+  for (const id of [...mem.written.keys()]) if (!out.has(id)) mem.written.delete(id);
+  for (const id of [...(mem.writtenFrom?.keys() ?? [])]) if (!out.has(id)) mem.writtenFrom!.delete(id);
   return out;
 }
