@@ -17,6 +17,11 @@ export interface BackgroundTask {
 /**
  * Creates a task that runs `run` at most once at a time. `run` gets a signal aborted by stop();
  * a rejection is passed to `onError` (the task keeps working).
+ *
+ * Each run gets a signal of its own, dropped when it ends: a flush hands its signal to every
+ * request it makes, and `AbortSignal.any()` (the undici client's timeout) leaves an entry in a
+ * source signal for each composite for as long as the source lives (Node 20, nodejs/node#55351).
+ * On one signal for the daemon's life, that would grow with every check-in ever delivered.
  */
 export function createBackgroundTask(run: (signal: AbortSignal) => Promise<void>, onError: (err: unknown) => void): BackgroundTask {
   const ctrl = new AbortController();
@@ -24,12 +29,16 @@ export function createBackgroundTask(run: (signal: AbortSignal) => Promise<void>
   return {
     kick() {
       if (inFlight || ctrl.signal.aborted) return;
+      const own = new AbortController();
+      const abort = (): void => own.abort(ctrl.signal.reason);
+      ctrl.signal.addEventListener('abort', abort, { once: true });
       inFlight = (async () => {
         try {
-          await run(ctrl.signal);
+          await run(own.signal);
         } catch (err) {
           onError(err);
         } finally {
+          ctrl.signal.removeEventListener('abort', abort);
           inFlight = null;
         }
       })();
