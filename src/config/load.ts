@@ -5,7 +5,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve, win32 } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, stripUrlCredentials } from '../errors.js';
 import { fileKind, readRegularFileSync } from '../system/regular-file.js';
 import { MAX_FILE_BYTES, parseManifestFile } from '../manifest/parse.js';
 import type { RawDocument } from '../manifest/parse.js';
@@ -95,7 +95,8 @@ export function loadConfig(opts: LoadConfigOptions): AgentConfig {
   const parsed = parseManifestFile(file, bytes, { kind: 'config' });
   // The agent's config is read strictly: what YAML only warns about (an unresolved tag such as
   // `!!js/function`) would otherwise be taken as a plain string, silently.
-  const errors = parsed.issues.filter((i) => i.severity === 'error' || i.rule === 'yaml-warning').map((i) => ({ ...i, severity: 'error' as const }));
+  // YAML's messages quote the token they stopped at, which may be a URL with credentials.
+  const errors = parsed.issues.filter((i) => i.severity === 'error' || i.rule === 'yaml-warning').map((i) => ({ ...i, severity: 'error' as const, message: stripUrlCredentials(i.message) }));
   if (errors.length > 0) throw configError(file, errors);
   const second = parsed.documents[1];
   if (second) throw configError(file, [{ file, line: second.line, col: second.col, path: '', rule: 'config', severity: 'error', message: 'a config file holds one YAML document' }]);

@@ -2,7 +2,7 @@
  * Pure validation of agent configuration data against `config.v1.schema.json`, with the same
  * file:line:col errors as manifests.
  */
-import { stripUrlPassword } from '../errors.js';
+import { stripUrlCredentials, stripUrlPassword } from '../errors.js';
 import { sizeBytes } from '../source/limits.js';
 import { readFileSync } from 'node:fs';
 import type { ValidateFunction } from 'ajv';
@@ -147,7 +147,7 @@ function crontopusIssues(cfg: AgentConfig): Array<[string[], string]> {
     return out;
   }
   if (!c.url) out.push([['checkin'], 'checkin.url (the Crontopus backend\'s base URL) is required with checkin.protocol: crontopus-agent']);
-  else if (CRONTOPUS_ROUTES.test(c.url.replace(/[?#].*$/, ''))) out.push([['checkin', 'url'], `checkin.url must be the Crontopus backend's base URL, without the route (got ${c.url.replace(/[?#].*$/, '')})`]);
+  else if (CRONTOPUS_ROUTES.test(c.url.replace(/[?#].*$/, ''))) out.push([['checkin', 'url'], `checkin.url must be the Crontopus backend's base URL, without the route (got ${stripUrlCredentials(c.url.replace(/[?#].*$/, ''))})`]);
   const enrolled = c.enrollmentTokenFile !== undefined;
   const provisioned = c.endpointId !== undefined || c.tokenFile !== undefined;
   if (enrolled && provisioned) out.push([['checkin', 'enrollmentTokenFile'], 'checkin.enrollmentTokenFile cannot be combined with checkin.endpointId/checkin.tokenFile: choose enrollment or a pre-provisioned endpoint']);
