@@ -9,6 +9,7 @@ import { SYMLINK_DIR_REFUSED, SYMLINK_REFUSED } from '../system/walk.js';
 import { DEFAULT_PATHS, MAX_FILE_BYTES } from './types.js';
 import type { ChangeSet, Snapshot, SourceConfig, SourceFile, SourceLog } from './types.js';
 import { TreeError } from './tree.js';
+import { compileGlob, compileGlobs } from './glob.js';
 import type { TreeEntry } from './tree.js';
 
 /** Returns a predicate that is true for paths matched by `paths` and not by `exclude`. */
@@ -200,7 +201,7 @@ export async function linkedDirFiles(shape: TreeShape, readBlobs: BlobReader, on
  * The glob matches {@link linkedDirFiles} makes at most per commit (about a second's work): a
  * tree of thousands of links to a large directory would otherwise cost links × files.
  */
-export const LINK_MATCH_BUDGET = 1_000_000;
+export const LINK_MATCH_BUDGET = 500_000;
 
 /**
  * A git source's `files` (buildFiles of the selected entries) with the errors of
@@ -231,8 +232,8 @@ export function makeUnselected(paths: readonly string[] = DEFAULT_PATHS, exclude
 const GLOB_OPTS = { dot: false, flags: 's' };
 
 function globs(paths: readonly string[], exclude: readonly string[]): { inc: (p: string) => boolean; exc: (p: string) => boolean } {
-  const inc = picomatch([...paths], GLOB_OPTS);
-  const exc = exclude.length ? picomatch([...exclude], GLOB_OPTS) : () => false;
+  const inc = compileGlobs(paths, GLOB_OPTS);
+  const exc = exclude.length ? compileGlobs(exclude, GLOB_OPTS) : () => false;
   return { inc, exc };
 }
 
@@ -256,7 +257,7 @@ export function makeDirUnselected(paths: readonly string[] = DEFAULT_PATHS, excl
   const whole = dotSelectable ? [] : exclude.flatMap((g) => {
     const head = g.endsWith('/**') ? g.slice(0, -3) : '';
     const s = picomatch.scan(g);
-    return head === '' || head.endsWith('/') || !PLAIN_HEAD.test(head) || s.negated || s.prefix !== '' ? [] : [picomatch(head, GLOB_OPTS)];
+    return head === '' || head.endsWith('/') || !PLAIN_HEAD.test(head) || s.negated || s.prefix !== '' ? [] : [compileGlob(head, GLOB_OPTS)];
   });
   return (dir) => {
     const names = dir.split('/');
@@ -306,7 +307,7 @@ function memoMatcher(): (p: string) => (s: string) => boolean {
   const cache = new Map<string, (s: string) => boolean>();
   return (p) => {
     let m = cache.get(p);
-    if (!m) cache.set(p, (m = picomatch(p, GLOB_OPTS)));
+    if (!m) cache.set(p, (m = compileGlob(p, GLOB_OPTS)));
     return m;
   };
 }
