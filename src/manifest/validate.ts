@@ -146,7 +146,7 @@ function article(type: string): string {
 function patternMessage(dotted: string, err: SchemaError): string {
   if (/duration/.test(err.schemaPath)) return `${dotted} must be a duration such as 90s, 15m, 2h or 1h30m`;
   if (/(name|tenant|namespace)\/pattern$/.test(err.schemaPath)) return `${dotted} must be lowercase letters, digits and '-', starting and ending with a letter or digit`;
-  if (/\/(paths|exclude)\/items\/pattern$/.test(err.schemaPath)) return `${dotted} must be a glob relative to the repository root: no leading / and no .. segment, which could never match`;
+  if (/\/(paths|exclude)\/items\/pattern$/.test(err.schemaPath)) return `${dotted} must be a glob relative to the repository root: no leading / and no .. segment, which could never match, and no trailing backslash, which escapes nothing`;
   if (/\/metadata\/properties\/id\/pattern$/.test(err.schemaPath)) return `${dotted} must be a UUID such as 3f2c8a4e-5b7d-4e1a-9c6f-0d8b2a7e4c19`;
   return `${dotted} must match ${String((err.params as { pattern: string }).pattern)}`;
 }

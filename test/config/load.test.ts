@@ -138,6 +138,16 @@ describe('config/load', () => {
     expect(empty.message).toContain('CRONSYNC_SOURCE_PATHS: source.paths must NOT have fewer than 1 items');
   });
 
+  it('refuses a glob ending in a backslash, on which picomatch never returns (x/ and four backslashes), with the field; one inside a glob stays', () => {
+    const f = file(`${minimal}  paths: ['jobs/\\\\\\\\', 'a\\*.yaml']\n  exclude: ['x\\']\n`);
+
+    const err = thrown(() => loadConfig({ file: f, env: {} }));
+
+    expect(err.message).toContain(`${f}:5:11: source.paths.0 must be a glob relative to the repository root: no leading / and no .. segment, which could never match, and no trailing backslash, which escapes nothing`);
+    expect(err.message).not.toContain('source.paths.1');
+    expect(err.message).toContain(`${f}:6:13: source.exclude.0 must be a glob relative`);
+  });
+
   it('refuses a secret given both as a file and as a variable', () => {
     const f = file(`${minimal}  auth: { username: bot, passwordFile: /etc/cronsync/pw, passwordEnv: GIT_TOKEN }\ndaemon:\n  webhooks: { listen: "127.0.0.1:9465", secretFile: /etc/cronsync/hook, secretEnv: HOOK }\n`);
 
