@@ -66,7 +66,8 @@ describe.skipIf(!LIB || process.platform !== 'linux')('e2e embedded scheduler un
       offset = target - Date.now() / 1000;
       writeFileSync(rc, `${offset >= 0 ? '+' : ''}${offset.toFixed(3)}\n`);
     };
-    const fires = (): number[] => (existsSync(fireFile) ? readFileSync(fireFile, 'utf8').trim().split('\n').map(Number) : []);
+    // The shell creates the file (`>>`) before `date` writes its line: an empty file is no fire yet.
+    const fires = (): number[] => (existsSync(fireFile) ? readFileSync(fireFile, 'utf8').split('\n').filter((l) => l !== '').map(Number) : []);
     const firesAtLeast = (n: number) => waitFor(`${n} fires`, () => fires().length >= n && fires(), WAIT_MS);
     const M = Math.ceil(Date.now() / 60_000) * 60 + 600;
     setFake(M - 8);
