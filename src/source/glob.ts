@@ -12,6 +12,7 @@
  * globs and paths. A glob or regex the parser does not know is left to picomatch.
  */
 import picomatch from 'picomatch';
+import { hostOs } from '../system/platform.js';
 import { Builder } from './glob/automaton.js';
 import type { GlobMeter, Program } from './glob/automaton.js';
 import { Parser, Unsupported, firstIsBol } from './glob/regex.js';
@@ -70,7 +71,7 @@ export function isLinearGlob(glob: string, options: GlobOptions = {}): boolean {
 function withPlatform(options: GlobOptions): GlobOptions {
   if (options.windows !== undefined && options.windows !== null) return options;
   const nav = (globalThis as { navigator?: { platform?: string } }).navigator;
-  const platform = nav?.platform ? nav.platform.toLowerCase() : process.platform;
+  const platform = nav?.platform ? nav.platform.toLowerCase() : hostOs;
   return { ...options, windows: platform === 'win32' || platform === 'windows' };
 }
 
