@@ -95,8 +95,7 @@ export function loadConfig(opts: LoadConfigOptions): AgentConfig {
   const parsed = parseManifestFile(file, bytes, { kind: 'config' });
   // The agent's config is read strictly: what YAML only warns about (an unresolved tag such as
   // `!!js/function`) would otherwise be taken as a plain string, silently.
-  // YAML's messages quote the token they stopped at, which may be a URL with credentials.
-  const errors = parsed.issues.filter((i) => i.severity === 'error' || i.rule === 'yaml-warning').map((i) => ({ ...i, severity: 'error' as const, message: stripUrlCredentials(i.message) }));
+  const errors = parsed.issues.filter((i) => i.severity === 'error' || i.rule === 'yaml-warning').map((i) => ({ ...i, severity: 'error' as const }));
   if (errors.length > 0) throw configError(file, errors);
   const second = parsed.documents[1];
   if (second) throw configError(file, [{ file, line: second.line, col: second.col, path: '', rule: 'config', severity: 'error', message: 'a config file holds one YAML document' }]);
@@ -231,7 +230,12 @@ function unknownEnvVars(env: NodeJS.ProcessEnv, named: readonly string[]): Issue
     });
 }
 
+/**
+ * The error for `issues`. Their messages and field paths quote config text, which may hold a URL
+ * with credentials (`url:https://u:pw@host/…` read as a key): it is shown without them.
+ */
 function configError(file: string, issues: readonly Issue[]): ConfigError {
-  const lines = issues.map((i) => (i.line > 0 ? `${i.file}:${i.line}:${i.col}: ${i.message}` : `${i.file}: ${i.message}`));
-  return new ConfigError(`invalid config ${file}:\n  ${lines.join('\n  ')}`, { file, issues: issues.map((i) => ({ ...i })) });
+  const shown = issues.map((i) => ({ ...i, path: stripUrlCredentials(i.path), message: stripUrlCredentials(i.message) }));
+  const lines = shown.map((i) => (i.line > 0 ? `${i.file}:${i.line}:${i.col}: ${i.message}` : `${i.file}: ${i.message}`));
+  return new ConfigError(`invalid config ${file}:\n  ${lines.join('\n  ')}`, { file, issues: shown });
 }

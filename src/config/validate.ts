@@ -177,7 +177,7 @@ function sourceUrlProblem(url: string): string | null {
   if (bare) return `must start with ${bare}:// (without the slashes, git reads ${bare} as the host of an scp-like remote)`;
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
   if ((scheme === 'ssh' && stripUrlPassword(url) !== url) || (scheme === undefined && !/^[a-z]:[\\/]/i.test(url) && SCP_WITH_PASSWORD.test(url))) {
-    return 'must not contain a password (user:password@): ssh never uses a password from the URL, which would only show it in the process list; authenticate with a key (source.ssh.keyFile) and keep at most the user name (ssh://user@host/path or user@host:path)';
+    return 'must not contain a password (user:password@): ssh never uses a password from the URL, which would only show it in the process list; authenticate with a key (source.ssh.keyFile) and keep at most the user name in the URL (as in git@host:path)';
   }
   if (scheme === 'file' && /^file:\/\/[^/]*@/i.test(url)) return 'must not contain credentials (user:password@): a file:// URL names a local path';
   if (scheme === undefined || scheme === 'file' || scheme === 'ssh') return null;

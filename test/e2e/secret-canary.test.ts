@@ -185,21 +185,25 @@ describe.skipIf(!gitAvailable || !existsSync('/proc/self/cmdline'))('e2e/secret-
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('config errors never quote URL credentials: a YAML syntax error\'s token, the Crontopus base URL', async () => {
+  it('config errors never quote URL credentials: a YAML syntax error\'s token, the Crontopus base URL, a URL read as a key', async () => {
     const seen: Array<[string, string]> = [];
     const yamlError = path.join(dir, 'yaml-error.yaml');
     writeFileSync(yamlError, `agent: { name: host-1, tenant: acme }\nsource: { url: "https://example.com/jobs.git" }\n]  https://cronsync:${CANARY.urlPassword}@example.com/jobs.git\n`);
+    // No space after `url:` in a flow mapping: YAML reads the whole URL as a key.
+    const keyTypo = path.join(dir, 'key-typo.yaml');
+    writeFileSync(keyTypo, `agent: { name: host-1, tenant: acme }\nsource: { url:https://cronsync:${CANARY.urlPassword}@example.com/jobs.git }\n`);
     const route = writeConfig('crontopus-route', { ...config, checkin: { url: `https://cronsync:${CANARY.urlPassword}@api.example.com/api/checkins`, protocol: 'crontopus-agent', enrollmentTokenFile: path.join(dir, 'enroll') } });
 
     const runs = [];
-    for (const file of [yamlError, route]) {
+    for (const file of [yamlError, route, keyTypo]) {
       for (const args of [['lint', '--config', file], ['sync', '--config', file], ['exec', '--config', file, 'acme/leaky']]) runs.push(await cli(seen, args));
     }
 
-    expect(runs.map((r) => r.code)).toEqual([2, 1, 1, 2, 1, 1]);
+    expect(runs.map((r) => r.code)).toEqual([2, 1, 1, 2, 1, 1, 2, 1, 1]);
     expect(leaks(seen)).toEqual([]);
     expect(runs[0]!.stderr).toContain('Unexpected scalar token in YAML stream: "https://example.com/jobs.git"');
     expect(runs[3]!.stderr).toContain('without the route (got https://api.example.com/api/checkins)');
+    expect(runs[6]!.stderr).toContain('unknown field "source.url:https://example.com/jobs.git"');
   });
 
   it('sync, diff, status, lint and render: outputs, state dir, cron.d and the process list during fetches', async () => {
