@@ -89,6 +89,25 @@ describe('cli/render: applied times', () => {
   });
 });
 
+describe('cli/render: the source\'s selection', () => {
+  it('with --config, renders only the files the source selects (paths, exclude), and a plain directory with a configured ref records none, as sync does', async () => {
+    const dir = repo(['a', '0 3 * * *']);
+    mkdirSync(join(dir, 'repo/drafts'));
+    writeFileSync(join(dir, 'repo/drafts/d.yaml'), job('d'));
+    mkdirSync(join(dir, 'cron.d'));
+    writeFileSync(join(dir, 'config.yaml'), `agent: { tenant: acme }\nsource: { url: ${join(dir, 'repo')}, ref: main, exclude: ["drafts/**"] }\nscheduler: { kind: cron.d, cronDir: ${join(dir, 'cron.d')} }\nstateDir: ${join(dir, 'state')}\n`);
+    const sync = await cli(['sync', '--config', 'config.yaml'], dir);
+    const installed = readFileSync(join(dir, 'cron.d/cronsync'), 'utf8');
+
+    const res = await cli(['render', '--scheduler', 'crond', '--config', '../config.yaml', '.'], join(dir, 'repo'));
+
+    expect(sync.code, sync.err).toBe(0);
+    expect(installed).not.toContain('acme/d');
+    expect(installed).toContain('"ref":""');
+    expect(res.out).toBe(installed);
+  });
+});
+
 describe('cli/render: a git source', () => {
   it.skipIf(!gitAvailable)('with --config, prints byte for byte what sync installed from a git server: its URL as fetched, the remote HEAD\'s branch, and each job\'s commit', async () => {
     const server = await startGitServer();

@@ -17,7 +17,9 @@ import { firesReport, parseFireWindow } from '../../scheduler/fires-report.js';
 import { DEFAULT_SCHEDULER_CONFIG, createAdapter, kindOfName, loadScheduler, registrationOf, schedulerNames } from '../../scheduler/registry.js';
 import type { SchedulerConfig } from '../../scheduler/registry.js';
 import type { RenderedFile, SchedulerKind } from '../../scheduler/types.js';
-import { provenanceUrl, sourceIdOf } from '../../source/index.js';
+import { detectSource, provenanceUrl, sourceIdOf } from '../../source/index.js';
+import { makeMatcher } from '../../source/select.js';
+import { readStatus } from '../../status/io.js';
 import { createFsStateStore } from '../../state/fs-store.js';
 import { atomicWriteFile } from '../../system/files.js';
 import { makeDirSync } from '../../system/regular-file.js';
@@ -33,10 +35,11 @@ export const usage = `Usage: cronsync render --scheduler KIND [PATH...] [--confi
 Prints exactly what would be installed for the valid manifests in PATHs (default: .).
 KIND is one of: ${schedulerNames().join(', ')}.
 
-With --config, only the jobs this agent selects (tenant, selector, enabled) are rendered,
-with its settings, source id and URL (run it from the source directory, or from a checkout
-of the repository), and each entry's applied time and commit taken from the agent's state dir
-where it holds that version; without it, every valid enabled job is rendered. Invalid manifests are reported on stderr
+With --config, only the jobs this agent selects (its source's paths and exclude, tenant,
+selector, enabled) are rendered, with its settings, source id and URL (run it from the source
+directory, or from a checkout of the repository), and each entry's applied time and commit
+taken from the agent's state dir where it holds that version; without it, every valid enabled
+job is rendered. Invalid manifests are reported on stderr
 and left out.
 
   --host-zone ZONE  the IANA zone of the host that runs the scheduler (default: this one's)
@@ -79,8 +82,11 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const cfg = values.config !== undefined || io.env.CRONSYNC_CONFIG ? loadConfig({ file: values.config, env: io.env, cwd: io.cwd }) : null;
   let inputs;
   try {
-    const { files, errors } = await scanManifestFiles(positionals.length > 0 ? positionals : ['.'], io.cwd);
-    if (errors[0]) throw errors[0];
+    const scanned = await scanManifestFiles(positionals.length > 0 ? positionals : ['.'], io.cwd);
+    if (scanned.errors[0]) throw scanned.errors[0];
+    // With a config, only the files its source selects, as sync reads them.
+    const selected = cfg ? makeMatcher(cfg.source.paths, cfg.source.exclude) : () => true;
+    const files = scanned.files.filter((f) => selected(f.display));
     // A symlink or FIFO in a directory is what the agent's source refuses: reported as lint and
     // sync report it ([source-file]), never opened.
     inputs = await Promise.all(files.map(async (f) => (f.error !== undefined ? { path: f.display, content: '', error: f.error } : { path: f.display, content: await readFile(f.bytes ?? f.absolute) })));
@@ -93,7 +99,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   for (const i of load.issues.filter((x) => x.severity === 'error')) io.stderr.write(`${escapeText(i.file)}:${i.line}:${i.col}: error [${i.rule}] ${escapeText(i.message)}\n`);
   // With a config, entries carry the agent's own source id, exactly as `sync` installs them.
   const sourceId = cfg ? sourceIdOf(cfg.source) : `local-${createHash('sha256').update(positionals.join('\0')).digest('hex').slice(0, 12)}`;
-  const origin = { sourceId, url: cfg ? provenanceUrl(cfg.source.url) : io.cwd, ref: cfg?.source.ref ?? '', commit: null };
+  // A plain directory has no ref: its snapshots record ''.
+  const ref = !cfg || detectSource(cfg.source.url, io.cwd).kind === 'dir' ? '' : cfg.source.ref ?? '';
+  const origin = { sourceId, url: cfg ? provenanceUrl(cfg.source.url) : io.cwd, ref, commit: null };
   let jobs: DesiredJob[];
   if (cfg) {
     jobs = [...selectJobs(load.jobs, cfg.agent, origin).desired.values()];
@@ -140,14 +148,17 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
  * `jobs` as a sync would install them over the snapshots in `stateDir` (see plan.ts and
  * `appliedTimes`): a job whose version a snapshot holds keeps that snapshot's applied time, and,
  * applied from the same source and place, its commit (a commit that did not touch a job does not
- * rewrite it). Without a configured ref, the ref is the branch the source's snapshots record (a
- * git source's remote HEAD). A job the state dir does not hold has neither time nor commit: a
+ * rewrite it). Without a configured ref, the ref is the branch the last fetch resolved (a git
+ * source's remote HEAD), from the status file. A job the state dir does not hold has neither time nor commit: a
  * sync gives it its own.
  */
 async function asSyncWould(jobs: readonly DesiredJob[], stateDir: string, sourceId: string): Promise<DesiredJob[]> {
   const state = createFsStateStore(stateDir);
   const snaps = await Promise.all(jobs.map((d) => state.readSnapshot(d.id).catch(() => null)));
-  const fetched = snaps.find((s) => s?.provenance.sourceId === sourceId)?.provenance.ref;
+  // The ref the last fetch resolved, as the status file records it (a job whose entry was refused
+  // keeps a snapshot of an older fetch).
+  const status = await readStatus(stateDir).catch(() => null);
+  const fetched = status?.source.id === sourceId ? status.source.ref : undefined;
   return jobs.map((d, i) => {
     const snap = snaps[i];
     const ref = d.provenance.ref === '' && fetched !== undefined ? fetched : d.provenance.ref;
