@@ -147,18 +147,20 @@ describe('source/select: symbolic links standing for a directory', () => {
 
   it('checks links against the globs within a budget, and says how many it skipped', async () => {
     const all = [
-      ...Array.from({ length: 50 }, (_, i) => ({ path: `l${i}`, mode: '120000', oid: 'dot' })),
-      ...Array.from({ length: 100 }, (_, i) => ({ path: `docs/f${i}.md`, mode: '100644', oid: 'f' })),
+      ...Array.from({ length: 50 }, (_, i) => ({ path: `l${String(i).padStart(2, '0')}`, mode: '120000', oid: 'dot' })),
+      ...Array.from({ length: 100 }, (_, i) => ({ path: `docs/f${String(i).padStart(2, '0')}.md`, mode: '100644', oid: 'f' })),
     ];
     const read = linkReader({ dot: '.' });
     const skipped: number[] = [];
 
-    const files = await linkedDirFiles(treeShape(all, makeEntrySelector()), read, (n) => skipped.push(n), 1_000);
+    const files = await linkedDirFiles(treeShape(all, makeEntrySelector()), read, (n) => skipped.push(n), 15_000);
 
     expect(files).toEqual([]);
-    // The root's 150 paths are matched once (all unread: links and .md files), then each link
-    // costs 150 matches: six links fit in 1,000, the other 44 are skipped.
-    expect(skipped).toEqual([44]);
+    // The budget counts characters, each path its length plus one. The root's 150 paths are
+    // matched once (all unread: 50 links of 3, 100 .md files of 11): 1,400. Then each link
+    // matches them below itself (`l00/` first): 50 × 8 + 100 × 16 = 2,000. Seven links start
+    // while some budget is left; the other 43 are skipped.
+    expect(skipped).toEqual([43]);
   });
 
   it('reports a link that leads to the directory through another link (prod -> current -> prod-v2)', async () => {
