@@ -29,8 +29,10 @@ export interface GlobOptions {
 
 /**
  * Compiles `glob` to a predicate that answers exactly as `picomatch(glob, options)`, in time
- * linear in the path when the glob is in the subset (see {@link isLinearGlob}). `meter`, when
- * given, counts the linear matcher's steps.
+ * linear in the path when the glob is in the subset (see {@link isLinearGlob}); the one
+ * difference: a glob so large that picomatch's matcher throws (its regex too large, e.g. 32,768
+ * `?`, or its stack overflowing) matches nothing here. `meter`, when given, counts the linear
+ * matcher's steps.
  * @throws {TypeError} when `glob` is empty, and SyntaxError when it is over 65,536 characters, as picomatch does.
  */
 export function compileGlob(glob: string, options: GlobOptions = {}, meter: GlobMeter = { steps: 0 }): (path: string) => boolean {

@@ -115,7 +115,7 @@ function differential(seed: number, count: number, opts: GlobOptions): Tally {
   const t: Tally = { globs: 0, linear: 0, pairs: 0, matches: 0, mismatches: [] };
   for (let k = 0; k < count; k++) {
     const glob = randomGlob(r);
-    // picomatch 4.0.7 never returns from parsing a glob that ends in three backslashes or more
+    // picomatch 4.0.7 never returns from parsing a glob that ends in four backslashes or more
     // (`x/\\\\\\`: its index jumps past the end its loop waits for), so both would hang.
     if (/\\{3}/.test(glob)) continue;
     const want = picomatch(glob, opts);
@@ -252,6 +252,35 @@ describe('source/glob: outside the subset', () => {
   it('leaves options it does not know to picomatch', () => {
     expect(isLinearGlob('*.yaml', { ...OPTS, nocase: true } as GlobOptions)).toBe(false);
     expect(isLinearGlob('*.yaml', { ...OPTS, flags: 'si' })).toBe(false);
+  });
+});
+
+describe('source/glob: the cache of a compiled glob stays bounded', () => {
+  /** Every code unit from 0x80 to `last`, as one string. */
+  const units = (last: number): string => String.fromCharCode(...Array.from({ length: last - 0x7f }, (_, i) => 0x80 + i));
+
+  it('keeps every transition of a few non-ASCII names, and starts over past 65,536 of them', () => {
+    const meter = { steps: 0 };
+    // Two segments: each name is read in a DFA state of its own.
+    const m = compileGlob('*/*.yaml', OPTS, meter);
+    const few = `${units(0x47f)}/${units(0x47f)}`;
+    const all = `${units(0xffff)}/${units(0xffff)}`;
+
+    m(few);
+    meter.steps = 0;
+    m(few);
+    const fewAgain = meter.steps;
+    m(all);
+    meter.steps = 0;
+    m(all);
+    const allAgain = meter.steps;
+
+    // A run over cached transitions costs about one step a character.
+    expect(fewAgain).toBeLessThan(1.1 * few.length);
+    // Two states × 65,408 code units is past the bound: the cache started over, and the
+    // transitions are computed again (a step for each NFA state too).
+    expect(allAgain).toBeGreaterThan(2 * all.length);
+    expect(m(all)).toBe(picomatch('*/*.yaml', OPTS)(all));
   });
 });
 

@@ -111,6 +111,8 @@ interface Closed {
 
 /** DFA states kept per program; past it the cache starts over (as RE2's), so memory stays bounded. */
 const MAX_CACHED = 4096;
+/** Transitions on code units past ASCII kept per program; past it the cache starts over too. */
+const MAX_WIDE = 65_536;
 
 /**
  * An NFA run as a lazily built DFA. A position costs one cached step plus the assertions its
@@ -124,6 +126,8 @@ export class Program {
   private readonly stack: Int32Array;
   private kernels = new Map<string, Kernel>();
   private closedSets = new Map<string, Closed>();
+  /** Transitions on code units past ASCII cached in all states (see MAX_WIDE). */
+  private wideCount = 0;
   private first: Kernel;
 
   constructor(private readonly nfa: Nfa) {
@@ -159,7 +163,12 @@ export class Program {
     }
     const kernel = this.kernel(to);
     if (c < 128) closed.ascii[c] = kernel;
-    else closed.wide.set(c, kernel);
+    else {
+      // Up to 65,408 per state: counted, so that the cache stays bounded (a daemon keeps it).
+      closed.wide.set(c, kernel);
+      this.wideCount++;
+      this.flushWhenFull();
+    }
     return kernel;
   }
 
@@ -240,7 +249,8 @@ export class Program {
 
   /** Starts the cache over once full; states already reached stay valid for the run in progress. */
   private flushWhenFull(): void {
-    if (this.kernels.size + this.closedSets.size < MAX_CACHED) return;
+    if (this.kernels.size + this.closedSets.size < MAX_CACHED && this.wideCount < MAX_WIDE) return;
+    this.wideCount = 0;
     this.kernels = new Map();
     this.closedSets = new Map();
     this.first = this.kernel([this.nfa.start]);
