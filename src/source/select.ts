@@ -263,7 +263,7 @@ export function makeDirUnselected(paths: readonly string[] = DEFAULT_PATHS, excl
   });
   return (dir) => {
     const names = dir.split('/');
-    if (!inc.some((g) => g === null || mayHold(g, names, 0, 0, segment))) return 'paths';
+    if (!inc.some((g) => g === null || mayHold(g, names, 0, 0, segment, new Map()))) return 'paths';
     for (let i = 1; i <= names.length; i++) {
       const above = names.slice(0, i).join('/');
       if (whole.some((m) => m(above))) return 'exclude';
@@ -289,15 +289,24 @@ function globSegments(g: string): string[] | null {
   return parts.filter((p, i) => !(p === '**' && parts[i - 1] === '**'));
 }
 
-/** Whether segments `g[pi..]` can match a file below the directory `names[di..]`. */
-function mayHold(g: readonly string[], names: readonly string[], di: number, pi: number, segment: (p: string) => (s: string) => boolean): boolean {
+/**
+ * Whether segments `g[pi..]` can match a file below the directory `names[di..]`. Each (di, pi)
+ * is decided once (`seen`): without it, k `**` against a deep path cost depth^k.
+ */
+function mayHold(g: readonly string[], names: readonly string[], di: number, pi: number, segment: (p: string) => (s: string) => boolean, seen: Map<number, boolean>): boolean {
   if (pi === g.length) return false;
   if (di === names.length) return true;
+  const key = di * (g.length + 1) + pi;
+  const known = seen.get(key);
+  if (known !== undefined) return known;
   const p = g[pi]!;
   const name = names[di]!;
   // `**` matches no segment, or this one and on; without `dot` never a dot-name.
-  if (p === '**') return mayHold(g, names, di, pi + 1, segment) || (!name.startsWith('.') && mayHold(g, names, di + 1, pi, segment));
-  return segment(p)(name) && mayHold(g, names, di + 1, pi + 1, segment);
+  const holds = p === '**'
+    ? mayHold(g, names, di, pi + 1, segment, seen) || (!name.startsWith('.') && mayHold(g, names, di + 1, pi, segment, seen))
+    : segment(p)(name) && mayHold(g, names, di + 1, pi + 1, segment, seen);
+  seen.set(key, holds);
+  return holds;
 }
 
 /** Whether glob segment `p` cannot match a dot-name: `**`, or a literal, `*` or `?` first. */

@@ -4,6 +4,7 @@
  * whose matcher factory throws, its parser and regex builder kept.
  */
 import { describe, expect, it, vi } from 'vitest';
+import type * as GlobModule from '../../src/source/glob.js';
 
 vi.mock('picomatch', async (importOriginal) => {
   const real = (await importOriginal<{ default: object }>()).default;
@@ -11,6 +12,19 @@ vi.mock('picomatch', async (importOriginal) => {
     throw new Error('picomatch matcher used');
   };
   return { default: Object.assign(refuse, real) };
+});
+
+/** Segment matches the directory check makes, counted through a wrapped compileGlob. */
+const counter = vi.hoisted(() => ({ calls: 0 }));
+vi.mock('../../src/source/glob.js', async (importOriginal) => {
+  const real = await importOriginal<typeof GlobModule>();
+  return {
+    ...real,
+    compileGlob: (...args: Parameters<typeof real.compileGlob>) => {
+      const m = real.compileGlob(...args);
+      return (p: string) => (counter.calls++, m(p));
+    },
+  };
 });
 
 const { makeDirUnselected, makeMatcher } = await import('../../src/source/select.js');
@@ -29,5 +43,17 @@ describe('source/select: globs through the linear matcher', () => {
     expect(dirs('jobs/a')).toBe('paths');
     expect(dirs('jobs/a-b')).toBe(null);
     expect(() => makeMatcher(['@(a|b).yaml'])).toThrow('picomatch matcher used');
+  });
+
+  it('decides a directory against a glob of many ** in segments × glob steps, not depth^k', () => {
+    const glob = '**/*/**/*/**/*/**/x.yaml';
+    const dir = `${'a/'.repeat(120)}.x`;
+    const dirs = makeDirUnselected([glob]);
+    counter.calls = 0;
+
+    const verdict = dirs(dir);
+
+    expect(verdict).toBe('paths');
+    expect(counter.calls).toBeLessThanOrEqual(121 * glob.split('/').length);
   });
 });
