@@ -39,8 +39,7 @@ With --config, only the jobs this agent selects (its source's paths and exclude,
 selector, enabled) are rendered, with its settings, source id and URL (run it from the source
 directory, or from a checkout of the repository), and each entry's applied time and commit
 taken from the agent's state dir where it holds that version; without it, every valid enabled
-job is rendered. Invalid manifests are reported on stderr
-and left out.
+job is rendered. Invalid manifests are reported on stderr and left out.
 
   --host-zone ZONE  the IANA zone of the host that runs the scheduler (default: this one's)
   --out DIR         write each file into DIR (created) instead of printing it, as the
@@ -149,8 +148,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
  * `appliedTimes`): a job whose version a snapshot holds keeps that snapshot's applied time, and,
  * applied from the same source and place, its commit (a commit that did not touch a job does not
  * rewrite it). Without a configured ref, the ref is the branch the last fetch resolved (a git
- * source's remote HEAD), from the status file. A job the state dir does not hold has neither time nor commit: a
- * sync gives it its own.
+ * source's remote HEAD), from the status file. A job the state dir does not hold has neither
+ * time nor commit: a sync gives it its own.
  */
 async function asSyncWould(jobs: readonly DesiredJob[], stateDir: string, sourceId: string): Promise<DesiredJob[]> {
   const state = createFsStateStore(stateDir);
