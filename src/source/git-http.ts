@@ -8,7 +8,8 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { HttpClient } from 'isomorphic-git';
-import { basicAuthHeader, resolveCredentials, splitUrlAuth } from './auth.js';
+import { basicAuthHeader, resolveCredentials } from './auth.js';
+import { provenanceUrl } from './url.js';
 import { classify } from './classify.js';
 import { createNodeHttpClient } from './http.js';
 import { parsePack, writePack } from './pack.js';
@@ -46,7 +47,7 @@ export interface GitHttpDeps {
  */
 export function createGitHttpSource(config: SourceConfig, deps: GitHttpDeps): Source {
   const id = sourceIdOf(config);
-  const { url } = splitUrlAuth(config.url);
+  const url = provenanceUrl(config.url);
   const gitdir = path.join(deps.stateDir, 'sources', id);
   const http = deps.http ?? createNodeHttpClient();
   const now = deps.now ?? (() => new Date());

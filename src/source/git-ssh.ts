@@ -9,10 +9,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { makeDirSync } from '../system/regular-file.js';
 import path from 'node:path';
-import { SourceError, stripUrlPassword } from '../errors.js';
+import { SourceError } from '../errors.js';
 import type { SourceErrorKind } from '../errors.js';
 import { scrub, timeoutText } from './classify.js';
 import { knownHostsHas, parseSshUrl } from './known-hosts.js';
+import { provenanceUrl } from './url.js';
 import { limitError, MAX_ADVERTISEMENT_BYTES, maxFetchBytesOf } from './limits.js';
 import type { FetchLimit } from './limits.js';
 import { resolveRemoteRef } from './protocol.js';
@@ -113,7 +114,7 @@ function isTimeout(signal: AbortSignal): boolean {
 export function createGitSshSource(config: SourceConfig, deps: GitSshDeps): Source {
   const id = sourceIdOf(config);
   // ssh never uses a password from the URL; handed to git, it would only show in the process list.
-  const url = stripUrlPassword(config.url);
+  const url = provenanceUrl(config.url);
   const gitdir = path.join(deps.stateDir, 'sources', id);
   const gitBin = deps.gitBinary ?? 'git';
   const platform = deps.platform ?? nodePlatform;

@@ -5,16 +5,16 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { HttpClient } from 'isomorphic-git';
-import { ConfigError, stripUrlCredentials, stripUrlPassword } from '../errors.js';
-import { splitUrlAuth } from './auth.js';
-import { parseSshUrl } from './known-hosts.js';
+import { ConfigError, stripUrlCredentials } from '../errors.js';
 import { maxFetchBytesOf } from './limits.js';
 import { sourceIdOf } from './select.js';
+import { remoteKind } from './url.js';
 import type { Snapshot, Source, SourceConfig, SourceLog } from './types.js';
 
 export type { ChangeSet, Snapshot, Source, SourceConfig, SourceFile, SourceLog } from './types.js';
 export { DEFAULT_PATHS, MAX_FILE_BYTES, provenanceOf } from './types.js';
 export { sourceIdOf, displayUrl } from './select.js';
+export { provenanceUrl } from './url.js';
 export { DEFAULT_MAX_FETCH_BYTES, MAX_ADVERTISEMENT_BYTES, formatSize, sizeBytes } from './limits.js';
 
 /** Dependencies of every source. */
@@ -66,23 +66,6 @@ export function detectSource(url: string, cwd = process.cwd()): { kind: SourceKi
   }
   if (existsSync(path.join(dir, 'HEAD')) && existsSync(path.join(dir, 'objects')) && existsSync(path.join(dir, 'refs'))) return { kind: 'local-git', path: dir, gitdir: dir };
   return { kind: 'dir', path: dir };
-}
-
-/** The kind of a remote URL (http(s) or SSH), or null for a local path. */
-function remoteKind(url: string): 'git-http' | 'git-ssh' | null {
-  if (/^https?:\/\//i.test(url)) return 'git-http';
-  if (/^ssh:\/\//i.test(url) || (parseSshUrl(url) && !/^[a-z]:[\\/]/i.test(url) && !url.startsWith('/') && !url.startsWith('.'))) return 'git-ssh';
-  return null;
-}
-
-/**
- * The URL a source of `url` records in its snapshots, and so in its jobs' provenance: an http(s)
- * URL as its transport fetches it (parsed, userinfo and trailing slash off), an SSH URL without
- * its password, a local path as configured. `cronsync render --config` renders with it.
- */
-export function provenanceUrl(url: string): string {
-  const kind = remoteKind(url);
-  return kind === 'git-http' ? splitUrlAuth(url).url : kind === 'git-ssh' ? stripUrlPassword(url) : url;
 }
 
 /**
