@@ -22,21 +22,11 @@ import { FakeClock } from '../fakes/FakeClock.js';
 import { FakeHttp } from '../fakes/FakeHttp.js';
 import { FakeRunner } from '../fakes/FakeRunner.js';
 import { ManualTimers } from '../fakes/ManualTimers.js';
-import { agentConfig } from '../reconcile/fixtures.js';
+import { agentConfig, churnedJobs, jobManifest } from '../reconcile/fixtures.js';
+import { listFiles } from '../e2e/fixtures/sync-cli.js';
 import { testTempDir } from '../system/tempdir.js';
 
-function manifest(name: string, schedule = '* * * * *', paused = false): string {
-  return `apiVersion: v1\nkind: Job\nmetadata:\n  name: ${name}\n  tenant: acme\nspec:\n  schedule: "${schedule}"\n  command: /opt/${name}.sh\n  paused: ${paused}\n`;
-}
-
 const list = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).sort() : []);
-
-/** Files below `dir`, at any depth. */
-function fileCount(dir: string): number {
-  let n = 0;
-  for (const e of existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : []) n += e.isDirectory() ? fileCount(join(dir, e.name)) : 1;
-  return n;
-}
 
 /**
  * How many composite signals (`AbortSignal.any`) Node keeps on `signal`: its internal
@@ -67,13 +57,7 @@ describe('daemon/long-run', () => {
     const config = agentConfig(stateDir, { source: { url: src, paths: ['**/*.yaml'], exclude: [], interval: '60s', timeout: '60s' } });
     const rec = createReconciler({ config, source, adapter, scheduler: { kind: 'embedded', reason: 'test' }, clock: wall, log: nullLogger, state });
     const metrics = createMetrics({ processMetrics: false });
-    const live: string[] = [];
-    let made = 0;
-    const add = (): void => {
-      const name = `job${made++}`;
-      writeFileSync(join(src, `${name}.yaml`), manifest(name));
-      live.push(name);
-    };
+    const { live, add } = churnedJobs(src, '* * * * *');
     for (let i = 0; i < 16; i++) add();
     await adapter.start();
     const seen = { memory: 0, armed: 0, stray: [] as string[], records: [] as string[], markers: 0, locks: 0, metricLines: [] as number[], runs: 0 };
@@ -87,7 +71,7 @@ describe('daemon/long-run', () => {
         if (cycle > 0) {
           for (const name of live.splice(0, 6)) rmSync(join(src, `${name}.yaml`));
           for (let i = 0; i < 6; i++) add();
-          for (const name of live.slice(6, 9)) writeFileSync(join(src, `${name}.yaml`), manifest(name, `*/${(cycle % 3) + 1} * * * *`, cycle % 2 === 0));
+          for (const name of live.slice(6, 9)) writeFileSync(join(src, `${name}.yaml`), jobManifest(name, `*/${(cycle % 3) + 1} * * * *`, cycle % 2 === 0));
         }
         // The metrics as the loop left them after the first sync.
         if (cycle === 1) seen.metricLines.push((await metrics.render()).split('\n').length);
@@ -101,8 +85,8 @@ describe('daemon/long-run', () => {
         seen.armed = Math.max(seen.armed, armed.length);
         seen.stray.push(...armed.filter((n) => !names.has(n)));
         seen.records.push(...list(join(stateDir, 'runs', 'acme')).map((f) => f.replace(/\.json$/, '')).filter((n) => !names.has(n)));
-        seen.markers = Math.max(seen.markers, fileCount(join(stateDir, 'runs')) - list(join(stateDir, 'runs', 'acme')).filter((f) => f.endsWith('.json')).length);
-        seen.locks = Math.max(seen.locks, fileCount(join(stateDir, 'locks')));
+        seen.markers = Math.max(seen.markers, listFiles(join(stateDir, 'runs')).length - list(join(stateDir, 'runs', 'acme')).filter((f) => f.endsWith('.json')).length);
+        seen.locks = Math.max(seen.locks, listFiles(join(stateDir, 'locks')).length);
         if (++cycle === CYCLES) stop();
         const byState: Record<string, number> = {};
         for (const j of out.status.jobs) byState[j.state] = (byState[j.state] ?? 0) + 1;
@@ -121,7 +105,7 @@ describe('daemon/long-run', () => {
     expect({ memory: seen.memory, armed: seen.armed, stray: seen.stray, records: seen.records, locks: seen.locks }).toEqual({ memory: 16, armed: 16, stray: [], records: [], locks: 0 });
     expect(seen.markers).toBeLessThanOrEqual(16 * 3);
     expect(seen.metricLines[1]).toBe(seen.metricLines[0]);
-    expect(fileCount(join(stateDir, 'jobs'))).toBe(16);
+    expect(listFiles(join(stateDir, 'jobs'))).toHaveLength(16);
   }, 30_000);
 
   it('the spool flush kicked after each of 200 syncs hands no signal more composites than one flush makes', async () => {

@@ -19,11 +19,7 @@ import { nullLogger } from '../../src/log.js';
 import { FakeClock } from '../fakes/FakeClock.js';
 import { options } from '../scheduler/fixtures.js';
 import { testTempDir } from '../system/tempdir.js';
-import { agentConfig } from './fixtures.js';
-
-function manifest(name: string, schedule = '0 2 * * *', paused = false): string {
-  return `apiVersion: v1\nkind: Job\nmetadata:\n  name: ${name}\n  tenant: acme\nspec:\n  schedule: "${schedule}"\n  command: /opt/${name}.sh\n  paused: ${paused}\n`;
-}
+import { agentConfig, churnedJobs, jobManifest } from './fixtures.js';
 
 const files = (dir: string): string[] => {
   try {
@@ -47,18 +43,12 @@ function world(wrap: (s: StateStore) => StateStore = (s) => s) {
   const adapter = createCronDAdapter(options({ cronDir, sourceId: source.id, stateDir }));
   const rec = createReconciler({ config, source, adapter, scheduler: { kind: 'cron.d', reason: 'test' }, clock, log: nullLogger, state: wrap(createFsStateStore(stateDir)) });
   /** Job names in the source now, oldest first. */
-  const live: string[] = [];
-  let made = 0;
-  const add = (): void => {
-    const name = `job${made++}`;
-    writeFileSync(join(src, `${name}.yaml`), manifest(name));
-    live.push(name);
-  };
+  const { live, add } = churnedJobs(src, '0 2 * * *');
   /** Removes the `remove` oldest jobs, adds `add` new ones, and reschedules and pauses or resumes five others. */
   const churn = (cycle: number, remove: number, add_: number): void => {
     for (const name of live.splice(0, remove)) rmSync(join(src, `${name}.yaml`));
     for (let i = 0; i < add_; i++) add();
-    for (const name of live.slice(remove, remove + 5)) writeFileSync(join(src, `${name}.yaml`), manifest(name, `${cycle % 60} 3 * * *`, cycle % 2 === 0));
+    for (const name of live.slice(remove, remove + 5)) writeFileSync(join(src, `${name}.yaml`), jobManifest(name, `${cycle % 60} 3 * * *`, cycle % 2 === 0));
   };
   const installed = (): string[] => files(cronDir).flatMap((f) => parseCronD(readFileSync(join(cronDir, f), 'utf8'), f, source.id).entries.flatMap((e) => (e.marker ? [e.marker.jobId] : []))).sort();
   return { src, stateDir, clock, rec, live, add, churn, installed };
@@ -101,9 +91,9 @@ describe('reconcile/long-run', () => {
     for (let cycle = 0; cycle < 40; cycle++) {
       w.churn(cycle, 10, 10);
       // A new job whose manifest is invalid (never applied), and an invalid edit of a current one (kept).
-      writeFileSync(join(w.src, `bad${cycle}.yaml`), manifest(`bad${cycle}`, 'not a schedule'));
+      writeFileSync(join(w.src, `bad${cycle}.yaml`), jobManifest(`bad${cycle}`, 'not a schedule'));
       rmSync(join(w.src, `bad${cycle - 1}.yaml`), { force: true });
-      writeFileSync(join(w.src, `${w.live[10]}.yaml`), manifest(w.live[10]!, 'not a schedule'));
+      writeFileSync(join(w.src, `${w.live[10]}.yaml`), jobManifest(w.live[10]!, 'not a schedule'));
       w.clock.advance(60_000);
       const ok = await w.rec.reconcile();
       renameSync(w.src, `${w.src}.gone`);
